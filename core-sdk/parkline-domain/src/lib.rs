@@ -1,0 +1,30 @@
+//! Parkline's domain rules, free of I/O and async: what a facility is, which vehicle may park where, how
+//! occupancy is counted, how the best free spot is chosen, and what a sensor reading means.
+//!
+//! Everything here is deterministic given its inputs (the clock is always a parameter), so every rule can
+//! be tested at any instant and shared by the server and the clients.
+
+pub mod allocation;
+pub mod layout;
+pub mod occupancy;
+pub mod sensor;
+mod vehicle;
+
+pub use allocation::{Candidate, Charging, Preferences};
+pub use layout::{Direction, Facility, Feature, Features, LatLon, LayoutFile, SpotIdx};
+pub use occupancy::{Counts, Occupancy, SpotState};
+pub use vehicle::{Vehicle, VehicleClass};
+
+/// Everything the domain can refuse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("invalid layout: {0}")]
+    InvalidLayout(String),
+    #[error("unknown vehicle class {0:?} (expected motorcycle, compact, sedan or suv)")]
+    UnknownVehicleClass(String),
+    #[error("unknown spot state {0:?}")]
+    UnknownSpotState(String),
+    #[error("no spot with index {0}")]
+    UnknownSpotIndex(SpotIdx),
+}

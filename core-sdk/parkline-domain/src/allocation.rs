@@ -36,6 +36,7 @@ pub mod weights {
 }
 
 /// Whether a driver needs a charger.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Charging {
@@ -49,6 +50,7 @@ pub enum Charging {
 }
 
 /// What a driver asks for beyond fitting the car.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Preferences {
@@ -148,7 +150,13 @@ impl FreeIndex {
 
 impl Occupancy {
     /// The best `n` free spots for `vehicle`, best first. `levels[i]` is the level number of floor `i`.
-    pub fn best_spots(&self, vehicle: Vehicle, prefs: &Preferences, levels: &[i16], n: usize) -> Vec<Candidate> {
+    pub fn best_spots(
+        &self,
+        vehicle: Vehicle,
+        prefs: &Preferences,
+        levels: &[i16],
+        n: usize,
+    ) -> Vec<Candidate> {
         // One heap entry per eligible bucket: (cost, spot, distance, bucket's fixed cost, slot).
         let mut heap = BinaryHeap::new();
         for (slot, bucket) in self.free.buckets.iter().enumerate() {
@@ -175,7 +183,13 @@ impl Occupancy {
 
     /// The score [`Self::best_spots`] gives a free spot, or `None` if the vehicle may not use it. Exposed so
     /// tests can check the index against a plain scan.
-    pub fn cost_of(&self, spot: SpotIdx, vehicle: Vehicle, prefs: &Preferences, levels: &[i16]) -> Option<u64> {
+    pub fn cost_of(
+        &self,
+        spot: SpotIdx,
+        vehicle: Vehicle,
+        prefs: &Preferences,
+        levels: &[i16],
+    ) -> Option<u64> {
         let key = self.keys.get(spot as usize)?;
         if !eligible(vehicle, prefs, key.size, key.features) {
             return None;

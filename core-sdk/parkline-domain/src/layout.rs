@@ -19,6 +19,7 @@ pub const MAX_SPOTS_PER_FACILITY: usize = 100_000;
 pub struct Features(u8);
 
 /// One piece of equipment a spot can have.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Feature {
@@ -77,6 +78,7 @@ impl<'de> Deserialize<'de> for Features {
 }
 
 /// WGS-84 position of a facility's entrance.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LatLon {
     pub lat: f64,
@@ -84,6 +86,7 @@ pub struct LatLon {
 }
 
 /// Whether a gate lets vehicles in or out.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
@@ -273,7 +276,10 @@ impl Facility {
             return bad("name is empty".into());
         }
         let LatLon { lat, lon } = file.location;
-        if !(lat.is_finite() && lon.is_finite() && (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon))
+        if !(lat.is_finite()
+            && lon.is_finite()
+            && (-90.0..=90.0).contains(&lat)
+            && (-180.0..=180.0).contains(&lon))
         {
             return bad(format!("location ({lat}, {lon}) is not a valid latitude/longitude"));
         }
@@ -322,7 +328,10 @@ impl Facility {
             let mut zone_codes = HashSet::new();
             for zone in &floor.zones {
                 if zone.code.is_empty() || !zone.code.chars().all(|c| c.is_ascii_alphanumeric()) {
-                    return bad(format!("zone code {:?} on level {} must be letters or digits", zone.code, floor.level));
+                    return bad(format!(
+                        "zone code {:?} on level {} must be letters or digits",
+                        zone.code, floor.level
+                    ));
                 }
                 if !zone_codes.insert(zone.code.as_str()) {
                     return bad(format!("zone {} is listed twice on level {}", zone.code, floor.level));
@@ -337,7 +346,10 @@ impl Facility {
                 let mut number = 0u32;
                 let mut place = |number: u32, def: SpotDef| -> Result<(), Error> {
                     if !(def.x.is_finite() && def.y.is_finite()) {
-                        return Err(Error::InvalidLayout(format!("{}: spot coordinates must be numbers", file.id)));
+                        return Err(Error::InvalidLayout(format!(
+                            "{}: spot coordinates must be numbers",
+                            file.id
+                        )));
                     }
                     let code = format!("{label}{}-{number:03}", zone.code);
                     let walk_m = (def.x - floor.entrance[0]).abs() + (def.y - floor.entrance[1]).abs();
@@ -362,8 +374,14 @@ impl Facility {
                     for i in 0..row.count {
                         number += 1;
                         let at = |axis: usize| row.origin[axis] + row.step[axis] * f64::from(i);
-                        let def =
-                            SpotDef { number: 0, size: row.size, x: at(0), y: at(1), features: row.features, sensor: None };
+                        let def = SpotDef {
+                            number: 0,
+                            size: row.size,
+                            x: at(0),
+                            y: at(1),
+                            features: row.features,
+                            sensor: None,
+                        };
                         place(number, def)?;
                     }
                 }
@@ -397,7 +415,10 @@ impl Facility {
 
     fn push_spot(&mut self, spot: Spot) -> Result<(), Error> {
         if self.spots.len() >= MAX_SPOTS_PER_FACILITY {
-            return Err(Error::InvalidLayout(format!("{}: more than {MAX_SPOTS_PER_FACILITY} spots", self.id)));
+            return Err(Error::InvalidLayout(format!(
+                "{}: more than {MAX_SPOTS_PER_FACILITY} spots",
+                self.id
+            )));
         }
         let idx = self.spots.len() as SpotIdx;
         if self.by_code.insert(spot.code.clone(), idx).is_some() {

@@ -11,6 +11,7 @@ use crate::allocation::FreeIndex;
 use crate::layout::{Facility, Feature, Features, SpotIdx};
 use crate::{Error, VehicleClass};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SpotState {
@@ -34,11 +35,15 @@ impl SpotState {
 impl std::str::FromStr for SpotState {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
-        SpotState::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| Error::UnknownSpotState(s.into()))
+        SpotState::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| Error::UnknownSpotState(s.into()))
     }
 }
 
 /// Spots per state over some part of a facility.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub free: u32,

@@ -9,6 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// The kind of device that produced a reading; kept in the history for analysis.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SensorKind {
@@ -80,6 +81,7 @@ impl Reading {
 }
 
 /// What a reading did.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -132,7 +134,8 @@ impl SensorTrack {
             self.pending = None;
             return Outcome::Unchanged;
         }
-        let too_soon = self.last_change.is_some_and(|changed| reading.at.duration_since(changed) < rules.debounce);
+        let too_soon =
+            self.last_change.is_some_and(|changed| reading.at.duration_since(changed) < rules.debounce);
         if too_soon {
             let since = match self.pending {
                 Some((value, since)) if value == reading.occupied => since,
@@ -183,7 +186,8 @@ mod tests {
     fn check(readings: &[(bool, i64)], expected: &[Outcome], occupied_after: bool) {
         let rules = SensorRules::default();
         let mut track = SensorTrack::default();
-        let got: Vec<Outcome> = readings.iter().map(|&(o, s)| track.observe(&reading(o, s), &rules)).collect();
+        let got: Vec<Outcome> =
+            readings.iter().map(|&(o, s)| track.observe(&reading(o, s), &rules)).collect();
         assert_eq!(got, expected, "readings {readings:?}");
         assert_eq!(track.occupied, occupied_after, "readings {readings:?}");
     }
@@ -245,7 +249,8 @@ mod tests {
     fn validation_rejects_bad_confidence_and_future_timestamps() {
         let rules = SensorRules::default();
         let now = at(0);
-        let bad = |confidence: f64, s: i64| Reading { occupied: true, confidence, at: at(s) }.validate(now, &rules);
+        let bad =
+            |confidence: f64, s: i64| Reading { occupied: true, confidence, at: at(s) }.validate(now, &rules);
         assert!(bad(0.9, 0).is_ok());
         assert!(bad(0.9, 30).is_ok());
         assert!(matches!(bad(1.5, 0), Err(ReadingError::ConfidenceOutOfRange(_))));

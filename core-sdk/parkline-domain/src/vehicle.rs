@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Size class of a vehicle, and of the spot built for it. Ordered from smallest to largest, so
 /// `a <= b` reads "a fits where b fits".
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VehicleClass {
@@ -56,6 +57,7 @@ impl std::str::FromStr for VehicleClass {
 }
 
 /// What the allocator needs to know about a vehicle.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Vehicle {
     pub class: VehicleClass,

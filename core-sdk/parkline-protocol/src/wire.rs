@@ -1,0 +1,374 @@
+//! Request and response bodies.
+
+use jiff::Timestamp;
+use parkline_domain::sensor::{Outcome, SensorKind};
+use parkline_domain::{Direction, Feature, LatLon, SpotState, VehicleClass};
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::{IntoParams, ToSchema};
+
+// ----- identity -----------------------------------------------------------------------------------
+
+/// Who a user is to Parkline; each route lists the roles it accepts.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Driver,
+    Attendant,
+    Manager,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Driver, Role::Attendant, Role::Manager, Role::Admin];
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Role::Driver => "driver",
+            Role::Attendant => "attendant",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// What a device token lets a machine do.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    /// Posts occupancy readings.
+    SensorGateway,
+    /// Runs a gate lane.
+    Kiosk,
+}
+
+impl DeviceKind {
+    pub const ALL: [DeviceKind; 2] = [DeviceKind::SensorGateway, DeviceKind::Kiosk];
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeviceKind::SensorGateway => "sensor_gateway",
+            DeviceKind::Kiosk => "kiosk",
+        }
+    }
+    pub fn parse(s: &str) -> Option<DeviceKind> {
+        DeviceKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// A short-lived access token (JWT) and a single-use refresh token that gets the next one.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until `access_token` expires.
+    pub expires_in: u64,
+    pub refresh_token: String,
+    pub role: Role,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub user_id: i64,
+    pub email: String,
+    pub role: Role,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewUser {
+    pub email: String,
+    pub password: String,
+    pub role: Role,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewDevice {
+    pub name: String,
+    pub kind: DeviceKind,
+    /// Restrict the device to one facility.
+    #[serde(default)]
+    pub facility: Option<String>,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewApiKey {
+    pub name: String,
+    /// Requests per minute this key may make.
+    pub requests_per_minute: u32,
+}
+
+/// A secret shown once, at creation; the server keeps only its hash.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IssuedSecret {
+    pub id: i64,
+    pub token: String,
+}
+
+// ----- sensors ------------------------------------------------------------------------------------
+
+/// One occupancy reading from a spot sensor.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensorReading {
+    pub facility: String,
+    /// Spot code, e.g. `2A-015`.
+    pub spot: String,
+    /// Sensor id; when given it must be the spot's sensor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensor: Option<String>,
+    pub occupied: bool,
+    /// 0..=1; readings below the server's threshold (0.85 by default) are ignored.
+    pub confidence: f64,
+    pub kind: SensorKind,
+    /// When the sensor observed it (RFC 3339).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub observed_at: Timestamp,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensorBatch {
+    pub readings: Vec<SensorReading>,
+}
+
+/// What each reading of a batch did, in the batch's order, and totals.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IngestReport {
+    pub outcomes: Vec<Outcome>,
+    pub changed: u32,
+    pub unchanged: u32,
+    pub held: u32,
+    pub ignored: u32,
+}
+
+impl IngestReport {
+    pub fn push(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Changed => self.changed += 1,
+            Outcome::Unchanged => self.unchanged += 1,
+            Outcome::Held => self.held += 1,
+            Outcome::LowConfidence | Outcome::Duplicate | Outcome::OutOfOrder => self.ignored += 1,
+        }
+        self.outcomes.push(outcome);
+    }
+}
+
+// ----- facilities and availability ----------------------------------------------------------------
+
+/// Free spots usable by a plain vehicle of each class (no charger, not accessible).
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreeByClass {
+    pub motorcycle: u32,
+    pub compact: u32,
+    pub sedan: u32,
+    pub suv: u32,
+}
+
+impl From<[u32; 4]> for FreeByClass {
+    fn from([motorcycle, compact, sedan, suv]: [u32; 4]) -> Self {
+        FreeByClass { motorcycle, compact, sedan, suv }
+    }
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpotCounts {
+    pub capacity: u32,
+    pub free: u32,
+    pub occupied: u32,
+    pub out_of_service: u32,
+}
+
+impl From<parkline_domain::Counts> for SpotCounts {
+    fn from(c: parkline_domain::Counts) -> Self {
+        SpotCounts {
+            capacity: c.capacity(),
+            free: c.free,
+            occupied: c.occupied,
+            out_of_service: c.out_of_service,
+        }
+    }
+}
+
+/// How current the numbers are.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Freshness {
+    /// Last reading accepted from any sensor of the facility.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub last_reading_at: Option<Timestamp>,
+    /// Last change of any spot's state.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub last_change_at: Option<Timestamp>,
+    /// Spots whose sensor has never reported.
+    pub spots_never_reported: u32,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FacilitySummary {
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    pub location: LatLon,
+    pub time_zone: String,
+    pub counts: SpotCounts,
+    pub free_by_class: FreeByClass,
+    pub free_ev_charger: u32,
+    pub free_accessible: u32,
+    pub freshness: Freshness,
+    /// Metres from the searched point, on nearby searches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distance_m: Option<f64>,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FacilityPage {
+    pub facilities: Vec<FacilitySummary>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// Query of `GET /v1/facilities`: either a page of all facilities, or those within `radius_m` of a point,
+/// nearest first.
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FacilityQuery {
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub radius_m: Option<f64>,
+    /// Page size, 1..=200 (default 50).
+    pub limit: Option<u32>,
+    /// Cursor from the previous page.
+    pub after: Option<String>,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZoneAvailability {
+    pub code: String,
+    pub name: String,
+    pub counts: SpotCounts,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FloorAvailability {
+    pub level: i16,
+    pub label: String,
+    pub name: String,
+    pub counts: SpotCounts,
+    pub zones: Vec<ZoneAvailability>,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Availability {
+    pub facility: String,
+    pub counts: SpotCounts,
+    pub free_by_class: FreeByClass,
+    pub free_ev_charger: u32,
+    pub free_accessible: u32,
+    pub floors: Vec<FloorAvailability>,
+    pub freshness: Freshness,
+}
+
+/// Query of `GET /v1/facilities/{id}/best-spots`.
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BestSpotsQuery {
+    pub vehicle_class: VehicleClass,
+    #[serde(default)]
+    pub electric: bool,
+    /// The driver holds an accessible-parking permit.
+    #[serde(default)]
+    pub accessible: bool,
+    /// `auto` (default), `require` or `no`.
+    #[serde(default)]
+    pub charging: Option<parkline_domain::Charging>,
+    #[serde(default)]
+    pub covered: bool,
+    pub level: Option<i16>,
+    /// How many spots, 1..=50 (default 5).
+    pub n: Option<u32>,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpotView {
+    pub code: String,
+    pub level: i16,
+    pub zone: String,
+    pub size: VehicleClass,
+    pub features: Vec<Feature>,
+    /// Floor-plan position, metres.
+    pub x: f64,
+    pub y: f64,
+    pub distance_m: f64,
+    pub state: SpotState,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BestSpots {
+    pub facility: String,
+    /// Best first.
+    pub spots: Vec<SpotView>,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateView {
+    pub id: String,
+    pub name: String,
+    pub direction: Direction,
+    pub level: i16,
+}
+
+/// A facility's floor plan with every spot's current state, for maps.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayoutView {
+    pub facility: String,
+    pub spots: Vec<SpotView>,
+    pub gates: Vec<GateView>,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpotServiceChange {
+    pub out_of_service: bool,
+}

@@ -1,0 +1,242 @@
+//! Who is calling, and what they may do.
+//!
+//! Three kinds of credentials arrive as `Authorization: Bearer <token>`:
+//! - people: a short-lived JWT (HS256) from `/v1/auth/login`, renewed with a single-use refresh token;
+//! - devices (sensor gateways, kiosks): opaque tokens starting `pld_`;
+//! - third parties: API keys starting `plk_`, each with its own rate limit.
+//!
+//! Passwords are hashed with argon2id; refresh tokens, device tokens and API keys are stored only as
+//! SHA-256 hashes, so a database leak does not leak credentials.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use jiff::{SignedDuration, Timestamp};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use parkline_protocol::{DeviceKind, ErrorCode, Role, TokenResponse};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::store::{Store, UserRecord};
+
+pub const DEVICE_TOKEN_PREFIX: &str = "pld_";
+pub const API_KEY_PREFIX: &str = "plk_";
+
+/// Every kind of caller a route can admit. Each authenticated principal is exactly one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Actor {
+    Driver,
+    Attendant,
+    Manager,
+    Admin,
+    SensorGateway,
+    Kiosk,
+    Partner,
+}
+
+impl Actor {
+    pub const ALL: [Actor; 7] = [
+        Actor::Driver,
+        Actor::Attendant,
+        Actor::Manager,
+        Actor::Admin,
+        Actor::SensorGateway,
+        Actor::Kiosk,
+        Actor::Partner,
+    ];
+}
+
+/// Who a route admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not (public data feeds); rate limited per client address.
+    Public,
+    /// Any signed-in person.
+    People,
+    /// Only these.
+    Only(&'static [Actor]),
+}
+
+impl Access {
+    pub fn admits(self, actor: Option<Actor>) -> bool {
+        match (self, actor) {
+            (Access::Public, _) => true,
+            (_, None) => false,
+            (Access::People, Some(a)) => {
+                matches!(a, Actor::Driver | Actor::Attendant | Actor::Manager | Actor::Admin)
+            }
+            (Access::Only(list), Some(a)) => list.contains(&a),
+        }
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    User { id: i64, role: Role },
+    Device { id: i64, kind: DeviceKind, facility: Option<String> },
+    ApiKey { id: i64, requests_per_minute: u32 },
+}
+
+impl Principal {
+    pub fn actor(&self) -> Actor {
+        match self {
+            Principal::User { role: Role::Driver, .. } => Actor::Driver,
+            Principal::User { role: Role::Attendant, .. } => Actor::Attendant,
+            Principal::User { role: Role::Manager, .. } => Actor::Manager,
+            Principal::User { role: Role::Admin, .. } => Actor::Admin,
+            Principal::Device { kind: DeviceKind::SensorGateway, .. } => Actor::SensorGateway,
+            Principal::Device { kind: DeviceKind::Kiosk, .. } => Actor::Kiosk,
+            Principal::ApiKey { .. } => Actor::Partner,
+        }
+    }
+
+    /// Stable key for per-caller rate limiting.
+    pub fn rate_key(&self) -> String {
+        match self {
+            Principal::User { id, .. } => format!("user:{id}"),
+            Principal::Device { id, .. } => format!("device:{id}"),
+            Principal::ApiKey { id, .. } => format!("key:{id}"),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: i64,
+    role: Role,
+    exp: i64,
+    iat: i64,
+}
+
+/// Token issuing and checking.
+pub struct Auth {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    pub access_ttl: SignedDuration,
+    pub refresh_ttl: SignedDuration,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth").field("access_ttl", &self.access_ttl).finish_non_exhaustive()
+    }
+}
+
+impl Auth {
+    pub fn new(secret: &[u8], access_ttl: SignedDuration) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        Auth {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            access_ttl,
+            refresh_ttl: SignedDuration::from_hours(24 * 30),
+        }
+    }
+
+    /// Issues an access token and a refresh token for a user who just proved who they are.
+    pub async fn issue(&self, store: &dyn Store, user: &UserRecord, now: Timestamp) -> Result<TokenResponse> {
+        let claims = Claims {
+            sub: user.id,
+            role: user.role,
+            iat: now.as_second(),
+            exp: (now + self.access_ttl).as_second(),
+        };
+        let access_token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| anyhow::anyhow!("signing a token: {e}"))?;
+        let refresh_token = random_token("plr_");
+        store.insert_refresh_token(&sha256_hex(&refresh_token), user.id, now + self.refresh_ttl).await?;
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in: self.access_ttl.as_secs().max(0) as u64,
+            refresh_token,
+            role: user.role,
+        })
+    }
+
+    /// Resolves a bearer token to a principal.
+    pub async fn authenticate(&self, store: &dyn Store, token: &str) -> Result<Principal> {
+        let unknown = || Error::api(ErrorCode::Unauthenticated, "unknown or revoked token");
+        if token.starts_with(DEVICE_TOKEN_PREFIX) {
+            let d = store.device_by_token(&sha256_hex(token)).await?.ok_or_else(unknown)?;
+            return Ok(Principal::Device { id: d.id, kind: d.kind, facility: d.facility });
+        }
+        if token.starts_with(API_KEY_PREFIX) {
+            let k = store.api_key_by_hash(&sha256_hex(token)).await?.ok_or_else(unknown)?;
+            return Ok(Principal::ApiKey { id: k.id, requests_per_minute: k.requests_per_minute });
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
+            match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    Error::api(ErrorCode::TokenExpired, "the access token has expired; refresh it")
+                }
+                _ => Error::api(ErrorCode::Unauthenticated, "the access token is not valid"),
+            }
+        })?;
+        Ok(Principal::User { id: data.claims.sub, role: data.claims.role })
+    }
+}
+
+pub fn hash_password(password: &str) -> Result<String> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+    Ok(argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))?
+        .to_string())
+}
+
+/// [`hash_password`] on the blocking pool: hashing is slow on purpose and must not stall async workers.
+pub async fn hash_password_off_thread(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(|e| anyhow::anyhow!("{e}"))?
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .is_ok_and(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+/// A new random secret: `prefix` and 64 hex digits (256 bits).
+pub fn random_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{prefix}{}", hex(&bytes))
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    hex(&Sha256::digest(s.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_against_their_own_hash() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("wrong horse", &hash));
+        assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn access_lists_admit_exactly_their_actors() {
+        assert!(Access::Public.admits(None));
+        assert!(!Access::People.admits(None));
+        assert!(Access::People.admits(Some(Actor::Driver)));
+        assert!(!Access::People.admits(Some(Actor::Kiosk)));
+        let admins = Access::Only(&[Actor::Admin]);
+        assert!(admins.admits(Some(Actor::Admin)));
+        assert!(!admins.admits(Some(Actor::Manager)));
+    }
+}

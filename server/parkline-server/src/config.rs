@@ -1,0 +1,127 @@
+//! Settings from three places, strongest first: command-line flags, `PARKLINE_*` environment variables,
+//! and a TOML file (`--config`). Anything unset takes the documented default.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::Deserialize;
+
+/// Every setting, each optional so sources can be layered.
+#[derive(Debug, Clone, Default, Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address to serve HTTP on [default: 127.0.0.1:8080].
+    #[arg(long, env = "PARKLINE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// `sqlite://FILE` or `postgres://...` [default: SQLite in the data directory].
+    #[arg(long, env = "PARKLINE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Directory for the SQLite database and generated secrets [default: ./parkline-data].
+    #[arg(long, env = "PARKLINE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Secret for signing access tokens; generated into the data directory when unset. Set the same
+    /// value on every instance that shares a database.
+    #[arg(long, env = "PARKLINE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Lifetime of access tokens in seconds [default: 900].
+    #[arg(long, env = "PARKLINE_ACCESS_TOKEN_TTL_S")]
+    pub access_token_ttl_s: Option<u32>,
+    /// Sensor readings below this confidence are ignored [default: 0.85].
+    #[arg(long, env = "PARKLINE_MIN_CONFIDENCE")]
+    pub min_confidence: Option<f64>,
+    /// A spot change within this many milliseconds of the previous one is held [default: 5000].
+    #[arg(long, env = "PARKLINE_DEBOUNCE_MS")]
+    pub debounce_ms: Option<u32>,
+    /// Most readings in one sensor batch [default: 1000].
+    #[arg(long, env = "PARKLINE_MAX_BATCH")]
+    pub max_batch: Option<usize>,
+    /// Anonymous requests per minute per client address; 0 disables [default: 1200].
+    #[arg(long, env = "PARKLINE_PUBLIC_RATE_PER_MINUTE")]
+    pub public_rate_per_minute: Option<u32>,
+    /// Requests per minute per signed-in caller (API keys have their own); 0 disables [default: 12000].
+    #[arg(long, env = "PARKLINE_CALLER_RATE_PER_MINUTE")]
+    pub caller_rate_per_minute: Option<u32>,
+    /// `pretty` or `json` [default: pretty].
+    #[arg(long, env = "PARKLINE_LOG_FORMAT")]
+    pub log_format: Option<String>,
+}
+
+macro_rules! layer {
+    ($strong:expr, $weak:expr, $($field:ident),*) => {
+        Settings { $($field: $strong.$field.or($weak.$field)),* }
+    };
+}
+
+impl Settings {
+    /// `self` where set, else `weaker`.
+    pub fn or(self, weaker: Settings) -> Settings {
+        layer!(
+            self,
+            weaker,
+            listen,
+            database_url,
+            data_dir,
+            jwt_secret,
+            access_token_ttl_s,
+            min_confidence,
+            debounce_ms,
+            max_batch,
+            public_rate_per_minute,
+            caller_rate_per_minute,
+            log_format
+        )
+    }
+
+    /// Reads a TOML settings file.
+    pub fn from_file(path: &std::path::Path) -> anyhow::Result<Settings> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+
+    pub fn resolve(self) -> anyhow::Result<Config> {
+        let data_dir = self.data_dir.unwrap_or_else(|| PathBuf::from("parkline-data"));
+        let min_confidence = self.min_confidence.unwrap_or(0.85);
+        anyhow::ensure!((0.0..=1.0).contains(&min_confidence), "min_confidence must be within 0..=1");
+        let database_url = self
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("parkline.db").display()));
+        Ok(Config {
+            listen: self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            database_url,
+            data_dir,
+            jwt_secret: self.jwt_secret,
+            access_token_ttl_s: self.access_token_ttl_s.unwrap_or(900),
+            min_confidence,
+            debounce_ms: self.debounce_ms.unwrap_or(5_000),
+            max_batch: self.max_batch.unwrap_or(1_000).max(1),
+            public_rate_per_minute: self.public_rate_per_minute.unwrap_or(1_200),
+            caller_rate_per_minute: self.caller_rate_per_minute.unwrap_or(12_000),
+            json_logs: self.log_format.as_deref() == Some("json"),
+        })
+    }
+}
+
+/// Resolved settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub jwt_secret: Option<String>,
+    pub access_token_ttl_s: u32,
+    pub min_confidence: f64,
+    pub debounce_ms: u32,
+    pub max_batch: usize,
+    pub public_rate_per_minute: u32,
+    pub caller_rate_per_minute: u32,
+    pub json_logs: bool,
+}
+
+impl Config {
+    /// Defaults, for tests and embedding.
+    pub fn defaults() -> Config {
+        Settings::default().resolve().expect("defaults are valid")
+    }
+}

@@ -1,0 +1,54 @@
+//! Adding facilities: from files on disk (CLI, demo) or the admin API, through one validation path.
+
+use std::path::Path;
+
+use jiff::Timestamp;
+use parkline_domain::{Facility, LayoutFile};
+
+use crate::error::{Error, Result};
+use crate::live::{FacilityLive, Live};
+use crate::store::Store;
+
+/// Validates a layout (structure and time zone), saves it with every spot free, and makes it live.
+pub async fn import(store: &dyn Store, live: &Live, layout: LayoutFile) -> Result<()> {
+    let facility = Facility::from_layout(&layout).map_err(|e| Error::validation(e.to_string()))?;
+    jiff::tz::TimeZone::get(&layout.time_zone).map_err(|_| {
+        Error::validation(format!("{}: unknown IANA time zone {:?}", layout.id, layout.time_zone))
+    })?;
+    if live.get(&layout.id).is_some() {
+        return Err(conflict(&layout.id));
+    }
+    let codes: Vec<String> = facility.spots.iter().map(|s| s.code.clone()).collect();
+    store.insert_facility(&layout, &codes, Timestamp::now()).await.map_err(|e| match e {
+        Error::Db(ref db) if crate::error::is_unique_violation(db) => conflict(&layout.id),
+        other => other,
+    })?;
+    live.insert(FacilityLive::new(layout, &[])?);
+    Ok(())
+}
+
+fn conflict(id: &str) -> Error {
+    Error::api(parkline_protocol::ErrorCode::Conflict, format!("facility {id:?} already exists"))
+}
+
+/// Reads a layout from a `.toml` or `.json` file.
+pub fn read_layout(path: &Path) -> anyhow::Result<LayoutFile> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+    parse_layout(&text, path.extension().and_then(|e| e.to_str()) == Some("json"))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+pub fn parse_layout(text: &str, json: bool) -> anyhow::Result<LayoutFile> {
+    Ok(if json { serde_json::from_str(text)? } else { toml::from_str(text)? })
+}
+
+/// Loads every stored facility into memory, as the server starts.
+pub async fn load_all(store: &dyn Store, live: &Live) -> Result<usize> {
+    let all = store.load_facilities().await?;
+    let n = all.len();
+    for (layout, records) in all {
+        live.insert(FacilityLive::new(layout, &records)?);
+    }
+    Ok(n)
+}

@@ -1,0 +1,90 @@
+//! The route table: every path, its method, who may call it, and its handler. The router, the OpenAPI
+//! document and the authorization test are all built from this one list.
+
+use axum::routing::{MethodRouter, get, post, put};
+use utoipa::OpenApi;
+
+use super::{App, ops, v1};
+use crate::auth::Access::{self, Only, People, Public};
+use crate::auth::Actor::*;
+
+#[derive(Debug)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+    pub handler: MethodRouter<App>,
+}
+
+fn route(method: &'static str, path: &'static str, access: Access, handler: MethodRouter<App>) -> Route {
+    Route { method, path, access, handler }
+}
+
+pub fn route_table() -> Vec<Route> {
+    vec![
+        route("GET", "/healthz", Public, get(ops::healthz)),
+        route("GET", "/readyz", Public, get(ops::readyz)),
+        route("GET", "/metrics", Public, get(ops::metrics)),
+        route("GET", "/openapi.json", Public, get(ops::openapi)),
+        route("POST", "/v1/auth/login", Public, post(v1::auth::login)),
+        route("POST", "/v1/auth/refresh", Public, post(v1::auth::refresh)),
+        route("GET", "/v1/me", People, get(v1::auth::me)),
+        route("GET", "/v1/facilities", Public, get(v1::facilities::list)),
+        route("POST", "/v1/facilities", Only(&[Manager, Admin]), post(v1::admin::import_facility)),
+        route("GET", "/v1/facilities/{id}/availability", Public, get(v1::facilities::availability)),
+        route("GET", "/v1/facilities/{id}/best-spots", Public, get(v1::facilities::best_spots)),
+        route("GET", "/v1/facilities/{id}/layout", Public, get(v1::facilities::layout)),
+        route(
+            "PUT",
+            "/v1/facilities/{id}/spots/{code}/service",
+            Only(&[Attendant, Manager, Admin]),
+            put(v1::admin::set_spot_service),
+        ),
+        route("POST", "/v1/sensors/events", Only(&[SensorGateway, Admin]), post(v1::sensors::ingest)),
+        route("POST", "/v1/admin/users", Only(&[Admin]), post(v1::admin::create_user)),
+        route("POST", "/v1/admin/devices", Only(&[Manager, Admin]), post(v1::admin::create_device)),
+        route("POST", "/v1/admin/api-keys", Only(&[Admin]), post(v1::admin::create_api_key)),
+    ]
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Parkline API", description = "Smart parking: facilities, live availability, identity."),
+    paths(
+        ops::healthz,
+        ops::readyz,
+        ops::metrics,
+        ops::openapi,
+        v1::auth::login,
+        v1::auth::refresh,
+        v1::auth::me,
+        v1::facilities::list,
+        v1::facilities::availability,
+        v1::facilities::best_spots,
+        v1::facilities::layout,
+        v1::admin::import_facility,
+        v1::admin::set_spot_service,
+        v1::admin::create_user,
+        v1::admin::create_device,
+        v1::admin::create_api_key,
+        v1::sensors::ingest,
+    ),
+    modifiers(&BearerAuth)
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
+            ),
+        );
+    }
+}

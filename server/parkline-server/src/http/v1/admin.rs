@@ -1,0 +1,105 @@
+//! Configuration by managers and admins: facilities, spot closures, users, device tokens, API keys.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use jiff::Timestamp;
+use parkline_domain::LayoutFile;
+use parkline_protocol::{ApiError, IssuedSecret, NewApiKey, NewDevice, NewUser, SpotServiceChange};
+
+use crate::auth::{API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, random_token, sha256_hex};
+use crate::error::{Error, Result};
+use crate::http::App;
+use crate::http::extract::Json;
+use crate::{facilities, occupancy};
+
+/// Imports a facility layout (the same format as the files under `assets/layouts`, as JSON).
+#[utoipa::path(post, path = "/v1/facilities", tag = "admin", security(("bearer" = [])),
+    request_body(content = Object, description = "a facility layout"),
+    responses(
+        (status = 201, description = "created"),
+        (status = 409, body = ApiError, description = "the id is taken"),
+        (status = 422, body = ApiError, description = "the layout is invalid"),
+    ))]
+pub async fn import_facility(State(app): State<App>, Json(layout): Json<LayoutFile>) -> Result<StatusCode> {
+    facilities::import(app.store.as_ref(), &app.live, layout).await?;
+    Ok(StatusCode::CREATED)
+}
+
+/// Closes a spot (out of service) or reopens it.
+#[utoipa::path(put, path = "/v1/facilities/{id}/spots/{code}/service", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path), ("code" = String, Path)),
+    request_body = SpotServiceChange,
+    responses((status = 204), (status = 404, body = ApiError)))]
+pub async fn set_spot_service(
+    State(app): State<App>,
+    Path((id, code)): Path<(String, String)>,
+    Json(change): Json<SpotServiceChange>,
+) -> Result<StatusCode> {
+    let facility = app.live.get(&id).ok_or_else(|| Error::unknown_facility(&id))?;
+    occupancy::set_out_of_service(
+        &facility,
+        app.store.as_ref(),
+        &code,
+        change.out_of_service,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Creates a user with a role.
+#[utoipa::path(post, path = "/v1/admin/users", tag = "admin", security(("bearer" = [])), request_body = NewUser,
+    responses((status = 201, body = i64), (status = 409, body = ApiError), (status = 422, body = ApiError)))]
+pub async fn create_user(
+    State(app): State<App>,
+    Json(user): Json<NewUser>,
+) -> Result<(StatusCode, axum::Json<i64>)> {
+    let id = crate::users::create(app.store.as_ref(), &user.email, &user.password, user.role).await?;
+    Ok((StatusCode::CREATED, axum::Json(id)))
+}
+
+/// Issues a device token (shown once) for a sensor gateway or kiosk.
+#[utoipa::path(post, path = "/v1/admin/devices", tag = "admin", security(("bearer" = [])), request_body = NewDevice,
+    responses((status = 201, body = IssuedSecret), (status = 404, body = ApiError)))]
+pub async fn create_device(
+    State(app): State<App>,
+    Json(device): Json<NewDevice>,
+) -> Result<(StatusCode, axum::Json<IssuedSecret>)> {
+    if let Some(f) = &device.facility {
+        app.live.get(f).ok_or_else(|| Error::unknown_facility(f))?;
+    }
+    let name = non_empty(&device.name, "name")?;
+    let token = random_token(DEVICE_TOKEN_PREFIX);
+    let id = app
+        .store
+        .insert_device(name, device.kind, device.facility.as_deref(), &sha256_hex(&token), Timestamp::now())
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(IssuedSecret { id, token })))
+}
+
+/// Issues an API key (shown once) for a third party, with its own rate limit.
+#[utoipa::path(post, path = "/v1/admin/api-keys", tag = "admin", security(("bearer" = [])), request_body = NewApiKey,
+    responses((status = 201, body = IssuedSecret), (status = 422, body = ApiError)))]
+pub async fn create_api_key(
+    State(app): State<App>,
+    Json(key): Json<NewApiKey>,
+) -> Result<(StatusCode, axum::Json<IssuedSecret>)> {
+    let name = non_empty(&key.name, "name")?;
+    if key.requests_per_minute == 0 {
+        return Err(Error::validation("requests_per_minute must be at least 1"));
+    }
+    let token = random_token(API_KEY_PREFIX);
+    let id = app
+        .store
+        .insert_api_key(name, &sha256_hex(&token), key.requests_per_minute, Timestamp::now())
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(IssuedSecret { id, token })))
+}
+
+fn non_empty<'a>(s: &'a str, field: &str) -> Result<&'a str> {
+    let s = s.trim();
+    if s.is_empty() || s.len() > 200 {
+        return Err(Error::validation(format!("{field} must be 1-200 characters")));
+    }
+    Ok(s)
+}

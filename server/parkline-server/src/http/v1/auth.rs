@@ -1,0 +1,74 @@
+//! Signing in and renewing tokens.
+
+use std::sync::LazyLock;
+
+use axum::Extension;
+use axum::extract::State;
+use jiff::Timestamp;
+use parkline_protocol::{ApiError, ErrorCode, LoginRequest, Me, RefreshRequest, TokenResponse};
+
+use crate::auth::{Principal, hash_password, random_token, sha256_hex, verify_password};
+use crate::error::{Error, Result};
+use crate::http::App;
+use crate::http::extract::Json;
+
+/// Exchanges an email and password for an access token and a refresh token.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest, responses(
+    (status = 200, body = TokenResponse),
+    (status = 401, body = ApiError, description = "invalid_credentials"),
+))]
+pub async fn login(
+    State(app): State<App>,
+    Json(req): Json<LoginRequest>,
+) -> Result<axum::Json<TokenResponse>> {
+    let invalid = || Error::api(ErrorCode::InvalidCredentials, "wrong email or password");
+    let user = app.store.user_by_email(&req.email.trim().to_lowercase()).await?;
+    // Verify against a hash even for unknown emails, so timing does not reveal which emails exist.
+    let hash = user.as_ref().map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
+    let password = req.password;
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| anyhow::anyhow!("password check: {e}"))?;
+    let user = user.filter(|_| ok).ok_or_else(invalid)?;
+    Ok(axum::Json(app.auth.issue(app.store.as_ref(), &user, Timestamp::now()).await?))
+}
+
+/// A hash to check against when the email is unknown.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_password(&random_token("")).unwrap_or_default());
+
+/// Exchanges a refresh token (once) for a new pair of tokens.
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest, responses(
+    (status = 200, body = TokenResponse),
+    (status = 401, body = ApiError, description = "unknown, used or expired refresh token"),
+))]
+pub async fn refresh(
+    State(app): State<App>,
+    Json(req): Json<RefreshRequest>,
+) -> Result<axum::Json<TokenResponse>> {
+    let now = Timestamp::now();
+    let rejected = || Error::api(ErrorCode::Unauthenticated, "the refresh token is unknown, used or expired");
+    let user_id =
+        app.store.consume_refresh_token(&sha256_hex(&req.refresh_token), now).await?.ok_or_else(rejected)?;
+    let user = app.store.user_by_id(user_id).await?.ok_or_else(rejected)?;
+    Ok(axum::Json(app.auth.issue(app.store.as_ref(), &user, now).await?))
+}
+
+/// The signed-in person.
+#[utoipa::path(get, path = "/v1/me", tag = "auth", security(("bearer" = [])), responses(
+    (status = 200, body = Me),
+    (status = 401, body = ApiError),
+))]
+pub async fn me(
+    State(app): State<App>,
+    Extension(principal): Extension<Principal>,
+) -> Result<axum::Json<Me>> {
+    let Principal::User { id, .. } = principal else {
+        return Err(Error::api(ErrorCode::Forbidden, "only people have a profile"));
+    };
+    let user = app
+        .store
+        .user_by_id(id)
+        .await?
+        .ok_or_else(|| Error::api(ErrorCode::Unauthenticated, "user no longer exists"))?;
+    Ok(axum::Json(Me { user_id: user.id, email: user.email, role: user.role }))
+}

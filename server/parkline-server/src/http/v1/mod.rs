@@ -1,0 +1,6 @@
+//! Version 1 of the API, one module per resource.
+
+pub mod admin;
+pub mod auth;
+pub mod facilities;
+pub mod sensors;

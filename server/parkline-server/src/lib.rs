@@ -1,0 +1,159 @@
+//! The Parkline server: an axum API over an in-memory live model of every facility, backed by SQLite or
+//! PostgreSQL. See `ARCHITECTURE.md` at the repository root for the map.
+
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod facilities;
+pub mod http;
+pub mod live;
+pub mod occupancy;
+pub mod ratelimit;
+pub mod store;
+pub mod users;
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::Context;
+use jiff::{SignedDuration, Timestamp};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use parkline_domain::sensor::SensorRules;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::http::{App, AppInner};
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    pub addr: SocketAddr,
+    pub app: App,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Stops accepting requests, lets in-flight ones finish, and stops background work.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// The process-wide metrics recorder (installed once, shared by every server in the process).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// Opens the database, loads every facility, and starts serving on `config.listen`.
+pub async fn start(config: &Config) -> anyhow::Result<Server> {
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    }
+    let store = store::open(&config.database_url).await.context("opening the database")?;
+    let secret = jwt_secret(config)?;
+    let app = App::new(AppInner {
+        store,
+        live: live::Live::default(),
+        auth: auth::Auth::new(&secret, SignedDuration::from_secs(i64::from(config.access_token_ttl_s))),
+        limits: ratelimit::RateLimits::new(config.public_rate_per_minute, config.caller_rate_per_minute),
+        rules: SensorRules {
+            min_confidence: config.min_confidence,
+            debounce: SignedDuration::from_millis(i64::from(config.debounce_ms)),
+            ..SensorRules::default()
+        },
+        ingest: occupancy::IngestLimits { max_batch: config.max_batch },
+        metrics: metrics_handle(),
+        ready: false.into(),
+    });
+    let loaded = facilities::load_all(app.store.as_ref(), &app.live).await?;
+    tracing::info!(facilities = loaded, backend = app.store.backend(), "state loaded");
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = watch::channel(false);
+
+    let router = http::router(app.clone());
+    let mut until_stop = stopped.clone();
+    let serve = tokio::spawn(async move {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let shutdown = async move {
+            let _ = until_stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, service).with_graceful_shutdown(shutdown).await {
+            tracing::error!(error = %e, "server stopped with an error");
+        }
+    });
+    let background = tokio::spawn(background(app.clone(), stopped));
+    app.set_ready(true);
+    tracing::info!(%addr, "serving");
+    Ok(Server { addr, app, stop, tasks: vec![serve, background] })
+}
+
+/// Periodic work: releasing debounced spot changes, forgetting idle rate-limit state.
+async fn background(app: App, mut stopped: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut ticks: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopped.wait_for(|s| *s) => return,
+        }
+        ticks += 1;
+        if let Err(e) = occupancy::settle(&app.live, app.store.as_ref(), &app.rules, Timestamp::now()).await {
+            tracing::warn!(error = %e, "settling held spot changes failed; will retry");
+        }
+        if ticks % 240 == 0 {
+            app.limits.forget_idle();
+        }
+    }
+}
+
+/// The token-signing secret: configured, or generated once into the data directory.
+fn jwt_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
+    if let Some(s) = &config.jwt_secret {
+        anyhow::ensure!(s.len() >= 32, "jwt_secret must be at least 32 characters");
+        return Ok(s.as_bytes().to_vec());
+    }
+    let path = config.data_dir.join("jwt.secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(existing.trim().as_bytes().to_vec());
+    }
+    std::fs::create_dir_all(&config.data_dir)?;
+    let secret = auth::random_token("");
+    write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    Ok(secret.into_bytes())
+}
+
+/// Writes a file only its owner can read.
+pub fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}

@@ -1,0 +1,241 @@
+//! The in-memory picture of every facility that queries are answered from.
+//!
+//! Each facility holds its validated layout and a [`LiveState`] (occupancy, allocation index, each spot's
+//! sensor track). **Memory follows the database, never leads it**: every change is first saved by the
+//! store, then applied here, all under the facility's writer lock so plans are made on current state.
+//! Readers take a short read lock and never wait for the database.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+use jiff::Timestamp;
+use parkline_domain::sensor::SensorTrack;
+use parkline_domain::{Facility, Feature, LayoutFile, Occupancy, SpotIdx, SpotState};
+use parkline_protocol::{
+    Availability, FacilitySummary, FloorAvailability, Freshness, GateView, LayoutView, SpotView,
+    ZoneAvailability,
+};
+
+use crate::store::SpotRecord;
+
+/// Live state of one facility.
+#[derive(Debug)]
+pub struct FacilityLive {
+    pub facility: Facility,
+    pub layout: LayoutFile,
+    /// Level number of each floor index, as the allocator wants it.
+    pub levels: Vec<i16>,
+    state: RwLock<LiveState>,
+    /// Held by whoever plans, saves and applies a change to this facility.
+    pub writer: tokio::sync::Mutex<()>,
+}
+
+/// What changes as sensors and staff report.
+#[derive(Debug, Clone)]
+pub struct LiveState {
+    pub occupancy: Occupancy,
+    pub tracks: Vec<SensorTrack>,
+    pub out_of_service: Vec<bool>,
+    /// Spots with a change held by the debounce.
+    pub pending: BTreeSet<SpotIdx>,
+    pub last_reading: Option<Timestamp>,
+    pub last_change: Option<Timestamp>,
+}
+
+impl LiveState {
+    /// The state a spot is in given what its sensor believes and whether staff closed it.
+    pub fn derived_state(track: &SensorTrack, out_of_service: bool) -> SpotState {
+        match (out_of_service, track.occupied) {
+            (true, _) => SpotState::OutOfService,
+            (false, true) => SpotState::Occupied,
+            (false, false) => SpotState::Free,
+        }
+    }
+
+    /// Replaces one spot's record, keeping occupancy and freshness in step.
+    pub fn apply(&mut self, spot: SpotIdx, track: SensorTrack, out_of_service: bool) {
+        let i = spot as usize;
+        let state = Self::derived_state(&track, out_of_service);
+        // `spot` comes from the facility's own layout, so it is in range.
+        let _ = self.occupancy.set_state(spot, state);
+        if track.pending.is_some() {
+            self.pending.insert(spot);
+        } else {
+            self.pending.remove(&spot);
+        }
+        self.last_reading = self.last_reading.max(track.last_reading);
+        self.last_change = self.last_change.max(track.last_change);
+        self.tracks[i] = track;
+        self.out_of_service[i] = out_of_service;
+    }
+}
+
+impl FacilityLive {
+    /// Builds the live state from a layout and the stored status of its spots.
+    pub fn new(layout: LayoutFile, records: &[SpotRecord]) -> crate::error::Result<FacilityLive> {
+        let facility =
+            Facility::from_layout(&layout).map_err(|e| crate::error::Error::validation(e.to_string()))?;
+        let n = facility.capacity();
+        let mut state = LiveState {
+            occupancy: Occupancy::new(&facility),
+            tracks: vec![SensorTrack::default(); n],
+            out_of_service: vec![false; n],
+            pending: BTreeSet::new(),
+            last_reading: None,
+            last_change: None,
+        };
+        for record in records {
+            if let Some(idx) = facility.spot_by_code(&record.spot) {
+                state.apply(idx, record.track, record.out_of_service);
+            }
+        }
+        let levels = facility.floors.iter().map(|f| f.level).collect();
+        Ok(FacilityLive { facility, layout, levels, state: RwLock::new(state), writer: Default::default() })
+    }
+
+    /// A consistent view of the state; hold it briefly.
+    pub fn read(&self) -> RwLockReadGuard<'_, LiveState> {
+        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Applies changes that the store has already saved. Call with `writer` held.
+    pub fn apply(&self, changes: impl IntoIterator<Item = (SpotIdx, SensorTrack, bool)>) {
+        let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (spot, track, oos) in changes {
+            state.apply(spot, track, oos);
+        }
+    }
+
+    pub fn summary(&self, distance_m: Option<f64>) -> FacilitySummary {
+        let f = &self.facility;
+        let s = self.read();
+        FacilitySummary {
+            id: f.id.clone(),
+            name: f.name.clone(),
+            address: f.address.clone(),
+            location: f.location,
+            time_zone: f.time_zone.clone(),
+            counts: s.occupancy.totals().into(),
+            free_by_class: s.occupancy.free_by_class().into(),
+            free_ev_charger: s.occupancy.free_with(Feature::EvCharger),
+            free_accessible: s.occupancy.free_with(Feature::Accessible),
+            freshness: freshness(&s),
+            distance_m,
+        }
+    }
+
+    pub fn availability(&self) -> Availability {
+        let f = &self.facility;
+        let s = self.read();
+        let floors = f
+            .floors
+            .iter()
+            .enumerate()
+            .map(|(fi, floor)| FloorAvailability {
+                level: floor.level,
+                label: floor.label.clone(),
+                name: floor.name.clone(),
+                counts: s.occupancy.floor_counts(fi as u16).into(),
+                zones: f
+                    .zones
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, z)| usize::from(z.floor) == fi)
+                    .map(|(zi, z)| ZoneAvailability {
+                        code: z.code.clone(),
+                        name: z.name.clone(),
+                        counts: s.occupancy.zone_counts(zi as u16).into(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Availability {
+            facility: f.id.clone(),
+            counts: s.occupancy.totals().into(),
+            free_by_class: s.occupancy.free_by_class().into(),
+            free_ev_charger: s.occupancy.free_with(Feature::EvCharger),
+            free_accessible: s.occupancy.free_with(Feature::Accessible),
+            floors,
+            freshness: freshness(&s),
+        }
+    }
+
+    pub fn spot_view(&self, spot: SpotIdx, state: SpotState) -> SpotView {
+        let f = &self.facility;
+        let s = f.spot(spot);
+        SpotView {
+            code: s.code.clone(),
+            level: f.floors[usize::from(s.floor)].level,
+            zone: f.zones[usize::from(s.zone)].code.clone(),
+            size: s.size,
+            features: s.features.list(),
+            x: s.x,
+            y: s.y,
+            distance_m: f64::from(s.distance_cm) / 100.0,
+            state,
+        }
+    }
+
+    pub fn layout_view(&self) -> LayoutView {
+        let states: Vec<SpotState> = {
+            let s = self.read();
+            (0..self.facility.capacity() as SpotIdx).map(|i| s.occupancy.state(i)).collect()
+        };
+        LayoutView {
+            facility: self.facility.id.clone(),
+            spots: states.into_iter().enumerate().map(|(i, st)| self.spot_view(i as SpotIdx, st)).collect(),
+            gates: self
+                .facility
+                .gates
+                .iter()
+                .map(|g| GateView {
+                    id: g.id.clone(),
+                    name: g.name.clone(),
+                    direction: g.direction,
+                    level: g.level,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn freshness(s: &LiveState) -> Freshness {
+    Freshness {
+        last_reading_at: s.last_reading,
+        last_change_at: s.last_change,
+        spots_never_reported: s.tracks.iter().filter(|t| t.last_reading.is_none()).count() as u32,
+    }
+}
+
+/// All facilities, by id.
+#[derive(Debug, Default)]
+pub struct Live {
+    facilities: RwLock<BTreeMap<String, Arc<FacilityLive>>>,
+}
+
+impl Live {
+    pub fn get(&self, id: &str) -> Option<Arc<FacilityLive>> {
+        self.facilities.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+    }
+
+    pub fn insert(&self, facility: FacilityLive) {
+        let mut map = self.facilities.write().unwrap_or_else(|p| p.into_inner());
+        map.insert(facility.facility.id.clone(), Arc::new(facility));
+    }
+
+    /// Every facility, ordered by id.
+    pub fn all(&self) -> Vec<Arc<FacilityLive>> {
+        self.facilities.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+    }
+
+    /// Up to `limit` facilities with ids after `after`, and whether more follow.
+    pub fn page(&self, after: Option<&str>, limit: usize) -> (Vec<Arc<FacilityLive>>, bool) {
+        use std::ops::Bound;
+        let map = self.facilities.read().unwrap_or_else(|p| p.into_inner());
+        let lower = after.map_or(Bound::Unbounded, |a| Bound::Excluded(a.to_owned()));
+        let mut iter = map.range((lower, Bound::Unbounded)).map(|(_, f)| f.clone());
+        let page: Vec<_> = iter.by_ref().take(limit).collect();
+        let more = iter.next().is_some();
+        (page, more)
+    }
+}

@@ -1,0 +1,177 @@
+//! `parkline-server`: run the API, run the demo city, import layouts, create accounts.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use parkline_protocol::Role;
+use parkline_server::config::{Config, Settings};
+use parkline_server::{demo, facilities, start, store, users};
+
+#[derive(Debug, Parser)]
+#[command(name = "parkline-server", version, about = "Parkline smart-parking server")]
+struct Cli {
+    /// TOML file with settings; flags and PARKLINE_* variables override it.
+    #[arg(long, env = "PARKLINE_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API.
+    Serve(Settings),
+    /// Serve the demo city with simulated sensors (SQLite in a fresh temporary directory unless
+    /// --data-dir is given).
+    Demo {
+        #[command(flatten)]
+        settings: Settings,
+        /// Seconds between simulated sensor batches; 0 turns the simulation off.
+        #[arg(long, default_value_t = 1.0)]
+        simulate_every_s: f64,
+    },
+    /// Validate layout files and add them as new facilities.
+    ImportLayout {
+        #[command(flatten)]
+        settings: Settings,
+        /// `.toml` or `.json` layout files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Create an account; the password is read from PARKLINE_NEW_PASSWORD or standard input.
+    CreateUser {
+        #[command(flatten)]
+        settings: Settings,
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("{s:?} is not one of driver, attendant, manager, admin"))
+}
+
+fn config(file: &Option<PathBuf>, flags: Settings) -> anyhow::Result<Config> {
+    let from_file = match file {
+        Some(path) => Settings::from_file(path)?,
+        None => Settings::default(),
+    };
+    flags.or(from_file).resolve()
+}
+
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(flags) => {
+            let config = config(&cli.config, flags)?;
+            init_logs(config.json_logs);
+            let server = start(&config).await?;
+            shutdown_signal().await;
+            server.stop().await;
+        }
+        Command::Demo { mut settings, simulate_every_s } => {
+            if settings.data_dir.is_none() && settings.database_url.is_none() {
+                let dir = std::env::temp_dir().join(format!("parkline-demo-{}", std::process::id()));
+                settings.data_dir = Some(dir);
+            }
+            let config = config(&cli.config, settings)?;
+            init_logs(config.json_logs);
+            let server = start(&config).await?;
+            let token = demo::seed(&server.app).await?;
+            print_banner(&server.url(), &config, &token);
+            let simulator = (simulate_every_s > 0.0).then(|| {
+                let period = Duration::from_secs_f64(simulate_every_s.max(0.05));
+                tokio::spawn(demo::simulate(server.app.clone(), server.url(), token, period))
+            });
+            shutdown_signal().await;
+            if let Some(s) = simulator {
+                s.abort();
+            }
+            server.stop().await;
+        }
+        Command::ImportLayout { settings, files } => {
+            let config = config(&cli.config, settings)?;
+            init_logs(config.json_logs);
+            std::fs::create_dir_all(&config.data_dir)?;
+            let store = store::open(&config.database_url).await?;
+            let live = parkline_server::live::Live::default();
+            facilities::load_all(store.as_ref(), &live).await?;
+            for file in files {
+                let layout = facilities::read_layout(&file)?;
+                let id = layout.id.clone();
+                facilities::import(store.as_ref(), &live, layout)
+                    .await
+                    .with_context(|| format!("importing {}", file.display()))?;
+                println!("imported {id} from {}", file.display());
+            }
+        }
+        Command::CreateUser { settings, email, role } => {
+            let config = config(&cli.config, settings)?;
+            init_logs(config.json_logs);
+            let password = match std::env::var("PARKLINE_NEW_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            std::fs::create_dir_all(&config.data_dir)?;
+            let store = store::open(&config.database_url).await?;
+            let id = users::create(store.as_ref(), &email, &password, role).await?;
+            println!("created {} {email} (id {id})", role.as_str());
+        }
+    }
+    Ok(())
+}
+
+fn print_banner(url: &str, config: &Config, token: &str) {
+    println!();
+    println!("  Parkline demo is running at {url}");
+    println!("  Database: {}", config.database_url);
+    println!();
+    println!("  Try:  curl '{url}/v1/facilities?lat=47.6062&lon=-122.3321&radius_m=3000'");
+    println!("        curl '{url}/v1/facilities/pike-place-garage/availability'");
+    println!("        curl '{url}/openapi.json'");
+    println!();
+    println!("  Accounts (password: {}):", demo::PASSWORD);
+    for (email, role) in demo::accounts() {
+        println!("    {:<10} {email}", role.as_str());
+    }
+    println!("  Sensor gateway token: {token}");
+    println!();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,260 @@
+//! Every way a spot's occupancy changes: sensor readings (HTTP today, MQTT later: one code path), held
+//! changes that the debounce releases, and staff closing or reopening a spot.
+//!
+//! Each change follows the same three steps under the facility's writer lock: plan on a copy of the
+//! current tracks (pure domain rules), save the plan, apply it to the live state. A failed save changes
+//! nothing in memory.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use parkline_domain::SpotIdx;
+use parkline_domain::sensor::{Outcome, Reading, SensorRules, SensorTrack};
+use parkline_protocol::{ErrorCode, IngestReport, SensorBatch, SensorReading};
+
+use crate::error::{Error, Result};
+use crate::live::{FacilityLive, Live, LiveState};
+use crate::store::{HistoryEntry, SpotRecord, Store};
+
+/// A change planned for one facility: new spot records to save, history to append, and what to apply.
+#[derive(Debug, Default)]
+struct Plan {
+    records: Vec<SpotRecord>,
+    history: Vec<HistoryEntry>,
+    apply: Vec<(SpotIdx, SensorTrack, bool)>,
+}
+
+impl Plan {
+    /// Adds a spot's new track; records history if its visible state changes.
+    fn push(
+        &mut self,
+        live: &FacilityLive,
+        spot: SpotIdx,
+        before: (SensorTrack, bool),
+        after: (SensorTrack, bool),
+        source: &'static str,
+        confidence: Option<f64>,
+        at: Timestamp,
+    ) {
+        let code = &live.facility.spot(spot).code;
+        let old = LiveState::derived_state(&before.0, before.1);
+        let new = LiveState::derived_state(&after.0, after.1);
+        if old != new {
+            self.history.push(HistoryEntry {
+                spot: code.clone(),
+                state: new.as_str(),
+                at,
+                source,
+                confidence,
+            });
+        }
+        self.records.push(SpotRecord { spot: code.clone(), track: after.0, out_of_service: after.1 });
+        self.apply.push((spot, after.0, after.1));
+    }
+
+    async fn commit(self, store: &dyn Store, live: &FacilityLive) -> Result<()> {
+        store.save_spots(&live.facility.id, &self.records, &self.history).await?;
+        metrics::counter!("parkline_spot_changes_total").increment(self.history.len() as u64);
+        live.apply(self.apply);
+        Ok(())
+    }
+}
+
+/// Limits on one sensor batch.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestLimits {
+    pub max_batch: usize,
+}
+
+/// Applies a batch of readings. The batch is validated whole first: one bad reading rejects all of it,
+/// with the reading's index in the message, and nothing changes.
+///
+/// `only_facility` restricts a device bound to one facility.
+pub async fn ingest(
+    live: &Live,
+    store: &dyn Store,
+    rules: &SensorRules,
+    limits: IngestLimits,
+    batch: SensorBatch,
+    only_facility: Option<&str>,
+    now: Timestamp,
+) -> Result<IngestReport> {
+    let n = batch.readings.len();
+    if n == 0 {
+        return Err(Error::validation("a batch needs at least one reading"));
+    }
+    if n > limits.max_batch {
+        return Err(Error::api(
+            ErrorCode::PayloadTooLarge,
+            format!("a batch holds at most {} readings; this one has {n}", limits.max_batch),
+        ));
+    }
+
+    // Resolve and validate everything before touching any state.
+    let mut by_facility: Vec<(std::sync::Arc<FacilityLive>, Vec<(usize, SpotIdx, Reading)>)> = Vec::new();
+    for (i, r) in batch.readings.iter().enumerate() {
+        let (facility, spot, reading) = resolve(live, rules, r, only_facility, now)
+            .map_err(|e| prefix(e, &format!("readings[{i}]: ")))?;
+        match by_facility.iter_mut().find(|(f, _)| f.facility.id == facility.facility.id) {
+            Some((_, items)) => items.push((i, spot, reading)),
+            None => by_facility.push((facility, vec![(i, spot, reading)])),
+        }
+    }
+
+    let mut outcomes = vec![Outcome::Unchanged; n];
+    for (facility, items) in by_facility {
+        let _writer = facility.writer.lock().await;
+        let mut work: HashMap<SpotIdx, ((SensorTrack, bool), SensorTrack, &'static str, f64)> =
+            HashMap::new();
+        {
+            let state = facility.read();
+            for (i, spot, reading) in &items {
+                let entry = work.entry(*spot).or_insert_with(|| {
+                    let before = (state.tracks[*spot as usize], state.out_of_service[*spot as usize]);
+                    (before, before.0, "", 0.0)
+                });
+                let outcome = entry.1.observe(reading, rules);
+                if outcome == Outcome::Changed {
+                    entry.2 = batch.readings[*i].kind.as_str();
+                    entry.3 = reading.confidence;
+                }
+                outcomes[*i] = outcome;
+                metrics::counter!("parkline_sensor_readings_total", "outcome" => outcome_label(outcome))
+                    .increment(1);
+            }
+        }
+        let mut plan = Plan::default();
+        for (spot, (before, after, source, confidence)) in work {
+            if after != before.0 {
+                plan.push(
+                    &facility,
+                    spot,
+                    before,
+                    (after, before.1),
+                    source,
+                    Some(confidence),
+                    after.last_change.unwrap_or(now),
+                );
+            }
+        }
+        plan.commit(store, &facility).await?;
+    }
+
+    let mut report = IngestReport::default();
+    outcomes.into_iter().for_each(|o| report.push(o));
+    Ok(report)
+}
+
+fn resolve(
+    live: &Live,
+    rules: &SensorRules,
+    r: &SensorReading,
+    only_facility: Option<&str>,
+    now: Timestamp,
+) -> Result<(std::sync::Arc<FacilityLive>, SpotIdx, Reading)> {
+    if only_facility.is_some_and(|only| only != r.facility) {
+        return Err(Error::api(
+            ErrorCode::Forbidden,
+            format!("this device may not report for {:?}", r.facility),
+        ));
+    }
+    let facility = live.get(&r.facility).ok_or_else(|| Error::unknown_facility(&r.facility))?;
+    let spot = facility.facility.spot_by_code(&r.spot).ok_or_else(|| {
+        Error::api(ErrorCode::UnknownSpot, format!("no spot {:?} in {}", r.spot, r.facility))
+    })?;
+    if let Some(sensor) = &r.sensor {
+        match facility.facility.spot_by_sensor(sensor) {
+            Some(s) if s == spot => {}
+            Some(_) => {
+                return Err(Error::api(
+                    ErrorCode::UnknownSensor,
+                    format!("sensor {sensor:?} does not watch spot {}", r.spot),
+                ));
+            }
+            None => {
+                return Err(Error::api(
+                    ErrorCode::UnknownSensor,
+                    format!("no sensor {sensor:?} in {}", r.facility),
+                ));
+            }
+        }
+    }
+    let reading = Reading { occupied: r.occupied, confidence: r.confidence, at: r.observed_at };
+    reading.validate(now, rules).map_err(|e| Error::validation(e.to_string()))?;
+    Ok((facility, spot, reading))
+}
+
+fn prefix(e: Error, p: &str) -> Error {
+    match e {
+        Error::Api { code, message, retry_after_s } => {
+            Error::Api { code, message: format!("{p}{message}"), retry_after_s }
+        }
+        other => other,
+    }
+}
+
+fn outcome_label(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Changed => "changed",
+        Outcome::Unchanged => "unchanged",
+        Outcome::Held => "held",
+        Outcome::LowConfidence => "low_confidence",
+        Outcome::Duplicate => "duplicate",
+        Outcome::OutOfOrder => "out_of_order",
+    }
+}
+
+/// Applies held changes whose debounce window has passed. Returns how many spots changed.
+pub async fn settle(live: &Live, store: &dyn Store, rules: &SensorRules, now: Timestamp) -> Result<usize> {
+    let mut changed = 0;
+    for facility in live.all() {
+        if facility.read().pending.is_empty() {
+            continue;
+        }
+        let _writer = facility.writer.lock().await;
+        let mut plan = Plan::default();
+        {
+            let state = facility.read();
+            for &spot in &state.pending {
+                let before = (state.tracks[spot as usize], state.out_of_service[spot as usize]);
+                let mut track = before.0;
+                if track.settle(now, rules).is_some() {
+                    plan.push(
+                        &facility,
+                        spot,
+                        before,
+                        (track, before.1),
+                        "debounce",
+                        None,
+                        track.last_change.unwrap_or(now),
+                    );
+                }
+            }
+        }
+        changed += plan.apply.len();
+        plan.commit(store, &facility).await?;
+    }
+    Ok(changed)
+}
+
+/// Staff close a spot (repairs, an event) or reopen it. Closing an occupied spot is allowed: the car
+/// leaves, the spot stays closed until reopened.
+pub async fn set_out_of_service(
+    live: &FacilityLive,
+    store: &dyn Store,
+    code: &str,
+    out_of_service: bool,
+    now: Timestamp,
+) -> Result<()> {
+    let spot = live.facility.spot_by_code(code).ok_or_else(|| {
+        Error::api(ErrorCode::UnknownSpot, format!("no spot {code:?} in {}", live.facility.id))
+    })?;
+    let _writer = live.writer.lock().await;
+    let before = {
+        let state = live.read();
+        (state.tracks[spot as usize], state.out_of_service[spot as usize])
+    };
+    let mut plan = Plan::default();
+    plan.push(live, spot, before, (before.0, out_of_service), "staff", None, now);
+    plan.commit(store, live).await
+}

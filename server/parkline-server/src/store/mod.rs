@@ -1,0 +1,123 @@
+//! Durable storage behind one trait, with two real backends: embedded SQLite (the default) and PostgreSQL.
+//!
+//! **Only this module knows SQL.** Callers speak in domain terms; each backend brings its own migrations
+//! and connection rules ([`sqlite`], [`postgres`]) and shares the portable queries in [`sql`].
+//! The conformance suite in `tests/store.rs` runs the same tests against both.
+
+mod postgres;
+mod sql;
+mod sqlite;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use parkline_domain::LayoutFile;
+use parkline_domain::sensor::SensorTrack;
+use parkline_protocol::{DeviceKind, Role};
+
+use crate::error::Result;
+
+pub use sql::SqlStore;
+
+/// Opens the database a URL names (`sqlite://...`, `postgres://...`), creating and migrating it as needed.
+pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    let store = if url.starts_with("sqlite:") {
+        sqlite::open(url).await?
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        postgres::open(url).await?
+    } else {
+        return Err(
+            anyhow::anyhow!("unsupported database URL {url:?}: use sqlite://PATH or postgres://...").into()
+        );
+    };
+    Ok(std::sync::Arc::new(store))
+}
+
+/// The persisted state of one spot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpotRecord {
+    pub spot: String,
+    pub track: SensorTrack,
+    pub out_of_service: bool,
+}
+
+/// One applied change, for the occupancy history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    pub spot: String,
+    /// `free`, `occupied` or `out_of_service`.
+    pub state: &'static str,
+    pub at: Timestamp,
+    /// Sensor kind, `debounce` for a held change applied later, or `staff`.
+    pub source: &'static str,
+    pub confidence: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub id: i64,
+    pub email: String,
+    pub password_hash: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceRecord {
+    pub id: i64,
+    pub name: String,
+    pub kind: DeviceKind,
+    pub facility: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKeyRecord {
+    pub id: i64,
+    pub name: String,
+    pub requests_per_minute: u32,
+}
+
+/// Everything the server persists. Writes that belong together are one call, so each backend can make
+/// them one transaction.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Cheap round trip, for readiness checks.
+    async fn ping(&self) -> Result<()>;
+
+    /// Stores a new facility and a free, never-reported status row per spot. An existing id is a conflict.
+    async fn insert_facility(&self, layout: &LayoutFile, spot_codes: &[String], now: Timestamp)
+    -> Result<()>;
+    /// Every facility with the status of each of its spots.
+    async fn load_facilities(&self) -> Result<Vec<(LayoutFile, Vec<SpotRecord>)>>;
+    /// Saves new spot states and appends their history, atomically.
+    async fn save_spots(&self, facility: &str, spots: &[SpotRecord], history: &[HistoryEntry]) -> Result<()>;
+    /// History of a facility from `since`, oldest first.
+    async fn history(&self, facility: &str, since: Timestamp, limit: u32) -> Result<Vec<HistoryEntry>>;
+
+    async fn insert_user(&self, email: &str, password_hash: &str, role: Role, now: Timestamp) -> Result<i64>;
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>>;
+    async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>>;
+
+    async fn insert_refresh_token(&self, token_hash: &str, user_id: i64, expires: Timestamp) -> Result<()>;
+    /// Marks an unused, unexpired refresh token used and returns its user; `None` if it cannot be used.
+    async fn consume_refresh_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<i64>>;
+
+    async fn insert_device(
+        &self,
+        name: &str,
+        kind: DeviceKind,
+        facility: Option<&str>,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<i64>;
+    async fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceRecord>>;
+
+    async fn insert_api_key(
+        &self,
+        name: &str,
+        key_hash: &str,
+        requests_per_minute: u32,
+        now: Timestamp,
+    ) -> Result<i64>;
+    async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>>;
+}

@@ -1,0 +1,388 @@
+//! The queries both backends share. SQL here is portable between SQLite and PostgreSQL (`$n` parameters,
+//! `ON CONFLICT`, `RETURNING`, integer milliseconds for time); what differs lives in the backend modules.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use parkline_domain::LayoutFile;
+use parkline_domain::sensor::SensorTrack;
+use parkline_protocol::{DeviceKind, Role};
+use sqlx::AnyPool;
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+use tokio::sync::Mutex;
+
+use super::{ApiKeyRecord, DeviceRecord, HistoryEntry, SpotRecord, Store, UserRecord};
+use crate::error::{Error, Result};
+
+/// Rows per multi-row statement: keeps parameter counts well under both databases' limits.
+const CHUNK: usize = 500;
+
+#[derive(Debug)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: &'static str,
+    /// SQLite allows one writer at a time; queueing writers here is fairer and faster than its busy loop.
+    write_lock: Option<Mutex<()>>,
+    /// Statement that opens a write transaction.
+    begin_write: &'static str,
+}
+
+impl SqlStore {
+    pub(super) fn new(
+        pool: AnyPool,
+        backend: &'static str,
+        serialize_writes: bool,
+        begin_write: &'static str,
+    ) -> Self {
+        SqlStore { pool, backend, write_lock: serialize_writes.then(|| Mutex::new(())), begin_write }
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write_lock {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        }
+    }
+}
+
+fn ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+fn ts(ms: i64) -> Result<Timestamp> {
+    Timestamp::from_millisecond(ms)
+        .map_err(|e| Error::Other(anyhow::anyhow!("stored time {ms} out of range: {e}")))
+}
+
+fn opt_ts(ms: Option<i64>) -> Result<Option<Timestamp>> {
+    ms.map(ts).transpose()
+}
+
+/// `($1, $2, $3), ($4, $5, $6), ...` for `rows` rows of `cols` columns.
+fn placeholders(rows: usize, cols: usize) -> String {
+    let row = |r: usize| {
+        let cells: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+        format!("({})", cells.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+}
+
+fn spot_record(row: &AnyRow) -> Result<SpotRecord> {
+    let pending = match (row.try_get::<Option<i64>, _>("pending_occupied")?, row.try_get("pending_since_ms")?)
+    {
+        (Some(value), Some(since)) => Some((value != 0, ts(since)?)),
+        _ => None,
+    };
+    Ok(SpotRecord {
+        spot: row.try_get("spot")?,
+        out_of_service: row.try_get::<i64, _>("out_of_service")? != 0,
+        track: SensorTrack {
+            occupied: row.try_get::<i64, _>("occupied")? != 0,
+            last_reading: opt_ts(row.try_get("last_reading_ms")?)?,
+            last_change: opt_ts(row.try_get("last_change_ms")?)?,
+            pending,
+        },
+    })
+}
+
+fn user_record(row: &AnyRow) -> Result<UserRecord> {
+    let role: String = row.try_get("role")?;
+    Ok(UserRecord {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        password_hash: row.try_get("password_hash")?,
+        role: Role::parse(&role).ok_or_else(|| anyhow::anyhow!("stored role {role:?} is unknown"))?,
+    })
+}
+
+fn state_name(stored: &str) -> &'static str {
+    match stored {
+        "occupied" => "occupied",
+        "out_of_service" => "out_of_service",
+        _ => "free",
+    }
+}
+
+fn source_name(stored: &str) -> &'static str {
+    ["ultrasonic", "magnetic", "camera", "infrared", "debounce", "staff"]
+        .into_iter()
+        .find(|s| *s == stored)
+        .unwrap_or("unknown")
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_facility(
+        &self,
+        layout: &LayoutFile,
+        spot_codes: &[String],
+        now: Timestamp,
+    ) -> Result<()> {
+        let json = serde_json::to_string(layout).map_err(anyhow::Error::from)?;
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin_with(self.begin_write).await?;
+        sqlx::query("INSERT INTO facilities (id, name, layout, created_ms) VALUES ($1, $2, $3, $4)")
+            .bind(&layout.id)
+            .bind(&layout.name)
+            .bind(json)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+        for chunk in spot_codes.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO spot_status (facility_id, spot) VALUES {}",
+                placeholders(chunk.len(), 2)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for code in chunk {
+                q = q.bind(&layout.id).bind(code);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn load_facilities(&self) -> Result<Vec<(LayoutFile, Vec<SpotRecord>)>> {
+        let rows = sqlx::query("SELECT id, layout FROM facilities ORDER BY id").fetch_all(&self.pool).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.try_get("id")?;
+            let json: String = row.try_get("layout")?;
+            let layout: LayoutFile = serde_json::from_str(&json)
+                .map_err(|e| anyhow::anyhow!("stored layout of {id} does not parse: {e}"))?;
+            let spots = sqlx::query(
+                "SELECT spot, occupied, out_of_service, last_reading_ms, last_change_ms, pending_occupied, \
+                 pending_since_ms FROM spot_status WHERE facility_id = $1",
+            )
+            .bind(&id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(spot_record)
+            .collect::<Result<Vec<_>>>()?;
+            out.push((layout, spots));
+        }
+        Ok(out)
+    }
+
+    async fn save_spots(&self, facility: &str, spots: &[SpotRecord], history: &[HistoryEntry]) -> Result<()> {
+        if spots.is_empty() && history.is_empty() {
+            return Ok(());
+        }
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin_with(self.begin_write).await?;
+        for chunk in spots.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO spot_status (facility_id, spot, occupied, out_of_service, last_reading_ms, \
+                 last_change_ms, pending_occupied, pending_since_ms) VALUES {} \
+                 ON CONFLICT (facility_id, spot) DO UPDATE SET occupied = excluded.occupied, \
+                 out_of_service = excluded.out_of_service, last_reading_ms = excluded.last_reading_ms, \
+                 last_change_ms = excluded.last_change_ms, pending_occupied = excluded.pending_occupied, \
+                 pending_since_ms = excluded.pending_since_ms",
+                placeholders(chunk.len(), 8)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for s in chunk {
+                let t = &s.track;
+                q = q
+                    .bind(facility)
+                    .bind(&s.spot)
+                    .bind(i64::from(t.occupied))
+                    .bind(i64::from(s.out_of_service))
+                    .bind(t.last_reading.map(ms))
+                    .bind(t.last_change.map(ms))
+                    .bind(t.pending.map(|(v, _)| i64::from(v)))
+                    .bind(t.pending.map(|(_, since)| ms(since)));
+            }
+            q.execute(&mut *tx).await?;
+        }
+        for chunk in history.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO occupancy_history (facility_id, spot, state, at_ms, source, confidence) VALUES {}",
+                placeholders(chunk.len(), 6)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for h in chunk {
+                q = q
+                    .bind(facility)
+                    .bind(&h.spot)
+                    .bind(h.state)
+                    .bind(ms(h.at))
+                    .bind(h.source)
+                    .bind(h.confidence);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn history(&self, facility: &str, since: Timestamp, limit: u32) -> Result<Vec<HistoryEntry>> {
+        sqlx::query(
+            "SELECT spot, state, at_ms, source, confidence FROM occupancy_history \
+             WHERE facility_id = $1 AND at_ms >= $2 ORDER BY id LIMIT $3",
+        )
+        .bind(facility)
+        .bind(ms(since))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(HistoryEntry {
+                spot: row.try_get("spot")?,
+                state: state_name(&row.try_get::<String, _>("state")?),
+                at: ts(row.try_get("at_ms")?)?,
+                source: source_name(&row.try_get::<String, _>("source")?),
+                confidence: row.try_get("confidence")?,
+            })
+        })
+        .collect()
+    }
+
+    async fn insert_user(&self, email: &str, password_hash: &str, role: Role, now: Timestamp) -> Result<i64> {
+        let _guard = self.write_guard().await;
+        let row = sqlx::query(
+            "INSERT INTO users (email, password_hash, role, created_ms) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(email)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .bind(ms(now))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
+        let row = sqlx::query("SELECT id, email, password_hash, role FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_record).transpose()
+    }
+
+    async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>> {
+        let row = sqlx::query("SELECT id, email, password_hash, role FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_record).transpose()
+    }
+
+    async fn insert_refresh_token(&self, token_hash: &str, user_id: i64, expires: Timestamp) -> Result<()> {
+        let _guard = self.write_guard().await;
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, user_id, expires_ms) VALUES ($1, $2, $3)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(ms(expires))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn consume_refresh_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<i64>> {
+        let _guard = self.write_guard().await;
+        // One statement, so two concurrent refreshes with the same token cannot both succeed.
+        let row = sqlx::query(
+            "UPDATE refresh_tokens SET used_ms = $2 \
+             WHERE token_hash = $1 AND used_ms IS NULL AND expires_ms > $2 RETURNING user_id",
+        )
+        .bind(token_hash)
+        .bind(ms(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get("user_id")).transpose()?)
+    }
+
+    async fn insert_device(
+        &self,
+        name: &str,
+        kind: DeviceKind,
+        facility: Option<&str>,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<i64> {
+        let _guard = self.write_guard().await;
+        let row = sqlx::query(
+            "INSERT INTO devices (name, kind, facility_id, token_hash, created_ms) VALUES ($1, $2, $3, $4, $5) \
+             RETURNING id",
+        )
+        .bind(name)
+        .bind(kind.as_str())
+        .bind(facility)
+        .bind(token_hash)
+        .bind(ms(now))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    async fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceRecord>> {
+        let row = sqlx::query(
+            "SELECT id, name, kind, facility_id FROM devices WHERE token_hash = $1 AND revoked_ms IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let kind: String = row.try_get("kind")?;
+        Ok(Some(DeviceRecord {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            kind: DeviceKind::parse(&kind).ok_or_else(|| anyhow::anyhow!("stored device kind {kind:?}"))?,
+            facility: row.try_get("facility_id")?,
+        }))
+    }
+
+    async fn insert_api_key(
+        &self,
+        name: &str,
+        key_hash: &str,
+        requests_per_minute: u32,
+        now: Timestamp,
+    ) -> Result<i64> {
+        let _guard = self.write_guard().await;
+        let row = sqlx::query(
+            "INSERT INTO api_keys (name, key_hash, requests_per_minute, created_ms) VALUES ($1, $2, $3, $4) \
+             RETURNING id",
+        )
+        .bind(name)
+        .bind(key_hash)
+        .bind(i64::from(requests_per_minute))
+        .bind(ms(now))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>> {
+        let row = sqlx::query(
+            "SELECT id, name, requests_per_minute FROM api_keys WHERE key_hash = $1 AND revoked_ms IS NULL",
+        )
+        .bind(key_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(ApiKeyRecord {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            requests_per_minute: u32::try_from(row.try_get::<i64, _>("requests_per_minute")?)
+                .unwrap_or(u32::MAX),
+        }))
+    }
+}

@@ -179,7 +179,10 @@ fn resolve(
             }
         }
     }
-    let reading = Reading { occupied: r.occupied, confidence: r.confidence, at: r.observed_at };
+    // Stored times are milliseconds; truncating here keeps memory and database in exact agreement, so a
+    // resent reading is still a duplicate after a restart.
+    let at = Timestamp::from_millisecond(r.observed_at.as_millisecond()).unwrap_or(r.observed_at);
+    let reading = Reading { occupied: r.occupied, confidence: r.confidence, at };
     reading.validate(now, rules).map_err(|e| Error::validation(e.to_string()))?;
     Ok((facility, spot, reading))
 }

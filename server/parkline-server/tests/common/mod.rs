@@ -1,0 +1,184 @@
+//! Test helpers: real databases (a temporary SQLite file, or a fresh PostgreSQL database), a real server
+//! on a loopback port, and a real HTTP client.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use parkline_protocol::{DeviceKind, Role, TokenResponse};
+use parkline_server::config::{Config, Settings};
+use parkline_server::{Server, demo, start};
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+pub const PASSWORD: &str = demo::PASSWORD;
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+/// A database for one test, removed afterwards where that is possible.
+#[derive(Debug)]
+pub struct TestDb {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl TestDb {
+    /// A new, empty database on `backend`; `None` (with a loud message) if PostgreSQL is not configured
+    /// and the test run does not require it.
+    pub async fn new(backend: Backend) -> Option<TestDb> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => {
+                Some(TestDb { url: format!("sqlite://{}", dir.path().join("t.db").display()), dir, pg: None })
+            }
+            Backend::Postgres => {
+                let Ok(admin) = std::env::var("PARKLINE_TEST_POSTGRES_URL") else {
+                    if std::env::var_os("PARKLINE_REQUIRE_SERVICES").is_some() {
+                        panic!("PARKLINE_TEST_POSTGRES_URL is not set but PARKLINE_REQUIRE_SERVICES is");
+                    }
+                    eprintln!(
+                        "\n*** SKIPPED: PARKLINE_TEST_POSTGRES_URL is not set; run ./tests/run for PostgreSQL ***\n"
+                    );
+                    return None;
+                };
+                let name =
+                    format!("parkline_test_{}", parkline_server::auth::random_token("")[..16].to_owned());
+                let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to PostgreSQL");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let url = match admin.rsplit_once('/') {
+                    Some((base, _)) => format!("{base}/{name}"),
+                    None => panic!("PARKLINE_TEST_POSTGRES_URL must name a database"),
+                };
+                Some(TestDb { url, dir, pg: Some((admin, name)) })
+            }
+        }
+    }
+
+    /// Drops a PostgreSQL test database (SQLite files go with the temp dir).
+    pub async fn cleanup(self) {
+        if let Some((admin, name)) = self.pg {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await;
+            }
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        self.settings().resolve().unwrap()
+    }
+
+    /// Test settings: loopback on a free port, known secret, short debounce, no rate limits.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            database_url: Some(self.url.clone()),
+            data_dir: Some(PathBuf::from(self.dir.path())),
+            jwt_secret: Some(JWT_SECRET.into()),
+            debounce_ms: Some(300),
+            public_rate_per_minute: Some(0),
+            caller_rate_per_minute: Some(0),
+            ..Settings::default()
+        }
+    }
+}
+
+/// A running server with the demo city loaded, and a client for it.
+#[derive(Debug)]
+pub struct TestServer {
+    pub server: Server,
+    pub http: reqwest::Client,
+    /// Sensor gateway token for the demo facilities.
+    pub sensors: String,
+}
+
+impl TestServer {
+    pub async fn start(config: &Config) -> TestServer {
+        let server = start(config).await.expect("server starts");
+        let sensors = demo::seed(&server.app).await.expect("demo data");
+        TestServer { server, http: reqwest::Client::new(), sensors }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.url())
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self.http.get(self.url(path)).send().await.expect("request");
+        split(r).await
+    }
+
+    pub async fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
+        let r = self.http.get(self.url(path)).bearer_auth(token).send().await.expect("request");
+        split(r).await
+    }
+
+    pub async fn post_as(&self, token: Option<&str>, path: &str, body: &Value) -> (u16, Value) {
+        let mut req = self.http.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        split(req.send().await.expect("request")).await
+    }
+
+    pub async fn login(&self, role: Role) -> TokenResponse {
+        let email = format!("{}@demo.parkline", role.as_str());
+        let (status, body) =
+            self.post_as(None, "/v1/auth/login", &json!({"email": email, "password": PASSWORD})).await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_value(body).unwrap()
+    }
+
+    pub async fn device_token(&self, kind: DeviceKind) -> String {
+        let admin = self.login(Role::Admin).await.access_token;
+        let (status, body) = self
+            .post_as(Some(&admin), "/v1/admin/devices", &json!({"name": "test device", "kind": kind}))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Posts readings `(facility, spot, occupied, confidence, seconds ago)` as the demo sensor gateway.
+    pub async fn report(&self, readings: &[(&str, &str, bool, f64, i64)]) -> (u16, Value) {
+        let now = jiff::Timestamp::now();
+        let readings: Vec<Value> = readings
+            .iter()
+            .map(|(facility, spot, occupied, confidence, ago)| {
+                json!({
+                    "facility": facility, "spot": spot, "occupied": occupied, "confidence": confidence,
+                    "kind": "ultrasonic", "observed_at": (now - jiff::SignedDuration::from_secs(*ago)).to_string(),
+                })
+            })
+            .collect();
+        self.post_as(Some(&self.sensors.clone()), "/v1/sensors/events", &json!({ "readings": readings }))
+            .await
+    }
+
+    pub async fn availability(&self, facility: &str) -> Value {
+        let (status, body) = self.get(&format!("/v1/facilities/{facility}/availability")).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    pub async fn stop(self) {
+        self.server.stop().await;
+    }
+}
+
+pub async fn split(r: reqwest::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}

@@ -1,0 +1,175 @@
+//! Storage conformance: every test runs against SQLite and against a real PostgreSQL.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{Backend, TestDb};
+use jiff::Timestamp;
+use parkline_domain::sensor::SensorTrack;
+use parkline_domain::{Facility, LayoutFile};
+use parkline_protocol::{DeviceKind, Role};
+use parkline_server::error::{Error, is_unique_violation};
+use parkline_server::store::{self, HistoryEntry, SpotRecord, Store};
+
+fn layout() -> LayoutFile {
+    parkline_server::facilities::parse_layout(parkline_server::demo::LAYOUTS[4].1, false).unwrap()
+}
+
+fn codes(layout: &LayoutFile) -> Vec<String> {
+    Facility::from_layout(layout).unwrap().spots.into_iter().map(|s| s.code).collect()
+}
+
+fn at(s: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 + s).unwrap()
+}
+
+async fn facility_roundtrip(store: &Arc<dyn Store>) {
+    let layout = layout();
+    let codes = codes(&layout);
+    store.insert_facility(&layout, &codes, at(0)).await.unwrap();
+    let loaded = store.load_facilities().await.unwrap();
+    assert_eq!(loaded.len(), 1);
+    let (back, spots) = &loaded[0];
+    assert_eq!(back, &layout);
+    assert_eq!(spots.len(), codes.len());
+    assert!(spots.iter().all(|s| s.track == SensorTrack::default() && !s.out_of_service));
+
+    let again = store.insert_facility(&layout, &codes, at(1)).await.unwrap_err();
+    assert!(matches!(&again, Error::Db(e) if is_unique_violation(e)), "{again:?}");
+}
+
+async fn spot_states_and_history_persist(store: &Arc<dyn Store>) {
+    let layout = layout();
+    let codes = codes(&layout);
+    store.insert_facility(&layout, &codes, at(0)).await.unwrap();
+    // More rows than one statement chunk, to cover chunking.
+    let records: Vec<SpotRecord> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, code)| SpotRecord {
+            spot: code.clone(),
+            out_of_service: i % 7 == 0,
+            track: SensorTrack {
+                occupied: i % 2 == 0,
+                last_reading: Some(at(i as i64)),
+                last_change: (i % 3 == 0).then(|| at(i as i64 - 1)),
+                pending: (i % 5 == 0).then(|| (i % 2 != 0, at(i as i64))),
+            },
+        })
+        .collect();
+    let history: Vec<HistoryEntry> = (0..1200)
+        .map(|i| HistoryEntry {
+            spot: codes[i % codes.len()].clone(),
+            state: if i % 2 == 0 { "occupied" } else { "free" },
+            at: at(i as i64),
+            source: "magnetic",
+            confidence: Some(0.9),
+        })
+        .collect();
+    store.save_spots(&layout.id, &records, &history).await.unwrap();
+
+    let (_, mut loaded) = store.load_facilities().await.unwrap().remove(0);
+    loaded.sort_by_key(|r| codes.iter().position(|c| *c == r.spot));
+    assert_eq!(loaded, records);
+
+    let back = store.history(&layout.id, at(0), 10_000).await.unwrap();
+    assert_eq!(back, history);
+    let recent = store.history(&layout.id, at(1_000), 10_000).await.unwrap();
+    assert_eq!(recent.len(), 200);
+    assert_eq!(store.history(&layout.id, at(0), 5).await.unwrap().len(), 5);
+}
+
+async fn users_are_unique_by_email(store: &Arc<dyn Store>) {
+    let id = store.insert_user("ann@example.com", "hash", Role::Manager, at(0)).await.unwrap();
+    let by_email = store.user_by_email("ann@example.com").await.unwrap().unwrap();
+    assert_eq!((by_email.id, by_email.role, by_email.password_hash.as_str()), (id, Role::Manager, "hash"));
+    assert_eq!(store.user_by_id(id).await.unwrap(), Some(by_email));
+    assert_eq!(store.user_by_email("bob@example.com").await.unwrap(), None);
+    let dup = store.insert_user("ann@example.com", "other", Role::Driver, at(1)).await.unwrap_err();
+    assert!(matches!(&dup, Error::Db(e) if is_unique_violation(e)), "{dup:?}");
+}
+
+async fn refresh_tokens_work_once_and_expire(store: &Arc<dyn Store>) {
+    let user = store.insert_user("ann@example.com", "hash", Role::Driver, at(0)).await.unwrap();
+    store.insert_refresh_token("t1", user, at(100)).await.unwrap();
+    store.insert_refresh_token("t2", user, at(100)).await.unwrap();
+    assert_eq!(store.consume_refresh_token("t1", at(50)).await.unwrap(), Some(user));
+    assert_eq!(store.consume_refresh_token("t1", at(51)).await.unwrap(), None, "used twice");
+    assert_eq!(store.consume_refresh_token("t2", at(100)).await.unwrap(), None, "expired");
+    assert_eq!(store.consume_refresh_token("nope", at(0)).await.unwrap(), None);
+}
+
+async fn devices_and_api_keys_are_found_by_hash(store: &Arc<dyn Store>) {
+    let layout = layout();
+    store.insert_facility(&layout, &codes(&layout), at(0)).await.unwrap();
+    let d =
+        store.insert_device("gw", DeviceKind::SensorGateway, Some(&layout.id), "dh", at(0)).await.unwrap();
+    let found = store.device_by_token("dh").await.unwrap().unwrap();
+    assert_eq!(
+        (found.id, found.kind, found.facility.as_deref()),
+        (d, DeviceKind::SensorGateway, Some(&*layout.id))
+    );
+    assert_eq!(store.device_by_token("other").await.unwrap(), None);
+    let k = store.insert_api_key("partner", "kh", 60, at(0)).await.unwrap();
+    let key = store.api_key_by_hash("kh").await.unwrap().unwrap();
+    assert_eq!((key.id, key.requests_per_minute), (k, 60));
+    assert_eq!(store.api_key_by_hash("dh").await.unwrap(), None);
+}
+
+async fn concurrent_writers_all_land(store: &Arc<dyn Store>) {
+    let layout = layout();
+    let codes = codes(&layout);
+    store.insert_facility(&layout, &codes, at(0)).await.unwrap();
+    let mut writers = tokio::task::JoinSet::new();
+    for w in 0..16 {
+        let (store, id, code) = (store.clone(), layout.id.clone(), codes[w].clone());
+        writers.spawn(async move {
+            let entry = HistoryEntry {
+                spot: code.clone(),
+                state: "occupied",
+                at: at(w as i64),
+                source: "camera",
+                confidence: None,
+            };
+            let record = SpotRecord { spot: code, out_of_service: false, track: SensorTrack::default() };
+            store.save_spots(&id, &[record], &[entry]).await
+        });
+    }
+    while let Some(result) = writers.join_next().await {
+        result.unwrap().unwrap();
+    }
+    assert_eq!(store.history(&layout.id, at(0), 100).await.unwrap().len(), 16);
+}
+
+async fn with_store(backend: Backend, test: impl AsyncFnOnce(&Arc<dyn Store>)) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let store = store::open(&db.url).await.expect("open store");
+    test(&store).await;
+    drop(store);
+    db.cleanup().await;
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::with_store(super::Backend::Sqlite, super::$name).await }
+            )*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::with_store(super::Backend::Postgres, super::$name).await }
+            )*
+        }
+    };
+}
+
+conformance!(
+    facility_roundtrip,
+    spot_states_and_history_persist,
+    users_are_unique_by_email,
+    refresh_tokens_work_once_and_expire,
+    devices_and_api_keys_are_found_by_hash,
+    concurrent_writers_all_land,
+);

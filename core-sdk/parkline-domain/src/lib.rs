@@ -12,7 +12,7 @@ mod vehicle;
 
 pub use allocation::{Candidate, Charging, Preferences};
 pub use layout::{Direction, Facility, Feature, Features, LatLon, LayoutFile, SpotIdx};
-pub use occupancy::{Counts, Occupancy, SpotState};
+pub use occupancy::{Counts, Occupancy, SpotState, SpotStatus};
 pub use vehicle::{Vehicle, VehicleClass};
 
 /// Everything the domain can refuse.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::allocation::FreeIndex;
 use crate::layout::{Facility, Feature, Features, SpotIdx};
+use crate::sensor::SensorTrack;
 use crate::{Error, VehicleClass};
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -39,6 +40,24 @@ impl std::str::FromStr for SpotState {
             .into_iter()
             .find(|st| st.as_str() == s)
             .ok_or_else(|| Error::UnknownSpotState(s.into()))
+    }
+}
+
+/// What is known of one spot: its sensor's belief, and whether staff closed it. Its [`SpotState`]
+/// follows from these two.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SpotStatus {
+    pub sensor: SensorTrack,
+    pub out_of_service: bool,
+}
+
+impl SpotStatus {
+    pub fn state(&self) -> SpotState {
+        match (self.out_of_service, self.sensor.occupied) {
+            (true, _) => SpotState::OutOfService,
+            (false, true) => SpotState::Occupied,
+            (false, false) => SpotState::Free,
+        }
     }
 }
 

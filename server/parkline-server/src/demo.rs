@@ -83,7 +83,7 @@ pub async fn simulate(app: App, base_url: String, token: String, period: Duratio
                 let recent = last_flip
                     .get(&key)
                     .is_some_and(|t| now.duration_since(*t) < SignedDuration::from_secs(20));
-                let is_occupied = live.read().tracks[idx].occupied;
+                let is_occupied = live.read().spots[idx].sensor.occupied;
                 if recent || is_occupied == want_occupied {
                     continue;
                 }

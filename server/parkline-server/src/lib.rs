@@ -124,7 +124,7 @@ async fn background(app: App, mut stopped: watch::Receiver<bool>) {
         if let Err(e) = occupancy::settle(&app.live, app.store.as_ref(), &app.rules, Timestamp::now()).await {
             tracing::warn!(error = %e, "settling held spot changes failed; will retry");
         }
-        if ticks % 240 == 0 {
+        if ticks.is_multiple_of(240) {
             app.limits.forget_idle();
         }
     }

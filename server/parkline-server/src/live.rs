@@ -9,8 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use jiff::Timestamp;
-use parkline_domain::sensor::SensorTrack;
-use parkline_domain::{Facility, Feature, LayoutFile, Occupancy, SpotIdx, SpotState};
+use parkline_domain::{Facility, Feature, LayoutFile, Occupancy, SpotIdx, SpotState, SpotStatus};
 use parkline_protocol::{
     Availability, FacilitySummary, FloorAvailability, Freshness, GateView, LayoutView, SpotView,
     ZoneAvailability,
@@ -34,8 +33,8 @@ pub struct FacilityLive {
 #[derive(Debug, Clone)]
 pub struct LiveState {
     pub occupancy: Occupancy,
-    pub tracks: Vec<SensorTrack>,
-    pub out_of_service: Vec<bool>,
+    /// Indexed by spot.
+    pub spots: Vec<SpotStatus>,
     /// Spots with a change held by the debounce.
     pub pending: BTreeSet<SpotIdx>,
     pub last_reading: Option<Timestamp>,
@@ -43,21 +42,11 @@ pub struct LiveState {
 }
 
 impl LiveState {
-    /// The state a spot is in given what its sensor believes and whether staff closed it.
-    pub fn derived_state(track: &SensorTrack, out_of_service: bool) -> SpotState {
-        match (out_of_service, track.occupied) {
-            (true, _) => SpotState::OutOfService,
-            (false, true) => SpotState::Occupied,
-            (false, false) => SpotState::Free,
-        }
-    }
-
-    /// Replaces one spot's record, keeping occupancy and freshness in step.
-    pub fn apply(&mut self, spot: SpotIdx, track: SensorTrack, out_of_service: bool) {
-        let i = spot as usize;
-        let state = Self::derived_state(&track, out_of_service);
+    /// Replaces one spot's status, keeping occupancy and freshness in step.
+    pub fn apply(&mut self, spot: SpotIdx, status: SpotStatus) {
         // `spot` comes from the facility's own layout, so it is in range.
-        let _ = self.occupancy.set_state(spot, state);
+        let _ = self.occupancy.set_state(spot, status.state());
+        let track = status.sensor;
         if track.pending.is_some() {
             self.pending.insert(spot);
         } else {
@@ -65,8 +54,7 @@ impl LiveState {
         }
         self.last_reading = self.last_reading.max(track.last_reading);
         self.last_change = self.last_change.max(track.last_change);
-        self.tracks[i] = track;
-        self.out_of_service[i] = out_of_service;
+        self.spots[spot as usize] = status;
     }
 }
 
@@ -78,15 +66,14 @@ impl FacilityLive {
         let n = facility.capacity();
         let mut state = LiveState {
             occupancy: Occupancy::new(&facility),
-            tracks: vec![SensorTrack::default(); n],
-            out_of_service: vec![false; n],
+            spots: vec![SpotStatus::default(); n],
             pending: BTreeSet::new(),
             last_reading: None,
             last_change: None,
         };
         for record in records {
             if let Some(idx) = facility.spot_by_code(&record.spot) {
-                state.apply(idx, record.track, record.out_of_service);
+                state.apply(idx, record.status);
             }
         }
         let levels = facility.floors.iter().map(|f| f.level).collect();
@@ -99,10 +86,10 @@ impl FacilityLive {
     }
 
     /// Applies changes that the store has already saved. Call with `writer` held.
-    pub fn apply(&self, changes: impl IntoIterator<Item = (SpotIdx, SensorTrack, bool)>) {
+    pub fn apply(&self, changes: impl IntoIterator<Item = (SpotIdx, SpotStatus)>) {
         let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        for (spot, track, oos) in changes {
-            state.apply(spot, track, oos);
+        for (spot, status) in changes {
+            state.apply(spot, status);
         }
     }
 
@@ -203,7 +190,7 @@ fn freshness(s: &LiveState) -> Freshness {
     Freshness {
         last_reading_at: s.last_reading,
         last_change_at: s.last_change,
-        spots_never_reported: s.tracks.iter().filter(|t| t.last_reading.is_none()).count() as u32,
+        spots_never_reported: s.spots.iter().filter(|s| s.sensor.last_reading.is_none()).count() as u32,
     }
 }
 

@@ -6,50 +6,52 @@
 //! nothing in memory.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use jiff::Timestamp;
-use parkline_domain::SpotIdx;
-use parkline_domain::sensor::{Outcome, Reading, SensorRules, SensorTrack};
+use parkline_domain::sensor::{Outcome, Reading, SensorRules};
+use parkline_domain::{SpotIdx, SpotStatus};
 use parkline_protocol::{ErrorCode, IngestReport, SensorBatch, SensorReading};
 
 use crate::error::{Error, Result};
-use crate::live::{FacilityLive, Live, LiveState};
+use crate::live::{FacilityLive, Live};
 use crate::store::{HistoryEntry, SpotRecord, Store};
 
-/// A change planned for one facility: new spot records to save, history to append, and what to apply.
+/// One spot's status before and after a change, and what caused it.
+#[derive(Debug, Clone, Copy)]
+struct Change {
+    spot: SpotIdx,
+    before: SpotStatus,
+    after: SpotStatus,
+    /// Sensor kind, `debounce` or `staff`.
+    source: &'static str,
+    confidence: Option<f64>,
+    at: Timestamp,
+}
+
+/// The changes planned for one facility: spot records to save, history to append, statuses to apply.
 #[derive(Debug, Default)]
 struct Plan {
     records: Vec<SpotRecord>,
     history: Vec<HistoryEntry>,
-    apply: Vec<(SpotIdx, SensorTrack, bool)>,
+    apply: Vec<(SpotIdx, SpotStatus)>,
 }
 
 impl Plan {
-    /// Adds a spot's new track; records history if its visible state changes.
-    fn push(
-        &mut self,
-        live: &FacilityLive,
-        spot: SpotIdx,
-        before: (SensorTrack, bool),
-        after: (SensorTrack, bool),
-        source: &'static str,
-        confidence: Option<f64>,
-        at: Timestamp,
-    ) {
-        let code = &live.facility.spot(spot).code;
-        let old = LiveState::derived_state(&before.0, before.1);
-        let new = LiveState::derived_state(&after.0, after.1);
-        if old != new {
+    /// Adds a change; it enters the history if the spot's visible state changes.
+    fn push(&mut self, live: &FacilityLive, c: Change) {
+        let code = &live.facility.spot(c.spot).code;
+        if c.before.state() != c.after.state() {
             self.history.push(HistoryEntry {
                 spot: code.clone(),
-                state: new.as_str(),
-                at,
-                source,
-                confidence,
+                state: c.after.state().as_str(),
+                at: c.at,
+                source: c.source,
+                confidence: c.confidence,
             });
         }
-        self.records.push(SpotRecord { spot: code.clone(), track: after.0, out_of_service: after.1 });
-        self.apply.push((spot, after.0, after.1));
+        self.records.push(SpotRecord { spot: code.clone(), status: c.after });
+        self.apply.push((c.spot, c.after));
     }
 
     async fn commit(self, store: &dyn Store, live: &FacilityLive) -> Result<()> {
@@ -91,51 +93,50 @@ pub async fn ingest(
     }
 
     // Resolve and validate everything before touching any state.
-    let mut by_facility: Vec<(std::sync::Arc<FacilityLive>, Vec<(usize, SpotIdx, Reading)>)> = Vec::new();
+    let mut by_facility: Vec<(Arc<FacilityLive>, Vec<Resolved>)> = Vec::new();
     for (i, r) in batch.readings.iter().enumerate() {
         let (facility, spot, reading) = resolve(live, rules, r, only_facility, now)
             .map_err(|e| prefix(e, &format!("readings[{i}]: ")))?;
+        let item = Resolved { index: i, spot, reading, source: r.kind.as_str() };
         match by_facility.iter_mut().find(|(f, _)| f.facility.id == facility.facility.id) {
-            Some((_, items)) => items.push((i, spot, reading)),
-            None => by_facility.push((facility, vec![(i, spot, reading)])),
+            Some((_, items)) => items.push(item),
+            None => by_facility.push((facility, vec![item])),
         }
     }
 
     let mut outcomes = vec![Outcome::Unchanged; n];
     for (facility, items) in by_facility {
         let _writer = facility.writer.lock().await;
-        let mut work: HashMap<SpotIdx, ((SensorTrack, bool), SensorTrack, &'static str, f64)> =
-            HashMap::new();
+        // Readings for the same spot apply in batch order to one working copy of its status.
+        let mut work: HashMap<SpotIdx, Change> = HashMap::new();
         {
             let state = facility.read();
-            for (i, spot, reading) in &items {
-                let entry = work.entry(*spot).or_insert_with(|| {
-                    let before = (state.tracks[*spot as usize], state.out_of_service[*spot as usize]);
-                    (before, before.0, "", 0.0)
+            for item in &items {
+                let change = work.entry(item.spot).or_insert_with(|| {
+                    let status = state.spots[item.spot as usize];
+                    Change {
+                        spot: item.spot,
+                        before: status,
+                        after: status,
+                        source: "",
+                        confidence: None,
+                        at: now,
+                    }
                 });
-                let outcome = entry.1.observe(reading, rules);
+                let outcome = change.after.sensor.observe(&item.reading, rules);
                 if outcome == Outcome::Changed {
-                    entry.2 = batch.readings[*i].kind.as_str();
-                    entry.3 = reading.confidence;
+                    change.source = item.source;
+                    change.confidence = Some(item.reading.confidence);
+                    change.at = item.reading.at;
                 }
-                outcomes[*i] = outcome;
+                outcomes[item.index] = outcome;
                 metrics::counter!("parkline_sensor_readings_total", "outcome" => outcome_label(outcome))
                     .increment(1);
             }
         }
         let mut plan = Plan::default();
-        for (spot, (before, after, source, confidence)) in work {
-            if after != before.0 {
-                plan.push(
-                    &facility,
-                    spot,
-                    before,
-                    (after, before.1),
-                    source,
-                    Some(confidence),
-                    after.last_change.unwrap_or(now),
-                );
-            }
+        for change in work.into_values().filter(|c| c.after != c.before) {
+            plan.push(&facility, change);
         }
         plan.commit(store, &facility).await?;
     }
@@ -145,13 +146,22 @@ pub async fn ingest(
     Ok(report)
 }
 
+/// A validated reading, tied to its spot and its place in the batch.
+#[derive(Debug)]
+struct Resolved {
+    index: usize,
+    spot: SpotIdx,
+    reading: Reading,
+    source: &'static str,
+}
+
 fn resolve(
     live: &Live,
     rules: &SensorRules,
     r: &SensorReading,
     only_facility: Option<&str>,
     now: Timestamp,
-) -> Result<(std::sync::Arc<FacilityLive>, SpotIdx, Reading)> {
+) -> Result<(Arc<FacilityLive>, SpotIdx, Reading)> {
     if only_facility.is_some_and(|only| only != r.facility) {
         return Err(Error::api(
             ErrorCode::Forbidden,
@@ -219,17 +229,13 @@ pub async fn settle(live: &Live, store: &dyn Store, rules: &SensorRules, now: Ti
         {
             let state = facility.read();
             for &spot in &state.pending {
-                let before = (state.tracks[spot as usize], state.out_of_service[spot as usize]);
-                let mut track = before.0;
-                if track.settle(now, rules).is_some() {
+                let before = state.spots[spot as usize];
+                let mut after = before;
+                if after.sensor.settle(now, rules).is_some() {
+                    let at = after.sensor.last_change.unwrap_or(now);
                     plan.push(
                         &facility,
-                        spot,
-                        before,
-                        (track, before.1),
-                        "debounce",
-                        None,
-                        track.last_change.unwrap_or(now),
+                        Change { spot, before, after, source: "debounce", confidence: None, at },
                     );
                 }
             }
@@ -253,11 +259,9 @@ pub async fn set_out_of_service(
         Error::api(ErrorCode::UnknownSpot, format!("no spot {code:?} in {}", live.facility.id))
     })?;
     let _writer = live.writer.lock().await;
-    let before = {
-        let state = live.read();
-        (state.tracks[spot as usize], state.out_of_service[spot as usize])
-    };
+    let before = live.read().spots[spot as usize];
+    let after = SpotStatus { out_of_service, ..before };
     let mut plan = Plan::default();
-    plan.push(live, spot, before, (before.0, out_of_service), "staff", None, now);
+    plan.push(live, Change { spot, before, after, source: "staff", confidence: None, at: now });
     plan.commit(store, live).await
 }

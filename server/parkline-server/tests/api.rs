@@ -394,6 +394,9 @@ async fn rate_limits_apply_per_client_and_per_api_key() {
     s.stop().await;
 }
 
+/// (what, token, content type, body, expected status, expected code)
+type BadRequest<'a> = (&'a str, Option<&'a str>, &'a str, String, u16, &'a str);
+
 // ----- bad input ---------------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -420,8 +423,7 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     let too_many = batch((0..1001).map(|_| ok.clone()).collect());
     let huge = format!("{{\"readings\": [], \"pad\": \"{}\"}}", "x".repeat(2 << 20));
 
-    // (what, token, content type, body, status, code)
-    let cases: Vec<(&str, Option<&str>, &str, String, u16, &str)> = vec![
+    let cases: Vec<BadRequest> = vec![
         (
             "malformed JSON",
             Some(&sensors),

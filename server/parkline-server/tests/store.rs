@@ -7,7 +7,7 @@ use std::sync::Arc;
 use common::{Backend, TestDb};
 use jiff::Timestamp;
 use parkline_domain::sensor::SensorTrack;
-use parkline_domain::{Facility, LayoutFile};
+use parkline_domain::{Facility, LayoutFile, SpotStatus};
 use parkline_protocol::{DeviceKind, Role};
 use parkline_server::error::{Error, is_unique_violation};
 use parkline_server::store::{self, HistoryEntry, SpotRecord, Store};
@@ -33,7 +33,7 @@ async fn facility_roundtrip(store: &Arc<dyn Store>) {
     let (back, spots) = &loaded[0];
     assert_eq!(back, &layout);
     assert_eq!(spots.len(), codes.len());
-    assert!(spots.iter().all(|s| s.track == SensorTrack::default() && !s.out_of_service));
+    assert!(spots.iter().all(|s| s.status == SpotStatus::default()));
 
     let again = store.insert_facility(&layout, &codes, at(1)).await.unwrap_err();
     assert!(matches!(&again, Error::Db(e) if is_unique_violation(e)), "{again:?}");
@@ -49,12 +49,14 @@ async fn spot_states_and_history_persist(store: &Arc<dyn Store>) {
         .enumerate()
         .map(|(i, code)| SpotRecord {
             spot: code.clone(),
-            out_of_service: i % 7 == 0,
-            track: SensorTrack {
-                occupied: i % 2 == 0,
-                last_reading: Some(at(i as i64)),
-                last_change: (i % 3 == 0).then(|| at(i as i64 - 1)),
-                pending: (i % 5 == 0).then(|| (i % 2 != 0, at(i as i64))),
+            status: SpotStatus {
+                out_of_service: i % 7 == 0,
+                sensor: SensorTrack {
+                    occupied: i % 2 == 0,
+                    last_reading: Some(at(i as i64)),
+                    last_change: (i % 3 == 0).then(|| at(i as i64 - 1)),
+                    pending: (i % 5 == 0).then(|| (i % 2 != 0, at(i as i64))),
+                },
             },
         })
         .collect();
@@ -122,8 +124,8 @@ async fn concurrent_writers_all_land(store: &Arc<dyn Store>) {
     let codes = codes(&layout);
     store.insert_facility(&layout, &codes, at(0)).await.unwrap();
     let mut writers = tokio::task::JoinSet::new();
-    for w in 0..16 {
-        let (store, id, code) = (store.clone(), layout.id.clone(), codes[w].clone());
+    for (w, code) in codes.iter().take(16).cloned().enumerate() {
+        let (store, id) = (store.clone(), layout.id.clone());
         writers.spawn(async move {
             let entry = HistoryEntry {
                 spot: code.clone(),
@@ -132,7 +134,7 @@ async fn concurrent_writers_all_land(store: &Arc<dyn Store>) {
                 source: "camera",
                 confidence: None,
             };
-            let record = SpotRecord { spot: code, out_of_service: false, track: SensorTrack::default() };
+            let record = SpotRecord { spot: code, status: SpotStatus::default() };
             store.save_spots(&id, &[record], &[entry]).await
         });
     }

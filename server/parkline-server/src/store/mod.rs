@@ -10,8 +10,7 @@ mod sqlite;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use parkline_domain::LayoutFile;
-use parkline_domain::sensor::SensorTrack;
+use parkline_domain::{LayoutFile, SpotStatus};
 use parkline_protocol::{DeviceKind, Role};
 
 use crate::error::Result;
@@ -36,8 +35,7 @@ pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpotRecord {
     pub spot: String,
-    pub track: SensorTrack,
-    pub out_of_service: bool,
+    pub status: SpotStatus,
 }
 
 /// One applied change, for the occupancy history.

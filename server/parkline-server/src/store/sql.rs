@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use parkline_domain::LayoutFile;
 use parkline_domain::sensor::SensorTrack;
+use parkline_domain::{LayoutFile, SpotStatus};
 use parkline_protocol::{DeviceKind, Role};
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
@@ -79,12 +79,14 @@ fn spot_record(row: &AnyRow) -> Result<SpotRecord> {
     };
     Ok(SpotRecord {
         spot: row.try_get("spot")?,
-        out_of_service: row.try_get::<i64, _>("out_of_service")? != 0,
-        track: SensorTrack {
-            occupied: row.try_get::<i64, _>("occupied")? != 0,
-            last_reading: opt_ts(row.try_get("last_reading_ms")?)?,
-            last_change: opt_ts(row.try_get("last_change_ms")?)?,
-            pending,
+        status: SpotStatus {
+            out_of_service: row.try_get::<i64, _>("out_of_service")? != 0,
+            sensor: SensorTrack {
+                occupied: row.try_get::<i64, _>("occupied")? != 0,
+                last_reading: opt_ts(row.try_get("last_reading_ms")?)?,
+                last_change: opt_ts(row.try_get("last_change_ms")?)?,
+                pending,
+            },
         },
     })
 }
@@ -197,12 +199,12 @@ impl Store for SqlStore {
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for s in chunk {
-                let t = &s.track;
+                let t = &s.status.sensor;
                 q = q
                     .bind(facility)
                     .bind(&s.spot)
                     .bind(i64::from(t.occupied))
-                    .bind(i64::from(s.out_of_service))
+                    .bind(i64::from(s.status.out_of_service))
                     .bind(t.last_reading.map(ms))
                     .bind(t.last_change.map(ms))
                     .bind(t.pending.map(|(v, _)| i64::from(v)))

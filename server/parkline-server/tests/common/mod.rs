@@ -65,14 +65,13 @@ impl TestDb {
 
     /// Drops a PostgreSQL test database (SQLite files go with the temp dir).
     pub async fn cleanup(self) {
-        if let Some((admin, name)) = self.pg {
-            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut conn)
-                .await;
-            }
+        if let Some((admin, name)) = self.pg
+            && let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await
+        {
+            let _ =
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                    .execute(&mut conn)
+                    .await;
         }
     }
 

@@ -1,0 +1,278 @@
+//! Load generator for the Parkline server, over real HTTP on loopback.
+//!
+//! By default it starts its own server (demo city on a temporary SQLite, rate limits off) on its own
+//! runtime threads, then drives it; `--url` targets a server that is already running instead. Every run
+//! is bounded by `--seconds`. Figures: requests (or readings) per second, and latency percentiles.
+//!
+//! ```sh
+//! cargo run --release -p parkline-loadgen -- availability --seconds 10 --connections 64
+//! cargo run --release -p parkline-loadgen -- ingest --seconds 10 --connections 4 --batch 500
+//! ```
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bytes::Bytes;
+use clap::{Parser, Subcommand};
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use jiff::Timestamp;
+use parkline_domain::sensor::SensorKind;
+use parkline_protocol::{SensorBatch, SensorReading};
+use rand::{Rng, SeedableRng};
+
+#[derive(Debug, Parser)]
+#[command(about = "Drive a Parkline server over loopback HTTP and report throughput and latency")]
+struct Cli {
+    /// A running server (`http://127.0.0.1:8080`); by default one is started in-process.
+    #[arg(long, global = true)]
+    url: Option<String>,
+    /// Run for this long.
+    #[arg(long, global = true, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent keep-alive connections.
+    #[arg(long, global = true, default_value_t = 32)]
+    connections: usize,
+    /// Database for the in-process server (default: SQLite in a temporary directory).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// Public reads: a facility's availability, nearby searches and best-spot queries, mixed.
+    Availability,
+    /// Sensor batches as a gateway posts them; every reading flips a random spot.
+    Ingest {
+        /// Readings per request.
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+        /// Sensor-gateway token (required with --url).
+        #[arg(long)]
+        token: Option<String>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let _dir;
+    let (base, token, _server_rt) = match &cli.url {
+        Some(url) => (url.trim_end_matches('/').to_owned(), None, None),
+        None => {
+            let dir = tempfile::tempdir()?;
+            let settings = parkline_server::config::Settings {
+                listen: Some("127.0.0.1:0".parse()?),
+                data_dir: Some(dir.path().to_owned()),
+                database_url: cli.database_url.clone(),
+                public_rate_per_minute: Some(0),
+                caller_rate_per_minute: Some(0),
+                debounce_ms: Some(0),
+                ..Default::default()
+            };
+            _dir = dir;
+            // The server gets its own runtime and threads, as it would in its own process.
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            let (url, token) = rt.block_on(async {
+                let server = parkline_server::start(&settings.resolve()?).await?;
+                let token = parkline_server::demo::seed(&server.app).await?;
+                let url = server.url();
+                std::mem::forget(server); // runs until the process exits
+                anyhow::Ok((url, token))
+            })?;
+            (url, Some(token), Some(rt))
+        }
+    };
+    let client_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    client_rt.block_on(run(cli, base, token))
+}
+
+async fn run(cli: Cli, base: String, token: Option<String>) -> anyhow::Result<()> {
+    let addr = base.strip_prefix("http://").context("--url must be http://host:port")?.to_owned();
+    let facilities = facility_ids(&addr).await?;
+    let deadline = Instant::now() + Duration::from_secs(cli.seconds);
+    let counted = Arc::new(AtomicU64::new(0));
+    let mut workers = Vec::new();
+    let started = Instant::now();
+    match &cli.scenario {
+        Scenario::Availability => {
+            for w in 0..cli.connections {
+                let (addr, facilities, counted) = (addr.clone(), facilities.clone(), counted.clone());
+                workers.push(tokio::spawn(async move {
+                    let paths: Vec<String> = facilities
+                        .iter()
+                        .flat_map(|id| {
+                            [
+                                format!("/v1/facilities/{id}/availability"),
+                                format!("/v1/facilities/{id}/best-spots?vehicle_class=sedan&n=3"),
+                            ]
+                        })
+                        .chain(["/v1/facilities?lat=47.6062&lon=-122.3321&radius_m=3000".to_owned()])
+                        .collect();
+                    let mut i = w;
+                    drive(&addr, deadline, counted, |_| {
+                        i += 1;
+                        (hyper::Method::GET, paths[i % paths.len()].clone(), None, 1)
+                    })
+                    .await
+                }));
+            }
+        }
+        Scenario::Ingest { batch, token: given } => {
+            let token = given.clone().or(token).context("--token is required with --url")?;
+            let spots = spot_codes(&addr, &facilities).await?;
+            for w in 0..cli.connections {
+                let (addr, spots, counted, token) =
+                    (addr.clone(), spots.clone(), counted.clone(), token.clone());
+                let batch = *batch;
+                workers.push(tokio::spawn(async move {
+                    let mut rng = rand::rngs::StdRng::seed_from_u64(w as u64);
+                    drive(&addr, deadline, counted, move |_| {
+                        let now = Timestamp::now();
+                        let readings = (0..batch)
+                            .map(|_| {
+                                let (facility, spot) = &spots[rng.random_range(0..spots.len())];
+                                SensorReading {
+                                    facility: facility.clone(),
+                                    spot: spot.clone(),
+                                    sensor: None,
+                                    occupied: rng.random_bool(0.5),
+                                    confidence: 0.95,
+                                    kind: SensorKind::Magnetic,
+                                    observed_at: now,
+                                }
+                            })
+                            .collect();
+                        let body = serde_json::to_vec(&SensorBatch { readings }).expect("serializable");
+                        (
+                            hyper::Method::POST,
+                            "/v1/sensors/events".into(),
+                            Some((body, token.clone())),
+                            batch as u64,
+                        )
+                    })
+                    .await
+                }));
+            }
+        }
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for w in workers {
+        let (lat, err) = w.await??;
+        latencies.extend(lat);
+        errors += err;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
+    let unit = match cli.scenario {
+        Scenario::Availability => "queries",
+        Scenario::Ingest { .. } => "readings",
+    };
+    println!("scenario      {:?}", cli.scenario);
+    println!("connections   {}", cli.connections);
+    println!("duration      {elapsed:.1} s");
+    println!("requests      {} ({errors} errors)", latencies.len());
+    println!(
+        "throughput    {:.0} requests/s, {:.0} {unit}/s",
+        latencies.len() as f64 / elapsed,
+        counted.load(Ordering::Relaxed) as f64 / elapsed
+    );
+    println!(
+        "latency       p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+        pct(0.50) as f64 / 1000.0,
+        pct(0.90) as f64 / 1000.0,
+        pct(0.99) as f64 / 1000.0,
+        latencies.last().copied().unwrap_or(0) as f64 / 1000.0
+    );
+    anyhow::ensure!(errors == 0, "{errors} requests failed");
+    Ok(())
+}
+
+type Job = (hyper::Method, String, Option<(Vec<u8>, String)>, u64);
+
+/// Sends requests over one keep-alive connection until the deadline; returns latencies in microseconds
+/// and the number of failed requests.
+async fn drive(
+    addr: &str,
+    deadline: Instant,
+    counted: Arc<AtomicU64>,
+    mut next: impl FnMut(usize) -> Job,
+) -> anyhow::Result<(Vec<u32>, u64)> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (mut sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let mut latencies = Vec::with_capacity(100_000);
+    let mut errors = 0;
+    let mut n = 0;
+    while Instant::now() < deadline {
+        let (method, path, body, units) = next(n);
+        n += 1;
+        let mut req = Request::builder().method(method).uri(path).header("host", addr);
+        let body = match body {
+            Some((bytes, token)) => {
+                req = req
+                    .header("content-type", "application/json")
+                    .header("authorization", format!("Bearer {token}"));
+                Full::new(Bytes::from(bytes))
+            }
+            None => Full::new(Bytes::new()),
+        };
+        let start = Instant::now();
+        sender.ready().await?;
+        let response = sender.send_request(req.body(body)?).await?;
+        let ok = response.status().is_success();
+        response.into_body().collect().await?;
+        latencies.push(start.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+        if ok {
+            counted.fetch_add(units, Ordering::Relaxed);
+        } else {
+            errors += 1;
+        }
+    }
+    Ok((latencies, errors))
+}
+
+async fn get_json(addr: &str, path: &str) -> anyhow::Result<serde_json::Value> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let (mut sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let req = Request::builder().uri(path).header("host", addr).body(Full::new(Bytes::new()))?;
+    let body = sender.send_request(req).await?.into_body().collect().await?.to_bytes();
+    Ok(serde_json::from_slice(&body)?)
+}
+
+async fn facility_ids(addr: &str) -> anyhow::Result<Vec<String>> {
+    let page = get_json(addr, "/v1/facilities?limit=200").await?;
+    let ids: Vec<String> = page["facilities"]
+        .as_array()
+        .context("facility list")?
+        .iter()
+        .filter_map(|f| f["id"].as_str().map(str::to_owned))
+        .collect();
+    anyhow::ensure!(!ids.is_empty(), "the server has no facilities");
+    Ok(ids)
+}
+
+async fn spot_codes(addr: &str, facilities: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for id in facilities {
+        let layout = get_json(addr, &format!("/v1/facilities/{id}/layout")).await?;
+        for spot in layout["spots"].as_array().context("layout")? {
+            out.push((id.clone(), spot["code"].as_str().context("code")?.to_owned()));
+        }
+    }
+    Ok(out)
+}

@@ -125,3 +125,26 @@ impl Config {
         Settings::default().resolve().expect("defaults are valid")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_the_file_and_defaults_fill_the_rest() {
+        let file: Settings =
+            toml::from_str("listen = \"0.0.0.0:9000\"\nmin_confidence = 0.9\nmax_batch = 10").unwrap();
+        let flags = Settings { listen: Some("127.0.0.1:7000".parse().unwrap()), ..Settings::default() };
+        let config = flags.or(file).resolve().unwrap();
+        assert_eq!(config.listen, "127.0.0.1:7000".parse().unwrap());
+        assert_eq!((config.min_confidence, config.max_batch), (0.9, 10));
+        assert_eq!(config.debounce_ms, 5_000);
+        assert_eq!(config.database_url, "sqlite://parkline-data/parkline.db");
+    }
+
+    #[test]
+    fn unknown_keys_and_impossible_values_are_refused() {
+        assert!(toml::from_str::<Settings>("colour = 1").is_err());
+        assert!(Settings { min_confidence: Some(1.5), ..Settings::default() }.resolve().is_err());
+    }
+}

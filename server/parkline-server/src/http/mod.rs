@@ -83,6 +83,7 @@ pub fn router(app: App) -> Router {
         })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(record_metrics))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             Error::api(ErrorCode::Internal, "internal error; see the server log").into_response()
         }))

@@ -1,17 +1,21 @@
 //! Parkline's domain rules, free of I/O and async: what a facility is, which vehicle may park where, how
-//! occupancy is counted, how the best free spot is chosen, and what a sensor reading means.
+//! occupancy is counted, how the best free spot is chosen, what a sensor reading means, and what a stay
+//! costs.
 //!
 //! Everything here is deterministic given its inputs (the clock is always a parameter), so every rule can
 //! be tested at any instant and shared by the server and the clients.
 
 pub mod allocation;
 pub mod layout;
+pub mod money;
 pub mod occupancy;
+pub mod pricing;
 pub mod sensor;
 mod vehicle;
 
 pub use allocation::{Candidate, Charging, Preferences};
 pub use layout::{Direction, Facility, Feature, Features, LatLon, LayoutFile, SpotIdx};
+pub use money::{Currency, Money};
 pub use occupancy::{Counts, Occupancy, SpotState, SpotStatus};
 pub use vehicle::{Vehicle, VehicleClass};
 
@@ -27,4 +31,10 @@ pub enum Error {
     UnknownSpotState(String),
     #[error("no spot with index {0}")]
     UnknownSpotIndex(SpotIdx),
+    #[error("{0:?} is not an ISO 4217 currency code")]
+    InvalidCurrency(String),
+    #[error("invalid rate plan: {0}")]
+    InvalidRatePlan(String),
+    #[error("invalid stay: {0}")]
+    InvalidStay(String),
 }

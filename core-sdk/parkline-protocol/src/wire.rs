@@ -372,3 +372,24 @@ pub struct LayoutView {
 pub struct SpotServiceChange {
     pub out_of_service: bool,
 }
+
+// ----- pricing ------------------------------------------------------------------------------------
+
+/// Query of `GET /v1/facilities/{id}/quote`: what a planned stay would cost, line by line.
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteQuery {
+    pub vehicle_class: VehicleClass,
+    /// Planned arrival (RFC 3339).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    #[cfg_attr(feature = "openapi", param(value_type = String, format = DateTime))]
+    pub from: Timestamp,
+    /// Planned departure (RFC 3339).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    #[cfg_attr(feature = "openapi", param(value_type = String, format = DateTime))]
+    pub to: Timestamp,
+    /// The vehicle will charge.
+    #[serde(default)]
+    pub charging: bool,
+}

@@ -25,6 +25,9 @@ pub const LAYOUTS: [(&str, &str); 5] = [
     ("waterfront-lot", include_str!("../../../assets/layouts/waterfront-lot.toml")),
 ];
 
+/// The demo city's rate plan, set on every demo facility that has none.
+pub const RATES: &str = include_str!("../../../assets/rates/downtown.toml");
+
 pub const PASSWORD: &str = "parkline-demo";
 
 /// The demo accounts, one per role.
@@ -38,6 +41,11 @@ pub async fn seed(app: &App) -> Result<String> {
         if app.live.get(id).is_none() {
             let layout = facilities::parse_layout(text, false).map_err(Error::Other)?;
             facilities::import(app.store.as_ref(), &app.live, layout).await?;
+        }
+        let facility = app.live.get(id).ok_or_else(|| Error::unknown_facility(id))?;
+        if facility.rates().is_none() {
+            let plan = toml::from_str(RATES).map_err(|e| anyhow::anyhow!("demo rates: {e}"))?;
+            facilities::set_rate_plan(app.store.as_ref(), &facility, plan).await?;
         }
     }
     for (email, role) in accounts() {

@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use jiff::Timestamp;
-use parkline_domain::{Facility, LayoutFile};
+use parkline_domain::LayoutFile;
+use parkline_domain::pricing::RatePlan;
 
 use crate::error::{Error, Result};
 use crate::live::{FacilityLive, Live};
@@ -11,19 +12,31 @@ use crate::store::Store;
 
 /// Validates a layout (structure and time zone), saves it with every spot free, and makes it live.
 pub async fn import(store: &dyn Store, live: &Live, layout: LayoutFile) -> Result<()> {
-    let facility = Facility::from_layout(&layout).map_err(|e| Error::validation(e.to_string()))?;
-    jiff::tz::TimeZone::get(&layout.time_zone).map_err(|_| {
-        Error::validation(format!("{}: unknown IANA time zone {:?}", layout.id, layout.time_zone))
-    })?;
+    let facility = FacilityLive::new(layout, &[])?;
+    let layout = &facility.layout;
     if live.get(&layout.id).is_some() {
         return Err(conflict(&layout.id));
     }
-    let codes: Vec<String> = facility.spots.iter().map(|s| s.code.clone()).collect();
-    store.insert_facility(&layout, &codes, Timestamp::now()).await.map_err(|e| match e {
+    let codes: Vec<String> = facility.facility.spots.iter().map(|s| s.code.clone()).collect();
+    store.insert_facility(layout, &codes, Timestamp::now()).await.map_err(|e| match e {
         Error::Db(ref db) if crate::error::is_unique_violation(db) => conflict(&layout.id),
         other => other,
     })?;
-    live.insert(FacilityLive::new(layout, &[])?);
+    live.insert(facility);
+    Ok(())
+}
+
+/// Validates a rate plan for a facility, saves it, and puts it in force.
+pub async fn set_rate_plan(store: &dyn Store, facility: &FacilityLive, plan: RatePlan) -> Result<()> {
+    plan.validate().map_err(|e| Error::validation(e.to_string()))?;
+    if plan.currency.as_str() != facility.facility.currency {
+        return Err(Error::validation(format!(
+            "{} charges in {}, not {}",
+            facility.facility.id, facility.facility.currency, plan.currency
+        )));
+    }
+    store.save_rate_plan(&facility.facility.id, &plan, Timestamp::now()).await?;
+    facility.set_rates(plan);
     Ok(())
 }
 
@@ -49,6 +62,11 @@ pub async fn load_all(store: &dyn Store, live: &Live) -> Result<usize> {
     let n = all.len();
     for (layout, records) in all {
         live.insert(FacilityLive::new(layout, &records)?);
+    }
+    for (id, plan) in store.rate_plans().await? {
+        if let Some(facility) = live.get(&id) {
+            facility.set_rates(plan);
+        }
     }
     Ok(n)
 }

@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use parkline_domain::pricing::RatePlan;
 use parkline_domain::{Facility, Feature, LayoutFile, Occupancy, SpotIdx, SpotState, SpotStatus};
 use parkline_protocol::{
     Availability, FacilitySummary, FloorAvailability, Freshness, GateView, LayoutView, SpotView,
@@ -24,6 +26,10 @@ pub struct FacilityLive {
     pub layout: LayoutFile,
     /// Level number of each floor index, as the allocator wants it.
     pub levels: Vec<i16>,
+    /// The facility's time zone, for local rules such as time-of-day prices.
+    pub tz: TimeZone,
+    /// The current rate plan, if one is set.
+    rates: RwLock<Option<Arc<RatePlan>>>,
     state: RwLock<LiveState>,
     /// Held by whoever plans, saves and applies a change to this facility.
     pub writer: tokio::sync::Mutex<()>,
@@ -63,6 +69,12 @@ impl FacilityLive {
     pub fn new(layout: LayoutFile, records: &[SpotRecord]) -> crate::error::Result<FacilityLive> {
         let facility =
             Facility::from_layout(&layout).map_err(|e| crate::error::Error::validation(e.to_string()))?;
+        let tz = TimeZone::get(&layout.time_zone).map_err(|_| {
+            crate::error::Error::validation(format!(
+                "{}: unknown IANA time zone {:?}",
+                layout.id, layout.time_zone
+            ))
+        })?;
         let n = facility.capacity();
         let mut state = LiveState {
             occupancy: Occupancy::new(&facility),
@@ -77,7 +89,31 @@ impl FacilityLive {
             }
         }
         let levels = facility.floors.iter().map(|f| f.level).collect();
-        Ok(FacilityLive { facility, layout, levels, state: RwLock::new(state), writer: Default::default() })
+        Ok(FacilityLive {
+            facility,
+            layout,
+            levels,
+            tz,
+            rates: RwLock::new(None),
+            state: RwLock::new(state),
+            writer: Default::default(),
+        })
+    }
+
+    pub fn rates(&self) -> Option<Arc<RatePlan>> {
+        self.rates.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Sets the rate plan that the store has already saved.
+    pub fn set_rates(&self, plan: RatePlan) {
+        *self.rates.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(plan));
+    }
+
+    /// Occupied share of the spots in service, in thousandths, for demand pricing.
+    pub fn occupancy_permille(&self) -> u16 {
+        let t = self.read().occupancy.totals();
+        let in_service = (t.free + t.occupied).max(1);
+        (u64::from(t.occupied) * 1000 / u64::from(in_service)) as u16
     }
 
     /// A consistent view of the state; hold it briefly.

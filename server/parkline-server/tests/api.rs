@@ -275,6 +275,58 @@ async fn layouts_import_through_the_admin_api() {
     s.stop().await;
 }
 
+#[tokio::test]
+async fn quotes_itemise_a_planned_stay_at_the_facility_rates() {
+    let (_db, s) = sqlite_server().await;
+    let (status, rates) = s.get(&format!("/v1/facilities/{LOT}/rates")).await;
+    assert_eq!((status, rates["currency"].as_str()), (200, Some("USD")), "{rates}");
+
+    // Wednesday 2 December 2026 in Seattle: 08:00-10:00 morning rush at x1.5, then 10:00-11:00 standard.
+    let quote_path = |class: &str| {
+        format!(
+            "/v1/facilities/{LOT}/quote?vehicle_class={class}&from=2026-12-02T08:00:00-08:00&to=2026-12-02T11:00:00-08:00"
+        )
+    };
+    let (status, quote) = s.get(&quote_path("sedan")).await;
+    assert_eq!(status, 200, "{quote}");
+    let amounts: Vec<i64> =
+        quote["lines"].as_array().unwrap().iter().map(|l| l["amount"].as_i64().unwrap()).collect();
+    assert_eq!(amounts, [2 * 675, 450]);
+    assert_eq!(quote["lines"][0]["rate"], "morning rush");
+    assert_eq!(quote["total"], json!({"minor": 1800, "currency": "USD"}));
+
+    // A manager raises the sedan rate; quotes follow. Drivers may not, and bad plans are refused.
+    let manager = s.login(Role::Manager).await.access_token;
+    let driver = s.login(Role::Driver).await.access_token;
+    let mut raised = rates.clone();
+    raised["hourly"]["sedan"] = json!(500);
+    let put = |token: String, body: Value| {
+        let req = s.http.put(s.url(&format!("/v1/facilities/{LOT}/rates"))).bearer_auth(token).json(&body);
+        async move { common::split(req.send().await.unwrap()).await }
+    };
+    assert_eq!(put(driver, raised.clone()).await.0, 403);
+    assert_eq!(put(manager.clone(), raised.clone()).await.0, 204);
+    assert_eq!(s.get(&quote_path("sedan")).await.1["total"]["minor"], 2 * 750 + 500);
+    let mut bad = raised.clone();
+    bad["minimum_charge"] = json!(1_000_000);
+    assert_eq!(put(manager.clone(), bad).await.1["code"], "validation_failed");
+    let mut euros = raised.clone();
+    euros["currency"] = json!("EUR");
+    assert_eq!(put(manager.clone(), euros).await.1["code"], "validation_failed");
+
+    let backwards = format!(
+        "/v1/facilities/{LOT}/quote?vehicle_class=sedan&from=2026-12-02T11:00:00-08:00&to=2026-12-02T08:00:00-08:00"
+    );
+    assert_eq!(s.get(&backwards).await.1["code"], "validation_failed");
+    assert_eq!(
+        s.get(&format!("/v1/facilities/{LOT}/quote?vehicle_class=sedan")).await.1["code"],
+        "malformed_request"
+    );
+    let elsewhere = quote_path("sedan").replace(LOT, "atlantis");
+    assert_eq!(s.get(&elsewhere).await.1["code"], "unknown_facility");
+    s.stop().await;
+}
+
 // ----- identity ----------------------------------------------------------------------------------------
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use common::{Backend, TestDb};
 use jiff::Timestamp;
+use parkline_domain::pricing::RatePlan;
 use parkline_domain::sensor::SensorTrack;
 use parkline_domain::{Facility, LayoutFile, SpotStatus};
 use parkline_protocol::{DeviceKind, Role};
@@ -80,6 +81,18 @@ async fn spot_states_and_history_persist(store: &Arc<dyn Store>) {
     let recent = store.history(&layout.id, at(1_000), 10_000).await.unwrap();
     assert_eq!(recent.len(), 200);
     assert_eq!(store.history(&layout.id, at(0), 5).await.unwrap().len(), 5);
+}
+
+async fn rate_plans_roundtrip_and_replace(store: &Arc<dyn Store>) {
+    let layout = layout();
+    store.insert_facility(&layout, &codes(&layout), at(0)).await.unwrap();
+    assert_eq!(store.rate_plans().await.unwrap(), []);
+    let mut plan: RatePlan = toml::from_str(parkline_server::demo::RATES).unwrap();
+    store.save_rate_plan(&layout.id, &plan, at(1)).await.unwrap();
+    assert_eq!(store.rate_plans().await.unwrap(), [(layout.id.clone(), plan.clone())]);
+    plan.hourly.sedan += 50;
+    store.save_rate_plan(&layout.id, &plan, at(2)).await.unwrap();
+    assert_eq!(store.rate_plans().await.unwrap(), [(layout.id.clone(), plan)]);
 }
 
 async fn users_are_unique_by_email(store: &Arc<dyn Store>) {
@@ -170,6 +183,7 @@ macro_rules! conformance {
 conformance!(
     facility_roundtrip,
     spot_states_and_history_persist,
+    rate_plans_roundtrip_and_replace,
     users_are_unique_by_email,
     refresh_tokens_work_once_and_expire,
     devices_and_api_keys_are_found_by_hash,

@@ -10,6 +10,7 @@ mod sqlite;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use parkline_domain::pricing::RatePlan;
 use parkline_domain::{LayoutFile, SpotStatus};
 use parkline_protocol::{DeviceKind, Role};
 
@@ -89,6 +90,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn load_facilities(&self) -> Result<Vec<(LayoutFile, Vec<SpotRecord>)>>;
     /// Saves new spot states and appends their history, atomically.
     async fn save_spots(&self, facility: &str, spots: &[SpotRecord], history: &[HistoryEntry]) -> Result<()>;
+    /// Replaces a facility's rate plan.
+    async fn save_rate_plan(&self, facility: &str, plan: &RatePlan, now: Timestamp) -> Result<()>;
+    /// Every stored rate plan, by facility id.
+    async fn rate_plans(&self) -> Result<Vec<(String, RatePlan)>>;
     /// History of a facility from `since`, oldest first.
     async fn history(&self, facility: &str, since: Timestamp, limit: u32) -> Result<Vec<HistoryEntry>>;
 

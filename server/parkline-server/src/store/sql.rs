@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use parkline_domain::pricing::RatePlan;
 use parkline_domain::sensor::SensorTrack;
 use parkline_domain::{LayoutFile, SpotStatus};
 use parkline_protocol::{DeviceKind, Role};
@@ -231,6 +232,36 @@ impl Store for SqlStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn save_rate_plan(&self, facility: &str, plan: &RatePlan, now: Timestamp) -> Result<()> {
+        let json = serde_json::to_string(plan).map_err(anyhow::Error::from)?;
+        let _guard = self.write_guard().await;
+        sqlx::query(
+            "INSERT INTO rate_plans (facility_id, plan, updated_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (facility_id) DO UPDATE SET plan = excluded.plan, updated_ms = excluded.updated_ms",
+        )
+        .bind(facility)
+        .bind(json)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn rate_plans(&self) -> Result<Vec<(String, RatePlan)>> {
+        let rows = sqlx::query("SELECT facility_id, plan FROM rate_plans ORDER BY facility_id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("facility_id")?;
+                let json: String = row.try_get("plan")?;
+                let plan = serde_json::from_str(&json)
+                    .map_err(|e| anyhow::anyhow!("stored rate plan of {id} does not parse: {e}"))?;
+                Ok((id, plan))
+            })
+            .collect()
     }
 
     async fn history(&self, facility: &str, since: Timestamp, limit: u32) -> Result<Vec<HistoryEntry>> {

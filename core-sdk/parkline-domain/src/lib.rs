@@ -9,6 +9,7 @@ pub mod allocation;
 pub mod layout;
 pub mod money;
 pub mod occupancy;
+pub mod plate;
 pub mod pricing;
 pub mod sensor;
 mod vehicle;
@@ -37,4 +38,6 @@ pub enum Error {
     InvalidRatePlan(String),
     #[error("invalid stay: {0}")]
     InvalidStay(String),
+    #[error("invalid plate: {0}")]
+    InvalidPlate(String),
 }

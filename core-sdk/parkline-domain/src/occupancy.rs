@@ -2,7 +2,7 @@
 //!
 //! Each spot is in exactly one [`SpotState`], and the only way to change a state is [`Occupancy::set_state`],
 //! which moves the spot between counters and keeps the free-spot index in step. So, by construction:
-//! `free + occupied + out_of_service == capacity` for the facility and for every floor and zone, no counter
+//! `free + occupied + held + out_of_service == capacity` for the facility and for every floor and zone, no counter
 //! goes negative, and a spot is in the free index exactly when it is free.
 
 use serde::{Deserialize, Serialize};
@@ -18,16 +18,20 @@ use crate::{Error, VehicleClass};
 pub enum SpotState {
     Free,
     Occupied,
+    /// Set aside for a vehicle that has entered (or a reservation) and not yet seen in the spot.
+    Held,
     /// Closed by staff (repairs, cones); sensors cannot reopen it.
     OutOfService,
 }
 
 impl SpotState {
-    pub const ALL: [SpotState; 3] = [SpotState::Free, SpotState::Occupied, SpotState::OutOfService];
+    pub const ALL: [SpotState; 4] =
+        [SpotState::Free, SpotState::Occupied, SpotState::Held, SpotState::OutOfService];
     pub const fn as_str(self) -> &'static str {
         match self {
             SpotState::Free => "free",
             SpotState::Occupied => "occupied",
+            SpotState::Held => "held",
             SpotState::OutOfService => "out_of_service",
         }
     }
@@ -49,14 +53,21 @@ impl std::str::FromStr for SpotState {
 pub struct SpotStatus {
     pub sensor: SensorTrack,
     pub out_of_service: bool,
+    /// Allocated to a vehicle inside (or a reservation): not offered to anyone else.
+    pub held: bool,
 }
 
 impl SpotStatus {
+    /// Staff closure wins, then what the sensor sees, then a hold.
     pub fn state(&self) -> SpotState {
-        match (self.out_of_service, self.sensor.occupied) {
-            (true, _) => SpotState::OutOfService,
-            (false, true) => SpotState::Occupied,
-            (false, false) => SpotState::Free,
+        if self.out_of_service {
+            SpotState::OutOfService
+        } else if self.sensor.occupied {
+            SpotState::Occupied
+        } else if self.held {
+            SpotState::Held
+        } else {
+            SpotState::Free
         }
     }
 }
@@ -67,17 +78,19 @@ impl SpotStatus {
 pub struct Counts {
     pub free: u32,
     pub occupied: u32,
+    pub held: u32,
     pub out_of_service: u32,
 }
 
 impl Counts {
     pub fn capacity(&self) -> u32 {
-        self.free + self.occupied + self.out_of_service
+        self.free + self.occupied + self.held + self.out_of_service
     }
     fn slot(&mut self, state: SpotState) -> &mut u32 {
         match state {
             SpotState::Free => &mut self.free,
             SpotState::Occupied => &mut self.occupied,
+            SpotState::Held => &mut self.held,
             SpotState::OutOfService => &mut self.out_of_service,
         }
     }
@@ -218,7 +231,7 @@ impl Occupancy {
             return Err(format!("counts drifted: kept {:?}, recounted {total:?}", self.total));
         }
         if total.capacity() as usize != self.capacity() {
-            return Err("free + occupied + out_of_service != capacity".into());
+            return Err("free + occupied + held + out_of_service != capacity".into());
         }
         let indexed = self.free.len();
         if indexed != total.free as usize {

@@ -196,7 +196,7 @@ proptest! {
     #[test]
     fn index_matches_a_full_scan_and_counts_never_drift(
         spots in prop::collection::vec(arb_spot(), 1..60),
-        ops in prop::collection::vec((any::<prop::sample::Index>(), 0usize..3), 0..120),
+        ops in prop::collection::vec((any::<prop::sample::Index>(), 0usize..4), 0..120),
         (vehicle, prefs) in arb_prefs(),
         n in 1usize..10,
     ) {
@@ -208,7 +208,7 @@ proptest! {
             prop_assert_eq!(occ.check_invariants(), Ok(()));
         }
         let t = occ.totals();
-        prop_assert_eq!((t.free + t.occupied + t.out_of_service) as usize, f.capacity());
+        prop_assert_eq!((t.free + t.occupied + t.held + t.out_of_service) as usize, f.capacity());
 
         let mut scan: Vec<(u64, u32)> = (0..f.capacity() as u32)
             .filter(|&i| occ.state(i) == SpotState::Free)

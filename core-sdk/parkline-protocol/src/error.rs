@@ -31,6 +31,7 @@ pub enum ErrorCode {
     UnknownFacility,
     UnknownSpot,
     UnknownSensor,
+    UnknownGate,
     /// The request conflicts with existing state (an id already taken, say).
     Conflict,
     /// The server is starting or shutting down.
@@ -53,7 +54,8 @@ impl ErrorCode {
             ErrorCode::NotFound
             | ErrorCode::UnknownFacility
             | ErrorCode::UnknownSpot
-            | ErrorCode::UnknownSensor => 404,
+            | ErrorCode::UnknownSensor
+            | ErrorCode::UnknownGate => 404,
             ErrorCode::Conflict => 409,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,

@@ -204,6 +204,8 @@ pub struct SpotCounts {
     pub capacity: u32,
     pub free: u32,
     pub occupied: u32,
+    /// Set aside for vehicles that have entered, or for reservations.
+    pub held: u32,
     pub out_of_service: u32,
 }
 
@@ -213,6 +215,7 @@ impl From<parkline_domain::Counts> for SpotCounts {
             capacity: c.capacity(),
             free: c.free,
             occupied: c.occupied,
+            held: c.held,
             out_of_service: c.out_of_service,
         }
     }
@@ -392,4 +395,130 @@ pub struct QuoteQuery {
     /// The vehicle will charge.
     #[serde(default)]
     pub charging: bool,
+}
+
+// ----- gates and sessions -------------------------------------------------------------------------
+
+/// What a plate camera read.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlateRead {
+    pub text: String,
+    /// 0..=1.
+    pub confidence: f64,
+    /// Other readings, best first; unreadable ones are ignored.
+    #[serde(default)]
+    pub alternatives: Vec<String>,
+    /// Where the lane keeps the image.
+    #[serde(default)]
+    pub image_ref: Option<String>,
+}
+
+/// A vehicle at a gate. The gate's direction (entry or exit) comes from the layout.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateEvent {
+    /// Idempotency key chosen by the lane (1-128 characters); a retry sends the same one and gets the same
+    /// decision.
+    pub event_id: String,
+    /// The plate read, if the camera read one.
+    #[serde(default)]
+    pub plate: Option<PlateRead>,
+    /// At an exit: the ticket scanned, if any.
+    #[serde(default)]
+    pub ticket: Option<String>,
+    /// At an entry: the vehicle's class if known (sedan otherwise).
+    #[serde(default)]
+    pub vehicle_class: Option<VehicleClass>,
+    #[serde(default)]
+    pub electric: bool,
+    /// The driver showed an accessible-parking permit.
+    #[serde(default)]
+    pub accessible: bool,
+    /// At an exit: money taken at the lane for this vehicle, in minor units.
+    #[serde(default)]
+    pub paid_at_gate: Option<i64>,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateCommand {
+    Open,
+    /// Keep the barrier down.
+    Deny,
+}
+
+/// Why the gate opens or stays closed; lanes branch on this.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionReason {
+    /// Entry: a spot is held and a session started.
+    Admitted,
+    /// Entry: this plate is already inside (anti-passback).
+    AlreadyInside,
+    /// Entry: no spot for this vehicle.
+    Full,
+    /// Exit: the stay is settled.
+    Paid,
+    /// Exit: nothing to pay (grace period, free facility).
+    NothingDue,
+    /// Exit: `amount_due` must be paid first.
+    PaymentRequired,
+    /// Exit: no session found for this vehicle; the lost-ticket price applies.
+    LostTicket,
+    /// Exit: the plate could belong to more than one vehicle inside; an attendant must decide.
+    AmbiguousPlate,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketView {
+    pub id: String,
+    /// What the printed QR code encodes.
+    pub qr: String,
+}
+
+/// The answer to a gate event.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateDecision {
+    pub event_id: String,
+    pub gate: String,
+    pub command: GateCommand,
+    pub reason: DecisionReason,
+    /// What the lane's display shows the driver.
+    pub display: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<TicketView>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spot: Option<SpotView>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub amount_due: Option<parkline_domain::Money>,
+}
+
+/// A parking session as its ticket holder or staff see it, with the fee so far.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub id: String,
+    pub facility: String,
+    pub ticket: String,
+    pub plate: Option<String>,
+    pub spot: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub entered_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub exited_at: Option<Timestamp>,
+    /// What the stay costs if the vehicle left now (or what it cost, once it left).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub fee: parkline_domain::Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub paid: parkline_domain::Money,
 }

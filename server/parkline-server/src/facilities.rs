@@ -17,6 +17,12 @@ pub async fn import(store: &dyn Store, live: &Live, layout: LayoutFile) -> Resul
     if live.get(&layout.id).is_some() {
         return Err(conflict(&layout.id));
     }
+    if let Some(gate) = facility.facility.gates.iter().find(|g| live.gate(&g.id).is_some()) {
+        return Err(Error::api(
+            parkline_protocol::ErrorCode::Conflict,
+            format!("gate id {:?} is used by another facility; gate ids are global", gate.id),
+        ));
+    }
     let codes: Vec<String> = facility.facility.spots.iter().map(|s| s.code.clone()).collect();
     store.insert_facility(layout, &codes, Timestamp::now()).await.map_err(|e| match e {
         Error::Db(ref db) if crate::error::is_unique_violation(db) => conflict(&layout.id),
@@ -62,6 +68,11 @@ pub async fn load_all(store: &dyn Store, live: &Live) -> Result<usize> {
     let n = all.len();
     for (layout, records) in all {
         live.insert(FacilityLive::new(layout, &records)?);
+    }
+    for session in store.active_sessions().await? {
+        if let Some(facility) = live.get(&session.facility) {
+            facility.inside().insert(session);
+        }
     }
     for (id, plan) in store.rate_plans().await? {
         if let Some(facility) = live.get(&id) {

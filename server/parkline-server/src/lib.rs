@@ -2,11 +2,14 @@
 //! PostgreSQL. See `ARCHITECTURE.md` at the repository root for the map.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod error;
 pub mod facilities;
+pub mod gates;
 pub mod http;
+pub mod inside;
 pub mod live;
 pub mod occupancy;
 pub mod ratelimit;
@@ -18,7 +21,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::Context;
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use parkline_domain::sensor::SensorRules;
 use tokio::sync::watch;
@@ -65,6 +68,14 @@ fn metrics_handle() -> PrometheusHandle {
 
 /// Opens the database, loads every facility, and starts serving on `config.listen`.
 pub async fn start(config: &Config) -> anyhow::Result<Server> {
+    start_with_clock(config, std::sync::Arc::new(clock::SystemClock)).await
+}
+
+/// [`start`] with a chosen clock (tests make time pass with [`clock::ShiftedClock`]).
+pub async fn start_with_clock(
+    config: &Config,
+    clock: std::sync::Arc<dyn clock::Clock>,
+) -> anyhow::Result<Server> {
     if config.database_url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
@@ -83,6 +94,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Server> {
         },
         ingest: occupancy::IngestLimits { max_batch: config.max_batch },
         metrics: metrics_handle(),
+        clock,
         ready: false.into(),
     });
     let loaded = facilities::load_all(app.store.as_ref(), &app.live).await?;
@@ -121,7 +133,7 @@ async fn background(app: App, mut stopped: watch::Receiver<bool>) {
             _ = stopped.wait_for(|s| *s) => return,
         }
         ticks += 1;
-        if let Err(e) = occupancy::settle(&app.live, app.store.as_ref(), &app.rules, Timestamp::now()).await {
+        if let Err(e) = occupancy::settle(&app.live, app.store.as_ref(), &app.rules, app.now()).await {
             tracing::warn!(error = %e, "settling held spot changes failed; will retry");
         }
         if ticks.is_multiple_of(240) {

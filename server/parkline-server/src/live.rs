@@ -5,8 +5,9 @@
 //! store, then applied here, all under the facility's writer lock so plans are made on current state.
 //! Readers take a short read lock and never wait for the database.
 
+use std::collections::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -17,6 +18,7 @@ use parkline_protocol::{
     ZoneAvailability,
 };
 
+use crate::inside::Inside;
 use crate::store::SpotRecord;
 
 /// Live state of one facility.
@@ -30,6 +32,8 @@ pub struct FacilityLive {
     pub tz: TimeZone,
     /// The current rate plan, if one is set.
     rates: RwLock<Option<Arc<RatePlan>>>,
+    /// Active sessions. Changed only with `writer` held, after the store saved the change.
+    inside: Mutex<Inside>,
     state: RwLock<LiveState>,
     /// Held by whoever plans, saves and applies a change to this facility.
     pub writer: tokio::sync::Mutex<()>,
@@ -95,9 +99,14 @@ impl FacilityLive {
             levels,
             tz,
             rates: RwLock::new(None),
+            inside: Mutex::default(),
             state: RwLock::new(state),
             writer: Default::default(),
         })
+    }
+
+    pub fn inside(&self) -> MutexGuard<'_, Inside> {
+        self.inside.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn rates(&self) -> Option<Arc<RatePlan>> {
@@ -109,11 +118,9 @@ impl FacilityLive {
         *self.rates.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(plan));
     }
 
-    /// Occupied share of the spots in service, in thousandths, for demand pricing.
+    /// Share of the spots in service that are taken (occupied or held), in thousandths, for demand pricing.
     pub fn occupancy_permille(&self) -> u16 {
-        let t = self.read().occupancy.totals();
-        let in_service = (t.free + t.occupied).max(1);
-        (u64::from(t.occupied) * 1000 / u64::from(in_service)) as u16
+        demand_permille(&self.read().occupancy.totals())
     }
 
     /// A consistent view of the state; hold it briefly.
@@ -222,6 +229,12 @@ impl FacilityLive {
     }
 }
 
+/// Taken (occupied or held) spots per thousand spots in service.
+pub fn demand_permille(t: &parkline_domain::Counts) -> u16 {
+    let in_service = (t.free + t.occupied + t.held).max(1);
+    (u64::from(t.occupied + t.held) * 1000 / u64::from(in_service)) as u16
+}
+
 fn freshness(s: &LiveState) -> Freshness {
     Freshness {
         last_reading_at: s.last_reading,
@@ -230,10 +243,11 @@ fn freshness(s: &LiveState) -> Freshness {
     }
 }
 
-/// All facilities, by id.
+/// All facilities, by id, and which facility each gate belongs to.
 #[derive(Debug, Default)]
 pub struct Live {
     facilities: RwLock<BTreeMap<String, Arc<FacilityLive>>>,
+    gates: RwLock<HashMap<String, String>>,
 }
 
 impl Live {
@@ -242,8 +256,18 @@ impl Live {
     }
 
     pub fn insert(&self, facility: FacilityLive) {
+        let mut gates = self.gates.write().unwrap_or_else(|p| p.into_inner());
+        for gate in &facility.facility.gates {
+            gates.insert(gate.id.clone(), facility.facility.id.clone());
+        }
         let mut map = self.facilities.write().unwrap_or_else(|p| p.into_inner());
         map.insert(facility.facility.id.clone(), Arc::new(facility));
+    }
+
+    /// The facility a gate belongs to.
+    pub fn gate(&self, gate: &str) -> Option<Arc<FacilityLive>> {
+        let facility = self.gates.read().unwrap_or_else(|p| p.into_inner()).get(gate).cloned()?;
+        self.get(&facility)
     }
 
     /// Every facility, ordered by id.

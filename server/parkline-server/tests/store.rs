@@ -6,12 +6,15 @@ use std::sync::Arc;
 
 use common::{Backend, TestDb};
 use jiff::Timestamp;
+use parkline_domain::plate::Plate;
 use parkline_domain::pricing::RatePlan;
 use parkline_domain::sensor::SensorTrack;
-use parkline_domain::{Facility, LayoutFile, SpotStatus};
+use parkline_domain::{Direction, Facility, LayoutFile, SpotStatus, Vehicle, VehicleClass};
 use parkline_protocol::{DeviceKind, Role};
 use parkline_server::error::{Error, is_unique_violation};
-use parkline_server::store::{self, HistoryEntry, SpotRecord, Store};
+use parkline_server::store::{
+    self, GateEventRecord, GateWrite, HistoryEntry, SessionExit, SessionRecord, SpotRecord, Store,
+};
 
 fn layout() -> LayoutFile {
     parkline_server::facilities::parse_layout(parkline_server::demo::LAYOUTS[4].1, false).unwrap()
@@ -52,6 +55,7 @@ async fn spot_states_and_history_persist(store: &Arc<dyn Store>) {
             spot: code.clone(),
             status: SpotStatus {
                 out_of_service: i % 7 == 0,
+                held: i % 11 == 0,
                 sensor: SensorTrack {
                     occupied: i % 2 == 0,
                     last_reading: Some(at(i as i64)),
@@ -93,6 +97,74 @@ async fn rate_plans_roundtrip_and_replace(store: &Arc<dyn Store>) {
     plan.hourly.sedan += 50;
     store.save_rate_plan(&layout.id, &plan, at(2)).await.unwrap();
     assert_eq!(store.rate_plans().await.unwrap(), [(layout.id.clone(), plan)]);
+}
+
+fn session(id: &str, spot: &str, plate: &str) -> SessionRecord {
+    SessionRecord {
+        id: id.into(),
+        facility: layout().id,
+        ticket: format!("T{id}"),
+        plate: Some(Plate::parse(plate).unwrap()),
+        vehicle: Vehicle::new(VehicleClass::Sedan, false),
+        spot: Some(spot.into()),
+        entry_gate: "waterfront-in-1".into(),
+        entry: at(10),
+        occupancy_permille: 420,
+        exit: None,
+        paid_minor: 0,
+    }
+}
+
+fn gate_write(key: &str, session: Option<SessionRecord>) -> GateWrite {
+    GateWrite {
+        event: GateEventRecord {
+            gate: "waterfront-in-1".into(),
+            key: key.into(),
+            facility: layout().id,
+            direction: Direction::Entry,
+            session: session.as_ref().map(|s| s.id.clone()),
+            decision: format!("{{\"key\":\"{key}\"}}"),
+            at: at(10),
+        },
+        session,
+        spots: vec![],
+    }
+}
+
+async fn gate_events_sessions_and_their_invariants(store: &Arc<dyn Store>) {
+    let layout = layout();
+    store.insert_facility(&layout, &codes(&layout), at(0)).await.unwrap();
+    let first = session("s1", "GA-001", "ABC123");
+    store.save_gate_event(&gate_write("e1", Some(first.clone()))).await.unwrap();
+    assert_eq!(
+        store.gate_event_decision("waterfront-in-1", "e1").await.unwrap().as_deref(),
+        Some("{\"key\":\"e1\"}")
+    );
+    assert_eq!(store.gate_event_decision("waterfront-in-1", "e2").await.unwrap(), None);
+    assert_eq!(store.active_sessions().await.unwrap(), [first.clone()]);
+
+    // A retried event key, a second vehicle in the same spot, the same plate inside twice: all refused by
+    // the database itself, and none of them leaves anything behind.
+    let dup_key = store.save_gate_event(&gate_write("e1", Some(session("s2", "GA-002", "XYZ789")))).await;
+    let same_spot = store.save_gate_event(&gate_write("e3", Some(session("s3", "GA-001", "XYZ789")))).await;
+    let same_plate = store.save_gate_event(&gate_write("e4", Some(session("s4", "GA-003", "ABC123")))).await;
+    for refused in [dup_key, same_spot, same_plate] {
+        assert!(matches!(&refused, Err(Error::Db(e)) if is_unique_violation(e)), "{refused:?}");
+    }
+    assert_eq!(store.active_sessions().await.unwrap(), [first.clone()]);
+    assert_eq!(store.gate_event_decision("waterfront-in-1", "e3").await.unwrap(), None);
+
+    // Completing the session frees its spot and plate for the next vehicle.
+    let done = SessionRecord {
+        exit: Some(SessionExit { gate: "waterfront-out-1".into(), at: at(99), amount_minor: 450 }),
+        paid_minor: 450,
+        ..first
+    };
+    store.save_gate_event(&gate_write("e5", Some(done))).await.unwrap();
+    assert_eq!(store.active_sessions().await.unwrap(), []);
+    let next = session("s6", "GA-001", "ABC123");
+    store.save_gate_event(&gate_write("e6", Some(next.clone()))).await.unwrap();
+    assert_eq!(store.active_sessions().await.unwrap(), [next]);
 }
 
 async fn users_are_unique_by_email(store: &Arc<dyn Store>) {
@@ -184,6 +256,7 @@ conformance!(
     facility_roundtrip,
     spot_states_and_history_persist,
     rate_plans_roundtrip_and_replace,
+    gate_events_sessions_and_their_invariants,
     users_are_unique_by_email,
     refresh_tokens_work_once_and_expire,
     devices_and_api_keys_are_found_by_hash,

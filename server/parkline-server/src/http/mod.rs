@@ -45,6 +45,7 @@ pub struct AppInner {
     pub rules: SensorRules,
     pub ingest: IngestLimits,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    pub clock: Arc<dyn crate::clock::Clock>,
     pub ready: AtomicBool,
 }
 
@@ -58,6 +59,9 @@ impl std::ops::Deref for App {
 impl App {
     pub fn new(inner: AppInner) -> App {
         App(Arc::new(inner))
+    }
+    pub fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
     }
     pub fn set_ready(&self, ready: bool) {
         self.ready.store(ready, Ordering::SeqCst);

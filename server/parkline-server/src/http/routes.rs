@@ -44,6 +44,8 @@ pub fn route_table() -> Vec<Route> {
             put(v1::admin::set_spot_service),
         ),
         route("POST", "/v1/sensors/events", Only(&[SensorGateway, Admin]), post(v1::sensors::ingest)),
+        route("POST", "/v1/gates/{gate}/events", Only(&[Kiosk, Attendant, Admin]), post(v1::gates::event)),
+        route("GET", "/v1/tickets/{ticket}", Public, get(v1::gates::ticket)),
         route("POST", "/v1/admin/users", Only(&[Admin]), post(v1::admin::create_user)),
         route("POST", "/v1/admin/devices", Only(&[Manager, Admin]), post(v1::admin::create_device)),
         route("POST", "/v1/admin/api-keys", Only(&[Admin]), post(v1::admin::create_api_key)),
@@ -74,6 +76,8 @@ pub fn route_table() -> Vec<Route> {
         v1::admin::create_device,
         v1::admin::create_api_key,
         v1::sensors::ingest,
+        v1::gates::event,
+        v1::gates::ticket,
     ),
     modifiers(&BearerAuth)
 )]

@@ -10,8 +10,9 @@ mod sqlite;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use parkline_domain::plate::Plate;
 use parkline_domain::pricing::RatePlan;
-use parkline_domain::{LayoutFile, SpotStatus};
+use parkline_domain::{Direction, LayoutFile, SpotStatus, Vehicle};
 use parkline_protocol::{DeviceKind, Role};
 
 use crate::error::Result;
@@ -49,6 +50,53 @@ pub struct HistoryEntry {
     /// Sensor kind, `debounce` for a held change applied later, or `staff`.
     pub source: &'static str,
     pub confidence: Option<f64>,
+}
+
+/// A parking session as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    pub id: String,
+    pub facility: String,
+    pub ticket: String,
+    pub plate: Option<Plate>,
+    pub vehicle: Vehicle,
+    pub spot: Option<String>,
+    pub entry_gate: String,
+    pub entry: Timestamp,
+    pub occupancy_permille: u16,
+    pub exit: Option<SessionExit>,
+    /// Collected so far, in the facility's currency.
+    pub paid_minor: i64,
+}
+
+/// How a session ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionExit {
+    pub gate: String,
+    pub at: Timestamp,
+    pub amount_minor: i64,
+}
+
+/// A gate event and its decision, stored so that a retry gets the same answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateEventRecord {
+    pub gate: String,
+    pub key: String,
+    pub facility: String,
+    pub direction: Direction,
+    pub session: Option<String>,
+    /// The decision as sent, JSON.
+    pub decision: String,
+    pub at: Timestamp,
+}
+
+/// Everything one gate event changes, written in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateWrite {
+    pub event: GateEventRecord,
+    /// A session opened (at entry) or closed (at exit): the whole record as it now is.
+    pub session: Option<SessionRecord>,
+    pub spots: Vec<SpotRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -90,6 +138,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn load_facilities(&self) -> Result<Vec<(LayoutFile, Vec<SpotRecord>)>>;
     /// Saves new spot states and appends their history, atomically.
     async fn save_spots(&self, facility: &str, spots: &[SpotRecord], history: &[HistoryEntry]) -> Result<()>;
+    /// Saves a gate event with the session and spot changes it decided, atomically. A second event with
+    /// the same gate and key is a conflict (a retry that raced the first).
+    async fn save_gate_event(&self, write: &GateWrite) -> Result<()>;
+    /// The decision already given to a gate event, if any.
+    async fn gate_event_decision(&self, gate: &str, key: &str) -> Result<Option<String>>;
+    /// Sessions still active, oldest first.
+    async fn active_sessions(&self) -> Result<Vec<SessionRecord>>;
+
     /// Replaces a facility's rate plan.
     async fn save_rate_plan(&self, facility: &str, plan: &RatePlan, now: Timestamp) -> Result<()>;
     /// Every stored rate plan, by facility id.

@@ -3,16 +3,21 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use parkline_domain::plate::Plate;
 use parkline_domain::pricing::RatePlan;
 use parkline_domain::sensor::SensorTrack;
-use parkline_domain::{LayoutFile, SpotStatus};
+use parkline_domain::{Direction, LayoutFile, SpotStatus, Vehicle};
 use parkline_protocol::{DeviceKind, Role};
+use sqlx::AnyConnection;
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use tokio::sync::Mutex;
 
-use super::{ApiKeyRecord, DeviceRecord, HistoryEntry, SpotRecord, Store, UserRecord};
+use super::{
+    ApiKeyRecord, DeviceRecord, GateWrite, HistoryEntry, SessionExit, SessionRecord, SpotRecord, Store,
+    UserRecord,
+};
 use crate::error::{Error, Result};
 
 /// Rows per multi-row statement: keeps parameter counts well under both databases' limits.
@@ -82,6 +87,7 @@ fn spot_record(row: &AnyRow) -> Result<SpotRecord> {
         spot: row.try_get("spot")?,
         status: SpotStatus {
             out_of_service: row.try_get::<i64, _>("out_of_service")? != 0,
+            held: row.try_get::<i64, _>("held")? != 0,
             sensor: SensorTrack {
                 occupied: row.try_get::<i64, _>("occupied")? != 0,
                 last_reading: opt_ts(row.try_get("last_reading_ms")?)?,
@@ -105,16 +111,140 @@ fn user_record(row: &AnyRow) -> Result<UserRecord> {
 fn state_name(stored: &str) -> &'static str {
     match stored {
         "occupied" => "occupied",
+        "held" => "held",
         "out_of_service" => "out_of_service",
         _ => "free",
     }
 }
 
 fn source_name(stored: &str) -> &'static str {
-    ["ultrasonic", "magnetic", "camera", "infrared", "debounce", "staff"]
+    ["ultrasonic", "magnetic", "camera", "infrared", "debounce", "staff", "gate"]
         .into_iter()
         .find(|s| *s == stored)
         .unwrap_or("unknown")
+}
+
+/// The columns of `sessions`, in the order `write_session` binds them.
+macro_rules! session_columns {
+    () => {
+        "id, facility_id, ticket, plate, vehicle_class, electric, spot, entry_gate, entry_ms, \
+         occupancy_permille, status, exit_gate, exit_ms, amount_minor, paid_minor"
+    };
+}
+
+fn session_record(row: &AnyRow) -> Result<SessionRecord> {
+    let class: String = row.try_get("vehicle_class")?;
+    let plate: Option<String> = row.try_get("plate")?;
+    let exit =
+        match (row.try_get::<Option<String>, _>("exit_gate")?, row.try_get::<Option<i64>, _>("exit_ms")?) {
+            (Some(gate), Some(at)) => Some(SessionExit {
+                gate,
+                at: ts(at)?,
+                amount_minor: row.try_get::<Option<i64>, _>("amount_minor")?.unwrap_or(0),
+            }),
+            _ => None,
+        };
+    Ok(SessionRecord {
+        id: row.try_get("id")?,
+        facility: row.try_get("facility_id")?,
+        ticket: row.try_get("ticket")?,
+        plate: plate
+            .map(|p| Plate::parse(&p))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("stored plate: {e}"))?,
+        vehicle: Vehicle::new(
+            class.parse().map_err(|e| anyhow::anyhow!("stored vehicle class: {e}"))?,
+            row.try_get::<i64, _>("electric")? != 0,
+        ),
+        spot: row.try_get("spot")?,
+        entry_gate: row.try_get("entry_gate")?,
+        entry: ts(row.try_get("entry_ms")?)?,
+        occupancy_permille: u16::try_from(row.try_get::<i64, _>("occupancy_permille")?).unwrap_or(0),
+        exit,
+        paid_minor: row.try_get("paid_minor")?,
+    })
+}
+
+fn direction_name(d: Direction) -> &'static str {
+    match d {
+        Direction::Entry => "entry",
+        Direction::Exit => "exit",
+    }
+}
+
+/// Inserts a session, or updates it if it exists (an exit closing it).
+async fn write_session(conn: &mut AnyConnection, s: &SessionRecord) -> Result<()> {
+    let exit = s.exit.as_ref();
+    sqlx::query(concat!(
+        "INSERT INTO sessions (",
+        session_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, exit_gate = excluded.exit_gate, \
+         exit_ms = excluded.exit_ms, amount_minor = excluded.amount_minor, paid_minor = excluded.paid_minor"
+    ))
+    .bind(&s.id)
+    .bind(&s.facility)
+    .bind(&s.ticket)
+    .bind(s.plate.as_ref().map(|p| p.as_str().to_owned()))
+    .bind(s.vehicle.class.as_str())
+    .bind(i64::from(s.vehicle.electric))
+    .bind(s.spot.as_deref())
+    .bind(&s.entry_gate)
+    .bind(ms(s.entry))
+    .bind(i64::from(s.occupancy_permille))
+    .bind(if exit.is_some() { "completed" } else { "active" })
+    .bind(exit.map(|e| e.gate.clone()))
+    .bind(exit.map(|e| ms(e.at)))
+    .bind(exit.map(|e| e.amount_minor))
+    .bind(s.paid_minor)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn write_spots(conn: &mut AnyConnection, facility: &str, spots: &[SpotRecord]) -> Result<()> {
+    for chunk in spots.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO spot_status (facility_id, spot, occupied, out_of_service, held, last_reading_ms, \
+             last_change_ms, pending_occupied, pending_since_ms) VALUES {} \
+             ON CONFLICT (facility_id, spot) DO UPDATE SET occupied = excluded.occupied, \
+             out_of_service = excluded.out_of_service, held = excluded.held, \
+             last_reading_ms = excluded.last_reading_ms, last_change_ms = excluded.last_change_ms, \
+             pending_occupied = excluded.pending_occupied, pending_since_ms = excluded.pending_since_ms",
+            placeholders(chunk.len(), 9)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for s in chunk {
+            let t = &s.status.sensor;
+            q = q
+                .bind(facility)
+                .bind(&s.spot)
+                .bind(i64::from(t.occupied))
+                .bind(i64::from(s.status.out_of_service))
+                .bind(i64::from(s.status.held))
+                .bind(t.last_reading.map(ms))
+                .bind(t.last_change.map(ms))
+                .bind(t.pending.map(|(v, _)| i64::from(v)))
+                .bind(t.pending.map(|(_, since)| ms(since)));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn write_history(conn: &mut AnyConnection, facility: &str, history: &[HistoryEntry]) -> Result<()> {
+    for chunk in history.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO occupancy_history (facility_id, spot, state, at_ms, source, confidence) VALUES {}",
+            placeholders(chunk.len(), 6)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for h in chunk {
+            q = q.bind(facility).bind(&h.spot).bind(h.state).bind(ms(h.at)).bind(h.source).bind(h.confidence);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -168,7 +298,7 @@ impl Store for SqlStore {
             let layout: LayoutFile = serde_json::from_str(&json)
                 .map_err(|e| anyhow::anyhow!("stored layout of {id} does not parse: {e}"))?;
             let spots = sqlx::query(
-                "SELECT spot, occupied, out_of_service, last_reading_ms, last_change_ms, pending_occupied, \
+                "SELECT spot, occupied, out_of_service, held, last_reading_ms, last_change_ms, pending_occupied, \
                  pending_since_ms FROM spot_status WHERE facility_id = $1",
             )
             .bind(&id)
@@ -188,50 +318,57 @@ impl Store for SqlStore {
         }
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin_with(self.begin_write).await?;
-        for chunk in spots.chunks(CHUNK) {
-            let sql = format!(
-                "INSERT INTO spot_status (facility_id, spot, occupied, out_of_service, last_reading_ms, \
-                 last_change_ms, pending_occupied, pending_since_ms) VALUES {} \
-                 ON CONFLICT (facility_id, spot) DO UPDATE SET occupied = excluded.occupied, \
-                 out_of_service = excluded.out_of_service, last_reading_ms = excluded.last_reading_ms, \
-                 last_change_ms = excluded.last_change_ms, pending_occupied = excluded.pending_occupied, \
-                 pending_since_ms = excluded.pending_since_ms",
-                placeholders(chunk.len(), 8)
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for s in chunk {
-                let t = &s.status.sensor;
-                q = q
-                    .bind(facility)
-                    .bind(&s.spot)
-                    .bind(i64::from(t.occupied))
-                    .bind(i64::from(s.status.out_of_service))
-                    .bind(t.last_reading.map(ms))
-                    .bind(t.last_change.map(ms))
-                    .bind(t.pending.map(|(v, _)| i64::from(v)))
-                    .bind(t.pending.map(|(_, since)| ms(since)));
-            }
-            q.execute(&mut *tx).await?;
-        }
-        for chunk in history.chunks(CHUNK) {
-            let sql = format!(
-                "INSERT INTO occupancy_history (facility_id, spot, state, at_ms, source, confidence) VALUES {}",
-                placeholders(chunk.len(), 6)
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for h in chunk {
-                q = q
-                    .bind(facility)
-                    .bind(&h.spot)
-                    .bind(h.state)
-                    .bind(ms(h.at))
-                    .bind(h.source)
-                    .bind(h.confidence);
-            }
-            q.execute(&mut *tx).await?;
-        }
+        write_spots(&mut tx, facility, spots).await?;
+        write_history(&mut tx, facility, history).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn save_gate_event(&self, write: &GateWrite) -> Result<()> {
+        let e = &write.event;
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin_with(self.begin_write).await?;
+        sqlx::query(
+            "INSERT INTO gate_events (gate_id, event_key, facility_id, direction, session_id, decision, at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&e.gate)
+        .bind(&e.key)
+        .bind(&e.facility)
+        .bind(direction_name(e.direction))
+        .bind(e.session.as_deref())
+        .bind(&e.decision)
+        .bind(ms(e.at))
+        .execute(&mut *tx)
+        .await?;
+        if let Some(session) = &write.session {
+            write_session(&mut tx, session).await?;
+        }
+        write_spots(&mut tx, &e.facility, &write.spots).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn gate_event_decision(&self, gate: &str, key: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT decision FROM gate_events WHERE gate_id = $1 AND event_key = $2")
+            .bind(gate)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("decision")).transpose()?)
+    }
+
+    async fn active_sessions(&self) -> Result<Vec<SessionRecord>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions WHERE status = 'active' ORDER BY entry_ms"
+        ))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(session_record)
+        .collect()
     }
 
     async fn save_rate_plan(&self, facility: &str, plan: &RatePlan, now: Timestamp) -> Result<()> {

@@ -4,10 +4,12 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use parkline_protocol::{DeviceKind, Role, TokenResponse};
+use parkline_server::clock::ShiftedClock;
 use parkline_server::config::{Config, Settings};
-use parkline_server::{Server, demo, start};
+use parkline_server::{Server, demo, start_with_clock};
 use serde_json::{Value, json};
 use sqlx::Connection;
 
@@ -98,6 +100,8 @@ impl TestDb {
 #[derive(Debug)]
 pub struct TestServer {
     pub server: Server,
+    /// The server's clock: `clock.advance(...)` makes time pass.
+    pub clock: Arc<ShiftedClock>,
     pub http: reqwest::Client,
     /// Sensor gateway token for the demo facilities.
     pub sensors: String,
@@ -105,9 +109,10 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(config: &Config) -> TestServer {
-        let server = start(config).await.expect("server starts");
+        let clock = Arc::new(ShiftedClock::default());
+        let server = start_with_clock(config, clock.clone()).await.expect("server starts");
         let sensors = demo::seed(&server.app).await.expect("demo data");
-        TestServer { server, http: reqwest::Client::new(), sensors }
+        TestServer { server, clock, http: reqwest::Client::new(), sensors }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -3,5 +3,6 @@
 pub mod admin;
 pub mod auth;
 pub mod facilities;
+pub mod gates;
 pub mod pricing;
 pub mod sensors;

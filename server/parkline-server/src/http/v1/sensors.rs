@@ -2,7 +2,6 @@
 
 use axum::Extension;
 use axum::extract::State;
-use jiff::Timestamp;
 use parkline_protocol::{ApiError, IngestReport, SensorBatch};
 
 use crate::auth::Principal;
@@ -32,15 +31,8 @@ pub async fn ingest(
         Principal::Device { facility, .. } => facility.as_deref(),
         _ => None,
     };
-    let report = occupancy::ingest(
-        &app.live,
-        app.store.as_ref(),
-        &app.rules,
-        app.ingest,
-        batch,
-        only,
-        Timestamp::now(),
-    )
-    .await?;
+    let report =
+        occupancy::ingest(&app.live, app.store.as_ref(), &app.rules, app.ingest, batch, only, app.now())
+            .await?;
     Ok(axum::Json(report))
 }

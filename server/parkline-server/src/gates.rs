@@ -1,0 +1,308 @@
+//! Gate events: a vehicle at an entry is admitted to a held spot with a ticket, or refused (already inside,
+//! full); a vehicle at an exit is found by ticket or plate, priced, and let out once settled.
+//!
+//! Every event carries an idempotency key. Under the facility's writer lock the server first looks for a
+//! decision already given to that key and returns it unchanged; otherwise it decides, saves the event,
+//! the session and the spot in one transaction, and only then updates memory and answers. So a retried
+//! event never opens a second session, and nothing is acknowledged before it is durable.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use parkline_domain::plate::{Plate, PlateMatch};
+use parkline_domain::pricing::{self, Stay};
+use parkline_domain::{Currency, Direction, Money, Preferences, SpotState, Vehicle, VehicleClass};
+use parkline_protocol::{DecisionReason, ErrorCode, GateCommand, GateDecision, GateEvent, TicketView};
+
+use crate::auth::Principal;
+use crate::error::{Error, Result};
+use crate::live::FacilityLive;
+use crate::store::{GateEventRecord, GateWrite, SessionExit, SessionRecord, SpotRecord, Store};
+
+/// Handles one gate event end to end.
+pub async fn handle(
+    live: &crate::live::Live,
+    store: &dyn Store,
+    gate_id: &str,
+    principal: &Principal,
+    event: GateEvent,
+    now: Timestamp,
+) -> Result<GateDecision> {
+    let key = event.event_id.trim();
+    if key.is_empty() || key.len() > 128 || key.chars().any(char::is_control) {
+        return Err(Error::validation("event_id must be 1-128 printable characters"));
+    }
+    let facility = live
+        .gate(gate_id)
+        .ok_or_else(|| Error::api(ErrorCode::UnknownGate, format!("no gate {gate_id:?}")))?;
+    if let Principal::Device { facility: Some(own), .. } = principal
+        && *own != facility.facility.id
+    {
+        return Err(Error::api(
+            ErrorCode::Forbidden,
+            format!("this device is not at {}", facility.facility.id),
+        ));
+    }
+    let gate = facility
+        .facility
+        .gate(gate_id)
+        .cloned()
+        .ok_or_else(|| Error::api(ErrorCode::UnknownGate, format!("no gate {gate_id:?}")))?;
+    let plates = plates(&event)?;
+    if event.paid_at_gate.is_some_and(|p| !(0..=100_000_000).contains(&p)) {
+        return Err(Error::validation("paid_at_gate must be between 0 and 1,000,000.00"));
+    }
+
+    let _writer = facility.writer.lock().await;
+    if let Some(stored) = store.gate_event_decision(gate_id, key).await? {
+        return serde_json::from_str(&stored).map_err(|e| anyhow::anyhow!("stored decision: {e}").into());
+    }
+    let ctx = Ctx { facility: &facility, gate: gate_id, key, now };
+    let (decision, session, spots) = match gate.direction {
+        Direction::Entry => ctx.entry(&event, plates),
+        Direction::Exit => ctx.exit(&event, &plates)?,
+    };
+    let json = serde_json::to_string(&decision).map_err(anyhow::Error::from)?;
+    let write = GateWrite {
+        event: GateEventRecord {
+            gate: gate_id.to_owned(),
+            key: key.to_owned(),
+            facility: facility.facility.id.clone(),
+            direction: gate.direction,
+            session: decision.session.clone(),
+            decision: json,
+            at: now,
+        },
+        session: session.clone(),
+        spots: spots.iter().map(|(_, r)| r.clone()).collect(),
+    };
+    store.save_gate_event(&write).await?;
+
+    // Saved: now memory.
+    facility.apply(spots.into_iter().map(|(idx, r)| (idx, r.status)));
+    if let Some(s) = session {
+        let mut inside = facility.inside();
+        match s.exit {
+            Some(_) => {
+                inside.remove(&s.id);
+            }
+            None => {
+                inside.remove(&s.id);
+                inside.insert(s);
+            }
+        }
+    }
+    metrics::counter!("parkline_gate_decisions_total", "reason" => format!("{:?}", decision.reason))
+        .increment(1);
+    Ok(decision)
+}
+
+/// The plate read and its alternatives, normalised. An unreadable main read is an error; unreadable
+/// alternatives are dropped, since cameras offer odd guesses.
+fn plates(event: &GateEvent) -> Result<Vec<Plate>> {
+    let Some(read) = &event.plate else { return Ok(Vec::new()) };
+    if !(0.0..=1.0).contains(&read.confidence) {
+        return Err(Error::validation("plate confidence must be within 0..=1"));
+    }
+    let main = Plate::parse(&read.text).map_err(|e| Error::validation(e.to_string()))?;
+    let mut out = vec![main];
+    for alt in read.alternatives.iter().take(10) {
+        if let Ok(p) = Plate::parse(alt)
+            && !out.contains(&p)
+        {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// A spot change with its index, as saved and then applied.
+type SpotChange = (u32, SpotRecord);
+
+struct Ctx<'a> {
+    facility: &'a Arc<FacilityLive>,
+    gate: &'a str,
+    key: &'a str,
+    now: Timestamp,
+}
+
+impl Ctx<'_> {
+    fn decision(&self, command: GateCommand, reason: DecisionReason, display: String) -> GateDecision {
+        GateDecision {
+            event_id: self.key.to_owned(),
+            gate: self.gate.to_owned(),
+            command,
+            reason,
+            display,
+            session: None,
+            ticket: None,
+            spot: None,
+            amount_due: None,
+        }
+    }
+
+    fn currency(&self) -> Currency {
+        Currency::new(&self.facility.facility.currency).unwrap_or(Currency::USD)
+    }
+
+    fn entry(
+        &self,
+        event: &GateEvent,
+        plates: Vec<Plate>,
+    ) -> (GateDecision, Option<SessionRecord>, Vec<SpotChange>) {
+        let f = self.facility;
+        let plate = plates.into_iter().next();
+        if let Some(p) = &plate
+            && f.inside().has_plate(p)
+        {
+            let text = format!("{p} is already inside. Please see the attendant.");
+            return (self.decision(GateCommand::Deny, DecisionReason::AlreadyInside, text), None, vec![]);
+        }
+        let vehicle = Vehicle::new(event.vehicle_class.unwrap_or(VehicleClass::Sedan), event.electric);
+        let prefs = Preferences { accessible: event.accessible, ..Preferences::default() };
+        let (best, occupancy_permille, before) = {
+            let state = f.read();
+            let best = state.occupancy.best_spots(vehicle, &prefs, &f.levels, 1).first().map(|c| c.spot);
+            let before = best.map(|spot| state.spots[spot as usize]);
+            (best, crate::live::demand_permille(&state.occupancy.totals()), before)
+        };
+        let (Some(spot), Some(before)) = (best, before) else {
+            let text = "FULL. No space for this vehicle.".to_owned();
+            return (self.decision(GateCommand::Deny, DecisionReason::Full, text), None, vec![]);
+        };
+
+        let code = f.facility.spot(spot).code.clone();
+        let session = SessionRecord {
+            id: crate::auth::random_token("ses_")[..24].to_owned(),
+            facility: f.facility.id.clone(),
+            ticket: ticket_code(),
+            plate,
+            vehicle,
+            spot: Some(code.clone()),
+            entry_gate: self.gate.to_owned(),
+            entry: self.now,
+            occupancy_permille,
+            exit: None,
+            paid_minor: 0,
+        };
+        let view = f.spot_view(spot, SpotState::Held);
+        let floor = &f.facility.floors[usize::from(f.facility.spot(spot).floor)];
+        let text = format!("Welcome. Park at {code}, {} ({}), zone {}.", floor.name, floor.label, view.zone);
+        let mut decision = self.decision(GateCommand::Open, DecisionReason::Admitted, text);
+        decision.session = Some(session.id.clone());
+        decision.ticket = Some(TicketView {
+            id: session.ticket.clone(),
+            qr: format!("PARKLINE1:{}:{}", f.facility.id, session.ticket),
+        });
+        decision.spot = Some(view);
+        let held = SpotRecord { spot: code, status: parkline_domain::SpotStatus { held: true, ..before } };
+        (decision, Some(session), vec![(spot, held)])
+    }
+
+    fn exit(
+        &self,
+        event: &GateEvent,
+        plates: &[Plate],
+    ) -> Result<(GateDecision, Option<SessionRecord>, Vec<SpotChange>)> {
+        let f = self.facility;
+        let paid_now = event.paid_at_gate.unwrap_or(0);
+        let found = {
+            let inside = f.inside();
+            let by_ticket = event.ticket.as_deref().and_then(|t| inside.by_ticket(t.trim()).cloned());
+            match by_ticket {
+                Some(s) => PlateMatch::Exact(s),
+                None => {
+                    let record = |id: &String| inside.get(id).cloned();
+                    match inside.match_plates(plates) {
+                        PlateMatch::Exact(id) => record(&id).map_or(PlateMatch::NoMatch, PlateMatch::Exact),
+                        PlateMatch::Confusable(id) => {
+                            record(&id).map_or(PlateMatch::NoMatch, PlateMatch::Confusable)
+                        }
+                        PlateMatch::Ambiguous(ids) => {
+                            PlateMatch::Ambiguous(ids.iter().filter_map(record).collect())
+                        }
+                        PlateMatch::NoMatch => PlateMatch::NoMatch,
+                    }
+                }
+            }
+        };
+        let mut session = match found {
+            PlateMatch::Exact(s) | PlateMatch::Confusable(s) => s,
+            PlateMatch::Ambiguous(_) => {
+                let text = "Please see the attendant.".to_owned();
+                return Ok((
+                    self.decision(GateCommand::Deny, DecisionReason::AmbiguousPlate, text),
+                    None,
+                    vec![],
+                ));
+            }
+            PlateMatch::NoMatch => return Ok(self.lost_ticket(paid_now)),
+        };
+
+        let fee = self.fee(&session)?;
+        let due = fee - session.paid_minor;
+        session.paid_minor += paid_now.min(due.max(0));
+        let outstanding = fee - session.paid_minor;
+        if outstanding > 0 {
+            let text = format!("Please pay {}.", Money::new(outstanding, self.currency()));
+            let mut d = self.decision(GateCommand::Deny, DecisionReason::PaymentRequired, text);
+            d.session = Some(session.id.clone());
+            d.amount_due = Some(Money::new(outstanding, self.currency()));
+            // Money taken at the lane is recorded even when it does not cover the fee.
+            let record = (paid_now > 0).then_some(session);
+            return Ok((d, record, vec![]));
+        }
+        let reason = if fee == 0 { DecisionReason::NothingDue } else { DecisionReason::Paid };
+        let mut d = self.decision(GateCommand::Open, reason, "Thank you. Drive safely.".to_owned());
+        d.session = Some(session.id.clone());
+        session.exit = Some(SessionExit { gate: self.gate.to_owned(), at: self.now, amount_minor: fee });
+        // Release the spot the session held.
+        let mut spots = Vec::new();
+        if let Some(idx) = session.spot.as_deref().and_then(|code| f.facility.spot_by_code(code)) {
+            let before = f.read().spots[idx as usize];
+            let released = parkline_domain::SpotStatus { held: false, ..before };
+            spots.push((idx, SpotRecord { spot: f.facility.spot(idx).code.clone(), status: released }));
+        }
+        Ok((d, Some(session), spots))
+    }
+
+    /// What the session costs if it ended now, by the facility's rate plan (free without one).
+    fn fee(&self, s: &SessionRecord) -> Result<i64> {
+        let Some(plan) = self.facility.rates() else { return Ok(0) };
+        let stay = Stay {
+            class: s.vehicle.class,
+            entry: s.entry,
+            exit: self.now.max(s.entry),
+            charging: false,
+            occupancy_permille: Some(s.occupancy_permille),
+        };
+        let quote =
+            pricing::price(&plan, &self.facility.tz, &stay).map_err(|e| Error::validation(e.to_string()))?;
+        Ok(quote.total.minor)
+    }
+
+    /// No session matches: the flat lost-ticket price, paid at the lane, lets the vehicle out.
+    fn lost_ticket(&self, paid_now: i64) -> (GateDecision, Option<SessionRecord>, Vec<SpotChange>) {
+        let price = self.facility.rates().map_or(0, |p| p.lost_ticket);
+        if paid_now >= price {
+            let d = self.decision(GateCommand::Open, DecisionReason::Paid, "Thank you. Drive safely.".into());
+            return (d, None, vec![]);
+        }
+        let due = Money::new(price, self.currency());
+        let mut d = self.decision(
+            GateCommand::Deny,
+            DecisionReason::LostTicket,
+            format!("Lost ticket: please pay {due}."),
+        );
+        d.amount_due = Some(due);
+        (d, None, vec![])
+    }
+}
+
+/// A ticket code people can read out: 10 characters without look-alikes (no 0/O, 1/I, 2/Z, 5/S, 8/B).
+fn ticket_code() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ACDEFGHJKLMNPQRTUVWXY34679";
+    let mut rng = rand::rng();
+    (0..10).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}

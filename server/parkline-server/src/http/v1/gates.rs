@@ -1,0 +1,74 @@
+//! Gate lanes and tickets.
+
+use axum::Extension;
+use axum::extract::{Path, State};
+use parkline_domain::pricing::{self, Stay};
+use parkline_domain::{Currency, Money};
+use parkline_protocol::{ApiError, ErrorCode, GateDecision, GateEvent, SessionView};
+
+use crate::auth::Principal;
+use crate::error::{Error, Result};
+use crate::gates;
+use crate::http::App;
+use crate::http::extract::Json;
+
+/// A vehicle at a gate: entry (admit to a held spot, or refuse) or exit (find, price, let out once paid).
+/// Retrying with the same `event_id` returns the same decision and changes nothing.
+#[utoipa::path(post, path = "/v1/gates/{gate}/events", tag = "gates", security(("bearer" = [])),
+    params(("gate" = String, Path, description = "gate id")),
+    request_body = GateEvent,
+    responses(
+        (status = 200, body = GateDecision),
+        (status = 404, body = ApiError, description = "unknown_gate"),
+        (status = 422, body = ApiError, description = "junk plate, bad event_id or amount"),
+    ))]
+pub async fn event(
+    State(app): State<App>,
+    Path(gate): Path<String>,
+    Extension(principal): Extension<Principal>,
+    Json(event): Json<GateEvent>,
+) -> Result<axum::Json<GateDecision>> {
+    let decision = gates::handle(&app.live, app.store.as_ref(), &gate, &principal, event, app.now()).await?;
+    Ok(axum::Json(decision))
+}
+
+/// An active session by its ticket, with what it costs if the vehicle left now. Tickets are
+/// unguessable, so holding one is enough to see it.
+#[utoipa::path(get, path = "/v1/tickets/{ticket}", tag = "gates",
+    params(("ticket" = String, Path, description = "ticket code")),
+    responses((status = 200, body = SessionView), (status = 404, body = ApiError)))]
+pub async fn ticket(State(app): State<App>, Path(ticket): Path<String>) -> Result<axum::Json<SessionView>> {
+    let now = app.now();
+    for facility in app.live.all() {
+        let Some(session) = facility.inside().by_ticket(&ticket).cloned() else { continue };
+        let currency = Currency::new(&facility.facility.currency).unwrap_or(Currency::USD);
+        let fee = match facility.rates() {
+            Some(plan) => {
+                let stay = Stay {
+                    class: session.vehicle.class,
+                    entry: session.entry,
+                    exit: now.max(session.entry),
+                    charging: false,
+                    occupancy_permille: Some(session.occupancy_permille),
+                };
+                pricing::price(&plan, &facility.tz, &stay)
+                    .map_err(|e| Error::validation(e.to_string()))?
+                    .total
+                    .minor
+            }
+            None => 0,
+        };
+        return Ok(axum::Json(SessionView {
+            id: session.id,
+            facility: session.facility,
+            ticket: session.ticket,
+            plate: session.plate.map(String::from),
+            spot: session.spot,
+            entered_at: session.entry,
+            exited_at: None,
+            fee: Money::new(fee, currency),
+            paid: Money::new(session.paid_minor, currency),
+        }));
+    }
+    Err(Error::api(ErrorCode::NotFound, "no active session has this ticket"))
+}

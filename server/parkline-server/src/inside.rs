@@ -1,0 +1,72 @@
+//! The vehicles inside a facility: its active sessions, indexed by ticket, by plate, and by the plate's
+//! OCR-confusion key, so an exit finds its session in constant time.
+
+use std::collections::HashMap;
+
+use parkline_domain::plate::{Plate, PlateMatch, match_plate};
+
+use crate::store::SessionRecord;
+
+#[derive(Debug, Default)]
+pub struct Inside {
+    sessions: HashMap<String, SessionRecord>,
+    by_ticket: HashMap<String, String>,
+    by_plate: HashMap<Plate, String>,
+    by_key: HashMap<String, Vec<String>>,
+}
+
+impl Inside {
+    pub fn insert(&mut self, session: SessionRecord) {
+        self.by_ticket.insert(session.ticket.clone(), session.id.clone());
+        if let Some(plate) = &session.plate {
+            self.by_plate.insert(plate.clone(), session.id.clone());
+            self.by_key.entry(plate.confusion_key()).or_default().push(session.id.clone());
+        }
+        self.sessions.insert(session.id.clone(), session);
+    }
+
+    pub fn remove(&mut self, id: &str) -> Option<SessionRecord> {
+        let session = self.sessions.remove(id)?;
+        self.by_ticket.remove(&session.ticket);
+        if let Some(plate) = &session.plate {
+            self.by_plate.remove(plate);
+            let key = plate.confusion_key();
+            if let Some(ids) = self.by_key.get_mut(&key) {
+                ids.retain(|i| i != id);
+                if ids.is_empty() {
+                    self.by_key.remove(&key);
+                }
+            }
+        }
+        Some(session)
+    }
+
+    pub fn get(&self, id: &str) -> Option<&SessionRecord> {
+        self.sessions.get(id)
+    }
+
+    pub fn by_ticket(&self, ticket: &str) -> Option<&SessionRecord> {
+        self.by_ticket.get(ticket).and_then(|id| self.sessions.get(id))
+    }
+
+    pub fn has_plate(&self, plate: &Plate) -> bool {
+        self.by_plate.contains_key(plate)
+    }
+
+    /// Finds the session of the vehicle whose plate was read as `candidates`.
+    pub fn match_plates(&self, candidates: &[Plate]) -> PlateMatch<String> {
+        match_plate(
+            candidates,
+            |p| self.by_plate.get(p).cloned(),
+            |key| self.by_key.get(key).cloned().unwrap_or_default(),
+        )
+    }
+
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+}

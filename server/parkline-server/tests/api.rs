@@ -256,6 +256,11 @@ async fn layouts_import_through_the_admin_api() {
 
     let (status, body) = s.post_as(Some(&driver), "/v1/facilities", &layout).await;
     assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+    // Gate ids are global: a copy that reuses the waterfront's gates is refused.
+    let (status, body) = s.post_as(Some(&manager), "/v1/facilities", &layout).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("conflict")), "{body}");
+    layout["gates"][0]["id"] = json!("annex-in-1");
+    layout["gates"][1]["id"] = json!("annex-out-1");
     let (status, body) = s.post_as(Some(&manager), "/v1/facilities", &layout).await;
     assert_eq!(status, 201, "{body}");
     let (status, body) = s.post_as(Some(&manager), "/v1/facilities", &layout).await;

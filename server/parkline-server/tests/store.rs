@@ -141,7 +141,7 @@ async fn gate_events_sessions_and_their_invariants(store: &Arc<dyn Store>) {
         Some("{\"key\":\"e1\"}")
     );
     assert_eq!(store.gate_event_decision("waterfront-in-1", "e2").await.unwrap(), None);
-    assert_eq!(store.active_sessions().await.unwrap(), [first.clone()]);
+    assert_eq!(store.active_sessions().await.unwrap(), std::slice::from_ref(&first));
 
     // A retried event key, a second vehicle in the same spot, the same plate inside twice: all refused by
     // the database itself, and none of them leaves anything behind.
@@ -151,7 +151,7 @@ async fn gate_events_sessions_and_their_invariants(store: &Arc<dyn Store>) {
     for refused in [dup_key, same_spot, same_plate] {
         assert!(matches!(&refused, Err(Error::Db(e)) if is_unique_violation(e)), "{refused:?}");
     }
-    assert_eq!(store.active_sessions().await.unwrap(), [first.clone()]);
+    assert_eq!(store.active_sessions().await.unwrap(), std::slice::from_ref(&first));
     assert_eq!(store.gate_event_decision("waterfront-in-1", "e3").await.unwrap(), None);
 
     // Completing the session frees its spot and plate for the next vehicle.

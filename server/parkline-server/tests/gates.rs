@@ -1,0 +1,282 @@
+//! Entry and exit over HTTP, as a kiosk drives them, on SQLite and PostgreSQL.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::{Backend, TestDb, TestServer};
+use jiff::SignedDuration;
+use parkline_protocol::{DeviceKind, Role};
+use serde_json::{Value, json};
+
+const LOT: &str = "waterfront-lot";
+const IN: &str = "waterfront-in-1";
+const OUT: &str = "waterfront-out-1";
+
+struct Lane {
+    s: TestServer,
+    db: TestDb,
+    kiosk: String,
+}
+
+impl Lane {
+    async fn open(backend: Backend) -> Option<Lane> {
+        let db = TestDb::new(backend).await?;
+        let s = TestServer::start(&db.config()).await;
+        let kiosk = s.device_token(DeviceKind::Kiosk).await;
+        Some(Lane { s, db, kiosk })
+    }
+
+    async fn event(&self, gate: &str, body: Value) -> (u16, Value) {
+        self.s.post_as(Some(&self.kiosk), &format!("/v1/gates/{gate}/events"), &body).await
+    }
+
+    /// A vehicle with `plate` at the entry; returns the decision.
+    async fn enter(&self, id: &str, plate: &str) -> Value {
+        let (status, d) =
+            self.event(IN, json!({"event_id": id, "plate": {"text": plate, "confidence": 0.93}})).await;
+        assert_eq!(status, 200, "{d}");
+        d
+    }
+
+    async fn leave(&self, id: &str, plate: &str, paid: Option<i64>) -> Value {
+        let mut body = json!({"event_id": id, "plate": {"text": plate, "confidence": 0.9}});
+        if let Some(p) = paid {
+            body["paid_at_gate"] = json!(p);
+        }
+        let (status, d) = self.event(OUT, body).await;
+        assert_eq!(status, 200, "{d}");
+        d
+    }
+
+    async fn held(&self) -> u64 {
+        self.s.availability(LOT).await["counts"]["held"].as_u64().unwrap()
+    }
+
+    async fn close(self) {
+        self.s.stop().await;
+        self.db.cleanup().await;
+    }
+}
+
+fn reason(d: &Value) -> (&str, &str) {
+    (d["command"].as_str().unwrap(), d["reason"].as_str().unwrap())
+}
+
+async fn walk_in_parks_pays_and_leaves(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let d = lane.enter("in-1", "abc 123").await;
+    assert_eq!(reason(&d), ("open", "admitted"));
+    let spot = d["spot"]["code"].as_str().unwrap().to_owned();
+    assert!(d["display"].as_str().unwrap().contains(&spot), "{d}");
+    let ticket = d["ticket"]["id"].as_str().unwrap().to_owned();
+    assert!(d["ticket"]["qr"].as_str().unwrap().ends_with(&ticket));
+    assert_eq!(lane.held().await, 1);
+
+    // Two hours later the ticket shows the fee so far, and the exit asks for exactly that.
+    lane.s.clock.advance(SignedDuration::from_hours(2));
+    let (status, session) = lane.s.get(&format!("/v1/tickets/{ticket}")).await;
+    assert_eq!(status, 200, "{session}");
+    let fee = session["fee"]["minor"].as_i64().unwrap();
+    assert!(fee > 0, "{session}");
+    assert_eq!(session["spot"], json!(spot));
+
+    let d = lane.leave("out-1", "ABC123", None).await;
+    assert_eq!(reason(&d), ("deny", "payment_required"));
+    assert_eq!(d["amount_due"], json!({"minor": fee, "currency": "USD"}));
+    let d = lane.leave("out-2", "ABC123", Some(fee)).await;
+    assert_eq!(reason(&d), ("open", "paid"));
+    assert_eq!(lane.held().await, 0, "the spot is released");
+    assert_eq!(lane.s.get(&format!("/v1/tickets/{ticket}")).await.0, 404);
+
+    // Leaving again is not a second exit of that session: it is an unknown vehicle.
+    let d = lane.leave("out-3", "ABC123", None).await;
+    assert_eq!(reason(&d), ("deny", "lost_ticket"));
+    lane.close().await;
+}
+
+async fn retried_events_get_the_same_decision_and_one_session(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let first = lane.enter("in-42", "RTR 001").await;
+    let again = lane.enter("in-42", "RTR 001").await;
+    assert_eq!(first, again);
+    assert_eq!(lane.held().await, 1);
+    // The same vehicle with a new event is inside already.
+    assert_eq!(reason(&lane.enter("in-43", "RTR001").await), ("deny", "already_inside"));
+
+    // Exits retried the same way pay once.
+    let out = lane.leave("out-42", "RTR001", Some(0)).await;
+    assert_eq!(reason(&out), ("open", "nothing_due"), "within the grace period");
+    assert_eq!(lane.leave("out-42", "RTR001", Some(0)).await, out);
+    assert_eq!(lane.held().await, 0);
+    lane.close().await;
+}
+
+async fn a_full_facility_turns_vehicles_away(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    // The lot has 30 SUV spots; SUVs fit nowhere else.
+    let suv = |i: usize| json!({"event_id": format!("suv-{i}"), "plate": {"text": format!("SUV{i:03}"), "confidence": 0.9}, "vehicle_class": "suv"});
+    for i in 0..30 {
+        let (_, d) = lane.event(IN, suv(i)).await;
+        assert_eq!(reason(&d), ("open", "admitted"), "SUV {i}");
+    }
+    let (_, d) = lane.event(IN, suv(30)).await;
+    assert_eq!(reason(&d), ("deny", "full"));
+    assert!(d["display"].as_str().unwrap().contains("FULL"));
+    // A sedan still fits.
+    assert_eq!(reason(&lane.enter("sedan", "SDN001").await), ("open", "admitted"));
+    lane.close().await;
+}
+
+async fn exits_tolerate_ocr_confusions_but_never_guess(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    lane.enter("a", "SBZ 1O0").await;
+    let d = lane.leave("a-out", "58Z100", Some(0)).await;
+    assert_eq!(reason(&d), ("open", "nothing_due"), "S/5, B/8, O/0 confusions resolved: {d}");
+
+    lane.enter("b", "XYZ700").await;
+    lane.enter("c", "XYZ7OO").await;
+    let d = lane.leave("bc-out", "XYZ7O0", Some(0)).await;
+    assert_eq!(reason(&d), ("deny", "ambiguous_plate"));
+    // An alternative candidate that is exact settles it.
+    let (_, d) = lane
+        .event(OUT, json!({"event_id": "bc-out-2", "plate": {"text": "XYZ7O0", "confidence": 0.6, "alternatives": ["XYZ700"]}}))
+        .await;
+    assert_eq!(reason(&d), ("open", "nothing_due"));
+    assert_eq!(lane.held().await, 1);
+    lane.close().await;
+}
+
+async fn lost_tickets_pay_the_flat_price(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let d = lane.leave("lost-1", "NOB0DY", None).await;
+    assert_eq!(reason(&d), ("deny", "lost_ticket"));
+    assert_eq!(d["amount_due"]["minor"], 6000);
+    assert_eq!(reason(&lane.leave("lost-2", "NOB0DY", Some(6000)).await), ("open", "paid"));
+
+    // A manual ticket (no plate read) leaves by its ticket.
+    let (_, d) = lane.event(IN, json!({"event_id": "manual-1"})).await;
+    assert_eq!(reason(&d), ("open", "admitted"));
+    let ticket = d["ticket"]["id"].as_str().unwrap();
+    let (_, d) = lane.event(OUT, json!({"event_id": "manual-out", "ticket": ticket})).await;
+    assert_eq!(reason(&d), ("open", "nothing_due"));
+    lane.close().await;
+}
+
+async fn concurrent_entries_never_share_a_spot(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let lane = std::sync::Arc::new(lane);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..24 {
+        let lane = lane.clone();
+        tasks.spawn(async move { lane.enter(&format!("c-{i}"), &format!("CNC{i:03}")).await });
+    }
+    let mut spots = HashSet::new();
+    while let Some(d) = tasks.join_next().await {
+        let d = d.unwrap();
+        assert_eq!(reason(&d), ("open", "admitted"));
+        assert!(spots.insert(d["spot"]["code"].as_str().unwrap().to_owned()), "spot given twice: {d}");
+    }
+    assert_eq!(spots.len(), 24);
+    assert_eq!(lane.held().await, 24);
+    let lane = std::sync::Arc::into_inner(lane).unwrap();
+    lane.close().await;
+}
+
+async fn sessions_survive_a_restart(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let d = lane.enter("r-1", "RST 999").await;
+    let config = lane.db.config();
+    lane.s.stop().await;
+    let s = TestServer::start(&config).await;
+    let kiosk = s.device_token(DeviceKind::Kiosk).await;
+    let lane = Lane { s, db: lane.db, kiosk };
+    assert_eq!(lane.enter("r-1", "RST 999").await, d, "the retry is still recognised");
+    assert_eq!(lane.held().await, 1);
+    assert_eq!(reason(&lane.leave("r-out", "RST999", Some(0)).await), ("open", "nothing_due"));
+    lane.close().await;
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Sqlite).await }
+            )*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Postgres).await }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    walk_in_parks_pays_and_leaves,
+    retried_events_get_the_same_decision_and_one_session,
+    a_full_facility_turns_vehicles_away,
+    exits_tolerate_ocr_confusions_but_never_guess,
+    lost_tickets_pay_the_flat_price,
+    concurrent_entries_never_share_a_spot,
+    sessions_survive_a_restart,
+);
+
+#[tokio::test]
+async fn bad_gate_events_get_clear_errors() {
+    let lane = Lane::open(Backend::Sqlite).await.unwrap();
+    let cases = [
+        ("/v1/gates/nowhere/events", json!({"event_id": "x"}), 404, "unknown_gate"),
+        (
+            "/v1/gates/waterfront-in-1/events",
+            json!({"event_id": "x", "plate": {"text": "AB$%12", "confidence": 0.9}}),
+            422,
+            "validation_failed",
+        ),
+        ("/v1/gates/waterfront-in-1/events", json!({"event_id": ""}), 422, "validation_failed"),
+        (
+            "/v1/gates/waterfront-in-1/events",
+            json!({"plate": {"text": "ABC123", "confidence": 0.9}}),
+            400,
+            "malformed_request",
+        ),
+        (
+            "/v1/gates/waterfront-in-1/events",
+            json!({"event_id": "x", "plate": {"text": "ABC123", "confidence": 3.0}}),
+            422,
+            "validation_failed",
+        ),
+        (
+            "/v1/gates/waterfront-out-1/events",
+            json!({"event_id": "x", "paid_at_gate": -5}),
+            422,
+            "validation_failed",
+        ),
+    ];
+    for (path, body, status, code) in cases {
+        let (got, b) = lane.s.post_as(Some(&lane.kiosk), path, &body).await;
+        assert_eq!((got, b["code"].as_str()), (status, Some(code)), "{path} {body}: {b}");
+    }
+    // Sensor gateways and drivers do not run gates; a kiosk of another facility may not either.
+    let driver = lane.s.login(Role::Driver).await.access_token;
+    let body = json!({"event_id": "y"});
+    assert_eq!(lane.s.post_as(Some(&driver), "/v1/gates/waterfront-in-1/events", &body).await.0, 403);
+    assert_eq!(
+        lane.s.post_as(Some(&lane.s.sensors.clone()), "/v1/gates/waterfront-in-1/events", &body).await.0,
+        403
+    );
+    let admin = lane.s.login(Role::Admin).await.access_token;
+    let (_, other) = lane
+        .s
+        .post_as(
+            Some(&admin),
+            "/v1/admin/devices",
+            &json!({"name": "k", "kind": "kiosk", "facility": "pike-place-garage"}),
+        )
+        .await;
+    let (status, b) =
+        lane.s.post_as(other["token"].as_str(), "/v1/gates/waterfront-in-1/events", &body).await;
+    assert_eq!((status, b["code"].as_str()), (403, Some("forbidden")));
+    assert_eq!(lane.held().await, 0, "nothing was admitted");
+    lane.close().await;
+}

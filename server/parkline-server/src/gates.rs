@@ -13,6 +13,7 @@ use parkline_domain::plate::{Plate, PlateMatch};
 use parkline_domain::pricing::{self, Stay};
 use parkline_domain::{Currency, Direction, Money, Preferences, SpotState, Vehicle, VehicleClass};
 use parkline_protocol::{DecisionReason, ErrorCode, GateCommand, GateDecision, GateEvent, TicketView};
+use tokio::sync::watch;
 
 use crate::auth::Principal;
 use crate::error::{Error, Result};
@@ -22,7 +23,7 @@ use crate::store::{GateEventRecord, GateWrite, SessionExit, SessionRecord, SpotR
 /// Handles one gate event end to end.
 pub async fn handle(
     live: &crate::live::Live,
-    store: &dyn Store,
+    store: &Arc<dyn Store>,
     gate_id: &str,
     principal: &Principal,
     event: GateEvent,
@@ -53,48 +54,136 @@ pub async fn handle(
         return Err(Error::validation("paid_at_gate must be between 0 and 1,000,000.00"));
     }
 
-    let _writer = facility.writer.lock().await;
-    if let Some(stored) = store.gate_event_decision(gate_id, key).await? {
-        return serde_json::from_str(&stored).map_err(|e| anyhow::anyhow!("stored decision: {e}").into());
+    // A retry of an event saved earlier gets the saved decision.
+    if let Some(decision) = stored_decision(store.as_ref(), gate_id, key).await? {
+        return Ok(decision);
     }
-    let ctx = Ctx { facility: &facility, gate: gate_id, key, now };
-    let (decision, session, spots) = match gate.direction {
-        Direction::Entry => ctx.entry(&event, plates),
-        Direction::Exit => ctx.exit(&event, &plates)?,
+    let slot = format!("{gate_id}\u{0}{key}");
+    let (decision, durable, undo, done) = {
+        let _writer = facility.writer.lock().await;
+        // A retry of a recent event, or of one still being saved, waits for the first attempt's outcome.
+        if let Some(first) = facility.recent_gate_event(&slot) {
+            drop(_writer);
+            return wait_for(first).await;
+        }
+        let ctx = Ctx { facility: &facility, gate: gate_id, key, now };
+        let (decision, session, spots) = match gate.direction {
+            Direction::Entry => ctx.entry(&event, plates),
+            Direction::Exit => ctx.exit(&event, &plates)?,
+        };
+        let write = GateWrite {
+            event: GateEventRecord {
+                gate: gate_id.to_owned(),
+                key: key.to_owned(),
+                facility: facility.facility.id.clone(),
+                direction: gate.direction,
+                session: decision.session.clone(),
+                decision: serde_json::to_string(&decision).map_err(anyhow::Error::from)?,
+                at: now,
+            },
+            session: session.clone(),
+            spots: spots.iter().map(|(_, r)| r.clone()).collect(),
+        };
+        // Memory changes now, so the next event at this facility plans on it; the answer waits for the
+        // disk. Should the save fail, `undo` puts memory back.
+        let undo = Undo::capture(&facility, session.as_ref(), &spots);
+        apply(&facility, session, spots);
+        let durable = store.queue_gate_event(write);
+        let (done, first) = watch::channel(None);
+        facility.remember_gate_event(slot.clone(), first);
+        (decision, durable, undo, done)
     };
-    let json = serde_json::to_string(&decision).map_err(anyhow::Error::from)?;
-    let write = GateWrite {
-        event: GateEventRecord {
-            gate: gate_id.to_owned(),
-            key: key.to_owned(),
-            facility: facility.facility.id.clone(),
-            direction: gate.direction,
-            session: decision.session.clone(),
-            decision: json,
-            at: now,
-        },
-        session: session.clone(),
-        spots: spots.iter().map(|(_, r)| r.clone()).collect(),
-    };
-    store.save_gate_event(&write).await?;
 
-    // Saved: now memory.
+    // Finish in a task of its own, so a client that hangs up cannot leave memory half-updated.
+    let (gate, key) = (gate_id.to_owned(), key.to_owned());
+    let store_ = store.clone();
+    let finish = tokio::spawn(async move {
+        let result = match durable.await {
+            Ok(()) => Ok(decision),
+            Err(e) => {
+                let _writer = facility.writer.lock().await;
+                undo.restore(&facility);
+                // Another instance, or an attempt that checked before this one committed, saved this
+                // event first: its decision stands.
+                match &e {
+                    Error::Db(db) if crate::error::is_unique_violation(db) => {
+                        stored_decision(store_.as_ref(), &gate, &key).await?.ok_or(e)
+                    }
+                    _ => Err(e),
+                }
+            }
+        };
+        if result.is_err() {
+            // Let a retry try afresh rather than repeat this failure.
+            facility.forget_gate_event(&slot);
+        }
+        done.send_replace(Some(result.as_ref().map(Clone::clone).map_err(ToString::to_string)));
+        result
+    });
+    let decision = finish.await.map_err(|e| anyhow::anyhow!("gate event task: {e}"))??;
+    metrics::counter!("parkline_gate_decisions_total", "reason" => format!("{:?}", decision.reason))
+        .increment(1);
+    Ok(decision)
+}
+
+async fn stored_decision(store: &dyn Store, gate: &str, key: &str) -> Result<Option<GateDecision>> {
+    let Some(json) = store.gate_event_decision(gate, key).await? else { return Ok(None) };
+    Ok(Some(serde_json::from_str(&json).map_err(|e| anyhow::anyhow!("stored decision: {e}"))?))
+}
+
+/// The outcome of an event being saved by an earlier attempt.
+pub type InFlight = watch::Receiver<Option<std::result::Result<GateDecision, String>>>;
+
+async fn wait_for(mut first: InFlight) -> Result<GateDecision> {
+    let outcome = first
+        .wait_for(Option::is_some)
+        .await
+        .map(|v| v.clone())
+        .map_err(|_| Error::api(ErrorCode::Unavailable, "the first attempt was interrupted; retry"))?;
+    match outcome {
+        Some(Ok(decision)) => Ok(decision),
+        _ => Err(Error::api(ErrorCode::Unavailable, "the first attempt could not be saved; retry")),
+    }
+}
+
+/// Applies a decided change to memory.
+fn apply(facility: &FacilityLive, session: Option<SessionRecord>, spots: Vec<SpotChange>) {
     facility.apply(spots.into_iter().map(|(idx, r)| (idx, r.status)));
     if let Some(s) = session {
         let mut inside = facility.inside();
-        match s.exit {
-            Some(_) => {
-                inside.remove(&s.id);
-            }
-            None => {
-                inside.remove(&s.id);
+        inside.remove(&s.id);
+        if s.exit.is_none() {
+            inside.insert(s);
+        }
+    }
+}
+
+/// What memory looked like before a change, to put back if the change cannot be saved.
+#[derive(Debug)]
+struct Undo {
+    spots: Vec<(u32, parkline_domain::SpotStatus)>,
+    session: Option<(String, Option<SessionRecord>)>,
+}
+
+impl Undo {
+    fn capture(facility: &FacilityLive, session: Option<&SessionRecord>, spots: &[SpotChange]) -> Undo {
+        let state = facility.read();
+        Undo {
+            spots: spots.iter().map(|(idx, _)| (*idx, state.spots[*idx as usize])).collect(),
+            session: session.map(|s| (s.id.clone(), facility.inside().get(&s.id).cloned())),
+        }
+    }
+
+    fn restore(self, facility: &FacilityLive) {
+        facility.apply(self.spots);
+        if let Some((id, before)) = self.session {
+            let mut inside = facility.inside();
+            inside.remove(&id);
+            if let Some(s) = before {
                 inside.insert(s);
             }
         }
     }
-    metrics::counter!("parkline_gate_decisions_total", "reason" => format!("{:?}", decision.reason))
-        .increment(1);
-    Ok(decision)
 }
 
 /// The plate read and its alternatives, normalised. An unreadable main read is an error; unreadable

@@ -32,8 +32,11 @@ pub struct FacilityLive {
     pub tz: TimeZone,
     /// The current rate plan, if one is set.
     rates: RwLock<Option<Arc<RatePlan>>>,
-    /// Active sessions. Changed only with `writer` held, after the store saved the change.
+    /// Active sessions. Changed only with `writer` held.
     inside: Mutex<Inside>,
+    /// Recent gate events (being saved, or saved), by gate and key, so that a retry waits for or repeats
+    /// the first attempt's outcome without asking the database.
+    recent_events: Mutex<HashMap<String, crate::gates::InFlight>>,
     state: RwLock<LiveState>,
     /// Held by whoever plans, saves and applies a change to this facility.
     pub writer: tokio::sync::Mutex<()>,
@@ -100,6 +103,7 @@ impl FacilityLive {
             tz,
             rates: RwLock::new(None),
             inside: Mutex::default(),
+            recent_events: Mutex::default(),
             state: RwLock::new(state),
             writer: Default::default(),
         })
@@ -107,6 +111,25 @@ impl FacilityLive {
 
     pub fn inside(&self) -> MutexGuard<'_, Inside> {
         self.inside.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn forget_gate_event(&self, slot: &str) {
+        self.recent_events.lock().unwrap_or_else(|p| p.into_inner()).remove(slot);
+    }
+
+    pub fn recent_gate_event(&self, slot: &str) -> Option<crate::gates::InFlight> {
+        self.recent_events.lock().unwrap_or_else(|p| p.into_inner()).get(slot).cloned()
+    }
+
+    /// Remembers a gate event being saved. The memory is bounded: past a few thousand events, those
+    /// already settled are forgotten (the database still has them).
+    pub fn remember_gate_event(&self, slot: String, outcome: crate::gates::InFlight) {
+        const KEEP: usize = 4096;
+        let mut map = self.recent_events.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= KEEP {
+            map.retain(|_, rx| rx.borrow().is_none());
+        }
+        map.insert(slot, outcome);
     }
 
     pub fn rates(&self) -> Option<Arc<RatePlan>> {

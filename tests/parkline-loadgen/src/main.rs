@@ -48,6 +48,13 @@ struct Cli {
 enum Scenario {
     /// Public reads: a facility's availability, nearby searches and best-spot queries, mixed.
     Availability,
+    /// Kiosks at every demo facility: a vehicle enters, then leaves (within the grace period), repeatedly.
+    /// Each gate event is one durable transaction.
+    Gates {
+        /// Kiosk token (required with --url).
+        #[arg(long)]
+        token: Option<String>,
+    },
     /// Sensor batches as a gateway posts them; every reading flips a random spot.
     Ingest {
         /// Readings per request.
@@ -62,8 +69,8 @@ enum Scenario {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let _dir;
-    let (base, token, _server_rt) = match &cli.url {
-        Some(url) => (url.trim_end_matches('/').to_owned(), None, None),
+    let (base, tokens, _server_rt) = match &cli.url {
+        Some(url) => (url.trim_end_matches('/').to_owned(), Tokens::default(), None),
         None => {
             let dir = tempfile::tempdir()?;
             let settings = parkline_server::config::Settings {
@@ -78,21 +85,32 @@ fn main() -> anyhow::Result<()> {
             _dir = dir;
             // The server gets its own runtime and threads, as it would in its own process.
             let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-            let (url, token) = rt.block_on(async {
+            let (url, tokens) = rt.block_on(async {
                 let server = parkline_server::start(&settings.resolve()?).await?;
-                let token = parkline_server::demo::seed(&server.app).await?;
+                let sensors = parkline_server::demo::seed(&server.app).await?;
+                let kiosk = parkline_server::auth::random_token(parkline_server::auth::DEVICE_TOKEN_PREFIX);
+                let hash = parkline_server::auth::sha256_hex(&kiosk);
+                let kind = parkline_protocol::DeviceKind::Kiosk;
+                server.app.store.insert_device("loadgen kiosk", kind, None, &hash, Timestamp::now()).await?;
                 let url = server.url();
                 std::mem::forget(server); // runs until the process exits
-                anyhow::Ok((url, token))
+                anyhow::Ok((url, Tokens { sensors: Some(sensors), kiosk: Some(kiosk) }))
             })?;
-            (url, Some(token), Some(rt))
+            (url, tokens, Some(rt))
         }
     };
     let client_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    client_rt.block_on(run(cli, base, token))
+    client_rt.block_on(run(cli, base, tokens))
 }
 
-async fn run(cli: Cli, base: String, token: Option<String>) -> anyhow::Result<()> {
+/// Tokens of the in-process server's demo devices.
+#[derive(Debug, Default)]
+struct Tokens {
+    sensors: Option<String>,
+    kiosk: Option<String>,
+}
+
+async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
     let addr = base.strip_prefix("http://").context("--url must be http://host:port")?.to_owned();
     let facilities = facility_ids(&addr).await?;
     let deadline = Instant::now() + Duration::from_secs(cli.seconds);
@@ -123,8 +141,36 @@ async fn run(cli: Cli, base: String, token: Option<String>) -> anyhow::Result<()
                 }));
             }
         }
+        Scenario::Gates { token: given } => {
+            let token = given.clone().or(tokens.kiosk).context("--token is required with --url")?;
+            let gates = gate_pairs(&addr, &facilities).await?;
+            for w in 0..cli.connections {
+                let (addr, counted, token) = (addr.clone(), counted.clone(), token.clone());
+                let (entry, exit) = gates[w % gates.len()].clone();
+                workers.push(tokio::spawn(async move {
+                    drive(&addr, deadline, counted, move |n| {
+                        // Even steps enter, odd steps leave: one vehicle per pair of steps.
+                        let vehicle = format!("W{w:03}N{:05}", n / 2);
+                        let (gate, side) = if n % 2 == 0 { (&entry, "in") } else { (&exit, "out") };
+                        let body = serde_json::json!({
+                            "event_id": format!("{vehicle}-{side}"),
+                            "plate": {"text": vehicle, "confidence": 0.95},
+                            "paid_at_gate": 0,
+                        });
+                        let body = serde_json::to_vec(&body).expect("serializable");
+                        (
+                            hyper::Method::POST,
+                            format!("/v1/gates/{gate}/events"),
+                            Some((body, token.clone())),
+                            1,
+                        )
+                    })
+                    .await
+                }));
+            }
+        }
         Scenario::Ingest { batch, token: given } => {
-            let token = given.clone().or(token).context("--token is required with --url")?;
+            let token = given.clone().or(tokens.sensors).context("--token is required with --url")?;
             let spots = spot_codes(&addr, &facilities).await?;
             for w in 0..cli.connections {
                 let (addr, spots, counted, token) =
@@ -178,6 +224,7 @@ async fn run(cli: Cli, base: String, token: Option<String>) -> anyhow::Result<()
     };
     let unit = match cli.scenario {
         Scenario::Availability => "queries",
+        Scenario::Gates { .. } => "gate events",
         Scenario::Ingest { .. } => "readings",
     };
     println!("scenario      {:?}", cli.scenario);
@@ -264,6 +311,27 @@ async fn facility_ids(addr: &str) -> anyhow::Result<Vec<String>> {
         .collect();
     anyhow::ensure!(!ids.is_empty(), "the server has no facilities");
     Ok(ids)
+}
+
+/// (entry gate, exit gate) of every facility that has both.
+async fn gate_pairs(addr: &str, facilities: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for id in facilities {
+        let layout = get_json(addr, &format!("/v1/facilities/{id}/layout")).await?;
+        let gates = layout["gates"].as_array().context("gates")?;
+        let find = |direction: &str| {
+            gates
+                .iter()
+                .find(|g| g["direction"] == direction)
+                .and_then(|g| g["id"].as_str())
+                .map(str::to_owned)
+        };
+        if let (Some(entry), Some(exit)) = (find("entry"), find("exit")) {
+            out.push((entry, exit));
+        }
+    }
+    anyhow::ensure!(!out.is_empty(), "no facility has an entry and an exit gate");
+    Ok(out)
 }
 
 async fn spot_codes(addr: &str, facilities: &[String]) -> anyhow::Result<Vec<(String, String)>> {

@@ -4,6 +4,7 @@
 //! and connection rules ([`sqlite`], [`postgres`]) and shares the portable queries in [`sql`].
 //! The conformance suite in `tests/store.rs` runs the same tests against both.
 
+mod commit;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -32,6 +33,9 @@ pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
     };
     Ok(std::sync::Arc::new(store))
 }
+
+/// Resolves once a queued write is on disk.
+pub type Durable = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>;
 
 /// The persisted state of one spot.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,9 +142,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn load_facilities(&self) -> Result<Vec<(LayoutFile, Vec<SpotRecord>)>>;
     /// Saves new spot states and appends their history, atomically.
     async fn save_spots(&self, facility: &str, spots: &[SpotRecord], history: &[HistoryEntry]) -> Result<()>;
-    /// Saves a gate event with the session and spot changes it decided, atomically. A second event with
-    /// the same gate and key is a conflict (a retry that raced the first).
-    async fn save_gate_event(&self, write: &GateWrite) -> Result<()>;
+    /// Queues a gate event with the session and spot changes it decided, to be saved atomically; the
+    /// returned future resolves once it is durable. Events queued one after another are saved in that
+    /// order. A second event with the same gate and key is a conflict (a retry that raced the first).
+    fn queue_gate_event(&self, write: GateWrite) -> Durable;
+    /// [`Self::queue_gate_event`], then wait for it.
+    async fn save_gate_event(&self, write: &GateWrite) -> Result<()> {
+        self.queue_gate_event(write.clone()).await
+    }
     /// The decision already given to a gate event, if any.
     async fn gate_event_decision(&self, gate: &str, key: &str) -> Result<Option<String>>;
     /// Sessions still active, oldest first.

@@ -12,11 +12,14 @@ use sqlx::AnyConnection;
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
+use std::sync::Arc;
+
 use tokio::sync::Mutex;
 
+use super::commit::{GroupCommit, Job};
 use super::{
-    ApiKeyRecord, DeviceRecord, GateWrite, HistoryEntry, SessionExit, SessionRecord, SpotRecord, Store,
-    UserRecord,
+    ApiKeyRecord, DeviceRecord, Durable, GateWrite, HistoryEntry, SessionExit, SessionRecord, SpotRecord,
+    Store, UserRecord,
 };
 use crate::error::{Error, Result};
 
@@ -28,7 +31,9 @@ pub struct SqlStore {
     pool: AnyPool,
     backend: &'static str,
     /// SQLite allows one writer at a time; queueing writers here is fairer and faster than its busy loop.
-    write_lock: Option<Mutex<()>>,
+    write_lock: Option<Arc<Mutex<()>>>,
+    /// The hot writes (sensor changes, gate events) share commits.
+    committer: GroupCommit,
     /// Statement that opens a write transaction.
     begin_write: &'static str,
 }
@@ -40,7 +45,9 @@ impl SqlStore {
         serialize_writes: bool,
         begin_write: &'static str,
     ) -> Self {
-        SqlStore { pool, backend, write_lock: serialize_writes.then(|| Mutex::new(())), begin_write }
+        let write_lock = serialize_writes.then(|| Arc::new(Mutex::new(())));
+        let committer = GroupCommit::start(pool.clone(), write_lock.clone(), begin_write);
+        SqlStore { pool, backend, write_lock, committer, begin_write }
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -124,7 +131,7 @@ fn source_name(stored: &str) -> &'static str {
         .unwrap_or("unknown")
 }
 
-/// The columns of `sessions`, in the order `write_session` binds them.
+/// The columns of `sessions`, in the order `write_gate_events` binds them.
 macro_rules! session_columns {
     () => {
         "id, facility_id, ticket, plate, vehicle_class, electric, spot, entry_gate, entry_ms, \
@@ -172,37 +179,99 @@ fn direction_name(d: Direction) -> &'static str {
     }
 }
 
-/// Inserts a session, or updates it if it exists (an exit closing it).
-async fn write_session(conn: &mut AnyConnection, s: &SessionRecord) -> Result<()> {
-    let exit = s.exit.as_ref();
-    sqlx::query(concat!(
-        "INSERT INTO sessions (",
-        session_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-         ON CONFLICT (id) DO UPDATE SET status = excluded.status, exit_gate = excluded.exit_gate, \
-         exit_ms = excluded.exit_ms, amount_minor = excluded.amount_minor, paid_minor = excluded.paid_minor"
-    ))
-    .bind(&s.id)
-    .bind(&s.facility)
-    .bind(&s.ticket)
-    .bind(s.plate.as_ref().map(|p| p.as_str().to_owned()))
-    .bind(s.vehicle.class.as_str())
-    .bind(i64::from(s.vehicle.electric))
-    .bind(s.spot.as_deref())
-    .bind(&s.entry_gate)
-    .bind(ms(s.entry))
-    .bind(i64::from(s.occupancy_permille))
-    .bind(if exit.is_some() { "completed" } else { "active" })
-    .bind(exit.map(|e| e.gate.clone()))
-    .bind(exit.map(|e| ms(e.at)))
-    .bind(exit.map(|e| e.amount_minor))
-    .bind(s.paid_minor)
-    .execute(&mut *conn)
-    .await?;
+/// Records gate events with their session and spot changes, a few statements for the whole lot. The
+/// events must be in the order they were decided: where two touch the same session or spot, the later
+/// one's record is the one written.
+pub(super) async fn write_gate_events(conn: &mut AnyConnection, writes: &[&GateWrite]) -> Result<()> {
+    for chunk in writes.chunks(CHUNK / 4) {
+        let sql = format!(
+            "INSERT INTO gate_events (gate_id, event_key, facility_id, direction, session_id, decision, at_ms) \
+             VALUES {}",
+            placeholders(chunk.len(), 7)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for w in chunk {
+            let e = &w.event;
+            q = q
+                .bind(&e.gate)
+                .bind(&e.key)
+                .bind(&e.facility)
+                .bind(direction_name(e.direction))
+                .bind(e.session.as_deref())
+                .bind(&e.decision)
+                .bind(ms(e.at));
+        }
+        q.execute(&mut *conn).await?;
+    }
+
+    let sessions = last_of(writes.iter().filter_map(|w| w.session.as_ref()), |s| s.id.clone());
+    for chunk in sessions.chunks(CHUNK / 8) {
+        let sql = format!(
+            "INSERT INTO sessions ({}) VALUES {} \
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, exit_gate = excluded.exit_gate, \
+             exit_ms = excluded.exit_ms, amount_minor = excluded.amount_minor, paid_minor = excluded.paid_minor",
+            session_columns!(),
+            placeholders(chunk.len(), 15)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for s in chunk {
+            let exit = s.exit.as_ref();
+            q = q
+                .bind(&s.id)
+                .bind(&s.facility)
+                .bind(&s.ticket)
+                .bind(s.plate.as_ref().map(|p| p.as_str().to_owned()))
+                .bind(s.vehicle.class.as_str())
+                .bind(i64::from(s.vehicle.electric))
+                .bind(s.spot.as_deref())
+                .bind(&s.entry_gate)
+                .bind(ms(s.entry))
+                .bind(i64::from(s.occupancy_permille))
+                .bind(if exit.is_some() { "completed" } else { "active" })
+                .bind(exit.map(|e| e.gate.clone()))
+                .bind(exit.map(|e| ms(e.at)))
+                .bind(exit.map(|e| e.amount_minor))
+                .bind(s.paid_minor);
+        }
+        q.execute(&mut *conn).await?;
+    }
+
+    let spots = last_of(
+        writes.iter().flat_map(|w| w.spots.iter().map(move |s| (w.event.facility.as_str(), s))),
+        |(facility, s)| (facility.to_string(), s.spot.clone()),
+    );
+    let mut facilities: Vec<&str> = spots.iter().map(|(f, _)| *f).collect();
+    facilities.sort_unstable();
+    facilities.dedup();
+    for facility in facilities {
+        let of_facility: Vec<SpotRecord> =
+            spots.iter().filter(|(f, _)| *f == facility).map(|(_, s)| (*s).clone()).collect();
+        write_spots(conn, facility, &of_facility).await?;
+    }
     Ok(())
 }
 
-async fn write_spots(conn: &mut AnyConnection, facility: &str, spots: &[SpotRecord]) -> Result<()> {
+/// The last item for each key, in the order the keys first appeared.
+fn last_of<T, K: std::hash::Hash + Eq>(items: impl Iterator<Item = T>, key: impl Fn(&T) -> K) -> Vec<T> {
+    let mut index: std::collections::HashMap<K, usize> = std::collections::HashMap::new();
+    let mut out: Vec<T> = Vec::new();
+    for item in items {
+        match index.entry(key(&item)) {
+            std::collections::hash_map::Entry::Occupied(slot) => out[*slot.get()] = item,
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(out.len());
+                out.push(item);
+            }
+        }
+    }
+    out
+}
+
+pub(super) async fn write_spots(
+    conn: &mut AnyConnection,
+    facility: &str,
+    spots: &[SpotRecord],
+) -> Result<()> {
     for chunk in spots.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO spot_status (facility_id, spot, occupied, out_of_service, held, last_reading_ms, \
@@ -232,7 +301,11 @@ async fn write_spots(conn: &mut AnyConnection, facility: &str, spots: &[SpotReco
     Ok(())
 }
 
-async fn write_history(conn: &mut AnyConnection, facility: &str, history: &[HistoryEntry]) -> Result<()> {
+pub(super) async fn write_history(
+    conn: &mut AnyConnection,
+    facility: &str,
+    history: &[HistoryEntry],
+) -> Result<()> {
     for chunk in history.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO occupancy_history (facility_id, spot, state, at_ms, source, confidence) VALUES {}",
@@ -316,37 +389,13 @@ impl Store for SqlStore {
         if spots.is_empty() && history.is_empty() {
             return Ok(());
         }
-        let _guard = self.write_guard().await;
-        let mut tx = self.pool.begin_with(self.begin_write).await?;
-        write_spots(&mut tx, facility, spots).await?;
-        write_history(&mut tx, facility, history).await?;
-        tx.commit().await?;
-        Ok(())
+        let job =
+            Job::Spots { facility: facility.to_owned(), spots: spots.to_vec(), history: history.to_vec() };
+        self.committer.queue(job).await
     }
 
-    async fn save_gate_event(&self, write: &GateWrite) -> Result<()> {
-        let e = &write.event;
-        let _guard = self.write_guard().await;
-        let mut tx = self.pool.begin_with(self.begin_write).await?;
-        sqlx::query(
-            "INSERT INTO gate_events (gate_id, event_key, facility_id, direction, session_id, decision, at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&e.gate)
-        .bind(&e.key)
-        .bind(&e.facility)
-        .bind(direction_name(e.direction))
-        .bind(e.session.as_deref())
-        .bind(&e.decision)
-        .bind(ms(e.at))
-        .execute(&mut *tx)
-        .await?;
-        if let Some(session) = &write.session {
-            write_session(&mut tx, session).await?;
-        }
-        write_spots(&mut tx, &e.facility, &write.spots).await?;
-        tx.commit().await?;
-        Ok(())
+    fn queue_gate_event(&self, write: GateWrite) -> Durable {
+        Box::pin(self.committer.queue(Job::Gate(Box::new(write))))
     }
 
     async fn gate_event_decision(&self, gate: &str, key: &str) -> Result<Option<String>> {

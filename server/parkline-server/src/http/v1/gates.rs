@@ -28,7 +28,7 @@ pub async fn event(
     Extension(principal): Extension<Principal>,
     Json(event): Json<GateEvent>,
 ) -> Result<axum::Json<GateDecision>> {
-    let decision = gates::handle(&app.live, app.store.as_ref(), &gate, &principal, event, app.now()).await?;
+    let decision = gates::handle(&app.live, &app.store, &gate, &principal, event, app.now()).await?;
     Ok(axum::Json(decision))
 }
 

@@ -1,0 +1,115 @@
+//! Group commit: many writers, one transaction, one sync to disk.
+//!
+//! Every commit waits for the disk, so committing each gate event on its own caps throughput at the
+//! disk's sync rate. Writers instead queue their work for one committer task, in order. It takes
+//! everything waiting, runs it in one transaction and commits once, then answers each writer: nothing is
+//! acknowledged before it is on disk. Jobs are checked in memory before they are queued, so they rarely
+//! fail; when one does, the batch is rolled back and its jobs rerun one transaction each, so only the
+//! failing job fails. Jobs queued one after another commit in that order.
+
+use std::sync::Arc;
+
+use sqlx::AnyPool;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use super::{GateWrite, HistoryEntry, SpotRecord};
+use crate::error::{Error, Result};
+
+/// Most jobs in one transaction; keeps any one commit short.
+const MAX_BATCH: usize = 512;
+
+/// A write the committer can batch.
+#[derive(Debug)]
+pub(super) enum Job {
+    Spots { facility: String, spots: Vec<SpotRecord>, history: Vec<HistoryEntry> },
+    Gate(Box<GateWrite>),
+}
+
+#[derive(Debug)]
+struct Pending {
+    job: Job,
+    done: oneshot::Sender<Result<()>>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct GroupCommit {
+    queue: mpsc::UnboundedSender<Pending>,
+}
+
+impl GroupCommit {
+    /// Starts the committer. `write_lock` (SQLite) is the store's writer lock, taken for each batch so
+    /// that other writes never contend with it inside the database; `begin` opens a write transaction.
+    pub fn start(pool: AnyPool, write_lock: Option<Arc<Mutex<()>>>, begin: &'static str) -> GroupCommit {
+        let (queue, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(pool, write_lock, begin, rx));
+        GroupCommit { queue }
+    }
+
+    /// Queues a job now; the returned future resolves once it is committed (or refused).
+    pub fn queue(&self, job: Job) -> impl Future<Output = Result<()>> + Send + 'static {
+        let (done, result) = oneshot::channel();
+        let queued = self.queue.send(Pending { job, done });
+        async move {
+            queued.map_err(|_| Error::Other(anyhow::anyhow!("the committer has stopped")))?;
+            result.await.map_err(|_| Error::Other(anyhow::anyhow!("the committer dropped a job")))?
+        }
+    }
+}
+
+async fn run(
+    pool: AnyPool,
+    write_lock: Option<Arc<Mutex<()>>>,
+    begin: &'static str,
+    mut rx: mpsc::UnboundedReceiver<Pending>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let _guard = match &write_lock {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        };
+        metrics::histogram!("parkline_group_commit_jobs").record(batch.len() as f64);
+        let jobs: Vec<&Job> = batch.iter().map(|p| &p.job).collect();
+        if let Err(e) = commit(&pool, begin, &jobs).await {
+            if batch.len() == 1 {
+                let _ = batch.pop().map(|p| p.done.send(Err(e)));
+                continue;
+            }
+            tracing::warn!(error = %e, jobs = batch.len(), "a batch failed; committing its jobs one by one");
+            for pending in batch {
+                let result = commit(&pool, begin, &[&pending.job]).await;
+                let _ = pending.done.send(result);
+            }
+            continue;
+        }
+        for pending in batch {
+            let _ = pending.done.send(Ok(()));
+        }
+    }
+}
+
+/// Runs jobs in one transaction, in order. Consecutive gate events are written together, a few
+/// statements for all of them.
+async fn commit(pool: &AnyPool, begin: &'static str, jobs: &[&Job]) -> Result<()> {
+    let mut tx = pool.begin_with(begin).await?;
+    let mut gates: Vec<&GateWrite> = Vec::new();
+    for job in jobs {
+        match job {
+            Job::Gate(write) => gates.push(write),
+            Job::Spots { facility, spots, history } => {
+                super::sql::write_gate_events(&mut tx, &std::mem::take(&mut gates)).await?;
+                super::sql::write_spots(&mut tx, facility, spots).await?;
+                super::sql::write_history(&mut tx, facility, history).await?;
+            }
+        }
+    }
+    super::sql::write_gate_events(&mut tx, &gates).await?;
+    tx.commit().await?;
+    Ok(())
+}

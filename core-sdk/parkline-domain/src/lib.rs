@@ -9,6 +9,7 @@ pub mod allocation;
 pub mod layout;
 pub mod money;
 pub mod occupancy;
+pub mod permit;
 pub mod plate;
 pub mod pricing;
 pub mod sensor;
@@ -40,4 +41,6 @@ pub enum Error {
     InvalidStay(String),
     #[error("invalid plate: {0}")]
     InvalidPlate(String),
+    #[error("invalid permit: {0}")]
+    InvalidPermit(String),
 }

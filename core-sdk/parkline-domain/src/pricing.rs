@@ -56,7 +56,7 @@ pub enum Day {
 }
 
 impl Day {
-    fn of(weekday: Weekday) -> Day {
+    pub fn of(weekday: Weekday) -> Day {
         [Day::Mon, Day::Tue, Day::Wed, Day::Thu, Day::Fri, Day::Sat, Day::Sun]
             [weekday.to_monday_zero_offset() as usize]
     }

@@ -464,6 +464,8 @@ pub enum DecisionReason {
     Full,
     /// Exit: the stay is settled.
     Paid,
+    /// Exit: the vehicle entered on a permit.
+    PermitHolder,
     /// Exit: nothing to pay (grace period, free facility).
     NothingDue,
     /// Exit: `amount_due` must be paid first.
@@ -521,4 +523,13 @@ pub struct SessionView {
     pub fee: parkline_domain::Money,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub paid: parkline_domain::Money,
+}
+
+/// Body of `PUT /v1/permit-pools/{id}`.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolLimit {
+    /// Vehicles of the pool's permits allowed inside one facility at once.
+    pub limit: u32,
 }

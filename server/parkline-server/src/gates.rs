@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use jiff::Timestamp;
+use parkline_domain::permit::Permit;
 use parkline_domain::plate::{Plate, PlateMatch};
 use parkline_domain::pricing::{self, Stay};
 use parkline_domain::{Currency, Direction, Money, Preferences, SpotState, Vehicle, VehicleClass};
@@ -18,11 +19,13 @@ use tokio::sync::watch;
 use crate::auth::Principal;
 use crate::error::{Error, Result};
 use crate::live::FacilityLive;
+use crate::permits::Permits;
 use crate::store::{GateEventRecord, GateWrite, SessionExit, SessionRecord, SpotRecord, Store};
 
 /// Handles one gate event end to end.
 pub async fn handle(
     live: &crate::live::Live,
+    permits: &Permits,
     store: &Arc<dyn Store>,
     gate_id: &str,
     principal: &Principal,
@@ -66,7 +69,7 @@ pub async fn handle(
             drop(_writer);
             return wait_for(first).await;
         }
-        let ctx = Ctx { facility: &facility, gate: gate_id, key, now };
+        let ctx = Ctx { facility: &facility, permits, gate: gate_id, key, now };
         let (decision, session, spots) = match gate.direction {
             Direction::Entry => ctx.entry(&event, plates),
             Direction::Exit => ctx.exit(&event, &plates)?,
@@ -210,6 +213,7 @@ type SpotChange = (u32, SpotRecord);
 
 struct Ctx<'a> {
     facility: &'a Arc<FacilityLive>,
+    permits: &'a Permits,
     gate: &'a str,
     key: &'a str,
     now: Timestamp,
@@ -261,6 +265,7 @@ impl Ctx<'_> {
         };
 
         let code = f.facility.spot(spot).code.clone();
+        let permit = plate.as_ref().and_then(|p| self.permit_for(p));
         let session = SessionRecord {
             id: crate::auth::random_token("ses_")[..24].to_owned(),
             facility: f.facility.id.clone(),
@@ -271,12 +276,15 @@ impl Ctx<'_> {
             entry_gate: self.gate.to_owned(),
             entry: self.now,
             occupancy_permille,
+            permit: permit.as_ref().map(|p| p.id.clone()),
             exit: None,
             paid_minor: 0,
         };
         let view = f.spot_view(spot, SpotState::Held);
         let floor = &f.facility.floors[usize::from(f.facility.spot(spot).floor)];
-        let text = format!("Welcome. Park at {code}, {} ({}), zone {}.", floor.name, floor.label, view.zone);
+        let greeting = permit.as_ref().map_or("Welcome".to_owned(), |p| format!("Welcome, {}", p.holder));
+        let text =
+            format!("{greeting}. Park at {code}, {} ({}), zone {}.", floor.name, floor.label, view.zone);
         let mut decision = self.decision(GateCommand::Open, DecisionReason::Admitted, text);
         decision.session = Some(session.id.clone());
         decision.ticket = Some(TicketView {
@@ -328,7 +336,8 @@ impl Ctx<'_> {
             PlateMatch::NoMatch => return Ok(self.lost_ticket(paid_now)),
         };
 
-        let fee = self.fee(&session)?;
+        // A vehicle that entered on a permit has paid already.
+        let fee = if session.permit.is_some() { 0 } else { self.fee(&session)? };
         let due = fee - session.paid_minor;
         session.paid_minor += paid_now.min(due.max(0));
         let outstanding = fee - session.paid_minor;
@@ -341,7 +350,11 @@ impl Ctx<'_> {
             let record = (paid_now > 0).then_some(session);
             return Ok((d, record, vec![]));
         }
-        let reason = if fee == 0 { DecisionReason::NothingDue } else { DecisionReason::Paid };
+        let reason = match (&session.permit, fee) {
+            (Some(_), _) => DecisionReason::PermitHolder,
+            (None, 0) => DecisionReason::NothingDue,
+            (None, _) => DecisionReason::Paid,
+        };
         let mut d = self.decision(GateCommand::Open, reason, "Thank you. Drive safely.".to_owned());
         d.session = Some(session.id.clone());
         session.exit = Some(SessionExit { gate: self.gate.to_owned(), at: self.now, amount_minor: fee });
@@ -353,6 +366,26 @@ impl Ctx<'_> {
             spots.push((idx, SpotRecord { spot: f.facility.spot(idx).code.clone(), status: released }));
         }
         Ok((d, Some(session), spots))
+    }
+
+    /// The permit this plate may enter on here and now: valid at this facility and hour, with room in its
+    /// pool. Without one the vehicle enters as a paying visitor.
+    fn permit_for(&self, plate: &Plate) -> Option<Arc<Permit>> {
+        let book = self.permits.read();
+        let permit = book.by_plate(plate)?;
+        permit.admits(&self.facility.facility.id, self.now, &self.facility.tz).ok()?;
+        if let Some(pool) = &permit.pool {
+            let limit = book.pool_limit(pool).unwrap_or(0);
+            let inside = self.facility.inside();
+            let in_pool = inside
+                .permits()
+                .filter(|id| book.get(id).is_some_and(|p| p.pool.as_ref() == Some(pool)))
+                .count();
+            if in_pool >= limit as usize {
+                return None;
+            }
+        }
+        Some(permit)
     }
 
     /// What the session costs if it ended now, by the facility's rate plan (free without one).

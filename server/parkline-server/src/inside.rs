@@ -62,6 +62,11 @@ impl Inside {
         )
     }
 
+    /// The permit of each session that entered on one.
+    pub fn permits(&self) -> impl Iterator<Item = &str> {
+        self.sessions.values().filter_map(|s| s.permit.as_deref())
+    }
+
     pub fn len(&self) -> usize {
         self.sessions.len()
     }

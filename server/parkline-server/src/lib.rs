@@ -12,6 +12,7 @@ pub mod http;
 pub mod inside;
 pub mod live;
 pub mod occupancy;
+pub mod permits;
 pub mod ratelimit;
 pub mod store;
 pub mod users;
@@ -95,9 +96,11 @@ pub async fn start_with_clock(
         ingest: occupancy::IngestLimits { max_batch: config.max_batch },
         metrics: metrics_handle(),
         clock,
+        permits: permits::Permits::default(),
         ready: false.into(),
     });
     let loaded = facilities::load_all(app.store.as_ref(), &app.live).await?;
+    app.permits.load(app.store.as_ref()).await?;
     tracing::info!(facilities = loaded, backend = app.store.backend(), "state loaded");
 
     let listener = tokio::net::TcpListener::bind(config.listen)

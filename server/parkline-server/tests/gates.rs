@@ -197,6 +197,85 @@ async fn sessions_survive_a_restart(backend: Backend) {
     lane.close().await;
 }
 
+/// Issues a permit through the API as a manager.
+async fn issue_permit(lane: &Lane, body: Value) {
+    let manager = lane.s.login(Role::Manager).await.access_token;
+    let (status, b) = lane.s.post_as(Some(&manager), "/v1/permits", &body).await;
+    assert_eq!(status, 201, "{b}");
+}
+
+async fn permit_holders_come_and_go_free_within_their_pool(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let manager = lane.s.login(Role::Manager).await.access_token;
+    let pool = |limit: u32| {
+        let req = lane
+            .s
+            .http
+            .put(lane.s.url("/v1/permit-pools/acme"))
+            .bearer_auth(&manager)
+            .json(&json!({"limit": limit}));
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(pool(1).await, 204);
+    let valid = json!({"valid_from": "2026-01-01T00:00:00Z", "valid_until": "2036-01-01T00:00:00Z"});
+    let permit = |id: &str, plate: &str| {
+        let mut p =
+            json!({"id": id, "holder": "Acme Corp", "kind": "monthly", "plates": [plate], "pool": "acme"});
+        p.as_object_mut().unwrap().extend(valid.as_object().unwrap().clone());
+        p
+    };
+    issue_permit(&lane, permit("acme-1", "PRM 001")).await;
+    issue_permit(&lane, permit("acme-2", "PRM 002")).await;
+
+    // The first holder enters on the permit and, hours later, leaves without paying.
+    let d = lane.enter("p1-in", "PRM001").await;
+    assert_eq!(reason(&d), ("open", "admitted"));
+    assert!(d["display"].as_str().unwrap().contains("Acme Corp"), "{d}");
+    // The pool is full now: the second holder enters as a paying visitor.
+    let d = lane.enter("p2-in", "PRM002").await;
+    assert_eq!(reason(&d), ("open", "admitted"));
+    assert!(!d["display"].as_str().unwrap().contains("Acme Corp"), "{d}");
+
+    lane.s.clock.advance(SignedDuration::from_hours(3));
+    assert_eq!(reason(&lane.leave("p1-out", "PRM001", None).await), ("open", "permit_holder"));
+    assert_eq!(reason(&lane.leave("p2-out", "PRM002", None).await), ("deny", "payment_required"));
+
+    // Plates belong to one active permit; revoked permits no longer count.
+    let manager = lane.s.login(Role::Manager).await.access_token;
+    let (status, b) = lane.s.post_as(Some(&manager), "/v1/permits", &permit("acme-3", "PRM001")).await;
+    assert_eq!((status, b["code"].as_str()), (409, Some("conflict")));
+    let revoke =
+        lane.s.http.delete(lane.s.url("/v1/permits/acme-1")).bearer_auth(&manager).send().await.unwrap();
+    assert_eq!(revoke.status(), 204);
+    lane.enter("p1-in-2", "PRM001").await;
+    lane.s.clock.advance(SignedDuration::from_hours(1));
+    assert_eq!(reason(&lane.leave("p1-out-2", "PRM001", None).await), ("deny", "payment_required"));
+    lane.close().await;
+}
+
+async fn expired_permits_and_other_facilities_pay(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    issue_permit(
+        &lane,
+        json!({"id": "old", "holder": "Past Tenant", "kind": "monthly", "plates": ["OLD001"],
+               "valid_from": "2020-01-01T00:00:00Z", "valid_until": "2021-01-01T00:00:00Z"}),
+    )
+    .await;
+    issue_permit(
+        &lane,
+        json!({"id": "pike-only", "holder": "Pike Tenant", "kind": "vip", "plates": ["PIK001"],
+               "facilities": ["pike-place-garage"],
+               "valid_from": "2020-01-01T00:00:00Z", "valid_until": "2040-01-01T00:00:00Z"}),
+    )
+    .await;
+    lane.enter("o-in", "OLD001").await;
+    lane.enter("k-in", "PIK001").await;
+    lane.s.clock.advance(SignedDuration::from_hours(2));
+    assert_eq!(reason(&lane.leave("o-out", "OLD001", None).await), ("deny", "payment_required"));
+    assert_eq!(reason(&lane.leave("k-out", "PIK001", None).await), ("deny", "payment_required"));
+    lane.close().await;
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -220,6 +299,8 @@ on_both_backends!(
     lost_tickets_pay_the_flat_price,
     concurrent_entries_never_share_a_spot,
     sessions_survive_a_restart,
+    permit_holders_come_and_go_free_within_their_pool,
+    expired_permits_and_other_facilities_pay,
 );
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use common::{Backend, TestDb};
 use jiff::Timestamp;
+use parkline_domain::permit::Permit;
 use parkline_domain::plate::Plate;
 use parkline_domain::pricing::RatePlan;
 use parkline_domain::sensor::SensorTrack;
@@ -110,6 +111,7 @@ fn session(id: &str, spot: &str, plate: &str) -> SessionRecord {
         entry_gate: "waterfront-in-1".into(),
         entry: at(10),
         occupancy_permille: 420,
+        permit: (id == "s6").then(|| "acme-01".to_owned()),
         exit: None,
         paid_minor: 0,
     }
@@ -165,6 +167,24 @@ async fn gate_events_sessions_and_their_invariants(store: &Arc<dyn Store>) {
     let next = session("s6", "GA-001", "ABC123");
     store.save_gate_event(&gate_write("e6", Some(next.clone()))).await.unwrap();
     assert_eq!(store.active_sessions().await.unwrap(), [next]);
+}
+
+async fn permits_and_pools_roundtrip_and_revoke(store: &Arc<dyn Store>) {
+    let permit: Permit = serde_json::from_value(serde_json::json!({
+        "id": "acme-01", "holder": "Acme", "kind": "vip", "plates": ["ABC123"], "pool": "acme",
+        "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2027-01-01T00:00:00Z",
+    }))
+    .unwrap();
+    store.save_pool("acme", 3).await.unwrap();
+    store.save_pool("acme", 2).await.unwrap();
+    assert_eq!(store.pools().await.unwrap(), [("acme".to_owned(), 2)]);
+    store.insert_permit(&permit, at(0)).await.unwrap();
+    let dup = store.insert_permit(&permit, at(1)).await.unwrap_err();
+    assert!(matches!(&dup, Error::Db(e) if is_unique_violation(e)), "{dup:?}");
+    assert_eq!(store.permits().await.unwrap(), std::slice::from_ref(&permit));
+    assert!(store.revoke_permit("acme-01", at(2)).await.unwrap());
+    assert!(!store.revoke_permit("acme-01", at(3)).await.unwrap(), "revoked once");
+    assert_eq!(store.permits().await.unwrap(), []);
 }
 
 async fn users_are_unique_by_email(store: &Arc<dyn Store>) {
@@ -257,6 +277,7 @@ conformance!(
     spot_states_and_history_persist,
     rate_plans_roundtrip_and_replace,
     gate_events_sessions_and_their_invariants,
+    permits_and_pools_roundtrip_and_revoke,
     users_are_unique_by_email,
     refresh_tokens_work_once_and_expire,
     devices_and_api_keys_are_found_by_hash,

@@ -46,6 +46,7 @@ pub struct AppInner {
     pub ingest: IngestLimits,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub clock: Arc<dyn crate::clock::Clock>,
+    pub permits: crate::permits::Permits,
     pub ready: AtomicBool,
 }
 

@@ -1,7 +1,7 @@
 //! The route table: every path, its method, who may call it, and its handler. The router, the OpenAPI
 //! document and the authorization test are all built from this one list.
 
-use axum::routing::{MethodRouter, get, post, put};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use utoipa::OpenApi;
 
 use super::{App, ops, v1};
@@ -46,6 +46,10 @@ pub fn route_table() -> Vec<Route> {
         route("POST", "/v1/sensors/events", Only(&[SensorGateway, Admin]), post(v1::sensors::ingest)),
         route("POST", "/v1/gates/{gate}/events", Only(&[Kiosk, Attendant, Admin]), post(v1::gates::event)),
         route("GET", "/v1/tickets/{ticket}", Public, get(v1::gates::ticket)),
+        route("POST", "/v1/permits", Only(&[Manager, Admin]), post(v1::permits::create)),
+        route("GET", "/v1/permits/{id}", Only(&[Attendant, Manager, Admin]), get(v1::permits::get)),
+        route("DELETE", "/v1/permits/{id}", Only(&[Manager, Admin]), delete(v1::permits::revoke)),
+        route("PUT", "/v1/permit-pools/{id}", Only(&[Manager, Admin]), put(v1::permits::set_pool)),
         route("POST", "/v1/admin/users", Only(&[Admin]), post(v1::admin::create_user)),
         route("POST", "/v1/admin/devices", Only(&[Manager, Admin]), post(v1::admin::create_device)),
         route("POST", "/v1/admin/api-keys", Only(&[Admin]), post(v1::admin::create_api_key)),
@@ -78,6 +82,10 @@ pub fn route_table() -> Vec<Route> {
         v1::sensors::ingest,
         v1::gates::event,
         v1::gates::ticket,
+        v1::permits::create,
+        v1::permits::get,
+        v1::permits::revoke,
+        v1::permits::set_pool,
     ),
     modifiers(&BearerAuth)
 )]

@@ -11,6 +11,7 @@ mod sqlite;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use parkline_domain::permit::Permit;
 use parkline_domain::plate::Plate;
 use parkline_domain::pricing::RatePlan;
 use parkline_domain::{Direction, LayoutFile, SpotStatus, Vehicle};
@@ -68,6 +69,8 @@ pub struct SessionRecord {
     pub entry_gate: String,
     pub entry: Timestamp,
     pub occupancy_permille: u16,
+    /// The permit the vehicle entered on: its stay is already paid for.
+    pub permit: Option<String>,
     pub exit: Option<SessionExit>,
     /// Collected so far, in the facility's currency.
     pub paid_minor: i64,
@@ -154,6 +157,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn gate_event_decision(&self, gate: &str, key: &str) -> Result<Option<String>>;
     /// Sessions still active, oldest first.
     async fn active_sessions(&self) -> Result<Vec<SessionRecord>>;
+
+    /// Stores a new permit; an existing id is a conflict.
+    async fn insert_permit(&self, permit: &Permit, now: Timestamp) -> Result<()>;
+    /// Revokes a permit; `false` if there is no such active permit.
+    async fn revoke_permit(&self, id: &str, now: Timestamp) -> Result<bool>;
+    /// Every permit not revoked.
+    async fn permits(&self) -> Result<Vec<Permit>>;
+    /// Creates or resizes a pool.
+    async fn save_pool(&self, id: &str, limit: u32) -> Result<()>;
+    async fn pools(&self) -> Result<Vec<(String, u32)>>;
 
     /// Replaces a facility's rate plan.
     async fn save_rate_plan(&self, facility: &str, plan: &RatePlan, now: Timestamp) -> Result<()>;

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use parkline_domain::permit::Permit;
 use parkline_domain::plate::Plate;
 use parkline_domain::pricing::RatePlan;
 use parkline_domain::sensor::SensorTrack;
@@ -135,7 +136,7 @@ fn source_name(stored: &str) -> &'static str {
 macro_rules! session_columns {
     () => {
         "id, facility_id, ticket, plate, vehicle_class, electric, spot, entry_gate, entry_ms, \
-         occupancy_permille, status, exit_gate, exit_ms, amount_minor, paid_minor"
+         occupancy_permille, status, exit_gate, exit_ms, amount_minor, paid_minor, permit_id"
     };
 }
 
@@ -167,6 +168,7 @@ fn session_record(row: &AnyRow) -> Result<SessionRecord> {
         entry_gate: row.try_get("entry_gate")?,
         entry: ts(row.try_get("entry_ms")?)?,
         occupancy_permille: u16::try_from(row.try_get::<i64, _>("occupancy_permille")?).unwrap_or(0),
+        permit: row.try_get("permit_id")?,
         exit,
         paid_minor: row.try_get("paid_minor")?,
     })
@@ -211,7 +213,7 @@ pub(super) async fn write_gate_events(conn: &mut AnyConnection, writes: &[&GateW
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, exit_gate = excluded.exit_gate, \
              exit_ms = excluded.exit_ms, amount_minor = excluded.amount_minor, paid_minor = excluded.paid_minor",
             session_columns!(),
-            placeholders(chunk.len(), 15)
+            placeholders(chunk.len(), 16)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for s in chunk {
@@ -231,7 +233,8 @@ pub(super) async fn write_gate_events(conn: &mut AnyConnection, writes: &[&GateW
                 .bind(exit.map(|e| e.gate.clone()))
                 .bind(exit.map(|e| ms(e.at)))
                 .bind(exit.map(|e| e.amount_minor))
-                .bind(s.paid_minor);
+                .bind(s.paid_minor)
+                .bind(s.permit.as_deref());
         }
         q.execute(&mut *conn).await?;
     }
@@ -418,6 +421,65 @@ impl Store for SqlStore {
         .iter()
         .map(session_record)
         .collect()
+    }
+
+    async fn insert_permit(&self, permit: &Permit, now: Timestamp) -> Result<()> {
+        let body = serde_json::to_string(permit).map_err(anyhow::Error::from)?;
+        let _guard = self.write_guard().await;
+        sqlx::query("INSERT INTO permits (id, body, created_ms) VALUES ($1, $2, $3)")
+            .bind(&permit.id)
+            .bind(body)
+            .bind(ms(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn revoke_permit(&self, id: &str, now: Timestamp) -> Result<bool> {
+        let _guard = self.write_guard().await;
+        let done = sqlx::query("UPDATE permits SET revoked_ms = $2 WHERE id = $1 AND revoked_ms IS NULL")
+            .bind(id)
+            .bind(ms(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn permits(&self) -> Result<Vec<Permit>> {
+        sqlx::query("SELECT id, body FROM permits WHERE revoked_ms IS NULL ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                let body: String = row.try_get("body")?;
+                Ok(serde_json::from_str(&body).map_err(|e| anyhow::anyhow!("stored permit: {e}"))?)
+            })
+            .collect()
+    }
+
+    async fn save_pool(&self, id: &str, limit: u32) -> Result<()> {
+        let _guard = self.write_guard().await;
+        sqlx::query(
+            "INSERT INTO permit_pools (id, concurrent_limit) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET concurrent_limit = excluded.concurrent_limit",
+        )
+        .bind(id)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn pools(&self) -> Result<Vec<(String, u32)>> {
+        sqlx::query("SELECT id, concurrent_limit FROM permit_pools ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                let limit: i64 = row.try_get("concurrent_limit")?;
+                Ok((row.try_get("id")?, u32::try_from(limit).unwrap_or(0)))
+            })
+            .collect()
     }
 
     async fn save_rate_plan(&self, facility: &str, plan: &RatePlan, now: Timestamp) -> Result<()> {

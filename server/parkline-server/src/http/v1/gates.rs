@@ -28,7 +28,8 @@ pub async fn event(
     Extension(principal): Extension<Principal>,
     Json(event): Json<GateEvent>,
 ) -> Result<axum::Json<GateDecision>> {
-    let decision = gates::handle(&app.live, &app.store, &gate, &principal, event, app.now()).await?;
+    let decision =
+        gates::handle(&app.live, &app.permits, &app.store, &gate, &principal, event, app.now()).await?;
     Ok(axum::Json(decision))
 }
 

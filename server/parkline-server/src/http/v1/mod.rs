@@ -4,5 +4,6 @@ pub mod admin;
 pub mod auth;
 pub mod facilities;
 pub mod gates;
+pub mod permits;
 pub mod pricing;
 pub mod sensors;

@@ -1,0 +1,15 @@
+-- Monthly and VIP permits (the Permit JSON of parkline-domain), and the pools that cap how many of a
+-- group's vehicles may be inside at once.
+CREATE TABLE permits (
+    id          TEXT PRIMARY KEY,
+    body        TEXT NOT NULL,
+    created_ms  BIGINT NOT NULL,
+    revoked_ms  BIGINT
+);
+
+CREATE TABLE permit_pools (
+    id                TEXT PRIMARY KEY,
+    concurrent_limit  BIGINT NOT NULL
+);
+
+ALTER TABLE sessions ADD COLUMN permit_id TEXT;

@@ -1,0 +1,50 @@
+//! Permits and pools, managed by staff.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use parkline_domain::permit::Permit;
+use parkline_protocol::{ApiError, ErrorCode, PoolLimit};
+
+use crate::error::{Error, Result};
+use crate::http::App;
+use crate::http::extract::Json;
+
+/// Issues a permit for up to 10 plates, optionally limited to facilities, hours and a pool.
+#[utoipa::path(post, path = "/v1/permits", tag = "permits", security(("bearer" = [])),
+    request_body(content = Object, description = "a permit"),
+    responses((status = 201), (status = 409, body = ApiError), (status = 422, body = ApiError)))]
+pub async fn create(State(app): State<App>, Json(permit): Json<Permit>) -> Result<StatusCode> {
+    app.permits.add(app.store.as_ref(), permit, app.now()).await?;
+    Ok(StatusCode::CREATED)
+}
+
+#[utoipa::path(get, path = "/v1/permits/{id}", tag = "permits", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Object, description = "the permit"), (status = 404, body = ApiError)))]
+pub async fn get(State(app): State<App>, Path(id): Path<String>) -> Result<axum::Json<Permit>> {
+    let permit =
+        app.permits.read().get(&id).ok_or_else(|| Error::api(ErrorCode::NotFound, "no such permit"))?;
+    Ok(axum::Json(permit.as_ref().clone()))
+}
+
+/// Revokes a permit at once; vehicles inside on it leave free of charge.
+#[utoipa::path(delete, path = "/v1/permits/{id}", tag = "permits", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ApiError)))]
+pub async fn revoke(State(app): State<App>, Path(id): Path<String>) -> Result<StatusCode> {
+    app.permits.revoke(app.store.as_ref(), &id, app.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Creates or resizes a pool: how many of its permits' vehicles may be inside one facility at once.
+#[utoipa::path(put, path = "/v1/permit-pools/{id}", tag = "permits", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = PoolLimit,
+    responses((status = 204), (status = 422, body = ApiError)))]
+pub async fn set_pool(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Json(pool): Json<PoolLimit>,
+) -> Result<StatusCode> {
+    app.permits.set_pool(app.store.as_ref(), &id, pool.limit).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

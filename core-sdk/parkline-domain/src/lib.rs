@@ -12,6 +12,7 @@ pub mod occupancy;
 pub mod permit;
 pub mod plate;
 pub mod pricing;
+pub mod reservation;
 pub mod sensor;
 mod vehicle;
 
@@ -43,4 +44,6 @@ pub enum Error {
     InvalidPlate(String),
     #[error("invalid permit: {0}")]
     InvalidPermit(String),
+    #[error("invalid reservation: {0}")]
+    InvalidReservation(String),
 }

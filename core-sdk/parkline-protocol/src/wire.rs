@@ -533,3 +533,38 @@ pub struct PoolLimit {
     /// Vehicles of the pool's permits allowed inside one facility at once.
     pub limit: u32,
 }
+
+// ----- reservations -------------------------------------------------------------------------------
+
+/// Body of `POST /v1/reservations`: one spot, or `count` spots for a group (all or nothing).
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReservationRequest {
+    pub facility: String,
+    pub plate: String,
+    pub vehicle_class: VehicleClass,
+    #[serde(default)]
+    pub electric: bool,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub start: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub end: Timestamp,
+    /// A particular spot; by default the best free one for the window.
+    #[serde(default)]
+    pub spot: Option<String>,
+    /// Book this many spots at once (a group for an event); each gets the same plate until changed.
+    #[serde(default)]
+    pub count: Option<u32>,
+}
+
+/// Body of `PUT /v1/reservations/{id}`: a new window for the same spot.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReservationWindow {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub start: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub end: Timestamp,
+}

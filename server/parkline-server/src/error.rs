@@ -44,7 +44,7 @@ impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {
             Error::Api { code, .. } => *code,
-            Error::Db(e) if is_unique_violation(e) => ErrorCode::Conflict,
+            Error::Db(e) if is_conflict(e) => ErrorCode::Conflict,
             _ => ErrorCode::Internal,
         }
     }
@@ -55,12 +55,25 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
+/// Whether the database refused a write because it conflicts with what is stored: a unique key, or
+/// overlapping reservations (PostgreSQL's exclusion constraint, SQLite's trigger).
+pub fn is_conflict(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation()
+                || db.code().as_deref() == Some("23P01")
+                || db.message().contains("reservation_overlap")
+        }
+        _ => false,
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let code = self.code();
         let (message, retry) = match self {
             Error::Api { message, retry_after_s, .. } => (message, retry_after_s),
-            Error::Db(ref e) if is_unique_violation(e) => ("already exists".to_owned(), None),
+            Error::Db(ref e) if is_conflict(e) => ("conflicts with existing data".to_owned(), None),
             other => {
                 tracing::error!(error = %other, "internal error");
                 ("internal error; see the server log".to_owned(), None)

@@ -74,6 +74,11 @@ pub async fn load_all(store: &dyn Store, live: &Live) -> Result<usize> {
             facility.inside().insert(session);
         }
     }
+    for reservation in store.claiming_reservations().await? {
+        if let Some(facility) = live.get(&reservation.facility) {
+            facility.claims().push(reservation);
+        }
+    }
     for (id, plan) in store.rate_plans().await? {
         if let Some(facility) = live.get(&id) {
             facility.set_rates(plan);

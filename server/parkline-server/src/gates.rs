@@ -6,12 +6,14 @@
 //! the session and the spot in one transaction, and only then updates memory and answers. So a retried
 //! event never opens a second session, and nothing is acknowledged before it is durable.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use jiff::Timestamp;
 use parkline_domain::permit::Permit;
 use parkline_domain::plate::{Plate, PlateMatch};
 use parkline_domain::pricing::{self, Stay};
+use parkline_domain::reservation::{Reservation, Status as ReservationStatus};
 use parkline_domain::{Currency, Direction, Money, Preferences, SpotState, Vehicle, VehicleClass};
 use parkline_protocol::{DecisionReason, ErrorCode, GateCommand, GateDecision, GateEvent, TicketView};
 use tokio::sync::watch;
@@ -20,6 +22,7 @@ use crate::auth::Principal;
 use crate::error::{Error, Result};
 use crate::live::FacilityLive;
 use crate::permits::Permits;
+use crate::reservations;
 use crate::store::{GateEventRecord, GateWrite, SessionExit, SessionRecord, SpotRecord, Store};
 
 /// Handles one gate event end to end.
@@ -70,9 +73,12 @@ pub async fn handle(
             return wait_for(first).await;
         }
         let ctx = Ctx { facility: &facility, permits, gate: gate_id, key, now };
-        let (decision, session, spots) = match gate.direction {
+        let (decision, session, spots, checked_in) = match gate.direction {
             Direction::Entry => ctx.entry(&event, plates),
-            Direction::Exit => ctx.exit(&event, &plates)?,
+            Direction::Exit => {
+                let (d, s, spots) = ctx.exit(&event, &plates)?;
+                (d, s, spots, None)
+            }
         };
         let write = GateWrite {
             event: GateEventRecord {
@@ -86,11 +92,12 @@ pub async fn handle(
             },
             session: session.clone(),
             spots: spots.iter().map(|(_, r)| r.clone()).collect(),
+            reservation: checked_in.clone(),
         };
         // Memory changes now, so the next event at this facility plans on it; the answer waits for the
         // disk. Should the save fail, `undo` puts memory back.
-        let undo = Undo::capture(&facility, session.as_ref(), &spots);
-        apply(&facility, session, spots);
+        let undo = Undo::capture(&facility, session.as_ref(), &spots, checked_in.as_ref());
+        apply(&facility, session, spots, checked_in);
         let durable = store.queue_gate_event(write);
         let (done, first) = watch::channel(None);
         facility.remember_gate_event(slot.clone(), first);
@@ -150,8 +157,18 @@ async fn wait_for(mut first: InFlight) -> Result<GateDecision> {
 }
 
 /// Applies a decided change to memory.
-fn apply(facility: &FacilityLive, session: Option<SessionRecord>, spots: Vec<SpotChange>) {
+fn apply(
+    facility: &FacilityLive,
+    session: Option<SessionRecord>,
+    spots: Vec<SpotChange>,
+    checked_in: Option<Reservation>,
+) {
     facility.apply(spots.into_iter().map(|(idx, r)| (idx, r.status)));
+    if let Some(r) = checked_in
+        && let Some(claim) = facility.claims().iter_mut().find(|c| c.id == r.id)
+    {
+        *claim = r;
+    }
     if let Some(s) = session {
         let mut inside = facility.inside();
         inside.remove(&s.id);
@@ -166,19 +183,33 @@ fn apply(facility: &FacilityLive, session: Option<SessionRecord>, spots: Vec<Spo
 struct Undo {
     spots: Vec<(u32, parkline_domain::SpotStatus)>,
     session: Option<(String, Option<SessionRecord>)>,
+    reservation: Option<Reservation>,
 }
 
 impl Undo {
-    fn capture(facility: &FacilityLive, session: Option<&SessionRecord>, spots: &[SpotChange]) -> Undo {
+    fn capture(
+        facility: &FacilityLive,
+        session: Option<&SessionRecord>,
+        spots: &[SpotChange],
+        checked_in: Option<&Reservation>,
+    ) -> Undo {
+        let session = session.map(|s| (s.id.clone(), facility.inside().get(&s.id).cloned()));
+        let reservation = checked_in.and_then(|r| facility.claims().iter().find(|c| c.id == r.id).cloned());
         let state = facility.read();
         Undo {
             spots: spots.iter().map(|(idx, _)| (*idx, state.spots[*idx as usize])).collect(),
-            session: session.map(|s| (s.id.clone(), facility.inside().get(&s.id).cloned())),
+            session,
+            reservation,
         }
     }
 
     fn restore(self, facility: &FacilityLive) {
         facility.apply(self.spots);
+        if let Some(r) = self.reservation
+            && let Some(claim) = facility.claims().iter_mut().find(|c| c.id == r.id)
+        {
+            *claim = r;
+        }
         if let Some((id, before)) = self.session {
             let mut inside = facility.inside();
             inside.remove(&id);
@@ -211,6 +242,9 @@ fn plates(event: &GateEvent) -> Result<Vec<Plate>> {
 /// A spot change with its index, as saved and then applied.
 type SpotChange = (u32, SpotRecord);
 
+/// What an entry decided: the answer, a new session, spots to hold, a reservation checked in.
+type Planned = (GateDecision, Option<SessionRecord>, Vec<SpotChange>, Option<Reservation>);
+
 struct Ctx<'a> {
     facility: &'a Arc<FacilityLive>,
     permits: &'a Permits,
@@ -238,34 +272,51 @@ impl Ctx<'_> {
         Currency::new(&self.facility.facility.currency).unwrap_or(Currency::USD)
     }
 
-    fn entry(
-        &self,
-        event: &GateEvent,
-        plates: Vec<Plate>,
-    ) -> (GateDecision, Option<SessionRecord>, Vec<SpotChange>) {
+    /// Entry, in order: anti-passback, permit, reservation check-in, capacity, then a held spot.
+    fn entry(&self, event: &GateEvent, plates: Vec<Plate>) -> Planned {
         let f = self.facility;
         let plate = plates.into_iter().next();
         if let Some(p) = &plate
             && f.inside().has_plate(p)
         {
             let text = format!("{p} is already inside. Please see the attendant.");
-            return (self.decision(GateCommand::Deny, DecisionReason::AlreadyInside, text), None, vec![]);
+            return (
+                self.decision(GateCommand::Deny, DecisionReason::AlreadyInside, text),
+                None,
+                vec![],
+                None,
+            );
         }
-        let vehicle = Vehicle::new(event.vehicle_class.unwrap_or(VehicleClass::Sedan), event.electric);
+        let permit = plate.as_ref().and_then(|p| self.permit_for(p));
+        let reservation = match (&permit, &plate) {
+            (None, Some(p)) => reservations::for_check_in(f, p, self.now),
+            _ => None,
+        };
+        let class = event.vehicle_class.unwrap_or(VehicleClass::Sedan);
+        let vehicle = reservation.as_ref().map_or(Vehicle::new(class, event.electric), |r| r.vehicle);
         let prefs = Preferences { accessible: event.accessible, ..Preferences::default() };
+        // Spots whose reservation starts soon are kept for it.
+        let kept: HashSet<String> =
+            f.claims().iter().filter(|r| r.keeps_walk_ins_out(self.now)).map(|r| r.spot.clone()).collect();
         let (best, occupancy_permille, before) = {
             let state = f.read();
-            let best = state.occupancy.best_spots(vehicle, &prefs, &f.levels, 1).first().map(|c| c.spot);
+            let reserved = reservation
+                .as_ref()
+                .and_then(|r| f.facility.spot_by_code(&r.spot))
+                .filter(|&idx| state.occupancy.state(idx) == SpotState::Free);
+            let best = reserved.or_else(|| {
+                let candidates = state.occupancy.best_spots(vehicle, &prefs, &f.levels, kept.len() + 1);
+                candidates.into_iter().map(|c| c.spot).find(|&idx| !kept.contains(&f.facility.spot(idx).code))
+            });
             let before = best.map(|spot| state.spots[spot as usize]);
             (best, crate::live::demand_permille(&state.occupancy.totals()), before)
         };
         let (Some(spot), Some(before)) = (best, before) else {
             let text = "FULL. No space for this vehicle.".to_owned();
-            return (self.decision(GateCommand::Deny, DecisionReason::Full, text), None, vec![]);
+            return (self.decision(GateCommand::Deny, DecisionReason::Full, text), None, vec![], None);
         };
 
         let code = f.facility.spot(spot).code.clone();
-        let permit = plate.as_ref().and_then(|p| self.permit_for(p));
         let session = SessionRecord {
             id: crate::auth::random_token("ses_")[..24].to_owned(),
             facility: f.facility.id.clone(),
@@ -277,12 +328,17 @@ impl Ctx<'_> {
             entry: self.now,
             occupancy_permille,
             permit: permit.as_ref().map(|p| p.id.clone()),
+            reservation: reservation.as_ref().map(|r| r.id.clone()),
             exit: None,
             paid_minor: 0,
         };
         let view = f.spot_view(spot, SpotState::Held);
         let floor = &f.facility.floors[usize::from(f.facility.spot(spot).floor)];
-        let greeting = permit.as_ref().map_or("Welcome".to_owned(), |p| format!("Welcome, {}", p.holder));
+        let greeting = match (&permit, &reservation) {
+            (Some(p), _) => format!("Welcome, {}", p.holder),
+            (None, Some(_)) => "Welcome, your reservation is ready".to_owned(),
+            (None, None) => "Welcome".to_owned(),
+        };
         let text =
             format!("{greeting}. Park at {code}, {} ({}), zone {}.", floor.name, floor.label, view.zone);
         let mut decision = self.decision(GateCommand::Open, DecisionReason::Admitted, text);
@@ -293,7 +349,8 @@ impl Ctx<'_> {
         });
         decision.spot = Some(view);
         let held = SpotRecord { spot: code, status: parkline_domain::SpotStatus { held: true, ..before } };
-        (decision, Some(session), vec![(spot, held)])
+        let checked_in = reservation.map(|r| Reservation { status: ReservationStatus::CheckedIn, ..r });
+        (decision, Some(session), vec![(spot, held)], checked_in)
     }
 
     fn exit(

@@ -14,6 +14,7 @@ pub mod live;
 pub mod occupancy;
 pub mod permits;
 pub mod ratelimit;
+pub mod reservations;
 pub mod store;
 pub mod users;
 
@@ -138,6 +139,11 @@ async fn background(app: App, mut stopped: watch::Receiver<bool>) {
         ticks += 1;
         if let Err(e) = occupancy::settle(&app.live, app.store.as_ref(), &app.rules, app.now()).await {
             tracing::warn!(error = %e, "settling held spot changes failed; will retry");
+        }
+        if ticks.is_multiple_of(4)
+            && let Err(e) = reservations::release_no_shows(&app.live, app.store.as_ref(), app.now()).await
+        {
+            tracing::warn!(error = %e, "releasing no-shows failed; will retry");
         }
         if ticks.is_multiple_of(240) {
             app.limits.forget_idle();

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use parkline_domain::pricing::RatePlan;
+use parkline_domain::reservation::Reservation;
 use parkline_domain::{Facility, Feature, LayoutFile, Occupancy, SpotIdx, SpotState, SpotStatus};
 use parkline_protocol::{
     Availability, FacilitySummary, FloorAvailability, Freshness, GateView, LayoutView, SpotView,
@@ -34,6 +35,8 @@ pub struct FacilityLive {
     rates: RwLock<Option<Arc<RatePlan>>>,
     /// Active sessions. Changed only with `writer` held.
     inside: Mutex<Inside>,
+    /// Reservations still claiming a spot (confirmed or checked in). Changed only with `writer` held.
+    claims: Mutex<Vec<Reservation>>,
     /// Recent gate events (being saved, or saved), by gate and key, so that a retry waits for or repeats
     /// the first attempt's outcome without asking the database.
     recent_events: Mutex<HashMap<String, crate::gates::InFlight>>,
@@ -104,6 +107,7 @@ impl FacilityLive {
             rates: RwLock::new(None),
             inside: Mutex::default(),
             recent_events: Mutex::default(),
+            claims: Mutex::default(),
             state: RwLock::new(state),
             writer: Default::default(),
         })
@@ -111,6 +115,10 @@ impl FacilityLive {
 
     pub fn inside(&self) -> MutexGuard<'_, Inside> {
         self.inside.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn claims(&self) -> MutexGuard<'_, Vec<Reservation>> {
+        self.claims.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn forget_gate_event(&self, slot: &str) {

@@ -276,6 +276,95 @@ async fn expired_permits_and_other_facilities_pay(backend: Backend) {
     lane.close().await;
 }
 
+/// Books as the demo driver; returns the status and the body.
+async fn book(lane: &Lane, body: Value) -> (u16, Value) {
+    let driver = lane.s.login(Role::Driver).await.access_token;
+    lane.s.post_as(Some(&driver), "/v1/reservations", &body).await
+}
+
+fn window(lane: &Lane, from_now_min: i64, length_min: i64) -> (String, String) {
+    let now = lane.s.server.app.now();
+    let start = now + SignedDuration::from_mins(from_now_min);
+    (start.to_string(), (start + SignedDuration::from_mins(length_min)).to_string())
+}
+
+async fn reserved_vehicles_check_in_to_their_spot_and_no_shows_release_it(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let (start, end) = window(&lane, 60, 120);
+    let (status, booked) = book(
+        &lane,
+        json!({"facility": LOT, "plate": "RSV 001", "vehicle_class": "sedan", "start": start, "end": end}),
+    )
+    .await;
+    assert_eq!(status, 201, "{booked}");
+    let reserved = booked[0]["spot"].as_str().unwrap().to_owned();
+    assert!(booked[0]["quote_minor"].as_i64().unwrap() > 0);
+
+    // Walk-ins are kept off the reserved spot, even though it is the best one.
+    let d = lane.enter("walk-1", "WLK001").await;
+    assert_ne!(d["spot"]["code"], json!(reserved), "{d}");
+
+    // Fifty minutes later (ten before the start) the booked vehicle arrives and is sent to its spot.
+    lane.s.clock.advance(SignedDuration::from_mins(50));
+    let d = lane.enter("rsv-in", "RSV001").await;
+    assert_eq!(reason(&d), ("open", "admitted"));
+    assert_eq!(d["spot"]["code"], json!(reserved));
+    assert!(d["display"].as_str().unwrap().contains("reservation"), "{d}");
+    let id = booked[0]["id"].as_str().unwrap();
+    let driver = lane.s.login(Role::Driver).await.access_token;
+    let (_, r) = lane.s.get_as(&driver, &format!("/v1/reservations/{id}")).await;
+    assert_eq!(r["status"], "checked_in");
+
+    // A second booking nobody turns up for becomes a no-show a quarter of an hour after its start,
+    // owing 20% of its quote, and its spot goes back to walk-ins.
+    let (start, end) = window(&lane, 30, 60);
+    let (_, missed) = book(
+        &lane,
+        json!({"facility": LOT, "plate": "GHOST1", "vehicle_class": "sedan", "start": start, "end": end}),
+    )
+    .await;
+    let missed_id = missed[0]["id"].as_str().unwrap().to_owned();
+    lane.s.clock.advance(SignedDuration::from_mins(46));
+    let mut status = Value::Null;
+    for _ in 0..40 {
+        let (_, r) = lane.s.get_as(&driver, &format!("/v1/reservations/{missed_id}")).await;
+        status = r["status"].clone();
+        if status == "no_show" {
+            assert_eq!(r["fee_minor"].as_i64(), missed[0]["quote_minor"].as_i64().map(|q| q / 5));
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "no_show");
+    lane.close().await;
+}
+
+async fn concurrent_bookings_of_one_spot_have_one_winner(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let lane = std::sync::Arc::new(lane);
+    let (start, end) = window(&lane, 24 * 60, 180);
+    let driver = lane.s.login(Role::Driver).await.access_token;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..12 {
+        let (lane, driver) = (lane.clone(), driver.clone());
+        let body = json!({"facility": LOT, "plate": format!("CON{i:03}"), "vehicle_class": "sedan",
+                          "start": start, "end": end, "spot": "GB-005"});
+        tasks.spawn(async move { lane.s.post_as(Some(&driver), "/v1/reservations", &body).await });
+    }
+    let mut won = 0;
+    while let Some(r) = tasks.join_next().await {
+        let (status, body) = r.unwrap();
+        match status {
+            201 => won += 1,
+            409 => assert_eq!(body["code"], "conflict"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(won, 1);
+    let lane = std::sync::Arc::into_inner(lane).unwrap();
+    lane.close().await;
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -301,7 +390,76 @@ on_both_backends!(
     sessions_survive_a_restart,
     permit_holders_come_and_go_free_within_their_pool,
     expired_permits_and_other_facilities_pay,
+    reserved_vehicles_check_in_to_their_spot_and_no_shows_release_it,
+    concurrent_bookings_of_one_spot_have_one_winner,
 );
+
+#[tokio::test]
+async fn reservations_follow_the_booking_rules() {
+    let lane = Lane::open(Backend::Sqlite).await.unwrap();
+    let base = |from: i64, len: i64| {
+        let (start, end) = window(&lane, from, len);
+        json!({"facility": LOT, "plate": "RUL001", "vehicle_class": "sedan", "start": start, "end": end})
+    };
+    let code = |r: (u16, Value)| (r.0, r.1["code"].as_str().map(str::to_owned));
+    assert_eq!(
+        code(book(&lane, base(-120, 60)).await),
+        (422, Some("validation_failed".into())),
+        "in the past"
+    );
+    assert_eq!(
+        code(book(&lane, base(31 * 24 * 60, 60)).await),
+        (422, Some("validation_failed".into())),
+        "too far"
+    );
+    assert_eq!(code(book(&lane, base(60, 0)).await), (422, Some("validation_failed".into())), "empty window");
+    let mut junk = base(60, 60);
+    junk["plate"] = json!("$$$");
+    assert_eq!(code(book(&lane, junk).await).0, 422);
+    let mut nowhere = base(60, 60);
+    nowhere["spot"] = json!("ZZ-999");
+    assert_eq!(code(book(&lane, nowhere).await), (404, Some("unknown_spot".into())));
+
+    // A group books distinct spots together.
+    let mut group = base(120, 60);
+    group["count"] = json!(3);
+    let (status, booked) = book(&lane, group).await;
+    assert_eq!(status, 201, "{booked}");
+    let spots: HashSet<&str> =
+        booked.as_array().unwrap().iter().map(|r| r["spot"].as_str().unwrap()).collect();
+    assert_eq!(spots.len(), 3);
+    assert!(booked.as_array().unwrap().iter().all(|r| r["group"] == booked[0]["group"]));
+
+    // Cancelling early is free; a second cancel is refused; another driver cannot see it.
+    let id = booked[0]["id"].as_str().unwrap();
+    let driver = lane.s.login(Role::Driver).await.access_token;
+    let cancel =
+        || lane.s.http.delete(lane.s.url(&format!("/v1/reservations/{id}"))).bearer_auth(&driver).send();
+    let (status, r) = common::split(cancel().await.unwrap()).await;
+    assert_eq!((status, r["status"].as_str(), r["fee_minor"].as_i64()), (200, Some("cancelled"), Some(0)));
+    assert_eq!(common::split(cancel().await.unwrap()).await.0, 409);
+    let admin = lane.s.login(Role::Admin).await.access_token;
+    let (_, other) = lane
+        .s
+        .post_as(
+            Some(&admin),
+            "/v1/admin/users",
+            &json!({"email": "other@demo.parkline", "password": "other-driver-pw", "role": "driver"}),
+        )
+        .await;
+    assert!(other.is_number(), "{other}");
+    let (_, tokens) = lane
+        .s
+        .post_as(
+            None,
+            "/v1/auth/login",
+            &json!({"email": "other@demo.parkline", "password": "other-driver-pw"}),
+        )
+        .await;
+    let stranger = tokens["access_token"].as_str().unwrap();
+    assert_eq!(lane.s.get_as(stranger, &format!("/v1/reservations/{id}")).await.0, 404);
+    lane.close().await;
+}
 
 #[tokio::test]
 async fn bad_gate_events_get_clear_errors() {

@@ -9,10 +9,11 @@ use jiff::Timestamp;
 use parkline_domain::permit::Permit;
 use parkline_domain::plate::Plate;
 use parkline_domain::pricing::RatePlan;
+use parkline_domain::reservation::{Reservation, Status as ReservationStatus};
 use parkline_domain::sensor::SensorTrack;
 use parkline_domain::{Direction, Facility, LayoutFile, SpotStatus, Vehicle, VehicleClass};
 use parkline_protocol::{DeviceKind, Role};
-use parkline_server::error::{Error, is_unique_violation};
+use parkline_server::error::{Error, is_conflict, is_unique_violation};
 use parkline_server::store::{
     self, GateEventRecord, GateWrite, HistoryEntry, SessionExit, SessionRecord, SpotRecord, Store,
 };
@@ -112,6 +113,7 @@ fn session(id: &str, spot: &str, plate: &str) -> SessionRecord {
         entry: at(10),
         occupancy_permille: 420,
         permit: (id == "s6").then(|| "acme-01".to_owned()),
+        reservation: None,
         exit: None,
         paid_minor: 0,
     }
@@ -130,6 +132,7 @@ fn gate_write(key: &str, session: Option<SessionRecord>) -> GateWrite {
         },
         session,
         spots: vec![],
+        reservation: None,
     }
 }
 
@@ -185,6 +188,51 @@ async fn permits_and_pools_roundtrip_and_revoke(store: &Arc<dyn Store>) {
     assert!(store.revoke_permit("acme-01", at(2)).await.unwrap());
     assert!(!store.revoke_permit("acme-01", at(3)).await.unwrap(), "revoked once");
     assert_eq!(store.permits().await.unwrap(), []);
+}
+
+fn booking(id: &str, spot: &str, start: i64, end: i64) -> Reservation {
+    Reservation {
+        id: id.into(),
+        facility: layout().id,
+        spot: spot.into(),
+        plate: Plate::parse("RES001").unwrap(),
+        vehicle: Vehicle::new(VehicleClass::Sedan, false),
+        start: at(start),
+        end: at(end),
+        status: ReservationStatus::Confirmed,
+        quote_minor: 900,
+        fee_minor: 0,
+        owner: Some(7),
+        group: None,
+    }
+}
+
+async fn reservations_never_overlap_on_a_spot(store: &Arc<dyn Store>) {
+    let layout = layout();
+    store.insert_facility(&layout, &codes(&layout), at(0)).await.unwrap();
+    let first = booking("r1", "GA-001", 100, 200);
+    store.insert_reservations(std::slice::from_ref(&first), at(0)).await.unwrap();
+    assert_eq!(store.reservation("r1").await.unwrap(), Some(first.clone()));
+
+    // Overlapping the same spot is refused by the database; touching end to start is fine; another spot
+    // is fine. A group with one overlapping member is refused whole.
+    let overlap = store.insert_reservations(&[booking("r2", "GA-001", 150, 250)], at(0)).await.unwrap_err();
+    assert!(matches!(&overlap, Error::Db(e) if is_conflict(e)), "{overlap:?}");
+    store.insert_reservations(&[booking("r3", "GA-001", 200, 300)], at(0)).await.unwrap();
+    let group = [booking("g1", "GA-002", 100, 200), booking("g2", "GA-001", 120, 130)];
+    let refused = store.insert_reservations(&group, at(0)).await.unwrap_err();
+    assert!(matches!(&refused, Error::Db(e) if is_conflict(e)), "{refused:?}");
+    assert_eq!(store.reservation("g1").await.unwrap(), None, "all or nothing");
+
+    // Moving a reservation onto another's time is refused too; a cancelled one no longer claims the spot.
+    let moved = Reservation { start: at(250), end: at(350), ..first.clone() };
+    assert!(matches!(store.update_reservation(&moved).await, Err(Error::Db(ref e)) if is_conflict(e)));
+    let cancelled = Reservation { status: ReservationStatus::Cancelled, fee_minor: 180, ..first };
+    store.update_reservation(&cancelled).await.unwrap();
+    store.insert_reservations(&[booking("r4", "GA-001", 150, 190)], at(0)).await.unwrap();
+    let claiming: Vec<String> =
+        store.claiming_reservations().await.unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(claiming, ["r4", "r3"]);
 }
 
 async fn users_are_unique_by_email(store: &Arc<dyn Store>) {
@@ -278,6 +326,7 @@ conformance!(
     rate_plans_roundtrip_and_replace,
     gate_events_sessions_and_their_invariants,
     permits_and_pools_roundtrip_and_revoke,
+    reservations_never_overlap_on_a_spot,
     users_are_unique_by_email,
     refresh_tokens_work_once_and_expire,
     devices_and_api_keys_are_found_by_hash,

@@ -14,6 +14,7 @@ use jiff::Timestamp;
 use parkline_domain::permit::Permit;
 use parkline_domain::plate::Plate;
 use parkline_domain::pricing::RatePlan;
+use parkline_domain::reservation::Reservation;
 use parkline_domain::{Direction, LayoutFile, SpotStatus, Vehicle};
 use parkline_protocol::{DeviceKind, Role};
 
@@ -71,6 +72,8 @@ pub struct SessionRecord {
     pub occupancy_permille: u16,
     /// The permit the vehicle entered on: its stay is already paid for.
     pub permit: Option<String>,
+    /// The reservation the vehicle checked in on.
+    pub reservation: Option<String>,
     pub exit: Option<SessionExit>,
     /// Collected so far, in the facility's currency.
     pub paid_minor: i64,
@@ -104,6 +107,8 @@ pub struct GateWrite {
     /// A session opened (at entry) or closed (at exit): the whole record as it now is.
     pub session: Option<SessionRecord>,
     pub spots: Vec<SpotRecord>,
+    /// A reservation checked in by this event.
+    pub reservation: Option<Reservation>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -157,6 +162,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn gate_event_decision(&self, gate: &str, key: &str) -> Result<Option<String>>;
     /// Sessions still active, oldest first.
     async fn active_sessions(&self) -> Result<Vec<SessionRecord>>;
+
+    /// Stores new reservations, all or none; one that overlaps a claim on its spot is a conflict.
+    async fn insert_reservations(&self, reservations: &[Reservation], now: Timestamp) -> Result<()>;
+    /// Saves a changed reservation (status, fee, window); an overlap is a conflict.
+    async fn update_reservation(&self, reservation: &Reservation) -> Result<()>;
+    async fn reservation(&self, id: &str) -> Result<Option<Reservation>>;
+    /// Reservations still claiming their spot (confirmed or checked in).
+    async fn claiming_reservations(&self) -> Result<Vec<Reservation>>;
 
     /// Stores a new permit; an existing id is a conflict.
     async fn insert_permit(&self, permit: &Permit, now: Timestamp) -> Result<()>;

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use parkline_domain::permit::Permit;
 use parkline_domain::plate::Plate;
 use parkline_domain::pricing::RatePlan;
+use parkline_domain::reservation::{Reservation, Status as ReservationStatus};
 use parkline_domain::sensor::SensorTrack;
 use parkline_domain::{Direction, LayoutFile, SpotStatus, Vehicle};
 use parkline_protocol::{DeviceKind, Role};
@@ -136,7 +137,7 @@ fn source_name(stored: &str) -> &'static str {
 macro_rules! session_columns {
     () => {
         "id, facility_id, ticket, plate, vehicle_class, electric, spot, entry_gate, entry_ms, \
-         occupancy_permille, status, exit_gate, exit_ms, amount_minor, paid_minor, permit_id"
+         occupancy_permille, status, exit_gate, exit_ms, amount_minor, paid_minor, permit_id, reservation_id"
     };
 }
 
@@ -169,6 +170,7 @@ fn session_record(row: &AnyRow) -> Result<SessionRecord> {
         entry: ts(row.try_get("entry_ms")?)?,
         occupancy_permille: u16::try_from(row.try_get::<i64, _>("occupancy_permille")?).unwrap_or(0),
         permit: row.try_get("permit_id")?,
+        reservation: row.try_get("reservation_id")?,
         exit,
         paid_minor: row.try_get("paid_minor")?,
     })
@@ -213,7 +215,7 @@ pub(super) async fn write_gate_events(conn: &mut AnyConnection, writes: &[&GateW
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, exit_gate = excluded.exit_gate, \
              exit_ms = excluded.exit_ms, amount_minor = excluded.amount_minor, paid_minor = excluded.paid_minor",
             session_columns!(),
-            placeholders(chunk.len(), 16)
+            placeholders(chunk.len(), 17)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for s in chunk {
@@ -234,9 +236,14 @@ pub(super) async fn write_gate_events(conn: &mut AnyConnection, writes: &[&GateW
                 .bind(exit.map(|e| ms(e.at)))
                 .bind(exit.map(|e| e.amount_minor))
                 .bind(s.paid_minor)
-                .bind(s.permit.as_deref());
+                .bind(s.permit.as_deref())
+                .bind(s.reservation.as_deref());
         }
         q.execute(&mut *conn).await?;
+    }
+
+    for reservation in writes.iter().filter_map(|w| w.reservation.as_ref()) {
+        update_reservation(conn, reservation).await?;
     }
 
     let spots = last_of(
@@ -251,6 +258,52 @@ pub(super) async fn write_gate_events(conn: &mut AnyConnection, writes: &[&GateW
             spots.iter().filter(|(f, _)| *f == facility).map(|(_, s)| (*s).clone()).collect();
         write_spots(conn, facility, &of_facility).await?;
     }
+    Ok(())
+}
+
+macro_rules! reservation_columns {
+    () => {
+        "id, facility_id, spot, plate, vehicle_class, electric, start_ms, end_ms, status, quote_minor, fee_minor, \
+         owner_id, group_id"
+    };
+}
+
+fn reservation_record(row: &AnyRow) -> Result<Reservation> {
+    let class: String = row.try_get("vehicle_class")?;
+    let status: String = row.try_get("status")?;
+    let plate: String = row.try_get("plate")?;
+    Ok(Reservation {
+        id: row.try_get("id")?,
+        facility: row.try_get("facility_id")?,
+        spot: row.try_get("spot")?,
+        plate: Plate::parse(&plate).map_err(|e| anyhow::anyhow!("stored plate: {e}"))?,
+        vehicle: Vehicle::new(
+            class.parse().map_err(|e| anyhow::anyhow!("stored vehicle class: {e}"))?,
+            row.try_get::<i64, _>("electric")? != 0,
+        ),
+        start: ts(row.try_get("start_ms")?)?,
+        end: ts(row.try_get("end_ms")?)?,
+        status: ReservationStatus::parse(&status)
+            .ok_or_else(|| anyhow::anyhow!("stored status {status:?}"))?,
+        quote_minor: row.try_get("quote_minor")?,
+        fee_minor: row.try_get("fee_minor")?,
+        owner: row.try_get("owner_id")?,
+        group: row.try_get("group_id")?,
+    })
+}
+
+async fn update_reservation(conn: &mut AnyConnection, r: &Reservation) -> Result<()> {
+    sqlx::query(
+        "UPDATE reservations SET spot = $2, start_ms = $3, end_ms = $4, status = $5, fee_minor = $6 WHERE id = $1",
+    )
+    .bind(&r.id)
+    .bind(&r.spot)
+    .bind(ms(r.start))
+    .bind(ms(r.end))
+    .bind(r.status.as_str())
+    .bind(r.fee_minor)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -420,6 +473,65 @@ impl Store for SqlStore {
         .await?
         .iter()
         .map(session_record)
+        .collect()
+    }
+
+    async fn insert_reservations(&self, reservations: &[Reservation], now: Timestamp) -> Result<()> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin_with(self.begin_write).await?;
+        for r in reservations {
+            sqlx::query(concat!(
+                "INSERT INTO reservations (",
+                reservation_columns!(),
+                ", created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            ))
+            .bind(&r.id)
+            .bind(&r.facility)
+            .bind(&r.spot)
+            .bind(r.plate.as_str())
+            .bind(r.vehicle.class.as_str())
+            .bind(i64::from(r.vehicle.electric))
+            .bind(ms(r.start))
+            .bind(ms(r.end))
+            .bind(r.status.as_str())
+            .bind(r.quote_minor)
+            .bind(r.fee_minor)
+            .bind(r.owner)
+            .bind(r.group.as_deref())
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn update_reservation(&self, reservation: &Reservation) -> Result<()> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin_with(self.begin_write).await?;
+        update_reservation(&mut tx, reservation).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn reservation(&self, id: &str) -> Result<Option<Reservation>> {
+        let row = sqlx::query(concat!("SELECT ", reservation_columns!(), " FROM reservations WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(reservation_record).transpose()
+    }
+
+    async fn claiming_reservations(&self) -> Result<Vec<Reservation>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            reservation_columns!(),
+            " FROM reservations WHERE status IN ('confirmed', 'checked_in') ORDER BY start_ms"
+        ))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(reservation_record)
         .collect()
     }
 

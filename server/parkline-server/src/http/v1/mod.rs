@@ -6,4 +6,5 @@ pub mod facilities;
 pub mod gates;
 pub mod permits;
 pub mod pricing;
+pub mod reservations;
 pub mod sensors;

@@ -1,0 +1,82 @@
+//! Reservations: drivers book, change and cancel their own; staff see and manage all.
+
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use parkline_domain::reservation::Reservation;
+use parkline_protocol::{ApiError, ReservationRequest, ReservationWindow, Role};
+
+use crate::auth::Principal;
+use crate::error::Result;
+use crate::http::App;
+use crate::http::extract::Json;
+use crate::reservations;
+
+/// A driver acts on their own reservations only; staff (`None`) on any.
+fn owner(principal: &Principal) -> Option<i64> {
+    match principal {
+        Principal::User { id, role: Role::Driver } => Some(*id),
+        _ => None,
+    }
+}
+
+/// Books a spot (or `count` spots, all or nothing) for a window up to 30 days ahead, with its quote.
+#[utoipa::path(post, path = "/v1/reservations", tag = "reservations", security(("bearer" = [])),
+    request_body = ReservationRequest,
+    responses(
+        (status = 201, body = Object, description = "the reservations made"),
+        (status = 409, body = ApiError, description = "the spot or enough spots are not free then"),
+        (status = 422, body = ApiError, description = "a window in the past, too far ahead or too long"),
+    ))]
+pub async fn book(
+    State(app): State<App>,
+    Extension(principal): Extension<Principal>,
+    Json(req): Json<ReservationRequest>,
+) -> Result<(StatusCode, axum::Json<Vec<Reservation>>)> {
+    let owner = match &principal {
+        Principal::User { id, .. } => Some(*id),
+        _ => None,
+    };
+    let booked = reservations::book(&app.live, app.store.as_ref(), req, owner, app.now()).await?;
+    Ok((StatusCode::CREATED, axum::Json(booked)))
+}
+
+#[utoipa::path(get, path = "/v1/reservations/{id}", tag = "reservations", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Object, description = "the reservation"), (status = 404, body = ApiError)))]
+pub async fn get(
+    State(app): State<App>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Reservation>> {
+    Ok(axum::Json(reservations::get(app.store.as_ref(), &id, owner(&principal)).await?))
+}
+
+/// Moves a confirmed reservation to a new window on the same spot.
+#[utoipa::path(put, path = "/v1/reservations/{id}", tag = "reservations", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = ReservationWindow,
+    responses((status = 200, body = Object), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+pub async fn modify(
+    State(app): State<App>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    Json(window): Json<ReservationWindow>,
+) -> Result<axum::Json<Reservation>> {
+    let r = reservations::modify(&app.live, app.store.as_ref(), &id, owner(&principal), window, app.now())
+        .await?;
+    Ok(axum::Json(r))
+}
+
+/// Cancels a confirmed reservation: free until an hour before the start, the no-show fee after.
+#[utoipa::path(delete, path = "/v1/reservations/{id}", tag = "reservations", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Object, description = "the cancelled reservation, with any fee"),
+        (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+pub async fn cancel(
+    State(app): State<App>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Reservation>> {
+    let r = reservations::cancel(&app.live, app.store.as_ref(), &id, owner(&principal), app.now()).await?;
+    Ok(axum::Json(r))
+}

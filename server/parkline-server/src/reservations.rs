@@ -1,0 +1,216 @@
+//! Booking, changing and cancelling reservations, and releasing no-shows.
+//!
+//! Plans are made in memory under the facility's writer lock (no two claims on a spot overlap); the
+//! database refuses an overlap too (exclusion constraint or trigger), so two server instances cannot both
+//! win a spot.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use parkline_domain::allocation::eligible;
+use parkline_domain::plate::Plate;
+use parkline_domain::pricing::{self, Stay};
+use parkline_domain::reservation::{self, Reservation, Status};
+use parkline_domain::{Preferences, SpotIdx, SpotState, Vehicle};
+use parkline_protocol::{ErrorCode, ReservationRequest, ReservationWindow};
+
+use crate::error::{Error, Result};
+use crate::live::{FacilityLive, Live};
+use crate::store::Store;
+
+/// Most spots one group booking may take.
+pub const MAX_GROUP: u32 = 50;
+
+fn conflict(e: Error) -> Error {
+    match e {
+        Error::Db(ref db) if crate::error::is_conflict(db) => {
+            Error::api(ErrorCode::Conflict, "that spot is already booked for an overlapping time")
+        }
+        other => other,
+    }
+}
+
+fn unknown() -> Error {
+    Error::api(ErrorCode::NotFound, "no such reservation")
+}
+
+/// Books one spot, or `count` spots all or nothing.
+pub async fn book(
+    live: &Live,
+    store: &dyn Store,
+    req: ReservationRequest,
+    owner: Option<i64>,
+    now: Timestamp,
+) -> Result<Vec<Reservation>> {
+    reservation::validate_window(req.start, req.end, now).map_err(|e| Error::validation(e.to_string()))?;
+    let plate = Plate::parse(&req.plate).map_err(|e| Error::validation(e.to_string()))?;
+    let count = req.count.unwrap_or(1);
+    if !(1..=MAX_GROUP).contains(&count) || (count > 1 && req.spot.is_some()) {
+        return Err(Error::validation(format!("count must be 1..={MAX_GROUP}, and 1 when a spot is named")));
+    }
+    let f = live.get(&req.facility).ok_or_else(|| Error::unknown_facility(&req.facility))?;
+    let vehicle = Vehicle::new(req.vehicle_class, req.electric);
+
+    let _writer = f.writer.lock().await;
+    let spots = choose_spots(&f, vehicle, req.spot.as_deref(), count as usize, req.start, req.end)?;
+    let quote = quote(&f, vehicle, req.start, req.end)?;
+    let group = (count > 1).then(|| crate::auth::random_token("grp_")[..20].to_owned());
+    let booked: Vec<Reservation> = spots
+        .into_iter()
+        .map(|spot| Reservation {
+            id: crate::auth::random_token("res_")[..24].to_owned(),
+            facility: f.facility.id.clone(),
+            spot: f.facility.spot(spot).code.clone(),
+            plate: plate.clone(),
+            vehicle,
+            start: req.start,
+            end: req.end,
+            status: Status::Confirmed,
+            quote_minor: quote,
+            fee_minor: 0,
+            owner,
+            group: group.clone(),
+        })
+        .collect();
+    store.insert_reservations(&booked, now).await.map_err(conflict)?;
+    f.claims().extend(booked.iter().cloned());
+    Ok(booked)
+}
+
+/// The spots to book: the one asked for, if it can be, or the best ones free of claims for the window.
+fn choose_spots(
+    f: &FacilityLive,
+    vehicle: Vehicle,
+    wanted: Option<&str>,
+    count: usize,
+    start: Timestamp,
+    end: Timestamp,
+) -> Result<Vec<SpotIdx>> {
+    let claims = f.claims();
+    let state = f.read();
+    let bookable = |idx: SpotIdx| {
+        let spot = f.facility.spot(idx);
+        eligible(vehicle, &Preferences::default(), spot.size, spot.features)
+            && state.occupancy.state(idx) != SpotState::OutOfService
+            && !claims.iter().any(|r| r.spot == spot.code && r.overlaps(start, end))
+    };
+    if let Some(code) = wanted {
+        let idx = f.facility.spot_by_code(code).ok_or_else(|| {
+            Error::api(ErrorCode::UnknownSpot, format!("no spot {code:?} in {}", f.facility.id))
+        })?;
+        if !bookable(idx) {
+            return Err(Error::api(ErrorCode::Conflict, format!("{code} cannot be booked for that time")));
+        }
+        return Ok(vec![idx]);
+    }
+    // Best first: the size that fits most closely, then nearest the entrance.
+    let mut candidates: Vec<SpotIdx> =
+        (0..f.facility.capacity() as SpotIdx).filter(|i| bookable(*i)).collect();
+    candidates.sort_by_key(|&i| {
+        let s = f.facility.spot(i);
+        (s.size, s.distance_cm, i)
+    });
+    if candidates.len() < count {
+        return Err(Error::api(
+            ErrorCode::Conflict,
+            format!("only {} spots are free for that time", candidates.len()),
+        ));
+    }
+    candidates.truncate(count);
+    Ok(candidates)
+}
+
+fn quote(f: &FacilityLive, vehicle: Vehicle, start: Timestamp, end: Timestamp) -> Result<i64> {
+    let Some(plan) = f.rates() else { return Ok(0) };
+    let stay =
+        Stay { class: vehicle.class, entry: start, exit: end, charging: false, occupancy_permille: None };
+    Ok(pricing::price(&plan, &f.tz, &stay).map_err(|e| Error::validation(e.to_string()))?.total.minor)
+}
+
+/// A reservation, if `owner` (a driver) or staff (`None`) may see it.
+pub async fn get(store: &dyn Store, id: &str, owner: Option<i64>) -> Result<Reservation> {
+    let r = store.reservation(id).await?.ok_or_else(unknown)?;
+    if owner.is_some() && r.owner != owner {
+        return Err(unknown());
+    }
+    Ok(r)
+}
+
+/// Cancels a confirmed reservation; late cancellations owe the no-show fee.
+pub async fn cancel(
+    live: &Live,
+    store: &dyn Store,
+    id: &str,
+    owner: Option<i64>,
+    now: Timestamp,
+) -> Result<Reservation> {
+    let current = get(store, id, owner).await?;
+    let f = live.get(&current.facility).ok_or_else(|| Error::unknown_facility(&current.facility))?;
+    let _writer = f.writer.lock().await;
+    let mut r = store.reservation(id).await?.ok_or_else(unknown)?;
+    if r.status != Status::Confirmed {
+        return Err(Error::api(ErrorCode::Conflict, format!("the reservation is {}", r.status.as_str())));
+    }
+    r.fee_minor = r.cancellation_fee(now);
+    r.status = Status::Cancelled;
+    store.update_reservation(&r).await?;
+    f.claims().retain(|c| c.id != r.id);
+    Ok(r)
+}
+
+/// Moves a confirmed reservation to a new window on the same spot.
+pub async fn modify(
+    live: &Live,
+    store: &dyn Store,
+    id: &str,
+    owner: Option<i64>,
+    window: ReservationWindow,
+    now: Timestamp,
+) -> Result<Reservation> {
+    reservation::validate_window(window.start, window.end, now)
+        .map_err(|e| Error::validation(e.to_string()))?;
+    let current = get(store, id, owner).await?;
+    let f = live.get(&current.facility).ok_or_else(|| Error::unknown_facility(&current.facility))?;
+    let _writer = f.writer.lock().await;
+    let mut r = store.reservation(id).await?.ok_or_else(unknown)?;
+    if r.status != Status::Confirmed {
+        return Err(Error::api(ErrorCode::Conflict, format!("the reservation is {}", r.status.as_str())));
+    }
+    if f.claims().iter().any(|c| c.id != r.id && c.spot == r.spot && c.overlaps(window.start, window.end)) {
+        return Err(Error::api(ErrorCode::Conflict, format!("{} is booked for part of that time", r.spot)));
+    }
+    r.start = window.start;
+    r.end = window.end;
+    r.quote_minor = quote(&f, r.vehicle, r.start, r.end)?;
+    store.update_reservation(&r).await.map_err(conflict)?;
+    if let Some(claim) = f.claims().iter_mut().find(|c| c.id == r.id) {
+        *claim = r.clone();
+    }
+    Ok(r)
+}
+
+/// Marks reservations whose check-in window passed with no vehicle as no-shows (owing the fee), which
+/// releases their spots. Returns how many.
+pub async fn release_no_shows(live: &Live, store: &dyn Store, now: Timestamp) -> Result<usize> {
+    let mut released = 0;
+    for f in live.all() {
+        if !f.claims().iter().any(|r| r.is_no_show(now)) {
+            continue;
+        }
+        let _writer = f.writer.lock().await;
+        let missed: Vec<Reservation> = f.claims().iter().filter(|r| r.is_no_show(now)).cloned().collect();
+        for mut r in missed {
+            r.status = Status::NoShow;
+            r.fee_minor = r.no_show_fee();
+            store.update_reservation(&r).await?;
+            f.claims().retain(|c| c.id != r.id);
+            released += 1;
+        }
+    }
+    Ok(released)
+}
+
+/// The reservation a vehicle arriving now checks in on, if any.
+pub fn for_check_in(f: &Arc<FacilityLive>, plate: &Plate, now: Timestamp) -> Option<Reservation> {
+    f.claims().iter().find(|r| r.plate == *plate && r.can_check_in(now)).cloned()
+}

@@ -568,3 +568,54 @@ pub struct ReservationWindow {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub end: Timestamp,
 }
+
+// ----- attendant overrides ------------------------------------------------------------------------
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverrideAction {
+    /// Lift the barrier without a decision (an emergency, a broken reader).
+    OpenGate,
+    /// End a session without charge, releasing its spot.
+    VoidSession,
+    /// Correct the plate recorded for a session.
+    SetPlate,
+}
+
+impl OverrideAction {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OverrideAction::OpenGate => "open_gate",
+            OverrideAction::VoidSession => "void_session",
+            OverrideAction::SetPlate => "set_plate",
+        }
+    }
+}
+
+/// Body of `POST /v1/gates/{gate}/overrides`. Every override needs a reason and is recorded.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideRequest {
+    pub action: OverrideAction,
+    pub reason: String,
+    /// The session (id or ticket) for `void_session` and `set_plate`.
+    #[serde(default)]
+    pub session: Option<String>,
+    /// The corrected plate for `set_plate`.
+    #[serde(default)]
+    pub plate: Option<String>,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverrideOutcome {
+    pub action: OverrideAction,
+    pub gate: String,
+    /// `open` when the barrier lifts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<GateCommand>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+}

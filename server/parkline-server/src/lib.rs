@@ -12,6 +12,7 @@ pub mod http;
 pub mod inside;
 pub mod live;
 pub mod occupancy;
+pub mod overrides;
 pub mod permits;
 pub mod ratelimit;
 pub mod reservations;

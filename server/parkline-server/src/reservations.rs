@@ -136,6 +136,19 @@ pub async fn get(store: &dyn Store, id: &str, owner: Option<i64>) -> Result<Rese
     Ok(r)
 }
 
+/// The reservation as memory has it now (memory runs ahead of the database while gate events are being
+/// committed), if it is still confirmed. Call with the facility's writer lock held.
+fn confirmed_claim(f: &FacilityLive, stored: &Reservation) -> Result<Reservation> {
+    let claim = f.claims().iter().find(|c| c.id == stored.id).cloned();
+    match claim {
+        Some(r) if r.status == Status::Confirmed => Ok(r),
+        Some(r) => Err(Error::api(ErrorCode::Conflict, format!("the reservation is {}", r.status.as_str()))),
+        None => {
+            Err(Error::api(ErrorCode::Conflict, format!("the reservation is {}", stored.status.as_str())))
+        }
+    }
+}
+
 /// Cancels a confirmed reservation; late cancellations owe the no-show fee.
 pub async fn cancel(
     live: &Live,
@@ -147,10 +160,7 @@ pub async fn cancel(
     let current = get(store, id, owner).await?;
     let f = live.get(&current.facility).ok_or_else(|| Error::unknown_facility(&current.facility))?;
     let _writer = f.writer.lock().await;
-    let mut r = store.reservation(id).await?.ok_or_else(unknown)?;
-    if r.status != Status::Confirmed {
-        return Err(Error::api(ErrorCode::Conflict, format!("the reservation is {}", r.status.as_str())));
-    }
+    let mut r = confirmed_claim(&f, &current)?;
     r.fee_minor = r.cancellation_fee(now);
     r.status = Status::Cancelled;
     store.update_reservation(&r).await?;
@@ -172,10 +182,7 @@ pub async fn modify(
     let current = get(store, id, owner).await?;
     let f = live.get(&current.facility).ok_or_else(|| Error::unknown_facility(&current.facility))?;
     let _writer = f.writer.lock().await;
-    let mut r = store.reservation(id).await?.ok_or_else(unknown)?;
-    if r.status != Status::Confirmed {
-        return Err(Error::api(ErrorCode::Conflict, format!("the reservation is {}", r.status.as_str())));
-    }
+    let mut r = confirmed_claim(&f, &current)?;
     if f.claims().iter().any(|c| c.id != r.id && c.spot == r.spot && c.overlaps(window.start, window.end)) {
         return Err(Error::api(ErrorCode::Conflict, format!("{} is booked for part of that time", r.spot)));
     }

@@ -365,6 +365,50 @@ async fn concurrent_bookings_of_one_spot_have_one_winner(backend: Backend) {
     lane.close().await;
 }
 
+async fn attendants_override_with_a_reason_and_it_is_recorded(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let attendant = lane.s.login(Role::Attendant).await.access_token;
+    let path = format!("/v1/gates/{OUT}/overrides");
+    let override_ = async |body: Value| lane.s.post_as(Some(&attendant), &path, &body).await;
+    // The camera misread the plate at entry; the attendant corrects it and the exit matches exactly.
+    let d = lane.enter("m-in", "0VRX01").await;
+    let ticket = d["ticket"]["id"].as_str().unwrap().to_owned();
+    let (status, body) = override_(
+        json!({"action": "set_plate", "reason": "misread at entry", "session": ticket, "plate": "OVRX01"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(reason(&lane.leave("m-out", "OVRX01", Some(0)).await), ("open", "nothing_due"));
+
+    // A session voided by hand ends without charge and frees its spot.
+    let d = lane.enter("v-in", "VOID01").await;
+    lane.s.clock.advance(SignedDuration::from_hours(3));
+    let (status, body) =
+        override_(json!({"action": "void_session", "reason": "hotel guest", "session": d["session"]})).await;
+    assert_eq!((status, body["command"].as_str()), (200, Some("open")), "{body}");
+    assert_eq!(lane.held().await, 0);
+    assert_eq!(reason(&lane.leave("v-out", "VOID01", None).await), ("deny", "lost_ticket"));
+
+    // No reason, no override.
+    let (status, body) = override_(json!({"action": "open_gate", "reason": "  "})).await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")));
+    let (status, _) = override_(json!({"action": "open_gate", "reason": "ambulance"})).await;
+    assert_eq!(status, 200);
+
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&lane.db.url).await.unwrap();
+    let recorded: Vec<(String, String)> =
+        sqlx::query_as("SELECT action, reason FROM gate_overrides ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let expected =
+        [("set_plate", "misread at entry"), ("void_session", "hotel guest"), ("open_gate", "ambulance")];
+    assert_eq!(recorded, expected.map(|(a, r)| (a.to_owned(), r.to_owned())));
+    pool.close().await;
+    lane.close().await;
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -392,6 +436,7 @@ on_both_backends!(
     expired_permits_and_other_facilities_pay,
     reserved_vehicles_check_in_to_their_spot_and_no_shows_release_it,
     concurrent_bookings_of_one_spot_have_one_winner,
+    attendants_override_with_a_reason_and_it_is_recorded,
 );
 
 #[tokio::test]

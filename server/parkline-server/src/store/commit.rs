@@ -12,7 +12,7 @@ use std::sync::Arc;
 use sqlx::AnyPool;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::{GateWrite, HistoryEntry, SpotRecord};
+use super::{GateWrite, HistoryEntry, OverrideWrite, SpotRecord};
 use crate::error::{Error, Result};
 
 /// Most jobs in one transaction; keeps any one commit short.
@@ -23,6 +23,7 @@ const MAX_BATCH: usize = 512;
 pub(super) enum Job {
     Spots { facility: String, spots: Vec<SpotRecord>, history: Vec<HistoryEntry> },
     Gate(Box<GateWrite>),
+    Override(Box<OverrideWrite>),
 }
 
 #[derive(Debug)]
@@ -102,6 +103,10 @@ async fn commit(pool: &AnyPool, begin: &'static str, jobs: &[&Job]) -> Result<()
     for job in jobs {
         match job {
             Job::Gate(write) => gates.push(write),
+            Job::Override(write) => {
+                super::sql::write_gate_events(&mut tx, &std::mem::take(&mut gates)).await?;
+                super::sql::write_override(&mut tx, write).await?;
+            }
             Job::Spots { facility, spots, history } => {
                 super::sql::write_gate_events(&mut tx, &std::mem::take(&mut gates)).await?;
                 super::sql::write_spots(&mut tx, facility, spots).await?;

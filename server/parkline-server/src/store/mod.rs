@@ -111,6 +111,21 @@ pub struct GateWrite {
     pub reservation: Option<Reservation>,
 }
 
+/// An attendant's override, with the session and spot changes it makes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverrideWrite {
+    pub gate: String,
+    pub facility: String,
+    /// `open_gate`, `void_session` or `set_plate`.
+    pub action: &'static str,
+    pub reason: String,
+    pub session: Option<SessionRecord>,
+    pub plate: Option<String>,
+    pub actor: Option<i64>,
+    pub at: Timestamp,
+    pub spots: Vec<SpotRecord>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserRecord {
     pub id: i64,
@@ -160,6 +175,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     }
     /// The decision already given to a gate event, if any.
     async fn gate_event_decision(&self, gate: &str, key: &str) -> Result<Option<String>>;
+    /// Records an override and its changes, in order with queued gate events.
+    async fn save_override(&self, write: &OverrideWrite) -> Result<()>;
     /// Sessions still active, oldest first.
     async fn active_sessions(&self) -> Result<Vec<SessionRecord>>;
 

@@ -20,8 +20,8 @@ use tokio::sync::Mutex;
 
 use super::commit::{GroupCommit, Job};
 use super::{
-    ApiKeyRecord, DeviceRecord, Durable, GateWrite, HistoryEntry, SessionExit, SessionRecord, SpotRecord,
-    Store, UserRecord,
+    ApiKeyRecord, DeviceRecord, Durable, GateWrite, HistoryEntry, OverrideWrite, SessionExit, SessionRecord,
+    SpotRecord, Store, UserRecord,
 };
 use crate::error::{Error, Result};
 
@@ -209,11 +209,57 @@ pub(super) async fn write_gate_events(conn: &mut AnyConnection, writes: &[&GateW
     }
 
     let sessions = last_of(writes.iter().filter_map(|w| w.session.as_ref()), |s| s.id.clone());
+    write_sessions(conn, &sessions).await?;
+
+    for reservation in writes.iter().filter_map(|w| w.reservation.as_ref()) {
+        update_reservation(conn, reservation).await?;
+    }
+
+    let spots = last_of(
+        writes.iter().flat_map(|w| w.spots.iter().map(move |s| (w.event.facility.as_str(), s))),
+        |(facility, s)| (facility.to_string(), s.spot.clone()),
+    );
+    let mut facilities: Vec<&str> = spots.iter().map(|(f, _)| *f).collect();
+    facilities.sort_unstable();
+    facilities.dedup();
+    for facility in facilities {
+        let of_facility: Vec<SpotRecord> =
+            spots.iter().filter(|(f, _)| *f == facility).map(|(_, s)| (*s).clone()).collect();
+        write_spots(conn, facility, &of_facility).await?;
+    }
+    Ok(())
+}
+
+/// Records an attendant's override with its session and spot changes.
+pub(super) async fn write_override(conn: &mut AnyConnection, w: &OverrideWrite) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO gate_overrides (gate_id, facility_id, action, reason, session_id, plate, actor_id, at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&w.gate)
+    .bind(&w.facility)
+    .bind(w.action)
+    .bind(&w.reason)
+    .bind(w.session.as_ref().map(|s| s.id.clone()))
+    .bind(w.plate.as_deref())
+    .bind(w.actor)
+    .bind(ms(w.at))
+    .execute(&mut *conn)
+    .await?;
+    if let Some(s) = &w.session {
+        write_sessions(conn, &[s]).await?;
+    }
+    write_spots(conn, &w.facility, &w.spots).await
+}
+
+/// Inserts sessions, or updates those that exist (an exit closing one, a corrected plate).
+async fn write_sessions(conn: &mut AnyConnection, sessions: &[&SessionRecord]) -> Result<()> {
     for chunk in sessions.chunks(CHUNK / 8) {
         let sql = format!(
             "INSERT INTO sessions ({}) VALUES {} \
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, exit_gate = excluded.exit_gate, \
-             exit_ms = excluded.exit_ms, amount_minor = excluded.amount_minor, paid_minor = excluded.paid_minor",
+             exit_ms = excluded.exit_ms, amount_minor = excluded.amount_minor, paid_minor = excluded.paid_minor, \
+             plate = excluded.plate",
             session_columns!(),
             placeholders(chunk.len(), 17)
         );
@@ -240,23 +286,6 @@ pub(super) async fn write_gate_events(conn: &mut AnyConnection, writes: &[&GateW
                 .bind(s.reservation.as_deref());
         }
         q.execute(&mut *conn).await?;
-    }
-
-    for reservation in writes.iter().filter_map(|w| w.reservation.as_ref()) {
-        update_reservation(conn, reservation).await?;
-    }
-
-    let spots = last_of(
-        writes.iter().flat_map(|w| w.spots.iter().map(move |s| (w.event.facility.as_str(), s))),
-        |(facility, s)| (facility.to_string(), s.spot.clone()),
-    );
-    let mut facilities: Vec<&str> = spots.iter().map(|(f, _)| *f).collect();
-    facilities.sort_unstable();
-    facilities.dedup();
-    for facility in facilities {
-        let of_facility: Vec<SpotRecord> =
-            spots.iter().filter(|(f, _)| *f == facility).map(|(_, s)| (*s).clone()).collect();
-        write_spots(conn, facility, &of_facility).await?;
     }
     Ok(())
 }
@@ -461,6 +490,10 @@ impl Store for SqlStore {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|r| r.try_get("decision")).transpose()?)
+    }
+
+    async fn save_override(&self, write: &OverrideWrite) -> Result<()> {
+        self.committer.queue(Job::Override(Box::new(write.clone()))).await
     }
 
     async fn active_sessions(&self) -> Result<Vec<SessionRecord>> {

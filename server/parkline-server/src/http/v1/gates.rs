@@ -73,3 +73,24 @@ pub async fn ticket(State(app): State<App>, Path(ticket): Path<String>) -> Resul
     }
     Err(Error::api(ErrorCode::NotFound, "no active session has this ticket"))
 }
+
+/// An attendant's override at a gate: lift the barrier, void a session, or correct a plate. Needs a
+/// reason; recorded with who did it.
+#[utoipa::path(post, path = "/v1/gates/{gate}/overrides", tag = "gates", security(("bearer" = [])),
+    params(("gate" = String, Path, description = "gate id")),
+    request_body = parkline_protocol::OverrideRequest,
+    responses(
+        (status = 200, body = parkline_protocol::OverrideOutcome),
+        (status = 404, body = ApiError),
+        (status = 422, body = ApiError, description = "no reason, or a missing session or plate"),
+    ))]
+pub async fn overrides(
+    State(app): State<App>,
+    Path(gate): Path<String>,
+    Extension(principal): Extension<Principal>,
+    Json(req): Json<parkline_protocol::OverrideRequest>,
+) -> Result<axum::Json<parkline_protocol::OverrideOutcome>> {
+    let outcome =
+        crate::overrides::apply(&app.live, app.store.as_ref(), &gate, &principal, req, app.now()).await?;
+    Ok(axum::Json(outcome))
+}

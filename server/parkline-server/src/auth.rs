@@ -109,8 +109,14 @@ struct Claims {
     iat: i64,
 }
 
+/// How long a device token or API key, once looked up, is trusted without asking the database again.
+/// Bounds how long a revoked credential keeps working.
+const CREDENTIAL_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Token issuing and checking.
 pub struct Auth {
+    /// Device tokens and API keys recently looked up, by hash: lanes and gateways call many times a second.
+    credentials: std::sync::Mutex<std::collections::HashMap<String, (Principal, std::time::Instant)>>,
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -129,6 +135,7 @@ impl Auth {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         Auth {
+            credentials: Default::default(),
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
@@ -161,13 +168,21 @@ impl Auth {
     /// Resolves a bearer token to a principal.
     pub async fn authenticate(&self, store: &dyn Store, token: &str) -> Result<Principal> {
         let unknown = || Error::api(ErrorCode::Unauthenticated, "unknown or revoked token");
-        if token.starts_with(DEVICE_TOKEN_PREFIX) {
-            let d = store.device_by_token(&sha256_hex(token)).await?.ok_or_else(unknown)?;
-            return Ok(Principal::Device { id: d.id, kind: d.kind, facility: d.facility });
-        }
-        if token.starts_with(API_KEY_PREFIX) {
-            let k = store.api_key_by_hash(&sha256_hex(token)).await?.ok_or_else(unknown)?;
-            return Ok(Principal::ApiKey { id: k.id, requests_per_minute: k.requests_per_minute });
+        let is_device = token.starts_with(DEVICE_TOKEN_PREFIX);
+        if is_device || token.starts_with(API_KEY_PREFIX) {
+            let hash = sha256_hex(token);
+            if let Some(p) = self.cached(&hash) {
+                return Ok(p);
+            }
+            let principal = if is_device {
+                let d = store.device_by_token(&hash).await?.ok_or_else(unknown)?;
+                Principal::Device { id: d.id, kind: d.kind, facility: d.facility }
+            } else {
+                let k = store.api_key_by_hash(&hash).await?.ok_or_else(unknown)?;
+                Principal::ApiKey { id: k.id, requests_per_minute: k.requests_per_minute }
+            };
+            self.remember(hash, principal.clone());
+            return Ok(principal);
         }
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
             match e.kind() {
@@ -178,6 +193,21 @@ impl Auth {
             }
         })?;
         Ok(Principal::User { id: data.claims.sub, role: data.claims.role })
+    }
+}
+
+impl Auth {
+    fn cached(&self, hash: &str) -> Option<Principal> {
+        let cache = self.credentials.lock().unwrap_or_else(|p| p.into_inner());
+        cache.get(hash).filter(|(_, at)| at.elapsed() < CREDENTIAL_CACHE_TTL).map(|(p, _)| p.clone())
+    }
+
+    fn remember(&self, hash: String, principal: Principal) {
+        let mut cache = self.credentials.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= 10_000 {
+            cache.retain(|_, (_, at)| at.elapsed() < CREDENTIAL_CACHE_TTL);
+        }
+        cache.insert(hash, (principal, std::time::Instant::now()));
     }
 }
 

@@ -60,14 +60,12 @@ pub async fn handle(
         return Err(Error::validation("paid_at_gate must be between 0 and 1,000,000.00"));
     }
 
-    // A retry of an event saved earlier gets the saved decision.
-    if let Some(decision) = stored_decision(store.as_ref(), gate_id, key).await? {
-        return Ok(decision);
-    }
     let slot = format!("{gate_id}\u{0}{key}");
     let (decision, durable, undo, done) = {
         let _writer = facility.writer.lock().await;
         // A retry of a recent event, or of one still being saved, waits for the first attempt's outcome.
+        // An older retry is decided again, and the database refuses to save it twice (below): the
+        // decision saved first is the answer. So new events never wait for a lookup.
         if let Some(first) = facility.recent_gate_event(&slot) {
             drop(_writer);
             return wait_for(first).await;
@@ -113,8 +111,8 @@ pub async fn handle(
             Err(e) => {
                 let _writer = facility.writer.lock().await;
                 undo.restore(&facility);
-                // Another instance, or an attempt that checked before this one committed, saved this
-                // event first: its decision stands.
+                // This event was saved before (an older retry, or another instance got there first):
+                // the decision saved first stands.
                 match &e {
                     Error::Db(db) if crate::error::is_unique_violation(db) => {
                         stored_decision(store_.as_ref(), &gate, &key).await?.ok_or(e)

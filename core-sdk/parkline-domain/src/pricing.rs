@@ -172,6 +172,9 @@ pub struct RatePlan {
     /// Added per hour while the vehicle charges; not subject to the daily maximum.
     #[serde(default)]
     pub ev_charging_per_hour: i64,
+    /// A session inside longer than this is an overstay (staff are alerted); none when unset.
+    #[serde(default)]
+    pub max_stay_hours: Option<u32>,
 }
 
 /// Largest rate or charge accepted, in minor units (1,000,000.00).

@@ -523,6 +523,18 @@ pub struct SessionView {
     pub fee: parkline_domain::Money,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub paid: parkline_domain::Money,
+    /// Inside past its reservation's end or the facility's longest stay.
+    pub overstay: bool,
+}
+
+/// Query of `GET /v1/facilities/{id}/sessions`.
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionQuery {
+    /// Only overstaying sessions.
+    #[serde(default)]
+    pub overstay: bool,
 }
 
 /// Body of `PUT /v1/permit-pools/{id}`.

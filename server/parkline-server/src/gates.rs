@@ -15,7 +15,9 @@ use parkline_domain::plate::{Plate, PlateMatch};
 use parkline_domain::pricing::{self, Stay};
 use parkline_domain::reservation::{Reservation, Status as ReservationStatus};
 use parkline_domain::{Currency, Direction, Money, Preferences, SpotState, Vehicle, VehicleClass};
-use parkline_protocol::{DecisionReason, ErrorCode, GateCommand, GateDecision, GateEvent, TicketView};
+use parkline_protocol::{
+    DecisionReason, ErrorCode, GateCommand, GateDecision, GateEvent, SessionView, TicketView,
+};
 use tokio::sync::watch;
 
 use crate::auth::Principal;
@@ -132,6 +134,45 @@ pub async fn handle(
     metrics::counter!("parkline_gate_decisions_total", "reason" => format!("{:?}", decision.reason))
         .increment(1);
     Ok(decision)
+}
+
+/// A session as its ticket holder or staff see it: the fee if it left now, and whether it overstays.
+pub fn view(f: &FacilityLive, s: &SessionRecord, now: Timestamp) -> Result<SessionView> {
+    let currency = Currency::new(&f.facility.currency).unwrap_or(Currency::USD);
+    let plan = f.rates();
+    let fee = match (&plan, &s.permit) {
+        (Some(plan), None) => {
+            let stay = Stay {
+                class: s.vehicle.class,
+                entry: s.entry,
+                exit: now.max(s.entry),
+                charging: false,
+                occupancy_permille: Some(s.occupancy_permille),
+            };
+            pricing::price(plan, &f.tz, &stay).map_err(|e| Error::validation(e.to_string()))?.total.minor
+        }
+        _ => 0,
+    };
+    let reservation_over = s
+        .reservation
+        .as_deref()
+        .and_then(|id| f.claims().iter().find(|r| r.id == id).map(|r| now > r.end))
+        .unwrap_or(false);
+    let too_long = plan
+        .and_then(|p| p.max_stay_hours)
+        .is_some_and(|h| now.duration_since(s.entry) > jiff::SignedDuration::from_hours(i64::from(h)));
+    Ok(SessionView {
+        id: s.id.clone(),
+        facility: s.facility.clone(),
+        ticket: s.ticket.clone(),
+        plate: s.plate.as_ref().map(|p| p.as_str().to_owned()),
+        spot: s.spot.clone(),
+        entered_at: s.entry,
+        exited_at: s.exit.as_ref().map(|e| e.at),
+        fee: Money::new(fee, currency),
+        paid: Money::new(s.paid_minor, currency),
+        overstay: reservation_over || too_long,
+    })
 }
 
 async fn stored_decision(store: &dyn Store, gate: &str, key: &str) -> Result<Option<GateDecision>> {

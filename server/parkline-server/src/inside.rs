@@ -62,6 +62,10 @@ impl Inside {
         )
     }
 
+    pub fn sessions(&self) -> impl Iterator<Item = &SessionRecord> {
+        self.sessions.values()
+    }
+
     /// The permit of each session that entered on one.
     pub fn permits(&self) -> impl Iterator<Item = &str> {
         self.sessions.values().filter_map(|s| s.permit.as_deref())

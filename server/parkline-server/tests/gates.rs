@@ -409,6 +409,35 @@ async fn attendants_override_with_a_reason_and_it_is_recorded(backend: Backend) 
     lane.close().await;
 }
 
+async fn staff_see_who_is_inside_and_who_overstays(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    // A one-hour reservation checked in on time, and a walk-in.
+    let (start, end) = window(&lane, 5, 60);
+    let (status, _) = book(
+        &lane,
+        json!({"facility": LOT, "plate": "OVS001", "vehicle_class": "sedan", "start": start, "end": end}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    lane.enter("ovs-in", "OVS001").await;
+    lane.enter("walk-in", "WLK777").await;
+    let attendant = lane.s.login(Role::Attendant).await.access_token;
+    let list = async |query: &str| {
+        let (status, body) =
+            lane.s.get_as(&attendant, &format!("/v1/facilities/{LOT}/sessions{query}")).await;
+        assert_eq!(status, 200, "{body}");
+        body.as_array().unwrap().iter().map(|s| s["plate"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    assert_eq!(list("").await, ["OVS001", "WLK777"]);
+    assert!(list("?overstay=true").await.is_empty());
+    // Past the reservation's end, the reserved vehicle overstays; past the 72 h limit, both do.
+    lane.s.clock.advance(SignedDuration::from_hours(2));
+    assert_eq!(list("?overstay=true").await, ["OVS001"]);
+    lane.s.clock.advance(SignedDuration::from_hours(71));
+    assert_eq!(list("?overstay=true").await, ["OVS001", "WLK777"]);
+    lane.close().await;
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -437,6 +466,7 @@ on_both_backends!(
     reserved_vehicles_check_in_to_their_spot_and_no_shows_release_it,
     concurrent_bookings_of_one_spot_have_one_winner,
     attendants_override_with_a_reason_and_it_is_recorded,
+    staff_see_who_is_inside_and_who_overstays,
 );
 
 #[tokio::test]

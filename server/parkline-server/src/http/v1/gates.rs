@@ -2,15 +2,13 @@
 
 use axum::Extension;
 use axum::extract::{Path, State};
-use parkline_domain::pricing::{self, Stay};
-use parkline_domain::{Currency, Money};
 use parkline_protocol::{ApiError, ErrorCode, GateDecision, GateEvent, SessionView};
 
 use crate::auth::Principal;
 use crate::error::{Error, Result};
 use crate::gates;
 use crate::http::App;
-use crate::http::extract::Json;
+use crate::http::extract::{Json, Query};
 
 /// A vehicle at a gate: entry (admit to a held spot, or refuse) or exit (find, price, let out once paid).
 /// Retrying with the same `event_id` returns the same decision and changes nothing.
@@ -39,39 +37,35 @@ pub async fn event(
     params(("ticket" = String, Path, description = "ticket code")),
     responses((status = 200, body = SessionView), (status = 404, body = ApiError)))]
 pub async fn ticket(State(app): State<App>, Path(ticket): Path<String>) -> Result<axum::Json<SessionView>> {
-    let now = app.now();
     for facility in app.live.all() {
         let Some(session) = facility.inside().by_ticket(&ticket).cloned() else { continue };
-        let currency = Currency::new(&facility.facility.currency).unwrap_or(Currency::USD);
-        let fee = match facility.rates() {
-            Some(plan) => {
-                let stay = Stay {
-                    class: session.vehicle.class,
-                    entry: session.entry,
-                    exit: now.max(session.entry),
-                    charging: false,
-                    occupancy_permille: Some(session.occupancy_permille),
-                };
-                pricing::price(&plan, &facility.tz, &stay)
-                    .map_err(|e| Error::validation(e.to_string()))?
-                    .total
-                    .minor
-            }
-            None => 0,
-        };
-        return Ok(axum::Json(SessionView {
-            id: session.id,
-            facility: session.facility,
-            ticket: session.ticket,
-            plate: session.plate.map(String::from),
-            spot: session.spot,
-            entered_at: session.entry,
-            exited_at: None,
-            fee: Money::new(fee, currency),
-            paid: Money::new(session.paid_minor, currency),
-        }));
+        return Ok(axum::Json(gates::view(&facility, &session, app.now())?));
     }
     Err(Error::api(ErrorCode::NotFound, "no active session has this ticket"))
+}
+
+/// The vehicles inside a facility, oldest first, with their fees so far; `overstay=true` lists only
+/// those inside past their reservation or the longest stay.
+#[utoipa::path(get, path = "/v1/facilities/{id}/sessions", tag = "gates", security(("bearer" = [])),
+    params(("id" = String, Path, description = "facility id"), parkline_protocol::SessionQuery),
+    responses((status = 200, body = Vec<SessionView>), (status = 404, body = ApiError)))]
+pub async fn sessions(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Query(q): Query<parkline_protocol::SessionQuery>,
+) -> Result<axum::Json<Vec<SessionView>>> {
+    let facility = app.live.get(&id).ok_or_else(|| Error::unknown_facility(&id))?;
+    let now = app.now();
+    let mut inside: Vec<_> = facility.inside().sessions().cloned().collect();
+    inside.sort_by_key(|s| s.entry);
+    let mut views = Vec::with_capacity(inside.len());
+    for s in &inside {
+        let v = gates::view(&facility, s, now)?;
+        if v.overstay || !q.overstay {
+            views.push(v);
+        }
+    }
+    Ok(axum::Json(views))
 }
 
 /// An attendant's override at a gate: lift the barrier, void a session, or correct a plate. Needs a

@@ -368,6 +368,7 @@ impl Ctx<'_> {
             occupancy_permille,
             permit: permit.as_ref().map(|p| p.id.clone()),
             reservation: reservation.as_ref().map(|r| r.id.clone()),
+            entry_image: event.plate.as_ref().and_then(|p| p.image_ref.clone()),
             exit: None,
             paid_minor: 0,
         };
@@ -453,7 +454,12 @@ impl Ctx<'_> {
         };
         let mut d = self.decision(GateCommand::Open, reason, "Thank you. Drive safely.".to_owned());
         d.session = Some(session.id.clone());
-        session.exit = Some(SessionExit { gate: self.gate.to_owned(), at: self.now, amount_minor: fee });
+        session.exit = Some(SessionExit {
+            gate: self.gate.to_owned(),
+            at: self.now,
+            amount_minor: fee,
+            image: event.plate.as_ref().and_then(|p| p.image_ref.clone()),
+        });
         // Release the spot the session held.
         let mut spots = Vec::new();
         if let Some(idx) = session.spot.as_deref().and_then(|code| f.facility.spot_by_code(code)) {

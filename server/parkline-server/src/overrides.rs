@@ -64,7 +64,7 @@ pub async fn apply(
         }
         OverrideAction::VoidSession => {
             let mut s = session.ok_or_else(|| Error::validation("void_session needs a session"))?;
-            s.exit = Some(SessionExit { gate: gate_id.to_owned(), at: now, amount_minor: 0 });
+            s.exit = Some(SessionExit { gate: gate_id.to_owned(), at: now, amount_minor: 0, image: None });
             if let Some(idx) = s.spot.as_deref().and_then(|code| f.facility.spot_by_code(code)) {
                 let status = SpotStatus { held: false, ..f.read().spots[idx as usize] };
                 write.spots.push(SpotRecord { spot: f.facility.spot(idx).code.clone(), status });

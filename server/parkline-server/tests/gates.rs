@@ -65,7 +65,8 @@ fn reason(d: &Value) -> (&str, &str) {
 
 async fn walk_in_parks_pays_and_leaves(backend: Backend) {
     let Some(lane) = Lane::open(backend).await else { return };
-    let d = lane.enter("in-1", "abc 123").await;
+    let read = json!({"text": "abc 123", "confidence": 0.93, "image_ref": "cam://in-1/0001.jpg"});
+    let (_, d) = lane.event(IN, json!({"event_id": "in-1", "plate": read})).await;
     assert_eq!(reason(&d), ("open", "admitted"));
     let spot = d["spot"]["code"].as_str().unwrap().to_owned();
     assert!(d["display"].as_str().unwrap().contains(&spot), "{d}");
@@ -92,6 +93,20 @@ async fn walk_in_parks_pays_and_leaves(backend: Backend) {
     // Leaving again is not a second exit of that session: it is an unknown vehicle.
     let d = lane.leave("out-3", "ABC123", None).await;
     assert_eq!(reason(&d), ("deny", "lost_ticket"));
+
+    // The session keeps what it cost and where its entry image is.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&lane.db.url).await.unwrap();
+    let (status, amount, paid, image): (String, i64, i64, String) =
+        sqlx::query_as("SELECT status, amount_minor, paid_minor, entry_image FROM sessions")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (status.as_str(), amount, paid, image.as_str()),
+        ("completed", fee, fee, "cam://in-1/0001.jpg")
+    );
+    pool.close().await;
     lane.close().await;
 }
 

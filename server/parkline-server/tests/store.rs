@@ -114,6 +114,7 @@ fn session(id: &str, spot: &str, plate: &str) -> SessionRecord {
         occupancy_permille: 420,
         permit: (id == "s6").then(|| "acme-01".to_owned()),
         reservation: None,
+        entry_image: Some(format!("cam://in/{id}.jpg")),
         exit: None,
         paid_minor: 0,
     }
@@ -161,7 +162,12 @@ async fn gate_events_sessions_and_their_invariants(store: &Arc<dyn Store>) {
 
     // Completing the session frees its spot and plate for the next vehicle.
     let done = SessionRecord {
-        exit: Some(SessionExit { gate: "waterfront-out-1".into(), at: at(99), amount_minor: 450 }),
+        exit: Some(SessionExit {
+            gate: "waterfront-out-1".into(),
+            at: at(99),
+            amount_minor: 450,
+            image: Some("cam://out/s1.jpg".into()),
+        }),
         paid_minor: 450,
         ..first
     };

@@ -74,6 +74,8 @@ pub struct SessionRecord {
     pub permit: Option<String>,
     /// The reservation the vehicle checked in on.
     pub reservation: Option<String>,
+    /// Where the lane keeps the plate image taken at entry.
+    pub entry_image: Option<String>,
     pub exit: Option<SessionExit>,
     /// Collected so far, in the facility's currency.
     pub paid_minor: i64,
@@ -85,6 +87,8 @@ pub struct SessionExit {
     pub gate: String,
     pub at: Timestamp,
     pub amount_minor: i64,
+    /// Where the lane keeps the plate image taken at exit.
+    pub image: Option<String>,
 }
 
 /// A gate event and its decision, stored so that a retry gets the same answer.

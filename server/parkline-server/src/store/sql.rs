@@ -137,7 +137,8 @@ fn source_name(stored: &str) -> &'static str {
 macro_rules! session_columns {
     () => {
         "id, facility_id, ticket, plate, vehicle_class, electric, spot, entry_gate, entry_ms, \
-         occupancy_permille, status, exit_gate, exit_ms, amount_minor, paid_minor, permit_id, reservation_id"
+         occupancy_permille, status, exit_gate, exit_ms, amount_minor, paid_minor, permit_id, reservation_id, \
+         entry_image, exit_image"
     };
 }
 
@@ -150,6 +151,7 @@ fn session_record(row: &AnyRow) -> Result<SessionRecord> {
                 gate,
                 at: ts(at)?,
                 amount_minor: row.try_get::<Option<i64>, _>("amount_minor")?.unwrap_or(0),
+                image: row.try_get("exit_image")?,
             }),
             _ => None,
         };
@@ -171,6 +173,7 @@ fn session_record(row: &AnyRow) -> Result<SessionRecord> {
         occupancy_permille: u16::try_from(row.try_get::<i64, _>("occupancy_permille")?).unwrap_or(0),
         permit: row.try_get("permit_id")?,
         reservation: row.try_get("reservation_id")?,
+        entry_image: row.try_get("entry_image")?,
         exit,
         paid_minor: row.try_get("paid_minor")?,
     })
@@ -259,9 +262,9 @@ async fn write_sessions(conn: &mut AnyConnection, sessions: &[&SessionRecord]) -
             "INSERT INTO sessions ({}) VALUES {} \
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, exit_gate = excluded.exit_gate, \
              exit_ms = excluded.exit_ms, amount_minor = excluded.amount_minor, paid_minor = excluded.paid_minor, \
-             plate = excluded.plate",
+             plate = excluded.plate, exit_image = excluded.exit_image",
             session_columns!(),
-            placeholders(chunk.len(), 17)
+            placeholders(chunk.len(), 19)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for s in chunk {
@@ -283,7 +286,9 @@ async fn write_sessions(conn: &mut AnyConnection, sessions: &[&SessionRecord]) -
                 .bind(exit.map(|e| e.amount_minor))
                 .bind(s.paid_minor)
                 .bind(s.permit.as_deref())
-                .bind(s.reservation.as_deref());
+                .bind(s.reservation.as_deref())
+                .bind(s.entry_image.as_deref())
+                .bind(exit.and_then(|e| e.image.as_deref()));
         }
         q.execute(&mut *conn).await?;
     }

@@ -38,6 +38,10 @@ pub struct Permit {
     /// Facilities it is valid at; empty means all.
     #[serde(default)]
     pub facilities: Vec<String>,
+    /// Zones its holders park in, as floor label and zone code (`2A`, `GB`); empty means anywhere. When
+    /// those zones are full, holders park elsewhere rather than wait at the gate.
+    #[serde(default)]
+    pub zones: Vec<String>,
     pub valid_from: Timestamp,
     pub valid_until: Timestamp,
     /// When it may be used, in the facility's local time; empty means any time.

@@ -14,7 +14,7 @@ use parkline_domain::permit::Permit;
 use parkline_domain::plate::{Plate, PlateMatch};
 use parkline_domain::pricing::{self, Stay};
 use parkline_domain::reservation::{Reservation, Status as ReservationStatus};
-use parkline_domain::{Currency, Direction, Money, Preferences, SpotState, Vehicle, VehicleClass};
+use parkline_domain::{Currency, Direction, Money, Preferences, SpotIdx, SpotState, Vehicle, VehicleClass};
 use parkline_protocol::{
     DecisionReason, ErrorCode, GateCommand, GateDecision, GateEvent, SessionView, TicketView,
 };
@@ -343,9 +343,28 @@ impl Ctx<'_> {
                 .as_ref()
                 .and_then(|r| f.facility.spot_by_code(&r.spot))
                 .filter(|&idx| state.occupancy.state(idx) == SpotState::Free);
+            let zones = permit.as_ref().map_or(&[][..], |p| &p.zones[..]);
+            let in_zone = |idx: SpotIdx| {
+                let spot = f.facility.spot(idx);
+                let key = format!(
+                    "{}{}",
+                    f.facility.floors[usize::from(spot.floor)].label,
+                    f.facility.zones[usize::from(spot.zone)].code
+                );
+                zones.contains(&key)
+            };
             let best = reserved.or_else(|| {
-                let candidates = state.occupancy.best_spots(vehicle, &prefs, &f.levels, kept.len() + 1);
-                candidates.into_iter().map(|c| c.spot).find(|&idx| !kept.contains(&f.facility.spot(idx).code))
+                // Enough candidates to step over kept spots and, for a zoned permit, to find its zone.
+                let wanted = kept.len() + if zones.is_empty() { 1 } else { 64 };
+                let candidates: Vec<SpotIdx> = state
+                    .occupancy
+                    .best_spots(vehicle, &prefs, &f.levels, wanted)
+                    .into_iter()
+                    .map(|c| c.spot)
+                    .filter(|&idx| !kept.contains(&f.facility.spot(idx).code))
+                    .collect();
+                let zoned = candidates.iter().copied().find(|&idx| in_zone(idx));
+                zoned.or_else(|| candidates.first().copied())
             });
             let before = best.map(|spot| state.spots[spot as usize]);
             (best, crate::live::demand_permille(&state.occupancy.totals()), before)

@@ -283,6 +283,16 @@ async fn expired_permits_and_other_facilities_pay(backend: Backend) {
                "valid_from": "2020-01-01T00:00:00Z", "valid_until": "2040-01-01T00:00:00Z"}),
     )
     .await;
+    // A zoned permit parks its holder in its zone, though nearer spots are free.
+    issue_permit(
+        &lane,
+        json!({"id": "zone-c", "holder": "Zone C Tenant", "kind": "monthly", "plates": ["ZNC001"], "zones": ["GC"],
+               "valid_from": "2020-01-01T00:00:00Z", "valid_until": "2040-01-01T00:00:00Z"}),
+    )
+    .await;
+    let d = lane.enter("z-in", "ZNC001").await;
+    assert!(d["spot"]["code"].as_str().unwrap().starts_with("GC-"), "{d}");
+
     lane.enter("o-in", "OLD001").await;
     lane.enter("k-in", "PIK001").await;
     lane.s.clock.advance(SignedDuration::from_hours(2));

@@ -1,5 +1,6 @@
 //! The HTTP API end to end: a real server on loopback, the demo city, a real client.
 
+#[macro_use]
 mod common;
 
 use common::{Backend, TestDb, TestServer};
@@ -133,21 +134,6 @@ async fn state_survives_a_restart(backend: Backend) {
     assert_eq!(report["outcomes"], json!(["duplicate"]));
     s.stop().await;
     db.cleanup().await;
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Sqlite).await }
-            )*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Postgres).await }
-            )*
-        }
-    };
 }
 
 on_both_backends!(sensor_rules_apply_end_to_end, state_survives_a_restart);

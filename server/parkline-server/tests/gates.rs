@@ -1,5 +1,6 @@
 //! Entry and exit over HTTP, as a kiosk drives them, on SQLite and PostgreSQL.
 
+#[macro_use]
 mod common;
 
 use std::collections::HashSet;
@@ -461,21 +462,6 @@ async fn staff_see_who_is_inside_and_who_overstays(backend: Backend) {
     lane.s.clock.advance(SignedDuration::from_hours(71));
     assert_eq!(list("?overstay=true").await, ["OVS001", "WLK777"]);
     lane.close().await;
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Sqlite).await }
-            )*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Postgres).await }
-            )*
-        }
-    };
 }
 
 on_both_backends!(

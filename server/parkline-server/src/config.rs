@@ -42,6 +42,9 @@ pub struct Settings {
     /// Requests per minute per signed-in caller (API keys have their own); 0 disables [default: 12000].
     #[arg(long, env = "PARKLINE_CALLER_RATE_PER_MINUTE")]
     pub caller_rate_per_minute: Option<u32>,
+    /// Take sensor readings from this MQTT broker too (`mqtt://host:port`) [default: none].
+    #[arg(long, env = "PARKLINE_MQTT_URL")]
+    pub mqtt_url: Option<String>,
     /// `pretty` or `json` [default: pretty].
     #[arg(long, env = "PARKLINE_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -69,6 +72,7 @@ impl Settings {
             max_batch,
             public_rate_per_minute,
             caller_rate_per_minute,
+            mqtt_url,
             log_format
         )
     }
@@ -98,6 +102,7 @@ impl Settings {
             max_batch: self.max_batch.unwrap_or(1_000).max(1),
             public_rate_per_minute: self.public_rate_per_minute.unwrap_or(1_200),
             caller_rate_per_minute: self.caller_rate_per_minute.unwrap_or(12_000),
+            mqtt_url: self.mqtt_url,
             json_logs: self.log_format.as_deref() == Some("json"),
         })
     }
@@ -116,6 +121,7 @@ pub struct Config {
     pub max_batch: usize,
     pub public_rate_per_minute: u32,
     pub caller_rate_per_minute: u32,
+    pub mqtt_url: Option<String>,
     pub json_logs: bool,
 }
 

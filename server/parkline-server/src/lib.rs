@@ -11,6 +11,7 @@ pub mod gates;
 pub mod http;
 pub mod inside;
 pub mod live;
+pub mod mqtt;
 pub mod occupancy;
 pub mod overrides;
 pub mod permits;
@@ -122,10 +123,17 @@ pub async fn start_with_clock(
             tracing::error!(error = %e, "server stopped with an error");
         }
     });
-    let background = tokio::spawn(background(app.clone(), stopped));
+    let mut tasks = vec![serve];
+    if let Some(url) = &config.mqtt_url {
+        // A stable client id keeps the broker's session (and its undelivered readings) across restarts.
+        let client_id = format!("parkline-{}", &auth::sha256_hex(&config.database_url)[..12]);
+        let opts = mqtt::options(url, &client_id).context("MQTT settings")?;
+        tasks.push(tokio::spawn(mqtt::run(app.clone(), opts, stopped.clone())));
+    }
+    tasks.push(tokio::spawn(background(app.clone(), stopped)));
     app.set_ready(true);
     tracing::info!(%addr, "serving");
-    Ok(Server { addr, app, stop, tasks: vec![serve, background] })
+    Ok(Server { addr, app, stop, tasks })
 }
 
 /// Periodic work: releasing debounced spot changes, forgetting idle rate-limit state.

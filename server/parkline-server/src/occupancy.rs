@@ -93,21 +93,66 @@ pub async fn ingest(
     }
 
     // Resolve and validate everything before touching any state.
-    let mut by_facility: Vec<(Arc<FacilityLive>, Vec<Resolved>)> = Vec::new();
+    let mut resolved = Vec::with_capacity(n);
     for (i, r) in batch.readings.iter().enumerate() {
-        let (facility, spot, reading) = resolve(live, rules, r, only_facility, now)
+        let item = resolve(live, rules, r, i, only_facility, now)
             .map_err(|e| prefix(e, &format!("readings[{i}]: ")))?;
-        let item = Resolved { index: i, spot, reading, source: r.kind.as_str() };
+        resolved.push(item);
+    }
+    let mut outcomes = vec![Outcome::Unchanged; n];
+    apply(store, rules, resolved, &mut outcomes, now).await?;
+    let mut report = IngestReport::default();
+    outcomes.into_iter().for_each(|o| report.push(o));
+    Ok(report)
+}
+
+/// Applies readings that arrive one by one (MQTT): each is validated on its own, so a bad reading is
+/// refused alone. Returns each reading's outcome or why it was refused.
+pub async fn ingest_each(
+    live: &Live,
+    store: &dyn Store,
+    rules: &SensorRules,
+    readings: &[SensorReading],
+    now: Timestamp,
+) -> Result<Vec<Result<Outcome>>> {
+    let mut results: Vec<Result<Outcome>> = Vec::with_capacity(readings.len());
+    let mut resolved = Vec::new();
+    for (i, r) in readings.iter().enumerate() {
+        match resolve(live, rules, r, i, None, now) {
+            Ok(item) => {
+                resolved.push(item);
+                results.push(Ok(Outcome::Unchanged));
+            }
+            Err(e) => results.push(Err(e)),
+        }
+    }
+    let mut outcomes = vec![Outcome::Unchanged; readings.len()];
+    let applied: Vec<usize> = resolved.iter().map(|(_, item)| item.index).collect();
+    apply(store, rules, resolved, &mut outcomes, now).await?;
+    for i in applied {
+        results[i] = Ok(outcomes[i]);
+    }
+    Ok(results)
+}
+
+/// Applies validated readings, facility by facility, in their order; writes each one's outcome.
+async fn apply(
+    store: &dyn Store,
+    rules: &SensorRules,
+    resolved: Vec<(Arc<FacilityLive>, Resolved)>,
+    outcomes: &mut [Outcome],
+    now: Timestamp,
+) -> Result<()> {
+    let mut by_facility: Vec<(Arc<FacilityLive>, Vec<Resolved>)> = Vec::new();
+    for (facility, item) in resolved {
         match by_facility.iter_mut().find(|(f, _)| f.facility.id == facility.facility.id) {
             Some((_, items)) => items.push(item),
             None => by_facility.push((facility, vec![item])),
         }
     }
-
-    let mut outcomes = vec![Outcome::Unchanged; n];
     for (facility, items) in by_facility {
         let _writer = facility.writer.lock().await;
-        // Readings for the same spot apply in batch order to one working copy of its status.
+        // Readings for the same spot apply in order to one working copy of its status.
         let mut work: HashMap<SpotIdx, Change> = HashMap::new();
         {
             let state = facility.read();
@@ -140,10 +185,7 @@ pub async fn ingest(
         }
         plan.commit(store, &facility).await?;
     }
-
-    let mut report = IngestReport::default();
-    outcomes.into_iter().for_each(|o| report.push(o));
-    Ok(report)
+    Ok(())
 }
 
 /// A validated reading, tied to its spot and its place in the batch.
@@ -159,9 +201,10 @@ fn resolve(
     live: &Live,
     rules: &SensorRules,
     r: &SensorReading,
+    index: usize,
     only_facility: Option<&str>,
     now: Timestamp,
-) -> Result<(Arc<FacilityLive>, SpotIdx, Reading)> {
+) -> Result<(Arc<FacilityLive>, Resolved)> {
     if only_facility.is_some_and(|only| only != r.facility) {
         return Err(Error::api(
             ErrorCode::Forbidden,
@@ -194,7 +237,7 @@ fn resolve(
     let at = Timestamp::from_millisecond(r.observed_at.as_millisecond()).unwrap_or(r.observed_at);
     let reading = Reading { occupied: r.occupied, confidence: r.confidence, at };
     reading.validate(now, rules).map_err(|e| Error::validation(e.to_string()))?;
-    Ok((facility, spot, reading))
+    Ok((facility, Resolved { index, spot, reading, source: r.kind.as_str() }))
 }
 
 fn prefix(e: Error, p: &str) -> Error {

@@ -233,6 +233,9 @@ pub struct Freshness {
     pub last_change_at: Option<Timestamp>,
     /// Spots whose sensor has never reported.
     pub spots_never_reported: u32,
+    /// Spots whose sensor reported once but has been silent too long (60 s by default): their state may
+    /// be out of date.
+    pub stale_sensors: u32,
 }
 
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -42,6 +42,9 @@ pub struct Settings {
     /// Requests per minute per signed-in caller (API keys have their own); 0 disables [default: 12000].
     #[arg(long, env = "PARKLINE_CALLER_RATE_PER_MINUTE")]
     pub caller_rate_per_minute: Option<u32>,
+    /// A sensor silent for longer than this many seconds is shown as stale [default: 60].
+    #[arg(long, env = "PARKLINE_SENSOR_STALE_AFTER_S")]
+    pub sensor_stale_after_s: Option<u32>,
     /// Take sensor readings from this MQTT broker too (`mqtt://host:port`) [default: none].
     #[arg(long, env = "PARKLINE_MQTT_URL")]
     pub mqtt_url: Option<String>,
@@ -73,6 +76,7 @@ impl Settings {
             public_rate_per_minute,
             caller_rate_per_minute,
             mqtt_url,
+            sensor_stale_after_s,
             log_format
         )
     }
@@ -103,6 +107,7 @@ impl Settings {
             public_rate_per_minute: self.public_rate_per_minute.unwrap_or(1_200),
             caller_rate_per_minute: self.caller_rate_per_minute.unwrap_or(12_000),
             mqtt_url: self.mqtt_url,
+            sensor_stale_after_s: self.sensor_stale_after_s.unwrap_or(60),
             json_logs: self.log_format.as_deref() == Some("json"),
         })
     }
@@ -122,6 +127,7 @@ pub struct Config {
     pub public_rate_per_minute: u32,
     pub caller_rate_per_minute: u32,
     pub mqtt_url: Option<String>,
+    pub sensor_stale_after_s: u32,
     pub json_logs: bool,
 }
 

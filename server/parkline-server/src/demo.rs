@@ -61,17 +61,76 @@ pub async fn seed(app: &App) -> Result<String> {
     Ok(token)
 }
 
+/// Where simulated sensors send their readings: the HTTP ingest, or an MQTT broker.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    Http { url: String, token: String },
+    Mqtt(rumqttc::AsyncClient),
+}
+
+impl Transport {
+    /// Connects to a broker for publishing; the connection is driven in the background.
+    pub fn mqtt(url: &str) -> anyhow::Result<Transport> {
+        let id = format!("parkline-demo-sensors-{}", std::process::id());
+        let (client, mut events) = rumqttc::AsyncClient::new(crate::mqtt::options(url, &id)?, 4096);
+        tokio::spawn(async move {
+            loop {
+                if events.poll().await.is_err() {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        });
+        Ok(Transport::Mqtt(client))
+    }
+
+    async fn send(&self, http: &reqwest::Client, readings: Vec<SensorReading>) {
+        match self {
+            Transport::Http { url, token } => {
+                let batch = SensorBatch { readings };
+                let sent = http
+                    .post(format!("{url}/v1/sensors/events"))
+                    .bearer_auth(token)
+                    .json(&batch)
+                    .send()
+                    .await;
+                match sent {
+                    Ok(r) if r.status().is_success() => {}
+                    Ok(r) => tracing::warn!(status = %r.status(), "simulated sensors: batch refused"),
+                    Err(e) => tracing::warn!(error = %e, "simulated sensors: server unreachable"),
+                }
+            }
+            Transport::Mqtt(client) => {
+                for r in readings {
+                    let topic = format!("parkline/{}/sensors/{}", r.facility, r.spot);
+                    let payload = serde_json::json!({
+                        "occupied": r.occupied, "confidence": r.confidence, "kind": r.kind,
+                        "observed_at": r.observed_at.to_string(),
+                    });
+                    if let Err(e) =
+                        client.publish(topic, rumqttc::QoS::AtLeastOnce, false, payload.to_string()).await
+                    {
+                        tracing::warn!(error = %e, "simulated sensors: publish failed");
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Simulated sensors: every `period`, some cars arrive and some leave in every facility, drifting each
-/// towards a target occupancy; now and then a sensor sends a low-confidence or repeated reading, as real
-/// ones do. Runs until the task is dropped.
-pub async fn simulate(app: App, base_url: String, token: String, period: Duration) {
-    let client = reqwest::Client::new();
+/// towards a target occupancy; now and then a sensor sends a low-confidence reading, as real ones do.
+/// Every sensor also reports its state about every 30 s, as a heartbeat. Runs until the task is dropped.
+pub async fn simulate(app: App, transport: Transport, period: Duration) {
+    let http = reqwest::Client::new();
     let mut rng = rand::rngs::StdRng::from_os_rng();
     let mut last_flip: HashMap<(String, String), Timestamp> = HashMap::new();
     let mut targets: HashMap<String, f64> = HashMap::new();
     let mut tick = tokio::time::interval(period);
+    let mut round: usize = 0;
+    let heartbeat_rounds = (30.0 / period.as_secs_f64()).ceil().max(1.0) as usize;
     loop {
         tick.tick().await;
+        round += 1;
         let now = Timestamp::now();
         let mut readings = Vec::new();
         for live in app.live.all() {
@@ -84,6 +143,7 @@ pub async fn simulate(app: App, base_url: String, token: String, period: Duratio
             // Arrivals when below target, departures when above, a little of both always.
             let moves = ((target * capacity - occupied).abs() * 0.2).ceil() as usize + rng.random_range(1..4);
             let want_occupied = occupied < target * capacity;
+            let mut flipped = std::collections::HashSet::new();
             for _ in 0..moves {
                 let idx = rng.random_range(0..f.capacity());
                 let spot = &f.spots[idx];
@@ -96,38 +156,52 @@ pub async fn simulate(app: App, base_url: String, token: String, period: Duratio
                     continue;
                 }
                 last_flip.insert(key, now);
+                flipped.insert(idx);
                 let confidence = if rng.random_bool(0.03) { 0.6 } else { rng.random_range(0.88..0.995) };
                 let kind = *[SensorKind::Ultrasonic, SensorKind::Magnetic, SensorKind::Camera]
                     .choose(&mut rng)
                     .unwrap_or(&SensorKind::Ultrasonic);
-                readings.push(SensorReading {
-                    facility: f.id.clone(),
-                    spot: spot.code.clone(),
-                    sensor: None,
-                    occupied: want_occupied,
-                    confidence,
-                    kind,
-                    observed_at: now,
-                });
+                readings.push(reading(&f.id, &spot.code, want_occupied, confidence, kind, now));
+            }
+            // Heartbeats: this round's share of the spots repeats what it sees.
+            for idx in (round % heartbeat_rounds..f.capacity()).step_by(heartbeat_rounds) {
+                if !flipped.contains(&idx) {
+                    let occupied = live.read().spots[idx].sensor.occupied;
+                    readings.push(reading(
+                        &f.id,
+                        &f.spots[idx].code,
+                        occupied,
+                        0.95,
+                        SensorKind::Magnetic,
+                        now,
+                    ));
+                }
             }
             if rng.random_bool(0.02) {
                 targets.insert(f.id.clone(), rng.random_range(0.35..0.95));
             }
         }
-        if readings.is_empty() {
-            continue;
+        for chunk in readings.chunks(1000) {
+            transport.send(&http, chunk.to_vec()).await;
         }
-        let batch = SensorBatch { readings };
-        let sent = client
-            .post(format!("{base_url}/v1/sensors/events"))
-            .bearer_auth(&token)
-            .json(&batch)
-            .send()
-            .await;
-        match sent {
-            Ok(r) if r.status().is_success() => {}
-            Ok(r) => tracing::warn!(status = %r.status(), "simulated sensors: batch refused"),
-            Err(e) => tracing::warn!(error = %e, "simulated sensors: server unreachable"),
-        }
+    }
+}
+
+fn reading(
+    facility: &str,
+    spot: &str,
+    occupied: bool,
+    confidence: f64,
+    kind: SensorKind,
+    at: Timestamp,
+) -> SensorReading {
+    SensorReading {
+        facility: facility.to_owned(),
+        spot: spot.to_owned(),
+        sensor: None,
+        occupied,
+        confidence,
+        kind,
+        observed_at: at,
     }
 }

@@ -100,6 +100,7 @@ pub async fn start_with_clock(
         metrics: metrics_handle(),
         clock,
         permits: permits::Permits::default(),
+        stale_after: SignedDuration::from_secs(i64::from(config.sensor_stale_after_s)),
         ready: false.into(),
     });
     let loaded = facilities::load_all(app.store.as_ref(), &app.live).await?;

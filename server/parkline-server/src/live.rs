@@ -167,7 +167,8 @@ impl FacilityLive {
         }
     }
 
-    pub fn summary(&self, distance_m: Option<f64>) -> FacilitySummary {
+    /// `stale_before`: a sensor whose last reading is older is stale.
+    pub fn summary(&self, distance_m: Option<f64>, stale_before: Timestamp) -> FacilitySummary {
         let f = &self.facility;
         let s = self.read();
         FacilitySummary {
@@ -180,12 +181,12 @@ impl FacilityLive {
             free_by_class: s.occupancy.free_by_class().into(),
             free_ev_charger: s.occupancy.free_with(Feature::EvCharger),
             free_accessible: s.occupancy.free_with(Feature::Accessible),
-            freshness: freshness(&s),
+            freshness: freshness(&s, stale_before),
             distance_m,
         }
     }
 
-    pub fn availability(&self) -> Availability {
+    pub fn availability(&self, stale_before: Timestamp) -> Availability {
         let f = &self.facility;
         let s = self.read();
         let floors = f
@@ -217,7 +218,7 @@ impl FacilityLive {
             free_ev_charger: s.occupancy.free_with(Feature::EvCharger),
             free_accessible: s.occupancy.free_with(Feature::Accessible),
             floors,
-            freshness: freshness(&s),
+            freshness: freshness(&s, stale_before),
         }
     }
 
@@ -266,11 +267,16 @@ pub fn demand_permille(t: &parkline_domain::Counts) -> u16 {
     (u64::from(t.occupied + t.held) * 1000 / u64::from(in_service)) as u16
 }
 
-fn freshness(s: &LiveState) -> Freshness {
+fn freshness(s: &LiveState, stale_before: Timestamp) -> Freshness {
     Freshness {
         last_reading_at: s.last_reading,
         last_change_at: s.last_change,
         spots_never_reported: s.spots.iter().filter(|s| s.sensor.last_reading.is_none()).count() as u32,
+        stale_sensors: s
+            .spots
+            .iter()
+            .filter(|s| s.sensor.last_reading.is_some_and(|t| t < stale_before))
+            .count() as u32,
     }
 }
 

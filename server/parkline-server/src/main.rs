@@ -97,7 +97,18 @@ async fn main() -> anyhow::Result<()> {
             print_banner(&server.url(), &config, &token);
             let simulator = (simulate_every_s > 0.0).then(|| {
                 let period = Duration::from_secs_f64(simulate_every_s.max(0.05));
-                tokio::spawn(demo::simulate(server.app.clone(), server.url(), token, period))
+                // Through the broker when the server listens to one, as real sensors would.
+                let transport = match config.mqtt_url.as_deref().map(demo::Transport::mqtt) {
+                    Some(Ok(mqtt)) => {
+                        println!(
+                            "  Simulated sensors publish to {}",
+                            config.mqtt_url.as_deref().unwrap_or("")
+                        );
+                        mqtt
+                    }
+                    _ => demo::Transport::Http { url: server.url(), token },
+                };
+                tokio::spawn(demo::simulate(server.app.clone(), transport, period))
             });
             shutdown_signal().await;
             if let Some(s) = simulator {

@@ -138,6 +138,22 @@ async fn state_survives_a_restart(backend: Backend) {
 
 on_both_backends!(sensor_rules_apply_end_to_end, state_survives_a_restart);
 
+#[tokio::test]
+async fn silent_sensors_are_shown_as_stale_until_they_report_again() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let s = TestServer::start(&db.config()).await;
+    let stale = async || s.availability(LOT).await["freshness"]["stale_sensors"].as_u64().unwrap();
+    post_readings(&s, vec![reading("GA-001", true, 0.95, s.server.app.now())]).await;
+    post_readings(&s, vec![reading("GA-002", false, 0.95, s.server.app.now())]).await;
+    assert_eq!(stale().await, 0);
+    s.clock.advance(SignedDuration::from_secs(61));
+    assert_eq!(stale().await, 2);
+    // A heartbeat (the same state again) is enough.
+    post_readings(&s, vec![reading("GA-002", false, 0.95, s.server.app.now())]).await;
+    assert_eq!(stale().await, 1);
+    s.stop().await;
+}
+
 // ----- queries -----------------------------------------------------------------------------------------
 
 async fn sqlite_server() -> (TestDb, TestServer) {

@@ -36,14 +36,31 @@ fn banner_url(child: &mut Child) -> String {
 
 #[tokio::test]
 async fn demo_serves_the_city_and_simulated_sensors_move_the_counts() {
+    demo_moves(None).await;
+}
+
+/// With a broker, the simulated sensors publish over MQTT and the server takes them from there.
+#[tokio::test]
+async fn demo_sensors_can_publish_through_mqtt() {
+    match std::env::var("PARKLINE_TEST_MQTT_URL") {
+        Ok(url) => demo_moves(Some(&url)).await,
+        Err(_) if std::env::var_os("PARKLINE_REQUIRE_SERVICES").is_some() => {
+            panic!("PARKLINE_TEST_MQTT_URL is not set")
+        }
+        Err(_) => eprintln!("\n*** SKIPPED: PARKLINE_TEST_MQTT_URL is not set; run ./tests/run ***\n"),
+    }
+}
+
+async fn demo_moves(mqtt: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
-    let child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .args(["demo", "--listen", "127.0.0.1:0", "--simulate-every-s", "0.2", "--data-dir"])
-        .arg(dir.path())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the demo");
+        .arg(dir.path());
+    if let Some(url) = mqtt {
+        command.args(["--mqtt-url", url]);
+    }
+    let child = command.env("RUST_LOG", "warn").stdout(Stdio::piped()).spawn().expect("start the demo");
     let mut child = Running(child);
     let url = banner_url(&mut child.0);
     let http = reqwest::Client::new();
@@ -73,6 +90,18 @@ async fn demo_serves_the_city_and_simulated_sensors_move_the_counts() {
         moved = free_counts().await != first;
     }
     assert!(moved, "free counts never changed: {first:?}");
+
+    // The simulated sensors report every spot now and then, so none has stayed silent.
+    let first_facility = &first[0].0;
+    let availability: Value = http
+        .get(format!("{url}/v1/facilities/{first_facility}/availability"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(availability["freshness"]["stale_sensors"], 0);
 
     // The printed accounts work.
     let login = serde_json::json!({"email": "admin@demo.parkline", "password": "parkline-demo"});

@@ -47,6 +47,8 @@ pub struct AppInner {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub clock: Arc<dyn crate::clock::Clock>,
     pub permits: crate::permits::Permits,
+    /// A sensor silent for longer is stale.
+    pub stale_after: jiff::SignedDuration,
     pub ready: AtomicBool,
 }
 
@@ -63,6 +65,10 @@ impl App {
     }
     pub fn now(&self) -> jiff::Timestamp {
         self.clock.now()
+    }
+    /// Sensors whose last reading is older than this are stale.
+    pub fn stale_before(&self) -> jiff::Timestamp {
+        self.now() - self.stale_after
     }
     pub fn set_ready(&self, ready: bool) {
         self.ready.store(ready, Ordering::SeqCst);

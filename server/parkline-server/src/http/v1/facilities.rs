@@ -33,7 +33,10 @@ pub async fn list(
         (None, None, None) => {
             let (page, more) = app.live.page(q.after.as_deref(), limit);
             let next = more.then(|| page.last().map(|f| f.facility.id.clone())).flatten();
-            Ok(axum::Json(FacilityPage { facilities: page.iter().map(|f| f.summary(None)).collect(), next }))
+            Ok(axum::Json(FacilityPage {
+                facilities: page.iter().map(|f| f.summary(None, app.stale_before())).collect(),
+                next,
+            }))
         }
         (Some(lat), Some(lon), Some(radius)) => {
             if !((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)) {
@@ -57,7 +60,8 @@ pub async fn list(
             }
             near.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.facility.id.cmp(&b.1.facility.id)));
             near.truncate(limit);
-            let facilities = near.into_iter().map(|(d, f)| f.summary(Some(d.round()))).collect();
+            let facilities =
+                near.into_iter().map(|(d, f)| f.summary(Some(d.round()), app.stale_before())).collect();
             Ok(axum::Json(FacilityPage { facilities, next: None }))
         }
         _ => Err(Error::validation("a nearby search needs lat, lon and radius_m together")),
@@ -76,7 +80,7 @@ pub async fn availability(
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Availability>> {
-    Ok(axum::Json(facility(&app, &id)?.availability()))
+    Ok(axum::Json(facility(&app, &id)?.availability(app.stale_before())))
 }
 
 /// The best free spots for a vehicle and preferences, best first.

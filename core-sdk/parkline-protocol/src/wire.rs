@@ -634,3 +634,46 @@ pub struct OverrideOutcome {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
 }
+
+// ----- real-time stream ---------------------------------------------------------------------------
+
+/// What a client sends on `GET /v1/stream`.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StreamRequest {
+    /// Follow a facility. With `since` (the last sequence number seen), the server replays what was
+    /// missed, in order, or sends a snapshot when the gap is too old.
+    Subscribe {
+        facility: String,
+        #[serde(default)]
+        since: Option<u64>,
+    },
+    Unsubscribe {
+        facility: String,
+    },
+}
+
+/// What the server sends on `GET /v1/stream`. Each facility's sequence numbers only grow; a client
+/// that applies messages in order never sees a gap or a duplicate.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StreamMessage {
+    /// The whole picture as of `seq`; later messages follow from it.
+    Snapshot { facility: String, seq: u64, availability: Availability },
+    /// One spot changed state; `counts` are the facility's totals after the change.
+    Spot { facility: String, seq: u64, spot: String, state: SpotState, counts: SpotCounts },
+    /// A request could not be served.
+    Error { code: crate::ErrorCode, message: String },
+}
+
+impl StreamMessage {
+    /// The sequence number a message carries, if it belongs to a facility's sequence.
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            StreamMessage::Snapshot { seq, .. } | StreamMessage::Spot { seq, .. } => Some(*seq),
+            StreamMessage::Error { .. } => None,
+        }
+    }
+}

@@ -6,7 +6,7 @@
 //! Readers take a short read lock and never wait for the database.
 
 use std::collections::HashMap;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use jiff::Timestamp;
@@ -16,11 +16,25 @@ use parkline_domain::reservation::Reservation;
 use parkline_domain::{Facility, Feature, LayoutFile, Occupancy, SpotIdx, SpotState, SpotStatus};
 use parkline_protocol::{
     Availability, FacilitySummary, FloorAvailability, Freshness, GateView, LayoutView, SpotView,
-    ZoneAvailability,
+    StreamMessage, ZoneAvailability,
 };
+use tokio::sync::broadcast;
 
 use crate::inside::Inside;
 use crate::store::SpotRecord;
+
+/// Updates kept for resuming clients, per facility.
+pub const REPLAY: usize = 4096;
+/// Updates a slow subscriber may fall behind by before it gets a snapshot instead.
+const LIVE_QUEUE: usize = 1024;
+
+/// How a new subscriber starts: `first` (a replay or a snapshot, up to `seq`), then `live`.
+#[derive(Debug)]
+pub struct Follow {
+    pub live: broadcast::Receiver<Arc<StreamMessage>>,
+    pub first: Vec<Arc<StreamMessage>>,
+    pub seq: u64,
+}
 
 /// Live state of one facility.
 #[derive(Debug)]
@@ -43,6 +57,8 @@ pub struct FacilityLive {
     state: RwLock<LiveState>,
     /// Held by whoever plans, saves and applies a change to this facility.
     pub writer: tokio::sync::Mutex<()>,
+    /// Streamed updates, for subscribers.
+    updates: broadcast::Sender<Arc<StreamMessage>>,
 }
 
 /// What changes as sensors and staff report.
@@ -55,11 +71,17 @@ pub struct LiveState {
     pub pending: BTreeSet<SpotIdx>,
     pub last_reading: Option<Timestamp>,
     pub last_change: Option<Timestamp>,
+    /// Sequence number of the last update streamed to clients.
+    pub seq: u64,
+    /// The latest updates, for clients resuming after a short disconnection.
+    recent: VecDeque<Arc<StreamMessage>>,
 }
 
 impl LiveState {
-    /// Replaces one spot's status, keeping occupancy and freshness in step.
-    pub fn apply(&mut self, spot: SpotIdx, status: SpotStatus) {
+    /// Replaces one spot's status, keeping occupancy and freshness in step. Returns the spot's state if
+    /// it changed.
+    pub fn apply(&mut self, spot: SpotIdx, status: SpotStatus) -> Option<SpotState> {
+        let before = self.occupancy.state(spot);
         // `spot` comes from the facility's own layout, so it is in range.
         let _ = self.occupancy.set_state(spot, status.state());
         let track = status.sensor;
@@ -71,6 +93,8 @@ impl LiveState {
         self.last_reading = self.last_reading.max(track.last_reading);
         self.last_change = self.last_change.max(track.last_change);
         self.spots[spot as usize] = status;
+        let after = self.occupancy.state(spot);
+        (after != before).then_some(after)
     }
 }
 
@@ -92,6 +116,8 @@ impl FacilityLive {
             pending: BTreeSet::new(),
             last_reading: None,
             last_change: None,
+            seq: 0,
+            recent: VecDeque::new(),
         };
         for record in records {
             if let Some(idx) = facility.spot_by_code(&record.spot) {
@@ -110,6 +136,7 @@ impl FacilityLive {
             claims: Mutex::default(),
             state: RwLock::new(state),
             writer: Default::default(),
+            updates: broadcast::channel(LIVE_QUEUE).0,
         })
     }
 
@@ -159,12 +186,48 @@ impl FacilityLive {
         self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Applies changes that the store has already saved. Call with `writer` held.
+    /// Applies changes to memory and streams every change of a spot's state to subscribers, numbered in
+    /// the order applied. Call with `writer` held.
     pub fn apply(&self, changes: impl IntoIterator<Item = (SpotIdx, SpotStatus)>) {
         let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         for (spot, status) in changes {
-            state.apply(spot, status);
+            let Some(new) = state.apply(spot, status) else { continue };
+            state.seq += 1;
+            let update = Arc::new(StreamMessage::Spot {
+                facility: self.facility.id.clone(),
+                seq: state.seq,
+                spot: self.facility.spot(spot).code.clone(),
+                state: new,
+                counts: state.occupancy.totals().into(),
+            });
+            if state.recent.len() == REPLAY {
+                state.recent.pop_front();
+            }
+            state.recent.push_back(update.clone());
+            // Nobody listening is fine; slow listeners lag and get a snapshot instead.
+            let _ = self.updates.send(update);
         }
+    }
+
+    /// Starts following this facility: a receiver of live updates, and what to send first so that
+    /// nothing is missed or repeated: the updates after `since` if they are still kept, or else a snapshot.
+    pub fn follow(&self, since: Option<u64>, stale_before: Timestamp) -> Follow {
+        let state = self.read();
+        // Subscribing under the read lock: no update can be sent between this and reading `seq`.
+        let live = self.updates.subscribe();
+        let oldest_kept = state.recent.front().and_then(|m| m.seq()).unwrap_or(state.seq + 1);
+        let first = match since {
+            Some(seen) if seen == state.seq => Vec::new(),
+            Some(seen) if seen < state.seq && seen + 1 >= oldest_kept => {
+                state.recent.iter().filter(|m| m.seq().is_some_and(|s| s > seen)).cloned().collect()
+            }
+            _ => vec![Arc::new(StreamMessage::Snapshot {
+                facility: self.facility.id.clone(),
+                seq: state.seq,
+                availability: self.availability_of(&state, stale_before),
+            })],
+        };
+        Follow { live, first, seq: state.seq }
     }
 
     /// `stale_before`: a sensor whose last reading is older is stale.
@@ -187,8 +250,11 @@ impl FacilityLive {
     }
 
     pub fn availability(&self, stale_before: Timestamp) -> Availability {
+        self.availability_of(&self.read(), stale_before)
+    }
+
+    fn availability_of(&self, s: &LiveState, stale_before: Timestamp) -> Availability {
         let f = &self.facility;
-        let s = self.read();
         let floors = f
             .floors
             .iter()
@@ -218,7 +284,7 @@ impl FacilityLive {
             free_ev_charger: s.occupancy.free_with(Feature::EvCharger),
             free_accessible: s.occupancy.free_with(Feature::Accessible),
             floors,
-            freshness: freshness(&s, stale_before),
+            freshness: freshness(s, stale_before),
         }
     }
 

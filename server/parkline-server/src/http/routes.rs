@@ -6,7 +6,7 @@ use utoipa::OpenApi;
 
 use super::{App, ops, v1};
 use crate::auth::Access::{self, Only, People, Public};
-use crate::auth::Actor::*;
+use crate::auth::Actor::{self, *};
 
 #[derive(Debug)]
 pub struct Route {
@@ -44,6 +44,7 @@ pub fn route_table() -> Vec<Route> {
             put(v1::admin::set_spot_service),
         ),
         route("POST", "/v1/sensors/events", Only(&[SensorGateway, Admin]), post(v1::sensors::ingest)),
+        route("GET", "/v1/stream", Only(&Actor::ALL), get(v1::stream::stream)),
         route("POST", "/v1/gates/{gate}/events", Only(&[Kiosk, Attendant, Admin]), post(v1::gates::event)),
         route(
             "POST",
@@ -96,6 +97,7 @@ pub fn route_table() -> Vec<Route> {
         v1::admin::create_device,
         v1::admin::create_api_key,
         v1::sensors::ingest,
+        v1::stream::stream,
         v1::gates::event,
         v1::gates::overrides,
         v1::gates::ticket,

@@ -8,3 +8,4 @@ pub mod permits;
 pub mod pricing;
 pub mod reservations;
 pub mod sensors;
+pub mod stream;

@@ -1,0 +1,162 @@
+//! `GET /v1/stream`: live spot changes over WebSocket, per facility, resumable without gaps.
+//!
+//! Each subscription runs a small forwarder task: it sends the replay or snapshot from
+//! [`FacilityLive::follow`](crate::live::FacilityLive::follow), then every live update with a higher
+//! sequence number. Forwarders feed the connection through a bounded queue, and the facility's broadcast
+//! never waits for anyone: a client too slow to keep up lags behind, and its forwarder sends a fresh
+//! snapshot instead of the backlog.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use parkline_protocol::{ErrorCode, StreamMessage, StreamRequest};
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
+
+use crate::http::App;
+
+/// Messages waiting for one connection before its forwarders wait.
+const OUTBOX: usize = 64;
+/// Server pings this often; a connection silent for three pings is closed.
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// Most facilities one connection may follow.
+const MAX_SUBSCRIPTIONS: usize = 64;
+
+/// Opens the stream. Send `{"type":"subscribe","facility":ID,"since":SEQ?}` to follow a facility.
+#[utoipa::path(get, path = "/v1/stream", tag = "stream", security(("bearer" = [])),
+    responses((status = 101, description = "WebSocket of StreamMessage; send StreamRequest")))]
+pub async fn stream(State(app): State<App>, ws: WebSocketUpgrade) -> Response {
+    ws.max_message_size(16 * 1024)
+        .max_frame_size(16 * 1024)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| connection(app, socket))
+}
+
+async fn connection(app: App, socket: WebSocket) {
+    let (mut sink, mut incoming) = socket.split();
+    let (outbox, mut queued) = mpsc::channel::<Arc<StreamMessage>>(OUTBOX);
+    let mut subscriptions: HashMap<String, JoinHandle<()>> = HashMap::new();
+    let mut ping = tokio::time::interval(PING_EVERY);
+    let mut heard = Instant::now();
+    metrics::gauge!("parkline_stream_connections").increment(1.0);
+    loop {
+        tokio::select! {
+            message = incoming.next() => {
+                heard = Instant::now();
+                match message {
+                    Some(Ok(Message::Text(text))) => {
+                        if let Err((code, message)) = request(&app, &text, &outbox, &mut subscriptions) {
+                            let _ = outbox.try_send(Arc::new(StreamMessage::Error { code, message }));
+                        }
+                    }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => {}
+                }
+            }
+            Some(message) = queued.recv() => {
+                let Ok(text) = serde_json::to_string(&*message) else { continue };
+                if sink.send(Message::Text(text.into())).await.is_err() {
+                    break;
+                }
+            }
+            _ = ping.tick() => {
+                if heard.elapsed() > PING_EVERY * 3 || sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    for (_, task) in subscriptions {
+        task.abort();
+    }
+    metrics::gauge!("parkline_stream_connections").decrement(1.0);
+}
+
+/// Why a request was refused; sent back as an error message.
+type Refusal = (ErrorCode, String);
+
+fn error(code: ErrorCode, message: impl Into<String>) -> Refusal {
+    (code, message.into())
+}
+
+fn request(
+    app: &App,
+    text: &str,
+    outbox: &mpsc::Sender<Arc<StreamMessage>>,
+    subscriptions: &mut HashMap<String, JoinHandle<()>>,
+) -> Result<(), Refusal> {
+    let req: StreamRequest = serde_json::from_str(text)
+        .map_err(|e| error(ErrorCode::MalformedRequest, format!("bad request: {e}")))?;
+    match req {
+        StreamRequest::Subscribe { facility, since } => {
+            let live = app
+                .live
+                .get(&facility)
+                .ok_or_else(|| error(ErrorCode::UnknownFacility, format!("no facility {facility:?}")))?;
+            if !subscriptions.contains_key(&facility) && subscriptions.len() >= MAX_SUBSCRIPTIONS {
+                return Err(error(
+                    ErrorCode::ValidationFailed,
+                    format!("at most {MAX_SUBSCRIPTIONS} subscriptions"),
+                ));
+            }
+            if let Some(old) = subscriptions.remove(&facility) {
+                old.abort();
+            }
+            let (app, outbox) = (app.clone(), outbox.clone());
+            let task = tokio::spawn(async move {
+                let follow = live.follow(since, app.stale_before());
+                forward(&app, &live, follow, &outbox).await;
+            });
+            subscriptions.insert(facility, task);
+        }
+        StreamRequest::Unsubscribe { facility } => {
+            if let Some(task) = subscriptions.remove(&facility) {
+                task.abort();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sends a subscription's first messages, then its live updates in order, until the connection ends.
+async fn forward(
+    app: &App,
+    live: &crate::live::FacilityLive,
+    mut follow: crate::live::Follow,
+    outbox: &mpsc::Sender<Arc<StreamMessage>>,
+) {
+    loop {
+        for message in follow.first.drain(..) {
+            if outbox.send(message).await.is_err() {
+                return;
+            }
+        }
+        let mut seen = follow.seq;
+        loop {
+            match follow.live.recv().await {
+                Ok(update) => {
+                    let Some(seq) = update.seq() else { continue };
+                    if seq <= seen {
+                        continue;
+                    }
+                    seen = seq;
+                    if outbox.send(update).await.is_err() {
+                        return;
+                    }
+                }
+                // Too slow: start again from a snapshot rather than the backlog.
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    metrics::counter!("parkline_stream_lagged_total").increment(1);
+                    follow = live.follow(None, app.stale_before());
+                    break;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+}

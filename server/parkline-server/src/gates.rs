@@ -136,23 +136,25 @@ pub async fn handle(
     Ok(decision)
 }
 
+/// What a session costs if it ended at `now`: nothing on a permit or without a rate plan, else its price
+/// from entry to `now` at the demand it entered on.
+fn fee(f: &FacilityLive, s: &SessionRecord, now: Timestamp) -> Result<i64> {
+    let Some(plan) = f.rates().filter(|_| s.permit.is_none()) else { return Ok(0) };
+    let stay = Stay {
+        class: s.vehicle.class,
+        entry: s.entry,
+        exit: now.max(s.entry),
+        charging: false,
+        occupancy_permille: Some(s.occupancy_permille),
+    };
+    Ok(pricing::price(&plan, &f.tz, &stay).map_err(|e| Error::validation(e.to_string()))?.total.minor)
+}
+
 /// A session as its ticket holder or staff see it: the fee if it left now, and whether it overstays.
 pub fn view(f: &FacilityLive, s: &SessionRecord, now: Timestamp) -> Result<SessionView> {
     let currency = Currency::new(&f.facility.currency).unwrap_or(Currency::USD);
     let plan = f.rates();
-    let fee = match (&plan, &s.permit) {
-        (Some(plan), None) => {
-            let stay = Stay {
-                class: s.vehicle.class,
-                entry: s.entry,
-                exit: now.max(s.entry),
-                charging: false,
-                occupancy_permille: Some(s.occupancy_permille),
-            };
-            pricing::price(plan, &f.tz, &stay).map_err(|e| Error::validation(e.to_string()))?.total.minor
-        }
-        _ => 0,
-    };
+    let fee = fee(f, s, now)?;
     let reservation_over = s
         .reservation
         .as_deref()
@@ -453,7 +455,7 @@ impl Ctx<'_> {
         };
 
         // A vehicle that entered on a permit has paid already.
-        let fee = if session.permit.is_some() { 0 } else { self.fee(&session)? };
+        let fee = fee(self.facility, &session, self.now)?;
         let due = fee - session.paid_minor;
         session.paid_minor += paid_now.min(due.max(0));
         let outstanding = fee - session.paid_minor;
@@ -507,21 +509,6 @@ impl Ctx<'_> {
             }
         }
         Some(permit)
-    }
-
-    /// What the session costs if it ended now, by the facility's rate plan (free without one).
-    fn fee(&self, s: &SessionRecord) -> Result<i64> {
-        let Some(plan) = self.facility.rates() else { return Ok(0) };
-        let stay = Stay {
-            class: s.vehicle.class,
-            entry: s.entry,
-            exit: self.now.max(s.entry),
-            charging: false,
-            occupancy_permille: Some(s.occupancy_permille),
-        };
-        let quote =
-            pricing::price(&plan, &self.facility.tz, &stay).map_err(|e| Error::validation(e.to_string()))?;
-        Ok(quote.total.minor)
     }
 
     /// No session matches: the flat lost-ticket price, paid at the lane, lets the vehicle out.

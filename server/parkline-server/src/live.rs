@@ -28,11 +28,25 @@ pub const REPLAY: usize = 4096;
 /// Updates a slow subscriber may fall behind by before it gets a snapshot instead.
 const LIVE_QUEUE: usize = 1024;
 
+/// A streamed message, serialised once for every subscriber.
+#[derive(Debug)]
+pub struct Update {
+    pub message: StreamMessage,
+    pub text: axum::extract::ws::Utf8Bytes,
+}
+
+impl Update {
+    pub fn new(message: StreamMessage) -> Arc<Update> {
+        let text = serde_json::to_string(&message).unwrap_or_default().into();
+        Arc::new(Update { message, text })
+    }
+}
+
 /// How a new subscriber starts: `first` (a replay or a snapshot, up to `seq`), then `live`.
 #[derive(Debug)]
 pub struct Follow {
-    pub live: broadcast::Receiver<Arc<StreamMessage>>,
-    pub first: Vec<Arc<StreamMessage>>,
+    pub live: broadcast::Receiver<Arc<Update>>,
+    pub first: Vec<Arc<Update>>,
     pub seq: u64,
 }
 
@@ -58,7 +72,7 @@ pub struct FacilityLive {
     /// Held by whoever plans, saves and applies a change to this facility.
     pub writer: tokio::sync::Mutex<()>,
     /// Streamed updates, for subscribers.
-    updates: broadcast::Sender<Arc<StreamMessage>>,
+    updates: broadcast::Sender<Arc<Update>>,
 }
 
 /// What changes as sensors and staff report.
@@ -74,7 +88,7 @@ pub struct LiveState {
     /// Sequence number of the last update streamed to clients.
     pub seq: u64,
     /// The latest updates, for clients resuming after a short disconnection.
-    recent: VecDeque<Arc<StreamMessage>>,
+    recent: VecDeque<Arc<Update>>,
 }
 
 impl LiveState {
@@ -193,7 +207,7 @@ impl FacilityLive {
         for (spot, status) in changes {
             let Some(new) = state.apply(spot, status) else { continue };
             state.seq += 1;
-            let update = Arc::new(StreamMessage::Spot {
+            let update = Update::new(StreamMessage::Spot {
                 facility: self.facility.id.clone(),
                 seq: state.seq,
                 spot: self.facility.spot(spot).code.clone(),
@@ -215,13 +229,13 @@ impl FacilityLive {
         let state = self.read();
         // Subscribing under the read lock: no update can be sent between this and reading `seq`.
         let live = self.updates.subscribe();
-        let oldest_kept = state.recent.front().and_then(|m| m.seq()).unwrap_or(state.seq + 1);
+        let oldest_kept = state.recent.front().and_then(|u| u.message.seq()).unwrap_or(state.seq + 1);
         let first = match since {
             Some(seen) if seen == state.seq => Vec::new(),
             Some(seen) if seen < state.seq && seen + 1 >= oldest_kept => {
-                state.recent.iter().filter(|m| m.seq().is_some_and(|s| s > seen)).cloned().collect()
+                state.recent.iter().filter(|u| u.message.seq().is_some_and(|s| s > seen)).cloned().collect()
             }
-            _ => vec![Arc::new(StreamMessage::Snapshot {
+            _ => vec![Update::new(StreamMessage::Snapshot {
                 facility: self.facility.id.clone(),
                 seq: state.seq,
                 availability: self.availability_of(&state, stale_before),

@@ -25,6 +25,8 @@ use parkline_domain::sensor::SensorKind;
 use parkline_protocol::{SensorBatch, SensorReading};
 use rand::{Rng, SeedableRng};
 
+mod stream;
+
 #[derive(Debug, Parser)]
 #[command(about = "Drive a Parkline server over loopback HTTP and report throughput and latency")]
 struct Cli {
@@ -54,6 +56,15 @@ enum Scenario {
         /// Kiosk token (required with --url).
         #[arg(long)]
         token: Option<String>,
+    },
+    /// Real-time latency: `subscribers` WebSocket clients follow the facilities while sensors report
+    /// `rate` readings per second; measures the time from posting a reading to each client receiving it.
+    /// Raise the open-file limit first (`ulimit -n 65536`).
+    Stream {
+        #[arg(long, default_value_t = 1000)]
+        subscribers: usize,
+        #[arg(long, default_value_t = 2000)]
+        rate: usize,
     },
     /// Sensor batches as a gateway posts them; every reading flips a random spot.
     Ingest {
@@ -92,9 +103,15 @@ fn main() -> anyhow::Result<()> {
                 let hash = parkline_server::auth::sha256_hex(&kiosk);
                 let kind = parkline_protocol::DeviceKind::Kiosk;
                 server.app.store.insert_device("loadgen kiosk", kind, None, &hash, Timestamp::now()).await?;
+                let partner = parkline_server::auth::random_token(parkline_server::auth::API_KEY_PREFIX);
+                let hash = parkline_server::auth::sha256_hex(&partner);
+                server.app.store.insert_api_key("loadgen", &hash, 0, Timestamp::now()).await?;
                 let url = server.url();
                 std::mem::forget(server); // runs until the process exits
-                anyhow::Ok((url, Tokens { sensors: Some(sensors), kiosk: Some(kiosk) }))
+                anyhow::Ok((
+                    url,
+                    Tokens { sensors: Some(sensors), kiosk: Some(kiosk), partner: Some(partner) },
+                ))
             })?;
             (url, tokens, Some(rt))
         }
@@ -108,11 +125,17 @@ fn main() -> anyhow::Result<()> {
 struct Tokens {
     sensors: Option<String>,
     kiosk: Option<String>,
+    partner: Option<String>,
 }
 
 async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
     let addr = base.strip_prefix("http://").context("--url must be http://host:port")?.to_owned();
     let facilities = facility_ids(&addr).await?;
+    if let Scenario::Stream { subscribers, rate } = cli.scenario {
+        let sensors = tokens.sensors.context("the stream scenario runs against its own server")?;
+        let partner = tokens.partner.context("the stream scenario runs against its own server")?;
+        return stream::run(&addr, &facilities, &sensors, &partner, subscribers, rate, cli.seconds).await;
+    }
     let deadline = Instant::now() + Duration::from_secs(cli.seconds);
     let counted = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
@@ -141,6 +164,7 @@ async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
                 }));
             }
         }
+        Scenario::Stream { .. } => unreachable!("handled above"),
         Scenario::Gates { token: given } => {
             let token = given.clone().or(tokens.kiosk).context("--token is required with --url")?;
             let gates = gate_pairs(&addr, &facilities).await?;
@@ -226,6 +250,7 @@ async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
         Scenario::Availability => "queries",
         Scenario::Gates { .. } => "gate events",
         Scenario::Ingest { .. } => "readings",
+        Scenario::Stream { .. } => unreachable!("reported by stream::run"),
     };
     println!("scenario      {:?}", cli.scenario);
     println!("connections   {}", cli.connections);
@@ -292,7 +317,7 @@ async fn drive(
     Ok((latencies, errors))
 }
 
-async fn get_json(addr: &str, path: &str) -> anyhow::Result<serde_json::Value> {
+pub(crate) async fn get_json(addr: &str, path: &str) -> anyhow::Result<serde_json::Value> {
     let stream = tokio::net::TcpStream::connect(addr).await?;
     let (mut sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(conn);
@@ -334,7 +359,7 @@ async fn gate_pairs(addr: &str, facilities: &[String]) -> anyhow::Result<Vec<(St
     Ok(out)
 }
 
-async fn spot_codes(addr: &str, facilities: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+pub(crate) async fn spot_codes(addr: &str, facilities: &[String]) -> anyhow::Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for id in facilities {
         let layout = get_json(addr, &format!("/v1/facilities/{id}/layout")).await?;

@@ -19,6 +19,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::http::App;
+use crate::live::Update;
 
 /// Messages waiting for one connection before its forwarders wait.
 const OUTBOX: usize = 64;
@@ -39,7 +40,7 @@ pub async fn stream(State(app): State<App>, ws: WebSocketUpgrade) -> Response {
 
 async fn connection(app: App, socket: WebSocket) {
     let (mut sink, mut incoming) = socket.split();
-    let (outbox, mut queued) = mpsc::channel::<Arc<StreamMessage>>(OUTBOX);
+    let (outbox, mut queued) = mpsc::channel::<Arc<Update>>(OUTBOX);
     let mut subscriptions: HashMap<String, JoinHandle<()>> = HashMap::new();
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut heard = Instant::now();
@@ -51,16 +52,15 @@ async fn connection(app: App, socket: WebSocket) {
                 match message {
                     Some(Ok(Message::Text(text))) => {
                         if let Err((code, message)) = request(&app, &text, &outbox, &mut subscriptions) {
-                            let _ = outbox.try_send(Arc::new(StreamMessage::Error { code, message }));
+                            let _ = outbox.try_send(Update::new(StreamMessage::Error { code, message }));
                         }
                     }
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                     Some(Ok(_)) => {}
                 }
             }
-            Some(message) = queued.recv() => {
-                let Ok(text) = serde_json::to_string(&*message) else { continue };
-                if sink.send(Message::Text(text.into())).await.is_err() {
+            Some(update) = queued.recv() => {
+                if sink.send(Message::Text(update.text.clone())).await.is_err() {
                     break;
                 }
             }
@@ -87,7 +87,7 @@ fn error(code: ErrorCode, message: impl Into<String>) -> Refusal {
 fn request(
     app: &App,
     text: &str,
-    outbox: &mpsc::Sender<Arc<StreamMessage>>,
+    outbox: &mpsc::Sender<Arc<Update>>,
     subscriptions: &mut HashMap<String, JoinHandle<()>>,
 ) -> Result<(), Refusal> {
     let req: StreamRequest = serde_json::from_str(text)
@@ -128,7 +128,7 @@ async fn forward(
     app: &App,
     live: &crate::live::FacilityLive,
     mut follow: crate::live::Follow,
-    outbox: &mpsc::Sender<Arc<StreamMessage>>,
+    outbox: &mpsc::Sender<Arc<Update>>,
 ) {
     loop {
         for message in follow.first.drain(..) {
@@ -140,7 +140,7 @@ async fn forward(
         loop {
             match follow.live.recv().await {
                 Ok(update) => {
-                    let Some(seq) = update.seq() else { continue };
+                    let Some(seq) = update.message.seq() else { continue };
                     if seq <= seen {
                         continue;
                     }

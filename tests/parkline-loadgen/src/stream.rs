@@ -1,0 +1,131 @@
+//! The real-time scenario: how long from a sensor reading being posted to each subscribed client
+//! receiving the change.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures_util::{SinkExt, StreamExt};
+use jiff::Timestamp;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+/// When each (facility, spot, occupied) change was posted.
+type Sent = Arc<Mutex<HashMap<(String, String, bool), Instant>>>;
+
+#[allow(clippy::too_many_arguments)]
+pub async fn run(
+    addr: &str,
+    facilities: &[String],
+    sensors_token: &str,
+    token: &str,
+    subscribers: usize,
+    rate: usize,
+    seconds: u64,
+) -> anyhow::Result<()> {
+    let sent: Sent = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+
+    // Subscribers, spread over the facilities.
+    let mut clients = Vec::with_capacity(subscribers);
+    let mut ready = 0;
+    for i in 0..subscribers {
+        let facility = facilities[i % facilities.len()].clone();
+        let mut req = format!("ws://{addr}/v1/stream").into_client_request()?;
+        req.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
+        let (mut ws, _) = tokio_tungstenite::connect_async(req).await.context("connecting a subscriber")?;
+        let subscribe = serde_json::json!({"type": "subscribe", "facility": facility});
+        ws.send(Message::Text(subscribe.to_string().into())).await?;
+        let (sent, stop) = (sent.clone(), stop.clone());
+        clients.push(tokio::spawn(async move {
+            let mut latencies: Vec<u32> = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_millis(200), ws.next()).await
+                else {
+                    continue;
+                };
+                let Message::Text(text) = message else { continue };
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+                if v["type"] != "spot" {
+                    continue;
+                }
+                let key = (
+                    v["facility"].as_str().unwrap_or_default().to_owned(),
+                    v["spot"].as_str().unwrap_or_default().to_owned(),
+                    v["state"] == "occupied",
+                );
+                let at = sent.lock().unwrap_or_else(|p| p.into_inner()).get(&key).copied();
+                if let Some(at) = at {
+                    latencies.push(at.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                }
+            }
+            latencies
+        }));
+        ready += 1;
+    }
+    println!("subscribers   {ready} connected");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // The sensors: every 10 ms, the next spots in turn flip.
+    let spots = crate::spot_codes(addr, facilities).await?;
+    let mut occupied: HashMap<usize, bool> = HashMap::new();
+    let http = tokio::net::TcpStream::connect(addr).await?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(http)).await?;
+    tokio::spawn(conn);
+    let per_tick = (rate / 100).max(1);
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let (mut next, mut posted) = (0usize, 0usize);
+    while Instant::now() < deadline {
+        tick.tick().await;
+        let now = Timestamp::now();
+        let mut readings = Vec::with_capacity(per_tick);
+        for _ in 0..per_tick {
+            let i = next % spots.len();
+            next += 1;
+            let state = occupied.entry(i).or_insert(false);
+            *state = !*state;
+            let (facility, spot) = &spots[i];
+            sent.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert((facility.clone(), spot.clone(), *state), Instant::now());
+            readings.push(serde_json::json!({"facility": facility, "spot": spot, "occupied": *state,
+                "confidence": 0.97, "kind": "magnetic", "observed_at": now.to_string()}));
+        }
+        let body = serde_json::json!({ "readings": readings }).to_string();
+        let req = hyper::Request::post("/v1/sensors/events")
+            .header("host", addr)
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {sensors_token}"))
+            .body(http_body_util::Full::new(bytes::Bytes::from(body)))?;
+        sender.ready().await?;
+        let response = sender.send_request(req).await?;
+        anyhow::ensure!(response.status().is_success(), "readings refused: {}", response.status());
+        http_body_util::BodyExt::collect(response.into_body()).await?;
+        posted += per_tick;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+
+    let mut latencies = Vec::new();
+    for c in clients {
+        latencies.extend(c.await?);
+    }
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+    };
+    let ms = |v: Option<&u32>| v.map_or(0.0, |v| f64::from(*v) / 1000.0);
+    println!("readings      {posted} posted ({:.0}/s)", posted as f64 / seconds as f64);
+    println!("deliveries    {} ({:.0}/s)", latencies.len(), latencies.len() as f64 / seconds as f64);
+    println!(
+        "latency       p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+        ms(pct(0.5)),
+        ms(pct(0.9)),
+        ms(pct(0.99)),
+        ms(latencies.last())
+    );
+    Ok(())
+}

@@ -14,6 +14,7 @@ pub mod live;
 pub mod mqtt;
 pub mod occupancy;
 pub mod overrides;
+pub mod peers;
 pub mod permits;
 pub mod ratelimit;
 pub mod reservations;
@@ -130,6 +131,9 @@ pub async fn start_with_clock(
         let client_id = format!("parkline-{}", &auth::sha256_hex(&config.database_url)[..12]);
         let opts = mqtt::options(url, &client_id).context("MQTT settings")?;
         tasks.push(tokio::spawn(mqtt::run(app.clone(), opts, stopped.clone())));
+    }
+    if app.store.backend() == "postgres" {
+        tasks.push(tokio::spawn(peers::follow(app.clone(), config.database_url.clone(), stopped.clone())));
     }
     tasks.push(tokio::spawn(background(app.clone(), stopped)));
     app.set_ready(true);

@@ -119,3 +119,36 @@ async fn bad_requests_get_errors_and_the_stream_stays_open() {
     assert!(tokio_tungstenite::connect_async(req).await.is_err());
     s.stop().await;
 }
+
+/// Two server processes' worth of instances on one PostgreSQL: a reading ingested by one reaches a
+/// client of the other, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reading_at_one_instance_reaches_clients_of_another() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else { return };
+    let a = TestServer::start(&db.config()).await;
+    let b = TestServer::start(&db.config()).await;
+    let token = b.login(Role::Driver).await.access_token;
+    let mut ws = connect(&b, &token).await;
+    send(&mut ws, json!({"type": "subscribe", "facility": LOT})).await;
+    assert_eq!(expect(&mut ws).await["type"], "snapshot");
+
+    let spots = ["GA-001", "GA-002", "GB-001"];
+    for spot in spots {
+        occupy(&a, spot, true).await;
+    }
+    let mut got = Vec::new();
+    let mut seqs = Vec::new();
+    for _ in spots {
+        let m = expect(&mut ws).await;
+        assert_eq!((m["type"].as_str(), m["state"].as_str()), (Some("spot"), Some("occupied")), "{m}");
+        got.push(m["spot"].as_str().unwrap().to_owned());
+        seqs.push(m["seq"].as_u64().unwrap());
+    }
+    assert_eq!(got, spots);
+    assert!(seqs.windows(2).all(|w| w[0] + 1 == w[1]), "{seqs:?}");
+    // And B's own view agrees.
+    assert_eq!(b.availability(LOT).await["counts"], a.availability(LOT).await["counts"]);
+    a.stop().await;
+    b.stop().await;
+    db.cleanup().await;
+}

@@ -15,6 +15,32 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use super::{GateWrite, HistoryEntry, OverrideWrite, SpotRecord};
 use crate::error::{Error, Result};
 
+/// The PostgreSQL channel on which instances announce the spots they changed.
+pub const CHANNEL: &str = "parkline_spots";
+
+/// `{"origin", "facility", "spots": [codes]}` payloads naming every spot the jobs change, small enough
+/// for `NOTIFY` (under 8,000 bytes).
+fn announcements(origin: &str, jobs: &[&Job]) -> Vec<String> {
+    let mut by_facility: std::collections::BTreeMap<&str, std::collections::BTreeSet<&str>> =
+        Default::default();
+    for job in jobs {
+        let (facility, spots): (&str, &[SpotRecord]) = match job {
+            Job::Spots { facility, spots, .. } => (facility, spots),
+            Job::Gate(w) => (&w.event.facility, &w.spots),
+            Job::Override(w) => (&w.facility, &w.spots),
+        };
+        by_facility.entry(facility).or_default().extend(spots.iter().map(|s| s.spot.as_str()));
+    }
+    let mut out = Vec::new();
+    for (facility, spots) in by_facility {
+        let spots: Vec<&str> = spots.into_iter().collect();
+        for chunk in spots.chunks(200) {
+            out.push(serde_json::json!({"origin": origin, "facility": facility, "spots": chunk}).to_string());
+        }
+    }
+    out
+}
+
 /// Most jobs in one transaction; keeps any one commit short.
 const MAX_BATCH: usize = 512;
 
@@ -40,9 +66,16 @@ pub(super) struct GroupCommit {
 impl GroupCommit {
     /// Starts the committer. `write_lock` (SQLite) is the store's writer lock, taken for each batch so
     /// that other writes never contend with it inside the database; `begin` opens a write transaction.
-    pub fn start(pool: AnyPool, write_lock: Option<Arc<Mutex<()>>>, begin: &'static str) -> GroupCommit {
+    /// `announce` (PostgreSQL): this instance's id; each commit then tells other instances, through
+    /// `NOTIFY`, which spots it changed.
+    pub fn start(
+        pool: AnyPool,
+        write_lock: Option<Arc<Mutex<()>>>,
+        begin: &'static str,
+        announce: Option<String>,
+    ) -> GroupCommit {
         let (queue, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(pool, write_lock, begin, rx));
+        tokio::spawn(run(pool, write_lock, begin, announce, rx));
         GroupCommit { queue }
     }
 
@@ -61,6 +94,7 @@ async fn run(
     pool: AnyPool,
     write_lock: Option<Arc<Mutex<()>>>,
     begin: &'static str,
+    announce: Option<String>,
     mut rx: mpsc::UnboundedReceiver<Pending>,
 ) {
     while let Some(first) = rx.recv().await {
@@ -77,14 +111,14 @@ async fn run(
         };
         metrics::histogram!("parkline_group_commit_jobs").record(batch.len() as f64);
         let jobs: Vec<&Job> = batch.iter().map(|p| &p.job).collect();
-        if let Err(e) = commit(&pool, begin, &jobs).await {
+        if let Err(e) = commit(&pool, begin, announce.as_deref(), &jobs).await {
             if batch.len() == 1 {
                 let _ = batch.pop().map(|p| p.done.send(Err(e)));
                 continue;
             }
             tracing::warn!(error = %e, jobs = batch.len(), "a batch failed; committing its jobs one by one");
             for pending in batch {
-                let result = commit(&pool, begin, &[&pending.job]).await;
+                let result = commit(&pool, begin, announce.as_deref(), &[&pending.job]).await;
                 let _ = pending.done.send(result);
             }
             continue;
@@ -97,7 +131,7 @@ async fn run(
 
 /// Runs jobs in one transaction, in order. Consecutive gate events are written together, a few
 /// statements for all of them.
-async fn commit(pool: &AnyPool, begin: &'static str, jobs: &[&Job]) -> Result<()> {
+async fn commit(pool: &AnyPool, begin: &'static str, announce: Option<&str>, jobs: &[&Job]) -> Result<()> {
     let mut tx = pool.begin_with(begin).await?;
     let mut gates: Vec<&GateWrite> = Vec::new();
     for job in jobs {
@@ -115,6 +149,12 @@ async fn commit(pool: &AnyPool, begin: &'static str, jobs: &[&Job]) -> Result<()
         }
     }
     super::sql::write_gate_events(&mut tx, &gates).await?;
+    if let Some(origin) = announce {
+        for payload in announcements(origin, jobs) {
+            // Delivered to listeners only if and when this transaction commits, in commit order.
+            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(&mut *tx).await?;
+        }
+    }
     tx.commit().await?;
     Ok(())
 }

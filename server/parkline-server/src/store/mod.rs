@@ -20,6 +20,7 @@ use parkline_protocol::{DeviceKind, Role};
 
 use crate::error::Result;
 
+pub use commit::CHANNEL as ANNOUNCE_CHANNEL;
 pub use sql::SqlStore;
 
 /// Opens the database a URL names (`sqlite://...`, `postgres://...`), creating and migrating it as needed.
@@ -159,6 +160,10 @@ pub struct ApiKeyRecord {
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+    /// This process's id among the instances sharing the database.
+    fn instance(&self) -> &str;
+    /// The stored status of some spots of a facility (to catch up with another instance's changes).
+    async fn spot_records(&self, facility: &str, spots: &[String]) -> Result<Vec<SpotRecord>>;
     /// Cheap round trip, for readiness checks.
     async fn ping(&self) -> Result<()>;
 

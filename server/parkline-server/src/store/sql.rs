@@ -38,6 +38,8 @@ pub struct SqlStore {
     committer: GroupCommit,
     /// Statement that opens a write transaction.
     begin_write: &'static str,
+    /// Tells this instance's change announcements from other instances'.
+    instance: String,
 }
 
 impl SqlStore {
@@ -48,8 +50,10 @@ impl SqlStore {
         begin_write: &'static str,
     ) -> Self {
         let write_lock = serialize_writes.then(|| Arc::new(Mutex::new(())));
-        let committer = GroupCommit::start(pool.clone(), write_lock.clone(), begin_write);
-        SqlStore { pool, backend, write_lock, committer, begin_write }
+        let instance = crate::auth::random_token("")[..16].to_owned();
+        let announce = (backend == "postgres").then(|| instance.clone());
+        let committer = GroupCommit::start(pool.clone(), write_lock.clone(), begin_write, announce);
+        SqlStore { pool, backend, write_lock, committer, begin_write, instance }
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -414,6 +418,30 @@ pub(super) async fn write_history(
 impl Store for SqlStore {
     fn backend(&self) -> &'static str {
         self.backend
+    }
+
+    fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    async fn spot_records(&self, facility: &str, spots: &[String]) -> Result<Vec<SpotRecord>> {
+        let mut out = Vec::with_capacity(spots.len());
+        for chunk in spots.chunks(CHUNK) {
+            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT spot, occupied, out_of_service, held, last_reading_ms, last_change_ms, pending_occupied, \
+                 pending_since_ms FROM spot_status WHERE facility_id = $1 AND spot IN ({})",
+                list.join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(facility);
+            for code in chunk {
+                q = q.bind(code);
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                out.push(spot_record(&row)?);
+            }
+        }
+        Ok(out)
     }
 
     async fn ping(&self) -> Result<()> {

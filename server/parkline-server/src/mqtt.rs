@@ -103,6 +103,7 @@ pub async fn run(app: App, opts: MqttOptions, mut stopped: watch::Receiver<bool>
             let readings: Vec<SensorReading> =
                 parsed.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
             for e in parsed.iter().filter_map(|r| r.as_ref().err()) {
+                metrics::counter!("parkline_mqtt_refused_total", "stage" => "parse").increment(1);
                 tracing::warn!(error = %e, "MQTT message refused");
             }
             let applied =
@@ -111,6 +112,7 @@ pub async fn run(app: App, opts: MqttOptions, mut stopped: watch::Receiver<bool>
             match applied {
                 Ok(results) => {
                     for e in results.iter().filter_map(|r| r.as_ref().err()) {
+                        metrics::counter!("parkline_mqtt_refused_total", "stage" => "validate").increment(1);
                         tracing::warn!(error = %e, "MQTT reading refused");
                     }
                 }

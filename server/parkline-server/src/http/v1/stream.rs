@@ -52,6 +52,8 @@ async fn connection(app: App, socket: WebSocket) {
                 match message {
                     Some(Ok(Message::Text(text))) => {
                         if let Err((code, message)) = request(&app, &text, &outbox, &mut subscriptions) {
+                            metrics::counter!("parkline_stream_refused_total").increment(1);
+                            tracing::debug!(?code, message, "stream request refused");
                             let _ = outbox.try_send(Update::new(StreamMessage::Error { code, message }));
                         }
                     }

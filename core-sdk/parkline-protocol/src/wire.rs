@@ -648,6 +648,16 @@ pub enum StreamRequest {
         facility: String,
         #[serde(default)]
         since: Option<u64>,
+        /// Only changes on this level.
+        #[serde(default)]
+        level: Option<i16>,
+        /// Only changes in this zone (its code, as in `2A-015`'s `A`); with `level` for one floor's zone.
+        #[serde(default)]
+        zone: Option<String>,
+        /// Only spots becoming free that a plain vehicle of this class may use: "tell me when a spot
+        /// for my car frees up". Sequence numbers then skip the changes left out.
+        #[serde(default)]
+        watch: Option<VehicleClass>,
     },
     Unsubscribe {
         facility: String,

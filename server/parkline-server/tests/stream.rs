@@ -152,3 +152,37 @@ async fn a_reading_at_one_instance_reaches_clients_of_another() {
     b.stop().await;
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn subscriptions_can_follow_one_zone_or_watch_for_a_spot_that_fits() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    // No debounce here: each reading below is a change, in the order sent.
+    let mut settings = db.settings();
+    settings.debounce_ms = Some(0);
+    let s = TestServer::start(&settings.resolve().unwrap()).await;
+    let token = s.login(Role::Driver).await.access_token;
+
+    let mut zone_b = connect(&s, &token).await;
+    send(&mut zone_b, json!({"type": "subscribe", "facility": LOT, "level": 0, "zone": "B"})).await;
+    assert_eq!(expect(&mut zone_b).await["type"], "snapshot");
+    let mut sedan_watch = connect(&s, &token).await;
+    send(&mut sedan_watch, json!({"type": "subscribe", "facility": LOT, "watch": "sedan"})).await;
+    assert_eq!(expect(&mut sedan_watch).await["type"], "snapshot");
+
+    // GB-035 is a motorcycle spot: zone B hears of it, a sedan driver does not.
+    for (spot, occupied) in
+        [("GA-001", true), ("GB-001", true), ("GB-035", true), ("GB-035", false), ("GB-001", false)]
+    {
+        occupy(&s, spot, occupied).await;
+    }
+    let mut heard = Vec::new();
+    while let Some(m) = next(&mut zone_b, Duration::from_millis(500)).await {
+        heard.push((m["spot"].as_str().unwrap().to_owned(), m["state"].as_str().unwrap().to_owned()));
+    }
+    let expected = [("GB-001", "occupied"), ("GB-035", "occupied"), ("GB-035", "free"), ("GB-001", "free")];
+    assert_eq!(heard, expected.map(|(a, b)| (a.to_owned(), b.to_owned())));
+    let m = expect(&mut sedan_watch).await;
+    assert_eq!((m["spot"].as_str(), m["state"].as_str()), (Some("GB-001"), Some("free")));
+    assert_eq!(next(&mut sedan_watch, Duration::from_millis(300)).await, None);
+    s.stop().await;
+}

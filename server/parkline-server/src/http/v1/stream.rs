@@ -95,7 +95,7 @@ fn request(
     let req: StreamRequest = serde_json::from_str(text)
         .map_err(|e| error(ErrorCode::MalformedRequest, format!("bad request: {e}")))?;
     match req {
-        StreamRequest::Subscribe { facility, since } => {
+        StreamRequest::Subscribe { facility, since, level, zone, watch } => {
             let live = app
                 .live
                 .get(&facility)
@@ -110,9 +110,10 @@ fn request(
                 old.abort();
             }
             let (app, outbox) = (app.clone(), outbox.clone());
+            let filter = Filter { level, zone, watch };
             let task = tokio::spawn(async move {
                 let follow = live.follow(since, app.stale_before());
-                forward(&app, &live, follow, &outbox).await;
+                forward(&app, &live, follow, &filter, &outbox).await;
             });
             subscriptions.insert(facility, task);
         }
@@ -125,11 +126,37 @@ fn request(
     Ok(())
 }
 
+/// What a subscription wants to hear about.
+#[derive(Debug)]
+struct Filter {
+    level: Option<i16>,
+    zone: Option<String>,
+    watch: Option<parkline_domain::VehicleClass>,
+}
+
+impl Filter {
+    fn passes(&self, live: &crate::live::FacilityLive, message: &StreamMessage) -> bool {
+        let StreamMessage::Spot { spot, state, .. } = message else { return true };
+        let f = &live.facility;
+        let Some(idx) = f.spot_by_code(spot) else { return false };
+        let s = f.spot(idx);
+        let level_ok = self.level.is_none_or(|l| f.floors[usize::from(s.floor)].level == l);
+        let zone_ok = self.zone.as_ref().is_none_or(|z| f.zones[usize::from(s.zone)].code == *z);
+        let watch_ok = self.watch.is_none_or(|class| {
+            let plain = parkline_domain::Vehicle::new(class, false);
+            *state == parkline_domain::SpotState::Free
+                && parkline_domain::allocation::eligible(plain, &Default::default(), s.size, s.features)
+        });
+        level_ok && zone_ok && watch_ok
+    }
+}
+
 /// Sends a subscription's first messages, then its live updates in order, until the connection ends.
 async fn forward(
     app: &App,
     live: &crate::live::FacilityLive,
     mut follow: crate::live::Follow,
+    filter: &Filter,
     outbox: &mpsc::Sender<Arc<Update>>,
 ) {
     loop {
@@ -147,6 +174,9 @@ async fn forward(
                         continue;
                     }
                     seen = seq;
+                    if !filter.passes(live, &update.message) {
+                        continue;
+                    }
                     if outbox.send(update).await.is_err() {
                         return;
                     }

@@ -674,6 +674,9 @@ pub enum StreamMessage {
     Snapshot { facility: String, seq: u64, availability: Availability },
     /// One spot changed state; `counts` are the facility's totals after the change.
     Spot { facility: String, seq: u64, spot: String, state: SpotState, counts: SpotCounts },
+    /// A sensor has been silent too long (`silent: true`; the spot's state may be out of date), or
+    /// reports again (`silent: false`).
+    SensorSilent { facility: String, seq: u64, spot: String, silent: bool },
     /// A request could not be served.
     Error { code: crate::ErrorCode, message: String },
 }
@@ -682,7 +685,9 @@ impl StreamMessage {
     /// The sequence number a message carries, if it belongs to a facility's sequence.
     pub fn seq(&self) -> Option<u64> {
         match self {
-            StreamMessage::Snapshot { seq, .. } | StreamMessage::Spot { seq, .. } => Some(*seq),
+            StreamMessage::Snapshot { seq, .. }
+            | StreamMessage::Spot { seq, .. }
+            | StreamMessage::SensorSilent { seq, .. } => Some(*seq),
             StreamMessage::Error { .. } => None,
         }
     }

@@ -154,10 +154,14 @@ async fn background(app: App, mut stopped: watch::Receiver<bool>) {
         if let Err(e) = occupancy::settle(&app.live, app.store.as_ref(), &app.rules, app.now()).await {
             tracing::warn!(error = %e, "settling held spot changes failed; will retry");
         }
-        if ticks.is_multiple_of(4)
-            && let Err(e) = reservations::release_no_shows(&app.live, app.store.as_ref(), app.now()).await
-        {
-            tracing::warn!(error = %e, "releasing no-shows failed; will retry");
+        if ticks.is_multiple_of(4) {
+            if let Err(e) = reservations::release_no_shows(&app.live, app.store.as_ref(), app.now()).await {
+                tracing::warn!(error = %e, "releasing no-shows failed; will retry");
+            }
+            for facility in app.live.all() {
+                let flips = facility.check_silent_sensors(app.stale_before());
+                metrics::counter!("parkline_sensor_silence_changes_total").increment(flips as u64);
+            }
         }
         if ticks.is_multiple_of(240) {
             app.limits.forget_idle();

@@ -87,6 +87,8 @@ pub struct LiveState {
     pub last_change: Option<Timestamp>,
     /// Sequence number of the last update streamed to clients.
     pub seq: u64,
+    /// Spots whose sensor was announced silent.
+    silent: BTreeSet<SpotIdx>,
     /// The latest updates, for clients resuming after a short disconnection.
     recent: VecDeque<Arc<Update>>,
 }
@@ -131,6 +133,7 @@ impl FacilityLive {
             last_reading: None,
             last_change: None,
             seq: 0,
+            silent: BTreeSet::new(),
             recent: VecDeque::new(),
         };
         for record in records {
@@ -206,21 +209,57 @@ impl FacilityLive {
         let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         for (spot, status) in changes {
             let Some(new) = state.apply(spot, status) else { continue };
-            state.seq += 1;
-            let update = Update::new(StreamMessage::Spot {
+            let (code, counts) = (self.facility.spot(spot).code.clone(), state.occupancy.totals().into());
+            self.emit(&mut state, |seq| StreamMessage::Spot {
                 facility: self.facility.id.clone(),
-                seq: state.seq,
-                spot: self.facility.spot(spot).code.clone(),
+                seq,
+                spot: code,
                 state: new,
-                counts: state.occupancy.totals().into(),
+                counts,
             });
-            if state.recent.len() == REPLAY {
-                state.recent.pop_front();
-            }
-            state.recent.push_back(update.clone());
-            // Nobody listening is fine; slow listeners lag and get a snapshot instead.
-            let _ = self.updates.send(update);
         }
+    }
+
+    /// Numbers a message, keeps it for resuming clients and broadcasts it. Call with the state locked.
+    fn emit(&self, state: &mut LiveState, message: impl FnOnce(u64) -> StreamMessage) {
+        state.seq += 1;
+        let update = Update::new(message(state.seq));
+        if state.recent.len() == REPLAY {
+            state.recent.pop_front();
+        }
+        state.recent.push_back(update.clone());
+        // Nobody listening is fine; slow listeners lag and get a snapshot instead.
+        let _ = self.updates.send(update);
+    }
+
+    /// Announces sensors that fell silent before `stale_before`, and those that report again. Returns how
+    /// many changed.
+    pub fn check_silent_sensors(&self, stale_before: Timestamp) -> usize {
+        let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let flips: Vec<(SpotIdx, bool)> = state
+            .spots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let silent = s.sensor.last_reading.is_some_and(|t| t < stale_before);
+                (silent != state.silent.contains(&(i as SpotIdx))).then_some((i as SpotIdx, silent))
+            })
+            .collect();
+        for &(spot, silent) in &flips {
+            if silent {
+                state.silent.insert(spot);
+            } else {
+                state.silent.remove(&spot);
+            }
+            let code = self.facility.spot(spot).code.clone();
+            self.emit(&mut state, |seq| StreamMessage::SensorSilent {
+                facility: self.facility.id.clone(),
+                seq,
+                spot: code,
+                silent,
+            });
+        }
+        flips.len()
     }
 
     /// Starts following this facility: a receiver of live updates, and what to send first so that

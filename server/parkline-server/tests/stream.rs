@@ -186,3 +186,38 @@ async fn subscriptions_can_follow_one_zone_or_watch_for_a_spot_that_fits() {
     assert_eq!(next(&mut sedan_watch, Duration::from_millis(300)).await, None);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_silent_sensor_raises_an_alert_and_its_return_clears_it() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let s = TestServer::start(&db.config()).await;
+    let token = s.login(Role::Manager).await.access_token;
+    let at = |s: &TestServer| s.server.app.now().to_string();
+    let report = json!({"readings": [{"facility": LOT, "spot": "GA-001", "occupied": false, "confidence": 0.97,
+        "kind": "magnetic", "observed_at": at(&s)}]});
+    s.post_as(Some(&s.sensors.clone()), "/v1/sensors/events", &report).await;
+    let mut ws = connect(&s, &token).await;
+    send(&mut ws, json!({"type": "subscribe", "facility": LOT})).await;
+    assert_eq!(expect(&mut ws).await["type"], "snapshot");
+
+    s.clock.advance(jiff::SignedDuration::from_secs(61));
+    let alert = expect(&mut ws).await;
+    assert_eq!(
+        (alert["type"].as_str(), alert["spot"].as_str(), alert["silent"].as_bool()),
+        (Some("sensor_silent"), Some("GA-001"), Some(true)),
+        "{alert}"
+    );
+
+    // A heartbeat (the same state, reported again) clears it.
+    let heartbeat = json!({"readings": [{"facility": LOT, "spot": "GA-001", "occupied": false, "confidence": 0.97,
+        "kind": "magnetic", "observed_at": at(&s)}]});
+    s.post_as(Some(&s.sensors.clone()), "/v1/sensors/events", &heartbeat).await;
+    let back = expect(&mut ws).await;
+    assert_eq!(
+        (back["type"].as_str(), back["silent"].as_bool()),
+        (Some("sensor_silent"), Some(false)),
+        "{back}"
+    );
+    assert_eq!(back["seq"].as_u64(), alert["seq"].as_u64().map(|s| s + 1));
+    s.stop().await;
+}

@@ -66,6 +66,13 @@ enum Scenario {
         #[arg(long, default_value_t = 2000)]
         rate: usize,
     },
+    /// Idle real-time clients: opens `--connections` WebSocket connections, each following a facility,
+    /// and holds them for `--seconds`. Point it at a separate server (`--url`, `--token`) and read that
+    /// process's memory while they are held.
+    Idle {
+        #[arg(long)]
+        token: Option<String>,
+    },
     /// Sensor batches as a gateway posts them; every reading flips a random spot.
     Ingest {
         /// Readings per request.
@@ -131,6 +138,10 @@ struct Tokens {
 async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
     let addr = base.strip_prefix("http://").context("--url must be http://host:port")?.to_owned();
     let facilities = facility_ids(&addr).await?;
+    if let Scenario::Idle { token } = &cli.scenario {
+        let token = token.clone().or(tokens.partner).context("--token is required with --url")?;
+        return stream::idle(&addr, &facilities, &token, cli.connections, cli.seconds).await;
+    }
     if let Scenario::Stream { subscribers, rate } = cli.scenario {
         let sensors = tokens.sensors.context("the stream scenario runs against its own server")?;
         let partner = tokens.partner.context("the stream scenario runs against its own server")?;
@@ -164,7 +175,7 @@ async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
                 }));
             }
         }
-        Scenario::Stream { .. } => unreachable!("handled above"),
+        Scenario::Stream { .. } | Scenario::Idle { .. } => unreachable!("handled above"),
         Scenario::Gates { token: given } => {
             let token = given.clone().or(tokens.kiosk).context("--token is required with --url")?;
             let gates = gate_pairs(&addr, &facilities).await?;
@@ -250,7 +261,7 @@ async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
         Scenario::Availability => "queries",
         Scenario::Gates { .. } => "gate events",
         Scenario::Ingest { .. } => "readings",
-        Scenario::Stream { .. } => unreachable!("reported by stream::run"),
+        Scenario::Stream { .. } | Scenario::Idle { .. } => unreachable!("reported by the stream module"),
     };
     println!("scenario      {:?}", cli.scenario);
     println!("connections   {}", cli.connections);

@@ -129,3 +129,41 @@ pub async fn run(
     );
     Ok(())
 }
+
+/// Opens `connections` idle subscribers and holds them for `seconds`.
+pub async fn idle(
+    addr: &str,
+    facilities: &[String],
+    token: &str,
+    connections: usize,
+    seconds: u64,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut held = Vec::with_capacity(connections);
+    for i in 0..connections {
+        let mut req = format!("ws://{addr}/v1/stream").into_client_request()?;
+        req.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
+        let (mut ws, _) = match tokio_tungstenite::connect_async(req).await {
+            Ok(c) => c,
+            Err(e) => {
+                println!("connection {i} failed: {e}");
+                break;
+            }
+        };
+        let subscribe =
+            serde_json::json!({"type": "subscribe", "facility": facilities[i % facilities.len()]});
+        ws.send(Message::Text(subscribe.to_string().into())).await?;
+        // Read the snapshot, then keep the connection answering pings in the background.
+        let _ = ws.next().await;
+        held.push(tokio::spawn(async move { while let Some(Ok(_)) = ws.next().await {} }));
+        if (i + 1) % 1000 == 0 {
+            println!("{} connections open ({:.1} s)", i + 1, started.elapsed().as_secs_f64());
+        }
+    }
+    println!("holding       {} connections for {seconds} s", held.len());
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    for task in held {
+        task.abort();
+    }
+    Ok(())
+}

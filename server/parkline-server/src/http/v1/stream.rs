@@ -35,6 +35,8 @@ pub async fn stream(State(app): State<App>, ws: WebSocketUpgrade) -> Response {
     ws.max_message_size(16 * 1024)
         .max_frame_size(16 * 1024)
         .write_buffer_size(0)
+        // tungstenite reads into a 128 KiB buffer by default; requests here are a few hundred bytes.
+        .read_buffer_size(4 * 1024)
         .on_upgrade(move |socket| connection(app, socket))
 }
 

@@ -1,5 +1,6 @@
 //! Sensor readings over a real MQTT broker (Mosquitto), into the same rules as HTTP.
 
+#[macro_use]
 mod common;
 
 use std::time::{Duration, Instant};
@@ -34,6 +35,11 @@ async fn readings_published_over_mqtt_move_the_counts() {
     let s = TestServer::start(&settings.resolve().unwrap()).await;
     let occupied = |a: &serde_json::Value| a["counts"]["occupied"].as_u64().unwrap();
     let before = occupied(&s.availability(LOT).await);
+    // A driver's app follows the lot over the WebSocket stream.
+    let token = s.login(parkline_protocol::Role::Driver).await.access_token;
+    let mut app = common::ws::connect(&s, &token).await;
+    common::ws::send(&mut app, json!({"type": "subscribe", "facility": LOT})).await;
+    assert_eq!(common::ws::expect(&mut app).await["type"], "snapshot");
 
     let id = format!("publisher-{}", std::process::id());
     let opts = parkline_server::mqtt::options(&url, &id).unwrap();
@@ -69,6 +75,12 @@ async fn readings_published_over_mqtt_move_the_counts() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(after, before + 3, "three readings applied");
+    let mut streamed = Vec::new();
+    for _ in 0..3 {
+        let m = common::ws::expect(&mut app).await;
+        streamed.push(m["spot"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(streamed, ["GA-001", "GA-002", "GB-003"], "the app saw each reading, in order");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(occupied(&s.availability(LOT).await), before + 3, "the weak reading changed nothing");
     let history =

@@ -6,40 +6,16 @@ mod common;
 use std::time::Duration;
 
 use common::{Backend, TestDb, TestServer};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use jiff::Timestamp;
 use parkline_protocol::Role;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use common::ws::{connect, expect, next, send};
 
 const LOT: &str = "waterfront-lot";
-
-async fn connect(s: &TestServer, token: &str) -> Ws {
-    let mut req = format!("ws://{}/v1/stream", s.server.addr).into_client_request().unwrap();
-    req.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
-    tokio_tungstenite::connect_async(req).await.expect("websocket connects").0
-}
-
-async fn send(ws: &mut Ws, body: Value) {
-    ws.send(Message::Text(body.to_string().into())).await.unwrap();
-}
-
-/// The next JSON message, or `None` if none comes within `wait`.
-async fn next(ws: &mut Ws, wait: Duration) -> Option<Value> {
-    loop {
-        let message = tokio::time::timeout(wait, ws.next()).await.ok()??.ok()?;
-        if let Message::Text(text) = message {
-            return Some(serde_json::from_str(&text).unwrap());
-        }
-    }
-}
-
-async fn expect(ws: &mut Ws) -> Value {
-    next(ws, Duration::from_secs(5)).await.expect("a message")
-}
 
 async fn occupy(s: &TestServer, spot: &str, occupied: bool) {
     let readings = json!({"readings": [{"facility": LOT, "spot": spot, "occupied": occupied, "confidence": 0.97,

@@ -203,3 +203,42 @@ pub async fn split(r: reqwest::Response) -> (u16, Value) {
     let text = r.text().await.unwrap_or_default();
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
+
+/// A WebSocket client for `/v1/stream`.
+pub mod ws {
+    use std::time::Duration;
+
+    use futures_util::{SinkExt, StreamExt};
+    use serde_json::Value;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    use super::TestServer;
+
+    pub type Ws =
+        tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+    pub async fn connect(s: &TestServer, token: &str) -> Ws {
+        let mut req = format!("ws://{}/v1/stream", s.server.addr).into_client_request().unwrap();
+        req.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+        tokio_tungstenite::connect_async(req).await.expect("websocket connects").0
+    }
+
+    pub async fn send(ws: &mut Ws, body: Value) {
+        ws.send(Message::Text(body.to_string().into())).await.unwrap();
+    }
+
+    /// The next JSON message, or `None` if none comes within `wait`.
+    pub async fn next(ws: &mut Ws, wait: Duration) -> Option<Value> {
+        loop {
+            let message = tokio::time::timeout(wait, ws.next()).await.ok()??.ok()?;
+            if let Message::Text(text) = message {
+                return Some(serde_json::from_str(&text).unwrap());
+            }
+        }
+    }
+
+    pub async fn expect(ws: &mut Ws) -> Value {
+        next(ws, Duration::from_secs(5)).await.expect("a message")
+    }
+}

@@ -153,21 +153,25 @@ async fn apply(
     for (facility, items) in by_facility {
         let _writer = facility.writer.lock().await;
         // Readings for the same spot apply in order to one working copy of its status.
-        let mut work: HashMap<SpotIdx, Change> = HashMap::new();
+        // Changes in the order their spots first appear, so they apply (and stream) in reading order.
+        let mut work: Vec<Change> = Vec::new();
+        let mut slot: HashMap<SpotIdx, usize> = HashMap::new();
         {
             let state = facility.read();
             for item in &items {
-                let change = work.entry(item.spot).or_insert_with(|| {
+                let i = *slot.entry(item.spot).or_insert_with(|| {
                     let status = state.spots[item.spot as usize];
-                    Change {
+                    work.push(Change {
                         spot: item.spot,
                         before: status,
                         after: status,
                         source: "",
                         confidence: None,
                         at: now,
-                    }
+                    });
+                    work.len() - 1
                 });
+                let change = &mut work[i];
                 let outcome = change.after.sensor.observe(&item.reading, rules);
                 if outcome == Outcome::Changed {
                     change.source = item.source;
@@ -180,7 +184,7 @@ async fn apply(
             }
         }
         let mut plan = Plan::default();
-        for change in work.into_values().filter(|c| c.after != c.before) {
+        for change in work.into_iter().filter(|c| c.after != c.before) {
             plan.push(&facility, change);
         }
         plan.commit(store, &facility).await?;

@@ -70,12 +70,4 @@ impl Inside {
     pub fn permits(&self) -> impl Iterator<Item = &str> {
         self.sessions.values().filter_map(|s| s.permit.as_deref())
     }
-
-    pub fn len(&self) -> usize {
-        self.sessions.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.sessions.is_empty()
-    }
 }

@@ -235,16 +235,23 @@ impl FacilityLive {
     /// Announces sensors that fell silent before `stale_before`, and those that report again. Returns how
     /// many changed.
     pub fn check_silent_sensors(&self, stale_before: Timestamp) -> usize {
+        let find = |state: &LiveState| -> Vec<(SpotIdx, bool)> {
+            state
+                .spots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| {
+                    let silent = s.sensor.last_reading.is_some_and(|t| t < stale_before);
+                    (silent != state.silent.contains(&(i as SpotIdx))).then_some((i as SpotIdx, silent))
+                })
+                .collect()
+        };
+        // Usually nothing changed: look under the read lock, and block readers only when something did.
+        if find(&self.read()).is_empty() {
+            return 0;
+        }
         let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let flips: Vec<(SpotIdx, bool)> = state
-            .spots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                let silent = s.sensor.last_reading.is_some_and(|t| t < stale_before);
-                (silent != state.silent.contains(&(i as SpotIdx))).then_some((i as SpotIdx, silent))
-            })
-            .collect();
+        let flips = find(&state);
         for &(spot, silent) in &flips {
             if silent {
                 state.silent.insert(spot);

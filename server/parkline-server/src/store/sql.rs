@@ -56,10 +56,6 @@ impl SqlStore {
         SqlStore { pool, backend, write_lock, committer, begin_write, instance }
     }
 
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
-    }
-
     async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match &self.write_lock {
             Some(lock) => Some(lock.lock().await),

@@ -2,7 +2,8 @@
 //! receiving the change.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -10,9 +11,44 @@ use futures_util::{SinkExt, StreamExt};
 use jiff::Timestamp;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-/// When each (facility, spot, occupied) change was posted.
-type Sent = Arc<Mutex<HashMap<(String, String, bool), Instant>>>;
+/// When each spot's latest change was posted, in microseconds since `start` (0: never), indexed by
+/// the spot's position in `index`. Subscribers read it without a lock, so the measuring client costs
+/// the shared two cores as little as it can.
+struct Sent {
+    start: Instant,
+    index: HashMap<(String, String), usize>,
+    posted: Vec<[AtomicU64; 2]>,
+}
+
+impl Sent {
+    fn mark(&self, i: usize, occupied: bool) {
+        let micros = self.start.elapsed().as_micros() as u64 + 1;
+        self.posted[i][usize::from(occupied)].store(micros, Ordering::Relaxed);
+    }
+
+    /// Microseconds since the change this message reports was posted.
+    fn latency(&self, facility: &str, spot: &str, occupied: bool) -> Option<u32> {
+        let i = *self.index.get(&(facility.to_owned(), spot.to_owned()))?;
+        let at = self.posted[i][usize::from(occupied)].load(Ordering::Relaxed);
+        let now = self.start.elapsed().as_micros() as u64 + 1;
+        (at != 0).then(|| now.saturating_sub(at).min(u64::from(u32::MAX)) as u32)
+    }
+}
+
+/// The fields of a spot message the subscribers need, borrowed from the text.
+#[derive(serde::Deserialize)]
+struct SpotMessage<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(default)]
+    facility: &'a str,
+    #[serde(default)]
+    spot: &'a str,
+    #[serde(default)]
+    state: &'a str,
+}
 
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
@@ -24,7 +60,12 @@ pub async fn run(
     rate: usize,
     seconds: u64,
 ) -> anyhow::Result<()> {
-    let sent: Sent = Arc::default();
+    let spots = crate::spot_codes(addr, facilities).await?;
+    let sent = Arc::new(Sent {
+        start: Instant::now(),
+        index: spots.iter().cloned().enumerate().map(|(i, key)| (key, i)).collect(),
+        posted: spots.iter().map(|_| Default::default()).collect(),
+    });
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
 
     // Subscribers, spread over the facilities.
@@ -46,18 +87,12 @@ pub async fn run(
                     continue;
                 };
                 let Message::Text(text) = message else { continue };
-                let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
-                if v["type"] != "spot" {
+                let Ok(m) = serde_json::from_str::<SpotMessage>(&text) else { continue };
+                if m.kind != "spot" {
                     continue;
                 }
-                let key = (
-                    v["facility"].as_str().unwrap_or_default().to_owned(),
-                    v["spot"].as_str().unwrap_or_default().to_owned(),
-                    v["state"] == "occupied",
-                );
-                let at = sent.lock().unwrap_or_else(|p| p.into_inner()).get(&key).copied();
-                if let Some(at) = at {
-                    latencies.push(at.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                if let Some(micros) = sent.latency(m.facility, m.spot, m.state == "occupied") {
+                    latencies.push(micros);
                 }
             }
             latencies
@@ -68,7 +103,6 @@ pub async fn run(
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     // The sensors: every 10 ms, the next spots in turn flip.
-    let spots = crate::spot_codes(addr, facilities).await?;
     let mut occupied: HashMap<usize, bool> = HashMap::new();
     let http = tokio::net::TcpStream::connect(addr).await?;
     let (mut sender, conn) =
@@ -88,9 +122,7 @@ pub async fn run(
             let state = occupied.entry(i).or_insert(false);
             *state = !*state;
             let (facility, spot) = &spots[i];
-            sent.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert((facility.clone(), spot.clone(), *state), Instant::now());
+            sent.mark(i, *state);
             readings.push(serde_json::json!({"facility": facility, "spot": spot, "occupied": *state,
                 "confidence": 0.97, "kind": "magnetic", "observed_at": now.to_string()}));
         }
@@ -143,7 +175,10 @@ pub async fn idle(
     for i in 0..connections {
         let mut req = format!("ws://{addr}/v1/stream").into_client_request()?;
         req.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
-        let (mut ws, _) = match tokio_tungstenite::connect_async(req).await {
+        // Small buffers on this side too (tungstenite allocates 128 KiB per connection by default), so a
+        // client process can hold tens of thousands.
+        let config = WebSocketConfig::default().read_buffer_size(4 * 1024).write_buffer_size(0);
+        let (mut ws, _) = match tokio_tungstenite::connect_async_with_config(req, Some(config), false).await {
             Ok(c) => c,
             Err(e) => {
                 println!("connection {i} failed: {e}");

@@ -34,6 +34,14 @@ pub enum ErrorCode {
     UnknownGate,
     /// The request conflicts with existing state (an id already taken, say).
     Conflict,
+    /// The card was declined (the message says why); try another.
+    PaymentDeclined,
+    /// The payment provider failed or could not be reached; nothing was charged, retry with the same key.
+    PaymentProviderError,
+    /// There is nothing to pay (a permit, a stay in its free period, or already paid).
+    NothingDue,
+    /// A refund larger than what is left of the payment.
+    RefundTooLarge,
     /// The server is starting or shutting down.
     Unavailable,
     /// A fault on the server's side; details are in its logs, not in the response.
@@ -56,7 +64,9 @@ impl ErrorCode {
             | ErrorCode::UnknownSpot
             | ErrorCode::UnknownSensor
             | ErrorCode::UnknownGate => 404,
-            ErrorCode::Conflict => 409,
+            ErrorCode::Conflict | ErrorCode::NothingDue | ErrorCode::RefundTooLarge => 409,
+            ErrorCode::PaymentDeclined => 402,
+            ErrorCode::PaymentProviderError => 502,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
         }

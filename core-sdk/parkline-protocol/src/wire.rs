@@ -530,6 +530,58 @@ pub struct SessionView {
     pub overstay: bool,
 }
 
+/// `POST /v1/tickets/{ticket}/payments`: pay for a stay before leaving. Send an `Idempotency-Key`
+/// header; a retry with the same key returns the same receipt and charges nothing more.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentRequest {
+    /// A token from the payment provider standing for the card (never card numbers). With the
+    /// simulated provider: `tok_visa` succeeds, `tok_chargeDeclined` and
+    /// `tok_chargeDeclinedInsufficientFunds` are declined, `tok_processingError` fails.
+    pub card_token: String,
+    /// How much, in minor units of the facility's currency; by default everything due now. Never more.
+    #[serde(default)]
+    pub amount_minor: Option<i64>,
+}
+
+/// `POST /v1/payments/{key}/refunds`: give money back (staff only), never more than was paid. Send an
+/// `Idempotency-Key` header.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequest {
+    pub amount_minor: i64,
+    pub reason: String,
+}
+
+/// Proof of a money movement: a payment or a refund.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The ledger entry's key: quote it to ask for a refund.
+    pub id: String,
+    /// `payment` or `refund`.
+    pub kind: String,
+    pub facility: String,
+    pub session: Option<String>,
+    pub ticket: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub amount: parkline_domain::Money,
+    /// `card`, `lane`, ...
+    pub method: Option<String>,
+    /// The payment provider's reference.
+    pub provider_ref: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+    /// Still owed on the session right after this, if it left now.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub balance_due: Option<parkline_domain::Money>,
+    /// Leave before this to pay nothing more.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub leave_by: Option<Timestamp>,
+}
+
 /// Query of `GET /v1/facilities/{id}/sessions`.
 #[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

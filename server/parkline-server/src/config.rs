@@ -24,6 +24,13 @@ pub struct Settings {
     /// value on every instance that shares a database.
     #[arg(long, env = "PARKLINE_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+    /// Keys that encrypt plates at rest, `ID:BASE64[,ID:BASE64...]` (32 bytes each; the first encrypts,
+    /// the rest only decrypt); generated into the data directory when unset. Same on every instance.
+    #[arg(long, env = "PARKLINE_PLATE_KEYS", hide_env_values = true)]
+    pub plate_keys: Option<String>,
+    /// Key of the plates' blind index (BASE64 of 32 bytes); generated with `plate_keys` when unset.
+    #[arg(long, env = "PARKLINE_PLATE_INDEX_KEY", hide_env_values = true)]
+    pub plate_index_key: Option<String>,
     /// Lifetime of access tokens in seconds [default: 900].
     #[arg(long, env = "PARKLINE_ACCESS_TOKEN_TTL_S")]
     pub access_token_ttl_s: Option<u32>,
@@ -69,6 +76,8 @@ impl Settings {
             database_url,
             data_dir,
             jwt_secret,
+            plate_keys,
+            plate_index_key,
             access_token_ttl_s,
             min_confidence,
             debounce_ms,
@@ -100,6 +109,8 @@ impl Settings {
             database_url,
             data_dir,
             jwt_secret: self.jwt_secret,
+            plate_keys: self.plate_keys,
+            plate_index_key: self.plate_index_key,
             access_token_ttl_s: self.access_token_ttl_s.unwrap_or(900),
             min_confidence,
             debounce_ms: self.debounce_ms.unwrap_or(5_000),
@@ -120,6 +131,8 @@ pub struct Config {
     pub database_url: String,
     pub data_dir: PathBuf,
     pub jwt_secret: Option<String>,
+    pub plate_keys: Option<String>,
+    pub plate_index_key: Option<String>,
     pub access_token_ttl_s: u32,
     pub min_confidence: f64,
     pub debounce_ms: u32,

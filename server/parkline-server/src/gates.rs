@@ -25,7 +25,12 @@ use crate::error::{Error, Result};
 use crate::live::FacilityLive;
 use crate::permits::Permits;
 use crate::reservations;
-use crate::store::{GateEventRecord, GateWrite, SessionExit, SessionRecord, SpotRecord, Store};
+use crate::store::{
+    GateEventRecord, GateWrite, LedgerEntry, LedgerKind, SessionExit, SessionRecord, SpotRecord, Store,
+};
+
+/// After paying, a driver has this long to leave at the price paid.
+pub const LEAVE_AFTER_PAYING: jiff::SignedDuration = jiff::SignedDuration::from_mins(15);
 
 /// Handles one gate event end to end.
 pub async fn handle(
@@ -73,11 +78,14 @@ pub async fn handle(
             return wait_for(first).await;
         }
         let ctx = Ctx { facility: &facility, permits, gate: gate_id, key, now };
-        let (decision, session, spots, checked_in) = match gate.direction {
-            Direction::Entry => ctx.entry(&event, plates),
+        let (decision, session, spots, checked_in, ledger) = match gate.direction {
+            Direction::Entry => {
+                let (d, s, spots, r) = ctx.entry(&event, plates);
+                (d, s, spots, r, Vec::new())
+            }
             Direction::Exit => {
-                let (d, s, spots) = ctx.exit(&event, &plates)?;
-                (d, s, spots, None)
+                let (d, s, spots, ledger) = ctx.exit(&event, &plates)?;
+                (d, s, spots, None, ledger)
             }
         };
         let write = GateWrite {
@@ -93,6 +101,7 @@ pub async fn handle(
             session: session.clone(),
             spots: spots.iter().map(|(_, r)| r.clone()).collect(),
             reservation: checked_in.clone(),
+            ledger,
         };
         // Memory changes now, so the next event at this facility plans on it; the answer waits for the
         // disk. Should the save fail, `undo` puts memory back.
@@ -137,13 +146,18 @@ pub async fn handle(
 }
 
 /// What a session costs if it ended at `now`: nothing on a permit or without a rate plan, else its price
-/// from entry to `now` at the demand it entered on.
-fn fee(f: &FacilityLive, s: &SessionRecord, now: Timestamp) -> Result<i64> {
+/// from entry to `now` at the demand it entered on. A driver who paid is charged up to the payment if
+/// they leave within [`LEAVE_AFTER_PAYING`].
+pub fn fee(f: &FacilityLive, s: &SessionRecord, now: Timestamp) -> Result<i64> {
     let Some(plan) = f.rates().filter(|_| s.permit.is_none()) else { return Ok(0) };
+    let until = match s.last_paid {
+        Some(paid) if now <= paid + LEAVE_AFTER_PAYING => paid.min(now),
+        _ => now,
+    };
     let stay = Stay {
         class: s.vehicle.class,
         entry: s.entry,
-        exit: now.max(s.entry),
+        exit: until.max(s.entry),
         charging: false,
         occupancy_permille: Some(s.occupancy_permille),
     };
@@ -286,6 +300,9 @@ type SpotChange = (u32, SpotRecord);
 /// What an entry decided: the answer, a new session, spots to hold, a reservation checked in.
 type Planned = (GateDecision, Option<SessionRecord>, Vec<SpotChange>, Option<Reservation>);
 
+/// What an exit decided: the answer, the session as it now is, spots released, money moved.
+type Exit = (GateDecision, Option<SessionRecord>, Vec<SpotChange>, Vec<LedgerEntry>);
+
 struct Ctx<'a> {
     facility: &'a Arc<FacilityLive>,
     permits: &'a Permits,
@@ -320,7 +337,8 @@ impl Ctx<'_> {
         if let Some(p) = &plate
             && f.inside().has_plate(p)
         {
-            let text = format!("{p} is already inside. Please see the attendant.");
+            // The decision is stored: it must not carry the plate in the clear.
+            let text = "This vehicle is already inside. Please see the attendant.".to_owned();
             return (
                 self.decision(GateCommand::Deny, DecisionReason::AlreadyInside, text),
                 None,
@@ -392,6 +410,7 @@ impl Ctx<'_> {
             entry_image: event.plate.as_ref().and_then(|p| p.image_ref.clone()),
             exit: None,
             paid_minor: 0,
+            last_paid: None,
         };
         let view = f.spot_view(spot, SpotState::Held);
         let floor = &f.facility.floors[usize::from(f.facility.spot(spot).floor)];
@@ -414,11 +433,26 @@ impl Ctx<'_> {
         (decision, Some(session), vec![(spot, held)], checked_in)
     }
 
-    fn exit(
-        &self,
-        event: &GateEvent,
-        plates: &[Plate],
-    ) -> Result<(GateDecision, Option<SessionRecord>, Vec<SpotChange>)> {
+    /// A ledger entry for money this event moved; `what` makes its key unique within the event.
+    fn entry_for(&self, what: &str, kind: LedgerKind, amount: i64, session: Option<&str>) -> LedgerEntry {
+        LedgerEntry {
+            key: format!("gate:{}:{}:{what}", self.gate, self.key),
+            kind,
+            amount_minor: amount,
+            currency: self.currency().as_str().to_owned(),
+            facility: self.facility.facility.id.clone(),
+            session: session.map(str::to_owned),
+            reservation: None,
+            user: None,
+            method: (kind == LedgerKind::Payment).then(|| "lane".to_owned()),
+            provider_ref: None,
+            refund_of: None,
+            memo: None,
+            at: self.now,
+        }
+    }
+
+    fn exit(&self, event: &GateEvent, plates: &[Plate]) -> Result<Exit> {
         let f = self.facility;
         let paid_now = event.paid_at_gate.unwrap_or(0);
         let found = {
@@ -449,6 +483,7 @@ impl Ctx<'_> {
                     self.decision(GateCommand::Deny, DecisionReason::AmbiguousPlate, text),
                     None,
                     vec![],
+                    vec![],
                 ));
             }
             PlateMatch::NoMatch => return Ok(self.lost_ticket(paid_now)),
@@ -457,7 +492,13 @@ impl Ctx<'_> {
         // A vehicle that entered on a permit has paid already.
         let fee = fee(self.facility, &session, self.now)?;
         let due = fee - session.paid_minor;
-        session.paid_minor += paid_now.min(due.max(0));
+        let taken = paid_now.min(due.max(0));
+        let mut ledger = Vec::new();
+        if taken > 0 {
+            ledger.push(self.entry_for("lane", LedgerKind::Payment, taken, Some(&session.id)));
+            session.paid_minor += taken;
+            session.last_paid = Some(self.now);
+        }
         let outstanding = fee - session.paid_minor;
         if outstanding > 0 {
             let text = format!("Please pay {}.", Money::new(outstanding, self.currency()));
@@ -465,8 +506,11 @@ impl Ctx<'_> {
             d.session = Some(session.id.clone());
             d.amount_due = Some(Money::new(outstanding, self.currency()));
             // Money taken at the lane is recorded even when it does not cover the fee.
-            let record = (paid_now > 0).then_some(session);
-            return Ok((d, record, vec![]));
+            let record = (taken > 0).then_some(session);
+            return Ok((d, record, vec![], ledger));
+        }
+        if fee > 0 {
+            ledger.push(self.entry_for("charge", LedgerKind::Charge, fee, Some(&session.id)));
         }
         let reason = match (&session.permit, fee) {
             (Some(_), _) => DecisionReason::PermitHolder,
@@ -488,7 +532,7 @@ impl Ctx<'_> {
             let released = parkline_domain::SpotStatus { held: false, ..before };
             spots.push((idx, SpotRecord { spot: f.facility.spot(idx).code.clone(), status: released }));
         }
-        Ok((d, Some(session), spots))
+        Ok((d, Some(session), spots, ledger))
     }
 
     /// The permit this plate may enter on here and now: valid at this facility and hour, with room in its
@@ -512,11 +556,19 @@ impl Ctx<'_> {
     }
 
     /// No session matches: the flat lost-ticket price, paid at the lane, lets the vehicle out.
-    fn lost_ticket(&self, paid_now: i64) -> (GateDecision, Option<SessionRecord>, Vec<SpotChange>) {
+    fn lost_ticket(&self, paid_now: i64) -> Exit {
         let price = self.facility.rates().map_or(0, |p| p.lost_ticket);
         if paid_now >= price {
             let d = self.decision(GateCommand::Open, DecisionReason::Paid, "Thank you. Drive safely.".into());
-            return (d, None, vec![]);
+            let ledger = if price > 0 {
+                vec![
+                    self.entry_for("charge", LedgerKind::Charge, price, None),
+                    self.entry_for("lane", LedgerKind::Payment, price, None),
+                ]
+            } else {
+                vec![]
+            };
+            return (d, None, vec![], ledger);
         }
         let due = Money::new(price, self.currency());
         let mut d = self.decision(
@@ -525,7 +577,7 @@ impl Ctx<'_> {
             format!("Lost ticket: please pay {due}."),
         );
         d.amount_due = Some(due);
-        (d, None, vec![])
+        (d, None, vec![], vec![])
     }
 }
 

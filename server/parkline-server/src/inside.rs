@@ -45,6 +45,16 @@ impl Inside {
         self.sessions.get(id)
     }
 
+    /// Records money paid (negative: refunded) on a session inside; `at` for a payment.
+    pub fn add_paid(&mut self, id: &str, minor: i64, at: Option<jiff::Timestamp>) {
+        if let Some(s) = self.sessions.get_mut(id) {
+            s.paid_minor += minor;
+            if at.is_some() {
+                s.last_paid = at;
+            }
+        }
+    }
+
     pub fn by_ticket(&self, ticket: &str) -> Option<&SessionRecord> {
         self.by_ticket.get(ticket).and_then(|id| self.sessions.get(id))
     }

@@ -1,6 +1,7 @@
 //! The Parkline server: an axum API over an in-memory live model of every facility, backed by SQLite or
 //! PostgreSQL. See `ARCHITECTURE.md` at the repository root for the map.
 
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;
@@ -14,15 +15,17 @@ pub mod live;
 pub mod mqtt;
 pub mod occupancy;
 pub mod overrides;
+pub mod payments;
 pub mod peers;
 pub mod permits;
 pub mod ratelimit;
 pub mod reservations;
 pub mod store;
 pub mod users;
+pub mod vault;
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -85,7 +88,8 @@ pub async fn start_with_clock(
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     }
-    let store = store::open(&config.database_url).await.context("opening the database")?;
+    let store =
+        store::open(&config.database_url, Arc::new(vault(config)?)).await.context("opening the database")?;
     let secret = jwt_secret(config)?;
     let app = App::new(AppInner {
         store,
@@ -101,6 +105,7 @@ pub async fn start_with_clock(
         metrics: metrics_handle(),
         clock,
         permits: permits::Permits::default(),
+        payments: payments::provider(None),
         stale_after: SignedDuration::from_secs(i64::from(config.sensor_stale_after_s)),
         ready: false.into(),
     });
@@ -170,6 +175,36 @@ async fn background(app: App, mut stopped: watch::Receiver<bool>) {
 }
 
 /// The token-signing secret: configured, or generated once into the data directory.
+/// The plate keys from the settings, else from (or generated into) `plate.keys` in the data directory.
+pub fn vault(config: &Config) -> anyhow::Result<vault::Vault> {
+    let (keys, index) = match (&config.plate_keys, &config.plate_index_key) {
+        (Some(k), Some(i)) => (k.clone(), i.clone()),
+        (None, None) => {
+            let path = config.data_dir.join("plate.keys");
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(_) => {
+                    std::fs::create_dir_all(&config.data_dir)?;
+                    let (k, i) = vault::Vault::generate_settings();
+                    let text = format!("{k}\n{i}\n");
+                    write_private(&path, &text).with_context(|| format!("writing {}", path.display()))?;
+                    text
+                }
+            };
+            let mut lines = text.lines();
+            match (lines.next(), lines.next()) {
+                (Some(k), Some(i)) => (k.to_owned(), i.to_owned()),
+                _ => anyhow::bail!(
+                    "{}: expected the plate keys and the index key, a line each",
+                    path.display()
+                ),
+            }
+        }
+        _ => anyhow::bail!("set both plate_keys and plate_index_key, or neither"),
+    };
+    Ok(vault::Vault::from_settings(&keys, &index)?)
+}
+
 fn jwt_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
     if let Some(s) = &config.jwt_secret {
         anyhow::ensure!(s.len() >= 32, "jwt_secret must be at least 32 characters");

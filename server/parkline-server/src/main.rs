@@ -1,6 +1,7 @@
 //! `parkline-server`: run the API, run the demo city, import layouts, create accounts.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -48,6 +49,12 @@ enum Command {
         email: String,
         #[arg(long, value_parser = parse_role)]
         role: Role,
+    },
+    /// Check the audit chain end to end and every ledger row against its audit record; exits 1 on
+    /// any problem, listing each.
+    VerifyAudit {
+        #[command(flatten)]
+        settings: Settings,
     },
 }
 
@@ -120,7 +127,7 @@ async fn main() -> anyhow::Result<()> {
             let config = config(&cli.config, settings)?;
             init_logs(config.json_logs);
             std::fs::create_dir_all(&config.data_dir)?;
-            let store = store::open(&config.database_url).await?;
+            let store = store::open(&config.database_url, Arc::new(parkline_server::vault(&config)?)).await?;
             let live = parkline_server::live::Live::default();
             facilities::load_all(store.as_ref(), &live).await?;
             for file in files {
@@ -144,9 +151,26 @@ async fn main() -> anyhow::Result<()> {
                 }
             };
             std::fs::create_dir_all(&config.data_dir)?;
-            let store = store::open(&config.database_url).await?;
+            let store = store::open(&config.database_url, Arc::new(parkline_server::vault(&config)?)).await?;
             let id = users::create(store.as_ref(), &email, &password, role).await?;
             println!("created {} {email} (id {id})", role.as_str());
+        }
+        Command::VerifyAudit { settings } => {
+            let config = config(&cli.config, settings)?;
+            let store = store::open(&config.database_url, Arc::new(parkline_server::vault(&config)?)).await?;
+            let report = parkline_server::audit::verify(store.as_ref()).await?;
+            for problem in &report.problems {
+                println!("PROBLEM {problem}");
+            }
+            println!(
+                "audit chain: {} records, {} ledger entries, {}",
+                report.records,
+                report.ledger_entries,
+                if report.ok() { "verified" } else { "NOT VERIFIED" }
+            );
+            if !report.ok() {
+                std::process::exit(1);
+            }
         }
     }
     Ok(())

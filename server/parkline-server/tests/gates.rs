@@ -98,11 +98,15 @@ async fn walk_in_parks_pays_and_leaves(backend: Backend) {
     // The session keeps what it cost and where its entry image is.
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&lane.db.url).await.unwrap();
-    let (status, amount, paid, image): (String, i64, i64, String) =
-        sqlx::query_as("SELECT status, amount_minor, paid_minor, entry_image FROM sessions")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let (status, amount, paid, image): (String, i64, i64, String) = sqlx::query_as(
+        "SELECT status, \
+         (SELECT CAST(SUM(amount_minor) AS BIGINT) FROM ledger WHERE session_id = sessions.id AND kind = 'charge'), \
+         (SELECT CAST(SUM(amount_minor) AS BIGINT) FROM ledger WHERE session_id = sessions.id AND kind = 'payment'), \
+         entry_image FROM sessions",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(
         (status.as_str(), amount, paid, image.as_str()),
         ("completed", fee, fee, "cam://in-1/0001.jpg")

@@ -12,10 +12,11 @@ use parkline_domain::pricing::RatePlan;
 use parkline_domain::reservation::{Reservation, Status as ReservationStatus};
 use parkline_domain::sensor::SensorTrack;
 use parkline_domain::{Direction, Facility, LayoutFile, SpotStatus, Vehicle, VehicleClass};
-use parkline_protocol::{DeviceKind, Role};
+use parkline_protocol::{DeviceKind, ErrorCode, Role};
 use parkline_server::error::{Error, is_conflict, is_unique_violation};
 use parkline_server::store::{
-    self, GateEventRecord, GateWrite, HistoryEntry, SessionExit, SessionRecord, SpotRecord, Store,
+    self, GateEventRecord, GateWrite, HistoryEntry, LedgerEntry, LedgerKind, SessionExit, SessionRecord,
+    SpotRecord, Store,
 };
 
 fn layout() -> LayoutFile {
@@ -117,6 +118,7 @@ fn session(id: &str, spot: &str, plate: &str) -> SessionRecord {
         entry_image: Some(format!("cam://in/{id}.jpg")),
         exit: None,
         paid_minor: 0,
+        last_paid: None,
     }
 }
 
@@ -134,6 +136,7 @@ fn gate_write(key: &str, session: Option<SessionRecord>) -> GateWrite {
         session,
         spots: vec![],
         reservation: None,
+        ledger: vec![],
     }
 }
 
@@ -169,10 +172,18 @@ async fn gate_events_sessions_and_their_invariants(store: &Arc<dyn Store>) {
             image: Some("cam://out/s1.jpg".into()),
         }),
         paid_minor: 450,
+        last_paid: Some(at(99)),
         ..first
     };
-    store.save_gate_event(&gate_write("e5", Some(done))).await.unwrap();
+    let mut exit = gate_write("e5", Some(done.clone()));
+    exit.ledger = vec![
+        money("e5-pay", LedgerKind::Payment, 450, Some("s1")),
+        money("e5-charge", LedgerKind::Charge, 450, Some("s1")),
+    ];
+    store.save_gate_event(&exit).await.unwrap();
     assert_eq!(store.active_sessions().await.unwrap(), []);
+    // What it cost and what was paid come from the ledger.
+    assert_eq!(store.session("s1").await.unwrap(), Some(done));
     let next = session("s6", "GA-001", "ABC123");
     store.save_gate_event(&gate_write("e6", Some(next.clone()))).await.unwrap();
     assert_eq!(store.active_sessions().await.unwrap(), [next]);
@@ -303,9 +314,55 @@ async fn concurrent_writers_all_land(store: &Arc<dyn Store>) {
     assert_eq!(store.history(&layout.id, at(0), 100).await.unwrap().len(), 16);
 }
 
+fn money(key: &str, kind: LedgerKind, amount: i64, session: Option<&str>) -> LedgerEntry {
+    LedgerEntry {
+        key: key.into(),
+        kind,
+        amount_minor: amount,
+        currency: "USD".into(),
+        facility: layout().id,
+        session: session.map(Into::into),
+        reservation: None,
+        user: None,
+        method: (kind == LedgerKind::Payment).then(|| "card".into()),
+        provider_ref: None,
+        refund_of: None,
+        memo: None,
+        at: at(99),
+    }
+}
+
+async fn the_ledger_is_append_only_idempotent_and_audited(store: &Arc<dyn Store>) {
+    let layout = layout();
+    store.insert_facility(&layout, &codes(&layout), at(0)).await.unwrap();
+    let pay = money("p1", LedgerKind::Payment, 1_000, Some("s9"));
+    store.queue_ledger(vec![pay.clone()]).await.unwrap();
+    assert_eq!(store.ledger_entry("p1").await.unwrap(), Some(pay.clone()));
+    // The same key again is refused and adds nothing.
+    let again = store.queue_ledger(vec![pay.clone()]).await.unwrap_err();
+    assert!(matches!(&again, Error::Db(e) if is_unique_violation(e)), "{again:?}");
+
+    // Refunds: never more than is left of the payment, whatever the caller checked before.
+    let refund = |key: &str, amount| LedgerEntry {
+        refund_of: Some("p1".into()),
+        ..money(key, LedgerKind::Refund, amount, Some("s9"))
+    };
+    store.queue_ledger(vec![refund("r1", 600)]).await.unwrap();
+    let too_much = store.queue_ledger(vec![refund("r2", 401)]).await.unwrap_err();
+    assert!(matches!(&too_much, Error::Api { code: ErrorCode::RefundTooLarge, .. }), "{too_much:?}");
+    store.queue_ledger(vec![refund("r3", 400)]).await.unwrap();
+    let refunds: Vec<i64> = store.refunds_of("p1").await.unwrap().iter().map(|r| r.amount_minor).collect();
+    assert_eq!(refunds, [600, 400]);
+    assert_eq!(store.session_ledger("s9").await.unwrap().len(), 3);
+
+    let report = parkline_server::audit::verify(store.as_ref()).await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!((report.records, report.ledger_entries), (3, 3));
+}
+
 async fn with_store(backend: Backend, test: impl AsyncFnOnce(&Arc<dyn Store>)) {
     let Some(db) = TestDb::new(backend).await else { return };
-    let store = store::open(&db.url).await.expect("open store");
+    let store = store::open(&db.url, common::test_vault()).await.expect("open store");
     test(&store).await;
     drop(store);
     db.cleanup().await;
@@ -337,4 +394,5 @@ conformance!(
     refresh_tokens_work_once_and_expire,
     devices_and_api_keys_are_found_by_hash,
     concurrent_writers_all_land,
+    the_ledger_is_append_only_idempotent_and_audited,
 );

@@ -2,7 +2,7 @@
 -- group's vehicles may be inside at once.
 CREATE TABLE permits (
     id          TEXT PRIMARY KEY,
-    body        TEXT NOT NULL,
+    body        TEXT NOT NULL,      -- the permit JSON, encrypted (vault.rs): it lists plates
     created_ms  BIGINT NOT NULL,
     revoked_ms  BIGINT
 );

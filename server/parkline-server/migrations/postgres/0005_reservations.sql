@@ -6,7 +6,7 @@ CREATE TABLE reservations (
     id             TEXT PRIMARY KEY,
     facility_id    TEXT NOT NULL REFERENCES facilities(id),
     spot           TEXT NOT NULL,
-    plate          TEXT NOT NULL,
+    plate_sealed   TEXT NOT NULL,      -- encrypted (vault.rs)
     vehicle_class  TEXT NOT NULL,
     electric       BIGINT NOT NULL,
     start_ms       BIGINT NOT NULL,

@@ -7,7 +7,7 @@ CREATE TABLE gate_overrides (
     action       TEXT NOT NULL,
     reason       TEXT NOT NULL,
     session_id   TEXT,
-    plate        TEXT,
+    plate_sealed TEXT,               -- encrypted (vault.rs)
     actor_id     BIGINT,
     at_ms        BIGINT NOT NULL
 );

@@ -47,6 +47,8 @@ pub struct AppInner {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub clock: Arc<dyn crate::clock::Clock>,
     pub permits: crate::permits::Permits,
+    /// The card processor.
+    pub payments: Arc<dyn crate::payments::Provider>,
     /// A sensor silent for longer is stale.
     pub stale_after: jiff::SignedDuration,
     pub ready: AtomicBool,

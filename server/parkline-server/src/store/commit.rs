@@ -12,7 +12,8 @@ use std::sync::Arc;
 use sqlx::AnyPool;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::{GateWrite, HistoryEntry, OverrideWrite, SpotRecord};
+use super::sql::WriteCtx;
+use super::{GateWrite, HistoryEntry, LedgerEntry, OverrideWrite, SpotRecord};
 use crate::error::{Error, Result};
 
 /// The PostgreSQL channel on which instances announce the spots they changed.
@@ -28,6 +29,7 @@ fn announcements(origin: &str, jobs: &[&Job]) -> Vec<String> {
             Job::Spots { facility, spots, .. } => (facility, spots),
             Job::Gate(w) => (&w.event.facility, &w.spots),
             Job::Override(w) => (&w.facility, &w.spots),
+            Job::Ledger(_) => continue,
         };
         by_facility.entry(facility).or_default().extend(spots.iter().map(|s| s.spot.as_str()));
     }
@@ -50,6 +52,7 @@ pub(super) enum Job {
     Spots { facility: String, spots: Vec<SpotRecord>, history: Vec<HistoryEntry> },
     Gate(Box<GateWrite>),
     Override(Box<OverrideWrite>),
+    Ledger(Vec<LedgerEntry>),
 }
 
 #[derive(Debug)]
@@ -73,9 +76,10 @@ impl GroupCommit {
         write_lock: Option<Arc<Mutex<()>>>,
         begin: &'static str,
         announce: Option<String>,
+        ctx: Arc<WriteCtx>,
     ) -> GroupCommit {
         let (queue, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(pool, write_lock, begin, announce, rx));
+        tokio::spawn(run(pool, write_lock, begin, announce, ctx, rx));
         GroupCommit { queue }
     }
 
@@ -95,6 +99,7 @@ async fn run(
     write_lock: Option<Arc<Mutex<()>>>,
     begin: &'static str,
     announce: Option<String>,
+    ctx: Arc<WriteCtx>,
     mut rx: mpsc::UnboundedReceiver<Pending>,
 ) {
     while let Some(first) = rx.recv().await {
@@ -111,14 +116,14 @@ async fn run(
         };
         metrics::histogram!("parkline_group_commit_jobs").record(batch.len() as f64);
         let jobs: Vec<&Job> = batch.iter().map(|p| &p.job).collect();
-        if let Err(e) = commit(&pool, begin, announce.as_deref(), &jobs).await {
+        if let Err(e) = commit(&pool, begin, announce.as_deref(), &ctx, &jobs).await {
             if batch.len() == 1 {
                 let _ = batch.pop().map(|p| p.done.send(Err(e)));
                 continue;
             }
             tracing::warn!(error = %e, jobs = batch.len(), "a batch failed; committing its jobs one by one");
             for pending in batch {
-                let result = commit(&pool, begin, announce.as_deref(), &[&pending.job]).await;
+                let result = commit(&pool, begin, announce.as_deref(), &ctx, &[&pending.job]).await;
                 let _ = pending.done.send(result);
             }
             continue;
@@ -131,24 +136,34 @@ async fn run(
 
 /// Runs jobs in one transaction, in order. Consecutive gate events are written together, a few
 /// statements for all of them.
-async fn commit(pool: &AnyPool, begin: &'static str, announce: Option<&str>, jobs: &[&Job]) -> Result<()> {
+async fn commit(
+    pool: &AnyPool,
+    begin: &'static str,
+    announce: Option<&str>,
+    ctx: &WriteCtx,
+    jobs: &[&Job],
+) -> Result<()> {
     let mut tx = pool.begin_with(begin).await?;
     let mut gates: Vec<&GateWrite> = Vec::new();
     for job in jobs {
         match job {
             Job::Gate(write) => gates.push(write),
             Job::Override(write) => {
-                super::sql::write_gate_events(&mut tx, &std::mem::take(&mut gates)).await?;
-                super::sql::write_override(&mut tx, write).await?;
+                super::sql::write_gate_events(&mut tx, ctx, &std::mem::take(&mut gates)).await?;
+                super::sql::write_override(&mut tx, ctx, write).await?;
             }
             Job::Spots { facility, spots, history } => {
-                super::sql::write_gate_events(&mut tx, &std::mem::take(&mut gates)).await?;
+                super::sql::write_gate_events(&mut tx, ctx, &std::mem::take(&mut gates)).await?;
                 super::sql::write_spots(&mut tx, facility, spots).await?;
                 super::sql::write_history(&mut tx, facility, history).await?;
             }
+            Job::Ledger(entries) => {
+                super::sql::write_gate_events(&mut tx, ctx, &std::mem::take(&mut gates)).await?;
+                super::ledger::write_ledger(&mut tx, ctx.pg, &entries.iter().collect::<Vec<_>>()).await?;
+            }
         }
     }
-    super::sql::write_gate_events(&mut tx, &gates).await?;
+    super::sql::write_gate_events(&mut tx, ctx, &gates).await?;
     if let Some(origin) = announce {
         for payload in announcements(origin, jobs) {
             // Delivered to listeners only if and when this transaction commits, in commit order.

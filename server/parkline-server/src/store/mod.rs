@@ -5,6 +5,7 @@
 //! The conformance suite in `tests/store.rs` runs the same tests against both.
 
 mod commit;
+mod ledger;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -24,11 +25,15 @@ pub use commit::CHANNEL as ANNOUNCE_CHANNEL;
 pub use sql::SqlStore;
 
 /// Opens the database a URL names (`sqlite://...`, `postgres://...`), creating and migrating it as needed.
-pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+/// Plates are sealed with `vault` on the way in and opened on the way out.
+pub async fn open(
+    url: &str,
+    vault: std::sync::Arc<crate::vault::Vault>,
+) -> Result<std::sync::Arc<dyn Store>> {
     let store = if url.starts_with("sqlite:") {
-        sqlite::open(url).await?
+        sqlite::open(url, vault).await?
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        postgres::open(url).await?
+        postgres::open(url, vault).await?
     } else {
         return Err(
             anyhow::anyhow!("unsupported database URL {url:?}: use sqlite://PATH or postgres://...").into()
@@ -78,8 +83,10 @@ pub struct SessionRecord {
     /// Where the lane keeps the plate image taken at entry.
     pub entry_image: Option<String>,
     pub exit: Option<SessionExit>,
-    /// Collected so far, in the facility's currency.
+    /// Collected so far, in the facility's currency: payments less refunds in the ledger.
     pub paid_minor: i64,
+    /// When the last payment was made: a driver who paid has a few minutes to leave at that price.
+    pub last_paid: Option<Timestamp>,
 }
 
 /// How a session ended.
@@ -87,6 +94,7 @@ pub struct SessionRecord {
 pub struct SessionExit {
     pub gate: String,
     pub at: Timestamp,
+    /// The fee charged (the ledger's charges for the session).
     pub amount_minor: i64,
     /// Where the lane keeps the plate image taken at exit.
     pub image: Option<String>,
@@ -114,6 +122,73 @@ pub struct GateWrite {
     pub spots: Vec<SpotRecord>,
     /// A reservation checked in by this event.
     pub reservation: Option<Reservation>,
+    /// Money this event moved: the fee charged at exit, a payment taken at the lane.
+    pub ledger: Vec<LedgerEntry>,
+}
+
+/// What a ledger row records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerKind {
+    /// Money owed (a stay's fee, a no-show fee, a permit's month).
+    Charge,
+    /// Money received.
+    Payment,
+    /// Money given back, against one payment.
+    Refund,
+    /// Money forgiven (a validation, a goodwill credit).
+    Adjustment,
+}
+
+impl LedgerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LedgerKind::Charge => "charge",
+            LedgerKind::Payment => "payment",
+            LedgerKind::Refund => "refund",
+            LedgerKind::Adjustment => "adjustment",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LedgerKind> {
+        [LedgerKind::Charge, LedgerKind::Payment, LedgerKind::Refund, LedgerKind::Adjustment]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// One row of the append-only ledger. Amounts are positive; the kind says which way the money went.
+/// Field order is the audit record's canonical form.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LedgerEntry {
+    /// The idempotency key that created it: a retry finds this row instead of adding another.
+    pub key: String,
+    pub kind: LedgerKind,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub facility: String,
+    pub session: Option<String>,
+    pub reservation: Option<String>,
+    pub user: Option<i64>,
+    pub method: Option<String>,
+    pub provider_ref: Option<String>,
+    /// For a refund: the key of the payment it refunds.
+    pub refund_of: Option<String>,
+    pub memo: Option<String>,
+    pub at: Timestamp,
+}
+
+/// One link of the audit chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: Timestamp,
+    /// `ledger` or `override`.
+    pub kind: String,
+    pub ref_id: String,
+    pub body: String,
+    pub prev_hash: String,
+    pub hash: String,
 }
 
 /// An attendant's override, with the session and spot changes it makes.
@@ -188,6 +263,22 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn save_override(&self, write: &OverrideWrite) -> Result<()>;
     /// Sessions still active, oldest first.
     async fn active_sessions(&self) -> Result<Vec<SessionRecord>>;
+    /// Any session, by id.
+    async fn session(&self, id: &str) -> Result<Option<SessionRecord>>;
+
+    /// Queues ledger entries (and their audit records), saved atomically and in order with gate events;
+    /// resolves once durable. An entry whose key exists already is a conflict, and nothing is saved.
+    fn queue_ledger(&self, entries: Vec<LedgerEntry>) -> Durable;
+    /// The entry an idempotency key created.
+    async fn ledger_entry(&self, key: &str) -> Result<Option<LedgerEntry>>;
+    /// Entries of one session, oldest first.
+    async fn session_ledger(&self, session: &str) -> Result<Vec<LedgerEntry>>;
+    /// Refunds made against one payment.
+    async fn refunds_of(&self, payment_key: &str) -> Result<Vec<LedgerEntry>>;
+    /// Ledger entries from position `after` on (positions are the database's row order), at most `limit`.
+    async fn ledger_page(&self, after: i64, limit: u32) -> Result<Vec<(i64, LedgerEntry)>>;
+    /// The audit chain from `after` on, at most `limit` rows.
+    async fn audit_page(&self, after: i64, limit: u32) -> Result<Vec<AuditRow>>;
 
     /// Stores new reservations, all or none; one that overlaps a claim on its spot is a conflict.
     async fn insert_reservations(&self, reservations: &[Reservation], now: Timestamp) -> Result<()>;

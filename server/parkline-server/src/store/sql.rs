@@ -20,10 +20,32 @@ use tokio::sync::Mutex;
 
 use super::commit::{GroupCommit, Job};
 use super::{
-    ApiKeyRecord, DeviceRecord, Durable, GateWrite, HistoryEntry, OverrideWrite, SessionExit, SessionRecord,
-    SpotRecord, Store, UserRecord,
+    ApiKeyRecord, AuditRow, DeviceRecord, Durable, GateWrite, HistoryEntry, LedgerEntry, OverrideWrite,
+    SessionExit, SessionRecord, SpotRecord, Store, UserRecord,
 };
 use crate::error::{Error, Result};
+use crate::vault::Vault;
+
+/// What writes need besides a connection: the keys that seal plates, and which database this is.
+#[derive(Debug)]
+pub(crate) struct WriteCtx {
+    pub vault: Arc<Vault>,
+    /// PostgreSQL: take advisory locks where instances could race.
+    pub pg: bool,
+}
+
+impl WriteCtx {
+    /// A plate sealed for `purpose`, and its blind index.
+    fn seal(&self, purpose: &str, plate: &Plate) -> (String, String) {
+        (self.vault.seal(purpose, plate.as_str()), self.vault.index(plate.as_str()))
+    }
+
+    fn open_plate(&self, purpose: &str, sealed: Option<String>) -> Result<Option<Plate>> {
+        let Some(sealed) = sealed else { return Ok(None) };
+        let text = self.vault.open(purpose, &sealed).map_err(|e| anyhow::anyhow!("{purpose}: {e}"))?;
+        Ok(Some(Plate::parse(&text).map_err(|e| anyhow::anyhow!("stored plate: {e}"))?))
+    }
+}
 
 /// Rows per multi-row statement: keeps parameter counts well under both databases' limits.
 const CHUNK: usize = 500;
@@ -40,6 +62,7 @@ pub struct SqlStore {
     begin_write: &'static str,
     /// Tells this instance's change announcements from other instances'.
     instance: String,
+    ctx: Arc<WriteCtx>,
 }
 
 impl SqlStore {
@@ -48,12 +71,15 @@ impl SqlStore {
         backend: &'static str,
         serialize_writes: bool,
         begin_write: &'static str,
+        vault: Arc<Vault>,
     ) -> Self {
         let write_lock = serialize_writes.then(|| Arc::new(Mutex::new(())));
         let instance = crate::auth::random_token("")[..16].to_owned();
         let announce = (backend == "postgres").then(|| instance.clone());
-        let committer = GroupCommit::start(pool.clone(), write_lock.clone(), begin_write, announce);
-        SqlStore { pool, backend, write_lock, committer, begin_write, instance }
+        let ctx = Arc::new(WriteCtx { vault, pg: backend == "postgres" });
+        let committer =
+            GroupCommit::start(pool.clone(), write_lock.clone(), begin_write, announce, ctx.clone());
+        SqlStore { pool, backend, write_lock, committer, begin_write, instance, ctx }
     }
 
     async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
@@ -64,11 +90,11 @@ impl SqlStore {
     }
 }
 
-fn ms(t: Timestamp) -> i64 {
+pub(super) fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
 
-fn ts(ms: i64) -> Result<Timestamp> {
+pub(super) fn ts(ms: i64) -> Result<Timestamp> {
     Timestamp::from_millisecond(ms)
         .map_err(|e| Error::Other(anyhow::anyhow!("stored time {ms} out of range: {e}")))
 }
@@ -133,18 +159,34 @@ fn source_name(stored: &str) -> &'static str {
         .unwrap_or("unknown")
 }
 
-/// The columns of `sessions`, in the order `write_gate_events` binds them.
+/// The columns of `sessions`, in the order `write_sessions` binds them.
 macro_rules! session_columns {
     () => {
-        "id, facility_id, ticket, plate, vehicle_class, electric, spot, entry_gate, entry_ms, \
-         occupancy_permille, status, exit_gate, exit_ms, amount_minor, paid_minor, permit_id, reservation_id, \
-         entry_image, exit_image"
+        "id, facility_id, ticket, plate_sealed, plate_index, vehicle_class, electric, spot, entry_gate, entry_ms, \
+         occupancy_permille, status, exit_gate, exit_ms, permit_id, reservation_id, entry_image, exit_image"
     };
 }
 
-fn session_record(row: &AnyRow) -> Result<SessionRecord> {
+/// `SELECT` of a session with what the ledger says it cost and what was paid.
+macro_rules! select_sessions {
+    () => {
+        concat!(
+            "SELECT ",
+            session_columns!(),
+            ", (SELECT CAST(COALESCE(SUM(CASE l.kind WHEN 'charge' THEN l.amount_minor ELSE 0 END), 0) AS BIGINT) \
+               FROM ledger l WHERE l.session_id = sessions.id) AS amount_minor, \
+             (SELECT CAST(COALESCE(SUM(CASE l.kind WHEN 'payment' THEN l.amount_minor \
+                WHEN 'refund' THEN -l.amount_minor ELSE 0 END), 0) AS BIGINT) \
+               FROM ledger l WHERE l.session_id = sessions.id) AS paid_minor, \
+             (SELECT MAX(l.at_ms) FROM ledger l WHERE l.session_id = sessions.id AND l.kind = 'payment') \
+               AS last_paid_ms FROM sessions"
+        )
+    };
+}
+
+fn session_record(ctx: &WriteCtx, row: &AnyRow) -> Result<SessionRecord> {
     let class: String = row.try_get("vehicle_class")?;
-    let plate: Option<String> = row.try_get("plate")?;
+    let plate = ctx.open_plate("sessions.plate", row.try_get("plate_sealed")?)?;
     let exit =
         match (row.try_get::<Option<String>, _>("exit_gate")?, row.try_get::<Option<i64>, _>("exit_ms")?) {
             (Some(gate), Some(at)) => Some(SessionExit {
@@ -159,10 +201,7 @@ fn session_record(row: &AnyRow) -> Result<SessionRecord> {
         id: row.try_get("id")?,
         facility: row.try_get("facility_id")?,
         ticket: row.try_get("ticket")?,
-        plate: plate
-            .map(|p| Plate::parse(&p))
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("stored plate: {e}"))?,
+        plate,
         vehicle: Vehicle::new(
             class.parse().map_err(|e| anyhow::anyhow!("stored vehicle class: {e}"))?,
             row.try_get::<i64, _>("electric")? != 0,
@@ -176,6 +215,7 @@ fn session_record(row: &AnyRow) -> Result<SessionRecord> {
         entry_image: row.try_get("entry_image")?,
         exit,
         paid_minor: row.try_get("paid_minor")?,
+        last_paid: opt_ts(row.try_get("last_paid_ms")?)?,
     })
 }
 
@@ -189,7 +229,11 @@ fn direction_name(d: Direction) -> &'static str {
 /// Records gate events with their session and spot changes, a few statements for the whole lot. The
 /// events must be in the order they were decided: where two touch the same session or spot, the later
 /// one's record is the one written.
-pub(super) async fn write_gate_events(conn: &mut AnyConnection, writes: &[&GateWrite]) -> Result<()> {
+pub(super) async fn write_gate_events(
+    conn: &mut AnyConnection,
+    ctx: &WriteCtx,
+    writes: &[&GateWrite],
+) -> Result<()> {
     for chunk in writes.chunks(CHUNK / 4) {
         let sql = format!(
             "INSERT INTO gate_events (gate_id, event_key, facility_id, direction, session_id, decision, at_ms) \
@@ -212,7 +256,9 @@ pub(super) async fn write_gate_events(conn: &mut AnyConnection, writes: &[&GateW
     }
 
     let sessions = last_of(writes.iter().filter_map(|w| w.session.as_ref()), |s| s.id.clone());
-    write_sessions(conn, &sessions).await?;
+    write_sessions(conn, ctx, &sessions).await?;
+    let ledger: Vec<&LedgerEntry> = writes.iter().flat_map(|w| &w.ledger).collect();
+    super::ledger::write_ledger(conn, ctx.pg, &ledger).await?;
 
     for reservation in writes.iter().filter_map(|w| w.reservation.as_ref()) {
         update_reservation(conn, reservation).await?;
@@ -234,9 +280,14 @@ pub(super) async fn write_gate_events(conn: &mut AnyConnection, writes: &[&GateW
 }
 
 /// Records an attendant's override with its session and spot changes.
-pub(super) async fn write_override(conn: &mut AnyConnection, w: &OverrideWrite) -> Result<()> {
+pub(super) async fn write_override(
+    conn: &mut AnyConnection,
+    ctx: &WriteCtx,
+    w: &OverrideWrite,
+) -> Result<()> {
+    let plate = w.plate.as_deref().map(|p| ctx.vault.seal("gate_overrides.plate", p));
     sqlx::query(
-        "INSERT INTO gate_overrides (gate_id, facility_id, action, reason, session_id, plate, actor_id, at_ms) \
+        "INSERT INTO gate_overrides (gate_id, facility_id, action, reason, session_id, plate_sealed, actor_id, at_ms) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&w.gate)
@@ -244,36 +295,50 @@ pub(super) async fn write_override(conn: &mut AnyConnection, w: &OverrideWrite) 
     .bind(w.action)
     .bind(&w.reason)
     .bind(w.session.as_ref().map(|s| s.id.clone()))
-    .bind(w.plate.as_deref())
+    .bind(plate)
     .bind(w.actor)
     .bind(ms(w.at))
     .execute(&mut *conn)
     .await?;
     if let Some(s) = &w.session {
-        write_sessions(conn, &[s]).await?;
+        write_sessions(conn, ctx, &[s]).await?;
     }
+    let record = serde_json::json!({
+        "gate": w.gate, "facility": w.facility, "action": w.action, "reason": w.reason,
+        "session": w.session.as_ref().map(|s| &s.id), "actor": w.actor,
+        "plate_index": w.plate.as_deref().map(|p| ctx.vault.index(p)), "at": w.at,
+    });
+    let record = crate::audit::Record {
+        kind: "override".into(),
+        ref_id: format!("{}:{}", w.gate, ms(w.at)),
+        body: record.to_string(),
+        at: w.at,
+    };
+    super::ledger::append_audit(conn, ctx.pg, &[record]).await?;
     write_spots(conn, &w.facility, &w.spots).await
 }
 
 /// Inserts sessions, or updates those that exist (an exit closing one, a corrected plate).
-async fn write_sessions(conn: &mut AnyConnection, sessions: &[&SessionRecord]) -> Result<()> {
+async fn write_sessions(conn: &mut AnyConnection, ctx: &WriteCtx, sessions: &[&SessionRecord]) -> Result<()> {
     for chunk in sessions.chunks(CHUNK / 8) {
         let sql = format!(
             "INSERT INTO sessions ({}) VALUES {} \
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, exit_gate = excluded.exit_gate, \
-             exit_ms = excluded.exit_ms, amount_minor = excluded.amount_minor, paid_minor = excluded.paid_minor, \
-             plate = excluded.plate, exit_image = excluded.exit_image",
+             exit_ms = excluded.exit_ms, plate_sealed = excluded.plate_sealed, \
+             plate_index = excluded.plate_index, exit_image = excluded.exit_image",
             session_columns!(),
-            placeholders(chunk.len(), 19)
+            placeholders(chunk.len(), 18)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for s in chunk {
             let exit = s.exit.as_ref();
+            let (sealed, index) = s.plate.as_ref().map(|p| ctx.seal("sessions.plate", p)).unzip();
             q = q
                 .bind(&s.id)
                 .bind(&s.facility)
                 .bind(&s.ticket)
-                .bind(s.plate.as_ref().map(|p| p.as_str().to_owned()))
+                .bind(sealed)
+                .bind(index)
                 .bind(s.vehicle.class.as_str())
                 .bind(i64::from(s.vehicle.electric))
                 .bind(s.spot.as_deref())
@@ -283,8 +348,6 @@ async fn write_sessions(conn: &mut AnyConnection, sessions: &[&SessionRecord]) -
                 .bind(if exit.is_some() { "completed" } else { "active" })
                 .bind(exit.map(|e| e.gate.clone()))
                 .bind(exit.map(|e| ms(e.at)))
-                .bind(exit.map(|e| e.amount_minor))
-                .bind(s.paid_minor)
                 .bind(s.permit.as_deref())
                 .bind(s.reservation.as_deref())
                 .bind(s.entry_image.as_deref())
@@ -297,20 +360,22 @@ async fn write_sessions(conn: &mut AnyConnection, sessions: &[&SessionRecord]) -
 
 macro_rules! reservation_columns {
     () => {
-        "id, facility_id, spot, plate, vehicle_class, electric, start_ms, end_ms, status, quote_minor, fee_minor, \
+        "id, facility_id, spot, plate_sealed, vehicle_class, electric, start_ms, end_ms, status, quote_minor, fee_minor, \
          owner_id, group_id"
     };
 }
 
-fn reservation_record(row: &AnyRow) -> Result<Reservation> {
+fn reservation_record(ctx: &WriteCtx, row: &AnyRow) -> Result<Reservation> {
     let class: String = row.try_get("vehicle_class")?;
     let status: String = row.try_get("status")?;
-    let plate: String = row.try_get("plate")?;
+    let plate = ctx
+        .open_plate("reservations.plate", row.try_get("plate_sealed")?)?
+        .ok_or_else(|| anyhow::anyhow!("a reservation without a plate"))?;
     Ok(Reservation {
         id: row.try_get("id")?,
         facility: row.try_get("facility_id")?,
         spot: row.try_get("spot")?,
-        plate: Plate::parse(&plate).map_err(|e| anyhow::anyhow!("stored plate: {e}"))?,
+        plate,
         vehicle: Vehicle::new(
             class.parse().map_err(|e| anyhow::anyhow!("stored vehicle class: {e}"))?,
             row.try_get::<i64, _>("electric")? != 0,
@@ -526,16 +591,67 @@ impl Store for SqlStore {
     }
 
     async fn active_sessions(&self) -> Result<Vec<SessionRecord>> {
-        sqlx::query(concat!(
-            "SELECT ",
-            session_columns!(),
-            " FROM sessions WHERE status = 'active' ORDER BY entry_ms"
-        ))
+        sqlx::query(concat!(select_sessions!(), " WHERE status = 'active' ORDER BY entry_ms"))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| session_record(&self.ctx, row))
+            .collect()
+    }
+
+    async fn session(&self, id: &str) -> Result<Option<SessionRecord>> {
+        let row = sqlx::query(concat!(select_sessions!(), " WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| session_record(&self.ctx, &row)).transpose()
+    }
+
+    fn queue_ledger(&self, entries: Vec<LedgerEntry>) -> Durable {
+        Box::pin(self.committer.queue(Job::Ledger(entries)))
+    }
+
+    async fn ledger_entry(&self, key: &str) -> Result<Option<LedgerEntry>> {
+        let sql = format!("SELECT {} FROM ledger WHERE entry_key = $1", super::ledger::LEDGER_COLUMNS);
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(key).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| super::ledger::ledger_record(&r)).transpose()?.map(|(_, e)| e))
+    }
+
+    async fn session_ledger(&self, session: &str) -> Result<Vec<LedgerEntry>> {
+        let sql =
+            format!("SELECT {} FROM ledger WHERE session_id = $1 ORDER BY id", super::ledger::LEDGER_COLUMNS);
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(session).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(super::ledger::ledger_record(r)?.1)).collect()
+    }
+
+    async fn refunds_of(&self, payment_key: &str) -> Result<Vec<LedgerEntry>> {
+        let sql = format!(
+            "SELECT {} FROM ledger WHERE refund_of = (SELECT id FROM ledger WHERE entry_key = $1) ORDER BY id",
+            super::ledger::LEDGER_COLUMNS
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(payment_key).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(super::ledger::ledger_record(r)?.1)).collect()
+    }
+
+    async fn ledger_page(&self, after: i64, limit: u32) -> Result<Vec<(i64, LedgerEntry)>> {
+        let sql = format!(
+            "SELECT {} FROM ledger WHERE id > $1 ORDER BY id LIMIT $2",
+            super::ledger::LEDGER_COLUMNS
+        );
+        let rows =
+            sqlx::query(AssertSqlSafe(sql)).bind(after).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+        rows.iter().map(super::ledger::ledger_record).collect()
+    }
+
+    async fn audit_page(&self, after: i64, limit: u32) -> Result<Vec<AuditRow>> {
+        let rows = sqlx::query(
+            "SELECT seq, at_ms, kind, ref_id, body, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(session_record)
-        .collect()
+        .await?;
+        rows.iter().map(super::ledger::audit_record).collect()
     }
 
     async fn insert_reservations(&self, reservations: &[Reservation], now: Timestamp) -> Result<()> {
@@ -550,7 +666,7 @@ impl Store for SqlStore {
             .bind(&r.id)
             .bind(&r.facility)
             .bind(&r.spot)
-            .bind(r.plate.as_str())
+            .bind(self.ctx.vault.seal("reservations.plate", r.plate.as_str()))
             .bind(r.vehicle.class.as_str())
             .bind(i64::from(r.vehicle.electric))
             .bind(ms(r.start))
@@ -581,7 +697,7 @@ impl Store for SqlStore {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(reservation_record).transpose()
+        row.as_ref().map(|row| reservation_record(&self.ctx, row)).transpose()
     }
 
     async fn claiming_reservations(&self) -> Result<Vec<Reservation>> {
@@ -593,12 +709,13 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(reservation_record)
+        .map(|row| reservation_record(&self.ctx, row))
         .collect()
     }
 
     async fn insert_permit(&self, permit: &Permit, now: Timestamp) -> Result<()> {
         let body = serde_json::to_string(permit).map_err(anyhow::Error::from)?;
+        let body = self.ctx.vault.seal("permits.body", &body);
         let _guard = self.write_guard().await;
         sqlx::query("INSERT INTO permits (id, body, created_ms) VALUES ($1, $2, $3)")
             .bind(&permit.id)
@@ -626,6 +743,8 @@ impl Store for SqlStore {
             .iter()
             .map(|row| {
                 let body: String = row.try_get("body")?;
+                let body =
+                    self.ctx.vault.open("permits.body", &body).map_err(|e| anyhow::anyhow!("permit: {e}"))?;
                 Ok(serde_json::from_str(&body).map_err(|e| anyhow::anyhow!("stored permit: {e}"))?)
             })
             .collect()

@@ -9,7 +9,7 @@ use crate::error::Result;
 static MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 
 /// Opens (creating if needed) the database at `url` (`sqlite://path/to/parkline.db`).
-pub(super) async fn open(url: &str) -> Result<SqlStore> {
+pub(super) async fn open(url: &str, vault: std::sync::Arc<crate::vault::Vault>) -> Result<SqlStore> {
     sqlx::any::install_default_drivers();
     let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
     let pool = AnyPoolOptions::new()
@@ -31,5 +31,5 @@ pub(super) async fn open(url: &str) -> Result<SqlStore> {
         .connect(&url)
         .await?;
     MIGRATIONS.run(&pool).await?;
-    Ok(SqlStore::new(pool, "sqlite", true, "BEGIN IMMEDIATE"))
+    Ok(SqlStore::new(pool, "sqlite", true, "BEGIN IMMEDIATE", vault))
 }

@@ -33,6 +33,13 @@ use sqlx::Connection;
 pub const PASSWORD: &str = demo::PASSWORD;
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
+/// Fresh plate keys, for tests that open a store directly.
+#[allow(dead_code)]
+pub fn test_vault() -> Arc<parkline_server::vault::Vault> {
+    let (keys, index) = parkline_server::vault::Vault::generate_settings();
+    Arc::new(parkline_server::vault::Vault::from_settings(&keys, &index).unwrap())
+}
+
 /// A database for one test, removed afterwards where that is possible.
 #[derive(Debug)]
 pub struct TestDb {

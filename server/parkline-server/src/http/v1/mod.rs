@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod facilities;
 pub mod gates;
+pub mod payments;
 pub mod permits;
 pub mod pricing;
 pub mod reservations;

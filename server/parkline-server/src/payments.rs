@@ -1,0 +1,301 @@
+//! Payments: a driver pays for a stay before leaving, staff refund. Money moves at the provider first
+//! (with the idempotency key, so a retry never charges twice), then the ledger entry is made durable,
+//! and only then is the payment acknowledged and the exit gate willing to open.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use parkline_domain::{Currency, Money};
+use parkline_protocol::{ErrorCode, PaymentRequest, Receipt, RefundRequest};
+
+use crate::error::{Error, Result};
+use crate::gates;
+use crate::http::App;
+use crate::store::{LedgerEntry, LedgerKind};
+
+/// A charge to make at the provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Charge {
+    pub amount_minor: i64,
+    pub currency: Currency,
+    pub card_token: String,
+    /// Sent to the provider, so a retried charge is the same charge.
+    pub idempotency_key: String,
+    pub description: String,
+}
+
+/// What the provider said.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Money moved; the provider's reference for it.
+    Succeeded { reference: String },
+    /// The card issuer said no.
+    Declined { reason: String },
+}
+
+/// A card processor. Errors mean "unknown whether money moved": the caller retries with the same key.
+#[async_trait]
+pub trait Provider: Send + Sync + std::fmt::Debug {
+    fn name(&self) -> &'static str;
+    async fn charge(&self, charge: &Charge) -> anyhow::Result<Outcome>;
+    async fn refund(
+        &self,
+        reference: &str,
+        amount_minor: i64,
+        idempotency_key: &str,
+    ) -> anyhow::Result<Outcome>;
+}
+
+/// The default provider: no network, documented test tokens (the same names as Stripe's test cards).
+#[derive(Debug, Default)]
+pub struct Simulated;
+
+#[async_trait]
+impl Provider for Simulated {
+    fn name(&self) -> &'static str {
+        "simulated"
+    }
+
+    async fn charge(&self, charge: &Charge) -> anyhow::Result<Outcome> {
+        Ok(match charge.card_token.as_str() {
+            "tok_chargeDeclined" => Outcome::Declined { reason: "Your card was declined.".into() },
+            "tok_chargeDeclinedInsufficientFunds" => {
+                Outcome::Declined { reason: "Your card has insufficient funds.".into() }
+            }
+            "tok_processingError" => anyhow::bail!("simulated processing error"),
+            t if t.starts_with("tok_") => Outcome::Succeeded {
+                reference: format!("sim_pi_{}", &crate::auth::sha256_hex(&charge.idempotency_key)[..20]),
+            },
+            _ => Outcome::Declined { reason: "Unknown card token.".into() },
+        })
+    }
+
+    async fn refund(&self, _reference: &str, _amount: i64, idempotency_key: &str) -> anyhow::Result<Outcome> {
+        Ok(Outcome::Succeeded {
+            reference: format!("sim_re_{}", &crate::auth::sha256_hex(idempotency_key)[..20]),
+        })
+    }
+}
+
+/// Checks a client's idempotency key.
+pub fn idempotency_key(header: Option<&str>) -> Result<String> {
+    let key = header.map(str::trim).unwrap_or_default();
+    if key.is_empty() || key.len() > 128 || key.chars().any(char::is_control) {
+        return Err(Error::validation("send an Idempotency-Key header of 1-128 printable characters"));
+    }
+    Ok(key.to_owned())
+}
+
+/// Pays (part of) what an active session owes.
+pub async fn pay(
+    app: &App,
+    ticket: &str,
+    req: PaymentRequest,
+    key: &str,
+    user: Option<i64>,
+) -> Result<Receipt> {
+    let entry_key = format!("card:{ticket}:{key}");
+    if let Some(done) = app.store.ledger_entry(&entry_key).await? {
+        return receipt(app, &done).await;
+    }
+    if req.card_token.is_empty() || req.card_token.len() > 256 {
+        return Err(Error::validation("card_token must be a provider token (1-256 characters)"));
+    }
+    let (facility, session) = app
+        .live
+        .all()
+        .into_iter()
+        .find_map(|f| {
+            let s = f.inside().by_ticket(ticket).cloned();
+            s.map(|s| (f, s))
+        })
+        .ok_or_else(|| Error::api(ErrorCode::NotFound, "no active session has this ticket"))?;
+    let now = app.now();
+    let due = gates::fee(&facility, &session, now)? - session.paid_minor;
+    if due <= 0 {
+        return Err(Error::api(ErrorCode::NothingDue, "nothing is due on this ticket now"));
+    }
+    let amount = req.amount_minor.unwrap_or(due);
+    if amount <= 0 || amount > due {
+        return Err(Error::validation(format!("amount_minor must be between 1 and {due} (what is due)")));
+    }
+    let currency = Currency::new(&facility.facility.currency).unwrap_or(Currency::USD);
+    let charge = Charge {
+        amount_minor: amount,
+        currency,
+        card_token: req.card_token,
+        idempotency_key: entry_key.clone(),
+        description: format!("Parking at {} (ticket {ticket})", facility.facility.name),
+    };
+    let reference = match app.payments.charge(&charge).await {
+        Ok(Outcome::Succeeded { reference }) => reference,
+        Ok(Outcome::Declined { reason }) => return Err(Error::api(ErrorCode::PaymentDeclined, reason)),
+        Err(e) => {
+            tracing::warn!(error = %e, provider = app.payments.name(), "charge failed");
+            return Err(Error::api(ErrorCode::PaymentProviderError, "the payment provider failed; retry"));
+        }
+    };
+    let entry = LedgerEntry {
+        key: entry_key.clone(),
+        kind: LedgerKind::Payment,
+        amount_minor: amount,
+        currency: currency.as_str().to_owned(),
+        facility: facility.facility.id.clone(),
+        session: Some(session.id.clone()),
+        reservation: None,
+        user,
+        method: Some("card".into()),
+        provider_ref: Some(reference),
+        refund_of: None,
+        memo: None,
+        at: now,
+    };
+    {
+        // Under the facility's writer lock, so no gate event decides on a half-recorded payment.
+        let _writer = facility.writer.lock().await;
+        match app.store.queue_ledger(vec![entry.clone()]).await {
+            Ok(()) => {
+                facility.inside().add_paid(&session.id, amount, Some(now));
+            }
+            // A concurrent retry with the same key got there first: its receipt is the answer.
+            Err(Error::Db(db)) if crate::error::is_unique_violation(&db) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    metrics::counter!("parkline_payments_total", "method" => "card").increment(1);
+    let saved =
+        app.store.ledger_entry(&entry_key).await?.ok_or_else(|| anyhow::anyhow!("payment not saved"))?;
+    receipt(app, &saved).await
+}
+
+/// Gives back (part of) a payment.
+pub async fn refund(
+    app: &App,
+    payment_key: &str,
+    req: RefundRequest,
+    key: &str,
+    user: Option<i64>,
+) -> Result<Receipt> {
+    let entry_key = format!("refund:{payment_key}:{key}");
+    if let Some(done) = app.store.ledger_entry(&entry_key).await? {
+        return receipt(app, &done).await;
+    }
+    let reason = req.reason.trim();
+    if reason.is_empty() || reason.len() > 500 {
+        return Err(Error::validation("a refund needs a reason (1-500 characters)"));
+    }
+    let payment = app
+        .store
+        .ledger_entry(payment_key)
+        .await?
+        .filter(|e| e.kind == LedgerKind::Payment)
+        .ok_or_else(|| Error::api(ErrorCode::NotFound, "no payment has this id"))?;
+    let refunded: i64 = app.store.refunds_of(payment_key).await?.iter().map(|r| r.amount_minor).sum();
+    let left = payment.amount_minor - refunded;
+    if req.amount_minor <= 0 {
+        return Err(Error::validation("amount_minor must be positive"));
+    }
+    if req.amount_minor > left {
+        return Err(Error::api(
+            ErrorCode::RefundTooLarge,
+            format!("only {left} of this payment is left to refund"),
+        ));
+    }
+    let reference = match &payment.provider_ref {
+        Some(reference) => match app.payments.refund(reference, req.amount_minor, &entry_key).await {
+            Ok(Outcome::Succeeded { reference }) => Some(reference),
+            Ok(Outcome::Declined { reason }) => return Err(Error::api(ErrorCode::PaymentDeclined, reason)),
+            Err(e) => {
+                tracing::warn!(error = %e, "refund failed");
+                return Err(Error::api(
+                    ErrorCode::PaymentProviderError,
+                    "the payment provider failed; retry",
+                ));
+            }
+        },
+        // Cash taken at a lane is given back in cash.
+        None => None,
+    };
+    let entry = LedgerEntry {
+        key: entry_key.clone(),
+        kind: LedgerKind::Refund,
+        amount_minor: req.amount_minor,
+        currency: payment.currency.clone(),
+        facility: payment.facility.clone(),
+        session: payment.session.clone(),
+        reservation: payment.reservation.clone(),
+        user,
+        method: payment.method.clone(),
+        provider_ref: reference,
+        refund_of: Some(payment.key.clone()),
+        memo: Some(reason.to_owned()),
+        at: app.now(),
+    };
+    let facility = app.live.get(&payment.facility);
+    let _writer = match &facility {
+        Some(f) => Some(f.writer.lock().await),
+        None => None,
+    };
+    match app.store.queue_ledger(vec![entry]).await {
+        Ok(()) => {
+            if let (Some(f), Some(id)) = (&facility, &payment.session) {
+                f.inside().add_paid(id, -req.amount_minor, None);
+            }
+        }
+        Err(Error::Db(db)) if crate::error::is_unique_violation(&db) => {}
+        Err(e) => return Err(e),
+    }
+    drop(_writer);
+    let saved =
+        app.store.ledger_entry(&entry_key).await?.ok_or_else(|| anyhow::anyhow!("refund not saved"))?;
+    receipt(app, &saved).await
+}
+
+/// The receipt of a payment or refund, by its id.
+pub async fn receipt_by_id(app: &App, id: &str) -> Result<Receipt> {
+    let entry = app
+        .store
+        .ledger_entry(id)
+        .await?
+        .filter(|e| matches!(e.kind, LedgerKind::Payment | LedgerKind::Refund))
+        .ok_or_else(|| Error::api(ErrorCode::NotFound, "no payment or refund has this id"))?;
+    receipt(app, &entry).await
+}
+
+async fn receipt(app: &App, e: &LedgerEntry) -> Result<Receipt> {
+    let currency = Currency::new(&e.currency).unwrap_or(Currency::USD);
+    let now = app.now();
+    let mut ticket = None;
+    let mut balance_due = None;
+    let mut leave_by = None;
+    if let Some(id) = &e.session {
+        let live = app.live.get(&e.facility);
+        let active = live.as_ref().and_then(|f| f.inside().get(id).cloned().map(|s| (f.clone(), s)));
+        match active {
+            Some((f, s)) => {
+                ticket = Some(s.ticket.clone());
+                balance_due = Some(Money::new((gates::fee(&f, &s, now)? - s.paid_minor).max(0), currency));
+                leave_by = s.last_paid.map(|t| t + gates::LEAVE_AFTER_PAYING);
+            }
+            None => ticket = app.store.session(id).await?.map(|s| s.ticket),
+        }
+    }
+    Ok(Receipt {
+        id: e.key.clone(),
+        kind: e.kind.as_str().to_owned(),
+        facility: e.facility.clone(),
+        session: e.session.clone(),
+        ticket,
+        amount: Money::new(e.amount_minor, currency),
+        method: e.method.clone(),
+        provider_ref: e.provider_ref.clone(),
+        at: e.at,
+        balance_due,
+        leave_by,
+    })
+}
+
+/// The provider the settings name.
+pub fn provider(_name: Option<&str>) -> Arc<dyn Provider> {
+    Arc::new(Simulated)
+}

@@ -24,13 +24,14 @@ pub struct Record {
 
 impl Record {
     pub fn ledger(entry: &LedgerEntry) -> Record {
-        Record {
-            kind: "ledger".into(),
-            ref_id: entry.key.clone(),
-            body: serde_json::to_string(entry).expect("a ledger entry serialises"),
-            at: entry.at,
-        }
+        Record { kind: "ledger".into(), ref_id: entry.key.clone(), body: ledger_body(entry), at: entry.at }
     }
+}
+
+/// The canonical record of a ledger entry: as the database keeps it (times to the millisecond).
+pub fn ledger_body(entry: &LedgerEntry) -> String {
+    let at = Timestamp::from_millisecond(entry.at.as_millisecond()).unwrap_or(entry.at);
+    serde_json::to_string(&LedgerEntry { at, ..entry.clone() }).expect("a ledger entry serialises")
 }
 
 /// The hash of one link: its position, the previous hash and its content.
@@ -96,8 +97,7 @@ pub async fn verify(store: &dyn Store) -> Result<Report> {
         after = *last;
         for (id, entry) in &page {
             report.ledger_entries += 1;
-            let body = serde_json::to_string(entry).map_err(anyhow::Error::from)?;
-            let digest: [u8; 32] = Sha256::digest(body.as_bytes()).into();
+            let digest: [u8; 32] = Sha256::digest(ledger_body(entry).as_bytes()).into();
             match recorded.remove(&entry.key) {
                 None => report.problems.push(format!("ledger row {id} ({}) has no audit record", entry.key)),
                 Some(d) if d != digest => report

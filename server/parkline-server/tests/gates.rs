@@ -5,64 +5,11 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{Backend, TestDb, TestServer};
+use common::lane::{IN, LOT, Lane, OUT, reason};
+use common::{Backend, TestServer};
 use jiff::SignedDuration;
 use parkline_protocol::{DeviceKind, Role};
 use serde_json::{Value, json};
-
-const LOT: &str = "waterfront-lot";
-const IN: &str = "waterfront-in-1";
-const OUT: &str = "waterfront-out-1";
-
-struct Lane {
-    s: TestServer,
-    db: TestDb,
-    kiosk: String,
-}
-
-impl Lane {
-    async fn open(backend: Backend) -> Option<Lane> {
-        let db = TestDb::new(backend).await?;
-        let s = TestServer::start(&db.config()).await;
-        let kiosk = s.device_token(DeviceKind::Kiosk).await;
-        Some(Lane { s, db, kiosk })
-    }
-
-    async fn event(&self, gate: &str, body: Value) -> (u16, Value) {
-        self.s.post_as(Some(&self.kiosk), &format!("/v1/gates/{gate}/events"), &body).await
-    }
-
-    /// A vehicle with `plate` at the entry; returns the decision.
-    async fn enter(&self, id: &str, plate: &str) -> Value {
-        let (status, d) =
-            self.event(IN, json!({"event_id": id, "plate": {"text": plate, "confidence": 0.93}})).await;
-        assert_eq!(status, 200, "{d}");
-        d
-    }
-
-    async fn leave(&self, id: &str, plate: &str, paid: Option<i64>) -> Value {
-        let mut body = json!({"event_id": id, "plate": {"text": plate, "confidence": 0.9}});
-        if let Some(p) = paid {
-            body["paid_at_gate"] = json!(p);
-        }
-        let (status, d) = self.event(OUT, body).await;
-        assert_eq!(status, 200, "{d}");
-        d
-    }
-
-    async fn held(&self) -> u64 {
-        self.s.availability(LOT).await["counts"]["held"].as_u64().unwrap()
-    }
-
-    async fn close(self) {
-        self.s.stop().await;
-        self.db.cleanup().await;
-    }
-}
-
-fn reason(d: &Value) -> (&str, &str) {
-    (d["command"].as_str().unwrap(), d["reason"].as_str().unwrap())
-}
 
 async fn walk_in_parks_pays_and_leaves(backend: Backend) {
     let Some(lane) = Lane::open(backend).await else { return };

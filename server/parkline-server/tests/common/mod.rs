@@ -20,6 +20,8 @@ macro_rules! on_both_backends {
     };
 }
 
+pub mod lane;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -32,6 +34,28 @@ use sqlx::Connection;
 
 pub const PASSWORD: &str = demo::PASSWORD;
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+/// A PostgreSQL client tool (`pg_dump`, ...): on the PATH, else from the server's installation.
+#[allow(dead_code)]
+pub fn pg_tool(name: &str) -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file());
+    let installed = || {
+        let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path().join("bin").join(name))
+            .filter(|p| p.is_file())
+            .collect();
+        found.sort();
+        found.pop()
+    };
+    on_path.or_else(installed).unwrap_or_else(|| panic!("{name} is not installed (tests/run installs it)"))
+}
 
 /// Fresh plate keys, for tests that open a store directly.
 #[allow(dead_code)]

@@ -1,0 +1,328 @@
+//! Crash test: the server binary takes entries, payments, exits and reservations from several clients
+//! while it is killed with SIGKILL and restarted, again and again. Clients retry each request with its
+//! idempotency key until it is answered, as kiosks and apps do. Afterwards, every acknowledged session
+//! and payment is in the database exactly once, no spot is held by two vehicles, no reservations
+//! overlap, every balance matches the ledger, and the audit chain verifies. On SQLite and PostgreSQL.
+
+#[macro_use]
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use common::{Backend, TestDb};
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+const LOT: &str = "waterfront-lot";
+const IN: &str = "waterfront-in-1";
+const OUT: &str = "waterfront-out-1";
+const WORKERS: usize = 4;
+const KILLS: usize = 5;
+
+struct Server {
+    db: TestDb,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Server {
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    async fn start(&mut self) {
+        let child = Command::new(env!("CARGO_BIN_EXE_parkline-server"))
+            .args(["demo", "--simulate-every-s", "0", "--database-url", &self.db.url])
+            .args(["--listen", &format!("127.0.0.1:{}", self.port), "--jwt-secret", common::JWT_SECRET])
+            .args(["--public-rate-per-minute", "0", "--caller-rate-per-minute", "0", "--data-dir"])
+            .arg(self.db.dir.path())
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("server binary starts");
+        self.child = Some(child);
+        let http = reqwest::Client::new();
+        for _ in 0..300 {
+            if let Ok(r) = http.get(format!("{}/readyz", self.base())).send().await
+                && r.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server did not become ready");
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.unwrap();
+        }
+    }
+}
+
+/// Requests that found the server down (or dying) and were sent again.
+static RETRIED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Sends a request until the server answers it (connection errors mean it is down: wait and retry the
+/// same request, with the same idempotency key).
+async fn call(
+    http: &reqwest::Client,
+    req: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+) -> (u16, Value) {
+    for _ in 0..600 {
+        match req(http).timeout(Duration::from_secs(5)).send().await {
+            Ok(r) => {
+                let (status, body) = common::split(r).await;
+                // Unavailable (starting, or the first attempt died with the process): retry.
+                if status != 503 {
+                    return (status, body);
+                }
+            }
+            Err(_) => {}
+        }
+        RETRIED.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no answer after 30 s");
+}
+
+/// What a client was told: the source of truth the database is checked against.
+#[derive(Debug, Default)]
+struct Acked {
+    /// Session id -> ticket, for every admitted entry.
+    sessions: HashMap<String, String>,
+    /// Receipt id -> amount, for every card payment.
+    payments: HashMap<String, i64>,
+    /// Session ids whose exit opened.
+    exited: Vec<String>,
+    /// Reservation ids booked.
+    reservations: Vec<String>,
+}
+
+/// One client's vehicles, one after another, until told to stop.
+async fn drive(base: String, kiosk: String, driver: String, worker: usize, stop: Arc<AtomicBool>) -> Acked {
+    let http = reqwest::Client::new();
+    let mut acked = Acked::default();
+    for i in 0.. {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let plate = format!("CR{worker}{i:04}");
+        let gate_event = |gate: &'static str, id: String, body: Value| {
+            let (base, kiosk) = (base.clone(), kiosk.clone());
+            move |h: &reqwest::Client| {
+                let mut body = body.clone();
+                body["event_id"] = json!(id);
+                h.post(format!("{base}/v1/gates/{gate}/events")).bearer_auth(&kiosk).json(&body)
+            }
+        };
+        let plate_read = json!({"plate": {"text": plate, "confidence": 0.95}});
+        let (status, d) = call(&http, gate_event(IN, format!("in-{plate}"), plate_read.clone())).await;
+        assert_eq!((status, d["reason"].as_str()), (200, Some("admitted")), "{d}");
+        let (session, ticket) = (d["session"].as_str().unwrap(), d["ticket"]["id"].as_str().unwrap());
+        acked.sessions.insert(session.to_owned(), ticket.to_owned());
+
+        if i % 3 == 2 {
+            // Pays at the exit lane: asked to pay, then pays the amount shown.
+            let (_, d) = call(&http, gate_event(OUT, format!("out-{plate}-ask"), plate_read.clone())).await;
+            assert_eq!(d["reason"], "payment_required", "{d}");
+            let mut paying = plate_read.clone();
+            paying["paid_at_gate"] = d["amount_due"]["minor"].clone();
+            let (_, d) = call(&http, gate_event(OUT, format!("out-{plate}-pay"), paying)).await;
+            assert_eq!(d["command"], "open", "{d}");
+        } else {
+            // Pays in the app, then drives out.
+            let url = format!("{base}/v1/tickets/{ticket}/payments");
+            let (status, receipt) = call(&http, |h| {
+                h.post(&url)
+                    .header("idempotency-key", format!("pay-{plate}"))
+                    .json(&json!({"card_token": "tok_visa"}))
+            })
+            .await;
+            assert_eq!(status, 201, "{receipt}");
+            acked.payments.insert(
+                receipt["id"].as_str().unwrap().to_owned(),
+                receipt["amount"]["minor"].as_i64().unwrap(),
+            );
+            let (_, d) = call(&http, gate_event(OUT, format!("out-{plate}"), plate_read.clone())).await;
+            assert_eq!((d["command"].as_str(), d["reason"].as_str()), (Some("open"), Some("paid")), "{d}");
+        }
+        acked.exited.push(session.to_owned());
+
+        // Drivers race for the same few spots tomorrow: at most one booking per spot and hour may win.
+        let start = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 + (i as i64 % 3));
+        let booking = json!({"facility": LOT, "plate": plate, "vehicle_class": "sedan", "spot": format!("GA-0{}", 15 + i % 2),
+            "start": start.to_string(), "end": (start + jiff::SignedDuration::from_mins(90)).to_string()});
+        let (status, body) =
+            call(&http, |h| h.post(format!("{base}/v1/reservations")).bearer_auth(&driver).json(&booking))
+                .await;
+        match status {
+            201 => acked
+                .reservations
+                .extend(body.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned())),
+            409 => {}
+            _ => panic!("booking: {status} {body}"),
+        }
+    }
+    acked
+}
+
+async fn survives_sigkill_under_load(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Server { db, port, child: None };
+    server.start().await;
+    let base = server.base();
+    let http = reqwest::Client::new();
+
+    // Tokens that outlive restarts: the JWT secret is fixed, the kiosk's token is in the database.
+    let login = |role: &str| {
+        let (base, http) = (base.clone(), http.clone());
+        let email = format!("{role}@demo.parkline");
+        async move {
+            let body = json!({"email": email, "password": common::PASSWORD});
+            // The demo seeds its accounts just after the server is up.
+            for _ in 0..100 {
+                let (status, token) =
+                    call(&http, |h| h.post(format!("{base}/v1/auth/login")).json(&body)).await;
+                if status == 200 {
+                    return token["access_token"].as_str().unwrap().to_owned();
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("cannot sign in as {email}");
+        }
+    };
+    let (manager, driver) = (login("manager").await, login("driver").await);
+    let r = http
+        .post(format!("{base}/v1/admin/devices"))
+        .bearer_auth(&manager)
+        .json(&json!({"name": "crash kiosk", "kind": "kiosk", "facility": LOT}))
+        .send()
+        .await
+        .unwrap();
+    let (status, device) = common::split(r).await;
+    assert_eq!(status, 201, "{device}");
+    let kiosk = device["token"].as_str().unwrap().to_owned();
+    // No free minutes, so every stay costs something and every payment moves money.
+    let mut rates: Value =
+        http.get(format!("{base}/v1/facilities/{LOT}/rates")).send().await.unwrap().json().await.unwrap();
+    rates["grace_minutes"] = json!(0);
+    let r = http
+        .put(format!("{base}/v1/facilities/{LOT}/rates"))
+        .bearer_auth(&manager)
+        .json(&rates)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for w in 0..WORKERS {
+        workers.push(tokio::spawn(drive(base.clone(), kiosk.clone(), driver.clone(), w, stop.clone())));
+    }
+    // Kill and restart while they work.
+    for kill in 0..KILLS {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(workers.iter().all(|w| !w.is_finished()), "kill {kill}: a client stopped early");
+        server.kill().await;
+        server.start().await;
+    }
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut acked = Acked::default();
+    for w in workers {
+        let a = w.await.expect("a client failed");
+        acked.sessions.extend(a.sessions);
+        acked.payments.extend(a.payments);
+        acked.exited.extend(a.exited);
+        acked.reservations.extend(a.reservations);
+    }
+    assert!(acked.sessions.len() > WORKERS * KILLS, "a load worth the name: {}", acked.sessions.len());
+    let retried = RETRIED.load(Ordering::Relaxed);
+    println!(
+        "{} sessions, {} card payments, {} reservations acknowledged; {retried} requests retried across {KILLS} kills",
+        acked.sessions.len(),
+        acked.payments.len(),
+        acked.reservations.len()
+    );
+    assert!(retried >= KILLS, "the kills interrupted the clients");
+    server.kill().await;
+
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&server.db.url).await.unwrap();
+    // Every acknowledged session exactly once, with its ticket, and completed; no others.
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT id, ticket, status FROM sessions").fetch_all(&pool).await.unwrap();
+    assert_eq!(rows.len(), acked.sessions.len(), "no session lost or added");
+    for (id, ticket, status) in &rows {
+        assert_eq!(acked.sessions.get(id), Some(ticket), "session {id} was acknowledged with this ticket");
+        assert_eq!(status, "completed");
+    }
+    assert_eq!(acked.exited.len(), rows.len());
+    // Every acknowledged payment exactly once, for the amount on its receipt.
+    for (key, amount) in &acked.payments {
+        let n: Vec<i64> = sqlx::query_scalar("SELECT amount_minor FROM ledger WHERE entry_key = $1")
+            .bind(key)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert_eq!(n, [*amount], "payment {key}");
+    }
+    // Every session's balance is settled: charged == paid.
+    let unbalanced: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sessions s WHERE \
+         (SELECT COALESCE(SUM(CASE kind WHEN 'charge' THEN amount_minor WHEN 'payment' THEN -amount_minor \
+          WHEN 'refund' THEN amount_minor ELSE 0 END), 0) FROM ledger l WHERE l.session_id = s.id) <> 0 \
+         OR NOT EXISTS (SELECT 1 FROM ledger l WHERE l.session_id = s.id AND l.kind = 'charge')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(unbalanced, 0, "every session charged once and paid in full");
+    // No spot held twice, and nothing left held: every vehicle left.
+    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM spot_status WHERE held <> 0")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(held, 0);
+    // Reservations: each acknowledged one stored, none overlapping on a spot. (Booking has no
+    // idempotency key yet: a booking whose answer died with the server is stored, and its retry is
+    // refused as overlapping it.)
+    assert!(!acked.reservations.is_empty());
+    for id in &acked.reservations {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reservations WHERE id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "reservation {id}");
+    }
+    let overlaps: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM reservations a JOIN reservations b ON a.facility_id = b.facility_id \
+         AND a.spot = b.spot AND a.id < b.id AND a.start_ms < b.end_ms AND b.start_ms < a.end_ms \
+         WHERE a.status IN ('confirmed', 'checked_in') AND b.status IN ('confirmed', 'checked_in')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(overlaps, 0);
+    pool.close().await;
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_parkline-server"))
+        .args(["verify-audit", "--database-url", &server.db.url, "--data-dir"])
+        .arg(server.db.dir.path())
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && report.contains("verified"), "{report}");
+    server.db.cleanup().await;
+}
+
+on_both_backends!(survives_sigkill_under_load);

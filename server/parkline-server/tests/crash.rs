@@ -75,15 +75,12 @@ async fn call(
     req: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
 ) -> (u16, Value) {
     for _ in 0..600 {
-        match req(http).timeout(Duration::from_secs(5)).send().await {
-            Ok(r) => {
-                let (status, body) = common::split(r).await;
-                // Unavailable (starting, or the first attempt died with the process): retry.
-                if status != 503 {
-                    return (status, body);
-                }
+        if let Ok(r) = req(http).timeout(Duration::from_secs(5)).send().await {
+            let (status, body) = common::split(r).await;
+            // Unavailable (starting, or the first attempt died with the process): retry.
+            if status != 503 {
+                return (status, body);
             }
-            Err(_) => {}
         }
         RETRIED.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -582,6 +582,34 @@ pub struct Receipt {
     pub leave_by: Option<Timestamp>,
 }
 
+/// Event types a webhook endpoint can subscribe to.
+pub const WEBHOOK_TOPICS: [&str; 4] =
+    ["session.started", "session.ended", "payment.succeeded", "payment.refunded"];
+
+/// `POST /v1/webhooks`: where to deliver events, and which (`["*"]` for all).
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookRequest {
+    /// `https://...` (or `http://` for development).
+    pub url: String,
+    pub topics: Vec<String>,
+}
+
+/// A webhook endpoint. `secret` (for checking the `Parkline-Signature` header) is shown once, when it
+/// is created.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookView {
+    pub id: String,
+    pub url: String,
+    pub topics: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
 /// Query of `GET /v1/facilities/{id}/sessions`.
 #[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -23,6 +23,7 @@ pub mod reservations;
 pub mod store;
 pub mod users;
 pub mod vault;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -140,6 +141,7 @@ pub async fn start_with_clock(
     if app.store.backend() == "postgres" {
         tasks.push(tokio::spawn(peers::follow(app.clone(), config.database_url.clone(), stopped.clone())));
     }
+    tasks.push(tokio::spawn(webhooks::run(app.clone(), stopped.clone())));
     tasks.push(tokio::spawn(background(app.clone(), stopped)));
     app.set_ready(true);
     tracing::info!(%addr, "serving");
@@ -174,7 +176,6 @@ async fn background(app: App, mut stopped: watch::Receiver<bool>) {
     }
 }
 
-/// The token-signing secret: configured, or generated once into the data directory.
 /// The plate keys from the settings, else from (or generated into) `plate.keys` in the data directory.
 pub fn vault(config: &Config) -> anyhow::Result<vault::Vault> {
     let (keys, index) = match (&config.plate_keys, &config.plate_index_key) {
@@ -205,6 +206,7 @@ pub fn vault(config: &Config) -> anyhow::Result<vault::Vault> {
     Ok(vault::Vault::from_settings(&keys, &index)?)
 }
 
+/// The token-signing secret: configured, or generated once into the data directory.
 fn jwt_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
     if let Some(s) = &config.jwt_secret {
         anyhow::ensure!(s.len() >= 32, "jwt_secret must be at least 32 characters");

@@ -70,6 +70,9 @@ pub fn route_table() -> Vec<Route> {
         route("GET", "/v1/permits/{id}", Only(&[Attendant, Manager, Admin]), get(v1::permits::get)),
         route("DELETE", "/v1/permits/{id}", Only(&[Manager, Admin]), delete(v1::permits::revoke)),
         route("PUT", "/v1/permit-pools/{id}", Only(&[Manager, Admin]), put(v1::permits::set_pool)),
+        route("POST", "/v1/webhooks", Only(&[Manager, Admin]), post(v1::webhooks::create)),
+        route("GET", "/v1/webhooks", Only(&[Manager, Admin]), get(v1::webhooks::list)),
+        route("DELETE", "/v1/webhooks/{id}", Only(&[Manager, Admin]), delete(v1::webhooks::remove)),
         route("POST", "/v1/admin/users", Only(&[Admin]), post(v1::admin::create_user)),
         route("POST", "/v1/admin/devices", Only(&[Manager, Admin]), post(v1::admin::create_device)),
         route("POST", "/v1/admin/api-keys", Only(&[Admin]), post(v1::admin::create_api_key)),
@@ -116,6 +119,9 @@ pub fn route_table() -> Vec<Route> {
         v1::permits::get,
         v1::permits::revoke,
         v1::permits::set_pool,
+        v1::webhooks::create,
+        v1::webhooks::list,
+        v1::webhooks::remove,
     ),
     modifiers(&BearerAuth)
 )]

@@ -96,7 +96,9 @@ pub(super) async fn write_ledger(conn: &mut AnyConnection, pg: bool, entries: &[
         .await?;
     }
     let records: Vec<audit::Record> = entries.iter().map(|e| audit::Record::ledger(e)).collect();
-    append_audit(conn, pg, &records).await
+    append_audit(conn, pg, &records).await?;
+    let events: Vec<_> = entries.iter().filter_map(|e| crate::webhooks::ledger_event(e)).collect();
+    super::outbox::enqueue(conn, &events).await
 }
 
 /// Extends the audit chain by `records`, in order.

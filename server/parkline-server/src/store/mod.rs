@@ -6,6 +6,7 @@
 
 mod commit;
 mod ledger;
+mod outbox;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -178,6 +179,41 @@ pub struct LedgerEntry {
     pub at: Timestamp,
 }
 
+/// An event for partners' webhooks, queued with the change it announces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEvent {
+    /// Stable for the change it announces, so receivers can drop repeats.
+    pub id: String,
+    pub topic: &'static str,
+    /// The JSON delivered.
+    pub body: String,
+    pub at: Timestamp,
+}
+
+/// A webhook endpoint as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookRecord {
+    pub id: String,
+    pub url: String,
+    /// The signing secret.
+    pub secret: String,
+    pub topics: Vec<String>,
+    pub created: Timestamp,
+}
+
+/// An event waiting for delivery to one endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: i64,
+    pub event_id: String,
+    pub topic: String,
+    pub body: String,
+    pub url: String,
+    pub secret_sealed: String,
+    pub attempts: i64,
+    pub next_attempt_ms: i64,
+}
+
 /// One link of the audit chain.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditRow {
@@ -279,6 +315,26 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn ledger_page(&self, after: i64, limit: u32) -> Result<Vec<(i64, LedgerEntry)>>;
     /// The audit chain from `after` on, at most `limit` rows.
     async fn audit_page(&self, after: i64, limit: u32) -> Result<Vec<AuditRow>>;
+
+    /// Adds a webhook endpoint; its secret is stored sealed.
+    async fn insert_webhook(&self, webhook: &WebhookRecord) -> Result<()>;
+    /// Enabled endpoints, oldest first.
+    async fn webhooks(&self) -> Result<Vec<WebhookRecord>>;
+    /// Disables an endpoint (its pending deliveries stop); `false` if there is no such enabled one.
+    async fn disable_webhook(&self, id: &str, now: Timestamp) -> Result<bool>;
+    /// Deliveries due by `now`, oldest first.
+    async fn due_deliveries(&self, now: Timestamp, limit: u32) -> Result<Vec<Delivery>>;
+    /// Takes a delivery for this instance until `until`; `false` if another took it first.
+    async fn claim_delivery(&self, d: &Delivery, until: Timestamp) -> Result<bool>;
+    /// Records the outcome of an attempt: delivered, or when to try again and why it failed.
+    async fn delivery_attempted(
+        &self,
+        id: i64,
+        now: Timestamp,
+        retry_at: Option<(Timestamp, String)>,
+    ) -> Result<()>;
+    /// Opens a sealed webhook secret.
+    fn open_secret(&self, sealed: &str) -> Result<String>;
 
     /// Stores new reservations, all or none; one that overlaps a claim on its spot is a conflict.
     async fn insert_reservations(&self, reservations: &[Reservation], now: Timestamp) -> Result<()>;

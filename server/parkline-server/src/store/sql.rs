@@ -20,8 +20,8 @@ use tokio::sync::Mutex;
 
 use super::commit::{GroupCommit, Job};
 use super::{
-    ApiKeyRecord, AuditRow, DeviceRecord, Durable, GateWrite, HistoryEntry, LedgerEntry, OverrideWrite,
-    SessionExit, SessionRecord, SpotRecord, Store, UserRecord,
+    ApiKeyRecord, AuditRow, Delivery, DeviceRecord, Durable, GateWrite, HistoryEntry, LedgerEntry,
+    OverrideWrite, SessionExit, SessionRecord, SpotRecord, Store, UserRecord, WebhookRecord,
 };
 use crate::error::{Error, Result};
 use crate::vault::Vault;
@@ -259,6 +259,8 @@ pub(super) async fn write_gate_events(
     write_sessions(conn, ctx, &sessions).await?;
     let ledger: Vec<&LedgerEntry> = writes.iter().flat_map(|w| &w.ledger).collect();
     super::ledger::write_ledger(conn, ctx.pg, &ledger).await?;
+    let events: Vec<_> = writes.iter().flat_map(|w| crate::webhooks::gate_events(w)).collect();
+    super::outbox::enqueue(conn, &events).await?;
 
     for reservation in writes.iter().filter_map(|w| w.reservation.as_ref()) {
         update_reservation(conn, reservation).await?;
@@ -652,6 +654,111 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(super::ledger::audit_record).collect()
+    }
+
+    async fn insert_webhook(&self, w: &WebhookRecord) -> Result<()> {
+        let _guard = self.write_guard().await;
+        sqlx::query(
+            "INSERT INTO webhook_endpoints (id, url, secret_sealed, topics, created_ms) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&w.id)
+        .bind(&w.url)
+        .bind(self.ctx.vault.seal("webhook_endpoints.secret", &w.secret))
+        .bind(w.topics.join(" "))
+        .bind(ms(w.created))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn webhooks(&self) -> Result<Vec<WebhookRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, url, secret_sealed, topics, created_ms FROM webhook_endpoints \
+             WHERE disabled_ms IS NULL ORDER BY created_ms, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let topics: String = row.try_get("topics")?;
+                Ok(WebhookRecord {
+                    id: row.try_get("id")?,
+                    url: row.try_get("url")?,
+                    secret: self.open_secret(&row.try_get::<String, _>("secret_sealed")?)?,
+                    topics: topics.split_whitespace().map(str::to_owned).collect(),
+                    created: ts(row.try_get("created_ms")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn disable_webhook(&self, id: &str, now: Timestamp) -> Result<bool> {
+        let _guard = self.write_guard().await;
+        let done = sqlx::query(
+            "UPDATE webhook_endpoints SET disabled_ms = $2 WHERE id = $1 AND disabled_ms IS NULL",
+        )
+        .bind(id)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn due_deliveries(&self, now: Timestamp, limit: u32) -> Result<Vec<Delivery>> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.event_id, o.topic, o.body, o.attempts, o.next_attempt_ms, w.url, w.secret_sealed \
+             FROM outbox o JOIN webhook_endpoints w ON w.id = o.endpoint_id \
+             WHERE o.delivered_ms IS NULL AND o.next_attempt_ms <= $1 AND w.disabled_ms IS NULL \
+             ORDER BY o.next_attempt_ms, o.id LIMIT $2",
+        )
+        .bind(ms(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(super::outbox::delivery).collect()
+    }
+
+    async fn claim_delivery(&self, d: &Delivery, until: Timestamp) -> Result<bool> {
+        let _guard = self.write_guard().await;
+        let done = sqlx::query(
+            "UPDATE outbox SET next_attempt_ms = $3 WHERE id = $1 AND next_attempt_ms = $2 AND delivered_ms IS NULL",
+        )
+        .bind(d.id)
+        .bind(d.next_attempt_ms)
+        .bind(ms(until))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delivery_attempted(
+        &self,
+        id: i64,
+        now: Timestamp,
+        retry_at: Option<(Timestamp, String)>,
+    ) -> Result<()> {
+        let _guard = self.write_guard().await;
+        let q = match retry_at {
+            None => sqlx::query("UPDATE outbox SET delivered_ms = $2, attempts = attempts + 1 WHERE id = $1")
+                .bind(id)
+                .bind(ms(now)),
+            Some((at, error)) => sqlx::query(
+                "UPDATE outbox SET next_attempt_ms = $2, attempts = attempts + 1, last_error = $3 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(ms(at))
+            .bind(error),
+        };
+        q.execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn open_secret(&self, sealed: &str) -> Result<String> {
+        Ok(self
+            .ctx
+            .vault
+            .open("webhook_endpoints.secret", sealed)
+            .map_err(|e| anyhow::anyhow!("webhook secret: {e}"))?)
     }
 
     async fn insert_reservations(&self, reservations: &[Reservation], now: Timestamp) -> Result<()> {

@@ -10,3 +10,4 @@ pub mod pricing;
 pub mod reservations;
 pub mod sensors;
 pub mod stream;
+pub mod webhooks;

@@ -31,6 +31,15 @@ pub struct Settings {
     /// Key of the plates' blind index (BASE64 of 32 bytes); generated with `plate_keys` when unset.
     #[arg(long, env = "PARKLINE_PLATE_INDEX_KEY", hide_env_values = true)]
     pub plate_index_key: Option<String>,
+    /// `simulated` (test cards, no network) or `stripe` [default: simulated].
+    #[arg(long, env = "PARKLINE_PAYMENT_PROVIDER")]
+    pub payment_provider: Option<String>,
+    /// Stripe secret key (`sk_...`), with `payment_provider = stripe`.
+    #[arg(long, env = "PARKLINE_STRIPE_SECRET_KEY", hide_env_values = true)]
+    pub stripe_secret_key: Option<String>,
+    /// Stripe's API address [default: https://api.stripe.com].
+    #[arg(long, env = "PARKLINE_STRIPE_API_BASE")]
+    pub stripe_api_base: Option<String>,
     /// Lifetime of access tokens in seconds [default: 900].
     #[arg(long, env = "PARKLINE_ACCESS_TOKEN_TTL_S")]
     pub access_token_ttl_s: Option<u32>,
@@ -78,6 +87,9 @@ impl Settings {
             jwt_secret,
             plate_keys,
             plate_index_key,
+            payment_provider,
+            stripe_secret_key,
+            stripe_api_base,
             access_token_ttl_s,
             min_confidence,
             debounce_ms,
@@ -111,6 +123,9 @@ impl Settings {
             jwt_secret: self.jwt_secret,
             plate_keys: self.plate_keys,
             plate_index_key: self.plate_index_key,
+            payment_provider: self.payment_provider,
+            stripe_secret_key: self.stripe_secret_key,
+            stripe_api_base: self.stripe_api_base,
             access_token_ttl_s: self.access_token_ttl_s.unwrap_or(900),
             min_confidence,
             debounce_ms: self.debounce_ms.unwrap_or(5_000),
@@ -133,6 +148,9 @@ pub struct Config {
     pub jwt_secret: Option<String>,
     pub plate_keys: Option<String>,
     pub plate_index_key: Option<String>,
+    pub payment_provider: Option<String>,
+    pub stripe_secret_key: Option<String>,
+    pub stripe_api_base: Option<String>,
     pub access_token_ttl_s: u32,
     pub min_confidence: f64,
     pub debounce_ms: u32,

@@ -21,6 +21,7 @@ pub mod permits;
 pub mod ratelimit;
 pub mod reservations;
 pub mod store;
+pub mod stripe;
 pub mod users;
 pub mod vault;
 pub mod webhooks;
@@ -106,7 +107,7 @@ pub async fn start_with_clock(
         metrics: metrics_handle(),
         clock,
         permits: permits::Permits::default(),
-        payments: payments::provider(None),
+        payments: payments::provider(config)?,
         stale_after: SignedDuration::from_secs(i64::from(config.sensor_stale_after_s)),
         ready: false.into(),
     });

@@ -57,7 +57,12 @@ impl Provider for Simulated {
     }
 
     async fn charge(&self, charge: &Charge) -> anyhow::Result<Outcome> {
-        Ok(match charge.card_token.as_str() {
+        // Stripe's test PaymentMethods (`pm_card_visa`) name the same cards.
+        let token = match charge.card_token.strip_prefix("pm_card_") {
+            Some(card) => format!("tok_{card}"),
+            None => charge.card_token.clone(),
+        };
+        Ok(match token.as_str() {
             "tok_chargeDeclined" => Outcome::Declined { reason: "Your card was declined.".into() },
             "tok_chargeDeclinedInsufficientFunds" => {
                 Outcome::Declined { reason: "Your card has insufficient funds.".into() }
@@ -295,7 +300,19 @@ async fn receipt(app: &App, e: &LedgerEntry) -> Result<Receipt> {
     })
 }
 
-/// The provider the settings name.
-pub fn provider(_name: Option<&str>) -> Arc<dyn Provider> {
-    Arc::new(Simulated)
+/// The provider the settings name: `simulated` (the default) or `stripe`.
+pub fn provider(config: &crate::config::Config) -> anyhow::Result<Arc<dyn Provider>> {
+    match config.payment_provider.as_deref().unwrap_or("simulated") {
+        "simulated" => Ok(Arc::new(Simulated)),
+        "stripe" => {
+            let key = config.stripe_secret_key.as_deref().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "payment_provider = stripe needs stripe_secret_key (PARKLINE_STRIPE_SECRET_KEY)"
+                )
+            })?;
+            let base = config.stripe_api_base.as_deref().unwrap_or("https://api.stripe.com");
+            Ok(Arc::new(crate::stripe::Stripe::new(base, key)?))
+        }
+        other => anyhow::bail!("unknown payment_provider {other:?}: use simulated or stripe"),
+    }
 }

@@ -177,13 +177,11 @@ async fn payments_and_refunds_go_through_stripe_payment_intents() {
     let (status, body) = refund("r1", 100).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["provider_ref"], "re_pi_1_100");
-    let stand = stand.lock().unwrap();
-    let (path, form) = stand.requests.last().unwrap();
+    let (path, form) = stand.lock().unwrap().requests.last().cloned().unwrap();
     assert_eq!(
         (path.as_str(), form["payment_intent"].as_str(), form["amount"].as_str()),
         ("/v1/refunds", "pi_1", "100")
     );
-    drop(stand);
     lane.close().await;
 }
 

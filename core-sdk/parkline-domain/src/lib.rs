@@ -14,6 +14,7 @@ pub mod plate;
 pub mod pricing;
 pub mod reservation;
 pub mod sensor;
+pub mod validation;
 mod vehicle;
 
 pub use allocation::{Candidate, Charging, Preferences};

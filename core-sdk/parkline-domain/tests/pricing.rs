@@ -295,3 +295,47 @@ proptest! {
         prop_assert!(total <= exact && total + quote.lines.len() as i128 >= exact, "{total} vs {exact}");
     }
 }
+
+mod validations {
+    use super::*;
+    use parkline_domain::validation::{Discount, apply};
+
+    /// The demo plan at its plain hourly rate: $4.50 an hour for a sedan.
+    fn plan() -> parkline_domain::pricing::RatePlan {
+        let mut plan: parkline_domain::pricing::RatePlan =
+            toml::from_str(include_str!("../../../assets/rates/downtown.toml")).unwrap();
+        plan.bands.clear();
+        plan
+    }
+
+    fn stay(hours: i64) -> Stay {
+        // A Sunday afternoon in Seattle: no rush bands.
+        let entry: jiff::Timestamp = "2026-11-22T21:00:00Z".parse().unwrap();
+        Stay {
+            class: parkline_domain::VehicleClass::Sedan,
+            entry,
+            exit: entry + jiff::SignedDuration::from_hours(hours),
+            charging: false,
+            occupancy_permille: None,
+        }
+    }
+
+    #[test]
+    fn each_kind_takes_off_what_it_says_and_never_more_than_is_left() {
+        let tz = jiff::tz::TimeZone::get("America/Los_Angeles").unwrap();
+        let (full, off) = apply(&plan(), &tz, &stay(3), &[Discount::FixedMinor(200)]).unwrap();
+        assert_eq!((full, off), (1350, vec![200]));
+        let (_, off) = apply(&plan(), &tz, &stay(3), &[Discount::Percent(50)]).unwrap();
+        assert_eq!(off, [675]);
+        // Two free hours of three: priced as one hour.
+        let (_, off) = apply(&plan(), &tz, &stay(3), &[Discount::FreeHours(2)]).unwrap();
+        assert_eq!(off, [1350 - 450]);
+        // Stacked, the total never goes below zero.
+        let (full, off) =
+            apply(&plan(), &tz, &stay(3), &[Discount::Percent(80), Discount::FixedMinor(5_000)]).unwrap();
+        assert_eq!(off, [1080, 270]);
+        assert_eq!(full - off.iter().sum::<i64>(), 0);
+        assert!(Discount::Percent(0).validate().is_err() && Discount::Percent(101).validate().is_err());
+        assert!(Discount::FixedMinor(-1).validate().is_err() && Discount::FreeHours(0).validate().is_err());
+    }
+}

@@ -582,6 +582,33 @@ pub struct Receipt {
     pub leave_by: Option<Timestamp>,
 }
 
+/// `POST /v1/validations`: a merchant's validation code for one facility.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationRequest {
+    /// What visitors or the merchant enter: 4-32 letters, digits or dashes.
+    pub code: String,
+    pub facility: String,
+    pub merchant: String,
+    /// `{"fixed_minor": 500}`, `{"percent": 50}` or `{"free_hours": 2}`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub discount: parkline_domain::validation::Discount,
+    #[serde(default)]
+    pub max_uses: Option<u32>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub valid_until: Option<Timestamp>,
+}
+
+/// `POST /v1/tickets/{ticket}/validations`: apply a merchant's code to a stay.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyValidation {
+    pub code: String,
+}
+
 /// Event types a webhook endpoint can subscribe to.
 pub const WEBHOOK_TOPICS: [&str; 4] =
     ["session.started", "session.ended", "payment.succeeded", "payment.refunded"];

@@ -121,7 +121,7 @@ impl Transport {
 /// towards a target occupancy; now and then a sensor sends a low-confidence reading, as real ones do.
 /// Every sensor also reports its state about every 30 s, as a heartbeat. Runs until the task is dropped.
 pub async fn simulate(app: App, transport: Transport, period: Duration) {
-    let http = reqwest::Client::new();
+    let http = crate::http_client().build().expect("an HTTP client");
     let mut rng = rand::rngs::StdRng::from_os_rng();
     let mut last_flip: HashMap<(String, String), Timestamp> = HashMap::new();
     let mut targets: HashMap<String, f64> = HashMap::new();

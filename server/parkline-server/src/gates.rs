@@ -12,7 +12,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use parkline_domain::permit::Permit;
 use parkline_domain::plate::{Plate, PlateMatch};
-use parkline_domain::pricing::{self, Stay};
+use parkline_domain::pricing::Stay;
 use parkline_domain::reservation::{Reservation, Status as ReservationStatus};
 use parkline_domain::{Currency, Direction, Money, Preferences, SpotIdx, SpotState, Vehicle, VehicleClass};
 use parkline_protocol::{
@@ -149,7 +149,15 @@ pub async fn handle(
 /// from entry to `now` at the demand it entered on. A driver who paid is charged up to the payment if
 /// they leave within [`LEAVE_AFTER_PAYING`].
 pub fn fee(f: &FacilityLive, s: &SessionRecord, now: Timestamp) -> Result<i64> {
-    let Some(plan) = f.rates().filter(|_| s.permit.is_none()) else { return Ok(0) };
+    let (full, off) = fee_parts(f, s, now)?;
+    Ok(full - off.iter().sum::<i64>())
+}
+
+/// [`fee`] before merchant validations, and what each of the session's validations takes off it.
+pub fn fee_parts(f: &FacilityLive, s: &SessionRecord, now: Timestamp) -> Result<(i64, Vec<i64>)> {
+    let Some(plan) = f.rates().filter(|_| s.permit.is_none()) else {
+        return Ok((0, vec![0; s.validations.len()]));
+    };
     let until = match s.last_paid {
         Some(paid) if now <= paid + LEAVE_AFTER_PAYING => paid.min(now),
         _ => now,
@@ -161,7 +169,9 @@ pub fn fee(f: &FacilityLive, s: &SessionRecord, now: Timestamp) -> Result<i64> {
         charging: false,
         occupancy_permille: Some(s.occupancy_permille),
     };
-    Ok(pricing::price(&plan, &f.tz, &stay).map_err(|e| Error::validation(e.to_string()))?.total.minor)
+    let discounts: Vec<_> = s.validations.iter().map(|(_, d)| *d).collect();
+    parkline_domain::validation::apply(&plan, &f.tz, &stay, &discounts)
+        .map_err(|e| Error::validation(e.to_string()))
 }
 
 /// A session as its ticket holder or staff see it: the fee if it left now, and whether it overstays.
@@ -411,6 +421,7 @@ impl Ctx<'_> {
             exit: None,
             paid_minor: 0,
             last_paid: None,
+            validations: Vec::new(),
         };
         let view = f.spot_view(spot, SpotState::Held);
         let floor = &f.facility.floors[usize::from(f.facility.spot(spot).floor)];
@@ -490,7 +501,8 @@ impl Ctx<'_> {
         };
 
         // A vehicle that entered on a permit has paid already.
-        let fee = fee(self.facility, &session, self.now)?;
+        let (full, validated) = fee_parts(self.facility, &session, self.now)?;
+        let fee = full - validated.iter().sum::<i64>();
         let due = fee - session.paid_minor;
         let taken = paid_now.min(due.max(0));
         let mut ledger = Vec::new();
@@ -509,8 +521,15 @@ impl Ctx<'_> {
             let record = (taken > 0).then_some(session);
             return Ok((d, record, vec![], ledger));
         }
-        if fee > 0 {
-            ledger.push(self.entry_for("charge", LedgerKind::Charge, fee, Some(&session.id)));
+        if full > 0 {
+            ledger.push(self.entry_for("charge", LedgerKind::Charge, full, Some(&session.id)));
+        }
+        for ((code, _), off) in session.validations.iter().zip(validated).filter(|(_, off)| *off > 0) {
+            let mut entry =
+                self.entry_for(&format!("validation:{code}"), LedgerKind::Adjustment, off, Some(&session.id));
+            entry.method = Some("validation".into());
+            entry.memo = Some(code.clone());
+            ledger.push(entry);
         }
         let reason = match (&session.permit, fee) {
             (Some(_), _) => DecisionReason::PermitHolder,

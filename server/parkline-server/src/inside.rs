@@ -55,6 +55,20 @@ impl Inside {
         }
     }
 
+    /// Records a merchant validation on a session inside.
+    pub fn add_validation(
+        &mut self,
+        id: &str,
+        code: String,
+        discount: parkline_domain::validation::Discount,
+    ) {
+        if let Some(s) = self.sessions.get_mut(id)
+            && !s.validations.iter().any(|(c, _)| *c == code)
+        {
+            s.validations.push((code, discount));
+        }
+    }
+
     pub fn by_ticket(&self, ticket: &str) -> Option<&SessionRecord> {
         self.by_ticket.get(ticket).and_then(|id| self.sessions.get(id))
     }

@@ -177,6 +177,13 @@ async fn background(app: App, mut stopped: watch::Receiver<bool>) {
     }
 }
 
+/// An HTTP client builder for outgoing calls (Stripe, webhooks, the demo's sensors). TLS is rustls
+/// with the `ring` provider, installed here once: no C toolchain beyond a compiler, no OpenSSL.
+pub fn http_client() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 /// The plate keys from the settings, else from (or generated into) `plate.keys` in the data directory.
 pub fn vault(config: &Config) -> anyhow::Result<vault::Vault> {
     let (keys, index) = match (&config.plate_keys, &config.plate_index_key) {

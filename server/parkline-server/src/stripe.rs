@@ -39,9 +39,7 @@ struct StripeError {
 
 impl Stripe {
     pub fn new(base: &str, secret_key: &str) -> anyhow::Result<Stripe> {
-        // reqwest is built without a bundled crypto provider; use ring's.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
+        let http = crate::http_client().timeout(std::time::Duration::from_secs(30)).build()?;
         Ok(Stripe { http, base: base.trim_end_matches('/').to_owned(), secret_key: secret_key.to_owned() })
     }
 

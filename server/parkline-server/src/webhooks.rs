@@ -117,7 +117,7 @@ fn backoff(attempts: i64) -> SignedDuration {
 
 /// Delivers due outbox rows until `stopped`.
 pub async fn run(app: App, mut stopped: watch::Receiver<bool>) {
-    let http = reqwest::Client::builder()
+    let http = crate::http_client()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -63,7 +63,7 @@ async fn demo_moves(mqtt: Option<&str>) {
     let child = command.env("RUST_LOG", "warn").stdout(Stdio::piped()).spawn().expect("start the demo");
     let mut child = Running(child);
     let url = banner_url(&mut child.0);
-    let http = reqwest::Client::new();
+    let http = parkline_server::http_client().build().unwrap();
     let nearby = format!("{url}/v1/facilities?lat=47.6062&lon=-122.3321&radius_m=5000");
 
     let free_counts = || async {

@@ -45,7 +45,7 @@ impl Server {
             .spawn()
             .expect("server binary starts");
         self.child = Some(child);
-        let http = reqwest::Client::new();
+        let http = common::http();
         for _ in 0..300 {
             if let Ok(r) = http.get(format!("{}/readyz", self.base())).send().await
                 && r.status().is_success()
@@ -103,7 +103,7 @@ struct Acked {
 
 /// One client's vehicles, one after another, until told to stop.
 async fn drive(base: String, kiosk: String, driver: String, worker: usize, stop: Arc<AtomicBool>) -> Acked {
-    let http = reqwest::Client::new();
+    let http = common::http();
     let mut acked = Acked::default();
     for i in 0.. {
         if stop.load(Ordering::Relaxed) {
@@ -175,7 +175,7 @@ async fn survives_sigkill_under_load(backend: Backend) {
     let mut server = Server { db, port, child: None };
     server.start().await;
     let base = server.base();
-    let http = reqwest::Client::new();
+    let http = common::http();
 
     // Tokens that outlive restarts: the JWT secret is fixed, the kiosk's token is in the database.
     let login = |role: &str| {

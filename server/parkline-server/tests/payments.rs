@@ -151,6 +151,80 @@ async fn refunds_never_exceed_the_payment(backend: Backend) {
     lane.close().await;
 }
 
+async fn merchant_validations_take_their_share_off_and_respect_their_limits(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let s = &lane.s;
+    let manager = s.login(Role::Manager).await.access_token;
+    let code = async |body: Value| s.post_as(Some(&manager), "/v1/validations", &body).await;
+    let (status, body) = code(json!({"code": "shop50", "facility": "waterfront-lot", "merchant": "Shop",
+        "discount": {"percent": 50}, "max_uses": 2}))
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        code(json!({"code": "SHOP50", "facility": "waterfront-lot", "merchant": "Shop",
+        "discount": {"percent": 50}}))
+        .await
+        .0,
+        409,
+        "codes are unique, whatever their case"
+    );
+    assert_eq!(
+        code(json!({"code": "ELSEWHERE", "facility": "pike-place-garage", "merchant": "Cafe",
+        "discount": {"fixed_minor": 100}}))
+        .await
+        .0,
+        201
+    );
+    for bad in
+        [json!({"percent": 0}), json!({"percent": 150}), json!({"fixed_minor": -5}), json!({"free_hours": 0})]
+    {
+        let (status, body) =
+            code(json!({"code": "BADONE", "facility": "waterfront-lot", "merchant": "X", "discount": bad}))
+                .await;
+        assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")), "{body}");
+    }
+
+    let tickets: Vec<String> = three_inside(&lane).await;
+    s.clock.advance(SignedDuration::from_hours(3));
+    let validate = async |ticket: &str, code: &str| {
+        s.post_as(None, &format!("/v1/tickets/{ticket}/validations"), &json!({"code": code})).await
+    };
+    let full = s.get(&format!("/v1/tickets/{}", tickets[0])).await.1["fee"]["minor"].as_i64().unwrap();
+    let (status, view) = validate(&tickets[0], "shop50").await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["fee"]["minor"].as_i64(), Some(full - full / 2));
+    assert_eq!(validate(&tickets[0], "SHOP50").await, (200, view.clone()), "applying again changes nothing");
+    assert_eq!(validate(&tickets[1], "SHOP50").await.0, 200);
+    let (status, body) = validate(&tickets[2], "SHOP50").await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("conflict")), "two uses only: {body}");
+    let (status, body) = validate(&tickets[2], "ELSEWHERE").await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")), "{body}");
+    assert_eq!(validate(&tickets[2], "NOPE1234").await.0, 404);
+
+    // At the exit the validated fee is due; the ledger keeps the full price and the discount apart.
+    let due = view["fee"]["minor"].as_i64().unwrap();
+    let out = lane.leave("out-0", "VAL000", None).await;
+    assert_eq!(out["amount_due"]["minor"].as_i64(), Some(due), "{out}");
+    assert_eq!(reason(&lane.leave("out-0b", "VAL000", Some(due)).await).0, "open");
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&lane.db.url).await.unwrap();
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT kind, amount_minor FROM ledger ORDER BY id").fetch_all(&pool).await.unwrap();
+    assert_eq!(rows, [("payment".into(), due), ("charge".into(), full), ("adjustment".into(), full / 2)]);
+    pool.close().await;
+    lane.close().await;
+}
+
+/// Three vehicles in: VAL000, VAL001, VAL002; their tickets.
+async fn three_inside(lane: &Lane) -> Vec<String> {
+    let mut tickets = Vec::new();
+    for i in 0..3 {
+        let d = lane.enter(&format!("in-{i}"), &format!("VAL00{i}")).await;
+        tickets.push(d["ticket"]["id"].as_str().unwrap().to_owned());
+    }
+    tickets
+}
+
 /// Runs `parkline-server verify-audit` against the test's database; returns success and output.
 fn verify_audit(lane: &Lane) -> (bool, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_parkline-server"))
@@ -297,6 +371,7 @@ async fn no_plate_is_stored_in_the_clear(backend: Backend) {
 on_both_backends!(
     paying_in_the_app_opens_the_exit_once,
     refunds_never_exceed_the_payment,
+    merchant_validations_take_their_share_off_and_respect_their_limits,
     the_audit_chain_verifies_and_finds_tampering,
     no_plate_is_stored_in_the_clear,
 );

@@ -119,6 +119,7 @@ fn session(id: &str, spot: &str, plate: &str) -> SessionRecord {
         exit: None,
         paid_minor: 0,
         last_paid: None,
+        validations: Vec::new(),
     }
 }
 

@@ -54,6 +54,8 @@ pub fn route_table() -> Vec<Route> {
         ),
         route("GET", "/v1/tickets/{ticket}", Public, get(v1::gates::ticket)),
         route("POST", "/v1/tickets/{ticket}/payments", Public, post(v1::payments::pay)),
+        route("POST", "/v1/tickets/{ticket}/validations", Public, post(v1::validations::apply)),
+        route("POST", "/v1/validations", Only(&[Manager, Admin]), post(v1::validations::create)),
         route("GET", "/v1/payments/{id}", Only(&Actor::ALL), get(v1::payments::receipt)),
         route("POST", "/v1/payments/{id}/refunds", Only(&[Manager, Admin]), post(v1::payments::refund)),
         route(
@@ -120,6 +122,8 @@ pub fn route_table() -> Vec<Route> {
         v1::permits::revoke,
         v1::permits::set_pool,
         v1::webhooks::create,
+        v1::validations::create,
+        v1::validations::apply,
         v1::webhooks::list,
         v1::webhooks::remove,
     ),

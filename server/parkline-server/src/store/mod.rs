@@ -88,6 +88,8 @@ pub struct SessionRecord {
     pub paid_minor: i64,
     /// When the last payment was made: a driver who paid has a few minutes to leave at that price.
     pub last_paid: Option<Timestamp>,
+    /// Merchant validations applied, in order: `(code, discount)`.
+    pub validations: Vec<(String, parkline_domain::validation::Discount)>,
 }
 
 /// How a session ended.
@@ -177,6 +179,28 @@ pub struct LedgerEntry {
     pub refund_of: Option<String>,
     pub memo: Option<String>,
     pub at: Timestamp,
+}
+
+/// A merchant's validation code.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ValidationRecord {
+    pub code: String,
+    pub facility: String,
+    pub merchant: String,
+    pub discount: parkline_domain::validation::Discount,
+    pub max_uses: Option<u32>,
+    pub uses: u32,
+    pub valid_until: Option<Timestamp>,
+}
+
+/// What applying a validation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Now,
+    /// This session had it already (a retry): nothing changed.
+    Already,
+    /// The code has no uses left, or was revoked.
+    Exhausted,
 }
 
 /// An event for partners' webhooks, queued with the change it announces.
@@ -315,6 +339,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn ledger_page(&self, after: i64, limit: u32) -> Result<Vec<(i64, LedgerEntry)>>;
     /// The audit chain from `after` on, at most `limit` rows.
     async fn audit_page(&self, after: i64, limit: u32) -> Result<Vec<AuditRow>>;
+
+    /// Adds a validation code; an existing code is a conflict.
+    async fn insert_validation(&self, v: &ValidationRecord, now: Timestamp) -> Result<()>;
+    async fn validation(&self, code: &str) -> Result<Option<ValidationRecord>>;
+    /// Applies a code to a session, counting the use, atomically.
+    async fn apply_validation(&self, session: &str, code: &str, now: Timestamp) -> Result<Applied>;
 
     /// Adds a webhook endpoint; its secret is stored sealed.
     async fn insert_webhook(&self, webhook: &WebhookRecord) -> Result<()>;

@@ -21,7 +21,8 @@ use tokio::sync::Mutex;
 use super::commit::{GroupCommit, Job};
 use super::{
     ApiKeyRecord, AuditRow, Delivery, DeviceRecord, Durable, GateWrite, HistoryEntry, LedgerEntry,
-    OverrideWrite, SessionExit, SessionRecord, SpotRecord, Store, UserRecord, WebhookRecord,
+    OverrideWrite, SessionExit, SessionRecord, SpotRecord, Store, UserRecord, ValidationRecord,
+    WebhookRecord,
 };
 use crate::error::{Error, Result};
 use crate::vault::Vault;
@@ -173,7 +174,8 @@ macro_rules! select_sessions {
         concat!(
             "SELECT ",
             session_columns!(),
-            ", (SELECT CAST(COALESCE(SUM(CASE l.kind WHEN 'charge' THEN l.amount_minor ELSE 0 END), 0) AS BIGINT) \
+            ", (SELECT CAST(COALESCE(SUM(CASE l.kind WHEN 'charge' THEN l.amount_minor \
+                WHEN 'adjustment' THEN -l.amount_minor ELSE 0 END), 0) AS BIGINT) \
                FROM ledger l WHERE l.session_id = sessions.id) AS amount_minor, \
              (SELECT CAST(COALESCE(SUM(CASE l.kind WHEN 'payment' THEN l.amount_minor \
                 WHEN 'refund' THEN -l.amount_minor ELSE 0 END), 0) AS BIGINT) \
@@ -216,6 +218,7 @@ fn session_record(ctx: &WriteCtx, row: &AnyRow) -> Result<SessionRecord> {
         exit,
         paid_minor: row.try_get("paid_minor")?,
         last_paid: opt_ts(row.try_get("last_paid_ms")?)?,
+        validations: Vec::new(),
     })
 }
 
@@ -593,12 +596,31 @@ impl Store for SqlStore {
     }
 
     async fn active_sessions(&self) -> Result<Vec<SessionRecord>> {
-        sqlx::query(concat!(select_sessions!(), " WHERE status = 'active' ORDER BY entry_ms"))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|row| session_record(&self.ctx, row))
-            .collect()
+        let mut sessions: Vec<SessionRecord> =
+            sqlx::query(concat!(select_sessions!(), " WHERE status = 'active' ORDER BY entry_ms"))
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|row| session_record(&self.ctx, row))
+                .collect::<Result<_>>()?;
+        let applied = sqlx::query(
+            "SELECT sv.session_id, sv.code, v.discount FROM session_validations sv \
+             JOIN validations v ON v.code = sv.code JOIN sessions s ON s.id = sv.session_id \
+             WHERE s.status = 'active' ORDER BY sv.at_ms, sv.code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_session: std::collections::HashMap<String, Vec<(String, _)>> = Default::default();
+        for row in &applied {
+            let discount: String = row.try_get("discount")?;
+            let discount =
+                serde_json::from_str(&discount).map_err(|e| anyhow::anyhow!("stored discount: {e}"))?;
+            by_session.entry(row.try_get("session_id")?).or_default().push((row.try_get("code")?, discount));
+        }
+        for s in &mut sessions {
+            s.validations = by_session.remove(&s.id).unwrap_or_default();
+        }
+        Ok(sessions)
     }
 
     async fn session(&self, id: &str) -> Result<Option<SessionRecord>> {
@@ -607,6 +629,77 @@ impl Store for SqlStore {
             .fetch_optional(&self.pool)
             .await?;
         row.map(|row| session_record(&self.ctx, &row)).transpose()
+    }
+
+    async fn insert_validation(&self, v: &ValidationRecord, now: Timestamp) -> Result<()> {
+        let _guard = self.write_guard().await;
+        sqlx::query(
+            "INSERT INTO validations (code, facility_id, merchant, discount, max_uses, valid_until_ms, created_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&v.code)
+        .bind(&v.facility)
+        .bind(&v.merchant)
+        .bind(serde_json::to_string(&v.discount).map_err(anyhow::Error::from)?)
+        .bind(v.max_uses.map(i64::from))
+        .bind(v.valid_until.map(ms))
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn validation(&self, code: &str) -> Result<Option<ValidationRecord>> {
+        let row = sqlx::query(
+            "SELECT code, facility_id, merchant, discount, max_uses, uses, valid_until_ms FROM validations \
+             WHERE code = $1 AND revoked_ms IS NULL",
+        )
+        .bind(code)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let discount: String = row.try_get("discount")?;
+        Ok(Some(ValidationRecord {
+            code: row.try_get("code")?,
+            facility: row.try_get("facility_id")?,
+            merchant: row.try_get("merchant")?,
+            discount: serde_json::from_str(&discount).map_err(|e| anyhow::anyhow!("stored discount: {e}"))?,
+            max_uses: row
+                .try_get::<Option<i64>, _>("max_uses")?
+                .map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
+            uses: u32::try_from(row.try_get::<i64, _>("uses")?).unwrap_or(u32::MAX),
+            valid_until: opt_ts(row.try_get("valid_until_ms")?)?,
+        }))
+    }
+
+    async fn apply_validation(&self, session: &str, code: &str, now: Timestamp) -> Result<super::Applied> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin_with(self.begin_write).await?;
+        let inserted = sqlx::query(
+            "INSERT INTO session_validations (session_id, code, at_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (session_id, code) DO NOTHING",
+        )
+        .bind(session)
+        .bind(code)
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Ok(super::Applied::Already);
+        }
+        let counted = sqlx::query(
+            "UPDATE validations SET uses = uses + 1 WHERE code = $1 AND revoked_ms IS NULL \
+             AND (max_uses IS NULL OR uses < max_uses)",
+        )
+        .bind(code)
+        .execute(&mut *tx)
+        .await?;
+        if counted.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(super::Applied::Exhausted);
+        }
+        tx.commit().await?;
+        Ok(super::Applied::Now)
     }
 
     fn queue_ledger(&self, entries: Vec<LedgerEntry>) -> Durable {

@@ -35,6 +35,11 @@ use sqlx::Connection;
 pub const PASSWORD: &str = demo::PASSWORD;
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
+/// An HTTP client for tests (TLS set up the server's way).
+pub fn http() -> reqwest::Client {
+    parkline_server::http_client().build().unwrap()
+}
+
 /// A PostgreSQL client tool (`pg_dump`, ...): on the PATH, else from the server's installation.
 #[allow(dead_code)]
 pub fn pg_tool(name: &str) -> PathBuf {
@@ -160,7 +165,7 @@ impl TestServer {
         let clock = Arc::new(ShiftedClock::default());
         let server = start_with_clock(config, clock.clone()).await.expect("server starts");
         let sensors = demo::seed(&server.app).await.expect("demo data");
-        TestServer { server, clock, http: reqwest::Client::new(), sensors }
+        TestServer { server, clock, http: http(), sensors }
     }
 
     pub fn url(&self, path: &str) -> String {

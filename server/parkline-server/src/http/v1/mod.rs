@@ -10,4 +10,5 @@ pub mod pricing;
 pub mod reservations;
 pub mod sensors;
 pub mod stream;
+pub mod validations;
 pub mod webhooks;

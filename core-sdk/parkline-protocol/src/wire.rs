@@ -563,7 +563,8 @@ pub struct Receipt {
     pub id: String,
     /// `payment` or `refund`.
     pub kind: String,
-    pub facility: String,
+    /// None for money to or from a driver's account.
+    pub facility: Option<String>,
     pub session: Option<String>,
     pub ticket: Option<String>,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
@@ -580,6 +581,43 @@ pub struct Receipt {
     /// Leave before this to pay nothing more.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub leave_by: Option<Timestamp>,
+}
+
+/// A driver's account: money kept with the operator (positive) or owed to it (negative), per currency.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountView {
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub balances: Vec<parkline_domain::Money>,
+    pub entries: Vec<AccountEntry>,
+}
+
+/// One change to an account.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountEntry {
+    pub id: String,
+    /// The ledger kind: `charge` (a fee), `payment` (a top-up or a stay paid from the account), ...
+    pub kind: String,
+    /// What it did to the balance.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub change: parkline_domain::Money,
+    pub method: Option<String>,
+    pub facility: Option<String>,
+    pub reservation: Option<String>,
+    pub session: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+}
+
+/// `POST /v1/me/account/top-ups`: add money to the account by card (send an `Idempotency-Key`).
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopUpRequest {
+    pub amount_minor: i64,
+    pub currency: String,
+    pub card_token: String,
 }
 
 /// `POST /v1/validations`: a merchant's validation code for one facility.

@@ -451,7 +451,7 @@ impl Ctx<'_> {
             kind,
             amount_minor: amount,
             currency: self.currency().as_str().to_owned(),
-            facility: self.facility.facility.id.clone(),
+            facility: Some(self.facility.facility.id.clone()),
             session: session.map(str::to_owned),
             reservation: None,
             user: None,

@@ -1,6 +1,7 @@
 //! The Parkline server: an axum API over an in-memory live model of every facility, backed by SQLite or
 //! PostgreSQL. See `ARCHITECTURE.md` at the repository root for the map.
 
+pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod clock;

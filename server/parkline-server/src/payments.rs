@@ -125,6 +125,11 @@ pub async fn pay(
         return Err(Error::validation(format!("amount_minor must be between 1 and {due} (what is due)")));
     }
     let currency = Currency::new(&facility.facility.currency).unwrap_or(Currency::USD);
+    // Paid from the driver's account: no card, the ledger checks the balance as it records the payment.
+    let from_account = req.card_token == crate::accounts::ACCOUNT_METHOD;
+    if from_account && user.is_none() {
+        return Err(Error::api(ErrorCode::Unauthenticated, "sign in to pay from your account"));
+    }
     let charge = Charge {
         amount_minor: amount,
         currency,
@@ -132,12 +137,19 @@ pub async fn pay(
         idempotency_key: entry_key.clone(),
         description: format!("Parking at {} (ticket {ticket})", facility.facility.name),
     };
-    let reference = match app.payments.charge(&charge).await {
-        Ok(Outcome::Succeeded { reference }) => reference,
-        Ok(Outcome::Declined { reason }) => return Err(Error::api(ErrorCode::PaymentDeclined, reason)),
-        Err(e) => {
-            tracing::warn!(error = %e, provider = app.payments.name(), "charge failed");
-            return Err(Error::api(ErrorCode::PaymentProviderError, "the payment provider failed; retry"));
+    let reference = if from_account {
+        None
+    } else {
+        match app.payments.charge(&charge).await {
+            Ok(Outcome::Succeeded { reference }) => Some(reference),
+            Ok(Outcome::Declined { reason }) => return Err(Error::api(ErrorCode::PaymentDeclined, reason)),
+            Err(e) => {
+                tracing::warn!(error = %e, provider = app.payments.name(), "charge failed");
+                return Err(Error::api(
+                    ErrorCode::PaymentProviderError,
+                    "the payment provider failed; retry",
+                ));
+            }
         }
     };
     let entry = LedgerEntry {
@@ -145,12 +157,12 @@ pub async fn pay(
         kind: LedgerKind::Payment,
         amount_minor: amount,
         currency: currency.as_str().to_owned(),
-        facility: facility.facility.id.clone(),
+        facility: Some(facility.facility.id.clone()),
         session: Some(session.id.clone()),
         reservation: None,
         user,
-        method: Some("card".into()),
-        provider_ref: Some(reference),
+        method: Some(if from_account { crate::accounts::ACCOUNT_METHOD } else { "card" }.into()),
+        provider_ref: reference,
         refund_of: None,
         memo: None,
         at: now,
@@ -167,7 +179,7 @@ pub async fn pay(
             Err(e) => return Err(e),
         }
     }
-    metrics::counter!("parkline_payments_total", "method" => "card").increment(1);
+    metrics::counter!("parkline_payments_total", "from_account" => from_account.to_string()).increment(1);
     let saved =
         app.store.ledger_entry(&entry_key).await?.ok_or_else(|| anyhow::anyhow!("payment not saved"))?;
     receipt(app, &saved).await
@@ -236,7 +248,7 @@ pub async fn refund(
         memo: Some(reason.to_owned()),
         at: app.now(),
     };
-    let facility = app.live.get(&payment.facility);
+    let facility = payment.facility.as_deref().and_then(|id| app.live.get(id));
     let _writer = match &facility {
         Some(f) => Some(f.writer.lock().await),
         None => None,
@@ -274,7 +286,7 @@ async fn receipt(app: &App, e: &LedgerEntry) -> Result<Receipt> {
     let mut balance_due = None;
     let mut leave_by = None;
     if let Some(id) = &e.session {
-        let live = app.live.get(&e.facility);
+        let live = e.facility.as_deref().and_then(|id| app.live.get(id));
         let active = live.as_ref().and_then(|f| f.inside().get(id).cloned().map(|s| (f.clone(), s)));
         match active {
             Some((f, s)) => {

@@ -16,7 +16,7 @@ use parkline_protocol::{ErrorCode, ReservationRequest, ReservationWindow};
 
 use crate::error::{Error, Result};
 use crate::live::{FacilityLive, Live};
-use crate::store::Store;
+use crate::store::{LedgerEntry, LedgerKind, Store};
 
 /// Most spots one group booking may take.
 pub const MAX_GROUP: u32 = 50;
@@ -163,7 +163,7 @@ pub async fn cancel(
     let mut r = confirmed_claim(&f, &current)?;
     r.fee_minor = r.cancellation_fee(now);
     r.status = Status::Cancelled;
-    store.update_reservation(&r).await?;
+    store.update_reservation(&r, &fee_charge(&f, &r, "late_cancellation", now)).await?;
     f.claims().retain(|c| c.id != r.id);
     Ok(r)
 }
@@ -189,7 +189,7 @@ pub async fn modify(
     r.start = window.start;
     r.end = window.end;
     r.quote_minor = quote(&f, r.vehicle, r.start, r.end)?;
-    store.update_reservation(&r).await.map_err(conflict)?;
+    store.update_reservation(&r, &[]).await.map_err(conflict)?;
     if let Some(claim) = f.claims().iter_mut().find(|c| c.id == r.id) {
         *claim = r.clone();
     }
@@ -209,12 +209,34 @@ pub async fn release_no_shows(live: &Live, store: &dyn Store, now: Timestamp) ->
         for mut r in missed {
             r.status = Status::NoShow;
             r.fee_minor = r.no_show_fee();
-            store.update_reservation(&r).await?;
+            store.update_reservation(&r, &fee_charge(&f, &r, "no_show", now)).await?;
             f.claims().retain(|c| c.id != r.id);
             released += 1;
         }
     }
     Ok(released)
+}
+
+/// The ledger charge for a reservation's fee (a no-show or a late cancellation), billed to its owner.
+fn fee_charge(f: &FacilityLive, r: &Reservation, why: &str, now: Timestamp) -> Vec<LedgerEntry> {
+    if r.fee_minor <= 0 {
+        return Vec::new();
+    }
+    vec![LedgerEntry {
+        key: format!("reservation:{}:fee", r.id),
+        kind: LedgerKind::Charge,
+        amount_minor: r.fee_minor,
+        currency: f.facility.currency.clone(),
+        facility: Some(f.facility.id.clone()),
+        session: None,
+        reservation: Some(r.id.clone()),
+        user: r.owner,
+        method: Some(why.to_owned()),
+        provider_ref: None,
+        refund_of: None,
+        memo: None,
+        at: now,
+    }]
 }
 
 /// The reservation a vehicle arriving now checks in on, if any.

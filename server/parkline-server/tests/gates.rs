@@ -307,7 +307,12 @@ async fn reserved_vehicles_check_in_to_their_spot_and_no_shows_release_it(backen
         let (_, r) = lane.s.get_as(&driver, &format!("/v1/reservations/{missed_id}")).await;
         status = r["status"].clone();
         if status == "no_show" {
-            assert_eq!(r["fee_minor"].as_i64(), missed[0]["quote_minor"].as_i64().map(|q| q / 5));
+            let fee = missed[0]["quote_minor"].as_i64().unwrap() / 5;
+            assert_eq!(r["fee_minor"].as_i64(), Some(fee));
+            // The fee is billed to the driver's account, once.
+            let (_, account) = lane.s.get_as(&driver, "/v1/me/account").await;
+            assert_eq!(account["balances"], json!([{"minor": -fee, "currency": "USD"}]), "{account}");
+            assert_eq!(account["entries"][0]["reservation"].as_str(), Some(missed_id.as_str()));
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;

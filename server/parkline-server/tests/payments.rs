@@ -13,15 +13,68 @@ use serde_json::{Value, json};
 
 /// Pays a ticket with an idempotency key.
 async fn pay(s: &TestServer, ticket: &str, key: &str, body: Value) -> (u16, Value) {
-    let r = s
-        .http
-        .post(s.url(&format!("/v1/tickets/{ticket}/payments")))
-        .header("idempotency-key", key)
-        .json(&body)
-        .send()
+    post_keyed(s, None, &format!("/v1/tickets/{ticket}/payments"), key, body).await
+}
+
+async fn post_keyed(s: &TestServer, token: Option<&str>, path: &str, key: &str, body: Value) -> (u16, Value) {
+    let mut req = s.http.post(s.url(path)).header("idempotency-key", key).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    common::split(req.send().await.unwrap()).await
+}
+
+async fn drivers_pay_from_their_account_and_never_overdraw_it(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let s = &lane.s;
+    let driver = s.login(Role::Driver).await.access_token;
+    let top_up = async |key: &str, body: Value| {
+        post_keyed(s, Some(&driver), "/v1/me/account/top-ups", key, body).await
+    };
+    let (status, r) =
+        top_up("t1", json!({"amount_minor": 1000, "currency": "USD", "card_token": "tok_visa"})).await;
+    assert_eq!(status, 201, "{r}");
+    assert_eq!(
+        top_up("t1", json!({"amount_minor": 1000, "currency": "USD", "card_token": "tok_visa"})).await.1,
+        r,
+        "a retry tops up once"
+    );
+    let (status, body) =
+        top_up("t2", json!({"amount_minor": 5000, "currency": "USD", "card_token": "tok_chargeDeclined"}))
+            .await;
+    assert_eq!((status, body["code"].as_str()), (402, Some("payment_declined")));
+    let (status, body) =
+        top_up("t3", json!({"amount_minor": -5, "currency": "USD", "card_token": "tok_visa"})).await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")));
+    let balance = async || s.get_as(&driver, "/v1/me/account").await.1["balances"][0]["minor"].as_i64();
+    assert_eq!(balance().await, Some(1000));
+
+    // Two stays: the first fits in the balance, the second does not.
+    let a = lane.enter("in-a", "ACC001").await["ticket"]["id"].as_str().unwrap().to_owned();
+    let b = lane.enter("in-b", "ACC002").await["ticket"]["id"].as_str().unwrap().to_owned();
+    s.clock.advance(SignedDuration::from_hours(1));
+    let (status, body) = pay(s, &a, "anon", json!({"card_token": "account"})).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("unauthenticated")), "{body}");
+    let pay_as = async |ticket: &str, key: &str| {
+        post_keyed(
+            s,
+            Some(&driver),
+            &format!("/v1/tickets/{ticket}/payments"),
+            key,
+            json!({"card_token": "account"}),
+        )
         .await
-        .unwrap();
-    common::split(r).await
+    };
+    let (status, receipt) = pay_as(&a, "a1").await;
+    assert_eq!((status, receipt["method"].as_str()), (201, Some("account")), "{receipt}");
+    let spent = receipt["amount"]["minor"].as_i64().unwrap();
+    assert_eq!(balance().await, Some(1000 - spent));
+    s.clock.advance(SignedDuration::from_hours(2));
+    let (status, body) = pay_as(&b, "b1").await;
+    assert_eq!((status, body["code"].as_str()), (402, Some("payment_declined")), "{body}");
+    assert_eq!(balance().await, Some(1000 - spent), "nothing taken");
+    assert_eq!(reason(&lane.leave("out-b", "ACC002", None).await), ("deny", "payment_required"));
+    lane.close().await;
 }
 
 async fn refund(s: &TestServer, token: &str, payment: &str, key: &str, body: Value) -> (u16, Value) {
@@ -371,6 +424,7 @@ async fn no_plate_is_stored_in_the_clear(backend: Backend) {
 on_both_backends!(
     paying_in_the_app_opens_the_exit_once,
     refunds_never_exceed_the_payment,
+    drivers_pay_from_their_account_and_never_overdraw_it,
     merchant_validations_take_their_share_off_and_respect_their_limits,
     the_audit_chain_verifies_and_finds_tampering,
     no_plate_is_stored_in_the_clear,

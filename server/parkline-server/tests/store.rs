@@ -244,9 +244,9 @@ async fn reservations_never_overlap_on_a_spot(store: &Arc<dyn Store>) {
 
     // Moving a reservation onto another's time is refused too; a cancelled one no longer claims the spot.
     let moved = Reservation { start: at(250), end: at(350), ..first.clone() };
-    assert!(matches!(store.update_reservation(&moved).await, Err(Error::Db(ref e)) if is_conflict(e)));
+    assert!(matches!(store.update_reservation(&moved, &[]).await, Err(Error::Db(ref e)) if is_conflict(e)));
     let cancelled = Reservation { status: ReservationStatus::Cancelled, fee_minor: 180, ..first };
-    store.update_reservation(&cancelled).await.unwrap();
+    store.update_reservation(&cancelled, &[]).await.unwrap();
     store.insert_reservations(&[booking("r4", "GA-001", 150, 190)], at(0)).await.unwrap();
     let claiming: Vec<String> =
         store.claiming_reservations().await.unwrap().into_iter().map(|r| r.id).collect();
@@ -321,7 +321,7 @@ fn money(key: &str, kind: LedgerKind, amount: i64, session: Option<&str>) -> Led
         kind,
         amount_minor: amount,
         currency: "USD".into(),
-        facility: layout().id,
+        facility: Some(layout().id),
         session: session.map(Into::into),
         reservation: None,
         user: None,

@@ -6,7 +6,7 @@ CREATE TABLE ledger (
     kind            TEXT NOT NULL CHECK (kind IN ('charge', 'payment', 'refund', 'adjustment')),
     amount_minor    INTEGER NOT NULL CHECK (amount_minor > 0),
     currency        TEXT NOT NULL,
-    facility_id     TEXT NOT NULL,
+    facility_id     TEXT,               -- none for account-level money (top-ups, account payments)
     session_id      TEXT,
     reservation_id  TEXT,
     user_id         INTEGER,

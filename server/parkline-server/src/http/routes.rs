@@ -56,6 +56,8 @@ pub fn route_table() -> Vec<Route> {
         route("POST", "/v1/tickets/{ticket}/payments", Public, post(v1::payments::pay)),
         route("POST", "/v1/tickets/{ticket}/validations", Public, post(v1::validations::apply)),
         route("POST", "/v1/validations", Only(&[Manager, Admin]), post(v1::validations::create)),
+        route("GET", "/v1/me/account", People, get(v1::payments::account)),
+        route("POST", "/v1/me/account/top-ups", People, post(v1::payments::top_up)),
         route("GET", "/v1/payments/{id}", Only(&Actor::ALL), get(v1::payments::receipt)),
         route("POST", "/v1/payments/{id}/refunds", Only(&[Manager, Admin]), post(v1::payments::refund)),
         route(
@@ -113,6 +115,8 @@ pub fn route_table() -> Vec<Route> {
         v1::payments::pay,
         v1::payments::receipt,
         v1::payments::refund,
+        v1::payments::account,
+        v1::payments::top_up,
         v1::reservations::book,
         v1::reservations::get,
         v1::reservations::modify,

@@ -74,6 +74,20 @@ pub(super) async fn write_ledger(conn: &mut AnyConnection, pg: bool, entries: &[
                 ));
             }
         }
+        if e.kind == LedgerKind::Payment && e.method.as_deref() == Some(crate::accounts::ACCOUNT_METHOD) {
+            let user = e.user.ok_or_else(|| anyhow::anyhow!("an account payment without a user"))?;
+            let balance: i64 = sqlx::query_scalar(crate::accounts::BALANCE_SQL)
+                .bind(user)
+                .bind(&e.currency)
+                .fetch_one(&mut *conn)
+                .await?;
+            if balance < e.amount_minor {
+                return Err(crate::error::Error::api(
+                    parkline_protocol::ErrorCode::PaymentDeclined,
+                    format!("the account holds {balance}, not enough to pay {}", e.amount_minor),
+                ));
+            }
+        }
         sqlx::query(
             "INSERT INTO ledger (entry_key, kind, amount_minor, currency, facility_id, session_id, reservation_id, \
              user_id, method, provider_ref, refund_of, memo, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \

@@ -169,7 +169,8 @@ pub struct LedgerEntry {
     pub kind: LedgerKind,
     pub amount_minor: i64,
     pub currency: String,
-    pub facility: String,
+    /// Where the money was earned; none for a driver's account (a top-up, settling fees).
+    pub facility: Option<String>,
     pub session: Option<String>,
     pub reservation: Option<String>,
     pub user: Option<i64>,
@@ -333,6 +334,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn ledger_entry(&self, key: &str) -> Result<Option<LedgerEntry>>;
     /// Entries of one session, oldest first.
     async fn session_ledger(&self, session: &str) -> Result<Vec<LedgerEntry>>;
+    /// Every entry billed to or paid by one user, oldest first.
+    async fn user_ledger(&self, user: i64) -> Result<Vec<LedgerEntry>>;
     /// Refunds made against one payment.
     async fn refunds_of(&self, payment_key: &str) -> Result<Vec<LedgerEntry>>;
     /// Ledger entries from position `after` on (positions are the database's row order), at most `limit`.
@@ -368,8 +371,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Stores new reservations, all or none; one that overlaps a claim on its spot is a conflict.
     async fn insert_reservations(&self, reservations: &[Reservation], now: Timestamp) -> Result<()>;
-    /// Saves a changed reservation (status, fee, window); an overlap is a conflict.
-    async fn update_reservation(&self, reservation: &Reservation) -> Result<()>;
+    /// Saves a changed reservation (status, fee, window) with the fee it now owes, if any, in the ledger;
+    /// an overlap is a conflict.
+    async fn update_reservation(&self, reservation: &Reservation, charges: &[LedgerEntry]) -> Result<()>;
     async fn reservation(&self, id: &str) -> Result<Option<Reservation>>;
     /// Reservations still claiming their spot (confirmed or checked in).
     async fn claiming_reservations(&self) -> Result<Vec<Reservation>>;

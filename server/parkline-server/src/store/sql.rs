@@ -719,6 +719,13 @@ impl Store for SqlStore {
         rows.iter().map(|r| Ok(super::ledger::ledger_record(r)?.1)).collect()
     }
 
+    async fn user_ledger(&self, user: i64) -> Result<Vec<LedgerEntry>> {
+        let sql =
+            format!("SELECT {} FROM ledger WHERE user_id = $1 ORDER BY id", super::ledger::LEDGER_COLUMNS);
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(user).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(super::ledger::ledger_record(r)?.1)).collect()
+    }
+
     async fn refunds_of(&self, payment_key: &str) -> Result<Vec<LedgerEntry>> {
         let sql = format!(
             "SELECT {} FROM ledger WHERE refund_of = (SELECT id FROM ledger WHERE entry_key = $1) ORDER BY id",
@@ -884,10 +891,11 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn update_reservation(&self, reservation: &Reservation) -> Result<()> {
+    async fn update_reservation(&self, reservation: &Reservation, charges: &[LedgerEntry]) -> Result<()> {
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin_with(self.begin_write).await?;
         update_reservation(&mut tx, reservation).await?;
+        super::ledger::write_ledger(&mut tx, self.ctx.pg, &charges.iter().collect::<Vec<_>>()).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -3,7 +3,7 @@
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use parkline_protocol::{ApiError, PaymentRequest, Receipt, RefundRequest};
+use parkline_protocol::{AccountView, ApiError, PaymentRequest, Receipt, RefundRequest, TopUpRequest};
 
 use crate::auth::Principal;
 use crate::error::Result;
@@ -75,4 +75,33 @@ pub async fn refund(
     let key = key(&headers)?;
     let receipt = payments::refund(&app, &id, req, &key, user(Some(&principal))).await?;
     Ok((StatusCode::CREATED, axum::Json(receipt)))
+}
+
+/// The signed-in driver's account: balances and the entries behind them.
+#[utoipa::path(get, path = "/v1/me/account", tag = "payments", security(("bearer" = [])),
+    responses((status = 200, body = AccountView)))]
+pub async fn account(
+    State(app): State<App>,
+    Extension(principal): Extension<Principal>,
+) -> Result<axum::Json<AccountView>> {
+    let user =
+        user(Some(&principal)).ok_or_else(|| crate::error::Error::validation("only people have accounts"))?;
+    Ok(axum::Json(crate::accounts::view(&app, user).await?))
+}
+
+/// Adds money to the signed-in driver's account by card.
+#[utoipa::path(post, path = "/v1/me/account/top-ups", tag = "payments", security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "retry-safe key")),
+    request_body = TopUpRequest,
+    responses((status = 201, body = Receipt), (status = 402, body = ApiError), (status = 422, body = ApiError)))]
+pub async fn top_up(
+    State(app): State<App>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    Json(req): Json<TopUpRequest>,
+) -> Result<(StatusCode, axum::Json<Receipt>)> {
+    let key = key(&headers)?;
+    let user =
+        user(Some(&principal)).ok_or_else(|| crate::error::Error::validation("only people have accounts"))?;
+    Ok((StatusCode::CREATED, axum::Json(crate::accounts::top_up(&app, user, req, &key).await?)))
 }

@@ -72,7 +72,7 @@ pub async fn top_up(app: &App, user: i64, req: TopUpRequest, key: &str) -> Resul
     if app.store.ledger_entry(&entry_key).await?.is_none() {
         let currency = Currency::new(&req.currency)
             .map_err(|_| Error::validation("currency must be an ISO 4217 code"))?;
-        if !(100..=100_000_00).contains(&req.amount_minor) {
+        if !(100..=10_000_000).contains(&req.amount_minor) {
             return Err(Error::validation("a top-up is between 1.00 and 100,000.00"));
         }
         let charge = Charge {

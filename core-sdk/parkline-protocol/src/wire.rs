@@ -610,6 +610,19 @@ pub struct AccountEntry {
     pub at: Timestamp,
 }
 
+/// `GET /v1/me/data`: everything Parkline holds about the signed-in person.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MyData {
+    pub user_id: i64,
+    pub email: String,
+    pub role: Role,
+    /// Their reservations, with plates.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub reservations: Vec<parkline_domain::reservation::Reservation>,
+    pub account: AccountView,
+}
+
 /// `POST /v1/me/account/top-ups`: add money to the account by card (send an `Idempotency-Key`).
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -86,7 +86,10 @@ pub async fn top_up(app: &App, user: i64, req: TopUpRequest, key: &str) -> Resul
             Ok(Outcome::Succeeded { reference }) => reference,
             Ok(Outcome::Declined { reason }) => return Err(Error::api(ErrorCode::PaymentDeclined, reason)),
             Err(_) => {
-                return Err(Error::api(ErrorCode::PaymentProviderError, "the payment provider failed; retry"));
+                return Err(Error::api(
+                    ErrorCode::PaymentProviderError,
+                    "the payment provider failed; retry",
+                ));
             }
         };
         let entry = LedgerEntry {

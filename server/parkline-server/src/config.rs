@@ -31,6 +31,9 @@ pub struct Settings {
     /// Key of the plates' blind index (BASE64 of 32 bytes); generated with `plate_keys` when unset.
     #[arg(long, env = "PARKLINE_PLATE_INDEX_KEY", hide_env_values = true)]
     pub plate_index_key: Option<String>,
+    /// Days to keep plates and plate images of finished stays [default: 90].
+    #[arg(long, env = "PARKLINE_PII_RETENTION_DAYS")]
+    pub pii_retention_days: Option<u32>,
     /// `simulated` (test cards, no network) or `stripe` [default: simulated].
     #[arg(long, env = "PARKLINE_PAYMENT_PROVIDER")]
     pub payment_provider: Option<String>,
@@ -87,6 +90,7 @@ impl Settings {
             jwt_secret,
             plate_keys,
             plate_index_key,
+            pii_retention_days,
             payment_provider,
             stripe_secret_key,
             stripe_api_base,
@@ -123,6 +127,7 @@ impl Settings {
             jwt_secret: self.jwt_secret,
             plate_keys: self.plate_keys,
             plate_index_key: self.plate_index_key,
+            pii_retention_days: self.pii_retention_days.unwrap_or(90).max(1),
             payment_provider: self.payment_provider,
             stripe_secret_key: self.stripe_secret_key,
             stripe_api_base: self.stripe_api_base,
@@ -148,6 +153,7 @@ pub struct Config {
     pub jwt_secret: Option<String>,
     pub plate_keys: Option<String>,
     pub plate_index_key: Option<String>,
+    pub pii_retention_days: u32,
     pub payment_provider: Option<String>,
     pub stripe_secret_key: Option<String>,
     pub stripe_api_base: Option<String>,

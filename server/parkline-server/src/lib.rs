@@ -19,6 +19,7 @@ pub mod overrides;
 pub mod payments;
 pub mod peers;
 pub mod permits;
+pub mod privacy;
 pub mod ratelimit;
 pub mod reservations;
 pub mod store;
@@ -109,6 +110,7 @@ pub async fn start_with_clock(
         clock,
         permits: permits::Permits::default(),
         payments: payments::provider(config)?,
+        pii_retention_days: config.pii_retention_days,
         stale_after: SignedDuration::from_secs(i64::from(config.sensor_stale_after_s)),
         ready: false.into(),
     });
@@ -174,6 +176,12 @@ async fn background(app: App, mut stopped: watch::Receiver<bool>) {
         }
         if ticks.is_multiple_of(240) {
             app.limits.forget_idle();
+        }
+        // Hourly, and once soon after start.
+        if ticks % 14_400 == 20 {
+            if let Err(e) = privacy::purge(&app).await {
+                tracing::warn!(error = %e, "removing personal data past retention failed; will retry");
+            }
         }
     }
 }

@@ -47,6 +47,8 @@ pub struct AppInner {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub clock: Arc<dyn crate::clock::Clock>,
     pub permits: crate::permits::Permits,
+    /// Plates and images of finished stays are removed after this many days.
+    pub pii_retention_days: u32,
     /// The card processor.
     pub payments: Arc<dyn crate::payments::Provider>,
     /// A sensor silent for longer is stale.

@@ -343,6 +343,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The audit chain from `after` on, at most `limit` rows.
     async fn audit_page(&self, after: i64, limit: u32) -> Result<Vec<AuditRow>>;
 
+    /// Removes plates and plate images from sessions that ended before `before` (and from overrides made
+    /// before it). Returns how many rows changed.
+    async fn purge_pii(&self, before: Timestamp) -> Result<u64>;
+    /// A user's reservations, newest first.
+    async fn user_reservations(&self, user: i64) -> Result<Vec<Reservation>>;
+    /// Erases a user's personal data: their email and password, sign-in tokens, the plates of their
+    /// reservations and of the sessions those began. The ledger keeps its rows (its totals stand).
+    async fn erase_user(&self, user: i64) -> Result<()>;
+
     /// Adds a validation code; an existing code is a conflict.
     async fn insert_validation(&self, v: &ValidationRecord, now: Timestamp) -> Result<()>;
     async fn validation(&self, code: &str) -> Result<Option<ValidationRecord>>;

@@ -27,6 +27,9 @@ use super::{
 use crate::error::{Error, Result};
 use crate::vault::Vault;
 
+/// What an erased reservation's plate reads as.
+pub const ERASED_PLATE: &str = "ERASED";
+
 /// What writes need besides a connection: the keys that seal plates, and which database this is.
 #[derive(Debug)]
 pub(crate) struct WriteCtx {
@@ -629,6 +632,67 @@ impl Store for SqlStore {
             .fetch_optional(&self.pool)
             .await?;
         row.map(|row| session_record(&self.ctx, &row)).transpose()
+    }
+
+    async fn purge_pii(&self, before: Timestamp) -> Result<u64> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin_with(self.begin_write).await?;
+        let sessions = sqlx::query(
+            "UPDATE sessions SET plate_sealed = NULL, plate_index = NULL, entry_image = NULL, exit_image = NULL \
+             WHERE status = 'completed' AND exit_ms < $1 \
+             AND (plate_sealed IS NOT NULL OR entry_image IS NOT NULL OR exit_image IS NOT NULL)",
+        )
+        .bind(ms(before))
+        .execute(&mut *tx)
+        .await?;
+        let overrides = sqlx::query(
+            "UPDATE gate_overrides SET plate_sealed = NULL WHERE at_ms < $1 AND plate_sealed IS NOT NULL",
+        )
+        .bind(ms(before))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(sessions.rows_affected() + overrides.rows_affected())
+    }
+
+    async fn user_reservations(&self, user: i64) -> Result<Vec<Reservation>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            reservation_columns!(),
+            " FROM reservations WHERE owner_id = $1 ORDER BY start_ms DESC"
+        ))
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| reservation_record(&self.ctx, row))
+        .collect()
+    }
+
+    async fn erase_user(&self, user: i64) -> Result<()> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin_with(self.begin_write).await?;
+        sqlx::query(
+            "UPDATE sessions SET plate_sealed = NULL, plate_index = NULL, entry_image = NULL, exit_image = NULL \
+             WHERE status = 'completed' AND reservation_id IN (SELECT id FROM reservations WHERE owner_id = $1)",
+        )
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE reservations SET plate_sealed = $2 WHERE owner_id = $1")
+            .bind(user)
+            .bind(self.ctx.vault.seal("reservations.plate", ERASED_PLATE))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1").bind(user).execute(&mut *tx).await?;
+        sqlx::query(
+            "UPDATE users SET email = 'erased-' || CAST(id AS TEXT) || '@erased.invalid', password_hash = '' WHERE id = $1",
+        )
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn insert_validation(&self, v: &ValidationRecord, now: Timestamp) -> Result<()> {

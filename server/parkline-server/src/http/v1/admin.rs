@@ -103,3 +103,11 @@ fn non_empty<'a>(s: &'a str, field: &str) -> Result<&'a str> {
     }
     Ok(s)
 }
+
+/// Removes plates and images past the retention period now (it also runs hourly); how many rows changed.
+#[utoipa::path(post, path = "/v1/admin/retention/purge", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = Object)))]
+pub async fn purge(State(app): State<App>) -> crate::error::Result<axum::Json<serde_json::Value>> {
+    let purged = crate::privacy::purge(&app).await?;
+    Ok(axum::Json(serde_json::json!({ "purged": purged })))
+}

@@ -72,3 +72,31 @@ pub async fn me(
         .ok_or_else(|| Error::api(ErrorCode::Unauthenticated, "user no longer exists"))?;
     Ok(axum::Json(Me { user_id: user.id, email: user.email, role: user.role }))
 }
+
+/// Everything Parkline holds about the signed-in person: profile, reservations (with plates), account.
+#[utoipa::path(get, path = "/v1/me/data", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = parkline_protocol::MyData)))]
+pub async fn my_data(
+    State(app): State<App>,
+    Extension(principal): Extension<Principal>,
+) -> Result<axum::Json<parkline_protocol::MyData>> {
+    let Principal::User { id, .. } = principal else {
+        return Err(Error::api(ErrorCode::Forbidden, "only people have personal data"));
+    };
+    Ok(axum::Json(crate::privacy::export(&app, id).await?))
+}
+
+/// Erases the signed-in person's personal data and closes their account. Payments and fees stay in
+/// the ledger without the person.
+#[utoipa::path(delete, path = "/v1/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 204), (status = 409, body = ApiError, description = "upcoming reservations")))]
+pub async fn erase_me(
+    State(app): State<App>,
+    Extension(principal): Extension<Principal>,
+) -> Result<axum::http::StatusCode> {
+    let Principal::User { id, .. } = principal else {
+        return Err(Error::api(ErrorCode::Forbidden, "only people have personal data"));
+    };
+    crate::privacy::erase(&app, id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

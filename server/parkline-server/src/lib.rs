@@ -178,10 +178,10 @@ async fn background(app: App, mut stopped: watch::Receiver<bool>) {
             app.limits.forget_idle();
         }
         // Hourly, and once soon after start.
-        if ticks % 14_400 == 20 {
-            if let Err(e) = privacy::purge(&app).await {
-                tracing::warn!(error = %e, "removing personal data past retention failed; will retry");
-            }
+        if ticks % 14_400 == 20
+            && let Err(e) = privacy::purge(&app).await
+        {
+            tracing::warn!(error = %e, "removing personal data past retention failed; will retry");
         }
     }
 }

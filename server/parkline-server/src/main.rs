@@ -50,6 +50,12 @@ enum Command {
         #[arg(long, value_parser = parse_role)]
         role: Role,
     },
+    /// Re-encrypt every plate, permit and webhook secret sealed with an older key under the first key of
+    /// `plate_keys` (key rotation: add the new key first, run this, then remove the old one).
+    Rekey {
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Check the audit chain end to end and every ledger row against its audit record; exits 1 on
     /// any problem, listing each.
     VerifyAudit {
@@ -154,6 +160,12 @@ async fn main() -> anyhow::Result<()> {
             let store = store::open(&config.database_url, Arc::new(parkline_server::vault(&config)?)).await?;
             let id = users::create(store.as_ref(), &email, &password, role).await?;
             println!("created {} {email} (id {id})", role.as_str());
+        }
+        Command::Rekey { settings } => {
+            let config = config(&cli.config, settings)?;
+            let store = store::open(&config.database_url, Arc::new(parkline_server::vault(&config)?)).await?;
+            let moved = store.rekey().await?;
+            println!("re-encrypted {moved} values under the current key");
         }
         Command::VerifyAudit { settings } => {
             let config = config(&cli.config, settings)?;

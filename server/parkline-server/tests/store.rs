@@ -397,3 +397,49 @@ conformance!(
     concurrent_writers_all_land,
     the_ledger_is_append_only_idempotent_and_audited,
 );
+
+/// Key rotation: values sealed under the old key are readable while both keys are configured, `rekey`
+/// moves them all, and then the old key can go.
+async fn rotating_the_plate_key(backend: Backend) {
+    use parkline_server::vault::Vault;
+    let Some(db) = TestDb::new(backend).await else { return };
+    let (old_keys, index) = Vault::generate_settings();
+    let (new_keys, _) = Vault::generate_settings();
+    let new_keys = new_keys.replace("k1:", "k2:");
+    let vault = |keys: &str| Arc::new(Vault::from_settings(keys, &index).unwrap());
+
+    let store = store::open(&db.url, vault(&old_keys)).await.unwrap();
+    let layout = layout();
+    store.insert_facility(&layout, &codes(&layout), at(0)).await.unwrap();
+    let s = session("s1", "GA-001", "ROT001");
+    store.save_gate_event(&gate_write("e1", Some(s.clone()))).await.unwrap();
+    let permit: Permit = serde_json::from_value(serde_json::json!({
+        "id": "rot-01", "holder": "Acme", "kind": "vip", "plates": ["ROT002"],
+        "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2027-01-01T00:00:00Z",
+    }))
+    .unwrap();
+    store.insert_permit(&permit, at(0)).await.unwrap();
+    drop(store);
+
+    let both = store::open(&db.url, vault(&format!("{new_keys},{old_keys}"))).await.unwrap();
+    assert_eq!(both.active_sessions().await.unwrap(), [s.clone()]);
+    assert_eq!(both.rekey().await.unwrap(), 2);
+    assert_eq!(both.rekey().await.unwrap(), 0, "nothing left under the old key");
+    drop(both);
+
+    let new_only = store::open(&db.url, vault(&new_keys)).await.unwrap();
+    assert_eq!(new_only.active_sessions().await.unwrap(), [s]);
+    assert_eq!(new_only.permits().await.unwrap(), [permit]);
+    drop(new_only);
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_the_plate_key_sqlite() {
+    rotating_the_plate_key(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_the_plate_key_postgres() {
+    rotating_the_plate_key(Backend::Postgres).await;
+}

@@ -343,6 +343,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The audit chain from `after` on, at most `limit` rows.
     async fn audit_page(&self, after: i64, limit: u32) -> Result<Vec<AuditRow>>;
 
+    /// Seals again, with the current key, every value sealed with an older one (plates, permits, webhook
+    /// secrets). Returns how many values moved. Run after adding a new key first in `plate_keys`; the
+    /// old key can be dropped once this returns.
+    async fn rekey(&self) -> Result<u64>;
     /// Removes plates and plate images from sessions that ended before `before` (and from overrides made
     /// before it). Returns how many rows changed.
     async fn purge_pii(&self, before: Timestamp) -> Result<u64>;

@@ -634,6 +634,43 @@ impl Store for SqlStore {
         row.map(|row| session_record(&self.ctx, &row)).transpose()
     }
 
+    async fn rekey(&self) -> Result<u64> {
+        // (table, key column, sealed column, purpose)
+        const SEALED: [(&str, &str, &str, &str); 5] = [
+            ("sessions", "id", "plate_sealed", "sessions.plate"),
+            ("reservations", "id", "plate_sealed", "reservations.plate"),
+            ("gate_overrides", "id", "plate_sealed", "gate_overrides.plate"),
+            ("permits", "id", "body", "permits.body"),
+            ("webhook_endpoints", "id", "secret_sealed", "webhook_endpoints.secret"),
+        ];
+        let vault = &self.ctx.vault;
+        let mut moved = 0;
+        for (table, key, column, purpose) in SEALED {
+            let select = format!(
+                "SELECT CAST({key} AS TEXT) AS k, {column} AS v FROM {table} WHERE {column} IS NOT NULL"
+            );
+            let rows = sqlx::query(AssertSqlSafe(select)).fetch_all(&self.pool).await?;
+            let update =
+                format!("UPDATE {table} SET {column} = $1 WHERE CAST({key} AS TEXT) = $2 AND {column} = $3");
+            for row in rows {
+                let (k, sealed): (String, String) = (row.try_get("k")?, row.try_get("v")?);
+                if !vault.is_stale(&sealed) {
+                    continue;
+                }
+                let plain = vault.open(purpose, &sealed).map_err(|e| anyhow::anyhow!("{table} {k}: {e}"))?;
+                let _guard = self.write_guard().await;
+                let done = sqlx::query(AssertSqlSafe(update.clone()))
+                    .bind(vault.seal(purpose, &plain))
+                    .bind(&k)
+                    .bind(&sealed)
+                    .execute(&self.pool)
+                    .await?;
+                moved += done.rows_affected();
+            }
+        }
+        Ok(moved)
+    }
+
     async fn purge_pii(&self, before: Timestamp) -> Result<u64> {
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin_with(self.begin_write).await?;

@@ -422,7 +422,7 @@ async fn rotating_the_plate_key(backend: Backend) {
     drop(store);
 
     let both = store::open(&db.url, vault(&format!("{new_keys},{old_keys}"))).await.unwrap();
-    assert_eq!(both.active_sessions().await.unwrap(), [s.clone()]);
+    assert_eq!(both.active_sessions().await.unwrap(), std::slice::from_ref(&s));
     assert_eq!(both.rekey().await.unwrap(), 2);
     assert_eq!(both.rekey().await.unwrap(), 0, "nothing left under the old key");
     drop(both);

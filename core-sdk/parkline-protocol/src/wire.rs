@@ -835,8 +835,25 @@ pub enum StreamMessage {
     /// A sensor has been silent too long (`silent: true`; the spot's state may be out of date), or
     /// reports again (`silent: false`).
     SensorSilent { facility: String, seq: u64, spot: String, silent: bool },
+    /// A notice for the signed-in person (sent to people's connections without subscribing).
+    Notice { notice: Notice },
     /// A request could not be served.
     Error { code: crate::ErrorCode, message: String },
+}
+
+/// Something a person should know now.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notice {
+    pub id: i64,
+    /// `entry_confirmed`, `reservation_reminder`, `payment_reminder`, `overstay` or `no_show`.
+    pub kind: String,
+    /// The reservation or session it is about.
+    pub subject: String,
+    /// For people: one short sentence.
+    pub text: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
 }
 
 impl StreamMessage {
@@ -846,7 +863,7 @@ impl StreamMessage {
             StreamMessage::Snapshot { seq, .. }
             | StreamMessage::Spot { seq, .. }
             | StreamMessage::SensorSilent { seq, .. } => Some(*seq),
-            StreamMessage::Error { .. } => None,
+            StreamMessage::Notice { .. } | StreamMessage::Error { .. } => None,
         }
     }
 }

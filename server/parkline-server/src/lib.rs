@@ -14,6 +14,7 @@ pub mod http;
 pub mod inside;
 pub mod live;
 pub mod mqtt;
+pub mod notices;
 pub mod occupancy;
 pub mod overrides;
 pub mod payments;
@@ -111,6 +112,8 @@ pub async fn start_with_clock(
         permits: permits::Permits::default(),
         payments: payments::provider(config)?,
         pii_retention_days: config.pii_retention_days,
+        hub: notices::Hub::default(),
+        notify_sender: Arc::new(notices::LogSender),
         stale_after: SignedDuration::from_secs(i64::from(config.sensor_stale_after_s)),
         ready: false.into(),
     });
@@ -166,9 +169,25 @@ async fn background(app: App, mut stopped: watch::Receiver<bool>) {
             tracing::warn!(error = %e, "settling held spot changes failed; will retry");
         }
         if ticks.is_multiple_of(4) {
-            if let Err(e) = reservations::release_no_shows(&app.live, app.store.as_ref(), app.now()).await {
-                tracing::warn!(error = %e, "releasing no-shows failed; will retry");
+            match reservations::release_no_shows(&app.live, app.store.as_ref(), app.now()).await {
+                Ok(missed) => {
+                    for r in missed {
+                        let Some(owner) = r.owner else { continue };
+                        let currency = app.live.get(&r.facility).map(|f| f.facility.currency.clone());
+                        let currency = currency.and_then(|c| parkline_domain::Currency::new(&c).ok());
+                        let fee = parkline_domain::Money::new(
+                            r.fee_minor,
+                            currency.unwrap_or(parkline_domain::Currency::USD),
+                        );
+                        let text = format!(
+                            "You did not arrive for your reservation; a no-show fee of {fee} applies."
+                        );
+                        notices::notify(&app, owner, "no_show", &r.id, text).await;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "releasing no-shows failed; will retry"),
             }
+            notices::check(&app).await;
             for facility in app.live.all() {
                 let flips = facility.check_silent_sensors(app.stale_before());
                 metrics::counter!("parkline_sensor_silence_changes_total").increment(flips as u64);

@@ -197,9 +197,9 @@ pub async fn modify(
 }
 
 /// Marks reservations whose check-in window passed with no vehicle as no-shows (owing the fee), which
-/// releases their spots. Returns how many.
-pub async fn release_no_shows(live: &Live, store: &dyn Store, now: Timestamp) -> Result<usize> {
-    let mut released = 0;
+/// releases their spots. Returns them.
+pub async fn release_no_shows(live: &Live, store: &dyn Store, now: Timestamp) -> Result<Vec<Reservation>> {
+    let mut released = Vec::new();
     for f in live.all() {
         if !f.claims().iter().any(|r| r.is_no_show(now)) {
             continue;
@@ -211,7 +211,7 @@ pub async fn release_no_shows(live: &Live, store: &dyn Store, now: Timestamp) ->
             r.fee_minor = r.no_show_fee();
             store.update_reservation(&r, &fee_charge(&f, &r, "no_show", now)).await?;
             f.claims().retain(|c| c.id != r.id);
-            released += 1;
+            released.push(r);
         }
     }
     Ok(released)

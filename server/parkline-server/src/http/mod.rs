@@ -49,6 +49,10 @@ pub struct AppInner {
     pub permits: crate::permits::Permits,
     /// Plates and images of finished stays are removed after this many days.
     pub pii_retention_days: u32,
+    /// People's stream connections, for notices.
+    pub hub: crate::notices::Hub,
+    /// Where notices go besides the stream (email, SMS).
+    pub notify_sender: Arc<dyn crate::notices::Sender>,
     /// The card processor.
     pub payments: Arc<dyn crate::payments::Provider>,
     /// A sensor silent for longer is stale.

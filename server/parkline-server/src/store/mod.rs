@@ -356,6 +356,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// reservations and of the sessions those began. The ledger keeps its rows (its totals stand).
     async fn erase_user(&self, user: i64) -> Result<()>;
 
+    /// Records a notice for a person; `None` when they had this kind of notice about this subject already.
+    async fn insert_notice(
+        &self,
+        user: i64,
+        kind: &str,
+        subject: &str,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<Option<i64>>;
+    /// A person's latest notices, newest first.
+    async fn notices(&self, user: i64, limit: u32) -> Result<Vec<parkline_protocol::Notice>>;
+
     /// Adds a validation code; an existing code is a conflict.
     async fn insert_validation(&self, v: &ValidationRecord, now: Timestamp) -> Result<()>;
     async fn validation(&self, code: &str) -> Result<Option<ValidationRecord>>;

@@ -732,6 +732,50 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn insert_notice(
+        &self,
+        user: i64,
+        kind: &str,
+        subject: &str,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<Option<i64>> {
+        let _guard = self.write_guard().await;
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO notices (user_id, kind, subject, body, created_ms) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id, kind, subject) DO NOTHING RETURNING id",
+        )
+        .bind(user)
+        .bind(kind)
+        .bind(subject)
+        .bind(text)
+        .bind(ms(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    async fn notices(&self, user: i64, limit: u32) -> Result<Vec<parkline_protocol::Notice>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, subject, body, created_ms FROM notices WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(user)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(parkline_protocol::Notice {
+                    id: row.try_get("id")?,
+                    kind: row.try_get("kind")?,
+                    subject: row.try_get("subject")?,
+                    text: row.try_get("body")?,
+                    at: ts(row.try_get("created_ms")?)?,
+                })
+            })
+            .collect()
+    }
+
     async fn insert_validation(&self, v: &ValidationRecord, now: Timestamp) -> Result<()> {
         let _guard = self.write_guard().await;
         sqlx::query(

@@ -100,3 +100,16 @@ pub async fn erase_me(
     crate::privacy::erase(&app, id).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
+
+/// The signed-in person's latest notices (also pushed over the stream while connected), newest first.
+#[utoipa::path(get, path = "/v1/me/notices", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = [parkline_protocol::Notice])))]
+pub async fn my_notices(
+    State(app): State<App>,
+    Extension(principal): Extension<Principal>,
+) -> Result<axum::Json<Vec<parkline_protocol::Notice>>> {
+    let Principal::User { id, .. } = principal else {
+        return Err(Error::api(ErrorCode::Forbidden, "only people get notices"));
+    };
+    Ok(axum::Json(app.store.notices(id, 100).await?))
+}

@@ -28,7 +28,23 @@ pub async fn event(
 ) -> Result<axum::Json<GateDecision>> {
     let decision =
         gates::handle(&app.live, &app.permits, &app.store, &gate, &principal, event, app.now()).await?;
+    confirm_entry(&app, &gate, &decision).await;
     Ok(axum::Json(decision))
+}
+
+/// Tells the holder of a reservation that their vehicle is in (once, however often the event is retried).
+async fn confirm_entry(app: &App, gate: &str, decision: &GateDecision) {
+    let (Some(session), Some(facility)) = (&decision.session, app.live.gate(gate)) else { return };
+    if decision.reason != parkline_protocol::DecisionReason::Admitted {
+        return;
+    }
+    let reservation = facility.inside().get(session).and_then(|s| s.reservation.clone());
+    let owner =
+        reservation.and_then(|id| facility.claims().iter().find(|r| r.id == id).and_then(|r| r.owner));
+    if let Some(owner) = owner {
+        let text = format!("You are in. {}", decision.display);
+        crate::notices::notify(app, owner, "entry_confirmed", session, text).await;
+    }
 }
 
 /// An active session by its ticket, with what it costs if the vehicle left now. Tickets are

@@ -33,7 +33,15 @@ const MAX_SUBSCRIPTIONS: usize = 64;
 /// Opens the stream. Send `{"type":"subscribe","facility":ID,"since":SEQ?}` to follow a facility.
 #[utoipa::path(get, path = "/v1/stream", tag = "stream", security(("bearer" = [])),
     responses((status = 101, description = "WebSocket of StreamMessage; send StreamRequest")))]
-pub async fn stream(State(app): State<App>, ws: WebSocketUpgrade) -> Response {
+pub async fn stream(
+    State(app): State<App>,
+    axum::Extension(principal): axum::Extension<crate::auth::Principal>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let person = match principal {
+        crate::auth::Principal::User { id, .. } => Some(id),
+        _ => None,
+    };
     ws.max_message_size(16 * 1024)
         .max_frame_size(16 * 1024)
         // Frames of a burst collect here and go out in one write; see `connection`.
@@ -41,11 +49,13 @@ pub async fn stream(State(app): State<App>, ws: WebSocketUpgrade) -> Response {
         // tungstenite reads into a 128 KiB buffer by default; requests here are a few hundred bytes (a
         // longer one still arrives whole, over several reads), and every idle connection keeps its buffer.
         .read_buffer_size(1024)
-        .on_upgrade(move |socket| connection(app, socket))
+        .on_upgrade(move |socket| connection(app, socket, person))
 }
 
-async fn connection(app: App, socket: WebSocket) {
+async fn connection(app: App, socket: WebSocket, person: Option<i64>) {
     let (mut sink, mut incoming) = socket.split();
+    // A signed-in person hears their notices on every connection they open.
+    let mut notices = person.map(|id| app.hub.subscribe(id));
     let (outbox, mut queued) = mpsc::channel::<Arc<Update>>(OUTBOX);
     let mut subscriptions: HashMap<String, JoinHandle<()>> = HashMap::new();
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -71,6 +81,9 @@ async fn connection(app: App, socket: WebSocket) {
                 if send_burst(&mut sink, update, &mut queued).await.is_err() {
                     break;
                 }
+            }
+            Some(notice) = next_notice(&mut notices) => {
+                let _ = outbox.try_send(notice);
             }
             _ = ping.tick() => {
                 if heard.elapsed() > PING_EVERY * 3 || sink.send(Message::Ping(Default::default())).await.is_err() {
@@ -98,6 +111,19 @@ async fn send_burst(
         sink.feed(Message::Text(next.text.clone())).await?;
     }
     sink.flush().await
+}
+
+/// The next notice for this connection's person; never, for other callers.
+async fn next_notice(notices: &mut Option<broadcast::Receiver<Arc<Update>>>) -> Option<Arc<Update>> {
+    let Some(rx) = notices else { return std::future::pending().await };
+    loop {
+        match rx.recv().await {
+            Ok(update) => return Some(update),
+            // Missed some: they are in `GET /v1/me/notices`.
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return std::future::pending().await,
+        }
+    }
 }
 
 /// Why a request was refused; sent back as an error message.

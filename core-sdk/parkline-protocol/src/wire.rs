@@ -661,8 +661,14 @@ pub struct ApplyValidation {
 }
 
 /// Event types a webhook endpoint can subscribe to.
-pub const WEBHOOK_TOPICS: [&str; 4] =
-    ["session.started", "session.ended", "payment.succeeded", "payment.refunded"];
+pub const WEBHOOK_TOPICS: [&str; 6] = [
+    "session.started",
+    "session.ended",
+    "session.overstay",
+    "payment.succeeded",
+    "payment.refunded",
+    "reservation.no_show",
+];
 
 /// `POST /v1/webhooks`: where to deliver events, and which (`["*"]` for all).
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -65,6 +65,16 @@ pub fn ledger_event(e: &LedgerEntry) -> Option<OutboxEvent> {
     Some(event(topic, &e.key, e.at, data))
 }
 
+/// The event a notice to a person announces to partners, for the kinds partners act on.
+pub fn notice_event(kind: &str, subject: &str, at: Timestamp) -> Option<OutboxEvent> {
+    let (topic, field) = match kind {
+        "overstay" => ("session.overstay", "session"),
+        "no_show" => ("reservation.no_show", "reservation"),
+        _ => return None,
+    };
+    Some(event(topic, subject, at, json!({ field: subject })))
+}
+
 /// The `Parkline-Signature` header for `body` sent at `t` (unix seconds).
 pub fn signature(secret: &str, t: i64, body: &str) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");

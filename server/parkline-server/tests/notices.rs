@@ -27,6 +27,12 @@ async fn reservation_holders_hear_about_their_stay(backend: Backend) {
     let s = &lane.s;
     let driver = s.login(Role::Driver).await.access_token;
     let mut conn = ws::connect(s, &driver).await;
+    // A partner follows overstays and no-shows.
+    let manager = s.login(Role::Manager).await.access_token;
+    let hook =
+        json!({"url": "http://127.0.0.1:9/hook", "topics": ["session.overstay", "reservation.no_show"]});
+    let (status, body) = s.post_as(Some(&manager), "/v1/webhooks", &hook).await;
+    assert_eq!(status, 201, "{body}");
 
     // Booked to start in 20 minutes: inside the 30-minute reminder window.
     let start = s.server.app.now() + SignedDuration::from_mins(20);
@@ -85,8 +91,14 @@ async fn reservation_holders_hear_about_their_stay(backend: Backend) {
         ]
     );
     // Another person hears none of it.
-    let manager = s.login(Role::Manager).await.access_token;
     assert_eq!(s.get_as(&manager, "/v1/me/notices").await.1, json!([]));
+    // The partner's outbox holds one event of each.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&lane.db.url).await.unwrap();
+    let topics: Vec<String> =
+        sqlx::query_scalar("SELECT topic FROM outbox ORDER BY id").fetch_all(&pool).await.unwrap();
+    assert_eq!(topics, ["session.overstay", "reservation.no_show"]);
+    pool.close().await;
     lane.close().await;
 }
 

@@ -741,6 +741,7 @@ impl Store for SqlStore {
         now: Timestamp,
     ) -> Result<Option<i64>> {
         let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin_with(self.begin_write).await?;
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO notices (user_id, kind, subject, body, created_ms) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (user_id, kind, subject) DO NOTHING RETURNING id",
@@ -750,8 +751,14 @@ impl Store for SqlStore {
         .bind(subject)
         .bind(text)
         .bind(ms(now))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
+        if id.is_some()
+            && let Some(event) = crate::webhooks::notice_event(kind, subject, now)
+        {
+            super::outbox::enqueue(&mut tx, &[event]).await?;
+        }
+        tx.commit().await?;
         Ok(id)
     }
 

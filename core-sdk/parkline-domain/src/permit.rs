@@ -50,6 +50,12 @@ pub struct Permit {
     /// A pool shares a limited number of places among several permits (a company's allocation).
     #[serde(default)]
     pub pool: Option<String>,
+    /// What the permit costs per month, billed to `account` at the start of each month of validity.
+    #[serde(default)]
+    pub monthly_fee: Option<crate::Money>,
+    /// The person whose account is billed.
+    #[serde(default)]
+    pub account: Option<i64>,
 }
 
 /// Why a permit does not apply to an entry; the vehicle may still enter as a paying visitor.
@@ -64,6 +70,25 @@ pub enum PermitRefusal {
 }
 
 impl Permit {
+    /// The billing months that have begun by `now`: `(n, start)` where month `n` starts `n` calendar
+    /// months after `valid_from` (in UTC) and before `valid_until`. Empty without a monthly fee.
+    pub fn months_begun(&self, now: Timestamp) -> Vec<(u32, Timestamp)> {
+        if self.monthly_fee.is_none() {
+            return Vec::new();
+        }
+        let first = self.valid_from.to_zoned_datetime(jiff::tz::TimeZone::UTC);
+        let mut out = Vec::new();
+        for n in 0..=1200u32 {
+            let Ok(start) = first.checked_add(jiff::Span::new().months(i64::from(n))) else { break };
+            let start = start.timestamp();
+            if start > now || start >= self.valid_until {
+                break;
+            }
+            out.push((n, start));
+        }
+        out
+    }
+
     pub fn validate(&self) -> Result<(), Error> {
         let bad = |why: &str| Err(Error::InvalidPermit(format!("{}: {why}", self.id)));
         if !crate::layout::is_slug(&self.id) {
@@ -77,6 +102,11 @@ impl Permit {
         }
         if self.valid_from >= self.valid_until {
             return bad("valid_from must be before valid_until");
+        }
+        if let Some(fee) = self.monthly_fee
+            && (fee.minor <= 0 || self.account.is_none())
+        {
+            return bad("a monthly fee must be positive and billed to an account");
         }
         if self.hours.iter().any(|h| h.days.is_empty() || h.from >= h.to) {
             return bad("hours need days and from < to");

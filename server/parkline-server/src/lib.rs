@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod clock;
 pub mod config;
 pub mod demo;
@@ -201,6 +202,11 @@ async fn background(app: App, mut stopped: watch::Receiver<bool>) {
             && let Err(e) = privacy::purge(&app).await
         {
             tracing::warn!(error = %e, "removing personal data past retention failed; will retry");
+        }
+        if ticks % 240 == 30
+            && let Err(e) = billing::bill_permits(&app).await
+        {
+            tracing::warn!(error = %e, "billing permits failed; will retry");
         }
     }
 }

@@ -26,6 +26,10 @@ impl PermitBook {
     pub fn get(&self, id: &str) -> Option<Arc<Permit>> {
         self.by_id.get(id).cloned()
     }
+    /// Every active permit.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<Permit>> {
+        self.by_id.values()
+    }
     pub fn pool_limit(&self, pool: &str) -> Option<u32> {
         self.pools.get(pool).copied()
     }

@@ -278,6 +278,43 @@ async fn three_inside(lane: &Lane) -> Vec<String> {
     tickets
 }
 
+async fn monthly_permits_are_billed_once_a_month(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let s = &lane.s;
+    let driver = s.login(Role::Driver).await.access_token;
+    let me = s.get_as(&driver, "/v1/me").await.1["user_id"].as_i64().unwrap();
+    let manager = s.login(Role::Manager).await.access_token;
+    let from = s.server.app.now() - SignedDuration::from_hours(1);
+    let permit = |id: &str, fee: Value| {
+        json!({"id": id, "holder": "Dana", "kind": "monthly", "plates": [format!("{id}x").replace('-', "").to_uppercase()],
+        "valid_from": from.to_string(), "valid_until": (from + SignedDuration::from_hours(24 * 365)).to_string(),
+        "monthly_fee": fee, "account": me})
+    };
+    let (status, body) = s
+        .post_as(Some(&manager), "/v1/permits", &permit("dana-1", json!({"minor": 15000, "currency": "USD"})))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = s
+        .post_as(Some(&manager), "/v1/permits", &permit("dana-2", json!({"minor": -1, "currency": "USD"})))
+        .await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")), "{body}");
+
+    let admin = s.login(Role::Admin).await.access_token;
+    let run =
+        async || s.post_as(Some(&admin), "/v1/admin/billing/run", &json!({})).await.1["billed"].as_i64();
+    let balance = async || s.get_as(&driver, "/v1/me/account").await.1["balances"][0]["minor"].as_i64();
+    // The background run may have billed the first month already; either way it is billed once.
+    run().await;
+    assert_eq!(run().await, Some(0));
+    assert_eq!(balance().await, Some(-15000));
+    s.clock.advance(SignedDuration::from_hours(24 * 32));
+    // The second month (billed by this run, or the background one just before it).
+    assert!(run().await.is_some());
+    assert_eq!(run().await, Some(0));
+    assert_eq!(balance().await, Some(-30000));
+    lane.close().await;
+}
+
 /// Runs `parkline-server verify-audit` against the test's database; returns success and output.
 fn verify_audit(lane: &Lane) -> (bool, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_parkline-server"))
@@ -425,6 +462,7 @@ on_both_backends!(
     paying_in_the_app_opens_the_exit_once,
     refunds_never_exceed_the_payment,
     drivers_pay_from_their_account_and_never_overdraw_it,
+    monthly_permits_are_billed_once_a_month,
     merchant_validations_take_their_share_off_and_respect_their_limits,
     the_audit_chain_verifies_and_finds_tampering,
     no_plate_is_stored_in_the_clear,

@@ -111,3 +111,11 @@ pub async fn purge(State(app): State<App>) -> crate::error::Result<axum::Json<se
     let purged = crate::privacy::purge(&app).await?;
     Ok(axum::Json(serde_json::json!({ "purged": purged })))
 }
+
+/// Bills every permit month begun and not yet billed now (it also runs every minute); how many.
+#[utoipa::path(post, path = "/v1/admin/billing/run", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = Object)))]
+pub async fn run_billing(State(app): State<App>) -> crate::error::Result<axum::Json<serde_json::Value>> {
+    let billed = crate::billing::bill_permits(&app).await?;
+    Ok(axum::Json(serde_json::json!({ "billed": billed })))
+}

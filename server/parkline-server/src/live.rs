@@ -42,6 +42,14 @@ impl Update {
     }
 }
 
+/// Where a facility's sequence starts in this process: the start time in milliseconds, times 1,024.
+/// Numbers then keep growing across restarts (unless a run averaged over 1,024 changes per millisecond),
+/// so a client resuming after a restart can never mistake new numbers for ones it has seen.
+fn sequence_epoch() -> u64 {
+    let ms = u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap_or(0);
+    ms.saturating_mul(1024)
+}
+
 /// How a new subscriber starts: `first` (a replay or a snapshot, up to `seq`), then `live`.
 #[derive(Debug)]
 pub struct Follow {
@@ -132,7 +140,7 @@ impl FacilityLive {
             pending: BTreeSet::new(),
             last_reading: None,
             last_change: None,
-            seq: 0,
+            seq: sequence_epoch(),
             silent: BTreeSet::new(),
             recent: VecDeque::new(),
         };

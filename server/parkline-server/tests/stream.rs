@@ -17,9 +17,20 @@ use common::ws::{connect, expect, next, send};
 
 const LOT: &str = "waterfront-lot";
 
+/// Readings are kept to the millisecond: two of one spot in the same millisecond are one reading.
+/// These are at least a millisecond apart, as a real sensor's are.
+fn reading_time() -> Timestamp {
+    static LAST: std::sync::Mutex<Option<Timestamp>> = std::sync::Mutex::new(None);
+    let mut last = LAST.lock().unwrap();
+    let next =
+        last.map_or(Timestamp::now(), |t| Timestamp::now().max(t + jiff::SignedDuration::from_millis(1)));
+    *last = Some(next);
+    next
+}
+
 async fn occupy(s: &TestServer, spot: &str, occupied: bool) {
     let readings = json!({"readings": [{"facility": LOT, "spot": spot, "occupied": occupied, "confidence": 0.97,
-        "kind": "camera", "observed_at": Timestamp::now().to_string()}]});
+        "kind": "camera", "observed_at": reading_time().to_string()}]});
     let (status, body) = s.post_as(Some(&s.sensors.clone()), "/v1/sensors/events", &readings).await;
     assert_eq!(status, 200, "{body}");
 }

@@ -420,7 +420,7 @@ pub struct PlateRead {
 
 /// A vehicle at a gate. The gate's direction (entry or exit) comes from the layout.
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GateEvent {
     /// Idempotency key chosen by the lane (1-128 characters); a retry sends the same one and gets the same

@@ -1,0 +1,227 @@
+//! The typed API client.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use parkline_domain::reservation::Reservation;
+use parkline_protocol::{
+    AccountView, ApiError, Availability, FacilityPage, FacilitySummary, GateDecision, GateEvent,
+    LoginRequest, Notice, PaymentRequest, Receipt, ReservationRequest, SessionView, TokenResponse,
+};
+use reqwest::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::cache::{Cache, Cached};
+use crate::error::{Error, Result};
+
+/// Attempts for a call that is safe to repeat.
+const ATTEMPTS: u32 = 3;
+
+/// A Parkline API client. Cheap to clone; clones share the token and the cache.
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: reqwest::Client,
+    base: String,
+    token: RwLock<Option<String>>,
+    cache: Option<Cache>,
+}
+
+impl Client {
+    /// A client of the server at `base_url` (`http://host:port`), with an offline cache if given.
+    pub fn new(base_url: &str, cache: Option<Cache>) -> Result<Client> {
+        // reqwest is built without a bundled TLS crypto provider: use ring's.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| Error::Protocol(e.to_string()))?;
+        let base = base_url.trim_end_matches('/').to_owned();
+        Ok(Client { inner: Arc::new(Inner { http, base, token: RwLock::new(None), cache }) })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.inner.base
+    }
+
+    /// Uses this bearer token (a person's access token, a device token or an API key) from now on.
+    pub fn set_token(&self, token: Option<String>) {
+        *self.inner.token.write().unwrap_or_else(|p| p.into_inner()) = token;
+    }
+
+    pub fn token(&self) -> Option<String> {
+        self.inner.token.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn cache(&self) -> Option<&Cache> {
+        self.inner.cache.as_ref()
+    }
+
+    /// A fresh idempotency key for a call that changes something.
+    pub fn new_key() -> String {
+        let bytes: [u8; 16] = rand::random();
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// One call; `retry` repeats it on transient failures (only for calls that are safe to repeat: reads
+    /// and calls with an idempotency key).
+    pub(crate) async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + Sync)>,
+        key: Option<&str>,
+        retry: bool,
+    ) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.call_once(method.clone(), path, body, key).await {
+                Err(e) if retry && e.is_transient() && attempt < ATTEMPTS => {
+                    let base = 200u64 << (attempt - 1);
+                    tokio::time::sleep(Duration::from_millis(base + rand::random_range(0..base / 2))).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn call_once<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + Sync)>,
+        key: Option<&str>,
+    ) -> Result<T> {
+        let mut req = self.inner.http.request(method, format!("{}{path}", self.inner.base));
+        if let Some(token) = self.token() {
+            req = req.bearer_auth(token);
+        }
+        if let Some(key) = key {
+            req = req.header("idempotency-key", key);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let response = req.send().await.map_err(|e| Error::Offline(e.to_string()))?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.map_err(|e| Error::Offline(e.to_string()))?;
+        if !(200..300).contains(&status) {
+            return Err(match serde_json::from_slice::<ApiError>(&bytes) {
+                Ok(e) => Error::Server { status, code: e.code, message: e.message },
+                Err(_) => Error::Protocol(format!("HTTP {status}")),
+            });
+        }
+        let bytes = if bytes.is_empty() { &b"null"[..] } else { &bytes[..] };
+        serde_json::from_slice(bytes).map_err(|e| Error::Protocol(e.to_string()))
+    }
+
+    /// A read that falls back to the cache when the server cannot be reached.
+    async fn cached<T: DeserializeOwned + Serialize>(&self, key: &str, path: &str) -> Result<Cached<T>> {
+        match self.call::<T>(Method::GET, path, None::<&()>, None, true).await {
+            Ok(value) => {
+                let now = Timestamp::now();
+                if let Some(cache) = self.cache() {
+                    cache.put(key, &value, now)?;
+                }
+                Ok(Cached { value, fetched_at: now, offline: false })
+            }
+            Err(e) if e.is_transient() => match self.cache() {
+                Some(cache) => cache.get(key)?.ok_or(Error::NotCached),
+                None => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Signs a person in; the client uses their access token from now on.
+    pub async fn login(&self, email: &str, password: &str) -> Result<TokenResponse> {
+        let body = LoginRequest { email: email.to_owned(), password: password.to_owned() };
+        let tokens: TokenResponse =
+            self.call(Method::POST, "/v1/auth/login", Some(&body), None, true).await?;
+        self.set_token(Some(tokens.access_token.clone()));
+        Ok(tokens)
+    }
+
+    /// Every facility with live counts (the first 200), or the cached list when offline.
+    pub async fn facilities(&self) -> Result<Cached<Vec<FacilitySummary>>> {
+        let page: Cached<FacilityPage> = self.cached("facilities", "/v1/facilities?limit=200").await?;
+        Ok(Cached { value: page.value.facilities, fetched_at: page.fetched_at, offline: page.offline })
+    }
+
+    /// Facilities within `radius_m` of a point, nearest first: from the server, or computed from the
+    /// cached list when offline.
+    pub async fn nearby(&self, lat: f64, lon: f64, radius_m: f64) -> Result<Cached<Vec<FacilitySummary>>> {
+        let path = format!("/v1/facilities?lat={lat}&lon={lon}&radius_m={radius_m}");
+        match self.call::<FacilityPage>(Method::GET, &path, None::<&()>, None, true).await {
+            Ok(page) => Ok(Cached { value: page.facilities, fetched_at: Timestamp::now(), offline: false }),
+            Err(e) if e.is_transient() => {
+                let cache = self.cache().ok_or(e)?;
+                let all: Cached<FacilityPage> = cache.get("facilities")?.ok_or(Error::NotCached)?;
+                let value = near(all.value.facilities, lat, lon, radius_m);
+                Ok(Cached { value, fetched_at: all.fetched_at, offline: true })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A facility's live availability per floor and zone, or the cached one when offline.
+    pub async fn availability(&self, facility: &str) -> Result<Cached<Availability>> {
+        self.cached(&format!("availability:{facility}"), &format!("/v1/facilities/{facility}/availability"))
+            .await
+    }
+
+    /// A vehicle at a gate (kiosks). Retried safely: the event id is its idempotency key.
+    pub async fn gate_event(&self, gate: &str, event: &GateEvent) -> Result<GateDecision> {
+        self.call(Method::POST, &format!("/v1/gates/{gate}/events"), Some(event), None, true).await
+    }
+
+    /// An active stay by its ticket, with what it costs now.
+    pub async fn ticket(&self, ticket: &str) -> Result<SessionView> {
+        self.call(Method::GET, &format!("/v1/tickets/{ticket}"), None::<&()>, None, true).await
+    }
+
+    /// Pays for a stay; `key` makes retries safe (use [`Client::new_key`] once per payment).
+    pub async fn pay(&self, ticket: &str, payment: &PaymentRequest, key: &str) -> Result<Receipt> {
+        self.call(Method::POST, &format!("/v1/tickets/{ticket}/payments"), Some(payment), Some(key), true)
+            .await
+    }
+
+    /// Books a spot (or several).
+    pub async fn book(&self, request: &ReservationRequest) -> Result<Vec<Reservation>> {
+        self.call(Method::POST, "/v1/reservations", Some(request), None, false).await
+    }
+
+    /// The signed-in person's account.
+    pub async fn account(&self) -> Result<AccountView> {
+        self.call(Method::GET, "/v1/me/account", None::<&()>, None, true).await
+    }
+
+    /// The signed-in person's latest notices.
+    pub async fn notices(&self) -> Result<Vec<Notice>> {
+        self.call(Method::GET, "/v1/me/notices", None::<&()>, None, true).await
+    }
+}
+
+/// The facilities within `radius_m` of a point, nearest first, with their distance (great circle).
+fn near(all: Vec<FacilitySummary>, lat: f64, lon: f64, radius_m: f64) -> Vec<FacilitySummary> {
+    use geo::{Distance, Haversine, Point};
+    let here = Point::new(lon, lat);
+    let mut found: Vec<FacilitySummary> = all
+        .into_iter()
+        .map(|mut f| {
+            f.distance_m = Some(Haversine.distance(here, Point::new(f.location.lon, f.location.lat)));
+            f
+        })
+        .filter(|f| f.distance_m.is_some_and(|d| d <= radius_m))
+        .collect();
+    found.sort_by(|a, b| a.distance_m.partial_cmp(&b.distance_m).unwrap_or(std::cmp::Ordering::Equal));
+    found
+}

@@ -1,0 +1,22 @@
+//! `parkline-sdk`: how every Parkline client talks to the server.
+//!
+//! - [`Client`]: typed calls over HTTP, sharing the server's wire types; errors carry the server's stable
+//!   codes; idempotent calls are retried with backoff.
+//! - [`Realtime`]: the live stream, reconnecting by itself and resuming each facility from the last
+//!   sequence number seen, so consumers never see a gap or a duplicate.
+//! - [`Cache`]: an SQLite file holding the last facilities, availability and the command outbox, so reads
+//!   work offline (saying how old they are) and actions taken offline are replayed, once each, in order.
+
+mod cache;
+mod client;
+mod error;
+mod outbox;
+mod realtime;
+
+pub use cache::{Cache, Cached};
+pub use client::Client;
+pub use error::{Error, Result};
+pub use outbox::{Command, Outcome, Queued};
+pub use realtime::{Event, Realtime};
+
+pub use parkline_protocol as protocol;

@@ -1,0 +1,284 @@
+//! The SDK against a real server on loopback: commands queued offline are applied once each, in order,
+//! when the server is back; the cache answers reads offline and survives a restart of the app; the
+//! stream resumes after the server dies, without a gap or a duplicate.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use parkline_protocol::{DeviceKind, GateEvent, PlateRead, StreamMessage};
+use parkline_sdk::{Cache, Client, Command, Event, Outcome, Realtime};
+use serde_json::json;
+
+const LOT: &str = "waterfront-lot";
+const JWT: &str = "sdk-test-secret-sdk-test-secret-0123456789";
+
+/// A Parkline server on its own thread and runtime, on a fixed port, that can die and come back on the
+/// same database. Killing drops its runtime: connections are cut as in a crash.
+struct Server {
+    dir: tempfile::TempDir,
+    port: u16,
+    running: Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
+    /// Sensor gateway and kiosk tokens (stored in its database: they outlive restarts).
+    sensors: String,
+    kiosk: String,
+}
+
+impl Server {
+    fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut s = Server { dir, port, running: None, sensors: String::new(), kiosk: String::new() };
+        let (sensors, kiosk) = s.boot(true).unwrap();
+        (s.sensors, s.kiosk) = (sensors, kiosk);
+        s
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server; on the first boot, seeds the demo and returns the sensor and kiosk tokens.
+    fn boot(&mut self, seed: bool) -> Option<(String, String)> {
+        let settings = parkline_server::config::Settings {
+            listen: Some(format!("127.0.0.1:{}", self.port).parse().unwrap()),
+            data_dir: Some(self.dir.path().to_owned()),
+            jwt_secret: Some(JWT.into()),
+            debounce_ms: Some(0),
+            public_rate_per_minute: Some(0),
+            caller_rate_per_minute: Some(0),
+            ..Default::default()
+        };
+        let config = settings.resolve().unwrap();
+        let (tokens_tx, tokens_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            let tokens = rt.block_on(async {
+                let server = parkline_server::start(&config).await.expect("server starts");
+                let tokens = if seed {
+                    let sensors = parkline_server::demo::seed(&server.app).await.unwrap();
+                    let kiosk =
+                        parkline_server::auth::random_token(parkline_server::auth::DEVICE_TOKEN_PREFIX);
+                    let hash = parkline_server::auth::sha256_hex(&kiosk);
+                    let kind = DeviceKind::Kiosk;
+                    server
+                        .app
+                        .store
+                        .insert_device("sdk kiosk", kind, None, &hash, Timestamp::now())
+                        .await
+                        .unwrap();
+                    Some((sensors, kiosk))
+                } else {
+                    None
+                };
+                std::mem::forget(server); // serves until the runtime goes
+                tokens
+            });
+            tokens_tx.send(tokens).unwrap();
+            let _ = stopped.recv();
+            rt.shutdown_background();
+        });
+        let tokens = tokens_rx.recv().unwrap();
+        self.running = Some((stop, thread));
+        tokens
+    }
+
+    fn kill(&mut self) {
+        if let Some((stop, thread)) = self.running.take() {
+            let _ = stop.send(());
+            thread.join().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    fn restart(&mut self) {
+        self.boot(false);
+    }
+}
+
+fn entry(id: &str, plate: &str) -> Command {
+    let read = PlateRead { text: plate.into(), confidence: 0.95, alternatives: vec![], image_ref: None };
+    let event = GateEvent { event_id: id.into(), plate: Some(read), ..GateEvent::default() };
+    Command::GateEvent { gate: "waterfront-in-1".into(), event }
+}
+
+fn cache(dir: &tempfile::TempDir) -> Cache {
+    Cache::open(dir.path().join("client.db")).unwrap()
+}
+
+#[test]
+fn commands_queued_offline_are_applied_once_each_in_order() {
+    let mut server = Server::start();
+    let app_dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = Client::new(&server.url(), Some(cache(&app_dir))).unwrap();
+        client.set_token(Some(server.kiosk.clone()));
+        assert!(!client.facilities().await.unwrap().offline);
+
+        server.kill();
+        let queued: Vec<_> = ["OFF001", "OFF002", "OFF003"]
+            .iter()
+            .enumerate()
+            .map(|(i, plate)| client.queue(entry(&format!("e{i}"), plate)).unwrap())
+            .collect();
+        // A command for a gate that does not exist: refused when sent, and the rest still go.
+        client
+            .queue(Command::GateEvent {
+                gate: "no-such-gate".into(),
+                event: GateEvent { event_id: "x".into(), ..GateEvent::default() },
+            })
+            .unwrap();
+        assert!(client.sync().await.unwrap().is_empty(), "offline: nothing sent");
+        assert_eq!(client.pending().unwrap().len(), 4);
+        // Queuing the same command again does not add a second one.
+        assert_eq!(client.queue(entry("e0", "OFF001")).unwrap().id, queued[0].id);
+
+        // Reads answer from the cache, saying so.
+        let cached = client.facilities().await.unwrap();
+        assert!(cached.offline && cached.value.len() == 5);
+        let near = client.nearby(47.6062, -122.3321, 3_000.0).await.unwrap();
+        assert!(near.offline && !near.value.is_empty());
+        assert!(near.value.windows(2).all(|w| w[0].distance_m <= w[1].distance_m));
+
+        server.restart();
+        let outcomes = client.sync().await.unwrap();
+        assert_eq!(outcomes.len(), 4);
+        let mut tickets = Vec::new();
+        for (i, outcome) in outcomes.iter().take(3).enumerate() {
+            let Outcome::Applied { id, answer, .. } = outcome else { panic!("{outcome:?}") };
+            assert_eq!(*id, queued[i].id, "in the order queued");
+            assert_eq!(answer["reason"], "admitted");
+            tickets.push(answer["ticket"]["id"].as_str().unwrap().to_owned());
+        }
+        let Outcome::Rejected { code, .. } = &outcomes[3] else { panic!("{:?}", outcomes[3]) };
+        assert_eq!(code, "unknown_gate");
+        assert!(client.pending().unwrap().is_empty());
+        assert!(client.sync().await.unwrap().is_empty(), "nothing is sent twice");
+
+        // The server holds exactly those three stays, entered in that order.
+        let availability = client.availability(LOT).await.unwrap();
+        assert_eq!(availability.value.counts.held, 3);
+        let mut entered = Vec::new();
+        for t in &tickets {
+            entered.push(client.ticket(t).await.unwrap().entered_at);
+        }
+        assert!(entered.windows(2).all(|w| w[0] <= w[1]), "{entered:?}");
+    });
+    server.kill();
+}
+
+#[test]
+fn the_cache_survives_the_app_restarting() {
+    let mut server = Server::start();
+    let app_dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let online = rt.block_on(async {
+        let client = Client::new(&server.url(), Some(cache(&app_dir))).unwrap();
+        client.availability(LOT).await.unwrap()
+    });
+    assert!(!online.offline);
+    server.kill();
+    // A new process: a new client on the same cache file, with the server gone.
+    let offline = rt.block_on(async {
+        let client = Client::new(&server.url(), Some(cache(&app_dir))).unwrap();
+        client.availability(LOT).await.unwrap()
+    });
+    assert!(offline.offline);
+    assert_eq!(offline.value, online.value);
+    assert_eq!(offline.fetched_at.as_millisecond(), online.fetched_at.as_millisecond());
+    let err =
+        rt.block_on(async { Client::new(&server.url(), None).unwrap().availability(LOT).await.unwrap_err() });
+    assert_eq!(err.code(), "offline");
+}
+
+/// Posts one reading as the sensor gateway, a millisecond or more after the last.
+async fn report(http: &reqwest::Client, server_url: &str, token: &str, spot: &str, occupied: bool) {
+    static LAST: std::sync::Mutex<Option<Timestamp>> = std::sync::Mutex::new(None);
+    let at = {
+        let mut last = LAST.lock().unwrap();
+        let next =
+            last.map_or(Timestamp::now(), |t| Timestamp::now().max(t + jiff::SignedDuration::from_millis(1)));
+        *last = Some(next);
+        next
+    };
+    let body = json!({"readings": [{"facility": LOT, "spot": spot, "occupied": occupied, "confidence": 0.97,
+        "kind": "magnetic", "observed_at": at.to_string()}]});
+    let r = http
+        .post(format!("{server_url}/v1/sensors/events"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+}
+
+async fn next(rx: &mut tokio::sync::mpsc::Receiver<Event>) -> Event {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("an event in time")
+        .expect("stream open")
+}
+
+/// The next spot change, skipping other events; returns its sequence number and state.
+async fn next_spot(rx: &mut tokio::sync::mpsc::Receiver<Event>) -> (u64, String, String, u32) {
+    loop {
+        if let Event::Message(StreamMessage::Spot { seq, spot, state, counts, .. }) = next(rx).await {
+            return (seq, spot, format!("{state:?}"), counts.occupied);
+        }
+    }
+}
+
+#[test]
+fn the_stream_resumes_after_the_server_dies_without_gaps_or_repeats() {
+    let mut server = Server::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = Client::new(&server.url(), None).unwrap();
+        client.login("driver@demo.parkline", "parkline-demo").await.unwrap();
+        let http = reqwest::Client::new();
+        let (realtime, mut rx) = Realtime::start(&client, &[LOT.to_owned()]);
+        assert_eq!(next(&mut rx).await, Event::Connected);
+        let Event::Message(StreamMessage::Snapshot { seq: first, .. }) = next(&mut rx).await else {
+            panic!("snapshot first")
+        };
+
+        let url = server.url();
+        for spot in ["GA-011", "GA-012", "GA-013"] {
+            report(&http, &url, &server.sensors, spot, true).await;
+        }
+        let mut seqs = Vec::new();
+        for _ in 0..3 {
+            seqs.push(next_spot(&mut rx).await.0);
+        }
+        assert_eq!(seqs, [first + 1, first + 2, first + 3]);
+
+        server.kill();
+        assert!(matches!(next(&mut rx).await, Event::Disconnected { .. }));
+        server.restart();
+        // Changes while the client is away, and after it is back.
+        report(&http, &url, &server.sensors, "GA-011", false).await;
+        let (resumed, availability) = loop {
+            match next(&mut rx).await {
+                Event::Message(StreamMessage::Snapshot { seq, availability, .. }) => {
+                    break (seq, availability);
+                }
+                Event::Message(m) => panic!("before the snapshot: {m:?}"),
+                _ => {}
+            }
+        };
+        assert!(resumed > seqs[2], "numbers keep growing across the restart");
+        assert_eq!(availability.counts.occupied, 2, "the snapshot holds the change made while away");
+        report(&http, &url, &server.sensors, "GA-012", false).await;
+        report(&http, &url, &server.sensors, "GA-014", true).await;
+        let after: Vec<_> = vec![next_spot(&mut rx).await, next_spot(&mut rx).await];
+        assert_eq!(after.iter().map(|a| a.0).collect::<Vec<_>>(), [resumed + 1, resumed + 2]);
+        assert_eq!(after[1].3, 2, "counts agree with the server: GA-013 and GA-014");
+        let live = client.availability(LOT).await.unwrap().value;
+        assert_eq!(live.counts.occupied, 2);
+        drop(realtime);
+    });
+    server.kill();
+}

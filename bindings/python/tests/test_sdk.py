@@ -1,0 +1,95 @@
+"""The Python bindings against a live demo server: sign in, find facilities nearby, hear one live update."""
+
+import asyncio
+import os
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from parkline import ParklineClient, ParklineError, UpdateListener
+
+DOWNTOWN = (47.6062, -122.3321)
+
+
+@pytest.fixture(scope="module")
+def server():
+    binary = os.environ["PARKLINE_SERVER_BIN"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = tempfile.mkdtemp(prefix="parkline-py-")
+    proc = subprocess.Popen(
+        [binary, "demo", "--listen", f"127.0.0.1:{port}", "--data-dir", data, "--simulate-every-s", "0.2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            # Ready, and the demo's accounts are in.
+            body = b'{"email":"driver@demo.parkline","password":"parkline-demo"}'
+            req = urllib.request.Request(f"{url}/v1/auth/login", body, {"content-type": "application/json"})
+            urllib.request.urlopen(req, timeout=1).read()
+            break
+        except Exception:
+            if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("the demo server did not start")
+            time.sleep(0.1)
+    yield url
+    proc.kill()
+    proc.wait()
+
+
+def test_sign_in_find_nearby_and_hear_a_live_update(server):
+    async def main():
+        client = ParklineClient(server, None)
+        await client.login("driver@demo.parkline", "parkline-demo")
+        near = await client.nearby(*DOWNTOWN, 3000.0)
+        assert not near.offline
+        assert len(near.facilities) >= 2
+        distances = [f.distance_m for f in near.facilities]
+        assert distances == sorted(distances) and distances[-1] <= 3000.0
+
+        updates = []
+        heard = threading.Event()
+
+        class Listener(UpdateListener):
+            def on_update(self, update):
+                updates.append(update)
+                heard.set()
+
+            def on_connection(self, connected):
+                pass
+
+        target = near.facilities[0].id
+        subscription = client.subscribe([target], Listener())
+        loop = asyncio.get_running_loop()
+        assert await loop.run_in_executor(None, heard.wait, 20), "a live update arrives"
+        subscription.cancel()
+        update = updates[0]
+        assert update.facility == target
+        assert update.state in ("free", "occupied", "held", "out_of_service")
+        assert update.free + update.occupied <= near.facilities[0].capacity
+
+    asyncio.run(main())
+
+
+def test_errors_carry_the_servers_stable_code(server):
+    async def main():
+        client = ParklineClient(server, None)
+        with pytest.raises(ParklineError.Failed) as failure:
+            await client.login("driver@demo.parkline", "wrong password")
+        assert failure.value.code == "invalid_credentials"
+        offline = ParklineClient("http://127.0.0.1:9", None)
+        with pytest.raises(ParklineError.Failed) as failure:
+            await offline.facilities()
+        assert failure.value.code == "offline"
+
+    asyncio.run(main())

@@ -28,20 +28,23 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 async fn on_runtime<T: Send + 'static>(
     f: impl Future<Output = Result<T, ParklineError>> + Send + 'static,
 ) -> Result<T, ParklineError> {
-    runtime().spawn(f).await.map_err(|e| ParklineError::Failed { code: "internal".into(), message: e.to_string() })?
+    runtime()
+        .spawn(f)
+        .await
+        .map_err(|e| ParklineError::Failed { code: "internal".into(), reason: e.to_string() })?
 }
 
 /// Every failure: `code` is stable (the server's error codes, or `offline`, `not_cached`, `protocol`,
-/// `cache`), `message` is for people.
+/// `cache`), `reason` is for people. (Not `message`: Kotlin exceptions have one already.)
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum ParklineError {
-    #[error("{code}: {message}")]
-    Failed { code: String, message: String },
+    #[error("{code}: {reason}")]
+    Failed { code: String, reason: String },
 }
 
 impl From<parkline_sdk::Error> for ParklineError {
     fn from(e: parkline_sdk::Error) -> Self {
-        ParklineError::Failed { code: e.code(), message: e.to_string() }
+        ParklineError::Failed { code: e.code(), reason: e.to_string() }
     }
 }
 
@@ -167,7 +170,11 @@ impl ParklineClient {
 
     /// Starts live updates for `facility_ids`, delivered to `listener` until the subscription is
     /// cancelled or dropped. Reconnects by itself and never repeats or skips a change.
-    pub fn subscribe(&self, facility_ids: Vec<String>, listener: Arc<dyn UpdateListener>) -> Arc<Subscription> {
+    pub fn subscribe(
+        &self,
+        facility_ids: Vec<String>,
+        listener: Arc<dyn UpdateListener>,
+    ) -> Arc<Subscription> {
         let _guard = runtime().enter();
         let (realtime, mut events) = Realtime::start(&self.client, &facility_ids);
         runtime().spawn(async move {

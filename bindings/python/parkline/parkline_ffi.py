@@ -1359,7 +1359,7 @@ class _UniffiFfiConverterTypeSpotUpdate(_UniffiConverterRustBuffer):
 class ParklineError(Exception):
     """
     Every failure: `code` is stable (the server's error codes, or `offline`, `not_cached`, `protocol`,
-    `cache`), `message` is for people.
+    `cache`), `reason` is for people. (Not `message`: Kotlin exceptions have one already.)
 """
     pass
 
@@ -1368,18 +1368,18 @@ _UniffiTempParklineError = ParklineError
 class ParklineError:  # type: ignore
     """
     Every failure: `code` is stable (the server's error codes, or `offline`, `not_cached`, `protocol`,
-    `cache`), `message` is for people.
+    `cache`), `reason` is for people. (Not `message`: Kotlin exceptions have one already.)
 """
     
     class Failed(_UniffiTempParklineError):
         
-        def __init__(self, code, message):
+        def __init__(self, code, reason):
             super().__init__(", ".join([
                 "code={!r}".format(code),
-                "message={!r}".format(message),
+                "reason={!r}".format(reason),
             ]))
             self.code = code
-            self.message = message
+            self.reason = reason
 
         def __repr__(self):
             return "ParklineError.Failed({})".format(str(self))
@@ -1404,7 +1404,7 @@ class _UniffiFfiConverterTypeParklineError(_UniffiConverterRustBuffer):
     def check_lower(value):
         if isinstance(value, ParklineError.Failed):
             _UniffiFfiConverterString.check_lower(value.code)
-            _UniffiFfiConverterString.check_lower(value.message)
+            _UniffiFfiConverterString.check_lower(value.reason)
             return
 
     @staticmethod
@@ -1412,7 +1412,7 @@ class _UniffiFfiConverterTypeParklineError(_UniffiConverterRustBuffer):
         if isinstance(value, ParklineError.Failed):
             buf.write_i32(1)
             _UniffiFfiConverterString.write(value.code, buf)
-            _UniffiFfiConverterString.write(value.message, buf)
+            _UniffiFfiConverterString.write(value.reason, buf)
 
 class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
     @classmethod

@@ -1454,14 +1454,14 @@ public func FfiConverterTypeSpotUpdate_lower(_ value: SpotUpdate) -> RustBuffer 
 
 /**
  * Every failure: `code` is stable (the server's error codes, or `offline`, `not_cached`, `protocol`,
- * `cache`), `message` is for people.
+ * `cache`), `reason` is for people. (Not `message`: Kotlin exceptions have one already.)
  */
 public 
 enum ParklineError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
 
     
     
-    case Failed(code: String, message: String
+    case Failed(code: String, reason: String
     )
 
     
@@ -1494,7 +1494,7 @@ public struct FfiConverterTypeParklineError: FfiConverterRustBuffer {
         
         case 1: return .Failed(
             code: try FfiConverterString.read(from: &buf), 
-            message: try FfiConverterString.read(from: &buf)
+            reason: try FfiConverterString.read(from: &buf)
             )
 
          default: throw UniffiInternalError.unexpectedEnumCase
@@ -1508,10 +1508,10 @@ public struct FfiConverterTypeParklineError: FfiConverterRustBuffer {
 
         
         
-        case let .Failed(code,message):
+        case let .Failed(code,reason):
             writeInt(&buf, Int32(1))
             FfiConverterString.write(code, into: &buf)
-            FfiConverterString.write(message, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
             
         }
     }

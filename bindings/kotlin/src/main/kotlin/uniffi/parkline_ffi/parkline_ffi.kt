@@ -2545,7 +2545,7 @@ public object FfiConverterTypeSpotUpdate: FfiConverterRustBuffer<SpotUpdate> {
 
 /**
  * Every failure: `code` is stable (the server's error codes, or `offline`, `not_cached`, `protocol`,
- * `cache`), `message` is for people.
+ * `cache`), `reason` is for people. (Not `message`: Kotlin exceptions have one already.)
  */
 sealed class ParklineException: kotlin.Exception() {
     
@@ -2553,10 +2553,10 @@ sealed class ParklineException: kotlin.Exception() {
         
         val `code`: kotlin.String, 
         
-        val `message`: kotlin.String
+        val `reason`: kotlin.String
         ) : ParklineException() {
         override val message
-            get() = "code=${ `code` }, message=${ `message` }"
+            get() = "code=${ `code` }, reason=${ `reason` }"
     }
     
 
@@ -2592,7 +2592,7 @@ public object FfiConverterTypeParklineError : FfiConverterRustBuffer<ParklineExc
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`reason`)
             )
         }
     }
@@ -2602,7 +2602,7 @@ public object FfiConverterTypeParklineError : FfiConverterRustBuffer<ParklineExc
             is ParklineException.Failed -> {
                 buf.putInt(1)
                 FfiConverterString.write(value.`code`, buf)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }

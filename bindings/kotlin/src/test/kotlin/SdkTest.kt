@@ -1,0 +1,48 @@
+// The Kotlin bindings against a live demo server (its URL is the first argument): sign in, find
+// facilities nearby, hear one live update, and see the server's error code on a failure.
+// Run by bindings/test with kotlinc and the JVM (JNA loads libparkline_ffi.so).
+
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.TimeUnit
+import kotlinx.coroutines.runBlocking
+import uniffi.parkline_ffi.ParklineClient
+import uniffi.parkline_ffi.ParklineException
+import uniffi.parkline_ffi.SpotUpdate
+import uniffi.parkline_ffi.UpdateListener
+
+fun check(ok: Boolean, what: String) {
+    if (!ok) throw AssertionError(what)
+}
+
+fun main(args: Array<String>) = runBlocking {
+    val client = ParklineClient(args[0], null)
+    client.login("driver@demo.parkline", "parkline-demo")
+
+    val near = client.nearby(47.6062, -122.3321, 3000.0)
+    check(!near.offline, "online")
+    check(near.facilities.size >= 2, "facilities nearby: ${near.facilities.size}")
+    val distances = near.facilities.map { it.distanceM ?: Double.MAX_VALUE }
+    check(distances == distances.sorted(), "nearest first: $distances")
+
+    val heard = CountDownLatch(1)
+    var first: SpotUpdate? = null
+    val target = near.facilities[0].id
+    val subscription = client.subscribe(listOf(target), object : UpdateListener {
+        override fun onUpdate(update: SpotUpdate) {
+            if (first == null) first = update
+            heard.countDown()
+        }
+        override fun onConnection(connected: Boolean) {}
+    })
+    check(heard.await(20, TimeUnit.SECONDS), "a live update arrives")
+    subscription.cancel()
+    check(first!!.facility == target, "the update is for $target: ${first!!.facility}")
+
+    try {
+        client.login("driver@demo.parkline", "wrong password")
+        throw AssertionError("a wrong password is refused")
+    } catch (e: ParklineException.Failed) {
+        check(e.code == "invalid_credentials", "stable code: ${e.code}")
+    }
+    println("kotlin: signed in, ${near.facilities.size} facilities nearby, live update ${first!!.spot} ${first!!.state}")
+}

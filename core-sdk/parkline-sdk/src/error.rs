@@ -21,6 +21,9 @@ pub enum Error {
     /// Nothing cached to answer from while offline.
     #[error("not cached, and offline")]
     NotCached,
+    /// The credential store failed.
+    #[error("credentials: {0}")]
+    Credentials(String),
 }
 
 impl Error {
@@ -44,6 +47,7 @@ impl Error {
             Error::Protocol(_) => "protocol".into(),
             Error::Cache(_) => "cache".into(),
             Error::NotCached => "not_cached".into(),
+            Error::Credentials(_) => "credentials".into(),
         }
     }
 }

@@ -6,15 +6,18 @@
 //!   sequence number seen, so consumers never see a gap or a duplicate.
 //! - [`Cache`]: an SQLite file holding the last facilities, availability and the command outbox, so reads
 //!   work offline (saying how old they are) and actions taken offline are replayed, once each, in order.
+//! - [`Credentials`]: tokens kept in the OS keyring, or in an owner-only file where chosen explicitly.
 
 mod cache;
 mod client;
+mod credentials;
 mod error;
 mod outbox;
 mod realtime;
 
 pub use cache::{Cache, Cached};
 pub use client::Client;
+pub use credentials::Credentials;
 pub use error::{Error, Result};
 pub use outbox::{Command, Outcome, Queued};
 pub use realtime::{Event, Realtime};

@@ -4,10 +4,16 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use jiff::Timestamp;
+use parkline_domain::VehicleClass;
+use parkline_domain::permit::Permit;
+use parkline_domain::pricing::{Quote, RatePlan};
 use parkline_domain::reservation::Reservation;
 use parkline_protocol::{
-    AccountView, ApiError, Availability, FacilityPage, FacilitySummary, GateDecision, GateEvent,
-    LoginRequest, Notice, PaymentRequest, Receipt, ReservationRequest, SessionView, TokenResponse,
+    AccountView, ApiError, ApplyValidation, Availability, BestSpots, FacilityPage, FacilitySummary,
+    GateDecision, GateEvent, IssuedSecret, LayoutView, LoginRequest, Me, MyData, NewDevice, Notice,
+    OverrideOutcome, OverrideRequest, PaymentRequest, Receipt, RefreshRequest, RefundRequest,
+    ReservationRequest, ReservationWindow, SessionView, TokenResponse, TopUpRequest, ValidationRequest,
+    WebhookRequest, WebhookView,
 };
 use reqwest::Method;
 use serde::Serialize;
@@ -202,6 +208,139 @@ impl Client {
     /// The signed-in person's account.
     pub async fn account(&self) -> Result<AccountView> {
         self.call(Method::GET, "/v1/me/account", None::<&()>, None, true).await
+    }
+
+    /// Swaps a refresh token for new tokens (and uses the new access token).
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse> {
+        let body = RefreshRequest { refresh_token: refresh_token.to_owned() };
+        let tokens: TokenResponse =
+            self.call(Method::POST, "/v1/auth/refresh", Some(&body), None, false).await?;
+        self.set_token(Some(tokens.access_token.clone()));
+        Ok(tokens)
+    }
+
+    /// Who the token belongs to.
+    pub async fn me(&self) -> Result<Me> {
+        self.call(Method::GET, "/v1/me", None::<&()>, None, true).await
+    }
+
+    /// A facility's layout (floors, zones, spots with coordinates), cached for offline use.
+    pub async fn layout(&self, facility: &str) -> Result<Cached<LayoutView>> {
+        self.cached(&format!("layout:{facility}"), &format!("/v1/facilities/{facility}/layout")).await
+    }
+
+    /// The best free spots for a vehicle now.
+    pub async fn best_spots(&self, facility: &str, class: VehicleClass, electric: bool) -> Result<BestSpots> {
+        let path = format!(
+            "/v1/facilities/{facility}/best-spots?vehicle_class={}&electric={electric}",
+            class.as_str()
+        );
+        self.call(Method::GET, &path, None::<&()>, None, true).await
+    }
+
+    /// An itemised price for a planned stay.
+    pub async fn quote(
+        &self,
+        facility: &str,
+        class: VehicleClass,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Quote> {
+        let path =
+            format!("/v1/facilities/{facility}/quote?vehicle_class={}&from={from}&to={to}", class.as_str());
+        self.call(Method::GET, &path, None::<&()>, None, true).await
+    }
+
+    /// A facility's rate plan.
+    pub async fn rates(&self, facility: &str) -> Result<RatePlan> {
+        self.call(Method::GET, &format!("/v1/facilities/{facility}/rates"), None::<&()>, None, true).await
+    }
+
+    /// Replaces a facility's rate plan (managers).
+    pub async fn set_rates(&self, facility: &str, plan: &RatePlan) -> Result<()> {
+        self.call(Method::PUT, &format!("/v1/facilities/{facility}/rates"), Some(plan), None, true).await
+    }
+
+    /// The vehicles inside a facility (staff).
+    pub async fn sessions(&self, facility: &str, overstay_only: bool) -> Result<Vec<SessionView>> {
+        let path = format!("/v1/facilities/{facility}/sessions?overstay={overstay_only}");
+        self.call(Method::GET, &path, None::<&()>, None, true).await
+    }
+
+    /// An attendant's override at a gate, with its reason.
+    pub async fn override_gate(&self, gate: &str, request: &OverrideRequest) -> Result<OverrideOutcome> {
+        self.call(Method::POST, &format!("/v1/gates/{gate}/overrides"), Some(request), None, false).await
+    }
+
+    /// A reservation (the person's own, or any for staff).
+    pub async fn reservation(&self, id: &str) -> Result<Reservation> {
+        self.call(Method::GET, &format!("/v1/reservations/{id}"), None::<&()>, None, true).await
+    }
+
+    /// Moves a reservation to a new window.
+    pub async fn modify_reservation(&self, id: &str, window: &ReservationWindow) -> Result<Reservation> {
+        self.call(Method::PUT, &format!("/v1/reservations/{id}"), Some(window), None, true).await
+    }
+
+    /// Cancels a reservation (a late cancellation owes the fee).
+    pub async fn cancel_reservation(&self, id: &str) -> Result<Reservation> {
+        self.call(Method::DELETE, &format!("/v1/reservations/{id}"), None::<&()>, None, true).await
+    }
+
+    /// Applies a merchant's validation code to a ticket.
+    pub async fn validate_ticket(&self, ticket: &str, code: &str) -> Result<SessionView> {
+        let body = ApplyValidation { code: code.to_owned() };
+        self.call(Method::POST, &format!("/v1/tickets/{ticket}/validations"), Some(&body), None, true).await
+    }
+
+    /// Creates a merchant validation code (managers).
+    pub async fn create_validation(&self, request: &ValidationRequest) -> Result<serde_json::Value> {
+        self.call(Method::POST, "/v1/validations", Some(request), None, false).await
+    }
+
+    /// A receipt by payment or refund id.
+    pub async fn receipt(&self, id: &str) -> Result<Receipt> {
+        self.call(Method::GET, &format!("/v1/payments/{id}"), None::<&()>, None, true).await
+    }
+
+    /// Refunds part of a payment (managers); `key` makes retries safe.
+    pub async fn refund(&self, payment: &str, request: &RefundRequest, key: &str) -> Result<Receipt> {
+        self.call(Method::POST, &format!("/v1/payments/{payment}/refunds"), Some(request), Some(key), true)
+            .await
+    }
+
+    /// Adds money to the signed-in person's account; `key` makes retries safe.
+    pub async fn top_up(&self, request: &TopUpRequest, key: &str) -> Result<Receipt> {
+        self.call(Method::POST, "/v1/me/account/top-ups", Some(request), Some(key), true).await
+    }
+
+    /// Everything the server holds about the signed-in person.
+    pub async fn my_data(&self) -> Result<MyData> {
+        self.call(Method::GET, "/v1/me/data", None::<&()>, None, true).await
+    }
+
+    /// Issues a permit (managers).
+    pub async fn create_permit(&self, permit: &Permit) -> Result<()> {
+        self.call(Method::POST, "/v1/permits", Some(permit), None, false).await
+    }
+
+    /// Revokes a permit (managers).
+    pub async fn revoke_permit(&self, id: &str) -> Result<()> {
+        self.call(Method::DELETE, &format!("/v1/permits/{id}"), None::<&()>, None, true).await
+    }
+
+    /// Issues a device token (a kiosk, a sensor gateway), shown once.
+    pub async fn create_device(&self, device: &NewDevice) -> Result<IssuedSecret> {
+        self.call(Method::POST, "/v1/admin/devices", Some(device), None, false).await
+    }
+
+    /// Registers a webhook endpoint (partners, through managers); its secret is in the answer, once.
+    pub async fn create_webhook(&self, request: &WebhookRequest) -> Result<WebhookView> {
+        self.call(Method::POST, "/v1/webhooks", Some(request), None, false).await
+    }
+
+    pub async fn webhooks(&self) -> Result<Vec<WebhookView>> {
+        self.call(Method::GET, "/v1/webhooks", None::<&()>, None, true).await
     }
 
     /// The signed-in person's latest notices.

@@ -282,3 +282,53 @@ fn the_stream_resumes_after_the_server_dies_without_gaps_or_repeats() {
     });
     server.kill();
 }
+
+#[test]
+fn drivers_and_managers_use_the_typed_calls() {
+    use parkline_domain::VehicleClass;
+    let mut server = Server::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let manager = Client::new(&server.url(), None).unwrap();
+        manager.login("manager@demo.parkline", "parkline-demo").await.unwrap();
+        assert_eq!(manager.me().await.unwrap().email, "manager@demo.parkline");
+        let from = Timestamp::now() + jiff::SignedDuration::from_hours(24);
+        let to = from + jiff::SignedDuration::from_hours(3);
+        let before = manager.quote(LOT, VehicleClass::Sedan, from, to).await.unwrap().total.minor;
+        let mut plan = manager.rates(LOT).await.unwrap();
+        plan.hourly.sedan += 100;
+        manager.set_rates(LOT, &plan).await.unwrap();
+        let after = manager.quote(LOT, VehicleClass::Sedan, from, to).await.unwrap().total.minor;
+        assert!(after > before, "{before} -> {after}");
+
+        let driver = Client::new(&server.url(), None).unwrap();
+        driver.login("driver@demo.parkline", "parkline-demo").await.unwrap();
+        assert!(!driver.layout(LOT).await.unwrap().value.spots.is_empty());
+        assert!(!driver.best_spots(LOT, VehicleClass::Sedan, false).await.unwrap().spots.is_empty());
+        let request = parkline_protocol::ReservationRequest {
+            facility: LOT.into(),
+            plate: "SDK001".into(),
+            vehicle_class: VehicleClass::Sedan,
+            electric: false,
+            start: from,
+            end: to,
+            spot: None,
+            count: None,
+        };
+        let booked = driver.book(&request).await.unwrap();
+        let id = booked[0].id.clone();
+        let window = parkline_protocol::ReservationWindow {
+            start: from + jiff::SignedDuration::from_hours(1),
+            end: to,
+        };
+        assert_eq!(driver.modify_reservation(&id, &window).await.unwrap().start, window.start);
+        let cancelled = driver.cancel_reservation(&id).await.unwrap();
+        assert_eq!(cancelled.status.as_str(), "cancelled");
+        // Not a manager: the server's code comes through.
+        let refused = driver.rates(LOT).await.map(|_| ()).and(Ok(()));
+        assert!(refused.is_ok(), "rates are public");
+        let err = driver.set_rates(LOT, &plan).await.unwrap_err();
+        assert_eq!(err.code(), "forbidden");
+    });
+    server.kill();
+}

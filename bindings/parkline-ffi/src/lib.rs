@@ -73,16 +73,105 @@ pub struct Facilities {
     pub offline: bool,
 }
 
+/// What a spot is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum SpotState {
+    Free,
+    Occupied,
+    /// Kept for a vehicle that has just entered, or a reservation.
+    Held,
+    /// Closed by staff.
+    OutOfService,
+}
+
+impl From<parkline_domain::SpotState> for SpotState {
+    fn from(s: parkline_domain::SpotState) -> Self {
+        use parkline_domain::SpotState as W;
+        match s {
+            W::Free => SpotState::Free,
+            W::Occupied => SpotState::Occupied,
+            W::Held => SpotState::Held,
+            W::OutOfService => SpotState::OutOfService,
+        }
+    }
+}
+
 /// A live change at a facility.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct SpotUpdate {
     pub facility: String,
     pub seq: u64,
     pub spot: String,
-    /// `free`, `occupied`, `held` or `out_of_service`.
-    pub state: String,
+    pub state: SpotState,
     pub free: u32,
     pub occupied: u32,
+}
+
+/// Counts at a facility, or one of its floors.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Counts {
+    pub capacity: u32,
+    pub free: u32,
+    pub occupied: u32,
+    pub held: u32,
+    pub out_of_service: u32,
+}
+
+/// One floor's counts.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct FloorCounts {
+    pub label: String,
+    pub name: String,
+    pub counts: Counts,
+}
+
+/// A facility's live availability, per floor.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Availability {
+    pub facility: String,
+    pub counts: Counts,
+    pub free_sedan: u32,
+    pub free_ev_charger: u32,
+    pub free_accessible: u32,
+    pub floors: Vec<FloorCounts>,
+    pub age_s: i64,
+    pub offline: bool,
+}
+
+/// A stay by its ticket, with what it costs now (minor units of `currency`).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Stay {
+    pub ticket: String,
+    pub facility: String,
+    pub spot: Option<String>,
+    /// RFC 3339.
+    pub entered_at: String,
+    pub fee_minor: i64,
+    pub paid_minor: i64,
+    pub currency: String,
+    pub overstay: bool,
+}
+
+/// Proof of a payment.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Receipt {
+    pub id: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// Still due on the stay, if it left now.
+    pub balance_due_minor: Option<i64>,
+    /// Leave before this (RFC 3339) to pay nothing more.
+    pub leave_by: Option<String>,
+}
+
+fn counts(c: parkline_sdk::protocol::SpotCounts) -> Counts {
+    Counts {
+        capacity: c.capacity,
+        free: c.free,
+        occupied: c.occupied,
+        held: c.held,
+        out_of_service: c.out_of_service,
+    }
 }
 
 /// What the app implements to hear live changes.
@@ -168,6 +257,72 @@ impl ParklineClient {
         on_runtime(async move { Ok(facilities(client.nearby(lat, lon, radius_m).await?)) }).await
     }
 
+    /// A facility's live availability per floor (from the cache when offline, if the client has one).
+    pub async fn availability(&self, facility_id: String) -> Result<Availability, ParklineError> {
+        let client = self.client.clone();
+        on_runtime(async move {
+            let a = client.availability(&facility_id).await?;
+            let (age_s, offline, v) = (a.age().as_secs(), a.offline, a.value);
+            Ok(Availability {
+                facility: v.facility,
+                counts: counts(v.counts),
+                free_sedan: v.free_by_class.sedan,
+                free_ev_charger: v.free_ev_charger,
+                free_accessible: v.free_accessible,
+                floors: v
+                    .floors
+                    .into_iter()
+                    .map(|f| FloorCounts { label: f.label, name: f.name, counts: counts(f.counts) })
+                    .collect(),
+                age_s,
+                offline,
+            })
+        })
+        .await
+    }
+
+    /// A stay by its ticket, with what it costs now.
+    pub async fn ticket(&self, ticket: String) -> Result<Stay, ParklineError> {
+        let client = self.client.clone();
+        on_runtime(async move {
+            let s = client.ticket(&ticket).await?;
+            Ok(Stay {
+                ticket: s.ticket,
+                facility: s.facility,
+                spot: s.spot,
+                entered_at: s.entered_at.to_string(),
+                fee_minor: s.fee.minor,
+                paid_minor: s.paid.minor,
+                currency: s.fee.currency.as_str().to_owned(),
+                overstay: s.overstay,
+            })
+        })
+        .await
+    }
+
+    /// Pays what a ticket owes now with a card token from the payment provider; `idempotency_key`
+    /// (make one per payment, keep it across retries) makes retrying safe.
+    pub async fn pay(
+        &self,
+        ticket: String,
+        card_token: String,
+        idempotency_key: String,
+    ) -> Result<Receipt, ParklineError> {
+        let client = self.client.clone();
+        on_runtime(async move {
+            let request = parkline_sdk::protocol::PaymentRequest { card_token, amount_minor: None };
+            let r = client.pay(&ticket, &request, &idempotency_key).await?;
+            Ok(Receipt {
+                id: r.id,
+                amount_minor: r.amount.minor,
+                currency: r.amount.currency.as_str().to_owned(),
+                balance_due_minor: r.balance_due.map(|m| m.minor),
+                leave_by: r.leave_by.map(|t| t.to_string()),
+            })
+        })
+        .await
+    }
+
     /// Starts live updates for `facility_ids`, delivered to `listener` until the subscription is
     /// cancelled or dropped. Reconnects by itself and never repeats or skips a change.
     pub fn subscribe(
@@ -183,17 +338,14 @@ impl ParklineClient {
                     Event::Connected => listener.on_connection(true),
                     Event::Disconnected { .. } => listener.on_connection(false),
                     Event::Message(StreamMessage::Spot { facility, seq, spot, state, counts }) => {
-                        let state = serde_json::to_value(state)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default();
+                        let (free, occupied) = (counts.free, counts.occupied);
                         listener.on_update(SpotUpdate {
                             facility,
                             seq,
                             spot,
-                            state,
-                            free: counts.free,
-                            occupied: counts.occupied,
+                            state: state.into(),
+                            free,
+                            occupied,
                         });
                     }
                     Event::Message(_) => {}

@@ -525,15 +525,21 @@ def _uniffi_check_contract_api_version(lib):
         raise InternalError("UniFFI contract version mismatch: try cleaning and rebuilding your project")
 
 def _uniffi_check_api_checksums(lib):
+    if lib.uniffi_parkline_ffi_checksum_method_parklineclient_availability() != 1923:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_parkline_ffi_checksum_method_parklineclient_facilities() != 34897:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_parkline_ffi_checksum_method_parklineclient_login() != 65484:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_parkline_ffi_checksum_method_parklineclient_nearby() != 642:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_parkline_ffi_checksum_method_parklineclient_pay() != 14209:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_parkline_ffi_checksum_method_parklineclient_set_token() != 39716:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_parkline_ffi_checksum_method_parklineclient_subscribe() != 7043:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_parkline_ffi_checksum_method_parklineclient_ticket() != 29599:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_parkline_ffi_checksum_constructor_parklineclient_new() != 1939:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -572,6 +578,9 @@ _UniffiLib.ffi_parkline_ffi_rustbuffer_reserve.restype = _UniffiRustBuffer
 _UniffiLib.ffi_parkline_ffi_uniffi_contract_version.argtypes = (
 )
 _UniffiLib.ffi_parkline_ffi_uniffi_contract_version.restype = ctypes.c_uint32
+_UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_availability.argtypes = (
+)
+_UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_availability.restype = ctypes.c_uint16
 _UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_facilities.argtypes = (
 )
 _UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_facilities.restype = ctypes.c_uint16
@@ -581,12 +590,18 @@ _UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_login.restype = ct
 _UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_nearby.argtypes = (
 )
 _UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_nearby.restype = ctypes.c_uint16
+_UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_pay.argtypes = (
+)
+_UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_pay.restype = ctypes.c_uint16
 _UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_set_token.argtypes = (
 )
 _UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_set_token.restype = ctypes.c_uint16
 _UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_subscribe.argtypes = (
 )
 _UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_subscribe.restype = ctypes.c_uint16
+_UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_ticket.argtypes = (
+)
+_UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_ticket.restype = ctypes.c_uint16
 _UniffiLib.uniffi_parkline_ffi_checksum_constructor_parklineclient_new.argtypes = (
 )
 _UniffiLib.uniffi_parkline_ffi_checksum_constructor_parklineclient_new.restype = ctypes.c_uint16
@@ -599,6 +614,11 @@ _UniffiLib.uniffi_parkline_ffi_checksum_method_updatelistener_on_update.restype 
 _UniffiLib.uniffi_parkline_ffi_checksum_method_updatelistener_on_connection.argtypes = (
 )
 _UniffiLib.uniffi_parkline_ffi_checksum_method_updatelistener_on_connection.restype = ctypes.c_uint16
+_UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_availability.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_availability.restype = ctypes.c_uint64
 _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_facilities.argtypes = (
     ctypes.c_uint64,
 )
@@ -616,6 +636,13 @@ _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_nearby.argtypes = (
     ctypes.c_double,
 )
 _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_nearby.restype = ctypes.c_uint64
+_UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_pay.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_pay.restype = ctypes.c_uint64
 _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_set_token.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -629,6 +656,11 @@ _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_subscribe.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_subscribe.restype = ctypes.c_uint64
+_UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_ticket.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_ticket.restype = ctypes.c_uint64
 _UniffiLib.uniffi_parkline_ffi_fn_constructor_parklineclient_new.argtypes = (
     _UniffiRustBuffer,
     _UniffiRustBuffer,
@@ -1036,15 +1068,6 @@ class _UniffiFfiConverterString:
             builder.write(value.encode("utf-8"))
             return builder.finalize()
 
-class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
-    @staticmethod
-    def read(buf):
-        return buf.read_double()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_double(value)
-
 class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "u32"
     VALUE_MIN = 0
@@ -1057,6 +1080,249 @@ class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
     @staticmethod
     def write(value, buf):
         buf.write_u32(value)
+
+@dataclass
+class Counts:
+    """
+    Counts at a facility, or one of its floors.
+"""
+    def __init__(self, *, capacity:int, free:int, occupied:int, held:int, out_of_service:int):
+        self.capacity = capacity
+        self.free = free
+        self.occupied = occupied
+        self.held = held
+        self.out_of_service = out_of_service
+        
+        
+
+    
+    def __str__(self):
+        return "Counts(capacity={}, free={}, occupied={}, held={}, out_of_service={})".format(self.capacity, self.free, self.occupied, self.held, self.out_of_service)
+    def __eq__(self, other):
+        if self.capacity != other.capacity:
+            return False
+        if self.free != other.free:
+            return False
+        if self.occupied != other.occupied:
+            return False
+        if self.held != other.held:
+            return False
+        if self.out_of_service != other.out_of_service:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeCounts(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Counts(
+            capacity=_UniffiFfiConverterUInt32.read(buf),
+            free=_UniffiFfiConverterUInt32.read(buf),
+            occupied=_UniffiFfiConverterUInt32.read(buf),
+            held=_UniffiFfiConverterUInt32.read(buf),
+            out_of_service=_UniffiFfiConverterUInt32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt32.check_lower(value.capacity)
+        _UniffiFfiConverterUInt32.check_lower(value.free)
+        _UniffiFfiConverterUInt32.check_lower(value.occupied)
+        _UniffiFfiConverterUInt32.check_lower(value.held)
+        _UniffiFfiConverterUInt32.check_lower(value.out_of_service)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt32.write(value.capacity, buf)
+        _UniffiFfiConverterUInt32.write(value.free, buf)
+        _UniffiFfiConverterUInt32.write(value.occupied, buf)
+        _UniffiFfiConverterUInt32.write(value.held, buf)
+        _UniffiFfiConverterUInt32.write(value.out_of_service, buf)
+
+@dataclass
+class FloorCounts:
+    """
+    One floor's counts.
+"""
+    def __init__(self, *, label:str, name:str, counts:Counts):
+        self.label = label
+        self.name = name
+        self.counts = counts
+        
+        
+
+    
+    def __str__(self):
+        return "FloorCounts(label={}, name={}, counts={})".format(self.label, self.name, self.counts)
+    def __eq__(self, other):
+        if self.label != other.label:
+            return False
+        if self.name != other.name:
+            return False
+        if self.counts != other.counts:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeFloorCounts(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return FloorCounts(
+            label=_UniffiFfiConverterString.read(buf),
+            name=_UniffiFfiConverterString.read(buf),
+            counts=_UniffiFfiConverterTypeCounts.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.label)
+        _UniffiFfiConverterString.check_lower(value.name)
+        _UniffiFfiConverterTypeCounts.check_lower(value.counts)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.label, buf)
+        _UniffiFfiConverterString.write(value.name, buf)
+        _UniffiFfiConverterTypeCounts.write(value.counts, buf)
+
+class _UniffiFfiConverterSequenceTypeFloorCounts(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeFloorCounts.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeFloorCounts.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeFloorCounts.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterInt64(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "i64"
+    VALUE_MIN = -2**63
+    VALUE_MAX = 2**63
+
+    @staticmethod
+    def read(buf):
+        return buf.read_i64()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_i64(value)
+
+class _UniffiFfiConverterBoolean:
+    @classmethod
+    def check_lower(cls, value):
+        return not not value
+
+    @classmethod
+    def lower(cls, value):
+        return 1 if value else 0
+
+    @staticmethod
+    def lift(value):
+        return value != 0
+
+    @classmethod
+    def read(cls, buf):
+        return cls.lift(buf.read_u8())
+
+    @classmethod
+    def write(cls, value, buf):
+        buf.write_u8(value)
+
+@dataclass
+class Availability:
+    """
+    A facility's live availability, per floor.
+"""
+    def __init__(self, *, facility:str, counts:Counts, free_sedan:int, free_ev_charger:int, free_accessible:int, floors:typing.List[FloorCounts], age_s:int, offline:bool):
+        self.facility = facility
+        self.counts = counts
+        self.free_sedan = free_sedan
+        self.free_ev_charger = free_ev_charger
+        self.free_accessible = free_accessible
+        self.floors = floors
+        self.age_s = age_s
+        self.offline = offline
+        
+        
+
+    
+    def __str__(self):
+        return "Availability(facility={}, counts={}, free_sedan={}, free_ev_charger={}, free_accessible={}, floors={}, age_s={}, offline={})".format(self.facility, self.counts, self.free_sedan, self.free_ev_charger, self.free_accessible, self.floors, self.age_s, self.offline)
+    def __eq__(self, other):
+        if self.facility != other.facility:
+            return False
+        if self.counts != other.counts:
+            return False
+        if self.free_sedan != other.free_sedan:
+            return False
+        if self.free_ev_charger != other.free_ev_charger:
+            return False
+        if self.free_accessible != other.free_accessible:
+            return False
+        if self.floors != other.floors:
+            return False
+        if self.age_s != other.age_s:
+            return False
+        if self.offline != other.offline:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeAvailability(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Availability(
+            facility=_UniffiFfiConverterString.read(buf),
+            counts=_UniffiFfiConverterTypeCounts.read(buf),
+            free_sedan=_UniffiFfiConverterUInt32.read(buf),
+            free_ev_charger=_UniffiFfiConverterUInt32.read(buf),
+            free_accessible=_UniffiFfiConverterUInt32.read(buf),
+            floors=_UniffiFfiConverterSequenceTypeFloorCounts.read(buf),
+            age_s=_UniffiFfiConverterInt64.read(buf),
+            offline=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.facility)
+        _UniffiFfiConverterTypeCounts.check_lower(value.counts)
+        _UniffiFfiConverterUInt32.check_lower(value.free_sedan)
+        _UniffiFfiConverterUInt32.check_lower(value.free_ev_charger)
+        _UniffiFfiConverterUInt32.check_lower(value.free_accessible)
+        _UniffiFfiConverterSequenceTypeFloorCounts.check_lower(value.floors)
+        _UniffiFfiConverterInt64.check_lower(value.age_s)
+        _UniffiFfiConverterBoolean.check_lower(value.offline)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.facility, buf)
+        _UniffiFfiConverterTypeCounts.write(value.counts, buf)
+        _UniffiFfiConverterUInt32.write(value.free_sedan, buf)
+        _UniffiFfiConverterUInt32.write(value.free_ev_charger, buf)
+        _UniffiFfiConverterUInt32.write(value.free_accessible, buf)
+        _UniffiFfiConverterSequenceTypeFloorCounts.write(value.floors, buf)
+        _UniffiFfiConverterInt64.write(value.age_s, buf)
+        _UniffiFfiConverterBoolean.write(value.offline, buf)
+
+class _UniffiFfiConverterFloat64(_UniffiConverterPrimitiveFloat):
+    @staticmethod
+    def read(buf):
+        return buf.read_double()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_double(value)
 
 class _UniffiFfiConverterOptionalFloat64(_UniffiConverterRustBuffer):
     @classmethod
@@ -1193,40 +1459,6 @@ class _UniffiFfiConverterSequenceTypeFacility(_UniffiConverterRustBuffer):
             _UniffiFfiConverterTypeFacility.read(buf) for i in range(count)
         ]
 
-class _UniffiFfiConverterInt64(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "i64"
-    VALUE_MIN = -2**63
-    VALUE_MAX = 2**63
-
-    @staticmethod
-    def read(buf):
-        return buf.read_i64()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_i64(value)
-
-class _UniffiFfiConverterBoolean:
-    @classmethod
-    def check_lower(cls, value):
-        return not not value
-
-    @classmethod
-    def lower(cls, value):
-        return 1 if value else 0
-
-    @staticmethod
-    def lift(value):
-        return value != 0
-
-    @classmethod
-    def read(cls, buf):
-        return cls.lift(buf.read_u8())
-
-    @classmethod
-    def write(cls, value, buf):
-        buf.write_u8(value)
-
 @dataclass
 class Facilities:
     """
@@ -1272,6 +1504,113 @@ class _UniffiFfiConverterTypeFacilities(_UniffiConverterRustBuffer):
         _UniffiFfiConverterInt64.write(value.age_s, buf)
         _UniffiFfiConverterBoolean.write(value.offline, buf)
 
+class _UniffiFfiConverterOptionalInt64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterInt64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterInt64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterInt64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterString.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterString.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterString.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class Receipt:
+    """
+    Proof of a payment.
+"""
+    def __init__(self, *, id:str, amount_minor:int, currency:str, balance_due_minor:typing.Optional[int], leave_by:typing.Optional[str]):
+        self.id = id
+        self.amount_minor = amount_minor
+        self.currency = currency
+        self.balance_due_minor = balance_due_minor
+        self.leave_by = leave_by
+        
+        
+
+    
+    def __str__(self):
+        return "Receipt(id={}, amount_minor={}, currency={}, balance_due_minor={}, leave_by={})".format(self.id, self.amount_minor, self.currency, self.balance_due_minor, self.leave_by)
+    def __eq__(self, other):
+        if self.id != other.id:
+            return False
+        if self.amount_minor != other.amount_minor:
+            return False
+        if self.currency != other.currency:
+            return False
+        if self.balance_due_minor != other.balance_due_minor:
+            return False
+        if self.leave_by != other.leave_by:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeReceipt(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Receipt(
+            id=_UniffiFfiConverterString.read(buf),
+            amount_minor=_UniffiFfiConverterInt64.read(buf),
+            currency=_UniffiFfiConverterString.read(buf),
+            balance_due_minor=_UniffiFfiConverterOptionalInt64.read(buf),
+            leave_by=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.id)
+        _UniffiFfiConverterInt64.check_lower(value.amount_minor)
+        _UniffiFfiConverterString.check_lower(value.currency)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.balance_due_minor)
+        _UniffiFfiConverterOptionalString.check_lower(value.leave_by)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.id, buf)
+        _UniffiFfiConverterInt64.write(value.amount_minor, buf)
+        _UniffiFfiConverterString.write(value.currency, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.balance_due_minor, buf)
+        _UniffiFfiConverterOptionalString.write(value.leave_by, buf)
+
 class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "u64"
     VALUE_MIN = 0
@@ -1285,12 +1624,77 @@ class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
     def write(value, buf):
         buf.write_u64(value)
 
+
+
+
+
+
+class SpotState(enum.Enum):
+    """
+    What a spot is doing.
+"""
+    
+    FREE = 0
+    
+    OCCUPIED = 1
+    
+    HELD = 2
+    """
+    Kept for a vehicle that has just entered, or a reservation.
+"""
+    
+    OUT_OF_SERVICE = 3
+    """
+    Closed by staff.
+"""
+    
+
+
+class _UniffiFfiConverterTypeSpotState(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return SpotState.FREE
+        if variant == 2:
+            return SpotState.OCCUPIED
+        if variant == 3:
+            return SpotState.HELD
+        if variant == 4:
+            return SpotState.OUT_OF_SERVICE
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == SpotState.FREE:
+            return
+        if value == SpotState.OCCUPIED:
+            return
+        if value == SpotState.HELD:
+            return
+        if value == SpotState.OUT_OF_SERVICE:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == SpotState.FREE:
+            buf.write_i32(1)
+        if value == SpotState.OCCUPIED:
+            buf.write_i32(2)
+        if value == SpotState.HELD:
+            buf.write_i32(3)
+        if value == SpotState.OUT_OF_SERVICE:
+            buf.write_i32(4)
+
+
+
 @dataclass
 class SpotUpdate:
     """
     A live change at a facility.
 """
-    def __init__(self, *, facility:str, seq:int, spot:str, state:str, free:int, occupied:int):
+    def __init__(self, *, facility:str, seq:int, spot:str, state:SpotState, free:int, occupied:int):
         self.facility = facility
         self.seq = seq
         self.spot = spot
@@ -1325,7 +1729,7 @@ class _UniffiFfiConverterTypeSpotUpdate(_UniffiConverterRustBuffer):
             facility=_UniffiFfiConverterString.read(buf),
             seq=_UniffiFfiConverterUInt64.read(buf),
             spot=_UniffiFfiConverterString.read(buf),
-            state=_UniffiFfiConverterString.read(buf),
+            state=_UniffiFfiConverterTypeSpotState.read(buf),
             free=_UniffiFfiConverterUInt32.read(buf),
             occupied=_UniffiFfiConverterUInt32.read(buf),
         )
@@ -1335,7 +1739,7 @@ class _UniffiFfiConverterTypeSpotUpdate(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.check_lower(value.facility)
         _UniffiFfiConverterUInt64.check_lower(value.seq)
         _UniffiFfiConverterString.check_lower(value.spot)
-        _UniffiFfiConverterString.check_lower(value.state)
+        _UniffiFfiConverterTypeSpotState.check_lower(value.state)
         _UniffiFfiConverterUInt32.check_lower(value.free)
         _UniffiFfiConverterUInt32.check_lower(value.occupied)
 
@@ -1344,9 +1748,84 @@ class _UniffiFfiConverterTypeSpotUpdate(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.facility, buf)
         _UniffiFfiConverterUInt64.write(value.seq, buf)
         _UniffiFfiConverterString.write(value.spot, buf)
-        _UniffiFfiConverterString.write(value.state, buf)
+        _UniffiFfiConverterTypeSpotState.write(value.state, buf)
         _UniffiFfiConverterUInt32.write(value.free, buf)
         _UniffiFfiConverterUInt32.write(value.occupied, buf)
+
+@dataclass
+class Stay:
+    """
+    A stay by its ticket, with what it costs now (minor units of `currency`).
+"""
+    def __init__(self, *, ticket:str, facility:str, spot:typing.Optional[str], entered_at:str, fee_minor:int, paid_minor:int, currency:str, overstay:bool):
+        self.ticket = ticket
+        self.facility = facility
+        self.spot = spot
+        self.entered_at = entered_at
+        self.fee_minor = fee_minor
+        self.paid_minor = paid_minor
+        self.currency = currency
+        self.overstay = overstay
+        
+        
+
+    
+    def __str__(self):
+        return "Stay(ticket={}, facility={}, spot={}, entered_at={}, fee_minor={}, paid_minor={}, currency={}, overstay={})".format(self.ticket, self.facility, self.spot, self.entered_at, self.fee_minor, self.paid_minor, self.currency, self.overstay)
+    def __eq__(self, other):
+        if self.ticket != other.ticket:
+            return False
+        if self.facility != other.facility:
+            return False
+        if self.spot != other.spot:
+            return False
+        if self.entered_at != other.entered_at:
+            return False
+        if self.fee_minor != other.fee_minor:
+            return False
+        if self.paid_minor != other.paid_minor:
+            return False
+        if self.currency != other.currency:
+            return False
+        if self.overstay != other.overstay:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeStay(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Stay(
+            ticket=_UniffiFfiConverterString.read(buf),
+            facility=_UniffiFfiConverterString.read(buf),
+            spot=_UniffiFfiConverterOptionalString.read(buf),
+            entered_at=_UniffiFfiConverterString.read(buf),
+            fee_minor=_UniffiFfiConverterInt64.read(buf),
+            paid_minor=_UniffiFfiConverterInt64.read(buf),
+            currency=_UniffiFfiConverterString.read(buf),
+            overstay=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.ticket)
+        _UniffiFfiConverterString.check_lower(value.facility)
+        _UniffiFfiConverterOptionalString.check_lower(value.spot)
+        _UniffiFfiConverterString.check_lower(value.entered_at)
+        _UniffiFfiConverterInt64.check_lower(value.fee_minor)
+        _UniffiFfiConverterInt64.check_lower(value.paid_minor)
+        _UniffiFfiConverterString.check_lower(value.currency)
+        _UniffiFfiConverterBoolean.check_lower(value.overstay)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.ticket, buf)
+        _UniffiFfiConverterString.write(value.facility, buf)
+        _UniffiFfiConverterOptionalString.write(value.spot, buf)
+        _UniffiFfiConverterString.write(value.entered_at, buf)
+        _UniffiFfiConverterInt64.write(value.fee_minor, buf)
+        _UniffiFfiConverterInt64.write(value.paid_minor, buf)
+        _UniffiFfiConverterString.write(value.currency, buf)
+        _UniffiFfiConverterBoolean.write(value.overstay, buf)
 
 
 
@@ -1413,31 +1892,6 @@ class _UniffiFfiConverterTypeParklineError(_UniffiConverterRustBuffer):
             buf.write_i32(1)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.reason, buf)
-
-class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterString.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterString.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterString.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
 
 class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
     @classmethod
@@ -1729,6 +2183,11 @@ class ParklineClientProtocol(typing.Protocol):
     The Parkline client.
 """
     
+    async def availability(self, facility_id: str) -> Availability:
+        """
+        A facility's live availability per floor (from the cache when offline, if the client has one).
+"""
+        raise NotImplementedError
     async def facilities(self, ) -> Facilities:
         """
         Every facility with live counts.
@@ -1744,6 +2203,12 @@ class ParklineClientProtocol(typing.Protocol):
         Facilities within `radius_m` metres of a point, nearest first.
 """
         raise NotImplementedError
+    async def pay(self, ticket: str,card_token: str,idempotency_key: str) -> Receipt:
+        """
+        Pays what a ticket owes now with a card token from the payment provider; `idempotency_key`
+        (make one per payment, keep it across retries) makes retrying safe.
+"""
+        raise NotImplementedError
     def set_token(self, token: typing.Optional[str]) -> None:
         """
         Uses a device token or API key instead of a person's sign-in.
@@ -1753,6 +2218,11 @@ class ParklineClientProtocol(typing.Protocol):
         """
         Starts live updates for `facility_ids`, delivered to `listener` until the subscription is
         cancelled or dropped. Reconnects by itself and never repeats or skips a change.
+"""
+        raise NotImplementedError
+    async def ticket(self, ticket: str) -> Stay:
+        """
+        A stay by its ticket, with what it costs now.
 """
         raise NotImplementedError
 
@@ -1800,6 +2270,26 @@ class ParklineClient(ParklineClientProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
+    async def availability(self, facility_id: str) -> Availability:
+        """
+        A facility's live availability per floor (from the cache when offline, if the client has one).
+"""
+        
+        _UniffiFfiConverterString.check_lower(facility_id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(facility_id),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAvailability.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeParklineError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_availability(*_uniffi_lowered_args),
+            _UniffiLib.ffi_parkline_ffi_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_parkline_ffi_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_parkline_ffi_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     async def facilities(self, ) -> Facilities:
         """
         Every facility with live counts.
@@ -1866,6 +2356,33 @@ class ParklineClient(ParklineClientProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    async def pay(self, ticket: str,card_token: str,idempotency_key: str) -> Receipt:
+        """
+        Pays what a ticket owes now with a card token from the payment provider; `idempotency_key`
+        (make one per payment, keep it across retries) makes retrying safe.
+"""
+        
+        _UniffiFfiConverterString.check_lower(ticket)
+
+        _UniffiFfiConverterString.check_lower(card_token)
+
+        _UniffiFfiConverterString.check_lower(idempotency_key)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(ticket),
+            _UniffiFfiConverterString.lower(card_token),
+            _UniffiFfiConverterString.lower(idempotency_key),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeReceipt.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeParklineError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_pay(*_uniffi_lowered_args),
+            _UniffiLib.ffi_parkline_ffi_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_parkline_ffi_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_parkline_ffi_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     def set_token(self, token: typing.Optional[str]) -> None:
         """
         Uses a device token or API key instead of a person's sign-in.
@@ -1906,6 +2423,26 @@ class ParklineClient(ParklineClientProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    async def ticket(self, ticket: str) -> Stay:
+        """
+        A stay by its ticket, with what it costs now.
+"""
+        
+        _UniffiFfiConverterString.check_lower(ticket)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(ticket),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeStay.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeParklineError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_ticket(*_uniffi_lowered_args),
+            _UniffiLib.ffi_parkline_ffi_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_parkline_ffi_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_parkline_ffi_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
 
 
 
@@ -1938,10 +2475,16 @@ class _UniffiFfiConverterTypeParklineClient:
 
 __all__ = [
     "InternalError",
+    "SpotState",
     "ParklineError",
+    "Counts",
+    "FloorCounts",
+    "Availability",
     "Facility",
     "Facilities",
+    "Receipt",
     "SpotUpdate",
+    "Stay",
     "UpdateListenerImpl",
     "UpdateListener",
     "Subscription",

@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from parkline import ParklineClient, ParklineError, UpdateListener
+from parkline import ParklineClient, ParklineError, SpotState, UpdateListener
 
 DOWNTOWN = (47.6062, -122.3321)
 
@@ -69,13 +69,16 @@ def test_sign_in_find_nearby_and_hear_a_live_update(server):
                 pass
 
         target = near.facilities[0].id
+        availability = await client.availability(target)
+        assert availability.counts.capacity == near.facilities[0].capacity
+        assert sum(f.counts.capacity for f in availability.floors) == availability.counts.capacity
         subscription = client.subscribe([target], Listener())
         loop = asyncio.get_running_loop()
         assert await loop.run_in_executor(None, heard.wait, 20), "a live update arrives"
         subscription.cancel()
         update = updates[0]
         assert update.facility == target
-        assert update.state in ("free", "occupied", "held", "out_of_service")
+        assert isinstance(update.state, SpotState)
         assert update.free + update.occupied <= near.facilities[0].capacity
 
     asyncio.run(main())

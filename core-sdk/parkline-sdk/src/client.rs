@@ -189,9 +189,14 @@ impl Client {
         self.call(Method::POST, &format!("/v1/gates/{gate}/events"), Some(event), None, true).await
     }
 
-    /// An active stay by its ticket, with what it costs now.
+    /// An active stay by its ticket, with what it costs now; offline, the last one seen.
     pub async fn ticket(&self, ticket: &str) -> Result<SessionView> {
-        self.call(Method::GET, &format!("/v1/tickets/{ticket}"), None::<&()>, None, true).await
+        Ok(self.ticket_cached(ticket).await?.value)
+    }
+
+    /// [`Client::ticket`], saying whether it came from the cache and how old it is.
+    pub async fn ticket_cached(&self, ticket: &str) -> Result<Cached<SessionView>> {
+        self.cached(&format!("ticket:{ticket}"), &format!("/v1/tickets/{ticket}")).await
     }
 
     /// Pays for a stay; `key` makes retries safe (use [`Client::new_key`] once per payment).
@@ -272,9 +277,19 @@ impl Client {
         self.call(Method::POST, &format!("/v1/gates/{gate}/overrides"), Some(request), None, false).await
     }
 
-    /// A reservation (the person's own, or any for staff).
-    pub async fn reservation(&self, id: &str) -> Result<Reservation> {
-        self.call(Method::GET, &format!("/v1/reservations/{id}"), None::<&()>, None, true).await
+    /// A reservation (the person's own, or any for staff); offline, the last one seen.
+    pub async fn reservation(&self, id: &str) -> Result<Cached<Reservation>> {
+        self.cached(&format!("reservation:{id}"), &format!("/v1/reservations/{id}")).await
+    }
+
+    /// A permit (staff); offline, the last one seen.
+    pub async fn permit(&self, id: &str) -> Result<Cached<Permit>> {
+        self.cached(&format!("permit:{id}"), &format!("/v1/permits/{id}")).await
+    }
+
+    /// The signed-in person's account; offline, the last one seen.
+    pub async fn account_cached(&self) -> Result<Cached<AccountView>> {
+        self.cached("account", "/v1/me/account").await
     }
 
     /// Moves a reservation to a new window.

@@ -3,7 +3,7 @@
 //! so the server applies it once however often it is sent; nothing leaves the outbox unanswered.
 
 use jiff::Timestamp;
-use parkline_protocol::{GateEvent, PaymentRequest};
+use parkline_protocol::{GateEvent, PaymentRequest, ReservationWindow};
 use reqwest::Method;
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,8 @@ pub enum Command {
     GateEvent { gate: String, event: GateEvent },
     /// Paying for a stay.
     Payment { ticket: String, payment: PaymentRequest, key: String },
+    /// Moving (extending) a reservation to a new window.
+    ModifyReservation { id: String, window: ReservationWindow },
 }
 
 impl Command {
@@ -27,6 +29,9 @@ impl Command {
         match self {
             Command::GateEvent { gate, event } => format!("gate:{gate}:{}", event.event_id),
             Command::Payment { ticket, key, .. } => format!("pay:{ticket}:{key}"),
+            Command::ModifyReservation { id, window } => {
+                format!("reservation:{id}:{}:{}", window.start, window.end)
+            }
         }
     }
 
@@ -38,6 +43,10 @@ impl Command {
             Command::Payment { ticket, payment, key } => {
                 let path = format!("/v1/tickets/{ticket}/payments");
                 client.call(Method::POST, &path, Some(payment), Some(key), false).await
+            }
+            // Setting a window is the same request however often it is sent.
+            Command::ModifyReservation { id, window } => {
+                client.call(Method::PUT, &format!("/v1/reservations/{id}"), Some(window), None, false).await
             }
         }
     }

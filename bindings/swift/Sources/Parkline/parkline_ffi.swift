@@ -611,6 +611,11 @@ fileprivate struct FfiConverterString: FfiConverter {
 public protocol ParklineClientProtocol: AnyObject, Sendable {
     
     /**
+     * A facility's live availability per floor (from the cache when offline, if the client has one).
+     */
+    func availability(facilityId: String) async throws  -> Availability
+    
+    /**
      * Every facility with live counts.
      */
     func facilities() async throws  -> Facilities
@@ -626,6 +631,12 @@ public protocol ParklineClientProtocol: AnyObject, Sendable {
     func nearby(lat: Double, lon: Double, radiusM: Double) async throws  -> Facilities
     
     /**
+     * Pays what a ticket owes now with a card token from the payment provider; `idempotency_key`
+     * (make one per payment, keep it across retries) makes retrying safe.
+     */
+    func pay(ticket: String, cardToken: String, idempotencyKey: String) async throws  -> Receipt
+    
+    /**
      * Uses a device token or API key instead of a person's sign-in.
      */
     func setToken(token: String?) 
@@ -635,6 +646,11 @@ public protocol ParklineClientProtocol: AnyObject, Sendable {
      * cancelled or dropped. Reconnects by itself and never repeats or skips a change.
      */
     func subscribe(facilityIds: [String], listener: UpdateListener)  -> Subscription
+    
+    /**
+     * A stay by its ticket, with what it costs now.
+     */
+    func ticket(ticket: String) async throws  -> Stay
     
 }
 /**
@@ -707,6 +723,25 @@ public convenience init(baseUrl: String, cachePath: String?)throws  {
 
     
     /**
+     * A facility's live availability per floor (from the cache when offline, if the client has one).
+     */
+open func availability(facilityId: String)async throws  -> Availability  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_parkline_ffi_fn_method_parklineclient_availability(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(facilityId)
+                )
+            },
+            pollFunc: ffi_parkline_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_parkline_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_parkline_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeAvailability_lift,
+            errorHandler: FfiConverterTypeParklineError_lift
+        )
+}
+    
+    /**
      * Every facility with live counts.
      */
 open func facilities()async throws  -> Facilities  {
@@ -764,6 +799,26 @@ open func nearby(lat: Double, lon: Double, radiusM: Double)async throws  -> Faci
 }
     
     /**
+     * Pays what a ticket owes now with a card token from the payment provider; `idempotency_key`
+     * (make one per payment, keep it across retries) makes retrying safe.
+     */
+open func pay(ticket: String, cardToken: String, idempotencyKey: String)async throws  -> Receipt  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_parkline_ffi_fn_method_parklineclient_pay(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(ticket),FfiConverterString.lower(cardToken),FfiConverterString.lower(idempotencyKey)
+                )
+            },
+            pollFunc: ffi_parkline_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_parkline_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_parkline_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeReceipt_lift,
+            errorHandler: FfiConverterTypeParklineError_lift
+        )
+}
+    
+    /**
      * Uses a device token or API key instead of a person's sign-in.
      */
 open func setToken(token: String?)  {try! rustCall() {
@@ -788,6 +843,25 @@ open func subscribe(facilityIds: [String], listener: UpdateListener) -> Subscrip
         FfiConverterTypeUpdateListener_lower(listener),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * A stay by its ticket, with what it costs now.
+     */
+open func ticket(ticket: String)async throws  -> Stay  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_parkline_ffi_fn_method_parklineclient_ticket(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(ticket)
+                )
+            },
+            pollFunc: ffi_parkline_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_parkline_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_parkline_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeStay_lift,
+            errorHandler: FfiConverterTypeParklineError_lift
+        )
 }
     
 
@@ -1212,6 +1286,156 @@ public func FfiConverterTypeUpdateListener_lower(_ value: UpdateListener) -> UIn
 
 
 /**
+ * A facility's live availability, per floor.
+ */
+public struct Availability: Equatable, Hashable {
+    public var facility: String
+    public var counts: Counts
+    public var freeSedan: UInt32
+    public var freeEvCharger: UInt32
+    public var freeAccessible: UInt32
+    public var floors: [FloorCounts]
+    public var ageS: Int64
+    public var offline: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(facility: String, counts: Counts, freeSedan: UInt32, freeEvCharger: UInt32, freeAccessible: UInt32, floors: [FloorCounts], ageS: Int64, offline: Bool) {
+        self.facility = facility
+        self.counts = counts
+        self.freeSedan = freeSedan
+        self.freeEvCharger = freeEvCharger
+        self.freeAccessible = freeAccessible
+        self.floors = floors
+        self.ageS = ageS
+        self.offline = offline
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Availability: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAvailability: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Availability {
+        return
+            try Availability(
+                facility: FfiConverterString.read(from: &buf), 
+                counts: FfiConverterTypeCounts.read(from: &buf), 
+                freeSedan: FfiConverterUInt32.read(from: &buf), 
+                freeEvCharger: FfiConverterUInt32.read(from: &buf), 
+                freeAccessible: FfiConverterUInt32.read(from: &buf), 
+                floors: FfiConverterSequenceTypeFloorCounts.read(from: &buf), 
+                ageS: FfiConverterInt64.read(from: &buf), 
+                offline: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Availability, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.facility, into: &buf)
+        FfiConverterTypeCounts.write(value.counts, into: &buf)
+        FfiConverterUInt32.write(value.freeSedan, into: &buf)
+        FfiConverterUInt32.write(value.freeEvCharger, into: &buf)
+        FfiConverterUInt32.write(value.freeAccessible, into: &buf)
+        FfiConverterSequenceTypeFloorCounts.write(value.floors, into: &buf)
+        FfiConverterInt64.write(value.ageS, into: &buf)
+        FfiConverterBool.write(value.offline, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAvailability_lift(_ buf: RustBuffer) throws -> Availability {
+    return try FfiConverterTypeAvailability.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAvailability_lower(_ value: Availability) -> RustBuffer {
+    return FfiConverterTypeAvailability.lower(value)
+}
+
+
+/**
+ * Counts at a facility, or one of its floors.
+ */
+public struct Counts: Equatable, Hashable {
+    public var capacity: UInt32
+    public var free: UInt32
+    public var occupied: UInt32
+    public var held: UInt32
+    public var outOfService: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(capacity: UInt32, free: UInt32, occupied: UInt32, held: UInt32, outOfService: UInt32) {
+        self.capacity = capacity
+        self.free = free
+        self.occupied = occupied
+        self.held = held
+        self.outOfService = outOfService
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Counts: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCounts: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Counts {
+        return
+            try Counts(
+                capacity: FfiConverterUInt32.read(from: &buf), 
+                free: FfiConverterUInt32.read(from: &buf), 
+                occupied: FfiConverterUInt32.read(from: &buf), 
+                held: FfiConverterUInt32.read(from: &buf), 
+                outOfService: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Counts, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.capacity, into: &buf)
+        FfiConverterUInt32.write(value.free, into: &buf)
+        FfiConverterUInt32.write(value.occupied, into: &buf)
+        FfiConverterUInt32.write(value.held, into: &buf)
+        FfiConverterUInt32.write(value.outOfService, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCounts_lift(_ buf: RustBuffer) throws -> Counts {
+    return try FfiConverterTypeCounts.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCounts_lower(_ value: Counts) -> RustBuffer {
+    return FfiConverterTypeCounts.lower(value)
+}
+
+
+/**
  * A list read from the server, or from the cache when offline.
  */
 public struct Facilities: Equatable, Hashable {
@@ -1374,25 +1598,161 @@ public func FfiConverterTypeFacility_lower(_ value: Facility) -> RustBuffer {
 
 
 /**
+ * One floor's counts.
+ */
+public struct FloorCounts: Equatable, Hashable {
+    public var label: String
+    public var name: String
+    public var counts: Counts
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(label: String, name: String, counts: Counts) {
+        self.label = label
+        self.name = name
+        self.counts = counts
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FloorCounts: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFloorCounts: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FloorCounts {
+        return
+            try FloorCounts(
+                label: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                counts: FfiConverterTypeCounts.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FloorCounts, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterTypeCounts.write(value.counts, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFloorCounts_lift(_ buf: RustBuffer) throws -> FloorCounts {
+    return try FfiConverterTypeFloorCounts.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFloorCounts_lower(_ value: FloorCounts) -> RustBuffer {
+    return FfiConverterTypeFloorCounts.lower(value)
+}
+
+
+/**
+ * Proof of a payment.
+ */
+public struct Receipt: Equatable, Hashable {
+    public var id: String
+    public var amountMinor: Int64
+    public var currency: String
+    /**
+     * Still due on the stay, if it left now.
+     */
+    public var balanceDueMinor: Int64?
+    /**
+     * Leave before this (RFC 3339) to pay nothing more.
+     */
+    public var leaveBy: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, amountMinor: Int64, currency: String, 
+        /**
+         * Still due on the stay, if it left now.
+         */balanceDueMinor: Int64?, 
+        /**
+         * Leave before this (RFC 3339) to pay nothing more.
+         */leaveBy: String?) {
+        self.id = id
+        self.amountMinor = amountMinor
+        self.currency = currency
+        self.balanceDueMinor = balanceDueMinor
+        self.leaveBy = leaveBy
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Receipt: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReceipt: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Receipt {
+        return
+            try Receipt(
+                id: FfiConverterString.read(from: &buf), 
+                amountMinor: FfiConverterInt64.read(from: &buf), 
+                currency: FfiConverterString.read(from: &buf), 
+                balanceDueMinor: FfiConverterOptionInt64.read(from: &buf), 
+                leaveBy: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Receipt, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterInt64.write(value.amountMinor, into: &buf)
+        FfiConverterString.write(value.currency, into: &buf)
+        FfiConverterOptionInt64.write(value.balanceDueMinor, into: &buf)
+        FfiConverterOptionString.write(value.leaveBy, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReceipt_lift(_ buf: RustBuffer) throws -> Receipt {
+    return try FfiConverterTypeReceipt.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReceipt_lower(_ value: Receipt) -> RustBuffer {
+    return FfiConverterTypeReceipt.lower(value)
+}
+
+
+/**
  * A live change at a facility.
  */
 public struct SpotUpdate: Equatable, Hashable {
     public var facility: String
     public var seq: UInt64
     public var spot: String
-    /**
-     * `free`, `occupied`, `held` or `out_of_service`.
-     */
-    public var state: String
+    public var state: SpotState
     public var free: UInt32
     public var occupied: UInt32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(facility: String, seq: UInt64, spot: String, 
-        /**
-         * `free`, `occupied`, `held` or `out_of_service`.
-         */state: String, free: UInt32, occupied: UInt32) {
+    public init(facility: String, seq: UInt64, spot: String, state: SpotState, free: UInt32, occupied: UInt32) {
         self.facility = facility
         self.seq = seq
         self.spot = spot
@@ -1420,7 +1780,7 @@ public struct FfiConverterTypeSpotUpdate: FfiConverterRustBuffer {
                 facility: FfiConverterString.read(from: &buf), 
                 seq: FfiConverterUInt64.read(from: &buf), 
                 spot: FfiConverterString.read(from: &buf), 
-                state: FfiConverterString.read(from: &buf), 
+                state: FfiConverterTypeSpotState.read(from: &buf), 
                 free: FfiConverterUInt32.read(from: &buf), 
                 occupied: FfiConverterUInt32.read(from: &buf)
         )
@@ -1430,7 +1790,7 @@ public struct FfiConverterTypeSpotUpdate: FfiConverterRustBuffer {
         FfiConverterString.write(value.facility, into: &buf)
         FfiConverterUInt64.write(value.seq, into: &buf)
         FfiConverterString.write(value.spot, into: &buf)
-        FfiConverterString.write(value.state, into: &buf)
+        FfiConverterTypeSpotState.write(value.state, into: &buf)
         FfiConverterUInt32.write(value.free, into: &buf)
         FfiConverterUInt32.write(value.occupied, into: &buf)
     }
@@ -1449,6 +1809,93 @@ public func FfiConverterTypeSpotUpdate_lift(_ buf: RustBuffer) throws -> SpotUpd
 #endif
 public func FfiConverterTypeSpotUpdate_lower(_ value: SpotUpdate) -> RustBuffer {
     return FfiConverterTypeSpotUpdate.lower(value)
+}
+
+
+/**
+ * A stay by its ticket, with what it costs now (minor units of `currency`).
+ */
+public struct Stay: Equatable, Hashable {
+    public var ticket: String
+    public var facility: String
+    public var spot: String?
+    /**
+     * RFC 3339.
+     */
+    public var enteredAt: String
+    public var feeMinor: Int64
+    public var paidMinor: Int64
+    public var currency: String
+    public var overstay: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(ticket: String, facility: String, spot: String?, 
+        /**
+         * RFC 3339.
+         */enteredAt: String, feeMinor: Int64, paidMinor: Int64, currency: String, overstay: Bool) {
+        self.ticket = ticket
+        self.facility = facility
+        self.spot = spot
+        self.enteredAt = enteredAt
+        self.feeMinor = feeMinor
+        self.paidMinor = paidMinor
+        self.currency = currency
+        self.overstay = overstay
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Stay: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStay: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Stay {
+        return
+            try Stay(
+                ticket: FfiConverterString.read(from: &buf), 
+                facility: FfiConverterString.read(from: &buf), 
+                spot: FfiConverterOptionString.read(from: &buf), 
+                enteredAt: FfiConverterString.read(from: &buf), 
+                feeMinor: FfiConverterInt64.read(from: &buf), 
+                paidMinor: FfiConverterInt64.read(from: &buf), 
+                currency: FfiConverterString.read(from: &buf), 
+                overstay: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Stay, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.ticket, into: &buf)
+        FfiConverterString.write(value.facility, into: &buf)
+        FfiConverterOptionString.write(value.spot, into: &buf)
+        FfiConverterString.write(value.enteredAt, into: &buf)
+        FfiConverterInt64.write(value.feeMinor, into: &buf)
+        FfiConverterInt64.write(value.paidMinor, into: &buf)
+        FfiConverterString.write(value.currency, into: &buf)
+        FfiConverterBool.write(value.overstay, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStay_lift(_ buf: RustBuffer) throws -> Stay {
+    return try FfiConverterTypeStay.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStay_lower(_ value: Stay) -> RustBuffer {
+    return FfiConverterTypeStay.lower(value)
 }
 
 
@@ -1530,6 +1977,119 @@ public func FfiConverterTypeParklineError_lift(_ buf: RustBuffer) throws -> Park
 #endif
 public func FfiConverterTypeParklineError_lower(_ value: ParklineError) -> RustBuffer {
     return FfiConverterTypeParklineError.lower(value)
+}
+
+
+/**
+ * What a spot is doing.
+ */
+
+public enum SpotState: Equatable, Hashable {
+    
+    case free
+    case occupied
+    /**
+     * Kept for a vehicle that has just entered, or a reservation.
+     */
+    case held
+    /**
+     * Closed by staff.
+     */
+    case outOfService
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension SpotState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSpotState: FfiConverterRustBuffer {
+    typealias SwiftType = SpotState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SpotState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .free
+        
+        case 2: return .occupied
+        
+        case 3: return .held
+        
+        case 4: return .outOfService
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SpotState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .free:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .occupied:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .held:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .outOfService:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSpotState_lift(_ buf: RustBuffer) throws -> SpotState {
+    return try FfiConverterTypeSpotState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSpotState_lower(_ value: SpotState) -> RustBuffer {
+    return FfiConverterTypeSpotState.lower(value)
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
+    typealias SwiftType = Int64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
 }
 
 #if swift(>=5.8)
@@ -1629,6 +2189,31 @@ fileprivate struct FfiConverterSequenceTypeFacility: FfiConverterRustBuffer {
         return seq
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeFloorCounts: FfiConverterRustBuffer {
+    typealias SwiftType = [FloorCounts]
+
+    public static func write(_ value: [FloorCounts], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFloorCounts.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FloorCounts] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FloorCounts]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFloorCounts.read(from: &buf))
+        }
+        return seq
+    }
+}
 private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
 private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
 
@@ -1693,6 +2278,9 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_parkline_ffi_checksum_method_parklineclient_availability() != 1923) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_parkline_ffi_checksum_method_parklineclient_facilities() != 34897) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -1702,10 +2290,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_parkline_ffi_checksum_method_parklineclient_nearby() != 642) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_parkline_ffi_checksum_method_parklineclient_pay() != 14209) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_parkline_ffi_checksum_method_parklineclient_set_token() != 39716) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_parkline_ffi_checksum_method_parklineclient_subscribe() != 7043) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_parkline_ffi_checksum_method_parklineclient_ticket() != 29599) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_parkline_ffi_checksum_method_subscription_cancel() != 31328) {

@@ -282,6 +282,11 @@ void uniffi_parkline_ffi_fn_free_parklineclient(uint64_t handle, RustCallStatus 
 uint64_t uniffi_parkline_ffi_fn_constructor_parklineclient_new(RustBuffer base_url, RustBuffer cache_path, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_AVAILABILITY
+#define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_AVAILABILITY
+uint64_t uniffi_parkline_ffi_fn_method_parklineclient_availability(uint64_t ptr, RustBuffer facility_id
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_FACILITIES
 #define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_FACILITIES
 uint64_t uniffi_parkline_ffi_fn_method_parklineclient_facilities(uint64_t ptr
@@ -297,6 +302,11 @@ uint64_t uniffi_parkline_ffi_fn_method_parklineclient_login(uint64_t ptr, RustBu
 uint64_t uniffi_parkline_ffi_fn_method_parklineclient_nearby(uint64_t ptr, double lat, double lon, double radius_m
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_PAY
+#define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_PAY
+uint64_t uniffi_parkline_ffi_fn_method_parklineclient_pay(uint64_t ptr, RustBuffer ticket, RustBuffer card_token, RustBuffer idempotency_key
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_SET_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_SET_TOKEN
 void uniffi_parkline_ffi_fn_method_parklineclient_set_token(uint64_t ptr, RustBuffer token, RustCallStatus *_Nonnull out_status
@@ -305,6 +315,11 @@ void uniffi_parkline_ffi_fn_method_parklineclient_set_token(uint64_t ptr, RustBu
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_SUBSCRIBE
 #define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_SUBSCRIBE
 uint64_t uniffi_parkline_ffi_fn_method_parklineclient_subscribe(uint64_t ptr, RustBuffer facility_ids, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_TICKET
+#define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_TICKET
+uint64_t uniffi_parkline_ffi_fn_method_parklineclient_ticket(uint64_t ptr, RustBuffer ticket
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_CLONE_SUBSCRIPTION
@@ -607,6 +622,12 @@ void ffi_parkline_ffi_rust_future_free_void(uint64_t handle
 void ffi_parkline_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_AVAILABILITY
+#define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_AVAILABILITY
+uint16_t uniffi_parkline_ffi_checksum_method_parklineclient_availability(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_FACILITIES
 #define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_FACILITIES
 uint16_t uniffi_parkline_ffi_checksum_method_parklineclient_facilities(void
@@ -625,6 +646,12 @@ uint16_t uniffi_parkline_ffi_checksum_method_parklineclient_nearby(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_PAY
+#define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_PAY
+uint16_t uniffi_parkline_ffi_checksum_method_parklineclient_pay(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_SET_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_SET_TOKEN
 uint16_t uniffi_parkline_ffi_checksum_method_parklineclient_set_token(void
@@ -634,6 +661,12 @@ uint16_t uniffi_parkline_ffi_checksum_method_parklineclient_set_token(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_SUBSCRIBE
 #define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_SUBSCRIBE
 uint16_t uniffi_parkline_ffi_checksum_method_parklineclient_subscribe(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_TICKET
+#define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_TICKET
+uint16_t uniffi_parkline_ffi_checksum_method_parklineclient_ticket(void
     
 );
 #endif

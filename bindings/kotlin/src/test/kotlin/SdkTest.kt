@@ -27,6 +27,9 @@ fun main(args: Array<String>) = runBlocking {
     val heard = CountDownLatch(1)
     var first: SpotUpdate? = null
     val target = near.facilities[0].id
+    val availability = client.availability(target)
+    check(availability.counts.capacity == near.facilities[0].capacity, "capacity agrees")
+    check(availability.floors.sumOf { it.counts.capacity.toInt() } == availability.counts.capacity.toInt(), "floors add up")
     val subscription = client.subscribe(listOf(target), object : UpdateListener {
         override fun onUpdate(update: SpotUpdate) {
             if (first == null) first = update

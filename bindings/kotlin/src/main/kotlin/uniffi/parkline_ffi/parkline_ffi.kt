@@ -710,15 +710,21 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_parkline_ffi_checksum_method_parklineclient_availability(
+    ): Int
     external fun uniffi_parkline_ffi_checksum_method_parklineclient_facilities(
     ): Int
     external fun uniffi_parkline_ffi_checksum_method_parklineclient_login(
     ): Int
     external fun uniffi_parkline_ffi_checksum_method_parklineclient_nearby(
     ): Int
+    external fun uniffi_parkline_ffi_checksum_method_parklineclient_pay(
+    ): Int
     external fun uniffi_parkline_ffi_checksum_method_parklineclient_set_token(
     ): Int
     external fun uniffi_parkline_ffi_checksum_method_parklineclient_subscribe(
+    ): Int
+    external fun uniffi_parkline_ffi_checksum_method_parklineclient_ticket(
     ): Int
     external fun uniffi_parkline_ffi_checksum_method_subscription_cancel(
     ): Int
@@ -755,15 +761,21 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_parkline_ffi_fn_constructor_parklineclient_new(`baseUrl`: RustBuffer.ByValue,`cachePath`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_parkline_ffi_fn_method_parklineclient_availability(`ptr`: Long,`facilityId`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_parkline_ffi_fn_method_parklineclient_facilities(`ptr`: Long,
     ): Long
     external fun uniffi_parkline_ffi_fn_method_parklineclient_login(`ptr`: Long,`email`: RustBuffer.ByValue,`password`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_parkline_ffi_fn_method_parklineclient_nearby(`ptr`: Long,`lat`: Double,`lon`: Double,`radiusM`: Double,
     ): Long
+    external fun uniffi_parkline_ffi_fn_method_parklineclient_pay(`ptr`: Long,`ticket`: RustBuffer.ByValue,`cardToken`: RustBuffer.ByValue,`idempotencyKey`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_parkline_ffi_fn_method_parklineclient_set_token(`ptr`: Long,`token`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_parkline_ffi_fn_method_parklineclient_subscribe(`ptr`: Long,`facilityIds`: RustBuffer.ByValue,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_parkline_ffi_fn_method_parklineclient_ticket(`ptr`: Long,`ticket`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_parkline_ffi_fn_clone_subscription(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -900,6 +912,9 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
+    if ((lib.uniffi_parkline_ffi_checksum_method_parklineclient_availability() and 0xFFFF) != 1923) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_parkline_ffi_checksum_method_parklineclient_facilities() and 0xFFFF) != 34897) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -909,10 +924,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_parkline_ffi_checksum_method_parklineclient_nearby() and 0xFFFF) != 642) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_parkline_ffi_checksum_method_parklineclient_pay() and 0xFFFF) != 14209) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_parkline_ffi_checksum_method_parklineclient_set_token() and 0xFFFF) != 39716) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_parkline_ffi_checksum_method_parklineclient_subscribe() and 0xFFFF) != 7043) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_parkline_ffi_checksum_method_parklineclient_ticket() and 0xFFFF) != 29599) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_parkline_ffi_checksum_method_subscription_cancel() and 0xFFFF) != 31328) {
@@ -1429,6 +1450,11 @@ public object FfiConverterString: FfiConverter<String, RustBuffer.ByValue> {
 public interface ParklineClientInterface {
     
     /**
+     * A facility's live availability per floor (from the cache when offline, if the client has one).
+     */
+    suspend fun `availability`(`facilityId`: kotlin.String): Availability
+    
+    /**
      * Every facility with live counts.
      */
     suspend fun `facilities`(): Facilities
@@ -1444,6 +1470,12 @@ public interface ParklineClientInterface {
     suspend fun `nearby`(`lat`: kotlin.Double, `lon`: kotlin.Double, `radiusM`: kotlin.Double): Facilities
     
     /**
+     * Pays what a ticket owes now with a card token from the payment provider; `idempotency_key`
+     * (make one per payment, keep it across retries) makes retrying safe.
+     */
+    suspend fun `pay`(`ticket`: kotlin.String, `cardToken`: kotlin.String, `idempotencyKey`: kotlin.String): Receipt
+    
+    /**
      * Uses a device token or API key instead of a person's sign-in.
      */
     fun `setToken`(`token`: kotlin.String?)
@@ -1453,6 +1485,11 @@ public interface ParklineClientInterface {
      * cancelled or dropped. Reconnects by itself and never repeats or skips a change.
      */
     fun `subscribe`(`facilityIds`: List<kotlin.String>, `listener`: UpdateListener): Subscription
+    
+    /**
+     * A stay by its ticket, with what it costs now.
+     */
+    suspend fun `ticket`(`ticket`: kotlin.String): Stay
     
     companion object
 }
@@ -1576,6 +1613,31 @@ open class ParklineClient: Disposable, AutoCloseable, ParklineClientInterface
 
     
     /**
+     * A facility's live availability per floor (from the cache when offline, if the client has one).
+     */
+    @Throws(ParklineException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `availability`(`facilityId`: kotlin.String) : Availability {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_availability(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`facilityId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_parkline_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_parkline_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_parkline_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeAvailability.lift(it) },
+        // Error FFI converter
+        ParklineException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Every facility with live counts.
      */
     @Throws(ParklineException::class)
@@ -1654,6 +1716,34 @@ open class ParklineClient: Disposable, AutoCloseable, ParklineClientInterface
 
     
     /**
+     * Pays what a ticket owes now with a card token from the payment provider; `idempotency_key`
+     * (make one per payment, keep it across retries) makes retrying safe.
+     */
+    @Throws(ParklineException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `pay`(`ticket`: kotlin.String, `cardToken`: kotlin.String, `idempotencyKey`: kotlin.String) : Receipt {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_pay(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`ticket`),
+        FfiConverterString.lower(`cardToken`),
+        FfiConverterString.lower(`idempotencyKey`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_parkline_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_parkline_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_parkline_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeReceipt.lift(it) },
+        // Error FFI converter
+        ParklineException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Uses a device token or API key instead of a person's sign-in.
      */override fun `setToken`(`token`: kotlin.String?)
         = 
@@ -1686,6 +1776,31 @@ open class ParklineClient: Disposable, AutoCloseable, ParklineClientInterface
     )
     }
     
+
+    
+    /**
+     * A stay by its ticket, with what it costs now.
+     */
+    @Throws(ParklineException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `ticket`(`ticket`: kotlin.String) : Stay {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_ticket(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`ticket`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_parkline_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_parkline_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_parkline_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeStay.lift(it) },
+        // Error FFI converter
+        ParklineException.ErrorHandler,
+    )
+    }
 
     
 
@@ -2345,6 +2460,133 @@ public object FfiConverterTypeUpdateListener: FfiConverter<UpdateListener, Long>
 
 
 /**
+ * A facility's live availability, per floor.
+ */
+data class Availability (
+    var `facility`: kotlin.String
+    , 
+    var `counts`: Counts
+    , 
+    var `freeSedan`: kotlin.UInt
+    , 
+    var `freeEvCharger`: kotlin.UInt
+    , 
+    var `freeAccessible`: kotlin.UInt
+    , 
+    var `floors`: List<FloorCounts>
+    , 
+    var `ageS`: kotlin.Long
+    , 
+    var `offline`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAvailability: FfiConverterRustBuffer<Availability> {
+    override fun read(buf: ByteBuffer): Availability {
+        return Availability(
+            FfiConverterString.read(buf),
+            FfiConverterTypeCounts.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterSequenceTypeFloorCounts.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Availability) = (
+            FfiConverterString.allocationSize(value.`facility`) +
+            FfiConverterTypeCounts.allocationSize(value.`counts`) +
+            FfiConverterUInt.allocationSize(value.`freeSedan`) +
+            FfiConverterUInt.allocationSize(value.`freeEvCharger`) +
+            FfiConverterUInt.allocationSize(value.`freeAccessible`) +
+            FfiConverterSequenceTypeFloorCounts.allocationSize(value.`floors`) +
+            FfiConverterLong.allocationSize(value.`ageS`) +
+            FfiConverterBoolean.allocationSize(value.`offline`)
+    )
+
+    override fun write(value: Availability, buf: ByteBuffer) {
+            FfiConverterString.write(value.`facility`, buf)
+            FfiConverterTypeCounts.write(value.`counts`, buf)
+            FfiConverterUInt.write(value.`freeSedan`, buf)
+            FfiConverterUInt.write(value.`freeEvCharger`, buf)
+            FfiConverterUInt.write(value.`freeAccessible`, buf)
+            FfiConverterSequenceTypeFloorCounts.write(value.`floors`, buf)
+            FfiConverterLong.write(value.`ageS`, buf)
+            FfiConverterBoolean.write(value.`offline`, buf)
+    }
+}
+
+
+
+/**
+ * Counts at a facility, or one of its floors.
+ */
+data class Counts (
+    var `capacity`: kotlin.UInt
+    , 
+    var `free`: kotlin.UInt
+    , 
+    var `occupied`: kotlin.UInt
+    , 
+    var `held`: kotlin.UInt
+    , 
+    var `outOfService`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCounts: FfiConverterRustBuffer<Counts> {
+    override fun read(buf: ByteBuffer): Counts {
+        return Counts(
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Counts) = (
+            FfiConverterUInt.allocationSize(value.`capacity`) +
+            FfiConverterUInt.allocationSize(value.`free`) +
+            FfiConverterUInt.allocationSize(value.`occupied`) +
+            FfiConverterUInt.allocationSize(value.`held`) +
+            FfiConverterUInt.allocationSize(value.`outOfService`)
+    )
+
+    override fun write(value: Counts, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`capacity`, buf)
+            FfiConverterUInt.write(value.`free`, buf)
+            FfiConverterUInt.write(value.`occupied`, buf)
+            FfiConverterUInt.write(value.`held`, buf)
+            FfiConverterUInt.write(value.`outOfService`, buf)
+    }
+}
+
+
+
+/**
  * A list read from the server, or from the cache when offline.
  */
 data class Facilities (
@@ -2478,6 +2720,114 @@ public object FfiConverterTypeFacility: FfiConverterRustBuffer<Facility> {
 
 
 /**
+ * One floor's counts.
+ */
+data class FloorCounts (
+    var `label`: kotlin.String
+    , 
+    var `name`: kotlin.String
+    , 
+    var `counts`: Counts
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFloorCounts: FfiConverterRustBuffer<FloorCounts> {
+    override fun read(buf: ByteBuffer): FloorCounts {
+        return FloorCounts(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeCounts.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FloorCounts) = (
+            FfiConverterString.allocationSize(value.`label`) +
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterTypeCounts.allocationSize(value.`counts`)
+    )
+
+    override fun write(value: FloorCounts, buf: ByteBuffer) {
+            FfiConverterString.write(value.`label`, buf)
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterTypeCounts.write(value.`counts`, buf)
+    }
+}
+
+
+
+/**
+ * Proof of a payment.
+ */
+data class Receipt (
+    var `id`: kotlin.String
+    , 
+    var `amountMinor`: kotlin.Long
+    , 
+    var `currency`: kotlin.String
+    , 
+    /**
+     * Still due on the stay, if it left now.
+     */
+    var `balanceDueMinor`: kotlin.Long?
+    , 
+    /**
+     * Leave before this (RFC 3339) to pay nothing more.
+     */
+    var `leaveBy`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeReceipt: FfiConverterRustBuffer<Receipt> {
+    override fun read(buf: ByteBuffer): Receipt {
+        return Receipt(
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Receipt) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterLong.allocationSize(value.`amountMinor`) +
+            FfiConverterString.allocationSize(value.`currency`) +
+            FfiConverterOptionalLong.allocationSize(value.`balanceDueMinor`) +
+            FfiConverterOptionalString.allocationSize(value.`leaveBy`)
+    )
+
+    override fun write(value: Receipt, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterLong.write(value.`amountMinor`, buf)
+            FfiConverterString.write(value.`currency`, buf)
+            FfiConverterOptionalLong.write(value.`balanceDueMinor`, buf)
+            FfiConverterOptionalString.write(value.`leaveBy`, buf)
+    }
+}
+
+
+
+/**
  * A live change at a facility.
  */
 data class SpotUpdate (
@@ -2487,10 +2837,7 @@ data class SpotUpdate (
     , 
     var `spot`: kotlin.String
     , 
-    /**
-     * `free`, `occupied`, `held` or `out_of_service`.
-     */
-    var `state`: kotlin.String
+    var `state`: SpotState
     , 
     var `free`: kotlin.UInt
     , 
@@ -2514,7 +2861,7 @@ public object FfiConverterTypeSpotUpdate: FfiConverterRustBuffer<SpotUpdate> {
             FfiConverterString.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
+            FfiConverterTypeSpotState.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterUInt.read(buf),
         )
@@ -2524,7 +2871,7 @@ public object FfiConverterTypeSpotUpdate: FfiConverterRustBuffer<SpotUpdate> {
             FfiConverterString.allocationSize(value.`facility`) +
             FfiConverterULong.allocationSize(value.`seq`) +
             FfiConverterString.allocationSize(value.`spot`) +
-            FfiConverterString.allocationSize(value.`state`) +
+            FfiConverterTypeSpotState.allocationSize(value.`state`) +
             FfiConverterUInt.allocationSize(value.`free`) +
             FfiConverterUInt.allocationSize(value.`occupied`)
     )
@@ -2533,9 +2880,83 @@ public object FfiConverterTypeSpotUpdate: FfiConverterRustBuffer<SpotUpdate> {
             FfiConverterString.write(value.`facility`, buf)
             FfiConverterULong.write(value.`seq`, buf)
             FfiConverterString.write(value.`spot`, buf)
-            FfiConverterString.write(value.`state`, buf)
+            FfiConverterTypeSpotState.write(value.`state`, buf)
             FfiConverterUInt.write(value.`free`, buf)
             FfiConverterUInt.write(value.`occupied`, buf)
+    }
+}
+
+
+
+/**
+ * A stay by its ticket, with what it costs now (minor units of `currency`).
+ */
+data class Stay (
+    var `ticket`: kotlin.String
+    , 
+    var `facility`: kotlin.String
+    , 
+    var `spot`: kotlin.String?
+    , 
+    /**
+     * RFC 3339.
+     */
+    var `enteredAt`: kotlin.String
+    , 
+    var `feeMinor`: kotlin.Long
+    , 
+    var `paidMinor`: kotlin.Long
+    , 
+    var `currency`: kotlin.String
+    , 
+    var `overstay`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStay: FfiConverterRustBuffer<Stay> {
+    override fun read(buf: ByteBuffer): Stay {
+        return Stay(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Stay) = (
+            FfiConverterString.allocationSize(value.`ticket`) +
+            FfiConverterString.allocationSize(value.`facility`) +
+            FfiConverterOptionalString.allocationSize(value.`spot`) +
+            FfiConverterString.allocationSize(value.`enteredAt`) +
+            FfiConverterLong.allocationSize(value.`feeMinor`) +
+            FfiConverterLong.allocationSize(value.`paidMinor`) +
+            FfiConverterString.allocationSize(value.`currency`) +
+            FfiConverterBoolean.allocationSize(value.`overstay`)
+    )
+
+    override fun write(value: Stay, buf: ByteBuffer) {
+            FfiConverterString.write(value.`ticket`, buf)
+            FfiConverterString.write(value.`facility`, buf)
+            FfiConverterOptionalString.write(value.`spot`, buf)
+            FfiConverterString.write(value.`enteredAt`, buf)
+            FfiConverterLong.write(value.`feeMinor`, buf)
+            FfiConverterLong.write(value.`paidMinor`, buf)
+            FfiConverterString.write(value.`currency`, buf)
+            FfiConverterBoolean.write(value.`overstay`, buf)
     }
 }
 
@@ -2608,6 +3029,83 @@ public object FfiConverterTypeParklineError : FfiConverterRustBuffer<ParklineExc
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 
+}
+
+
+
+/**
+ * What a spot is doing.
+ */
+
+enum class SpotState {
+    
+    FREE,
+    OCCUPIED,
+    /**
+     * Kept for a vehicle that has just entered, or a reservation.
+     */
+    HELD,
+    /**
+     * Closed by staff.
+     */
+    OUT_OF_SERVICE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSpotState: FfiConverterRustBuffer<SpotState> {
+    override fun read(buf: ByteBuffer) = try {
+        SpotState.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: SpotState) = 4UL
+
+    override fun write(value: SpotState, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalLong: FfiConverterRustBuffer<kotlin.Long?> {
+    override fun read(buf: ByteBuffer): kotlin.Long? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterLong.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Long?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterLong.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Long?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterLong.write(value, buf)
+        }
+    }
 }
 
 
@@ -2726,6 +3224,34 @@ public object FfiConverterSequenceTypeFacility: FfiConverterRustBuffer<List<Faci
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeFacility.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeFloorCounts: FfiConverterRustBuffer<List<FloorCounts>> {
+    override fun read(buf: ByteBuffer): List<FloorCounts> {
+        val len = buf.getInt()
+        return List<FloorCounts>(len) {
+            FfiConverterTypeFloorCounts.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<FloorCounts>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeFloorCounts.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<FloorCounts>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeFloorCounts.write(it, buf)
         }
     }
 }

@@ -205,9 +205,10 @@ impl Client {
             .await
     }
 
-    /// Books a spot (or several).
-    pub async fn book(&self, request: &ReservationRequest) -> Result<Vec<Reservation>> {
-        self.call(Method::POST, "/v1/reservations", Some(request), None, false).await
+    /// Books a spot (or several). With a `key` ([`Client::new_key`], kept across retries) a retry
+    /// returns the reservations the first attempt made, and the call is retried on transient failures.
+    pub async fn book(&self, request: &ReservationRequest, key: Option<&str>) -> Result<Vec<Reservation>> {
+        self.call(Method::POST, "/v1/reservations", Some(request), key, key.is_some()).await
     }
 
     /// The signed-in person's account.

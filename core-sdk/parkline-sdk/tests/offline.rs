@@ -320,13 +320,16 @@ fn drivers_and_managers_use_the_typed_calls() {
             spot: None,
             count: None,
         };
-        let booked = driver.book(&request).await.unwrap();
+        let key = Client::new_key();
+        let booked = driver.book(&request, Some(&key)).await.unwrap();
+        assert_eq!(driver.book(&request, Some(&key)).await.unwrap(), booked, "a retry books nothing more");
         let id = booked[0].id.clone();
         let window = parkline_protocol::ReservationWindow {
             start: from + jiff::SignedDuration::from_hours(1),
             end: to,
         };
-        assert_eq!(driver.modify_reservation(&id, &window).await.unwrap().start, window.start);
+        let moved = driver.modify_reservation(&id, &window).await.unwrap();
+        assert_eq!(moved.start.as_millisecond(), window.start.as_millisecond(), "kept to the millisecond");
         let cancelled = driver.cancel_reservation(&id).await.unwrap();
         assert_eq!(cancelled.status.as_str(), "cancelled");
         // Not a manager: the server's code comes through.

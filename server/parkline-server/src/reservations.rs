@@ -30,6 +30,11 @@ fn conflict(e: Error) -> Error {
     }
 }
 
+/// Times as the database keeps them (milliseconds), so an answer equals what a later read returns.
+fn stored(t: Timestamp) -> Timestamp {
+    Timestamp::from_millisecond(t.as_millisecond()).unwrap_or(t)
+}
+
 fn unknown() -> Error {
     Error::api(ErrorCode::NotFound, "no such reservation")
 }
@@ -40,8 +45,18 @@ pub async fn book(
     store: &dyn Store,
     req: ReservationRequest,
     owner: Option<i64>,
+    key: Option<&str>,
     now: Timestamp,
 ) -> Result<Vec<Reservation>> {
+    // A retried booking gets what its first attempt made.
+    let key = key.map(|k| format!("{}:{k}", owner.map_or_else(|| "anon".to_owned(), |o| o.to_string())));
+    if let Some(key) = &key
+        && let Some(done) = store.reservations_for_request(key).await?
+    {
+        return Ok(done);
+    }
+    let mut req = req;
+    (req.start, req.end) = (stored(req.start), stored(req.end));
     reservation::validate_window(req.start, req.end, now).map_err(|e| Error::validation(e.to_string()))?;
     let plate = Plate::parse(&req.plate).map_err(|e| Error::validation(e.to_string()))?;
     let count = req.count.unwrap_or(1);
@@ -72,7 +87,17 @@ pub async fn book(
             group: group.clone(),
         })
         .collect();
-    store.insert_reservations(&booked, now).await.map_err(conflict)?;
+    match store.insert_reservations(&booked, now, key.as_deref()).await {
+        Ok(()) => {}
+        // The same request, racing itself: the attempt that got there first answers both.
+        Err(Error::Db(db)) if crate::error::is_unique_violation(&db) && key.is_some() => {
+            if let Some(done) = store.reservations_for_request(key.as_deref().unwrap_or_default()).await? {
+                return Ok(done);
+            }
+            return Err(conflict(Error::Db(db)));
+        }
+        Err(e) => return Err(conflict(e)),
+    }
     f.claims().extend(booked.iter().cloned());
     Ok(booked)
 }
@@ -177,6 +202,7 @@ pub async fn modify(
     window: ReservationWindow,
     now: Timestamp,
 ) -> Result<Reservation> {
+    let window = ReservationWindow { start: stored(window.start), end: stored(window.end) };
     reservation::validate_window(window.start, window.end, now)
         .map_err(|e| Error::validation(e.to_string()))?;
     let current = get(store, id, owner).await?;

@@ -155,9 +155,14 @@ async fn drive(base: String, kiosk: String, driver: String, worker: usize, stop:
         let start = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 + (i as i64 % 3));
         let booking = json!({"facility": LOT, "plate": plate, "vehicle_class": "sedan", "spot": format!("GA-0{}", 15 + i % 2),
             "start": start.to_string(), "end": (start + jiff::SignedDuration::from_mins(90)).to_string()});
-        let (status, body) =
-            call(&http, |h| h.post(format!("{base}/v1/reservations")).bearer_auth(&driver).json(&booking))
-                .await;
+        let key = format!("book-{plate}");
+        let (status, body) = call(&http, |h| {
+            h.post(format!("{base}/v1/reservations"))
+                .bearer_auth(&driver)
+                .header("idempotency-key", &key)
+                .json(&booking)
+        })
+        .await;
         match status {
             201 => acked
                 .reservations
@@ -289,10 +294,11 @@ async fn survives_sigkill_under_load(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(held, 0);
-    // Reservations: each acknowledged one stored, none overlapping on a spot. (Booking has no
-    // idempotency key yet: a booking whose answer died with the server is stored, and its retry is
-    // refused as overlapping it.)
+    // Reservations: exactly the acknowledged ones stored (bookings carry an idempotency key, so a retry
+    // after a lost answer returns the first attempt's), none overlapping on a spot.
     assert!(!acked.reservations.is_empty());
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reservations").fetch_one(&pool).await.unwrap();
+    assert_eq!(stored as usize, acked.reservations.len());
     for id in &acked.reservations {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reservations WHERE id = $1")
             .bind(id)

@@ -321,6 +321,33 @@ async fn reserved_vehicles_check_in_to_their_spot_and_no_shows_release_it(backen
     lane.close().await;
 }
 
+async fn a_retried_booking_returns_the_first_attempts_reservations(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let driver = lane.s.login(Role::Driver).await.access_token;
+    let (start, end) = window(&lane, 120, 60);
+    let body = json!({"facility": LOT, "plate": "IDEM01", "vehicle_class": "sedan", "start": start, "end": end, "count": 2});
+    let post = async |key: &str| {
+        let r = lane
+            .s
+            .http
+            .post(lane.s.url("/v1/reservations"))
+            .bearer_auth(&driver)
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        common::split(r).await
+    };
+    let (status, first) = post("book-1").await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(post("book-1").await, (201, first.clone()), "the same two reservations");
+    let (status, second) = post("book-2").await;
+    assert_eq!(status, 201, "a new key is a new booking");
+    assert_ne!(second[0]["id"], first[0]["id"]);
+    lane.close().await;
+}
+
 async fn concurrent_bookings_of_one_spot_have_one_winner(backend: Backend) {
     let Some(lane) = Lane::open(backend).await else { return };
     let lane = std::sync::Arc::new(lane);
@@ -432,6 +459,7 @@ on_both_backends!(
     expired_permits_and_other_facilities_pay,
     reserved_vehicles_check_in_to_their_spot_and_no_shows_release_it,
     concurrent_bookings_of_one_spot_have_one_winner,
+    a_retried_booking_returns_the_first_attempts_reservations,
     attendants_override_with_a_reason_and_it_is_recorded,
     staff_see_who_is_inside_and_who_overstays,
 );

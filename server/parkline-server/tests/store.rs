@@ -229,16 +229,17 @@ async fn reservations_never_overlap_on_a_spot(store: &Arc<dyn Store>) {
     let layout = layout();
     store.insert_facility(&layout, &codes(&layout), at(0)).await.unwrap();
     let first = booking("r1", "GA-001", 100, 200);
-    store.insert_reservations(std::slice::from_ref(&first), at(0)).await.unwrap();
+    store.insert_reservations(std::slice::from_ref(&first), at(0), None).await.unwrap();
     assert_eq!(store.reservation("r1").await.unwrap(), Some(first.clone()));
 
     // Overlapping the same spot is refused by the database; touching end to start is fine; another spot
     // is fine. A group with one overlapping member is refused whole.
-    let overlap = store.insert_reservations(&[booking("r2", "GA-001", 150, 250)], at(0)).await.unwrap_err();
+    let overlap =
+        store.insert_reservations(&[booking("r2", "GA-001", 150, 250)], at(0), None).await.unwrap_err();
     assert!(matches!(&overlap, Error::Db(e) if is_conflict(e)), "{overlap:?}");
-    store.insert_reservations(&[booking("r3", "GA-001", 200, 300)], at(0)).await.unwrap();
+    store.insert_reservations(&[booking("r3", "GA-001", 200, 300)], at(0), None).await.unwrap();
     let group = [booking("g1", "GA-002", 100, 200), booking("g2", "GA-001", 120, 130)];
-    let refused = store.insert_reservations(&group, at(0)).await.unwrap_err();
+    let refused = store.insert_reservations(&group, at(0), None).await.unwrap_err();
     assert!(matches!(&refused, Error::Db(e) if is_conflict(e)), "{refused:?}");
     assert_eq!(store.reservation("g1").await.unwrap(), None, "all or nothing");
 
@@ -247,7 +248,7 @@ async fn reservations_never_overlap_on_a_spot(store: &Arc<dyn Store>) {
     assert!(matches!(store.update_reservation(&moved, &[]).await, Err(Error::Db(ref e)) if is_conflict(e)));
     let cancelled = Reservation { status: ReservationStatus::Cancelled, fee_minor: 180, ..first };
     store.update_reservation(&cancelled, &[]).await.unwrap();
-    store.insert_reservations(&[booking("r4", "GA-001", 150, 190)], at(0)).await.unwrap();
+    store.insert_reservations(&[booking("r4", "GA-001", 150, 190)], at(0), None).await.unwrap();
     let claiming: Vec<String> =
         store.claiming_reservations().await.unwrap().into_iter().map(|r| r.id).collect();
     assert_eq!(claiming, ["r4", "r3"]);

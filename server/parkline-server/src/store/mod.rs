@@ -394,8 +394,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Opens a sealed webhook secret.
     fn open_secret(&self, sealed: &str) -> Result<String>;
 
-    /// Stores new reservations, all or none; one that overlaps a claim on its spot is a conflict.
-    async fn insert_reservations(&self, reservations: &[Reservation], now: Timestamp) -> Result<()>;
+    /// Stores new reservations, all or none, under the booking request's idempotency key if given; one
+    /// that overlaps a claim on its spot, or a key used before, is a conflict.
+    async fn insert_reservations(
+        &self,
+        reservations: &[Reservation],
+        now: Timestamp,
+        request_key: Option<&str>,
+    ) -> Result<()>;
+    /// The reservations a booking request with this key made.
+    async fn reservations_for_request(&self, request_key: &str) -> Result<Option<Vec<Reservation>>>;
     /// Saves a changed reservation (status, fee, window) with the fee it now owes, if any, in the ledger;
     /// an overlap is a conflict.
     async fn update_reservation(&self, reservation: &Reservation, charges: &[LedgerEntry]) -> Result<()>;

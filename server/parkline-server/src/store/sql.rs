@@ -1013,9 +1013,23 @@ impl Store for SqlStore {
             .map_err(|e| anyhow::anyhow!("webhook secret: {e}"))?)
     }
 
-    async fn insert_reservations(&self, reservations: &[Reservation], now: Timestamp) -> Result<()> {
+    async fn insert_reservations(
+        &self,
+        reservations: &[Reservation],
+        now: Timestamp,
+        request_key: Option<&str>,
+    ) -> Result<()> {
         let _guard = self.write_guard().await;
         let mut tx = self.pool.begin_with(self.begin_write).await?;
+        if let Some(key) = request_key {
+            let ids: Vec<&str> = reservations.iter().map(|r| r.id.as_str()).collect();
+            sqlx::query("INSERT INTO reservation_requests (request_key, reservation_ids, created_ms) VALUES ($1, $2, $3)")
+                .bind(key)
+                .bind(serde_json::to_string(&ids).map_err(anyhow::Error::from)?)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await?;
+        }
         for r in reservations {
             sqlx::query(concat!(
                 "INSERT INTO reservations (",
@@ -1041,6 +1055,22 @@ impl Store for SqlStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn reservations_for_request(&self, request_key: &str) -> Result<Option<Vec<Reservation>>> {
+        let ids: Option<String> =
+            sqlx::query_scalar("SELECT reservation_ids FROM reservation_requests WHERE request_key = $1")
+                .bind(request_key)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(ids) = ids else { return Ok(None) };
+        let ids: Vec<String> =
+            serde_json::from_str(&ids).map_err(|e| anyhow::anyhow!("stored request: {e}"))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.extend(self.reservation(&id).await?);
+        }
+        Ok(Some(out))
     }
 
     async fn update_reservation(&self, reservation: &Reservation, charges: &[LedgerEntry]) -> Result<()> {

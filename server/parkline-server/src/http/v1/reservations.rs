@@ -20,7 +20,8 @@ fn owner(principal: &Principal) -> Option<i64> {
     }
 }
 
-/// Books a spot (or `count` spots, all or nothing) for a window up to 30 days ahead, with its quote.
+/// Books a spot (or `count` spots, all or nothing) for a window up to 30 days ahead, with its quote. With
+/// an `Idempotency-Key` header, a retry returns the reservations the first attempt made.
 #[utoipa::path(post, path = "/v1/reservations", tag = "reservations", security(("bearer" = [])),
     request_body = ReservationRequest,
     responses(
@@ -31,13 +32,19 @@ fn owner(principal: &Principal) -> Option<i64> {
 pub async fn book(
     State(app): State<App>,
     Extension(principal): Extension<Principal>,
+    headers: axum::http::HeaderMap,
     Json(req): Json<ReservationRequest>,
 ) -> Result<(StatusCode, axum::Json<Vec<Reservation>>)> {
     let owner = match &principal {
         Principal::User { id, .. } => Some(*id),
         _ => None,
     };
-    let booked = reservations::book(&app.live, app.store.as_ref(), req, owner, app.now()).await?;
+    let key = match headers.get("idempotency-key") {
+        Some(v) => Some(crate::payments::idempotency_key(v.to_str().ok())?),
+        None => None,
+    };
+    let booked =
+        reservations::book(&app.live, app.store.as_ref(), req, owner, key.as_deref(), app.now()).await?;
     Ok((StatusCode::CREATED, axum::Json(booked)))
 }
 

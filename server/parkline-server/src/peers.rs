@@ -1,7 +1,8 @@
 //! Instances sharing one PostgreSQL database stay in step: every commit announces, with `NOTIFY`, the
-//! spots it changed; every other instance reloads those spots and applies them, which also streams them
-//! to its own WebSocket clients. PostgreSQL delivers notifications in commit order, so each facility's
-//! changes arrive in order.
+//! spots and sessions it changed; every other instance reloads them: spots are applied (and streamed to
+//! its own WebSocket clients), sessions replace its copy (a vehicle that entered elsewhere can leave
+//! here; a payment made elsewhere opens this exit). PostgreSQL delivers notifications in commit order,
+//! so each facility's changes arrive in order.
 
 use std::time::Duration;
 
@@ -17,6 +18,8 @@ struct Announcement {
     origin: String,
     facility: String,
     spots: Vec<String>,
+    #[serde(default)]
+    sessions: Vec<String>,
 }
 
 /// Follows other instances' announcements until `stopped`, reconnecting when the connection drops.
@@ -68,6 +71,21 @@ async fn apply(app: &App, payload: &str) {
         }
         Err(e) => {
             tracing::warn!(error = %e, facility = a.facility, "could not reload spots changed elsewhere")
+        }
+    }
+    for id in &a.sessions {
+        match app.store.session(id).await {
+            Ok(Some(session)) => {
+                let mut inside = facility.inside();
+                inside.remove(id);
+                if session.exit.is_none() {
+                    inside.insert(session);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, session = id, "could not reload a session changed elsewhere")
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashSet;
 
 use common::lane::{IN, LOT, Lane, OUT, reason};
-use common::{Backend, TestServer};
+use common::{Backend, TestDb, TestServer};
 use jiff::SignedDuration;
 use parkline_protocol::{DeviceKind, Role};
 use serde_json::{Value, json};
@@ -346,6 +346,71 @@ async fn a_retried_booking_returns_the_first_attempts_reservations(backend: Back
     assert_eq!(status, 201, "a new key is a new booking");
     assert_ne!(second[0]["id"], first[0]["id"]);
     lane.close().await;
+}
+
+/// Two instances on one PostgreSQL: a vehicle that entered through one leaves through the other, and
+/// a payment taken by one opens the other's exit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stay_begun_at_one_instance_ends_at_another() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else { return };
+    let a = TestServer::start(&db.config()).await;
+    let b = TestServer::start(&db.config()).await;
+    let kiosk = a.device_token(DeviceKind::Kiosk).await;
+    let gate = async |s: &TestServer, gate: &str, body: Value| {
+        let (status, d) = s.post_as(Some(&kiosk), &format!("/v1/gates/{gate}/events"), &body).await;
+        assert_eq!(status, 200, "{d}");
+        d
+    };
+    let read = |plate: &str| json!({"text": plate, "confidence": 0.95});
+    let first = gate(&a, IN, json!({"event_id": "i1", "plate": read("TWO001")})).await;
+    let second = gate(&a, IN, json!({"event_id": "i2", "plate": read("TWO002")})).await;
+    assert_eq!(reason(&first), ("open", "admitted"));
+    // Both instances share one clock offset: time passes for both.
+    a.clock.advance(SignedDuration::from_hours(2));
+    b.clock.advance(SignedDuration::from_hours(2));
+
+    // Instance B learns of the stays (by notification) and prices the exit.
+    let mut out = Value::Null;
+    for i in 0..50 {
+        out = gate(&b, OUT, json!({"event_id": format!("o1-{i}"), "plate": read("TWO001")})).await;
+        if out["reason"] != "lost_ticket" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(reason(&out), ("deny", "payment_required"), "{out}");
+    let due = out["amount_due"]["minor"].as_i64().unwrap();
+    assert_eq!(
+        reason(
+            &gate(&b, OUT, json!({"event_id": "o1-pay", "plate": read("TWO001"), "paid_at_gate": due})).await
+        )
+        .0,
+        "open"
+    );
+
+    // Paid in the app through A; B's exit opens.
+    let ticket = second["ticket"]["id"].as_str().unwrap();
+    let pay = a
+        .http
+        .post(a.url(&format!("/v1/tickets/{ticket}/payments")))
+        .header("idempotency-key", "two")
+        .json(&json!({"card_token": "tok_visa"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pay.status(), 201);
+    let mut out = Value::Null;
+    for i in 0..50 {
+        out = gate(&b, OUT, json!({"event_id": format!("o2-{i}"), "plate": read("TWO002")})).await;
+        if out["command"] == "open" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(reason(&out), ("open", "paid"), "{out}");
+    a.stop().await;
+    b.stop().await;
+    db.cleanup().await;
 }
 
 async fn concurrent_bookings_of_one_spot_have_one_winner(backend: Backend) {

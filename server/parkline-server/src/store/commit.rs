@@ -19,25 +19,45 @@ use crate::error::{Error, Result};
 /// The PostgreSQL channel on which instances announce the spots they changed.
 pub const CHANNEL: &str = "parkline_spots";
 
-/// `{"origin", "facility", "spots": [codes]}` payloads naming every spot the jobs change, small enough
-/// for `NOTIFY` (under 8,000 bytes).
+/// `{"origin", "facility", "spots": [codes], "sessions": [ids]}` payloads naming every spot and session
+/// the jobs change, small enough for `NOTIFY` (under 8,000 bytes).
 fn announcements(origin: &str, jobs: &[&Job]) -> Vec<String> {
-    let mut by_facility: std::collections::BTreeMap<&str, std::collections::BTreeSet<&str>> =
-        Default::default();
+    type Changed<'a> = (std::collections::BTreeSet<&'a str>, std::collections::BTreeSet<&'a str>);
+    let mut by_facility: std::collections::BTreeMap<&str, Changed> = Default::default();
     for job in jobs {
-        let (facility, spots): (&str, &[SpotRecord]) = match job {
-            Job::Spots { facility, spots, .. } => (facility, spots),
-            Job::Gate(w) => (&w.event.facility, &w.spots),
-            Job::Override(w) => (&w.facility, &w.spots),
-            Job::Ledger(_) => continue,
+        let (facility, spots, sessions): (&str, &[SpotRecord], Vec<&str>) = match job {
+            Job::Spots { facility, spots, .. } => (facility, spots, vec![]),
+            Job::Gate(w) => {
+                let mut sessions: Vec<&str> = w.session.iter().map(|s| s.id.as_str()).collect();
+                sessions.extend(w.ledger.iter().filter_map(|e| e.session.as_deref()));
+                (&w.event.facility, &w.spots, sessions)
+            }
+            Job::Override(w) => (&w.facility, &w.spots, w.session.iter().map(|s| s.id.as_str()).collect()),
+            Job::Ledger(entries) => {
+                for e in entries {
+                    if let (Some(f), Some(s)) = (e.facility.as_deref(), e.session.as_deref()) {
+                        by_facility.entry(f).or_default().1.insert(s);
+                    }
+                }
+                continue;
+            }
         };
-        by_facility.entry(facility).or_default().extend(spots.iter().map(|s| s.spot.as_str()));
+        let entry = by_facility.entry(facility).or_default();
+        entry.0.extend(spots.iter().map(|s| s.spot.as_str()));
+        entry.1.extend(sessions);
     }
     let mut out = Vec::new();
-    for (facility, spots) in by_facility {
+    for (facility, (spots, sessions)) in by_facility {
         let spots: Vec<&str> = spots.into_iter().collect();
+        let sessions: Vec<&str> = sessions.into_iter().collect();
         for chunk in spots.chunks(200) {
             out.push(serde_json::json!({"origin": origin, "facility": facility, "spots": chunk}).to_string());
+        }
+        for chunk in sessions.chunks(100) {
+            out.push(
+                serde_json::json!({"origin": origin, "facility": facility, "spots": [], "sessions": chunk})
+                    .to_string(),
+            );
         }
     }
     out

@@ -631,7 +631,23 @@ impl Store for SqlStore {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| session_record(&self.ctx, &row)).transpose()
+        let Some(mut session) = row.map(|row| session_record(&self.ctx, &row)).transpose()? else {
+            return Ok(None);
+        };
+        let applied = sqlx::query(
+            "SELECT sv.code, v.discount FROM session_validations sv JOIN validations v ON v.code = sv.code \
+             WHERE sv.session_id = $1 ORDER BY sv.at_ms, sv.code",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &applied {
+            let discount: String = row.try_get("discount")?;
+            let discount =
+                serde_json::from_str(&discount).map_err(|e| anyhow::anyhow!("stored discount: {e}"))?;
+            session.validations.push((row.try_get("code")?, discount));
+        }
+        Ok(Some(session))
     }
 
     async fn rekey(&self) -> Result<u64> {

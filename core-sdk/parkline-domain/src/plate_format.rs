@@ -1,0 +1,205 @@
+//! Plate formats by region, and position-aware correction of OCR confusions.
+//!
+//! A format is a pattern of positions: `L` a letter, `D` a digit, `A` either. When a read fits none of a
+//! region's formats but would fit one by swapping look-alike characters (O/0, I/1, B/8, S/5, Z/2) where
+//! that format demands a letter or a digit, the swapped reading is the likely plate: `7ABC1Z3` cannot be
+//! a California plate, `7ABC123` can. Vanity plates fit only a region's catch-all, so they are left alone.
+
+use serde::{Deserialize, Serialize};
+
+/// One plate shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Format(pub String);
+
+impl Format {
+    /// Whether `text` fits as it is.
+    pub fn fits(&self, text: &str) -> bool {
+        self.0.len() == text.len() && self.0.chars().zip(text.chars()).all(|(p, c)| allows(p, c))
+    }
+
+    /// `text` made to fit by swapping look-alikes, with how many were swapped; `None` if it cannot fit.
+    fn coerce(&self, text: &str) -> Option<(String, usize)> {
+        if self.0.len() != text.len() {
+            return None;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut swaps = 0;
+        for (p, c) in self.0.chars().zip(text.chars()) {
+            let fitted = if allows(p, c) {
+                c
+            } else {
+                swaps += 1;
+                match p {
+                    'D' => to_digit(c)?,
+                    'L' => to_letter(c)?,
+                    _ => return None,
+                }
+            };
+            out.push(fitted);
+        }
+        Some((out, swaps))
+    }
+}
+
+fn allows(pattern: char, c: char) -> bool {
+    match pattern {
+        'L' => c.is_ascii_uppercase(),
+        'D' => c.is_ascii_digit(),
+        _ => c.is_ascii_alphanumeric(),
+    }
+}
+
+fn to_digit(c: char) -> Option<char> {
+    Some(match c {
+        'O' | 'Q' | 'D' => '0',
+        'I' | 'L' => '1',
+        'Z' => '2',
+        'S' => '5',
+        'G' => '6',
+        'B' => '8',
+        _ => return None,
+    })
+}
+
+fn to_letter(c: char) -> Option<char> {
+    Some(match c {
+        '0' => 'O',
+        '1' => 'I',
+        '2' => 'Z',
+        '5' => 'S',
+        '6' => 'G',
+        '8' => 'B',
+        _ => return None,
+    })
+}
+
+/// A region's plate formats, most specific first, and whether it writes the letter O as zero.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Region {
+    pub name: String,
+    pub formats: Vec<Format>,
+    /// Most swaps a correction may make; more than that, and the read is more likely something else.
+    pub max_swaps: usize,
+    /// US plates print O and 0 alike and issuers treat them as one: read every O as 0.
+    pub fold_o_to_zero: bool,
+}
+
+/// A read after the region's rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Corrected {
+    pub text: String,
+    /// The format it fits, if a specific one.
+    pub format: Option<String>,
+    /// Characters swapped to fit.
+    pub swaps: usize,
+}
+
+impl Region {
+    pub fn new(name: &str, patterns: &[&str], max_swaps: usize, fold_o_to_zero: bool) -> Region {
+        Region {
+            name: name.to_owned(),
+            formats: patterns.iter().map(|p| Format((*p).to_owned())).collect(),
+            max_swaps,
+            fold_o_to_zero,
+        }
+    }
+
+    /// Common US passenger formats (California, Texas, New York, Florida, Illinois, ...), the rest being
+    /// vanity plates of 2 to 8 characters.
+    pub fn us() -> Region {
+        Region::new(
+            "us",
+            &["DLLLDDD", "LLLDDDD", "LLLDDD", "DDDLLL", "LLDDDDD", "DLLDDD", "LLDLLD", "DDDDDD", "LLLLDD"],
+            2,
+            true,
+        )
+    }
+
+    /// Common European formats: Germany and Austria (letters then digits), France (`AB123CD`), the
+    /// Netherlands (`12ABC3`), the UK (`AB12CDE`), Italy (`AB123CD`), Spain (`1234ABC`), Poland.
+    pub fn eu() -> Region {
+        Region::new(
+            "eu",
+            &[
+                "LLDDDLL", "LLDDLLL", "DDDDLLL", "DDLLLD", "LLLDDDD", "LLDDDDD", "LLLLDDD", "LDDDDLL",
+                "LLLDDLL", "LLLDLL", "LLDLLDDD",
+            ],
+            2,
+            false,
+        )
+    }
+
+    /// A region by name: `us` or `eu`.
+    pub fn by_name(name: &str) -> Option<Region> {
+        match name {
+            "us" => Some(Region::us()),
+            "eu" => Some(Region::eu()),
+            _ => None,
+        }
+    }
+
+    /// Applies the region's rules to a normalised read (upper-case letters and digits): the fewest swaps
+    /// that make it fit a specific format (within `max_swaps`), else the read as it is.
+    pub fn correct(&self, text: &str) -> Corrected {
+        let text: String =
+            text.chars().map(|c| if self.fold_o_to_zero && c == 'O' { '0' } else { c }).collect();
+        let mut best: Option<Corrected> = None;
+        for f in &self.formats {
+            if let Some((fitted, swaps)) = f.coerce(&text)
+                && swaps <= self.max_swaps
+                && best.as_ref().is_none_or(|b| swaps < b.swaps)
+            {
+                let fitted = if self.fold_o_to_zero { fitted.replace('O', "0") } else { fitted };
+                best = Some(Corrected { text: fitted, format: Some(f.0.clone()), swaps });
+            }
+        }
+        best.unwrap_or(Corrected { text, format: None, swaps: 0 })
+    }
+
+    /// Whether a read fits one of the region's specific formats as it is.
+    pub fn fits(&self, text: &str) -> bool {
+        self.formats.iter().any(|f| f.fits(text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_that_fits_is_left_alone() {
+        let us = Region::us();
+        assert_eq!(
+            us.correct("7ABC123"),
+            Corrected { text: "7ABC123".into(), format: Some("DLLLDDD".into()), swaps: 0 }
+        );
+        // A vanity plate fits no specific format and keeps its letters.
+        assert_eq!(us.correct("NEILDMND").text, "NEILDMND");
+    }
+
+    #[test]
+    fn look_alikes_are_swapped_where_the_format_demands_it() {
+        let us = Region::us();
+        // California: digit, three letters, three digits.
+        assert_eq!(us.correct("7ABC1Z3").text, "7ABC123");
+        assert_eq!(us.correct("7A8C123").text, "7ABC123");
+        // Texas-style three letters, four digits, with S read for 5 and 0 for O.
+        let fixed = us.correct("L5K7Z94");
+        assert_eq!((fixed.text.as_str(), fixed.swaps), ("LSK7294", 2));
+        // US plates fold O into 0 everywhere.
+        assert_eq!(us.correct("ABO1234").text, "AB01234");
+    }
+
+    #[test]
+    fn too_many_swaps_or_no_look_alike_means_no_correction() {
+        let us = Region::us();
+        // Would need three swaps to be DLLLDDD: left as read.
+        assert_eq!(us.correct("Z8S5XYZ").swaps, 0);
+        let eu = Region::eu();
+        // French AB-123-CD read with a 0 for an O in the letters: fixed.
+        assert_eq!(eu.correct("AB123C0").text, "AB123CO");
+        assert_eq!(eu.correct("AB1Z3CD").text, "AB123CD");
+        assert!(eu.fits("12ABC3") && !eu.fits("12AB"));
+        assert!(Region::by_name("mars").is_none());
+    }
+}

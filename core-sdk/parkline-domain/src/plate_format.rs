@@ -104,15 +104,26 @@ impl Region {
         }
     }
 
-    /// Common US passenger formats (California, Texas, New York, Florida, Illinois, ...), the rest being
-    /// vanity plates of 2 to 8 characters.
+    /// The whole US: every state has its own formats and vanity plates, so a read is only folded O->0.
+    /// (A generic list of formats corrects more good reads than bad ones: on the benchmark's 750 crops,
+    /// 78.0% exact without, 73.2% with.) Use a state's region where the lane's state is known.
     pub fn us() -> Region {
-        Region::new(
-            "us",
-            &["DLLLDDD", "LLLDDDD", "LLLDDD", "DDDLLL", "LLDDDDD", "DLLDDD", "LLDLLD", "DDDDDD", "LLLLDD"],
-            2,
-            true,
-        )
+        Region::new("us", &[], 0, true)
+    }
+
+    /// One US state's standard passenger formats (vanity plates fit none and are left alone).
+    pub fn us_state(state: &str) -> Option<Region> {
+        let formats: &[&str] = match state {
+            "ca" => &["DLLLDDD"],
+            "wa" | "tx" | "ny" | "pa" | "oh" | "ga" | "nc" | "mi" | "va" | "az" => &["LLLDDDD"],
+            "fl" => &["LLLLDD", "DDDLLL", "LLLDDD"],
+            "il" => &["LDDDDDD", "LLDDDDD"],
+            "dc" | "co" => &["LLDDDD"],
+            "ma" => &["DLLLDD", "DDDLLD"],
+            "nj" => &["LDDLLL"],
+            _ => return None,
+        };
+        Some(Region::new(&format!("us-{state}"), formats, 2, true))
     }
 
     /// Common European formats: Germany and Austria (letters then digits), France (`AB123CD`), the
@@ -129,12 +140,12 @@ impl Region {
         )
     }
 
-    /// A region by name: `us` or `eu`.
+    /// A region by name: `us`, `us-<state>` (`us-ca`, `us-wa`, ...) or `eu`.
     pub fn by_name(name: &str) -> Option<Region> {
         match name {
             "us" => Some(Region::us()),
             "eu" => Some(Region::eu()),
-            _ => None,
+            _ => Region::us_state(name.strip_prefix("us-")?),
         }
     }
 
@@ -168,38 +179,41 @@ mod tests {
 
     #[test]
     fn a_read_that_fits_is_left_alone() {
-        let us = Region::us();
+        let ca = Region::by_name("us-ca").unwrap();
         assert_eq!(
-            us.correct("7ABC123"),
+            ca.correct("7ABC123"),
             Corrected { text: "7ABC123".into(), format: Some("DLLLDDD".into()), swaps: 0 }
         );
         // A vanity plate fits no specific format and keeps its letters.
-        assert_eq!(us.correct("NEILDMND").text, "NEILDMND");
+        assert_eq!(ca.correct("NEILDMND").text, "NEILDMND");
+        // The whole US only folds O into 0.
+        assert_eq!(Region::us().correct("7ABC1Z3O").text, "7ABC1Z30");
     }
 
     #[test]
     fn look_alikes_are_swapped_where_the_format_demands_it() {
-        let us = Region::us();
+        let ca = Region::us_state("ca").unwrap();
         // California: digit, three letters, three digits.
-        assert_eq!(us.correct("7ABC1Z3").text, "7ABC123");
-        assert_eq!(us.correct("7A8C123").text, "7ABC123");
-        // Texas-style three letters, four digits, with S read for 5 and 0 for O.
-        let fixed = us.correct("L5K7Z94");
+        assert_eq!(ca.correct("7ABC1Z3").text, "7ABC123");
+        assert_eq!(ca.correct("7A8C123").text, "7ABC123");
+        // Washington: three letters, four digits, with S read for 5 and 2 for Z.
+        let wa = Region::by_name("us-wa").unwrap();
+        let fixed = wa.correct("L5K7Z94");
         assert_eq!((fixed.text.as_str(), fixed.swaps), ("LSK7294", 2));
         // US plates fold O into 0 everywhere.
-        assert_eq!(us.correct("ABO1234").text, "AB01234");
+        assert_eq!(wa.correct("ABO1234").text, "AB01234");
     }
 
     #[test]
     fn too_many_swaps_or_no_look_alike_means_no_correction() {
-        let us = Region::us();
+        let ca = Region::us_state("ca").unwrap();
         // Would need three swaps to be DLLLDDD: left as read.
-        assert_eq!(us.correct("Z8S5XYZ").swaps, 0);
+        assert_eq!(ca.correct("Z8S5XYZ").swaps, 0);
         let eu = Region::eu();
         // French AB-123-CD read with a 0 for an O in the letters: fixed.
         assert_eq!(eu.correct("AB123C0").text, "AB123CO");
         assert_eq!(eu.correct("AB1Z3CD").text, "AB123CD");
         assert!(eu.fits("12ABC3") && !eu.fits("12AB"));
-        assert!(Region::by_name("mars").is_none());
+        assert!(Region::by_name("mars").is_none() && Region::by_name("us-zz").is_none());
     }
 }

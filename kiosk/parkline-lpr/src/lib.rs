@@ -1,0 +1,48 @@
+//! `parkline-lpr`: reads licence plates, offline, with the PP-OCR text recognition model on ONNX
+//! Runtime. This first part reads rectified plate crops; detection in full photos comes next.
+//!
+//! What it runs on (`tools/fetch-lpr-models`, pinned by version and checksum) lives in
+//! `$PARKLINE_LPR_HOME` (default `~/.cache/parkline-lpr`).
+
+mod recognize;
+
+pub use recognize::{Read, Recognizer};
+
+use std::path::PathBuf;
+
+/// Why the engine cannot run or an image cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{file} is missing: run tools/fetch-lpr-models (it fetches the runtime and models into {dir})")]
+    Missing { file: String, dir: String },
+    #[error("the ONNX runtime failed: {0}")]
+    Runtime(String),
+    #[error("the model is not what was expected: {0}")]
+    Model(String),
+    #[error("unreadable image: {0}")]
+    Image(String),
+}
+
+impl From<ort::Error> for Error {
+    fn from(e: ort::Error) -> Self {
+        Error::Runtime(e.to_string())
+    }
+}
+
+/// Where the runtime and models are.
+pub fn models_dir() -> PathBuf {
+    match std::env::var_os("PARKLINE_LPR_HOME") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/parkline-lpr"),
+    }
+}
+
+/// `dir/file`, or an error naming the file and the command that fetches it.
+pub(crate) fn required(dir: &std::path::Path, file: &str) -> Result<PathBuf, Error> {
+    let path = dir.join(file);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(Error::Missing { file: path.display().to_string(), dir: dir.display().to_string() })
+    }
+}

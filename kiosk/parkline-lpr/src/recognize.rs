@@ -15,12 +15,32 @@ use crate::{Error, required};
 /// The model's input height; widths follow the crop's aspect ratio.
 const HEIGHT: u32 = 48;
 const MAX_WIDTH: u32 = 480;
+/// A character the model thinks less likely than not is dropped.
+const MIN_CHARACTER_PROBABILITY: f32 = 0.5;
+/// Narrower lines are padded to this width (48 x 320 is the models' training shape).
+const PADDED_WIDTH: u32 = 320;
 
 /// What a crop reads as: the characters with their mean confidence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Read {
     pub text: String,
     pub confidence: f32,
+    /// Each character read, with its probability.
+    pub characters: Vec<(String, f32)>,
+}
+
+impl Read {
+    /// The plate characters: capital letters and digits read with some certainty. Plates print
+    /// capitals; what reads as a small letter is a small glyph (a stacked separator, a sticker),
+    /// punctuation is a separator, and a faint guess is more often a mark than a character.
+    pub fn plate_text(&self) -> String {
+        self.characters
+            .iter()
+            .filter(|(_, p)| *p >= MIN_CHARACTER_PROBABILITY)
+            .flat_map(|(c, _)| c.chars())
+            .filter(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            .collect()
+    }
 }
 
 #[derive(Debug)]
@@ -51,14 +71,31 @@ impl Recognizer {
         Ok(Recognizer { session: Mutex::new(session), characters })
     }
 
-    /// Reads one rectified crop (the plate filling it).
+    /// Reads a rectified plate (the plate filling the image): its character band only, without the state
+    /// name above and the slogan below, which the model would otherwise read as part of the line.
+    pub fn read_plate(&self, plate: &RgbImage) -> Result<Read, Error> {
+        let (w, h) = plate.dimensions();
+        // US and European plates print their characters across the middle of the plate.
+        let (top, bottom) = (0.2, 0.85);
+        let (x, y) = (0, (h as f32 * top) as u32);
+        let (cw, ch) = (w, (h as f32 * (bottom - top)) as u32);
+        if cw < 8 || ch < 8 {
+            return self.read(plate);
+        }
+        let band = image::imageops::crop_imm(plate, x, y, cw, ch).to_image();
+        self.read(&band)
+    }
+
+    /// Reads one line of text filling the image.
     pub fn read(&self, crop: &RgbImage) -> Result<Read, Error> {
         let (w, h) = crop.dimensions();
         if w == 0 || h == 0 {
             return Err(Error::Image("an empty crop".into()));
         }
-        let width = ((w as f32 * HEIGHT as f32 / h as f32).round() as u32).clamp(16, MAX_WIDTH);
-        let resized = image::imageops::resize(crop, width, HEIGHT, FilterType::Triangle);
+        let scaled = ((w as f32 * HEIGHT as f32 / h as f32).round() as u32).clamp(16, MAX_WIDTH);
+        let resized = image::imageops::resize(crop, scaled, HEIGHT, FilterType::CatmullRom);
+        // As the models were trained: at least PADDED_WIDTH wide, the rest padded with 0 (mid-grey).
+        let width = scaled.max(PADDED_WIDTH);
         // NCHW, BGR (the models were trained on OpenCV's channel order), scaled to -1..1.
         let plane = (width * HEIGHT) as usize;
         let mut data = vec![0f32; 3 * plane];
@@ -95,6 +132,7 @@ fn environment(runtime: &Path) -> Result<&'static Environment, Error> {
 /// Greedy CTC: the best class per step, repeats merged, blanks dropped.
 fn ctc_decode(probs: &[f32], steps: usize, classes: usize, characters: &[String]) -> Read {
     let mut text = String::new();
+    let mut read = Vec::new();
     let mut confidence = 0f32;
     let mut kept = 0;
     let mut previous = 0;
@@ -107,12 +145,13 @@ fn ctc_decode(probs: &[f32], steps: usize, classes: usize, characters: &[String]
             && let Some(c) = characters.get(best)
         {
             text.push_str(c);
+            read.push((c.clone(), p));
             confidence += p;
             kept += 1;
         }
         previous = best;
     }
-    Read { text, confidence: if kept == 0 { 0.0 } else { confidence / kept as f32 } }
+    Read { text, confidence: if kept == 0 { 0.0 } else { confidence / kept as f32 }, characters: read }
 }
 
 #[cfg(test)]

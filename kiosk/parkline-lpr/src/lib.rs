@@ -5,8 +5,10 @@
 //! What it runs on (`tools/fetch-lpr-models`, pinned by version and checksum) lives in
 //! `$PARKLINE_LPR_HOME` (default `~/.cache/parkline-lpr`).
 
+mod decode;
 mod recognize;
 
+pub use decode::{MAX_SIDE, decode};
 pub use recognize::{Read, Recognizer};
 
 use std::path::PathBuf;

@@ -6,9 +6,13 @@
 //! `$PARKLINE_LPR_HOME` (default `~/.cache/parkline-lpr`).
 
 mod decode;
+mod detect;
+mod plates;
 mod recognize;
 
 pub use decode::{MAX_SIDE, decode};
+pub use detect::{Detector, TextBox};
+pub use plates::{Candidate, PlateRecognizer, Reading};
 pub use recognize::{Read, Recognizer};
 
 use std::path::PathBuf;

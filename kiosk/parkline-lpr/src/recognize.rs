@@ -119,7 +119,7 @@ impl Recognizer {
 }
 
 /// The ONNX runtime, loaded from `runtime` once per process.
-fn environment(runtime: &Path) -> Result<&'static Environment, Error> {
+pub(crate) fn environment(runtime: &Path) -> Result<&'static Environment, Error> {
     static ENV: OnceLock<Result<Environment, String>> = OnceLock::new();
     ENV.get_or_init(|| {
         let builder = ort::init_from(runtime).map_err(|e| e.to_string())?;

@@ -1,0 +1,70 @@
+//! The whole reader: text lines found in a photo, each read, the plate-like reads ranked.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use image::RgbImage;
+use parkline_domain::plate_format::Region;
+
+use crate::{Detector, Error, Recognizer, TextBox};
+
+/// Lines read per photo, most confident first: plates are rarely below the tenth.
+const LINES: usize = 12;
+
+/// A plate the photo may show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub text: String,
+    pub confidence: f32,
+    pub plate_box: TextBox,
+}
+
+/// What reading a photo found, and how long each stage took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    pub candidates: Vec<Candidate>,
+    pub detect: Duration,
+    pub recognize: Duration,
+}
+
+#[derive(Debug)]
+pub struct PlateRecognizer {
+    detector: Detector,
+    recognizer: Recognizer,
+    region: Region,
+}
+
+impl PlateRecognizer {
+    pub fn load(dir: &Path, region: Region) -> Result<PlateRecognizer, Error> {
+        Ok(PlateRecognizer { detector: Detector::load(dir)?, recognizer: Recognizer::load(dir)?, region })
+    }
+
+    pub fn read(&self, photo: &RgbImage) -> Result<Reading, Error> {
+        let started = Instant::now();
+        let boxes = self.detector.detect(photo)?;
+        let detect = started.elapsed();
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for b in boxes.into_iter().take(LINES) {
+            let crop = image::imageops::crop_imm(photo, b.x, b.y, b.w, b.h).to_image();
+            let read = self.recognizer.read(&crop)?;
+            let raw = read.plate_text();
+            // Plates carry digits (words on signs and badges do not), and 4 to 8 characters.
+            if !(4..=8).contains(&raw.len()) || !raw.chars().any(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            // Digits alone are more often a camera's date and time than a plate.
+            let mixed = if raw.chars().any(|c| c.is_ascii_uppercase()) { 1.0 } else { 0.5 };
+            let text = self.region.correct(&raw).text;
+            if candidates.iter().all(|c| c.text != text) {
+                candidates.push(Candidate {
+                    text,
+                    confidence: read.confidence * b.score * mixed,
+                    plate_box: b,
+                });
+            }
+        }
+        candidates
+            .sort_by(|a, b| b.confidence.partial_cmp(&a.confidence).unwrap_or(std::cmp::Ordering::Equal));
+        Ok(Reading { candidates, detect, recognize: started.elapsed() - detect })
+    }
+}

@@ -7,6 +7,7 @@
 
 mod decode;
 mod detect;
+pub mod eval;
 mod plates;
 mod recognize;
 

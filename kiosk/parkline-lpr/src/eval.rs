@@ -1,0 +1,94 @@
+//! Scoring the reader on a labelled folder in the shared benchmark's format: one `<image>.txt` per photo
+//! holding `<image>\t<x>\t<y>\t<w>\t<h>\t<PLATE>`; plates compared with O folded into 0.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::{Error, PlateRecognizer};
+
+/// One labelled photo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Labelled {
+    pub image: PathBuf,
+    pub plate: String,
+}
+
+/// The labelled photos of a folder, in name order.
+pub fn labelled(dir: &Path) -> Result<Vec<Labelled>, Error> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::Image(format!("{}: {e}", dir.display())))?;
+    let mut labels: Vec<PathBuf> =
+        entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "txt")).collect();
+    labels.sort();
+    let mut out = Vec::new();
+    for label in labels {
+        let line =
+            std::fs::read_to_string(&label).map_err(|e| Error::Image(format!("{}: {e}", label.display())))?;
+        let fields: Vec<&str> = line.trim().split('\t').collect();
+        if let [image, _, _, _, _, plate] = fields[..] {
+            out.push(Labelled { image: dir.join(image), plate: fold(plate) });
+        }
+    }
+    Ok(out)
+}
+
+/// Plates as the benchmark compares them: O is 0.
+pub fn fold(plate: &str) -> String {
+    plate.trim().to_ascii_uppercase().replace('O', "0")
+}
+
+/// What [`evaluate`] measured.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Scores {
+    pub photos: usize,
+    pub top1: f64,
+    pub top5: f64,
+    /// Photos where any plate-like text was found.
+    pub plate_found: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    /// `(image, expected, candidates)` of every top-1 miss.
+    #[serde(skip)]
+    pub misses: Vec<(String, String, Vec<String>)>,
+}
+
+/// Reads every photo, calling `progress` after each.
+pub fn evaluate(
+    reader: &PlateRecognizer,
+    photos: &[Labelled],
+    mut progress: impl FnMut(),
+) -> Result<Scores, Error> {
+    let (mut top1, mut top5, mut found) = (0usize, 0usize, 0usize);
+    let mut times = Vec::with_capacity(photos.len());
+    let mut misses = Vec::new();
+    for p in photos {
+        let bytes =
+            std::fs::read(&p.image).map_err(|e| Error::Image(format!("{}: {e}", p.image.display())))?;
+        let photo = crate::decode(&bytes)?;
+        let started = Instant::now();
+        let reading = reader.read(&photo)?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        let texts: Vec<String> = reading.candidates.iter().map(|c| fold(&c.text)).collect();
+        found += usize::from(!texts.is_empty());
+        top5 += usize::from(texts.iter().take(5).any(|t| *t == p.plate));
+        if texts.first() == Some(&p.plate) {
+            top1 += 1;
+        } else {
+            let name = p.image.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            misses.push((name, p.plate.clone(), texts));
+        }
+        progress();
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let n = photos.len().max(1) as f64;
+    let at =
+        |q: f64| times.get(((times.len() as f64 * q) as usize).min(times.len().saturating_sub(1))).copied();
+    Ok(Scores {
+        photos: photos.len(),
+        top1: top1 as f64 / n,
+        top5: top5 as f64 / n,
+        plate_found: found as f64 / n,
+        p50_ms: at(0.5).unwrap_or(0.0),
+        p95_ms: at(0.95).unwrap_or(0.0),
+        misses,
+    })
+}

@@ -1,6 +1,6 @@
 //! `parkline-lpr`: reads licence plates, offline, with the PP-OCR text detection and recognition models
 //! on ONNX Runtime. On the shared benchmark: 90.9% exact on 750 US plate crops (OpenALPR's OCR: 86.0%),
-//! 71.3% top-1 on 150 US photos (OpenALPR 2.3: 51.4%) at a median 108 ms per photo.
+//! 74.7% top-1 on 150 US photos (OpenALPR 2.3: 51.4%) at a median 110 ms per photo.
 //!
 //! What it runs on (`tools/fetch-lpr-models`, pinned by version and checksum) lives in
 //! `$PARKLINE_LPR_HOME` (default `~/.cache/parkline-lpr`).

@@ -441,6 +441,14 @@ impl Live {
         self.get(&facility)
     }
 
+    /// The vehicle inside holding `ticket`, and its facility.
+    pub fn by_ticket(&self, ticket: &str) -> Option<(Arc<FacilityLive>, crate::store::SessionRecord)> {
+        self.all().into_iter().find_map(|f| {
+            let session = f.inside().by_ticket(ticket.trim()).cloned();
+            session.map(|s| (f, s))
+        })
+    }
+
     /// Every facility, ordered by id.
     pub fn all(&self) -> Vec<Arc<FacilityLive>> {
         self.facilities.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()

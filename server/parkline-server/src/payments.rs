@@ -108,12 +108,7 @@ pub async fn pay(
     }
     let (facility, session) = app
         .live
-        .all()
-        .into_iter()
-        .find_map(|f| {
-            let s = f.inside().by_ticket(ticket).cloned();
-            s.map(|s| (f, s))
-        })
+        .by_ticket(ticket)
         .ok_or_else(|| Error::api(ErrorCode::NotFound, "no active session has this ticket"))?;
     let now = app.now();
     let due = gates::fee(&facility, &session, now)? - session.paid_minor;

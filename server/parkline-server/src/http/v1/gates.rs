@@ -53,11 +53,11 @@ async fn confirm_entry(app: &App, gate: &str, decision: &GateDecision) {
     params(("ticket" = String, Path, description = "ticket code")),
     responses((status = 200, body = SessionView), (status = 404, body = ApiError)))]
 pub async fn ticket(State(app): State<App>, Path(ticket): Path<String>) -> Result<axum::Json<SessionView>> {
-    for facility in app.live.all() {
-        let Some(session) = facility.inside().by_ticket(&ticket).cloned() else { continue };
-        return Ok(axum::Json(gates::view(&facility, &session, app.now())?));
-    }
-    Err(Error::api(ErrorCode::NotFound, "no active session has this ticket"))
+    let (facility, session) = app
+        .live
+        .by_ticket(&ticket)
+        .ok_or_else(|| Error::api(ErrorCode::NotFound, "no active session has this ticket"))?;
+    Ok(axum::Json(gates::view(&facility, &session, app.now())?))
 }
 
 /// The vehicles inside a facility, oldest first, with their fees so far; `overstay=true` lists only

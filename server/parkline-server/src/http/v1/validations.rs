@@ -73,12 +73,7 @@ pub async fn apply(
     let code = req.code.trim().to_ascii_uppercase();
     let (facility, session) = app
         .live
-        .all()
-        .into_iter()
-        .find_map(|f| {
-            let s = f.inside().by_ticket(ticket.trim()).cloned();
-            s.map(|s| (f, s))
-        })
+        .by_ticket(&ticket)
         .ok_or_else(|| Error::api(ErrorCode::NotFound, "no active session has this ticket"))?;
     let found = if valid_code(&code) { app.store.validation(&code).await? } else { None };
     let v = found.ok_or_else(|| Error::api(ErrorCode::NotFound, "no such validation code"))?;

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use parkline_domain::{Currency, Money};
-use parkline_protocol::{AccountView, ErrorCode, Receipt, TopUpRequest};
+use parkline_protocol::{AccountView, Receipt, TopUpRequest};
 
 use crate::error::{Error, Result};
 use crate::http::App;
-use crate::payments::{self, Charge, Outcome};
+use crate::payments::{self, Charge};
 use crate::store::{LedgerEntry, LedgerKind};
 
 /// The `card_token` (and ledger method) that pays from the account instead of a card.
@@ -82,16 +82,7 @@ pub async fn top_up(app: &App, user: i64, req: TopUpRequest, key: &str) -> Resul
             idempotency_key: entry_key.clone(),
             description: "Parkline account top-up".into(),
         };
-        let reference = match app.payments.charge(&charge).await {
-            Ok(Outcome::Succeeded { reference }) => reference,
-            Ok(Outcome::Declined { reason }) => return Err(Error::api(ErrorCode::PaymentDeclined, reason)),
-            Err(_) => {
-                return Err(Error::api(
-                    ErrorCode::PaymentProviderError,
-                    "the payment provider failed; retry",
-                ));
-            }
-        };
+        let reference = payments::settled(app, app.payments.charge(&charge).await)?;
         let entry = LedgerEntry {
             key: entry_key.clone(),
             kind: LedgerKind::Payment,

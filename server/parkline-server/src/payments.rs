@@ -82,6 +82,19 @@ impl Provider for Simulated {
     }
 }
 
+/// The provider's reference for money that moved, or the error the caller gets: a decline as the issuer
+/// put it, anything else as a provider failure to retry with the same key.
+pub(crate) fn settled(app: &App, outcome: anyhow::Result<Outcome>) -> Result<String> {
+    match outcome {
+        Ok(Outcome::Succeeded { reference }) => Ok(reference),
+        Ok(Outcome::Declined { reason }) => Err(Error::api(ErrorCode::PaymentDeclined, reason)),
+        Err(e) => {
+            tracing::warn!(error = %e, provider = app.payments.name(), "the payment provider failed");
+            Err(Error::api(ErrorCode::PaymentProviderError, "the payment provider failed; retry"))
+        }
+    }
+}
+
 /// Checks a client's idempotency key.
 pub fn idempotency_key(header: Option<&str>) -> Result<String> {
     let key = header.map(str::trim).unwrap_or_default();
@@ -132,21 +145,7 @@ pub async fn pay(
         idempotency_key: entry_key.clone(),
         description: format!("Parking at {} (ticket {ticket})", facility.facility.name),
     };
-    let reference = if from_account {
-        None
-    } else {
-        match app.payments.charge(&charge).await {
-            Ok(Outcome::Succeeded { reference }) => Some(reference),
-            Ok(Outcome::Declined { reason }) => return Err(Error::api(ErrorCode::PaymentDeclined, reason)),
-            Err(e) => {
-                tracing::warn!(error = %e, provider = app.payments.name(), "charge failed");
-                return Err(Error::api(
-                    ErrorCode::PaymentProviderError,
-                    "the payment provider failed; retry",
-                ));
-            }
-        }
-    };
+    let reference = if from_account { None } else { Some(settled(app, app.payments.charge(&charge).await)?) };
     let entry = LedgerEntry {
         key: entry_key.clone(),
         kind: LedgerKind::Payment,
@@ -214,17 +213,9 @@ pub async fn refund(
         ));
     }
     let reference = match &payment.provider_ref {
-        Some(reference) => match app.payments.refund(reference, req.amount_minor, &entry_key).await {
-            Ok(Outcome::Succeeded { reference }) => Some(reference),
-            Ok(Outcome::Declined { reason }) => return Err(Error::api(ErrorCode::PaymentDeclined, reason)),
-            Err(e) => {
-                tracing::warn!(error = %e, "refund failed");
-                return Err(Error::api(
-                    ErrorCode::PaymentProviderError,
-                    "the payment provider failed; retry",
-                ));
-            }
-        },
+        Some(reference) => {
+            Some(settled(app, app.payments.refund(reference, req.amount_minor, &entry_key).await)?)
+        }
         // Cash taken at a lane is given back in cash.
         None => None,
     };

@@ -86,6 +86,32 @@ impl SqlStore {
         SqlStore { pool, backend, write_lock, committer, begin_write, instance, ctx }
     }
 
+    /// Merchant validations applied to the sessions matching `condition` (on `s`, the session), in the
+    /// order applied, by session id.
+    async fn validations_where(
+        &self,
+        condition: &str,
+        bind: Option<&str>,
+    ) -> Result<std::collections::HashMap<String, Vec<(String, parkline_domain::validation::Discount)>>> {
+        let sql = format!(
+            "SELECT sv.session_id, sv.code, v.discount FROM session_validations sv \
+             JOIN validations v ON v.code = sv.code JOIN sessions s ON s.id = sv.session_id \
+             WHERE {condition} ORDER BY sv.at_ms, sv.code"
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        if let Some(value) = bind {
+            q = q.bind(value);
+        }
+        let mut by_session: std::collections::HashMap<String, Vec<_>> = Default::default();
+        for row in q.fetch_all(&self.pool).await? {
+            by_session
+                .entry(row.try_get("session_id")?)
+                .or_default()
+                .push((row.try_get("code")?, discount(&row)?));
+        }
+        Ok(by_session)
+    }
+
     async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match &self.write_lock {
             Some(lock) => Some(lock.lock().await),
@@ -135,6 +161,12 @@ fn spot_record(row: &AnyRow) -> Result<SpotRecord> {
             },
         },
     })
+}
+
+/// A stored merchant discount.
+fn discount(row: &AnyRow) -> Result<parkline_domain::validation::Discount> {
+    let json: String = row.try_get("discount")?;
+    Ok(serde_json::from_str(&json).map_err(|e| anyhow::anyhow!("stored discount: {e}"))?)
 }
 
 fn user_record(row: &AnyRow) -> Result<UserRecord> {
@@ -606,20 +638,7 @@ impl Store for SqlStore {
                 .iter()
                 .map(|row| session_record(&self.ctx, row))
                 .collect::<Result<_>>()?;
-        let applied = sqlx::query(
-            "SELECT sv.session_id, sv.code, v.discount FROM session_validations sv \
-             JOIN validations v ON v.code = sv.code JOIN sessions s ON s.id = sv.session_id \
-             WHERE s.status = 'active' ORDER BY sv.at_ms, sv.code",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let mut by_session: std::collections::HashMap<String, Vec<(String, _)>> = Default::default();
-        for row in &applied {
-            let discount: String = row.try_get("discount")?;
-            let discount =
-                serde_json::from_str(&discount).map_err(|e| anyhow::anyhow!("stored discount: {e}"))?;
-            by_session.entry(row.try_get("session_id")?).or_default().push((row.try_get("code")?, discount));
-        }
+        let mut by_session = self.validations_where("s.status = 'active'", None).await?;
         for s in &mut sessions {
             s.validations = by_session.remove(&s.id).unwrap_or_default();
         }
@@ -634,19 +653,8 @@ impl Store for SqlStore {
         let Some(mut session) = row.map(|row| session_record(&self.ctx, &row)).transpose()? else {
             return Ok(None);
         };
-        let applied = sqlx::query(
-            "SELECT sv.code, v.discount FROM session_validations sv JOIN validations v ON v.code = sv.code \
-             WHERE sv.session_id = $1 ORDER BY sv.at_ms, sv.code",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        for row in &applied {
-            let discount: String = row.try_get("discount")?;
-            let discount =
-                serde_json::from_str(&discount).map_err(|e| anyhow::anyhow!("stored discount: {e}"))?;
-            session.validations.push((row.try_get("code")?, discount));
-        }
+        session.validations =
+            self.validations_where("s.id = $1", Some(id)).await?.remove(id).unwrap_or_default();
         Ok(Some(session))
     }
 
@@ -826,12 +834,11 @@ impl Store for SqlStore {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let discount: String = row.try_get("discount")?;
         Ok(Some(ValidationRecord {
             code: row.try_get("code")?,
             facility: row.try_get("facility_id")?,
             merchant: row.try_get("merchant")?,
-            discount: serde_json::from_str(&discount).map_err(|e| anyhow::anyhow!("stored discount: {e}"))?,
+            discount: discount(&row)?,
             max_uses: row
                 .try_get::<Option<i64>, _>("max_uses")?
                 .map(|m| u32::try_from(m).unwrap_or(u32::MAX)),

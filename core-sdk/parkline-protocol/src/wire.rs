@@ -443,6 +443,23 @@ pub struct GateEvent {
     /// At an exit: money taken at the lane for this vehicle, in minor units.
     #[serde(default)]
     pub paid_at_gate: Option<i64>,
+    /// The lane already let this vehicle through while it could not reach the server, and replays the
+    /// passage now: the server records what happened instead of deciding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline: Option<LanePassage>,
+}
+
+/// A passage a lane decided on its own, with the server out of reach.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LanePassage {
+    /// When the gate opened (at most 30 days ago).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+    /// At an entry: the ticket the lane printed (4-32 capital letters and digits); the stay keeps it.
+    #[serde(default)]
+    pub ticket: Option<String>,
 }
 
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -477,6 +494,9 @@ pub enum DecisionReason {
     LostTicket,
     /// Exit: the plate could belong to more than one vehicle inside; an attendant must decide.
     AmbiguousPlate,
+    /// Exit, replayed from a lane that was offline: the vehicle left with `amount_due` still owed; the
+    /// stay keeps the balance.
+    LeftOwing,
 }
 
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -528,6 +548,12 @@ pub struct SessionView {
     pub paid: parkline_domain::Money,
     /// Inside past its reservation's end or the facility's longest stay.
     pub overstay: bool,
+    /// Entered on a permit: nothing to pay.
+    #[serde(default)]
+    pub permit: bool,
+    /// The vehicle's class, which prices the stay.
+    #[serde(default)]
+    pub vehicle_class: Option<VehicleClass>,
 }
 
 /// `POST /v1/tickets/{ticket}/payments`: pay for a stay before leaving. Send an `Idempotency-Key`

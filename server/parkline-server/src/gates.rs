@@ -66,6 +66,24 @@ pub async fn handle(
     if event.paid_at_gate.is_some_and(|p| !(0..=100_000_000).contains(&p)) {
         return Err(Error::validation("paid_at_gate must be between 0 and 1,000,000.00"));
     }
+    // A passage a lane let through offline happened when it says, within reason.
+    let now = match &event.offline {
+        None => now,
+        Some(passage) => {
+            if passage.at > now + jiff::SignedDuration::from_mins(5)
+                || passage.at < now - jiff::SignedDuration::from_hours(24 * 30)
+            {
+                return Err(Error::validation("offline.at must be within the last 30 days"));
+            }
+            if let Some(t) = &passage.ticket
+                && (!(4..=32).contains(&t.len())
+                    || !t.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
+            {
+                return Err(Error::validation("offline.ticket must be 4-32 capital letters and digits"));
+            }
+            passage.at
+        }
+    };
 
     let slot = format!("{gate_id}\u{0}{key}");
     let (decision, durable, undo, done) = {
@@ -198,6 +216,8 @@ pub fn view(f: &FacilityLive, s: &SessionRecord, now: Timestamp) -> Result<Sessi
         fee: Money::new(fee, currency),
         paid: Money::new(s.paid_minor, currency),
         overstay: reservation_over || too_long,
+        permit: s.permit.is_some(),
+        vehicle_class: Some(s.vehicle.class),
     })
 }
 
@@ -399,19 +419,20 @@ impl Ctx<'_> {
             let before = best.map(|spot| state.spots[spot as usize]);
             (best, crate::live::demand_permille(&state.occupancy.totals()), before)
         };
-        let (Some(spot), Some(before)) = (best, before) else {
+        let held = best.zip(before);
+        if held.is_none() && event.offline.is_none() {
             let text = "FULL. No space for this vehicle.".to_owned();
             return (self.decision(GateCommand::Deny, DecisionReason::Full, text), None, vec![], None);
-        };
-
-        let code = f.facility.spot(spot).code.clone();
+        }
+        // A lane that let the vehicle in offline gave it the ticket it printed.
+        let ticket = event.offline.as_ref().and_then(|o| o.ticket.clone()).unwrap_or_else(ticket_code);
         let session = SessionRecord {
             id: crate::auth::random_token("ses_")[..24].to_owned(),
             facility: f.facility.id.clone(),
-            ticket: ticket_code(),
+            ticket,
             plate,
             vehicle,
-            spot: Some(code.clone()),
+            spot: held.map(|(spot, _)| f.facility.spot(spot).code.clone()),
             entry_gate: self.gate.to_owned(),
             entry: self.now,
             occupancy_permille,
@@ -423,25 +444,30 @@ impl Ctx<'_> {
             last_paid: None,
             validations: Vec::new(),
         };
-        let view = f.spot_view(spot, SpotState::Held);
-        let floor = &f.facility.floors[usize::from(f.facility.spot(spot).floor)];
         let greeting = match (&permit, &reservation) {
             (Some(p), _) => format!("Welcome, {}", p.holder),
             (None, Some(_)) => "Welcome, your reservation is ready".to_owned(),
             (None, None) => "Welcome".to_owned(),
         };
-        let text =
-            format!("{greeting}. Park at {code}, {} ({}), zone {}.", floor.name, floor.label, view.zone);
-        let mut decision = self.decision(GateCommand::Open, DecisionReason::Admitted, text);
+        let mut decision = self.decision(GateCommand::Open, DecisionReason::Admitted, format!("{greeting}."));
         decision.session = Some(session.id.clone());
         decision.ticket = Some(TicketView {
             id: session.ticket.clone(),
             qr: format!("PARKLINE1:{}:{}", f.facility.id, session.ticket),
         });
-        decision.spot = Some(view);
-        let held = SpotRecord { spot: code, status: parkline_domain::SpotStatus { held: true, ..before } };
+        let mut changes = Vec::new();
+        if let Some((spot, before)) = held {
+            let code = f.facility.spot(spot).code.clone();
+            let view = f.spot_view(spot, SpotState::Held);
+            let floor = &f.facility.floors[usize::from(f.facility.spot(spot).floor)];
+            decision.display =
+                format!("{greeting}. Park at {code}, {} ({}), zone {}.", floor.name, floor.label, view.zone);
+            decision.spot = Some(view);
+            let status = parkline_domain::SpotStatus { held: true, ..before };
+            changes.push((spot, SpotRecord { spot: code, status }));
+        }
         let checked_in = reservation.map(|r| Reservation { status: ReservationStatus::CheckedIn, ..r });
-        (decision, Some(session), vec![(spot, held)], checked_in)
+        (decision, Some(session), changes, checked_in)
     }
 
     /// A ledger entry for money this event moved; `what` makes its key unique within the event.
@@ -497,7 +523,7 @@ impl Ctx<'_> {
                     vec![],
                 ));
             }
-            PlateMatch::NoMatch => return Ok(self.lost_ticket(paid_now)),
+            PlateMatch::NoMatch => return Ok(self.lost_ticket(paid_now, event.offline.is_some())),
         };
 
         // A vehicle that entered on a permit has paid already.
@@ -512,7 +538,7 @@ impl Ctx<'_> {
             session.last_paid = Some(self.now);
         }
         let outstanding = fee - session.paid_minor;
-        if outstanding > 0 {
+        if outstanding > 0 && event.offline.is_none() {
             let text = format!("Please pay {}.", Money::new(outstanding, self.currency()));
             let mut d = self.decision(GateCommand::Deny, DecisionReason::PaymentRequired, text);
             d.session = Some(session.id.clone());
@@ -533,11 +559,16 @@ impl Ctx<'_> {
         }
         let reason = match (&session.permit, fee) {
             (Some(_), _) => DecisionReason::PermitHolder,
+            // Let out offline before paying in full: the balance stays on the stay.
+            _ if outstanding > 0 => DecisionReason::LeftOwing,
             (None, 0) => DecisionReason::NothingDue,
             (None, _) => DecisionReason::Paid,
         };
         let mut d = self.decision(GateCommand::Open, reason, "Thank you. Drive safely.".to_owned());
         d.session = Some(session.id.clone());
+        if outstanding > 0 {
+            d.amount_due = Some(Money::new(outstanding, self.currency()));
+        }
         session.exit = Some(SessionExit {
             gate: self.gate.to_owned(),
             at: self.now,
@@ -574,19 +605,24 @@ impl Ctx<'_> {
         Some(permit)
     }
 
-    /// No session matches: the flat lost-ticket price, paid at the lane, lets the vehicle out.
-    fn lost_ticket(&self, paid_now: i64) -> Exit {
+    /// No session matches: the flat lost-ticket price, paid at the lane, lets the vehicle out. A lane
+    /// that let it out offline is charged the price and credited what it took.
+    fn lost_ticket(&self, paid_now: i64, offline: bool) -> Exit {
         let price = self.facility.rates().map_or(0, |p| p.lost_ticket);
-        if paid_now >= price {
-            let d = self.decision(GateCommand::Open, DecisionReason::Paid, "Thank you. Drive safely.".into());
-            let ledger = if price > 0 {
-                vec![
-                    self.entry_for("charge", LedgerKind::Charge, price, None),
-                    self.entry_for("lane", LedgerKind::Payment, price, None),
-                ]
-            } else {
-                vec![]
-            };
+        if paid_now >= price || offline {
+            let taken = paid_now.min(price);
+            let reason = if taken < price { DecisionReason::LostTicket } else { DecisionReason::Paid };
+            let mut d = self.decision(GateCommand::Open, reason, "Thank you. Drive safely.".into());
+            if taken < price {
+                d.amount_due = Some(Money::new(price - taken, self.currency()));
+            }
+            let mut ledger = Vec::new();
+            if price > 0 {
+                ledger.push(self.entry_for("charge", LedgerKind::Charge, price, None));
+            }
+            if taken > 0 {
+                ledger.push(self.entry_for("lane", LedgerKind::Payment, taken, None));
+            }
             return (d, None, vec![], ledger);
         }
         let due = Money::new(price, self.currency());

@@ -512,6 +512,50 @@ async fn staff_see_who_is_inside_and_who_overstays(backend: Backend) {
     lane.close().await;
 }
 
+/// Passages a lane let through while offline are recorded as they happened, when they happened: the
+/// lane's ticket, entry time, a full facility (no spot, but inside), and money still owed at exit.
+async fn offline_passages_are_recorded_as_the_lane_decided(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let now = jiff::Timestamp::now();
+    let at = |ago_min: i64| (now - SignedDuration::from_mins(ago_min)).to_string();
+    let entry = json!({"event_id": "off-in-1", "plate": {"text": "OFF001", "confidence": 0.9},
+        "offline": {"at": at(180), "ticket": "LANE0001"}});
+    let (status, d) = lane.event(IN, entry.clone()).await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(reason(&d), ("open", "admitted"));
+    assert_eq!(d["ticket"]["id"], "LANE0001");
+    // Replayed again (the lane never saw the answer): the same decision, one stay.
+    assert_eq!(lane.event(IN, entry).await.1, d);
+    let (_, session) = lane.s.get("/v1/tickets/LANE0001").await;
+    assert_eq!(session["entered_at"].as_str().unwrap(), at(180), "{session}");
+    let fee = session["fee"]["minor"].as_i64().unwrap();
+    assert!(fee > 0, "three hours cost something: {session}");
+
+    // It left offline an hour ago with 100 taken at the lane: the rest is owed, not forgotten.
+    let exit = json!({"event_id": "off-out-1", "plate": {"text": "OFF001", "confidence": 0.9},
+        "paid_at_gate": 100, "offline": {"at": at(60)}});
+    let (status, d) = lane.event(OUT, exit).await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(reason(&d), ("open", "left_owing"));
+    let owed = d["amount_due"]["minor"].as_i64().unwrap();
+    assert!(owed > 0 && owed < fee, "owed {owed} of {fee}: the fee to its exit an hour ago, less 100");
+    assert_eq!(lane.held().await, 0, "its spot is released");
+
+    // An unknown vehicle let out offline owes the lost-ticket price.
+    let lost = json!({"event_id": "off-out-2", "plate": {"text": "GHOST1", "confidence": 0.9}, "offline": {"at": at(5)}});
+    let d = lane.event(OUT, lost).await.1;
+    assert_eq!(reason(&d), ("open", "lost_ticket"));
+    assert_eq!(d["amount_due"]["minor"], 6000);
+
+    // The lane's clock or ticket cannot be anything.
+    let future =
+        json!({"event_id": "off-in-2", "offline": {"at": (now + SignedDuration::from_hours(1)).to_string()}});
+    assert_eq!(lane.event(IN, future).await.0, 422);
+    let bad = json!({"event_id": "off-in-3", "offline": {"at": at(1), "ticket": "no spaces!"}});
+    assert_eq!(lane.event(IN, bad).await.0, 422);
+    lane.close().await;
+}
+
 on_both_backends!(
     walk_in_parks_pays_and_leaves,
     retried_events_get_the_same_decision_and_one_session,
@@ -527,6 +571,7 @@ on_both_backends!(
     a_retried_booking_returns_the_first_attempts_reservations,
     attendants_override_with_a_reason_and_it_is_recorded,
     staff_see_who_is_inside_and_who_overstays,
+    offline_passages_are_recorded_as_the_lane_decided,
 );
 
 #[tokio::test]

@@ -68,7 +68,7 @@ pub fn route_table() -> Vec<Route> {
         route(
             "GET",
             "/v1/facilities/{id}/sessions",
-            Only(&[Attendant, Manager, Admin]),
+            Only(&[Kiosk, Attendant, Manager, Admin]),
             get(v1::gates::sessions),
         ),
         route("POST", "/v1/reservations", People, post(v1::reservations::book)),

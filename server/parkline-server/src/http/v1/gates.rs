@@ -67,10 +67,17 @@ pub async fn ticket(State(app): State<App>, Path(ticket): Path<String>) -> Resul
     responses((status = 200, body = Vec<SessionView>), (status = 404, body = ApiError)))]
 pub async fn sessions(
     State(app): State<App>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
     Query(q): Query<parkline_protocol::SessionQuery>,
 ) -> Result<axum::Json<Vec<SessionView>>> {
     let facility = app.live.get(&id).ok_or_else(|| Error::unknown_facility(&id))?;
+    // A kiosk keeps its own facility's stays for deciding offline, and sees no other.
+    if let Principal::Device { facility: Some(own), .. } = &principal
+        && *own != id
+    {
+        return Err(Error::api(ErrorCode::Forbidden, format!("this device is not at {id}")));
+    }
     let now = app.now();
     let mut inside: Vec<_> = facility.inside().sessions().cloned().collect();
     inside.sort_by_key(|s| s.entry);

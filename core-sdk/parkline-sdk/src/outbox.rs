@@ -95,12 +95,21 @@ impl Client {
 
     /// Commands not yet answered, in the order they were queued.
     pub fn pending(&self) -> Result<Vec<Queued>> {
+        self.in_state("pending")
+    }
+
+    /// Commands the server applied, in the order they were queued (kept for the record).
+    pub fn applied(&self) -> Result<Vec<Queued>> {
+        self.in_state("applied")
+    }
+
+    fn in_state(&self, state: &str) -> Result<Vec<Queued>> {
         let cache = self.outbox_cache()?;
         let db = cache.conn();
         let mut stmt =
-            db.prepare("SELECT id, command, queued_ms FROM outbox WHERE state = 'pending' ORDER BY id")?;
-        let rows =
-            stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
+            db.prepare("SELECT id, command, queued_ms FROM outbox WHERE state = ?1 ORDER BY id")?;
+        let rows = stmt
+            .query_map([state], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
         let mut out = Vec::new();
         for row in rows {
             let (id, json, ms) = row?;

@@ -1,0 +1,221 @@
+//! Camera sources behind one trait: a watched folder (cameras that drop images by FTP), an HTTP snapshot
+//! URL, an MJPEG stream. Cameras that read plates themselves push plates instead (see `plates_api`).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use async_trait::async_trait;
+
+use crate::Error;
+
+/// One image from a camera, as it arrived.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// The encoded image (JPEG or PNG), decoded by the plate reader with its limits.
+    pub bytes: Vec<u8>,
+    /// Where it came from (a file name, a URL), kept with the passage as its image reference.
+    pub source: String,
+    pub arrived: Instant,
+}
+
+#[async_trait]
+pub trait Camera: Send {
+    /// The next frame; waits for one.
+    async fn next(&mut self) -> Result<Frame, Error>;
+}
+
+/// How often a folder is looked at.
+const FOLDER_POLL: Duration = Duration::from_millis(20);
+
+/// Images dropped into a folder, each taken once, oldest first. A file is taken when its size holds
+/// still between two looks (an FTP upload in progress grows); names starting with `.` or ending in
+/// `.part`/`.tmp` are uploads in progress. Taken files move to `done/` beside them.
+#[derive(Debug)]
+pub struct FolderCamera {
+    dir: PathBuf,
+    sizes: HashMap<PathBuf, u64>,
+}
+
+impl FolderCamera {
+    pub fn new(dir: PathBuf) -> Result<FolderCamera, Error> {
+        std::fs::create_dir_all(dir.join("done"))
+            .map_err(|e| Error::Camera(format!("{}: {e}", dir.display())))?;
+        Ok(FolderCamera { dir, sizes: HashMap::new() })
+    }
+
+    fn ready(&mut self) -> Result<Option<PathBuf>, Error> {
+        let entries = std::fs::read_dir(&self.dir)
+            .map_err(|e| Error::Camera(format!("{}: {e}", self.dir.display())))?;
+        let mut seen = HashMap::new();
+        let mut ready: Vec<(SystemTime, PathBuf)> = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().to_lowercase();
+            let Ok(meta) = entry.metadata() else { continue };
+            if !meta.is_file() || name.starts_with('.') || name.ends_with(".part") || name.ends_with(".tmp") {
+                continue;
+            }
+            let size = meta.len();
+            if size > 0 && self.sizes.get(&path) == Some(&size) {
+                ready.push((meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), path.clone()));
+            }
+            seen.insert(path, size);
+        }
+        self.sizes = seen;
+        ready.sort();
+        Ok(ready.into_iter().next().map(|(_, p)| p))
+    }
+}
+
+#[async_trait]
+impl Camera for FolderCamera {
+    async fn next(&mut self) -> Result<Frame, Error> {
+        loop {
+            if let Some(path) = self.ready()? {
+                let bytes =
+                    std::fs::read(&path).map_err(|e| Error::Camera(format!("{}: {e}", path.display())))?;
+                let arrived = Instant::now();
+                let name = path.file_name().unwrap_or_default().to_owned();
+                let kept = self.dir.join("done").join(&name);
+                std::fs::rename(&path, &kept)
+                    .map_err(|e| Error::Camera(format!("{}: {e}", path.display())))?;
+                self.sizes.remove(&path);
+                return Ok(Frame { bytes, source: kept.display().to_string(), arrived });
+            }
+            tokio::time::sleep(FOLDER_POLL).await;
+        }
+    }
+}
+
+/// A camera's snapshot URL, fetched at an interval.
+#[derive(Debug)]
+pub struct SnapshotCamera {
+    http: reqwest::Client,
+    url: String,
+    interval: Duration,
+    last: Option<Instant>,
+}
+
+impl SnapshotCamera {
+    pub fn new(url: String, interval: Duration) -> SnapshotCamera {
+        SnapshotCamera { http: http_client(), url, interval, last: None }
+    }
+}
+
+#[async_trait]
+impl Camera for SnapshotCamera {
+    async fn next(&mut self) -> Result<Frame, Error> {
+        if let Some(last) = self.last {
+            tokio::time::sleep_until((last + self.interval).into()).await;
+        }
+        self.last = Some(Instant::now());
+        let fail = |e: reqwest::Error| Error::Camera(format!("{}: {e}", self.url));
+        let response =
+            self.http.get(&self.url).send().await.map_err(fail)?.error_for_status().map_err(fail)?;
+        let bytes = response.bytes().await.map_err(fail)?.to_vec();
+        Ok(Frame { bytes, source: self.url.clone(), arrived: Instant::now() })
+    }
+}
+
+/// The largest JPEG an MJPEG stream may send before the kiosk gives up on it.
+const MAX_MJPEG_FRAME: usize = 16 << 20;
+
+/// A camera's MJPEG stream (`multipart/x-mixed-replace`): frames are cut at the JPEG start and end
+/// markers, which works whatever the boundary and part headers are.
+#[derive(Debug)]
+pub struct MjpegCamera {
+    http: reqwest::Client,
+    url: String,
+    response: Option<reqwest::Response>,
+    buffer: Vec<u8>,
+}
+
+impl MjpegCamera {
+    pub fn new(url: String) -> MjpegCamera {
+        MjpegCamera { http: http_client(), url, response: None, buffer: Vec::new() }
+    }
+}
+
+/// The first complete JPEG in `buffer` (`FF D8` .. `FF D9`), removed from it.
+pub fn take_jpeg(buffer: &mut Vec<u8>) -> Option<Vec<u8>> {
+    let start = buffer.windows(2).position(|w| w == [0xFF, 0xD8])?;
+    let end = buffer[start + 2..].windows(2).position(|w| w == [0xFF, 0xD9])? + start + 4;
+    let jpeg = buffer[start..end].to_vec();
+    buffer.drain(..end);
+    Some(jpeg)
+}
+
+#[async_trait]
+impl Camera for MjpegCamera {
+    async fn next(&mut self) -> Result<Frame, Error> {
+        loop {
+            if let Some(jpeg) = take_jpeg(&mut self.buffer) {
+                return Ok(Frame { bytes: jpeg, source: self.url.clone(), arrived: Instant::now() });
+            }
+            if self.buffer.len() > MAX_MJPEG_FRAME {
+                self.buffer.clear();
+            }
+            let fail = |e: reqwest::Error| Error::Camera(format!("{}: {e}", self.url));
+            if self.response.is_none() {
+                let r =
+                    self.http.get(&self.url).send().await.map_err(fail)?.error_for_status().map_err(fail)?;
+                self.response = Some(r);
+            }
+            let chunk = match self.response.as_mut().map(|r| r.chunk()) {
+                Some(chunk) => chunk.await,
+                None => continue,
+            };
+            match chunk {
+                Ok(Some(bytes)) => self.buffer.extend_from_slice(&bytes),
+                Ok(None) | Err(_) => {
+                    // The stream ended or broke: reconnect on the next call.
+                    self.response = None;
+                    return Err(Error::Camera(format!("{}: the stream ended", self.url)));
+                }
+            }
+        }
+    }
+}
+
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mjpeg_frames_are_cut_at_jpeg_markers() {
+        let mut stream = b"--frame\r\nContent-Type: image/jpeg\r\n\r\n".to_vec();
+        stream.extend([0xFF, 0xD8, 1, 2, 3, 0xFF, 0xD9]);
+        stream.extend(b"\r\n--frame\r\n\r\n");
+        stream.extend([0xFF, 0xD8, 4]);
+        assert_eq!(take_jpeg(&mut stream), Some(vec![0xFF, 0xD8, 1, 2, 3, 0xFF, 0xD9]));
+        assert_eq!(take_jpeg(&mut stream), None, "the second frame is not complete yet");
+        stream.extend([5, 0xFF, 0xD9]);
+        assert_eq!(take_jpeg(&mut stream), Some(vec![0xFF, 0xD8, 4, 5, 0xFF, 0xD9]));
+    }
+
+    #[tokio::test]
+    async fn a_folder_gives_each_finished_image_once_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut camera = FolderCamera::new(dir.path().to_owned()).unwrap();
+        std::fs::write(dir.path().join("upload.jpg.part"), b"half").unwrap();
+        std::fs::write(dir.path().join("a.jpg"), b"first").unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(dir.path().join("b.jpg"), b"second").unwrap();
+        let first = camera.next().await.unwrap();
+        assert_eq!(first.bytes, b"first");
+        assert!(first.source.ends_with("done/a.jpg"));
+        assert_eq!(camera.next().await.unwrap().bytes, b"second");
+        let nothing = tokio::time::timeout(Duration::from_millis(200), camera.next()).await;
+        assert!(nothing.is_err(), "an upload in progress is not a frame");
+    }
+}

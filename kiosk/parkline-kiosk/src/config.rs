@@ -1,0 +1,169 @@
+//! A kiosk's configuration, one TOML file: where the server is, and each lane's gate, camera, gate
+//! controller and printer.
+
+use std::path::{Path, PathBuf};
+
+use parkline_domain::Direction;
+use serde::Deserialize;
+
+use crate::Error;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The Parkline server, `http://host:port`.
+    pub server: String,
+    /// The kiosk's device token (issued by a manager at `POST /v1/admin/devices`).
+    pub device_token: String,
+    /// The facility the lanes belong to.
+    pub facility: String,
+    /// Where the offline cache, outbox and kept images live.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Plate formats to read: `us`, `us-<state>`, `eu`.
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// Where the kiosk's own HTTP API listens (plate-reading cameras push to it; attendant actions for
+    /// headless lanes), e.g. `127.0.0.1:8090`; none without it.
+    #[serde(default)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// How long a lane waits for the server before deciding on its own.
+    #[serde(default = "default_deadline_ms")]
+    pub deadline_ms: u64,
+    pub lanes: Vec<LaneConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaneConfig {
+    /// The gate's id in the facility's layout.
+    pub gate: String,
+    pub direction: Direction,
+    pub camera: CameraConfig,
+    pub gate_controller: GateConfig,
+    /// An ESC/POS ticket printer, `host:port` (usually port 9100); tickets show on screen without one.
+    #[serde(default)]
+    pub printer: Option<String>,
+}
+
+/// Where a lane's frames come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CameraConfig {
+    /// Cameras that drop images into a folder (by FTP, say).
+    Folder { path: PathBuf },
+    /// A camera's JPEG snapshot URL, fetched every `interval_ms`.
+    Snapshot {
+        url: String,
+        #[serde(default = "default_interval_ms")]
+        interval_ms: u64,
+    },
+    /// A camera's MJPEG stream URL.
+    Mjpeg { url: String },
+    /// Cameras that read plates themselves and push them to the kiosk's `POST /lanes/{gate}/plates`.
+    Plates,
+}
+
+/// What opens the barrier.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum GateConfig {
+    /// A Modbus TCP relay module: a coil pulsed to open (and one to close, if wired); discrete inputs for
+    /// the vehicle loop and the barrier's closed switch.
+    Modbus {
+        address: String,
+        #[serde(default = "default_unit")]
+        unit: u8,
+        open_coil: u16,
+        #[serde(default)]
+        close_coil: Option<u16>,
+        loop_input: u16,
+        closed_input: u16,
+        #[serde(default = "default_pulse_ms")]
+        pulse_ms: u64,
+    },
+    /// A relay driven over HTTP: `POST open_url` opens, `GET status_url` answers
+    /// `{"vehicle_on_loop": bool, "closed": bool}`.
+    Http {
+        open_url: String,
+        #[serde(default)]
+        close_url: Option<String>,
+        status_url: String,
+    },
+    /// No hardware: a barrier in memory (demos, camera-only lanes).
+    Simulated,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, Error> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        Config::parse(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+    }
+
+    pub fn parse(text: &str) -> Result<Config, Error> {
+        let config: Config = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        if config.lanes.is_empty() {
+            return Err(Error::Config("at least one [[lanes]] is needed".into()));
+        }
+        parkline_domain::plate_format::Region::by_name(&config.region)
+            .ok_or_else(|| Error::Config(format!("unknown plate region {:?}", config.region)))?;
+        Ok(config)
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("kiosk-data")
+}
+fn default_region() -> String {
+    "us".into()
+}
+fn default_deadline_ms() -> u64 {
+    1500
+}
+fn default_interval_ms() -> u64 {
+    200
+}
+fn default_unit() -> u8 {
+    1
+}
+fn default_pulse_ms() -> u64 {
+    500
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_two_lane_kiosk_parses_and_bad_files_say_why() {
+        let config = Config::parse(
+            r#"
+            server = "http://127.0.0.1:8080"
+            device_token = "dev_x"
+            facility = "waterfront-lot"
+            [[lanes]]
+            gate = "waterfront-in-1"
+            direction = "entry"
+            camera = { kind = "folder", path = "/var/spool/cam-in" }
+            gate_controller = { kind = "modbus", address = "10.0.0.9:502", open_coil = 0, loop_input = 0, closed_input = 1 }
+            printer = "10.0.0.20:9100"
+            [[lanes]]
+            gate = "waterfront-out-1"
+            direction = "exit"
+            camera = { kind = "snapshot", url = "http://10.0.0.7/snap.jpg" }
+            gate_controller = { kind = "simulated" }
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.lanes.len(), 2);
+        assert_eq!(config.deadline_ms, 1500);
+        assert!(matches!(config.lanes[0].gate_controller, GateConfig::Modbus { pulse_ms: 500, unit: 1, .. }));
+        assert!(matches!(config.lanes[1].camera, CameraConfig::Snapshot { interval_ms: 200, .. }));
+
+        let no_lanes = Config::parse("server = \"x\"\ndevice_token = \"y\"\nfacility = \"z\"\nlanes = []");
+        assert!(no_lanes.unwrap_err().to_string().contains("[[lanes]]"));
+        let typo = Config::parse("server = \"x\"\ndevice_tokn = \"y\"\nfacility = \"z\"\nlanes = []");
+        assert!(typo.unwrap_err().to_string().contains("device_tokn"));
+    }
+}

@@ -1,0 +1,201 @@
+//! What the kiosk's tests run against: a real Parkline server (demo city, SQLite) on its own thread and
+//! runtime that can be stopped and started again on the same database, and a real Modbus TCP relay
+//! module (tokio-modbus's server) that records every coil written.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use parkline_protocol::DeviceKind;
+use parkline_server::clock::ShiftedClock;
+use tokio_modbus::prelude::{ExceptionCode, Request, Response};
+
+pub const LOT: &str = "waterfront-lot";
+pub const IN: &str = "waterfront-in-1";
+pub const OUT: &str = "waterfront-out-1";
+const JWT: &str = "kiosk-test-secret-kiosk-test-secret-012345";
+
+pub struct Server {
+    dir: tempfile::TempDir,
+    pub port: u16,
+    running: Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
+    /// A kiosk device token for the lot.
+    pub kiosk: String,
+    pub clock: Arc<ShiftedClock>,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let clock = Arc::new(ShiftedClock::default());
+        let mut s = Server { dir, port, running: None, kiosk: String::new(), clock };
+        s.kiosk = s.boot(true).unwrap();
+        s
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server; on the first boot, seeds the demo and returns a kiosk token for the lot.
+    fn boot(&mut self, seed: bool) -> Option<String> {
+        let settings = parkline_server::config::Settings {
+            listen: Some(format!("127.0.0.1:{}", self.port).parse().unwrap()),
+            data_dir: Some(self.dir.path().to_owned()),
+            jwt_secret: Some(JWT.into()),
+            debounce_ms: Some(0),
+            public_rate_per_minute: Some(0),
+            caller_rate_per_minute: Some(0),
+            ..Default::default()
+        };
+        let config = settings.resolve().unwrap();
+        let clock = self.clock.clone();
+        let (tokens_tx, tokens_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            let token = rt.block_on(async {
+                let server = parkline_server::start_with_clock(&config, clock).await.expect("server starts");
+                let token = if seed {
+                    parkline_server::demo::seed(&server.app).await.unwrap();
+                    let kiosk =
+                        parkline_server::auth::random_token(parkline_server::auth::DEVICE_TOKEN_PREFIX);
+                    let hash = parkline_server::auth::sha256_hex(&kiosk);
+                    server
+                        .app
+                        .store
+                        .insert_device("lane kiosk", DeviceKind::Kiosk, Some(LOT), &hash, Timestamp::now())
+                        .await
+                        .unwrap();
+                    Some(kiosk)
+                } else {
+                    None
+                };
+                std::mem::forget(server); // serves until the runtime goes
+                token
+            });
+            tokens_tx.send(token).unwrap();
+            let _ = stopped.recv();
+            rt.shutdown_background();
+        });
+        let token = tokens_rx.recv().unwrap();
+        self.running = Some((stop, thread));
+        token
+    }
+
+    /// Stops it as a crash would: connections cut, nothing flushed politely.
+    pub fn kill(&mut self) {
+        if let Some((stop, thread)) = self.running.take() {
+            let _ = stop.send(());
+            thread.join().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    pub fn restart(&mut self) {
+        self.boot(false);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A Modbus TCP relay module: coils written are recorded with when; discrete inputs are what the test
+/// sets (the loop detector, the barrier's closed switch).
+#[derive(Clone, Default)]
+pub struct Relay {
+    pub writes: Arc<Mutex<Vec<(Instant, u16, bool)>>>,
+    pub inputs: Arc<Mutex<HashMap<u16, bool>>>,
+}
+
+impl tokio_modbus::server::Service for Relay {
+    type Request = Request<'static>;
+    type Response = Response;
+    type Exception = ExceptionCode;
+    type Future = std::future::Ready<Result<Response, ExceptionCode>>;
+
+    fn call(&self, req: Self::Request) -> Self::Future {
+        std::future::ready(match req {
+            Request::WriteSingleCoil(addr, on) => {
+                self.writes.lock().unwrap().push((Instant::now(), addr, on));
+                Ok(Response::WriteSingleCoil(addr, on))
+            }
+            Request::ReadDiscreteInputs(addr, count) => {
+                let inputs = self.inputs.lock().unwrap();
+                Ok(Response::ReadDiscreteInputs(
+                    (addr..addr + count).map(|a| inputs.get(&a).copied().unwrap_or(false)).collect(),
+                ))
+            }
+            _ => Err(ExceptionCode::IllegalFunction),
+        })
+    }
+}
+
+impl Relay {
+    /// Serves on a free loopback port.
+    pub async fn start() -> (Relay, SocketAddr) {
+        let relay = Relay::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio_modbus::server::tcp::Server::new(listener);
+        let service = relay.clone();
+        tokio::spawn(async move {
+            let on_connected = |stream, socket_addr| {
+                let service = service.clone();
+                async move {
+                    tokio_modbus::server::tcp::accept_tcp_connection(stream, socket_addr, |_| {
+                        Ok(Some(service.clone()))
+                    })
+                }
+            };
+            let _ = server.serve(&on_connected, |_| {}).await;
+        });
+        (relay, addr)
+    }
+
+    /// When `coil` was first switched on after `since`.
+    pub fn opened_at(&self, coil: u16, since: Instant) -> Option<Instant> {
+        self.writes.lock().unwrap().iter().find(|(at, c, on)| *c == coil && *on && *at >= since).map(|w| w.0)
+    }
+}
+
+/// Waits for `f` to hold, up to `timeout`.
+pub async fn until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    f()
+}
+
+/// The shared benchmark photos, or `None` (loudly) when they are absent.
+pub fn bench_photos() -> Option<std::path::PathBuf> {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/lpr-bench/us");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIPPED LOUDLY: {} is absent: the kiosk's camera tests need the shared photos",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// Drops a photo into a camera's folder as an FTP upload does: written under a temporary name, renamed.
+pub fn drop_photo(photo: &std::path::Path, folder: &std::path::Path, name: &str) {
+    let part = folder.join(format!("{name}.part"));
+    std::fs::copy(photo, &part).unwrap();
+    std::fs::rename(&part, folder.join(name)).unwrap();
+}

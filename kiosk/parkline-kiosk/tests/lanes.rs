@@ -1,0 +1,232 @@
+//! The kiosk end to end, against a real server on loopback, real Modbus TCP relay modules and a real
+//! ticket printer socket: photos dropped into the lanes' camera folders are read, decided by the server
+//! and open the barrier; with the server down, lanes decide on their own and every passage reaches the
+//! server exactly once when it is back.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{IN, LOT, OUT, Relay, Server, bench_photos, drop_photo, until};
+use jiff::SignedDuration;
+use parkline_domain::Direction;
+use parkline_kiosk::gate::SimulatedGate;
+use parkline_kiosk::{Input, Kiosk, LaneView};
+use parkline_protocol::{DecisionReason, GateCommand, PaymentRequest, PlateRead};
+use parkline_sdk::{Cache, Client};
+use tokio::io::AsyncReadExt;
+
+/// The photo the lanes see, and its labelled plate.
+const PHOTO: &str = "wts-lg-000145.jpg";
+const PLATE: &str = "4KBZ265";
+
+fn last(view: &tokio::sync::watch::Receiver<LaneView>) -> LaneView {
+    view.borrow().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_in_the_camera_folder_opens_the_gate_and_the_same_car_pays_and_leaves() {
+    let Some(photos) = bench_photos() else { return };
+    let server = Server::start();
+    let (entry_relay, entry_addr) = Relay::start().await;
+    let (exit_relay, exit_addr) = Relay::start().await;
+    let printer = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let printer_addr = printer.local_addr().unwrap();
+    let printed = tokio::spawn(async move {
+        let (mut socket, _) = printer.accept().await.unwrap();
+        let mut bytes = Vec::new();
+        socket.read_to_end(&mut bytes).await.unwrap();
+        bytes
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (cam_in, cam_out) = (dir.path().join("cam-in"), dir.path().join("cam-out"));
+    let config = parkline_kiosk::Config::parse(&format!(
+        r#"
+        server = "{url}"
+        device_token = "{token}"
+        facility = "{LOT}"
+        data_dir = "{data}"
+        [[lanes]]
+        gate = "{IN}"
+        direction = "entry"
+        camera = {{ kind = "folder", path = "{cam_in}" }}
+        gate_controller = {{ kind = "modbus", address = "{entry_addr}", open_coil = 3, loop_input = 0, closed_input = 1, pulse_ms = 100 }}
+        printer = "{printer_addr}"
+        [[lanes]]
+        gate = "{OUT}"
+        direction = "exit"
+        camera = {{ kind = "folder", path = "{cam_out}" }}
+        gate_controller = {{ kind = "modbus", address = "{exit_addr}", open_coil = 5, loop_input = 0, closed_input = 1, pulse_ms = 100 }}
+        "#,
+        url = server.url(),
+        token = server.kiosk,
+        data = dir.path().join("data").display(),
+        cam_in = cam_in.display(),
+        cam_out = cam_out.display(),
+    ))
+    .unwrap();
+    let kiosk = parkline_kiosk::start(&config).await.unwrap();
+    let (entry, exit) = (&kiosk.lanes[0], &kiosk.lanes[1]);
+
+    // A car at the entry: the camera drops its photo.
+    let dropped = Instant::now();
+    drop_photo(&photos.join(PHOTO), &cam_in, "car-1.jpg");
+    assert!(until(Duration::from_secs(30), || !last(&entry.view).passages.is_empty()).await, "no passage");
+    let v = last(&entry.view);
+    assert_eq!(v.read.as_ref().unwrap().plate, PLATE, "{v:?}");
+    let decision = v.decision.clone().unwrap();
+    assert_eq!(
+        (decision.command, decision.reason, decision.offline),
+        (GateCommand::Open, DecisionReason::Admitted, false)
+    );
+    let spot = decision.spot.clone().expect("the server held a spot");
+    assert!(decision.display.contains(&spot), "the driver is told where to park: {}", decision.display);
+    let ticket = decision.ticket.clone().unwrap();
+    // The relay module saw the open coil pulsed, and the printer got the ticket with its QR code.
+    let opened = entry_relay.opened_at(3, dropped).expect("coil 3 switched on");
+    assert!(
+        until(Duration::from_secs(2), || entry_relay.writes.lock().unwrap().iter().any(|w| w.1 == 3 && !w.2))
+            .await
+    );
+    let ticket_bytes = printed.await.unwrap();
+    let qr = ticket.qr.as_bytes();
+    assert!(ticket_bytes.windows(qr.len()).any(|w| w == qr), "the printed ticket carries its QR code");
+    eprintln!("entry: photo dropped to open coil in {:?}", opened - dropped);
+
+    // The server has the stay, under the plate read.
+    let staff = Client::new(&server.url(), None).unwrap();
+    staff.set_token(Some(server.kiosk.clone()));
+    let inside = staff.sessions(LOT, false).await.unwrap();
+    assert_eq!(inside.len(), 1);
+    assert_eq!((inside[0].plate.as_deref(), inside[0].ticket.as_str()), (Some(PLATE), ticket.id.as_str()));
+
+    // Two hours later the same car is at the exit: it owes the fee, and the barrier stays down.
+    server.clock.advance(SignedDuration::from_hours(2));
+    let at_exit = Instant::now();
+    drop_photo(&photos.join(PHOTO), &cam_out, "car-1-out.jpg");
+    assert!(until(Duration::from_secs(30), || last(&exit.view).decision.is_some()).await);
+    let d = last(&exit.view).decision.unwrap();
+    assert_eq!((d.command, d.reason), (GateCommand::Deny, DecisionReason::PaymentRequired), "{d:?}");
+    let due = d.amount_due.unwrap();
+    assert!(due.minor > 0);
+    assert!(exit_relay.opened_at(5, at_exit).is_none(), "no open before paying");
+
+    // The driver pays in the app at the barrier; the lane asks again by itself and opens.
+    let driver = Client::new(&server.url(), None).unwrap();
+    let receipt = driver
+        .pay(
+            &ticket.id,
+            &PaymentRequest { card_token: "tok_visa".into(), amount_minor: None },
+            &Client::new_key(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(receipt.amount.minor, due.minor);
+    let open = || last(&exit.view).decision.is_some_and(|d| d.command == GateCommand::Open);
+    assert!(until(Duration::from_secs(10), open).await, "the lane asked again");
+    assert!(
+        until(Duration::from_secs(2), || exit_relay.opened_at(5, at_exit).is_some()).await,
+        "the exit opened"
+    );
+    let d = last(&exit.view).decision.unwrap();
+    assert_eq!((d.command, d.reason), (GateCommand::Open, DecisionReason::Paid));
+    assert!(staff.sessions(LOT, false).await.unwrap().is_empty(), "the stay ended");
+}
+
+/// Plates pushed by a camera that reads them itself.
+fn read(plate: &str) -> Input {
+    Input::Plate(PlateRead { text: plate.into(), confidence: 0.95, alternatives: vec![], image_ref: None })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_server_down_twenty_enter_and_ten_leave_and_the_server_gets_each_passage_once() {
+    let mut server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let client = Client::new(&server.url(), Some(Cache::open(dir.path().join("kiosk.db")).unwrap())).unwrap();
+    client.set_token(Some(server.kiosk.clone()));
+    let kiosk = Kiosk::new(client, LOT, None, Duration::from_millis(1500));
+    kiosk.refresh().await.unwrap();
+    kiosk.spawn_upkeep();
+    let (entry_gate, exit_gate) = (Arc::new(SimulatedGate::new()), Arc::new(SimulatedGate::new()));
+    let entry = kiosk.lane(IN, Direction::Entry, entry_gate.clone(), None);
+    let exit = kiosk.lane(OUT, Direction::Exit, exit_gate.clone(), None);
+
+    server.kill();
+    let plate = |i: usize| format!("OFL{i:03}");
+    for i in 0..20 {
+        entry.send(read(&plate(i))).await;
+        assert!(
+            until(Duration::from_secs(5), || last(&entry.view).passages.len() == (i + 1).min(12)
+                && last(&entry.view).passages[0].plate.as_deref() == Some(&plate(i)))
+            .await,
+            "entry {i}"
+        );
+        let p = last(&entry.view).passages[0].clone();
+        assert!(p.opened && p.offline, "entry {i} opens offline: {p:?}");
+    }
+    for i in 0..10 {
+        exit.send(read(&plate(i))).await;
+        assert!(
+            until(Duration::from_secs(5), || last(&exit.view).passages.front().and_then(|p| p.plate.clone())
+                == Some(plate(i)))
+            .await,
+            "exit {i}"
+        );
+        let p = last(&exit.view).passages[0].clone();
+        assert!(p.opened && p.offline, "exit {i} opens offline within the grace period: {p:?}");
+    }
+    assert_eq!((entry_gate.opened(), exit_gate.opened()), (20, 10));
+    assert_eq!(kiosk.queued(), 30, "every passage waits in the outbox");
+    assert!(!last(&entry.view).health.server_online);
+    // The tickets the lane printed offline.
+    let tickets: Vec<String> = kiosk
+        .client
+        .pending()
+        .unwrap()
+        .iter()
+        .filter_map(|q| match &q.command {
+            parkline_sdk::Command::GateEvent { event, .. } => {
+                event.offline.as_ref().and_then(|o| o.ticket.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tickets.len(), 20);
+
+    server.restart();
+    assert!(until(Duration::from_secs(20), || kiosk.queued() == 0).await, "the outbox drains");
+    assert!(kiosk.conflicts().is_empty(), "{:?}", kiosk.conflicts());
+    assert!(until(Duration::from_secs(5), || last(&entry.view).health.server_online).await);
+
+    // The server's stays are what the lanes did: the ten still inside, with the lane's tickets.
+    let staff = kiosk.client.clone();
+    let inside = staff.sessions(LOT, false).await.unwrap();
+    let mut plates: Vec<String> = inside.iter().filter_map(|s| s.plate.clone()).collect();
+    plates.sort();
+    assert_eq!(plates, (10..20).map(plate).collect::<Vec<_>>());
+    for s in &inside {
+        assert!(tickets.contains(&s.ticket), "{} keeps the ticket printed offline", s.ticket);
+    }
+    // Replaying everything again changes nothing: each passage was applied once.
+    let held = |body: serde_json::Value| body["counts"]["held"].as_u64();
+    let availability =
+        reqwest::get(format!("{}/v1/facilities/{LOT}/availability", server.url())).await.unwrap();
+    let before = held(availability.json().await.unwrap());
+    assert_eq!(before, Some(10), "ten spots held for the ten inside");
+    let applied = kiosk.client.applied().unwrap();
+    assert_eq!(applied.len(), 30, "thirty passages applied");
+    let mut replayed = 0;
+    for q in applied {
+        if let parkline_sdk::Command::GateEvent { gate, event } = q.command {
+            let again = staff.gate_event(&gate, &event).await.unwrap();
+            assert_eq!(again.command, GateCommand::Open);
+            replayed += 1;
+        }
+    }
+    assert_eq!(replayed, 30);
+    assert_eq!(staff.sessions(LOT, false).await.unwrap().len(), 10);
+    let availability =
+        reqwest::get(format!("{}/v1/facilities/{LOT}/availability", server.url())).await.unwrap();
+    assert_eq!(held(availability.json().await.unwrap()), before);
+}

@@ -241,4 +241,22 @@ mod tests {
         gate.close().await.unwrap();
         assert!(gate.status().await.unwrap().closed);
     }
+
+    #[tokio::test]
+    async fn a_modbus_relay_is_pulsed_to_open_and_never_to_close_on_a_vehicle() {
+        let (relay, addr) = crate::relay::Relay::start().await.unwrap();
+        let gate =
+            ModbusGate::new(&addr.to_string(), 1, (2, Some(4)), (7, 6), Duration::from_millis(30)).unwrap();
+        relay.inputs.lock().unwrap().extend([(7, true), (6, false)]);
+        gate.open().await.unwrap();
+        assert_eq!(gate.status().await.unwrap(), GateStatus { vehicle_on_loop: true, closed: false });
+        assert!(matches!(gate.close().await, Err(Error::VehicleOnLoop)));
+        let coils = |relay: &crate::relay::Relay| -> Vec<(u16, bool)> {
+            relay.writes.lock().unwrap().iter().map(|w| (w.1, w.2)).collect()
+        };
+        assert_eq!(coils(&relay), [(2, true), (2, false)], "opened with a pulse, no close while on the loop");
+        relay.inputs.lock().unwrap().insert(7, false);
+        gate.close().await.unwrap();
+        assert_eq!(coils(&relay)[2..], [(4, true), (4, false)]);
+    }
 }

@@ -27,10 +27,12 @@ use crate::camera::{Camera, Frame};
 use crate::gate::{GateController, GateStatus};
 use crate::printer::{self, Ticket};
 
-/// A read this confident decides at once; a weaker one waits [`SETTLE`] for more frames.
+/// A read this confident decides at once; a weaker one waits [`SETTLE`] for more frames of the vehicle
+/// (deciding on each would let one vehicle in twice under two readings).
 const DECIDE_AT: f64 = 0.5;
-/// How long a passage collects frames after its first when no read is confident.
-const SETTLE: Duration = Duration::from_millis(800);
+/// How long a passage collects frames after its first when no read is confident (cameras send a burst
+/// of frames per trigger within a few hundred milliseconds).
+const SETTLE: Duration = Duration::from_millis(400);
 /// After the server failed to answer, lanes decide on their own for this long before asking again (the
 /// upkeep task keeps probing meanwhile), so no driver waits for a dead link.
 const ASSUME_OFFLINE: Duration = Duration::from_secs(10);
@@ -121,6 +123,9 @@ pub struct LaneView {
     /// A vehicle is at the lane and no plate could be read: the attendant types it or issues a ticket.
     pub unreadable: bool,
     pub passages: VecDeque<PassageView>,
+    /// Frames and passages since the lane started.
+    pub frames_total: u64,
+    pub passages_total: u64,
     pub health: Health,
     /// Offline decisions the server saw differently once they were replayed.
     pub conflicts: Vec<String>,
@@ -457,6 +462,8 @@ impl Lane {
         let bytes = Arc::new(frame.bytes);
         self.view.send_modify(|v| {
             v.frame = Some(bytes.clone());
+            v.frames_total += 1;
+            v.unreadable = false;
             v.health.camera = None;
         });
         let Some(reader) = self.kiosk.reader.clone() else {
@@ -721,6 +728,7 @@ impl Lane {
             }
             v.passages.push_front(passage);
             v.passages.truncate(RECENT);
+            v.passages_total += 1;
         });
         let gate_error = match opening {
             Some(task) => match task.await {

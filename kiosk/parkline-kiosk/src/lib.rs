@@ -9,6 +9,7 @@ pub mod config;
 pub mod gate;
 pub mod lane;
 pub mod printer;
+pub mod relay;
 pub mod ui;
 
 pub use config::Config;

@@ -29,8 +29,8 @@ fn last(view: &tokio::sync::watch::Receiver<LaneView>) -> LaneView {
 async fn a_photo_in_the_camera_folder_opens_the_gate_and_the_same_car_pays_and_leaves() {
     let Some(photos) = bench_photos() else { return };
     let server = Server::start();
-    let (entry_relay, entry_addr) = Relay::start().await;
-    let (exit_relay, exit_addr) = Relay::start().await;
+    let (entry_relay, entry_addr) = Relay::start().await.unwrap();
+    let (exit_relay, exit_addr) = Relay::start().await.unwrap();
     let printer = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let printer_addr = printer.local_addr().unwrap();
     let printed = tokio::spawn(async move {

@@ -10,6 +10,9 @@ use crate::{Detector, Error, Recognizer, TextBox};
 
 /// Lines read per photo, most confident first: plates are rarely below the tenth.
 const LINES: usize = 12;
+/// A plate-length read this confident ends the search: the lines after it would only cost time (on the
+/// benchmark: same accuracy, p95 from 357 to 271 ms).
+const SURE: f32 = 0.8;
 
 /// A plate the photo may show.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,12 +63,13 @@ impl PlateRecognizer {
             // Digits alone are more often a camera's date and time than a plate.
             let mixed = if raw.chars().any(|c| c.is_ascii_uppercase()) { 1.0 } else { 0.5 };
             let text = self.region.correct(&raw).text;
+            let confidence = read.confidence * b.score * mixed;
+            let sure = confidence >= SURE && (5..=8).contains(&text.len());
             if candidates.iter().all(|c| c.text != text) {
-                candidates.push(Candidate {
-                    text,
-                    confidence: read.confidence * b.score * mixed,
-                    plate_box: b,
-                });
+                candidates.push(Candidate { text, confidence, plate_box: b });
+            }
+            if sure {
+                break;
             }
         }
         candidates

@@ -1,17 +1,16 @@
 //! What the kiosk's tests run against: a real Parkline server (demo city, SQLite) on its own thread and
 //! runtime that can be stopped and started again on the same database, and a real Modbus TCP relay
-//! module (tokio-modbus's server) that records every coil written.
+//! module ([`parkline_kiosk::relay::Relay`]) that records every coil written.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+pub use parkline_kiosk::relay::Relay;
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use parkline_protocol::DeviceKind;
 use parkline_server::clock::ShiftedClock;
-use tokio_modbus::prelude::{ExceptionCode, Request, Response};
 
 pub const LOT: &str = "waterfront-lot";
 pub const IN: &str = "waterfront-in-1";
@@ -105,65 +104,6 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
-    }
-}
-
-/// A Modbus TCP relay module: coils written are recorded with when; discrete inputs are what the test
-/// sets (the loop detector, the barrier's closed switch).
-#[derive(Clone, Default)]
-pub struct Relay {
-    pub writes: Arc<Mutex<Vec<(Instant, u16, bool)>>>,
-    pub inputs: Arc<Mutex<HashMap<u16, bool>>>,
-}
-
-impl tokio_modbus::server::Service for Relay {
-    type Request = Request<'static>;
-    type Response = Response;
-    type Exception = ExceptionCode;
-    type Future = std::future::Ready<Result<Response, ExceptionCode>>;
-
-    fn call(&self, req: Self::Request) -> Self::Future {
-        std::future::ready(match req {
-            Request::WriteSingleCoil(addr, on) => {
-                self.writes.lock().unwrap().push((Instant::now(), addr, on));
-                Ok(Response::WriteSingleCoil(addr, on))
-            }
-            Request::ReadDiscreteInputs(addr, count) => {
-                let inputs = self.inputs.lock().unwrap();
-                Ok(Response::ReadDiscreteInputs(
-                    (addr..addr + count).map(|a| inputs.get(&a).copied().unwrap_or(false)).collect(),
-                ))
-            }
-            _ => Err(ExceptionCode::IllegalFunction),
-        })
-    }
-}
-
-impl Relay {
-    /// Serves on a free loopback port.
-    pub async fn start() -> (Relay, SocketAddr) {
-        let relay = Relay::default();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio_modbus::server::tcp::Server::new(listener);
-        let service = relay.clone();
-        tokio::spawn(async move {
-            let on_connected = |stream, socket_addr| {
-                let service = service.clone();
-                async move {
-                    tokio_modbus::server::tcp::accept_tcp_connection(stream, socket_addr, |_| {
-                        Ok(Some(service.clone()))
-                    })
-                }
-            };
-            let _ = server.serve(&on_connected, |_| {}).await;
-        });
-        (relay, addr)
-    }
-
-    /// When `coil` was first switched on after `since`.
-    pub fn opened_at(&self, coil: u16, since: Instant) -> Option<Instant> {
-        self.writes.lock().unwrap().iter().find(|(at, c, on)| *c == coil && *on && *at >= since).map(|w| w.0)
     }
 }
 

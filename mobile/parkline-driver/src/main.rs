@@ -1,0 +1,193 @@
+//! The driver app on the desktop (for development): `cargo run -p parkline-driver -- --server URL`.
+//! On phones the same app is bundled with the Dioxus CLI (`dx bundle --platform android|ios`).
+
+use clap::Parser;
+use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
+use dioxus::prelude::*;
+use jiff::{SignedDuration, Timestamp};
+use parkline_domain::{LatLon, VehicleClass};
+use parkline_driver::model::{Driver, Load, Plan, Vehicle};
+use parkline_driver::platform::{FixedLocation, Location};
+use parkline_driver::screens::{Actions, DetailScreen, FindScreen, ParkScreen};
+
+const CSS: &str = include_str!("app.css");
+
+#[derive(Debug, Clone, Parser)]
+#[command(about = "The Parkline driver app (desktop build)")]
+struct Cli {
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    server: String,
+    #[arg(long, default_value = "driver@demo.parkline")]
+    email: String,
+    #[arg(long, env = "PARKLINE_PASSWORD", default_value = "parkline-demo")]
+    password: String,
+    /// The car's plate.
+    #[arg(long, default_value = "DRV 1234")]
+    plate: String,
+    /// Where the driver is going, `lat,lon` (the desktop stands in for the phone's location).
+    #[arg(long, default_value = "47.6097,-122.3422")]
+    at: String,
+    #[arg(long, default_value = "Pike Place Market")]
+    destination: String,
+    /// The screen to open on: `find`, `facility:ID` or `ticket:TICKET`.
+    #[arg(long, default_value = "find")]
+    open: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Screen {
+    Find,
+    Facility(String),
+    Park(String),
+}
+
+#[derive(Debug, Clone)]
+struct Setup {
+    driver: Driver,
+    here: LatLon,
+    destination: String,
+    first: Screen,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let (lat, lon) = cli.at.split_once(',').ok_or_else(|| anyhow::anyhow!("--at is lat,lon"))?;
+    let location = FixedLocation(LatLon { lat: lat.trim().parse()?, lon: lon.trim().parse()? });
+    let client = parkline_sdk::Client::new(&cli.server, Some(parkline_sdk::Cache::in_memory()?))?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    // Signing in needs the server; without it the app still shows what it can (offline badges).
+    if let Err(e) = runtime.block_on(client.login(&cli.email, &cli.password)) {
+        eprintln!("not signed in: {e}");
+    }
+    let driver =
+        Driver { client, vehicle: Vehicle { plate: cli.plate, class: VehicleClass::Sedan, electric: false } };
+    let first = match cli.open.split_once(':') {
+        Some(("facility", id)) => Screen::Facility(id.to_owned()),
+        Some(("ticket", t)) => Screen::Park(t.to_owned()),
+        _ => Screen::Find,
+    };
+    let setup =
+        Setup { driver, here: location.here().unwrap_or(location.0), destination: cli.destination, first };
+    let window = WindowBuilder::new().with_title("Parkline").with_inner_size(LogicalSize::new(420.0, 860.0));
+    let config = Config::new().with_window(window).with_menu(None);
+    let _guard = runtime.enter();
+    dioxus::LaunchBuilder::desktop().with_cfg(config).with_context(setup).launch(app);
+    Ok(())
+}
+
+/// A resource's state as a screen shows it.
+fn load<T>(r: Option<Result<T, String>>) -> Load<T> {
+    match r {
+        None => Load::Loading,
+        Some(Ok(v)) => Load::Ready(v),
+        Some(Err(e)) => Load::Failed(e),
+    }
+}
+
+/// The stay being planned: from now for two hours.
+fn plan() -> Plan {
+    let from = Timestamp::now() + SignedDuration::from_mins(15);
+    Plan { from, to: from + SignedDuration::from_hours(2) }
+}
+
+fn app() -> Element {
+    let setup = use_context::<Setup>();
+    let mut screen = use_signal(|| setup.first.clone());
+    let mut notice = use_signal(|| None::<String>);
+    let mut paid = use_signal(|| false);
+    let ticket = use_signal(|| match &setup.first {
+        Screen::Park(t) => Some(t.clone()),
+        _ => None,
+    });
+    let driver = setup.driver.clone();
+    let (d1, d2, d3) = (driver.clone(), driver.clone(), driver.clone());
+    let here = setup.here;
+    let mut finds = use_resource(move || {
+        let d = d1.clone();
+        async move { d.find(here, 3000.0, plan()).await.map_err(|e| e.to_string()) }
+    });
+    let detail = use_resource(move || {
+        let d = d2.clone();
+        let screen = screen();
+        async move {
+            match screen {
+                Screen::Facility(id) => Some(d.detail(&id, plan()).await.map_err(|e| e.to_string())),
+                _ => None,
+            }
+        }
+    });
+    let mut parked = use_resource(move || {
+        let d = d3.clone();
+        let t = ticket();
+        async move {
+            match t {
+                Some(t) => Some(d.parked(&t).await.map_err(|e| e.to_string())),
+                None => None,
+            }
+        }
+    });
+    let (reserve_driver, pay_driver) = (driver.clone(), driver.clone());
+    use_context_provider(|| Actions {
+        open_facility: Callback::new(move |id: String| screen.set(Screen::Facility(id))),
+        back: Callback::new(move |_| screen.set(Screen::Find)),
+        reserve: Callback::new(move |id: String| {
+            let d = reserve_driver.clone();
+            spawn(async move {
+                let key = parkline_sdk::Client::new_key();
+                notice.set(Some(match d.reserve(&id, plan(), &key).await {
+                    Ok(r) => format!(
+                        "Reserved spot {} from {} to {} UTC, quoted {}.",
+                        r.spot,
+                        r.start.strftime("%H:%M"),
+                        r.end.strftime("%H:%M"),
+                        parkline_domain::Money::new(r.quote_minor, parkline_domain::Currency::USD)
+                    ),
+                    Err(e) => format!("Could not reserve: {e}"),
+                }));
+            });
+        }),
+        pay: Callback::new(move |_| {
+            let d = pay_driver.clone();
+            let t = ticket();
+            spawn(async move {
+                if let Some(t) = t {
+                    match d.pay(&t, "tok_visa", &parkline_sdk::Client::new_key()).await {
+                        Ok(r) => {
+                            paid.set(true);
+                            notice.set(Some(format!("Paid {}. The exit opens for your car.", r.amount)));
+                        }
+                        Err(e) => notice.set(Some(format!("Payment failed: {e}"))),
+                    }
+                    parked.restart();
+                }
+            });
+        }),
+    });
+    let body = match screen() {
+        Screen::Find => {
+            let state = load(finds.read().clone());
+            rsx! { FindScreen { state, destination: setup.destination.clone(), center: here } }
+        }
+        Screen::Facility(_) => {
+            let state = load(detail.read().clone().flatten());
+            rsx! { DetailScreen { state } }
+        }
+        Screen::Park(_) => {
+            let state = load(parked.read().clone().flatten());
+            rsx! { ParkScreen { state, paid: paid() } }
+        }
+    };
+    rsx! {
+        style { {CSS} }
+        div { class: "app",
+            if let Some(n) = notice() { div { class: "notice", onclick: move |_| notice.set(None), "{n}" } }
+            div { class: "body", {body} }
+            nav { class: "tabs",
+                button { class: if screen() == Screen::Find { "on" } else { "" }, onclick: move |_| { finds.restart(); screen.set(Screen::Find) }, "Find" }
+                if let Some(t) = ticket() {
+                    button { class: if matches!(screen(), Screen::Park(_)) { "on" } else { "" }, onclick: move |_| { parked.restart(); screen.set(Screen::Park(t.clone())) }, "My stay" }
+                }
+            }
+        }
+    }
+}

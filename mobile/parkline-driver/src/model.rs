@@ -1,0 +1,249 @@
+//! The app's view-models: what each screen shows, fetched through `parkline-sdk` and shaped for the
+//! screen, with no UI in them (the screens render them; tests drive them against a live server).
+
+use jiff::{SignedDuration, Timestamp};
+use parkline_domain::pricing::Quote;
+use parkline_domain::{LatLon, Money, VehicleClass};
+use parkline_protocol::{
+    Availability, FacilitySummary, PaymentRequest, Receipt, ReservationRequest, SessionView,
+};
+use parkline_sdk::Client;
+
+pub use parkline_domain::reservation::Reservation;
+
+/// What a screen has to show: still loading, the data, or why not.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Load<T> {
+    Loading,
+    Ready(T),
+    Failed(String),
+}
+
+/// The driver's car.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vehicle {
+    pub plate: String,
+    pub class: VehicleClass,
+    pub electric: bool,
+}
+
+/// A planned stay.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Plan {
+    pub from: Timestamp,
+    pub to: Timestamp,
+}
+
+/// A facility in the search results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Place {
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    pub location: LatLon,
+    pub distance_m: f64,
+    /// Free spots that fit the driver's vehicle.
+    pub free_for_me: u32,
+    pub free_ev: u32,
+    /// The planned stay's price, if the server could quote it.
+    pub quote: Option<Quote>,
+}
+
+/// Search results, with how old they are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finds {
+    pub places: Vec<Place>,
+    pub fetched_at: Timestamp,
+    /// Served from the cache: the server could not be reached.
+    pub offline: bool,
+}
+
+/// A facility's detail screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detail {
+    pub summary: FacilitySummary,
+    pub availability: Availability,
+    pub quote: Option<Quote>,
+    pub fetched_at: Timestamp,
+    pub offline: bool,
+}
+
+/// The driver's stay in progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parked {
+    pub session: SessionView,
+    pub facility_name: String,
+    /// How long it has been, as of `as_of`.
+    pub elapsed: SignedDuration,
+    pub due: Money,
+    pub as_of: Timestamp,
+}
+
+/// Free spots a vehicle of `class` can use: a smaller car fits a bigger spot.
+pub fn free_for(f: &parkline_protocol::FreeByClass, class: VehicleClass) -> u32 {
+    match class {
+        VehicleClass::Motorcycle => f.motorcycle,
+        VehicleClass::Compact => f.compact,
+        VehicleClass::Sedan => f.sedan,
+        VehicleClass::Suv => f.suv,
+    }
+}
+
+/// Results by walking distance in bands of [`BAND_M`], the cheaper first within a band; places with no
+/// room for the vehicle last.
+pub fn rank(places: &mut [Place]) {
+    places.sort_by_key(|p| {
+        let price = p.quote.as_ref().map_or(i64::MAX, |q| q.total.minor);
+        (p.free_for_me == 0, (p.distance_m / BAND_M) as i64, price, p.distance_m as i64)
+    });
+}
+
+/// Places this close to each other are as near as each other: price decides.
+pub const BAND_M: f64 = 250.0;
+
+/// The driver app's calls, as the screens need them.
+#[derive(Debug, Clone)]
+pub struct Driver {
+    pub client: Client,
+    pub vehicle: Vehicle,
+}
+
+impl Driver {
+    /// Facilities within `radius_m` of `at`, with free spots for the vehicle and the plan's price.
+    pub async fn find(&self, at: LatLon, radius_m: f64, plan: Plan) -> Result<Finds, parkline_sdk::Error> {
+        let near = self.client.nearby(at.lat, at.lon, radius_m).await?;
+        let mut places = Vec::new();
+        for f in near.value {
+            let quote = if near.offline {
+                None
+            } else {
+                self.client.quote(&f.id, self.vehicle.class, plan.from, plan.to).await.ok()
+            };
+            places.push(Place {
+                distance_m: f.distance_m.unwrap_or_else(|| distance(at, f.location)),
+                free_for_me: free_for(&f.free_by_class, self.vehicle.class),
+                free_ev: f.free_ev_charger,
+                id: f.id,
+                name: f.name,
+                address: f.address,
+                location: f.location,
+                quote,
+            });
+        }
+        rank(&mut places);
+        Ok(Finds { places, fetched_at: near.fetched_at, offline: near.offline })
+    }
+
+    pub async fn detail(&self, facility: &str, plan: Plan) -> Result<Detail, parkline_sdk::Error> {
+        let all = self.client.facilities().await?;
+        let summary = all
+            .value
+            .into_iter()
+            .find(|f| f.id == facility)
+            .ok_or_else(|| parkline_sdk::Error::Protocol(format!("no facility {facility}")))?;
+        let availability = self.client.availability(facility).await?;
+        let quote = if availability.offline {
+            None
+        } else {
+            self.client.quote(facility, self.vehicle.class, plan.from, plan.to).await.ok()
+        };
+        Ok(Detail {
+            summary,
+            quote,
+            fetched_at: availability.fetched_at,
+            offline: availability.offline,
+            availability: availability.value,
+        })
+    }
+
+    /// Books a spot for the plan; `key` makes a retry return the same reservation.
+    pub async fn reserve(
+        &self,
+        facility: &str,
+        plan: Plan,
+        key: &str,
+    ) -> Result<Reservation, parkline_sdk::Error> {
+        let request = ReservationRequest {
+            facility: facility.to_owned(),
+            plate: self.vehicle.plate.clone(),
+            vehicle_class: self.vehicle.class,
+            electric: self.vehicle.electric,
+            start: plan.from,
+            end: plan.to,
+            spot: None,
+            count: None,
+        };
+        let mut booked = self.client.book(&request, Some(key)).await?;
+        booked.pop().ok_or_else(|| parkline_sdk::Error::Protocol("the server booked nothing".into()))
+    }
+
+    /// The stay behind a ticket, with the fee so far.
+    pub async fn parked(&self, ticket: &str) -> Result<Parked, parkline_sdk::Error> {
+        let session = self.client.ticket(ticket).await?;
+        let facility_name = self
+            .client
+            .facilities()
+            .await
+            .ok()
+            .and_then(|all| all.value.into_iter().find(|f| f.id == session.facility).map(|f| f.name))
+            .unwrap_or_else(|| session.facility.clone());
+        let now = Timestamp::now();
+        let due = Money::new((session.fee.minor - session.paid.minor).max(0), session.fee.currency);
+        Ok(Parked {
+            elapsed: now.duration_since(session.entered_at),
+            facility_name,
+            due,
+            as_of: now,
+            session,
+        })
+    }
+
+    /// Pays what the stay owes so the exit opens; `key` makes a retry charge nothing more.
+    pub async fn pay(
+        &self,
+        ticket: &str,
+        card_token: &str,
+        key: &str,
+    ) -> Result<Receipt, parkline_sdk::Error> {
+        let payment = PaymentRequest { card_token: card_token.to_owned(), amount_minor: None };
+        self.client.pay(ticket, &payment, key).await
+    }
+}
+
+/// Great-circle distance in metres.
+pub fn distance(a: LatLon, b: LatLon) -> f64 {
+    use geo::{Distance, Haversine, Point};
+    Haversine.distance(Point::new(a.lon, a.lat), Point::new(b.lon, b.lat))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn place(id: &str, distance_m: f64, free: u32, price: Option<i64>) -> Place {
+        Place {
+            id: id.into(),
+            name: id.into(),
+            address: String::new(),
+            location: LatLon { lat: 47.6, lon: -122.3 },
+            distance_m,
+            free_for_me: free,
+            free_ev: 0,
+            quote: price
+                .map(|p| Quote { lines: vec![], total: Money::new(p, parkline_domain::Currency::USD) }),
+        }
+    }
+
+    #[test]
+    fn nearest_first_cheaper_when_close_full_ones_last() {
+        let mut places = vec![
+            place("far", 900.0, 5, Some(100)),
+            place("near-dear", 100.0, 5, Some(900)),
+            place("near-cheap", 180.0, 5, Some(400)),
+            place("nearest-full", 10.0, 0, Some(100)),
+        ];
+        rank(&mut places);
+        let order: Vec<&str> = places.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(order, ["near-cheap", "near-dear", "far", "nearest-full"]);
+    }
+}

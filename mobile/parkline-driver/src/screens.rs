@@ -1,0 +1,247 @@
+//! The app's screens. Each takes what it shows as a prop ([`Load`] of a view-model), so every state —
+//! loading, empty, error, offline, data — renders the same on a phone, on the desktop and headless in
+//! tests. Buttons act through the [`Actions`] context when the app provides it.
+
+use dioxus::prelude::*;
+use jiff::{SignedDuration, Timestamp};
+use parkline_domain::LatLon;
+use parkline_domain::pricing::{LineKind, Quote};
+
+use crate::model::{Detail, Finds, Load, Parked, Place};
+
+/// What the screens' buttons do (the app provides it; tests render without it).
+#[derive(Debug, Clone, Copy)]
+pub struct Actions {
+    pub open_facility: Callback<String>,
+    pub reserve: Callback<String>,
+    pub pay: Callback<()>,
+    pub back: Callback<()>,
+}
+
+fn actions() -> Option<Actions> {
+    try_use_context::<Actions>()
+}
+
+/// "3 min ago" for data fetched at `at`.
+pub fn age(at: Timestamp, now: Timestamp) -> String {
+    let s = now.duration_since(at).as_secs().max(0);
+    match s {
+        0..=9 => "just now".into(),
+        10..=59 => format!("{s} s ago"),
+        60..=3599 => format!("{} min ago", s / 60),
+        _ => format!("{} h ago", s / 3600),
+    }
+}
+
+fn distance(m: f64) -> String {
+    if m < 1000.0 { format!("{m:.0} m") } else { format!("{:.1} km", m / 1000.0) }
+}
+
+fn line_label(kind: &LineKind) -> String {
+    match kind {
+        LineKind::Parking { rate, .. } => format!("Parking ({rate})"),
+        LineKind::DailyMaximum { date } => format!("Daily maximum {date}"),
+        LineKind::MinimumCharge => "Minimum charge".into(),
+        LineKind::GracePeriod => "Grace period".into(),
+        LineKind::EvCharging => "EV charging".into(),
+        LineKind::LostTicket => "Lost ticket".into(),
+    }
+}
+
+#[component]
+fn Freshness(fetched_at: Timestamp, offline: bool) -> Element {
+    let text = age(fetched_at, Timestamp::now());
+    rsx! {
+        if offline {
+            div { class: "offline", "Offline — showing data from {text}" }
+        } else {
+            div { class: "age", "Updated {text}" }
+        }
+    }
+}
+
+#[component]
+fn Status(text: String, kind: String) -> Element {
+    rsx! { div { class: "status {kind}", "{text}" } }
+}
+
+#[component]
+fn QuoteLines(quote: Quote) -> Element {
+    rsx! {
+        table { class: "quote",
+            for line in quote.lines.iter() {
+                tr { td { {line_label(&line.kind)} } td { class: "money", {format_money(line.amount, &quote)} } }
+            }
+            tr { class: "total", td { "Total" } td { class: "money", "{quote.total}" } }
+        }
+    }
+}
+
+fn format_money(minor: i64, quote: &Quote) -> String {
+    parkline_domain::Money::new(minor, quote.total.currency).to_string()
+}
+
+/// A map drawn from coordinates alone (no tile server): the destination in the middle, each facility a
+/// pin, north up, scaled to the farthest one.
+#[component]
+pub fn MiniMap(center: LatLon, places: Vec<Place>) -> Element {
+    let (w, h) = (340.0, 200.0);
+    let metres_per_deg_lon = 111_320.0 * center.lat.to_radians().cos();
+    let reach = places.iter().map(|p| p.distance_m).fold(200.0f64, f64::max) * 1.15;
+    let scale = (h / 2.0) / reach;
+    let pins: Vec<(f64, f64, String, bool)> = places
+        .iter()
+        .map(|p| {
+            let dx = (p.location.lon - center.lon) * metres_per_deg_lon * scale;
+            let dy = (p.location.lat - center.lat) * 111_320.0 * scale;
+            (w / 2.0 + dx, h / 2.0 - dy, p.name.clone(), p.free_for_me > 0)
+        })
+        .collect();
+    rsx! {
+        svg { class: "map", width: "{w}", height: "{h}", view_box: "0 0 {w} {h}",
+            rect { width: "{w}", height: "{h}", fill: "#e8eef3" }
+            circle { cx: "{w / 2.0}", cy: "{h / 2.0}", r: "6", fill: "#1a73e8" }
+            for (x, y, name, free) in pins {
+                g {
+                    circle { cx: "{x}", cy: "{y}", r: "7", fill: if free { "#188038" } else { "#b3261e" } }
+                    text { x: "{x + 9.0}", y: "{y + 4.0}", font_size: "11", "{name}" }
+                }
+            }
+        }
+    }
+}
+
+/// Find: parking near the destination for the planned stay.
+#[component]
+pub fn FindScreen(state: Load<Finds>, destination: String, center: LatLon) -> Element {
+    let act = actions();
+    rsx! {
+        section { class: "screen find",
+            h1 { "Parking near {destination}" }
+            match state {
+                Load::Loading => rsx! { Status { text: "Finding parking…", kind: "loading" } },
+                Load::Failed(why) => rsx! { Status { text: "Could not load parking: {why}", kind: "error" } },
+                Load::Ready(finds) if finds.places.is_empty() => rsx! {
+                    Freshness { fetched_at: finds.fetched_at, offline: finds.offline }
+                    Status { text: "No parking within reach. Try a wider search.", kind: "empty" }
+                },
+                Load::Ready(finds) => rsx! {
+                    Freshness { fetched_at: finds.fetched_at, offline: finds.offline }
+                    MiniMap { center, places: finds.places.clone() }
+                    ul { class: "places",
+                        for p in finds.places.iter().cloned() {
+                            li {
+                                class: if p.free_for_me == 0 { "place full" } else { "place" },
+                                onclick: {
+                                    let id = p.id.clone();
+                                    move |_| if let Some(a) = act { a.open_facility.call(id.clone()) }
+                                },
+                                div { class: "name", "{p.name}" }
+                                div { class: "meta", "{distance(p.distance_m)} · {p.address}" }
+                                div { class: "free",
+                                    if p.free_for_me == 0 { "Full for your car" } else { "{p.free_for_me} free for your car" }
+                                    if p.free_ev > 0 { span { class: "ev", " · {p.free_ev} EV" } }
+                                }
+                                div { class: "price",
+                                    match &p.quote { Some(q) => rsx! { "{q.total} for your stay" }, None => rsx! { "Price unavailable offline" } }
+                                }
+                            }
+                        }
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// Facility detail: per-floor availability, EV and accessible spots, the itemised quote, reserve.
+#[component]
+pub fn DetailScreen(state: Load<Detail>) -> Element {
+    let act = actions();
+    rsx! {
+        section { class: "screen detail",
+            button { class: "back", onclick: move |_| if let Some(a) = act { a.back.call(()) }, "‹ Back" }
+            match state {
+                Load::Loading => rsx! { Status { text: "Loading the facility…", kind: "loading" } },
+                Load::Failed(why) => rsx! { Status { text: "Could not load the facility: {why}", kind: "error" } },
+                Load::Ready(d) => {
+                    let id = d.summary.id.clone();
+                    let a = &d.availability;
+                    rsx! {
+                        h1 { "{d.summary.name}" }
+                        div { class: "meta", "{d.summary.address}" }
+                        Freshness { fetched_at: d.fetched_at, offline: d.offline }
+                        div { class: "totals",
+                            div { class: "big", "{a.counts.free}" } div { "free of {a.counts.capacity}" }
+                            div { class: "chip", "EV {a.free_ev_charger}" }
+                            div { class: "chip", "Accessible {a.free_accessible}" }
+                        }
+                        h2 { "Floors" }
+                        table { class: "floors",
+                            for f in a.floors.iter() {
+                                tr {
+                                    td { "{f.label}" } td { "{f.name}" }
+                                    td { class: "bar",
+                                        div { class: "fill", style: "width: {pct(f.counts.free, f.counts.capacity)}%" }
+                                    }
+                                    td { "{f.counts.free} / {f.counts.capacity}" }
+                                }
+                            }
+                        }
+                        h2 { "Your stay" }
+                        match &d.quote {
+                            Some(q) => rsx! { QuoteLines { quote: q.clone() } },
+                            None => rsx! { Status { text: "No price while offline", kind: "empty" } },
+                        }
+                        div { class: "policy", "Free cancellation up to 1 hour before; a no-show is charged 20% of the quote." }
+                        button {
+                            class: "primary",
+                            disabled: d.offline,
+                            onclick: move |_| if let Some(a) = act { a.reserve.call(id.clone()) },
+                            "Reserve"
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn pct(part: u32, whole: u32) -> u32 {
+    (part * 100).checked_div(whole).unwrap_or(0)
+}
+
+fn clock(d: SignedDuration) -> String {
+    let m = d.as_secs().max(0) / 60;
+    format!("{}h {:02}m", m / 60, m % 60)
+}
+
+/// The active stay: where the car is, how long, what it costs now, and paying so the exit opens.
+#[component]
+pub fn ParkScreen(state: Load<Parked>, paid: bool) -> Element {
+    let act = actions();
+    rsx! {
+        section { class: "screen park",
+            match state {
+                Load::Loading => rsx! { Status { text: "Loading your stay…", kind: "loading" } },
+                Load::Failed(why) => rsx! { Status { text: "Could not load your stay: {why}", kind: "error" } },
+                Load::Ready(p) => rsx! {
+                    h1 { "Parked at {p.facility_name}" }
+                    div { class: "spot",
+                        div { class: "label", "Your spot" }
+                        div { class: "big", {p.session.spot.clone().unwrap_or_else(|| "any free spot".into())} }
+                    }
+                    div { class: "row", span { "Ticket" } span { "{p.session.ticket}" } }
+                    div { class: "row", span { "Since" } span { {p.session.entered_at.strftime("%H:%M UTC").to_string()} } }
+                    div { class: "row", span { "Parked for" } span { {clock(p.elapsed)} } }
+                    div { class: "row fee", span { "Fee so far" } span { "{p.session.fee}" } }
+                    if paid || p.due.minor == 0 {
+                        Status { text: "Nothing to pay: the exit opens for your car.", kind: "ok" }
+                    } else {
+                        button { class: "primary", onclick: move |_| if let Some(a) = act { a.pay.call(()) }, "Pay {p.due}" }
+                    }
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! The driver's journey through the app's view-models against a real server on loopback: find parking
+//! near the destination, see the quote, reserve, check in at the entry (a kiosk's gate event), pay in
+//! the app, and the exit opens.
+
+use jiff::{SignedDuration, Timestamp};
+use parkline_domain::VehicleClass;
+use parkline_driver::model::{Driver, Plan, Vehicle};
+use parkline_protocol::{DecisionReason, GateCommand, GateEvent, PlateRead};
+use parkline_sdk::Client;
+use parkline_testkit::{IN, LOT, OUT, Server};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn find_quote_reserve_check_in_pay_and_leave() {
+    let server = Server::start();
+    let client = Client::new(&server.url(), None).unwrap();
+    client.login("driver@demo.parkline", "parkline-demo").await.unwrap();
+    let driver = Driver {
+        client,
+        vehicle: Vehicle { plate: "JRN 4521".into(), class: VehicleClass::Sedan, electric: false },
+    };
+    let lot = driver.client.facilities().await.unwrap().value.into_iter().find(|f| f.id == LOT).unwrap();
+
+    // Find: the lot itself is nearest, every place has a price for the stay, nearest first.
+    let from = Timestamp::now() + SignedDuration::from_mins(10);
+    let plan = Plan { from, to: from + SignedDuration::from_hours(2) };
+    let finds = driver.find(lot.location, 3000.0, plan).await.unwrap();
+    assert!(!finds.offline && finds.places.len() >= 2, "{finds:?}");
+    let here = &finds.places[0];
+    assert_eq!(here.id, LOT);
+    assert!(here.free_for_me > 0);
+    let quoted = here.quote.clone().expect("a quote for the planned stay");
+    assert!(quoted.total.minor > 0 && !quoted.lines.is_empty());
+    assert_eq!(quoted.lines.iter().map(|l| l.amount).sum::<i64>(), quoted.total.minor, "itemised");
+    for pair in finds.places.windows(2) {
+        let band = |p: &parkline_driver::model::Place| {
+            (p.free_for_me == 0, (p.distance_m / parkline_driver::model::BAND_M) as i64)
+        };
+        assert!(band(&pair[0]) <= band(&pair[1]), "ranked by distance band");
+    }
+
+    // Detail: floors with their free counts and the same quote.
+    let detail = driver.detail(LOT, plan).await.unwrap();
+    assert!(!detail.availability.floors.is_empty());
+    assert_eq!(detail.quote.unwrap().total, quoted.total);
+
+    // Reserve; a retry with the same key is the same reservation.
+    let key = Client::new_key();
+    let booked = driver.reserve(LOT, plan, &key).await.unwrap();
+    assert_eq!(driver.reserve(LOT, plan, &key).await.unwrap().id, booked.id);
+    assert_eq!(booked.quote_minor, quoted.total.minor);
+
+    // The car arrives: the entry's camera reads the plate and the reservation checks it in.
+    let kiosk = Client::new(&server.url(), None).unwrap();
+    kiosk.set_token(Some(server.kiosk.clone()));
+    let read = |id: &str| GateEvent {
+        event_id: id.into(),
+        plate: Some(PlateRead {
+            text: "JRN4521".into(),
+            confidence: 0.93,
+            alternatives: vec![],
+            image_ref: None,
+        }),
+        ..GateEvent::default()
+    };
+    server.clock.advance(SignedDuration::from_mins(10));
+    let entry = kiosk.gate_event(IN, &read("journey-in")).await.unwrap();
+    assert_eq!((entry.command, entry.reason), (GateCommand::Open, DecisionReason::Admitted));
+    assert_eq!(entry.spot.unwrap().code, booked.spot, "the reserved spot");
+    let ticket = entry.ticket.unwrap().id;
+
+    // Ninety minutes later the app shows the stay and what it costs now; the driver pays in the app.
+    server.clock.advance(SignedDuration::from_mins(90));
+    let parked = driver.parked(&ticket).await.unwrap();
+    assert_eq!(parked.session.spot.as_deref(), Some(booked.spot.as_str()));
+    assert!(parked.due.minor > 0, "{parked:?}");
+    let receipt = driver.pay(&ticket, "tok_visa", &Client::new_key()).await.unwrap();
+    assert_eq!(receipt.amount, parked.due);
+    assert_eq!(driver.parked(&ticket).await.unwrap().due.minor, 0);
+
+    // At the exit the barrier opens.
+    let exit = kiosk.gate_event(OUT, &read("journey-out")).await.unwrap();
+    assert_eq!((exit.command, exit.reason), (GateCommand::Open, DecisionReason::Paid));
+}

@@ -209,6 +209,8 @@ pub struct Floor {
     pub level: i16,
     pub label: String,
     pub name: String,
+    /// Where cars arrive on this floor, floor-plan metres.
+    pub entrance: [f64; 2],
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -324,6 +326,7 @@ impl Facility {
                 level: floor.level,
                 name: floor.name.clone().unwrap_or_else(|| format!("Level {label}")),
                 label: label.clone(),
+                entrance: floor.entrance,
             });
             let mut zone_codes = HashSet::new();
             for zone in &floor.zones {

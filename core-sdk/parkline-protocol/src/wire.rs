@@ -363,6 +363,17 @@ pub struct GateView {
     pub level: i16,
 }
 
+/// A floor of a facility's plan.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FloorPlan {
+    pub level: i16,
+    pub label: String,
+    pub name: String,
+    /// Where cars arrive on this floor (the ramp's landing), floor-plan metres.
+    pub entrance: [f64; 2],
+}
+
 /// A facility's floor plan with every spot's current state, for maps.
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -370,6 +381,9 @@ pub struct LayoutView {
     pub facility: String,
     pub spots: Vec<SpotView>,
     pub gates: Vec<GateView>,
+    /// Each floor, with where cars arrive on it (for directions).
+    #[serde(default)]
+    pub floors: Vec<FloorPlan>,
 }
 
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -283,6 +283,11 @@ impl Client {
         self.cached(&format!("reservation:{id}"), &format!("/v1/reservations/{id}")).await
     }
 
+    /// The signed-in person's reservations, newest first; offline, the last list seen.
+    pub async fn my_reservations(&self) -> Result<Cached<Vec<Reservation>>> {
+        self.cached("my-reservations", "/v1/me/reservations").await
+    }
+
     /// A permit (staff); offline, the last one seen.
     pub async fn permit(&self, id: &str) -> Result<Cached<Permit>> {
         self.cached(&format!("permit:{id}"), &format!("/v1/permits/{id}")).await

@@ -17,6 +17,9 @@ pub struct Frame {
     /// Where it came from (a file name, a URL), kept with the passage as its image reference.
     pub source: String,
     pub arrived: Instant,
+    /// How many frames the camera sends per vehicle, when it sends a fixed number (cameras triggered by
+    /// their own loop or motion detector); the passage ends with the last of them.
+    pub per_vehicle: Option<u32>,
 }
 
 #[async_trait]
@@ -35,13 +38,14 @@ const FOLDER_POLL: Duration = Duration::from_millis(20);
 pub struct FolderCamera {
     dir: PathBuf,
     sizes: HashMap<PathBuf, u64>,
+    per_vehicle: u32,
 }
 
 impl FolderCamera {
-    pub fn new(dir: PathBuf) -> Result<FolderCamera, Error> {
+    pub fn new(dir: PathBuf, per_vehicle: u32) -> Result<FolderCamera, Error> {
         std::fs::create_dir_all(dir.join("done"))
             .map_err(|e| Error::Camera(format!("{}: {e}", dir.display())))?;
-        Ok(FolderCamera { dir, sizes: HashMap::new() })
+        Ok(FolderCamera { dir, sizes: HashMap::new(), per_vehicle: per_vehicle.max(1) })
     }
 
     fn ready(&mut self) -> Result<Option<PathBuf>, Error> {
@@ -81,7 +85,8 @@ impl Camera for FolderCamera {
                 std::fs::rename(&path, &kept)
                     .map_err(|e| Error::Camera(format!("{}: {e}", path.display())))?;
                 self.sizes.remove(&path);
-                return Ok(Frame { bytes, source: kept.display().to_string(), arrived });
+                let source = kept.display().to_string();
+                return Ok(Frame { bytes, source, arrived, per_vehicle: Some(self.per_vehicle) });
             }
             tokio::time::sleep(FOLDER_POLL).await;
         }
@@ -114,7 +119,7 @@ impl Camera for SnapshotCamera {
         let response =
             self.http.get(&self.url).send().await.map_err(fail)?.error_for_status().map_err(fail)?;
         let bytes = response.bytes().await.map_err(fail)?.to_vec();
-        Ok(Frame { bytes, source: self.url.clone(), arrived: Instant::now() })
+        Ok(Frame { bytes, source: self.url.clone(), arrived: Instant::now(), per_vehicle: None })
     }
 }
 
@@ -151,7 +156,8 @@ impl Camera for MjpegCamera {
     async fn next(&mut self) -> Result<Frame, Error> {
         loop {
             if let Some(jpeg) = take_jpeg(&mut self.buffer) {
-                return Ok(Frame { bytes: jpeg, source: self.url.clone(), arrived: Instant::now() });
+                let arrived = Instant::now();
+                return Ok(Frame { bytes: jpeg, source: self.url.clone(), arrived, per_vehicle: None });
             }
             if self.buffer.len() > MAX_MJPEG_FRAME {
                 self.buffer.clear();
@@ -206,7 +212,7 @@ mod tests {
     #[tokio::test]
     async fn a_folder_gives_each_finished_image_once_oldest_first() {
         let dir = tempfile::tempdir().unwrap();
-        let mut camera = FolderCamera::new(dir.path().to_owned()).unwrap();
+        let mut camera = FolderCamera::new(dir.path().to_owned(), 1).unwrap();
         std::fs::write(dir.path().join("upload.jpg.part"), b"half").unwrap();
         std::fs::write(dir.path().join("a.jpg"), b"first").unwrap();
         std::thread::sleep(Duration::from_millis(20));

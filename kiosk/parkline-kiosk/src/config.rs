@@ -50,8 +50,12 @@ pub struct LaneConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CameraConfig {
-    /// Cameras that drop images into a folder (by FTP, say).
-    Folder { path: PathBuf },
+    /// Cameras that drop images into a folder (by FTP, say), `frames_per_vehicle` per trigger (1).
+    Folder {
+        path: PathBuf,
+        #[serde(default = "one")]
+        frames_per_vehicle: u32,
+    },
     /// A camera's JPEG snapshot URL, fetched every `interval_ms`.
     Snapshot {
         url: String,
@@ -123,6 +127,9 @@ fn default_deadline_ms() -> u64 {
 }
 fn default_interval_ms() -> u64 {
     200
+}
+fn one() -> u32 {
+    1
 }
 fn default_unit() -> u8 {
     1

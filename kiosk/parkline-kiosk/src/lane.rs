@@ -365,6 +365,7 @@ struct Passage {
     arrived: Instant,
     image: Option<String>,
     settle_by: Instant,
+    frames: u32,
 }
 
 /// A vehicle at an exit that must pay first (or at an entry the server refused).
@@ -427,11 +428,9 @@ impl Lane {
         match input {
             Input::Frame(frame) => self.frame(frame).await,
             Input::Plate(read) => {
-                let passage = Passage {
-                    arrived: Instant::now(),
-                    image: read.image_ref.clone(),
-                    settle_by: Instant::now(),
-                };
+                let now = Instant::now();
+                let passage =
+                    Passage { arrived: now, image: read.image_ref.clone(), settle_by: now, frames: 1 };
                 self.observe(&read.text, read.confidence);
                 self.passage = Some(passage);
                 self.finish_passage().await;
@@ -477,8 +476,12 @@ impl Lane {
             arrived: frame.arrived,
             image: Some(frame.source.clone()),
             settle_by: frame.arrived + SETTLE,
+            frames: 0,
         });
         passage.image.get_or_insert(frame.source);
+        passage.frames += 1;
+        // The camera's last frame of this vehicle: nothing more to wait for.
+        let last_frame = frame.per_vehicle.is_some_and(|n| passage.frames >= n);
         let read = tokio::task::spawn_blocking(move || {
             let image = parkline_lpr::decode(&bytes)?;
             reader.read(&image)
@@ -497,7 +500,11 @@ impl Lane {
                     });
                     if confidence >= DECIDE_AT {
                         self.finish_passage().await;
+                        return;
                     }
+                }
+                if last_frame {
+                    self.finish_passage().await;
                 }
             }
             Ok(Err(e)) => self.view.send_modify(|v| v.health.camera = Some(e.to_string())),

@@ -95,7 +95,9 @@ pub async fn start(config: &Config) -> Result<Running, Error> {
         };
         let handle = kiosk.lane(&lane.gate, lane.direction, controller, lane.printer.clone());
         let camera: Option<Box<dyn Camera>> = match &lane.camera {
-            CameraConfig::Folder { path } => Some(Box::new(FolderCamera::new(path.clone())?)),
+            CameraConfig::Folder { path, frames_per_vehicle } => {
+                Some(Box::new(FolderCamera::new(path.clone(), *frames_per_vehicle)?))
+            }
             CameraConfig::Snapshot { url, interval_ms } => {
                 Some(Box::new(SnapshotCamera::new(url.clone(), Duration::from_millis(*interval_ms))))
             }

@@ -4,4 +4,5 @@
 
 pub mod model;
 pub mod platform;
+pub mod route;
 pub mod screens;

@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use parkline_domain::{LatLon, VehicleClass};
 use parkline_driver::model::{Driver, Load, Plan, Vehicle};
 use parkline_driver::platform::{FixedLocation, Location};
-use parkline_driver::screens::{Actions, DetailScreen, FindScreen, ParkScreen};
+use parkline_driver::screens::{Actions, DetailScreen, FindScreen, ParkScreen, ReservationsScreen};
 
 const CSS: &str = include_str!("app.css");
 
@@ -38,6 +38,7 @@ struct Cli {
 enum Screen {
     Find,
     Facility(String),
+    Reservations,
     Park(String),
 }
 
@@ -64,6 +65,7 @@ fn main() -> anyhow::Result<()> {
     let first = match cli.open.split_once(':') {
         Some(("facility", id)) => Screen::Facility(id.to_owned()),
         Some(("ticket", t)) => Screen::Park(t.to_owned()),
+        _ if cli.open == "reservations" => Screen::Reservations,
         _ => Screen::Find,
     };
     let setup =
@@ -100,7 +102,7 @@ fn app() -> Element {
         _ => None,
     });
     let driver = setup.driver.clone();
-    let (d1, d2, d3) = (driver.clone(), driver.clone(), driver.clone());
+    let (d1, d2, d3, d4) = (driver.clone(), driver.clone(), driver.clone(), driver.clone());
     let here = setup.here;
     let mut finds = use_resource(move || {
         let d = d1.clone();
@@ -126,10 +128,28 @@ fn app() -> Element {
             }
         }
     });
-    let (reserve_driver, pay_driver) = (driver.clone(), driver.clone());
+    let mut bookings = use_resource(move || {
+        let d = d4.clone();
+        async move { d.reservations().await.map_err(|e| e.to_string()) }
+    });
+    let (reserve_driver, pay_driver, cancel_driver) = (driver.clone(), driver.clone(), driver.clone());
     use_context_provider(|| Actions {
         open_facility: Callback::new(move |id: String| screen.set(Screen::Facility(id))),
         back: Callback::new(move |_| screen.set(Screen::Find)),
+        cancel: Callback::new(move |id: String| {
+            let d = cancel_driver.clone();
+            spawn(async move {
+                notice.set(Some(match d.cancel(&id).await {
+                    Ok(r) if r.fee_minor > 0 => format!(
+                        "Cancelled; a late cancellation costs {}.",
+                        parkline_domain::Money::new(r.fee_minor, parkline_domain::Currency::USD)
+                    ),
+                    Ok(_) => "Cancelled, free of charge.".to_owned(),
+                    Err(e) => format!("Could not cancel: {e}"),
+                }));
+                bookings.restart();
+            });
+        }),
         reserve: Callback::new(move |id: String| {
             let d = reserve_driver.clone();
             spawn(async move {
@@ -144,6 +164,7 @@ fn app() -> Element {
                     ),
                     Err(e) => format!("Could not reserve: {e}"),
                 }));
+                bookings.restart();
             });
         }),
         pay: Callback::new(move |_| {
@@ -172,6 +193,10 @@ fn app() -> Element {
             let state = load(detail.read().clone().flatten());
             rsx! { DetailScreen { state } }
         }
+        Screen::Reservations => {
+            let state = load(bookings.read().clone());
+            rsx! { ReservationsScreen { state } }
+        }
         Screen::Park(_) => {
             let state = load(parked.read().clone().flatten());
             rsx! { ParkScreen { state, paid: paid() } }
@@ -184,6 +209,7 @@ fn app() -> Element {
             div { class: "body", {body} }
             nav { class: "tabs",
                 button { class: if screen() == Screen::Find { "on" } else { "" }, onclick: move |_| { finds.restart(); screen.set(Screen::Find) }, "Find" }
+                button { class: if screen() == Screen::Reservations { "on" } else { "" }, onclick: move |_| { bookings.restart(); screen.set(Screen::Reservations) }, "Reservations" }
                 if let Some(t) = ticket() {
                     button { class: if matches!(screen(), Screen::Park(_)) { "on" } else { "" }, onclick: move |_| { parked.restart(); screen.set(Screen::Park(t.clone())) }, "My stay" }
                 }

@@ -58,6 +58,14 @@ pub struct Finds {
     pub offline: bool,
 }
 
+/// The driver's reservations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bookings {
+    pub list: Vec<Reservation>,
+    pub fetched_at: Timestamp,
+    pub offline: bool,
+}
+
 /// A facility's detail screen.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Detail {
@@ -77,6 +85,8 @@ pub struct Parked {
     pub elapsed: SignedDuration,
     pub due: Money,
     pub as_of: Timestamp,
+    /// How to get from the entry to the spot (and back to the car).
+    pub route: Option<crate::route::Route>,
 }
 
 /// Free spots a vehicle of `class` can use: a smaller car fits a bigger spot.
@@ -177,6 +187,17 @@ impl Driver {
         booked.pop().ok_or_else(|| parkline_sdk::Error::Protocol("the server booked nothing".into()))
     }
 
+    /// The driver's reservations, newest first, with how old the list is.
+    pub async fn reservations(&self) -> Result<Bookings, parkline_sdk::Error> {
+        let list = self.client.my_reservations().await?;
+        Ok(Bookings { list: list.value, fetched_at: list.fetched_at, offline: list.offline })
+    }
+
+    /// Cancels a reservation (free until an hour before it starts).
+    pub async fn cancel(&self, id: &str) -> Result<Reservation, parkline_sdk::Error> {
+        self.client.cancel_reservation(id).await
+    }
+
     /// The stay behind a ticket, with the fee so far.
     pub async fn parked(&self, ticket: &str) -> Result<Parked, parkline_sdk::Error> {
         let session = self.client.ticket(ticket).await?;
@@ -187,6 +208,14 @@ impl Driver {
             .ok()
             .and_then(|all| all.value.into_iter().find(|f| f.id == session.facility).map(|f| f.name))
             .unwrap_or_else(|| session.facility.clone());
+        let route = match (&session.spot, self.client.layout(&session.facility).await) {
+            (Some(spot), Ok(layout)) => {
+                let entry =
+                    layout.value.gates.iter().find(|g| g.direction == parkline_domain::Direction::Entry);
+                crate::route::route(&layout.value, spot, entry.map_or(0, |g| g.level))
+            }
+            _ => None,
+        };
         let now = Timestamp::now();
         let due = Money::new((session.fee.minor - session.paid.minor).max(0), session.fee.currency);
         Ok(Parked {
@@ -195,6 +224,7 @@ impl Driver {
             due,
             as_of: now,
             session,
+            route,
         })
     }
 

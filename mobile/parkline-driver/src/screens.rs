@@ -7,7 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 use parkline_domain::LatLon;
 use parkline_domain::pricing::{LineKind, Quote};
 
-use crate::model::{Detail, Finds, Load, Parked, Place};
+use crate::model::{Bookings, Detail, Finds, Load, Parked, Place};
 
 /// What the screens' buttons do (the app provides it; tests render without it).
 #[derive(Debug, Clone, Copy)]
@@ -16,6 +16,7 @@ pub struct Actions {
     pub reserve: Callback<String>,
     pub pay: Callback<()>,
     pub back: Callback<()>,
+    pub cancel: Callback<String>,
 }
 
 fn actions() -> Option<Actions> {
@@ -216,6 +217,72 @@ fn clock(d: SignedDuration) -> String {
     format!("{}h {:02}m", m / 60, m % 60)
 }
 
+/// My reservations: upcoming and past, with cancel for those not yet begun.
+#[component]
+pub fn ReservationsScreen(state: Load<Bookings>) -> Element {
+    let act = actions();
+    rsx! {
+        section { class: "screen reservations",
+            h1 { "My reservations" }
+            match state {
+                Load::Loading => rsx! { Status { text: "Loading your reservations…", kind: "loading" } },
+                Load::Failed(why) => rsx! { Status { text: "Could not load your reservations: {why}", kind: "error" } },
+                Load::Ready(b) if b.list.is_empty() => rsx! {
+                    Freshness { fetched_at: b.fetched_at, offline: b.offline }
+                    Status { text: "No reservations yet. Find a place and reserve it.", kind: "empty" }
+                },
+                Load::Ready(b) => rsx! {
+                    Freshness { fetched_at: b.fetched_at, offline: b.offline }
+                    ul { class: "places",
+                        for r in b.list.iter().cloned() {
+                            li { class: "place",
+                                div { class: "name", "{r.facility} · spot {r.spot}" }
+                                div { class: "meta", {format!("{} → {} UTC", r.start.strftime("%a %d %b %H:%M"), r.end.strftime("%H:%M"))} }
+                                div { class: "meta", {format!("{} · quoted {}", r.status.as_str(), parkline_domain::Money::new(r.quote_minor, parkline_domain::Currency::USD))} }
+                                if r.status == parkline_domain::reservation::Status::Confirmed && !b.offline {
+                                    button {
+                                        class: "cancel",
+                                        onclick: {
+                                            let id = r.id.clone();
+                                            move |_| if let Some(a) = act { a.cancel.call(id.clone()) }
+                                        },
+                                        "Cancel"
+                                    }
+                                }
+                            }
+                        }
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// The spot's floor from above: every spot a dot, the driver's spot and the way to it from the ramp.
+#[component]
+pub fn FloorMap(route: crate::route::Route) -> Element {
+    let points: Vec<(f64, f64)> =
+        route.floor_spots.iter().copied().chain([route.landing, route.at]).collect();
+    let (min_x, max_x) = points.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
+    let (min_y, max_y) = points.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
+    let (w, h, pad) = (340.0, 220.0, 12.0);
+    let scale = ((w - 2.0 * pad) / (max_x - min_x).max(1.0)).min((h - 2.0 * pad) / (max_y - min_y).max(1.0));
+    let px = move |p: (f64, f64)| (pad + (p.0 - min_x) * scale, h - pad - (p.1 - min_y) * scale);
+    let (lx, ly) = px(route.landing);
+    let (sx, sy) = px(route.at);
+    let dots: Vec<(f64, f64)> = route.floor_spots.iter().map(|p| px(*p)).collect();
+    rsx! {
+        svg { class: "floor-map", width: "{w}", height: "{h}", view_box: "0 0 {w} {h}",
+            rect { width: "{w}", height: "{h}", fill: "#eceff3", rx: "10" }
+            for (x, y) in dots { rect { x: "{x - 2.0}", y: "{y - 2.0}", width: "4", height: "4", fill: "#b0b8c4" } }
+            path { d: "M {lx} {ly} L {lx} {sy} L {sx} {sy}", stroke: "#1a73e8", stroke_width: "3", fill: "none", stroke_dasharray: "6 4" }
+            circle { cx: "{lx}", cy: "{ly}", r: "6", fill: "#5f6368" }
+            circle { cx: "{sx}", cy: "{sy}", r: "8", fill: "#1a73e8" }
+            text { x: "{sx + 10.0}", y: "{sy + 4.0}", font_size: "12", font_weight: "bold", "{route.spot}" }
+        }
+    }
+}
+
 /// The active stay: where the car is, how long, what it costs now, and paying so the exit opens.
 #[component]
 pub fn ParkScreen(state: Load<Parked>, paid: bool) -> Element {
@@ -235,6 +302,11 @@ pub fn ParkScreen(state: Load<Parked>, paid: bool) -> Element {
                     div { class: "row", span { "Since" } span { {p.session.entered_at.strftime("%H:%M UTC").to_string()} } }
                     div { class: "row", span { "Parked for" } span { {clock(p.elapsed)} } }
                     div { class: "row fee", span { "Fee so far" } span { "{p.session.fee}" } }
+                    if let Some(r) = &p.route {
+                        h2 { "Find your car" }
+                        FloorMap { route: r.clone() }
+                        ol { class: "steps", for step in r.steps.iter() { li { "{step}" } } }
+                    }
                     if paid || p.due.minor == 0 {
                         Status { text: "Nothing to pay: the exit opens for your car.", kind: "ok" }
                     } else {

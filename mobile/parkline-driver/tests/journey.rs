@@ -48,6 +48,19 @@ async fn find_quote_reserve_check_in_pay_and_leave() {
     let booked = driver.reserve(LOT, plan, &key).await.unwrap();
     assert_eq!(driver.reserve(LOT, plan, &key).await.unwrap().id, booked.id);
     assert_eq!(booked.quote_minor, quoted.total.minor);
+    let mine = driver.reservations().await.unwrap();
+    assert!(!mine.offline && mine.list.iter().any(|r| r.id == booked.id), "listed under My reservations");
+    // A second booking, cancelled well ahead: free, and listed as cancelled.
+    let later =
+        Plan { from: from + SignedDuration::from_hours(26), to: from + SignedDuration::from_hours(28) };
+    let spare = driver.reserve(LOT, later, &Client::new_key()).await.unwrap();
+    let cancelled = driver.cancel(&spare.id).await.unwrap();
+    assert_eq!(cancelled.fee_minor, 0, "free cancellation");
+    let mine = driver.reservations().await.unwrap();
+    assert_eq!(
+        mine.list.iter().find(|r| r.id == spare.id).unwrap().status,
+        parkline_domain::reservation::Status::Cancelled
+    );
 
     // The car arrives: the entry's camera reads the plate and the reservation checks it in.
     let kiosk = Client::new(&server.url(), None).unwrap();
@@ -72,6 +85,10 @@ async fn find_quote_reserve_check_in_pay_and_leave() {
     server.clock.advance(SignedDuration::from_mins(90));
     let parked = driver.parked(&ticket).await.unwrap();
     assert_eq!(parked.session.spot.as_deref(), Some(booked.spot.as_str()));
+    let route = parked.route.clone().expect("directions to the spot");
+    assert_eq!(route.spot, booked.spot);
+    assert!(route.steps.last().unwrap().contains(&booked.spot), "{:?}", route.steps);
+    assert!(route.floor_spots.contains(&route.at) && route.distance_m > 0.0);
     assert!(parked.due.minor > 0, "{parked:?}");
     let receipt = driver.pay(&ticket, "tok_visa", &Client::new_key()).await.unwrap();
     assert_eq!(receipt.amount, parked.due);

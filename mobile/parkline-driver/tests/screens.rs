@@ -4,11 +4,13 @@ use dioxus::prelude::*;
 use jiff::{SignedDuration, Timestamp};
 use parkline_domain::pricing::{LineKind, Quote, QuoteLine};
 use parkline_domain::{Currency, LatLon, Money};
-use parkline_driver::model::Detail;
+use parkline_driver::model::{Bookings, Detail};
 use parkline_driver::model::{Finds, Load, Parked, Place};
+use parkline_driver::route::Route;
 use parkline_driver::screens::{
     DetailScreen, DetailScreenProps, FindScreen, FindScreenProps, ParkScreen, ParkScreenProps,
 };
+use parkline_driver::screens::{ReservationsScreen, ReservationsScreenProps};
 
 const HERE: LatLon = LatLon { lat: 47.6097, lon: -122.3422 };
 
@@ -92,11 +94,31 @@ fn the_active_stay_shows_spot_time_fee_and_pay() {
         elapsed: SignedDuration::from_mins(95),
         due: Money::new(900, Currency::USD),
         as_of: Timestamp::now(),
+        route: Some(Route {
+            spot: "G-012".into(),
+            zone: "B".into(),
+            floor: "Level G".into(),
+            landing: (0.0, 0.0),
+            at: (12.0, 30.0),
+            floor_spots: vec![(0.0, 5.0), (12.0, 30.0), (24.0, 30.0)],
+            steps: vec!["Drive 30 m ahead along the aisle.".into(), "Your spot is G-012 in zone B.".into()],
+            distance_m: 42.0,
+        }),
     };
     let html = park(Load::Ready(parked.clone()), false);
-    for text in ["Parked at Waterfront Lot", "G-012", "ACDE3479", "1h 35m", "Pay 9.00 USD"] {
+    for text in [
+        "Parked at Waterfront Lot",
+        "G-012",
+        "ACDE3479",
+        "1h 35m",
+        "Pay 9.00 USD",
+        "Find your car",
+        "Drive 30 m ahead",
+    ] {
         assert!(html.contains(text), "{text} in {html}");
     }
+    assert_eq!(html.matches("<rect").count(), 4, "the floor and its three spots");
+    assert!(html.contains("stroke-dasharray"), "the way from the ramp");
     let paid = park(Load::Ready(parked), true);
     assert!(paid.contains("the exit opens") && !paid.contains("Pay 9.00"));
 }
@@ -146,4 +168,32 @@ fn facility_detail_shows_floors_quote_and_reserve() {
     let offline = detail(Load::Ready(ready(true, None)));
     assert!(offline.contains("Offline") && offline.contains("No price while offline"));
     assert!(offline.contains("disabled"), "no booking offline");
+}
+
+#[test]
+fn reservations_list_with_cancel_for_the_upcoming() {
+    let screen = |state: Load<Bookings>| render(ReservationsScreen, ReservationsScreenProps { state });
+    assert!(screen(Load::Loading).contains("Loading your reservations"));
+    assert!(screen(Load::Failed("offline: refused".into())).contains("Could not load your reservations"));
+    let now = Timestamp::now();
+    assert!(
+        screen(Load::Ready(Bookings { list: vec![], fetched_at: now, offline: false }))
+            .contains("No reservations yet")
+    );
+    let reservation = |id: &str, status: &str| -> parkline_driver::model::Reservation {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "facility": "waterfront-lot", "spot": "G-007", "plate": "JRN4521",
+            "vehicle": {"class": "sedan", "electric": false},
+            "start": "2026-12-02T16:00:00Z", "end": "2026-12-02T18:00:00Z", "status": status,
+            "quote_minor": 1250, "fee_minor": 0, "owner": 1, "group": null
+        }))
+        .unwrap()
+    };
+    let list = vec![reservation("r1", "confirmed"), reservation("r2", "cancelled")];
+    let html = screen(Load::Ready(Bookings { list: list.clone(), fetched_at: now, offline: false }));
+    assert!(html.contains("spot G-007") && html.contains("Wed 02 Dec 16:00") && html.contains("12.50 USD"));
+    assert_eq!(html.matches(">Cancel<").count(), 1, "only the confirmed one can be cancelled");
+    let offline =
+        screen(Load::Ready(Bookings { list, fetched_at: now - SignedDuration::from_mins(3), offline: true }));
+    assert!(offline.contains("Offline") && !offline.contains(">Cancel<"));
 }

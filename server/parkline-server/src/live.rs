@@ -391,6 +391,17 @@ impl FacilityLive {
                     level: g.level,
                 })
                 .collect(),
+            floors: self
+                .facility
+                .floors
+                .iter()
+                .map(|f| parkline_protocol::FloorPlan {
+                    level: f.level,
+                    label: f.label.clone(),
+                    name: f.name.clone(),
+                    entrance: f.entrance,
+                })
+                .collect(),
         }
     }
 }

@@ -48,6 +48,19 @@ pub async fn book(
     Ok((StatusCode::CREATED, axum::Json(booked)))
 }
 
+/// The signed-in person's reservations, newest first (the app's "My reservations").
+#[utoipa::path(get, path = "/v1/me/reservations", tag = "reservations", security(("bearer" = [])),
+    responses((status = 200, body = Object, description = "the reservations")))]
+pub async fn mine(
+    State(app): State<App>,
+    Extension(principal): Extension<Principal>,
+) -> Result<axum::Json<Vec<Reservation>>> {
+    let Principal::User { id, .. } = principal else {
+        return Ok(axum::Json(Vec::new()));
+    };
+    Ok(axum::Json(app.store.user_reservations(id).await?))
+}
+
 #[utoipa::path(get, path = "/v1/reservations/{id}", tag = "reservations", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Object, description = "the reservation"), (status = 404, body = ApiError)))]

@@ -27,6 +27,9 @@ pub struct Config {
     /// headless lanes), e.g. `127.0.0.1:8090`; none without it.
     #[serde(default)]
     pub listen: Option<std::net::SocketAddr>,
+    /// Cores the plate reader may use for one image (default: all, up to 4).
+    #[serde(default)]
+    pub reader_threads: Option<usize>,
     /// How long a lane waits for the server before deciding on its own.
     #[serde(default = "default_deadline_ms")]
     pub deadline_ms: u64,

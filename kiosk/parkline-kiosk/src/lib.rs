@@ -61,7 +61,13 @@ pub async fn start(config: &Config) -> Result<Running, Error> {
     client.set_token(Some(config.device_token.clone()));
     let region = parkline_domain::plate_format::Region::by_name(&config.region)
         .ok_or_else(|| Error::Config(format!("unknown plate region {:?}", config.region)))?;
-    let reader = match parkline_lpr::PlateRecognizer::load(&parkline_lpr::models_dir(), region) {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from).min(4);
+    let threads = config.reader_threads.unwrap_or(cores);
+    let reader = match parkline_lpr::PlateRecognizer::load_with_threads(
+        &parkline_lpr::models_dir(),
+        region,
+        threads,
+    ) {
         Ok(r) => Some(Arc::new(r)),
         Err(e) => {
             tracing::error!("no plate reading: {e}");

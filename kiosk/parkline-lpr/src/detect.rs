@@ -37,12 +37,13 @@ pub struct Detector {
 }
 
 impl Detector {
-    pub fn load(dir: &Path) -> Result<Detector, Error> {
+    /// Loads the runtime and the detection model from `dir`, to run on `threads` cores.
+    pub fn load(dir: &Path, threads: usize) -> Result<Detector, Error> {
         let runtime = required(dir, "libonnxruntime.so")?;
         let model = required(dir, "PP-OCRv6_det_small.onnx")?;
         let fail = |e: ort::Error<ort::session::builder::SessionBuilder>| Error::Runtime(e.to_string());
         let session = Session::builder(crate::recognize::environment(&runtime)?)?
-            .with_intra_threads(1)
+            .with_intra_threads(threads.max(1))
             .map_err(fail)?
             .commit_from_file(&model)?;
         Ok(Detector { session: Mutex::new(session) })

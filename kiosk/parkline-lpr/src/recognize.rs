@@ -51,13 +51,13 @@ pub struct Recognizer {
 }
 
 impl Recognizer {
-    /// Loads the runtime and the recognition model from `dir`.
-    pub fn load(dir: &Path) -> Result<Recognizer, Error> {
+    /// Loads the runtime and the recognition model from `dir`, to run on `threads` cores.
+    pub fn load(dir: &Path, threads: usize) -> Result<Recognizer, Error> {
         let runtime = required(dir, "libonnxruntime.so")?;
         let model = required(dir, "PP-OCRv6_rec_small.onnx")?;
         let fail = |e: ort::Error<ort::session::builder::SessionBuilder>| Error::Runtime(e.to_string());
         let session = Session::builder(environment(&runtime)?)?
-            .with_intra_threads(1)
+            .with_intra_threads(threads.max(1))
             .map_err(fail)?
             .commit_from_file(&model)?;
         let list = {

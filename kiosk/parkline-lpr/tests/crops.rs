@@ -33,7 +33,7 @@ fn normalise(text: &str) -> String {
 fn reads_the_benchmark_crops() {
     let Some(dir) = bench() else { return };
     let recognizer =
-        Recognizer::load(&parkline_lpr::models_dir()).expect("models: run tools/fetch-lpr-models");
+        Recognizer::load(&parkline_lpr::models_dir(), 1).expect("models: run tools/fetch-lpr-models");
     let us = Region::us();
     let truth = std::fs::read_to_string(dir.join("groundtruth.csv")).unwrap();
     let (mut total, mut exact, mut raw) = (0usize, 0usize, 0usize);

@@ -6,8 +6,9 @@ use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
 use dioxus::prelude::*;
 use jiff::{SignedDuration, Timestamp};
 use parkline_domain::{LatLon, VehicleClass};
-use parkline_driver::model::{Driver, Load, Plan, Vehicle};
+use parkline_driver::model::{Driver, Load, Payment, Plan, Vehicle};
 use parkline_driver::platform::{FixedLocation, Location};
+use parkline_driver::platform::{Notifier, PrintNotifier};
 use parkline_driver::screens::{Actions, DetailScreen, FindScreen, ParkScreen, ReservationsScreen};
 
 const CSS: &str = include_str!("app.css");
@@ -29,6 +30,9 @@ struct Cli {
     at: String,
     #[arg(long, default_value = "Pike Place Market")]
     destination: String,
+    /// Where the app keeps its offline cache and outbox.
+    #[arg(long, default_value = ".parkline-driver")]
+    data_dir: std::path::PathBuf,
     /// The screen to open on: `find`, `facility:ID` or `ticket:TICKET`.
     #[arg(long, default_value = "find")]
     open: String,
@@ -54,7 +58,9 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let (lat, lon) = cli.at.split_once(',').ok_or_else(|| anyhow::anyhow!("--at is lat,lon"))?;
     let location = FixedLocation(LatLon { lat: lat.trim().parse()?, lon: lon.trim().parse()? });
-    let client = parkline_sdk::Client::new(&cli.server, Some(parkline_sdk::Cache::in_memory()?))?;
+    std::fs::create_dir_all(&cli.data_dir)?;
+    let cache = parkline_sdk::Cache::open(cli.data_dir.join("driver.db"))?;
+    let client = parkline_sdk::Client::new(&cli.server, Some(cache))?;
     let runtime = tokio::runtime::Runtime::new()?;
     // Signing in needs the server; without it the app still shows what it can (offline badges).
     if let Err(e) = runtime.block_on(client.login(&cli.email, &cli.password)) {
@@ -133,6 +139,34 @@ fn app() -> Element {
         async move { d.reservations().await.map_err(|e| e.to_string()) }
     });
     let (reserve_driver, pay_driver, cancel_driver) = (driver.clone(), driver.clone(), driver.clone());
+    // Notices from the stream, in the app and outside it.
+    let notices_driver = driver.clone();
+    use_future(move || {
+        let d = notices_driver.clone();
+        async move {
+            let (_stream, mut notices) = d.notices();
+            while let Some(n) = notices.recv().await {
+                PrintNotifier.notify("Parkline", &n.text);
+                notice.set(Some(n.text));
+            }
+        }
+    });
+    // What was done offline goes out when the server is back.
+    let sync_driver = driver.clone();
+    use_future(move || {
+        let d = sync_driver.clone();
+        async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                if let Ok(receipts) = d.sync().await {
+                    for r in receipts {
+                        paid.set(true);
+                        notice.set(Some(format!("Your offline payment of {} went through.", r.amount)));
+                    }
+                }
+            }
+        }
+    });
     use_context_provider(|| Actions {
         open_facility: Callback::new(move |id: String| screen.set(Screen::Facility(id))),
         back: Callback::new(move |_| screen.set(Screen::Find)),
@@ -173,10 +207,14 @@ fn app() -> Element {
             spawn(async move {
                 if let Some(t) = t {
                     match d.pay(&t, "tok_visa", &parkline_sdk::Client::new_key()).await {
-                        Ok(r) => {
+                        Ok(Payment::Done(r)) => {
                             paid.set(true);
                             notice.set(Some(format!("Paid {}. The exit opens for your car.", r.amount)));
                         }
+                        Ok(Payment::Queued) => notice.set(Some(
+                            "Offline: your payment is saved and will be sent as soon as the app is back online."
+                                .to_owned(),
+                        )),
                         Err(e) => notice.set(Some(format!("Payment failed: {e}"))),
                     }
                     parked.restart();

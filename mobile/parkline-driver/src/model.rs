@@ -7,7 +7,8 @@ use parkline_domain::{LatLon, Money, VehicleClass};
 use parkline_protocol::{
     Availability, FacilitySummary, PaymentRequest, Receipt, ReservationRequest, SessionView,
 };
-use parkline_sdk::Client;
+use parkline_protocol::{Notice, StreamMessage};
+use parkline_sdk::{Client, Command, Event, Outcome, Realtime};
 
 pub use parkline_domain::reservation::Reservation;
 
@@ -64,6 +65,14 @@ pub struct Bookings {
     pub list: Vec<Reservation>,
     pub fetched_at: Timestamp,
     pub offline: bool,
+}
+
+/// What paying did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payment {
+    Done(Box<Receipt>),
+    /// Offline: kept in the outbox, sent when the server is back.
+    Queued,
 }
 
 /// A facility's detail screen.
@@ -228,15 +237,55 @@ impl Driver {
         })
     }
 
-    /// Pays what the stay owes so the exit opens; `key` makes a retry charge nothing more.
+    /// Pays what the stay owes so the exit opens; `key` makes a retry charge nothing more. Offline, the
+    /// payment waits in the outbox (with its key) and [`Driver::sync`] sends it when the server is back.
     pub async fn pay(
         &self,
         ticket: &str,
         card_token: &str,
         key: &str,
-    ) -> Result<Receipt, parkline_sdk::Error> {
+    ) -> Result<Payment, parkline_sdk::Error> {
         let payment = PaymentRequest { card_token: card_token.to_owned(), amount_minor: None };
-        self.client.pay(ticket, &payment, key).await
+        match self.client.pay(ticket, &payment, key).await {
+            Ok(receipt) => Ok(Payment::Done(Box::new(receipt))),
+            Err(e) if e.is_transient() && self.client.cache().is_some() => {
+                let command = Command::Payment { ticket: ticket.to_owned(), payment, key: key.to_owned() };
+                self.client.queue(command)?;
+                Ok(Payment::Queued)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sends what was done offline; returns the receipts of queued payments the server took.
+    pub async fn sync(&self) -> Result<Vec<Receipt>, parkline_sdk::Error> {
+        let outcomes = self.client.sync().await?;
+        Ok(outcomes
+            .into_iter()
+            .filter_map(|o| match o {
+                Outcome::Applied { command: Command::Payment { .. }, answer, .. } => {
+                    serde_json::from_value(answer).ok()
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// The driver's notices as they happen (entry confirmed, reservation and payment reminders,
+    /// overstay), from the realtime stream; keep the [`Realtime`] to keep them coming.
+    pub fn notices(&self) -> (Realtime, tokio::sync::mpsc::Receiver<Notice>) {
+        let (stream, mut events) = Realtime::start(&self.client, &[]);
+        let (tx, rx) = tokio::sync::mpsc::channel(32);
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                if let Event::Message(StreamMessage::Notice { notice }) = event
+                    && tx.send(notice).await.is_err()
+                {
+                    return;
+                }
+            }
+        });
+        (stream, rx)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use parkline_domain::VehicleClass;
-use parkline_driver::model::{Driver, Plan, Vehicle};
+use parkline_driver::model::{Driver, Payment, Plan, Vehicle};
 use parkline_protocol::{DecisionReason, GateCommand, GateEvent, PlateRead};
 use parkline_sdk::Client;
 use parkline_testkit::{IN, LOT, OUT, Server};
@@ -76,10 +76,15 @@ async fn find_quote_reserve_check_in_pay_and_leave() {
         ..GateEvent::default()
     };
     server.clock.advance(SignedDuration::from_mins(10));
+    let (_stream, mut notices) = driver.notices();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await; // the stream connects
     let entry = kiosk.gate_event(IN, &read("journey-in")).await.unwrap();
     assert_eq!((entry.command, entry.reason), (GateCommand::Open, DecisionReason::Admitted));
     assert_eq!(entry.spot.unwrap().code, booked.spot, "the reserved spot");
     let ticket = entry.ticket.unwrap().id;
+    let notice =
+        tokio::time::timeout(std::time::Duration::from_secs(5), notices.recv()).await.unwrap().unwrap();
+    assert_eq!(notice.kind, "entry_confirmed", "{notice:?}");
 
     // Ninety minutes later the app shows the stay and what it costs now; the driver pays in the app.
     server.clock.advance(SignedDuration::from_mins(90));
@@ -90,11 +95,63 @@ async fn find_quote_reserve_check_in_pay_and_leave() {
     assert!(route.steps.last().unwrap().contains(&booked.spot), "{:?}", route.steps);
     assert!(route.floor_spots.contains(&route.at) && route.distance_m > 0.0);
     assert!(parked.due.minor > 0, "{parked:?}");
-    let receipt = driver.pay(&ticket, "tok_visa", &Client::new_key()).await.unwrap();
+    let Payment::Done(receipt) = driver.pay(&ticket, "tok_visa", &Client::new_key()).await.unwrap() else {
+        panic!("paid online")
+    };
     assert_eq!(receipt.amount, parked.due);
     assert_eq!(driver.parked(&ticket).await.unwrap().due.minor, 0);
 
     // At the exit the barrier opens.
     let exit = kiosk.gate_event(OUT, &read("journey-out")).await.unwrap();
+    assert_eq!((exit.command, exit.reason), (GateCommand::Open, DecisionReason::Paid));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_made_offline_is_sent_once_when_the_server_is_back() {
+    let mut server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = parkline_sdk::Cache::open(dir.path().join("app.db")).unwrap();
+    let client = Client::new(&server.url(), Some(cache)).unwrap();
+    client.login("driver@demo.parkline", "parkline-demo").await.unwrap();
+    let driver = Driver {
+        client,
+        vehicle: Vehicle { plate: "OFF 777".into(), class: VehicleClass::Sedan, electric: false },
+    };
+    let kiosk = Client::new(&server.url(), None).unwrap();
+    kiosk.set_token(Some(server.kiosk.clone()));
+    let at = |gate: &str, id: &str| {
+        let event = GateEvent {
+            event_id: id.into(),
+            plate: Some(PlateRead {
+                text: "OFF777".into(),
+                confidence: 0.9,
+                alternatives: vec![],
+                image_ref: None,
+            }),
+            ..GateEvent::default()
+        };
+        let kiosk = kiosk.clone();
+        let gate = gate.to_owned();
+        async move { kiosk.gate_event(&gate, &event).await.unwrap() }
+    };
+    let ticket = at(IN, "offline-pay-in").await.ticket.unwrap().id;
+    server.clock.advance(SignedDuration::from_hours(2));
+    let due = driver.parked(&ticket).await.unwrap().due;
+    assert!(due.minor > 0);
+
+    server.kill();
+    let key = Client::new_key();
+    assert_eq!(driver.pay(&ticket, "tok_visa", &key).await.unwrap(), Payment::Queued);
+    assert!(
+        driver.sync().await.is_err() || driver.client.pending().unwrap().len() == 1,
+        "still queued while down"
+    );
+    server.restart();
+    let receipts = driver.sync().await.unwrap();
+    assert_eq!(receipts.len(), 1);
+    assert_eq!(receipts[0].amount, due);
+    assert!(driver.sync().await.unwrap().is_empty(), "sent once");
+    assert_eq!(driver.parked(&ticket).await.unwrap().due.minor, 0);
+    let exit = at(OUT, "offline-pay-out").await;
     assert_eq!((exit.command, exit.reason), (GateCommand::Open, DecisionReason::Paid));
 }

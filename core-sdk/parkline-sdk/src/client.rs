@@ -156,6 +156,16 @@ impl Client {
         Ok(tokens)
     }
 
+    /// Creates a driver's account and signs them in.
+    pub async fn sign_up(&self, email: &str, password: &str) -> Result<TokenResponse> {
+        let body = LoginRequest { email: email.to_owned(), password: password.to_owned() };
+        // Not retried: a second attempt would find the account made by the first.
+        let tokens: TokenResponse =
+            self.call(Method::POST, "/v1/auth/signup", Some(&body), None, false).await?;
+        self.set_token(Some(tokens.access_token.clone()));
+        Ok(tokens)
+    }
+
     /// Every facility with live counts (the first 200), or the cached list when offline.
     pub async fn facilities(&self) -> Result<Cached<Vec<FacilitySummary>>> {
         let page: Cached<FacilityPage> = self.cached("facilities", "/v1/facilities?limit=200").await?;

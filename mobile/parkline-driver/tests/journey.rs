@@ -155,3 +155,21 @@ async fn a_payment_made_offline_is_sent_once_when_the_server_is_back() {
     let exit = at(OUT, "offline-pay-out").await;
     assert_eq!((exit.command, exit.reason), (GateCommand::Open, DecisionReason::Paid));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_driver_signs_up_and_is_signed_in() {
+    let server = Server::start();
+    let client = Client::new(&server.url(), None).unwrap();
+    client.sign_up("New.Driver@example.com ", "a long enough password").await.unwrap();
+    let me = client.me().await.unwrap();
+    assert_eq!(me.email, "new.driver@example.com");
+    assert_eq!(me.role, parkline_protocol::Role::Driver);
+    let again = Client::new(&server.url(), None)
+        .unwrap()
+        .sign_up("new.driver@example.com", "another password!")
+        .await;
+    assert_eq!(again.unwrap_err().code(), "conflict");
+    let short = Client::new(&server.url(), None).unwrap().sign_up("x@example.com", "short").await;
+    assert_eq!(short.unwrap_err().code(), "validation_failed");
+    client.login("new.driver@example.com", "a long enough password").await.unwrap();
+}

@@ -33,6 +33,27 @@ pub async fn login(
     Ok(axum::Json(app.auth.issue(app.store.as_ref(), &user, Timestamp::now()).await?))
 }
 
+/// Creates a driver's account and signs them in. Staff accounts are made by admins.
+#[utoipa::path(post, path = "/v1/auth/signup", tag = "auth", request_body = LoginRequest, responses(
+    (status = 201, body = TokenResponse),
+    (status = 409, body = ApiError, description = "the email already has an account"),
+    (status = 422, body = ApiError, description = "not an email address, or a password too short"),
+))]
+pub async fn signup(
+    State(app): State<App>,
+    Json(req): Json<LoginRequest>,
+) -> Result<(axum::http::StatusCode, axum::Json<TokenResponse>)> {
+    crate::users::create(app.store.as_ref(), &req.email, &req.password, parkline_protocol::Role::Driver)
+        .await?;
+    let user = app
+        .store
+        .user_by_email(&req.email.trim().to_lowercase())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the account just made is gone"))?;
+    let tokens = app.auth.issue(app.store.as_ref(), &user, Timestamp::now()).await?;
+    Ok((axum::http::StatusCode::CREATED, axum::Json(tokens)))
+}
+
 /// A hash to check against when the email is unknown.
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_password(&random_token("")).unwrap_or_default());
 

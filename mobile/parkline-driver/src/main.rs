@@ -139,6 +139,7 @@ fn app() -> Element {
         async move { d.reservations().await.map_err(|e| e.to_string()) }
     });
     let (reserve_driver, pay_driver, cancel_driver) = (driver.clone(), driver.clone(), driver.clone());
+    let extend_driver = driver.clone();
     // Notices from the stream, in the app and outside it.
     let notices_driver = driver.clone();
     use_future(move || {
@@ -170,6 +171,22 @@ fn app() -> Element {
     use_context_provider(|| Actions {
         open_facility: Callback::new(move |id: String| screen.set(Screen::Facility(id))),
         back: Callback::new(move |_| screen.set(Screen::Find)),
+        extend: Callback::new(move |id: String| {
+            let d = extend_driver.clone();
+            spawn(async move {
+                let found = d.reservations().await.ok().and_then(|b| b.list.into_iter().find(|r| r.id == id));
+                let Some(r) = found else { return };
+                notice.set(Some(match d.extend(&r, jiff::SignedDuration::from_hours(1)).await {
+                    Ok(r) => format!(
+                        "Extended to {} UTC; now quoted {}.",
+                        r.end.strftime("%H:%M"),
+                        parkline_domain::Money::new(r.quote_minor, parkline_domain::Currency::USD)
+                    ),
+                    Err(e) => format!("Could not extend: {e}"),
+                }));
+                bookings.restart();
+            });
+        }),
         cancel: Callback::new(move |id: String| {
             let d = cancel_driver.clone();
             spawn(async move {

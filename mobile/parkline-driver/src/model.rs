@@ -202,6 +202,16 @@ impl Driver {
         Ok(Bookings { list: list.value, fetched_at: list.fetched_at, offline: list.offline })
     }
 
+    /// Makes a reservation longer (same spot), if the spot is free for the extra time.
+    pub async fn extend(
+        &self,
+        r: &Reservation,
+        by: SignedDuration,
+    ) -> Result<Reservation, parkline_sdk::Error> {
+        let window = parkline_protocol::ReservationWindow { start: r.start, end: r.end + by };
+        self.client.modify_reservation(&r.id, &window).await
+    }
+
     /// Cancels a reservation (free until an hour before it starts).
     pub async fn cancel(&self, id: &str) -> Result<Reservation, parkline_sdk::Error> {
         self.client.cancel_reservation(id).await

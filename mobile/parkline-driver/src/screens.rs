@@ -17,6 +17,7 @@ pub struct Actions {
     pub pay: Callback<()>,
     pub back: Callback<()>,
     pub cancel: Callback<String>,
+    pub extend: Callback<String>,
 }
 
 fn actions() -> Option<Actions> {
@@ -240,6 +241,14 @@ pub fn ReservationsScreen(state: Load<Bookings>) -> Element {
                                 div { class: "meta", {format!("{} → {} UTC", r.start.strftime("%a %d %b %H:%M"), r.end.strftime("%H:%M"))} }
                                 div { class: "meta", {format!("{} · quoted {}", r.status.as_str(), parkline_domain::Money::new(r.quote_minor, parkline_domain::Currency::USD))} }
                                 if r.status == parkline_domain::reservation::Status::Confirmed && !b.offline {
+                                    button {
+                                        class: "extend",
+                                        onclick: {
+                                            let id = r.id.clone();
+                                            move |_| if let Some(a) = act { a.extend.call(id.clone()) }
+                                        },
+                                        "Extend 1 h"
+                                    }
                                     button {
                                         class: "cancel",
                                         onclick: {

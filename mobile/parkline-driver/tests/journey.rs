@@ -50,6 +50,10 @@ async fn find_quote_reserve_check_in_pay_and_leave() {
     assert_eq!(booked.quote_minor, quoted.total.minor);
     let mine = driver.reservations().await.unwrap();
     assert!(!mine.offline && mine.list.iter().any(|r| r.id == booked.id), "listed under My reservations");
+    // Staying longer: an hour more on the same spot.
+    let before = booked.end;
+    let booked = driver.extend(&booked, SignedDuration::from_hours(1)).await.unwrap();
+    assert_eq!(booked.end, before + SignedDuration::from_hours(1));
     // A second booking, cancelled well ahead: free, and listed as cancelled.
     let later =
         Plan { from: from + SignedDuration::from_hours(26), to: from + SignedDuration::from_hours(28) };

@@ -192,6 +192,7 @@ fn reservations_list_with_cancel_for_the_upcoming() {
     let list = vec![reservation("r1", "confirmed"), reservation("r2", "cancelled")];
     let html = screen(Load::Ready(Bookings { list: list.clone(), fetched_at: now, offline: false }));
     assert!(html.contains("spot G-007") && html.contains("Wed 02 Dec 16:00") && html.contains("12.50 USD"));
+    assert_eq!(html.matches(">Extend 1 h<").count(), 1);
     assert_eq!(html.matches(">Cancel<").count(), 1, "only the confirmed one can be cancelled");
     let offline =
         screen(Load::Ready(Bookings { list, fetched_at: now - SignedDuration::from_mins(3), offline: true }));

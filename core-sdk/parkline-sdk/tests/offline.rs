@@ -5,97 +5,10 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
-use parkline_protocol::{DeviceKind, GateEvent, PlateRead, StreamMessage};
+use parkline_protocol::{GateEvent, PlateRead, StreamMessage};
 use parkline_sdk::{Cache, Client, Command, Event, Outcome, Realtime};
+use parkline_testkit::{LOT, Server};
 use serde_json::json;
-
-const LOT: &str = "waterfront-lot";
-const JWT: &str = "sdk-test-secret-sdk-test-secret-0123456789";
-
-/// A Parkline server on its own thread and runtime, on a fixed port, that can die and come back on the
-/// same database. Killing drops its runtime: connections are cut as in a crash.
-struct Server {
-    dir: tempfile::TempDir,
-    port: u16,
-    running: Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
-    /// Sensor gateway and kiosk tokens (stored in its database: they outlive restarts).
-    sensors: String,
-    kiosk: String,
-}
-
-impl Server {
-    fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut s = Server { dir, port, running: None, sensors: String::new(), kiosk: String::new() };
-        let (sensors, kiosk) = s.boot(true).unwrap();
-        (s.sensors, s.kiosk) = (sensors, kiosk);
-        s
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Starts the server; on the first boot, seeds the demo and returns the sensor and kiosk tokens.
-    fn boot(&mut self, seed: bool) -> Option<(String, String)> {
-        let settings = parkline_server::config::Settings {
-            listen: Some(format!("127.0.0.1:{}", self.port).parse().unwrap()),
-            data_dir: Some(self.dir.path().to_owned()),
-            jwt_secret: Some(JWT.into()),
-            debounce_ms: Some(0),
-            public_rate_per_minute: Some(0),
-            caller_rate_per_minute: Some(0),
-            ..Default::default()
-        };
-        let config = settings.resolve().unwrap();
-        let (tokens_tx, tokens_rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = std::sync::mpsc::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt =
-                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-            let tokens = rt.block_on(async {
-                let server = parkline_server::start(&config).await.expect("server starts");
-                let tokens = if seed {
-                    let sensors = parkline_server::demo::seed(&server.app).await.unwrap();
-                    let kiosk =
-                        parkline_server::auth::random_token(parkline_server::auth::DEVICE_TOKEN_PREFIX);
-                    let hash = parkline_server::auth::sha256_hex(&kiosk);
-                    let kind = DeviceKind::Kiosk;
-                    server
-                        .app
-                        .store
-                        .insert_device("sdk kiosk", kind, None, &hash, Timestamp::now())
-                        .await
-                        .unwrap();
-                    Some((sensors, kiosk))
-                } else {
-                    None
-                };
-                std::mem::forget(server); // serves until the runtime goes
-                tokens
-            });
-            tokens_tx.send(tokens).unwrap();
-            let _ = stopped.recv();
-            rt.shutdown_background();
-        });
-        let tokens = tokens_rx.recv().unwrap();
-        self.running = Some((stop, thread));
-        tokens
-    }
-
-    fn kill(&mut self) {
-        if let Some((stop, thread)) = self.running.take() {
-            let _ = stop.send(());
-            thread.join().unwrap();
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-
-    fn restart(&mut self) {
-        self.boot(false);
-    }
-}
 
 fn entry(id: &str, plate: &str) -> Command {
     let read = PlateRead { text: plate.into(), confidence: 0.95, alternatives: vec![], image_ref: None };

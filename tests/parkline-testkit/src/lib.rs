@@ -21,6 +21,8 @@ pub struct Server {
     running: Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
     /// A kiosk device token for the lot.
     pub kiosk: String,
+    /// The demo's sensor-gateway token.
+    pub sensors: String,
     pub clock: Arc<ShiftedClock>,
 }
 
@@ -29,8 +31,8 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let clock = Arc::new(ShiftedClock::default());
-        let mut s = Server { dir, port, running: None, kiosk: String::new(), clock };
-        s.kiosk = s.boot(true).unwrap();
+        let mut s = Server { dir, port, running: None, kiosk: String::new(), sensors: String::new(), clock };
+        (s.kiosk, s.sensors) = s.boot(true).unwrap();
         s
     }
 
@@ -38,8 +40,9 @@ impl Server {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Starts the server; on the first boot, seeds the demo and returns a kiosk token for the lot.
-    fn boot(&mut self, seed: bool) -> Option<String> {
+    /// Starts the server; on the first boot, seeds the demo and returns a kiosk token for the lot and the
+    /// sensor-gateway token.
+    fn boot(&mut self, seed: bool) -> Option<(String, String)> {
         let settings = parkline_server::config::Settings {
             listen: Some(format!("127.0.0.1:{}", self.port).parse().unwrap()),
             data_dir: Some(self.dir.path().to_owned()),
@@ -59,7 +62,7 @@ impl Server {
             let token = rt.block_on(async {
                 let server = parkline_server::start_with_clock(&config, clock).await.expect("server starts");
                 let token = if seed {
-                    parkline_server::demo::seed(&server.app).await.unwrap();
+                    let sensors = parkline_server::demo::seed(&server.app).await.unwrap();
                     let kiosk =
                         parkline_server::auth::random_token(parkline_server::auth::DEVICE_TOKEN_PREFIX);
                     let hash = parkline_server::auth::sha256_hex(&kiosk);
@@ -69,7 +72,7 @@ impl Server {
                         .insert_device("lane kiosk", DeviceKind::Kiosk, Some(LOT), &hash, Timestamp::now())
                         .await
                         .unwrap();
-                    Some(kiosk)
+                    Some((kiosk, sensors))
                 } else {
                     None
                 };

@@ -140,6 +140,7 @@ fn app() -> Element {
     });
     let (reserve_driver, pay_driver, cancel_driver) = (driver.clone(), driver.clone(), driver.clone());
     let extend_driver = driver.clone();
+    let notify_driver = driver.clone();
     // Notices from the stream, in the app and outside it.
     let notices_driver = driver.clone();
     use_future(move || {
@@ -171,6 +172,17 @@ fn app() -> Element {
     use_context_provider(|| Actions {
         open_facility: Callback::new(move |id: String| screen.set(Screen::Facility(id))),
         back: Callback::new(move |_| screen.set(Screen::Find)),
+        notify_me: Callback::new(move |id: String| {
+            let d = notify_driver.clone();
+            notice.set(Some("We will tell you when a spot for your car frees up.".to_owned()));
+            spawn(async move {
+                if let Ok(free) = d.wait_for_space(&id).await {
+                    let text = format!("A spot for your car is free at {id} ({free} free now).");
+                    PrintNotifier.notify("Parkline", &text);
+                    notice.set(Some(text));
+                }
+            });
+        }),
         extend: Callback::new(move |id: String| {
             let d = extend_driver.clone();
             spawn(async move {

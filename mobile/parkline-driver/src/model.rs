@@ -281,6 +281,32 @@ impl Driver {
             .collect())
     }
 
+    /// Waits until a spot that fits the driver's vehicle is free at `facility` ("notify me when a spot
+    /// frees up here"), following the facility's realtime stream; returns how many are free.
+    pub async fn wait_for_space(&self, facility: &str) -> Result<u32, parkline_sdk::Error> {
+        let (_stream, mut events) = Realtime::start(&self.client, &[facility.to_owned()]);
+        loop {
+            let free =
+                free_for(&self.client.availability(facility).await?.value.free_by_class, self.vehicle.class);
+            if free > 0 {
+                return Ok(free);
+            }
+            // Any spot changing state may be the one: look again after the next change.
+            loop {
+                match events.recv().await {
+                    Some(Event::Message(StreamMessage::Spot {
+                        state: parkline_domain::SpotState::Free,
+                        ..
+                    })) => {
+                        break;
+                    }
+                    Some(_) => {}
+                    None => return Err(parkline_sdk::Error::Offline("the stream ended".into())),
+                }
+            }
+        }
+    }
+
     /// The driver's notices as they happen (entry confirmed, reservation and payment reminders,
     /// overstay), from the realtime stream; keep the [`Realtime`] to keep them coming.
     pub fn notices(&self) -> (Realtime, tokio::sync::mpsc::Receiver<Notice>) {

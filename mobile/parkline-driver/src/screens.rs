@@ -18,6 +18,7 @@ pub struct Actions {
     pub back: Callback<()>,
     pub cancel: Callback<String>,
     pub extend: Callback<String>,
+    pub notify_me: Callback<String>,
 }
 
 fn actions() -> Option<Actions> {
@@ -168,6 +169,7 @@ pub fn DetailScreen(state: Load<Detail>) -> Element {
                 Load::Failed(why) => rsx! { Status { text: "Could not load the facility: {why}", kind: "error" } },
                 Load::Ready(d) => {
                     let id = d.summary.id.clone();
+                    let watch = id.clone();
                     let a = &d.availability;
                     rsx! {
                         h1 { "{d.summary.name}" }
@@ -201,6 +203,12 @@ pub fn DetailScreen(state: Load<Detail>) -> Element {
                             disabled: d.offline,
                             onclick: move |_| if let Some(a) = act { a.reserve.call(id.clone()) },
                             "Reserve"
+                        }
+                        button {
+                            class: "secondary",
+                            disabled: d.offline,
+                            onclick: move |_| if let Some(a) = act { a.notify_me.call(watch.clone()) },
+                            "Notify me when a spot for my car frees up"
                         }
                     }
                 }

@@ -177,3 +177,53 @@ async fn a_new_driver_signs_up_and_is_signed_in() {
     assert_eq!(short.unwrap_err().code(), "validation_failed");
     client.login("new.driver@example.com", "a long enough password").await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_waiting_for_space_hears_when_a_spot_for_the_car_frees_up() {
+    let server = Server::start();
+    let kiosk = Client::new(&server.url(), None).unwrap();
+    kiosk.set_token(Some(server.kiosk.clone()));
+    let suv = |gate: &'static str, i: usize| {
+        let kiosk = kiosk.clone();
+        async move {
+            let event = GateEvent {
+                event_id: format!("{gate}-{i}"),
+                plate: Some(PlateRead {
+                    text: format!("SUV{i:03}"),
+                    confidence: 0.9,
+                    alternatives: vec![],
+                    image_ref: None,
+                }),
+                vehicle_class: Some(VehicleClass::Suv),
+                ..GateEvent::default()
+            };
+            kiosk.gate_event(gate, &event).await.unwrap()
+        }
+    };
+    // The lot's SUV spots fill up (held by the SUVs that entered).
+    let mut i = 0;
+    loop {
+        let d = suv(IN, i).await;
+        i += 1;
+        if d.reason == DecisionReason::Full {
+            break;
+        }
+    }
+    let driver = Driver {
+        client: Client::new(&server.url(), None).unwrap(),
+        vehicle: Vehicle { plate: "BIG 1".into(), class: VehicleClass::Suv, electric: false },
+    };
+    driver.client.login("driver@demo.parkline", "parkline-demo").await.unwrap();
+    let waiting = tokio::spawn({
+        let driver = driver.clone();
+        async move { driver.wait_for_space(LOT).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "no space yet");
+    // One SUV leaves (within the grace period: nothing to pay).
+    let exit = suv(OUT, 0).await;
+    assert_eq!(exit.command, GateCommand::Open);
+    let free =
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiting).await.unwrap().unwrap().unwrap();
+    assert_eq!(free, 1);
+}

@@ -161,6 +161,7 @@ fn facility_detail_shows_floors_quote_and_reserve() {
         "12.50 USD",
         "Reserve",
         "cancellation",
+        "Notify me when a spot",
     ] {
         assert!(html.contains(text), "{text} in {html}");
     }

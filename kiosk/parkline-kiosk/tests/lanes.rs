@@ -122,7 +122,8 @@ async fn a_photo_in_the_camera_folder_opens_the_gate_and_the_same_car_pays_and_l
         )
         .await
         .unwrap();
-    assert_eq!(receipt.amount.minor, due.minor);
+    // The fee keeps accruing between the lane's answer and the payment.
+    assert!((due.minor..=due.minor + 5).contains(&receipt.amount.minor), "{receipt:?}");
     let open = || last(&exit.view).decision.is_some_and(|d| d.command == GateCommand::Open);
     assert!(until(Duration::from_secs(10), open).await, "the lane asked again");
     assert!(

@@ -141,6 +141,7 @@ fn app() -> Element {
     let (reserve_driver, pay_driver, cancel_driver) = (driver.clone(), driver.clone(), driver.clone());
     let extend_driver = driver.clone();
     let notify_driver = driver.clone();
+    let favourite_driver = driver.clone();
     // Notices from the stream, in the app and outside it.
     let notices_driver = driver.clone();
     use_future(move || {
@@ -172,6 +173,10 @@ fn app() -> Element {
     use_context_provider(|| Actions {
         open_facility: Callback::new(move |id: String| screen.set(Screen::Facility(id))),
         back: Callback::new(move |_| screen.set(Screen::Find)),
+        toggle_favourite: Callback::new(move |id: String| {
+            let _ = favourite_driver.toggle_favourite(&id);
+            finds.restart();
+        }),
         notify_me: Callback::new(move |id: String| {
             let d = notify_driver.clone();
             notice.set(Some("We will tell you when a spot for your car frees up.".to_owned()));

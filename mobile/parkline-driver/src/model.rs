@@ -48,6 +48,7 @@ pub struct Place {
     pub free_ev: u32,
     /// The planned stay's price, if the server could quote it.
     pub quote: Option<Quote>,
+    pub favourite: bool,
 }
 
 /// Search results, with how old they are.
@@ -98,6 +99,9 @@ pub struct Parked {
     pub route: Option<crate::route::Route>,
 }
 
+/// Where the favourites are kept in the cache.
+const FAVOURITES: &str = "driver:favourites";
+
 /// Free spots a vehicle of `class` can use: a smaller car fits a bigger spot.
 pub fn free_for(f: &parkline_protocol::FreeByClass, class: VehicleClass) -> u32 {
     match class {
@@ -131,6 +135,7 @@ impl Driver {
     /// Facilities within `radius_m` of `at`, with free spots for the vehicle and the plan's price.
     pub async fn find(&self, at: LatLon, radius_m: f64, plan: Plan) -> Result<Finds, parkline_sdk::Error> {
         let near = self.client.nearby(at.lat, at.lon, radius_m).await?;
+        let favourites = self.favourites();
         let mut places = Vec::new();
         for f in near.value {
             let quote = if near.offline {
@@ -142,6 +147,7 @@ impl Driver {
                 distance_m: f.distance_m.unwrap_or_else(|| distance(at, f.location)),
                 free_for_me: free_for(&f.free_by_class, self.vehicle.class),
                 free_ev: f.free_ev_charger,
+                favourite: favourites.contains(&f.id),
                 id: f.id,
                 name: f.name,
                 address: f.address,
@@ -281,6 +287,30 @@ impl Driver {
             .collect())
     }
 
+    /// The driver's favourite facilities, kept on the device (in the SDK's cache).
+    pub fn favourites(&self) -> Vec<String> {
+        self.client
+            .cache()
+            .and_then(|c| c.get::<Vec<String>>(FAVOURITES).ok().flatten())
+            .map(|c| c.value)
+            .unwrap_or_default()
+    }
+
+    /// Adds `facility` to the favourites, or takes it out; returns whether it is one now.
+    pub fn toggle_favourite(&self, facility: &str) -> Result<bool, parkline_sdk::Error> {
+        let mut list = self.favourites();
+        let now_favourite = !list.iter().any(|f| f == facility);
+        if now_favourite {
+            list.push(facility.to_owned());
+        } else {
+            list.retain(|f| f != facility);
+        }
+        if let Some(cache) = self.client.cache() {
+            cache.put(FAVOURITES, &list, Timestamp::now())?;
+        }
+        Ok(now_favourite)
+    }
+
     /// Waits until a spot that fits the driver's vehicle is free at `facility` ("notify me when a spot
     /// frees up here"), following the facility's realtime stream; returns how many are free.
     pub async fn wait_for_space(&self, facility: &str) -> Result<u32, parkline_sdk::Error> {
@@ -344,6 +374,7 @@ mod tests {
             distance_m,
             free_for_me: free,
             free_ev: 0,
+            favourite: false,
             quote: price
                 .map(|p| Quote { lines: vec![], total: Money::new(p, parkline_domain::Currency::USD) }),
         }

@@ -19,6 +19,7 @@ pub struct Actions {
     pub cancel: Callback<String>,
     pub extend: Callback<String>,
     pub notify_me: Callback<String>,
+    pub toggle_favourite: Callback<String>,
 }
 
 fn actions() -> Option<Actions> {
@@ -139,7 +140,21 @@ pub fn FindScreen(state: Load<Finds>, destination: String, center: LatLon) -> El
                                     let id = p.id.clone();
                                     move |_| if let Some(a) = act { a.open_facility.call(id.clone()) }
                                 },
-                                div { class: "name", "{p.name}" }
+                                div { class: "name",
+                                    if p.favourite { span { class: "star", "★ " } }
+                                    "{p.name}"
+                                    button {
+                                        class: "fav",
+                                        onclick: {
+                                            let id = p.id.clone();
+                                            move |e: Event<MouseData>| {
+                                                e.stop_propagation();
+                                                if let Some(a) = act { a.toggle_favourite.call(id.clone()) }
+                                            }
+                                        },
+                                        if p.favourite { "Unfavourite" } else { "Favourite" }
+                                    }
+                                }
                                 div { class: "meta", "{distance(p.distance_m)} · {p.address}" }
                                 div { class: "free",
                                     if p.free_for_me == 0 { "Full for your car" } else { "{p.free_for_me} free for your car" }

@@ -102,7 +102,8 @@ async fn find_quote_reserve_check_in_pay_and_leave() {
     let Payment::Done(receipt) = driver.pay(&ticket, "tok_visa", &Client::new_key()).await.unwrap() else {
         panic!("paid online")
     };
-    assert_eq!(receipt.amount, parked.due);
+    // The fee keeps accruing between reading it and paying: what is due at payment time is charged.
+    assert!((parked.due.minor..=parked.due.minor + 5).contains(&receipt.amount.minor), "{receipt:?}");
     assert_eq!(driver.parked(&ticket).await.unwrap().due.minor, 0);
 
     // At the exit the barrier opens.
@@ -153,7 +154,7 @@ async fn a_payment_made_offline_is_sent_once_when_the_server_is_back() {
     server.restart();
     let receipts = driver.sync().await.unwrap();
     assert_eq!(receipts.len(), 1);
-    assert_eq!(receipts[0].amount, due);
+    assert!((due.minor..=due.minor + 5).contains(&receipts[0].amount.minor), "what is due when it is sent");
     assert!(driver.sync().await.unwrap().is_empty(), "sent once");
     assert_eq!(driver.parked(&ticket).await.unwrap().due.minor, 0);
     let exit = at(OUT, "offline-pay-out").await;
@@ -226,4 +227,31 @@ async fn a_driver_waiting_for_space_hears_when_a_spot_for_the_car_frees_up() {
     let free =
         tokio::time::timeout(std::time::Duration::from_secs(5), waiting).await.unwrap().unwrap().unwrap();
     assert_eq!(free, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn favourites_stay_on_the_device_and_show_in_find() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let open = || {
+        let cache = parkline_sdk::Cache::open(dir.path().join("app.db")).unwrap();
+        let client = Client::new(&server.url(), Some(cache)).unwrap();
+        Driver {
+            client,
+            vehicle: Vehicle { plate: "FAV 1".into(), class: VehicleClass::Sedan, electric: false },
+        }
+    };
+    let driver = open();
+    assert!(driver.toggle_favourite(LOT).unwrap());
+    drop(driver);
+    // The app restarts: the favourite is still there, and Find stars it.
+    let driver = open();
+    assert_eq!(driver.favourites(), [LOT]);
+    let lot = driver.client.facilities().await.unwrap().value.into_iter().find(|f| f.id == LOT).unwrap();
+    let from = Timestamp::now();
+    let plan = Plan { from, to: from + SignedDuration::from_hours(1) };
+    let finds = driver.find(lot.location, 3000.0, plan).await.unwrap();
+    assert!(finds.places.iter().all(|p| p.favourite == (p.id == LOT)));
+    assert!(!driver.toggle_favourite(LOT).unwrap());
+    assert!(driver.favourites().is_empty());
 }

@@ -40,6 +40,7 @@ fn place(name: &str, free: u32, price: Option<i64>) -> Place {
         distance_m: 420.0,
         free_for_me: free,
         free_ev: 2,
+        favourite: name == "Harbor Garage",
         quote: price.map(quote),
     }
 }
@@ -66,6 +67,7 @@ fn find_shows_each_state() {
     assert!(data.contains("Full for your car"), "a full place says so");
     assert!(data.contains("<svg") && data.matches("<circle").count() == 3, "the map: me and two pins");
     assert!(data.contains("Updated 30 s ago"));
+    assert_eq!(data.matches("★").count(), 1, "the favourite is starred");
 
     let offline = find(Load::Ready(Finds {
         places: vec![place("Harbor Garage", 12, None)],

@@ -231,3 +231,50 @@ async fn with_the_server_down_twenty_enter_and_ten_leave_and_the_server_gets_eac
         reqwest::get(format!("{}/v1/facilities/{LOT}/availability", server.url())).await.unwrap();
     assert_eq!(held(availability.json().await.unwrap()), before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cameras_push_plates_and_attendants_act_through_the_kiosk_api() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let client = Client::new(&server.url(), Some(Cache::open(dir.path().join("kiosk.db")).unwrap())).unwrap();
+    client.set_token(Some(server.kiosk.clone()));
+    let kiosk = Kiosk::new(client, LOT, None, Duration::from_millis(1500));
+    let gate = Arc::new(SimulatedGate::new());
+    let entry = kiosk.lane(IN, Direction::Entry, gate.clone(), None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, parkline_kiosk::api::router(vec![entry])).await });
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: serde_json::Value| http.post(format!("{api}{path}")).json(&body).send();
+
+    // A camera that reads plates pushes one: the lane lets the car in.
+    let pushed =
+        post("/lanes/waterfront-in-1/plates", serde_json::json!({"text": "API 123", "confidence": 0.97}))
+            .await
+            .unwrap();
+    assert_eq!(pushed.status(), 202);
+    assert!(until(Duration::from_secs(5), || gate.opened() == 1).await);
+    let lanes: serde_json::Value =
+        http.get(format!("{api}/lanes")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(lanes[0]["passages"][0]["plate"], "API123");
+    assert_eq!(lanes[0]["decision"]["reason"], "admitted");
+
+    // Bad input is refused with a reason, and nothing happens.
+    let bad = post("/lanes/waterfront-in-1/plates", serde_json::json!({"text": "X", "confidence": 7}))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let unknown = post("/lanes/nowhere/manual", serde_json::json!({"plate": "ABC"})).await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    let no_reason =
+        post("/lanes/waterfront-in-1/override", serde_json::json!({"reason": "  "})).await.unwrap();
+    assert_eq!(no_reason.status(), 422);
+    let typo = post("/lanes/waterfront-in-1/paid", serde_json::json!({"amount": 5})).await.unwrap();
+    assert!(typo.status().is_client_error());
+
+    // The attendant issues a ticket for a car whose plate cannot be read.
+    let manual = post("/lanes/waterfront-in-1/manual", serde_json::json!({})).await.unwrap();
+    assert_eq!(manual.status(), 202);
+    assert!(until(Duration::from_secs(5), || gate.opened() == 2).await);
+    assert_eq!(gate.opened(), 2, "nothing else opened the barrier");
+}

@@ -9,7 +9,9 @@ use parkline_domain::{LatLon, VehicleClass};
 use parkline_driver::model::{Driver, Load, Payment, Plan, Vehicle};
 use parkline_driver::platform::{FixedLocation, Location};
 use parkline_driver::platform::{Notifier, PrintNotifier};
-use parkline_driver::screens::{Actions, DetailScreen, FindScreen, ParkScreen, ReservationsScreen};
+use parkline_driver::screens::{
+    AccountScreen, Actions, DetailScreen, FindScreen, ParkScreen, ReservationsScreen,
+};
 
 const CSS: &str = include_str!("app.css");
 
@@ -44,6 +46,7 @@ enum Screen {
     Facility(String),
     Reservations,
     Park(String),
+    Account,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +55,8 @@ struct Setup {
     here: LatLon,
     destination: String,
     first: Screen,
+    /// Who is signed in at start.
+    signed_in_as: Option<String>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -63,9 +68,13 @@ fn main() -> anyhow::Result<()> {
     let client = parkline_sdk::Client::new(&cli.server, Some(cache))?;
     let runtime = tokio::runtime::Runtime::new()?;
     // Signing in needs the server; without it the app still shows what it can (offline badges).
-    if let Err(e) = runtime.block_on(client.login(&cli.email, &cli.password)) {
-        eprintln!("not signed in: {e}");
-    }
+    let signed_in_as = match runtime.block_on(client.login(&cli.email, &cli.password)) {
+        Ok(_) => Some(cli.email.clone()),
+        Err(e) => {
+            eprintln!("not signed in: {e}");
+            None
+        }
+    };
     let driver =
         Driver { client, vehicle: Vehicle { plate: cli.plate, class: VehicleClass::Sedan, electric: false } };
     let first = match cli.open.split_once(':') {
@@ -74,8 +83,15 @@ fn main() -> anyhow::Result<()> {
         _ if cli.open == "reservations" => Screen::Reservations,
         _ => Screen::Find,
     };
-    let setup =
-        Setup { driver, here: location.here().unwrap_or(location.0), destination: cli.destination, first };
+    // Not signed in: the app opens on the account screen.
+    let first = if signed_in_as.is_none() && first == Screen::Find { Screen::Account } else { first };
+    let setup = Setup {
+        driver,
+        here: location.here().unwrap_or(location.0),
+        destination: cli.destination,
+        first,
+        signed_in_as,
+    };
     let window = WindowBuilder::new().with_title("Parkline").with_inner_size(LogicalSize::new(420.0, 860.0));
     let config = Config::new().with_window(window).with_menu(None);
     let _guard = runtime.enter();
@@ -103,6 +119,8 @@ fn app() -> Element {
     let mut screen = use_signal(|| setup.first.clone());
     let mut notice = use_signal(|| None::<String>);
     let mut paid = use_signal(|| false);
+    let mut signed_in_as = use_signal(|| setup.signed_in_as.clone());
+    let mut account_error = use_signal(|| None::<String>);
     let ticket = use_signal(|| match &setup.first {
         Screen::Park(t) => Some(t.clone()),
         _ => None,
@@ -142,6 +160,7 @@ fn app() -> Element {
     let extend_driver = driver.clone();
     let notify_driver = driver.clone();
     let favourite_driver = driver.clone();
+    let account_driver = driver.clone();
     // Notices from the stream, in the app and outside it.
     let notices_driver = driver.clone();
     use_future(move || {
@@ -173,6 +192,25 @@ fn app() -> Element {
     use_context_provider(|| Actions {
         open_facility: Callback::new(move |id: String| screen.set(Screen::Facility(id))),
         back: Callback::new(move |_| screen.set(Screen::Find)),
+        sign_in: Callback::new(move |(email, password, create): (String, String, bool)| {
+            let d = account_driver.clone();
+            spawn(async move {
+                let done = if create {
+                    d.client.sign_up(&email, &password).await
+                } else {
+                    d.client.login(&email, &password).await
+                };
+                match done {
+                    Ok(_) => {
+                        signed_in_as.set(Some(email.trim().to_lowercase()));
+                        account_error.set(None);
+                        finds.restart();
+                        screen.set(Screen::Find);
+                    }
+                    Err(e) => account_error.set(Some(e.to_string())),
+                }
+            });
+        }),
         toggle_favourite: Callback::new(move |id: String| {
             let _ = favourite_driver.toggle_favourite(&id);
             finds.restart();
@@ -265,6 +303,7 @@ fn app() -> Element {
             let state = load(detail.read().clone().flatten());
             rsx! { DetailScreen { state } }
         }
+        Screen::Account => rsx! { AccountScreen { signed_in_as: signed_in_as(), error: account_error() } },
         Screen::Reservations => {
             let state = load(bookings.read().clone());
             rsx! { ReservationsScreen { state } }
@@ -285,6 +324,7 @@ fn app() -> Element {
                 if let Some(t) = ticket() {
                     button { class: if matches!(screen(), Screen::Park(_)) { "on" } else { "" }, onclick: move |_| { parked.restart(); screen.set(Screen::Park(t.clone())) }, "My stay" }
                 }
+                button { class: if screen() == Screen::Account { "on" } else { "" }, onclick: move |_| screen.set(Screen::Account), "Account" }
             }
         }
     }

@@ -20,6 +20,8 @@ pub struct Actions {
     pub extend: Callback<String>,
     pub notify_me: Callback<String>,
     pub toggle_favourite: Callback<String>,
+    /// Email, password, and whether to create the account first.
+    pub sign_in: Callback<(String, String, bool)>,
 }
 
 fn actions() -> Option<Actions> {
@@ -239,6 +241,34 @@ fn pct(part: u32, whole: u32) -> u32 {
 fn clock(d: SignedDuration) -> String {
     let m = d.as_secs().max(0) / 60;
     format!("{}h {:02}m", m / 60, m % 60)
+}
+
+/// Signing in, or creating a driver's account.
+#[component]
+pub fn AccountScreen(signed_in_as: Option<String>, error: Option<String>) -> Element {
+    let act = actions();
+    let mut email = use_signal(String::new);
+    let mut password = use_signal(String::new);
+    let submit = move |create: bool| {
+        if let Some(a) = act {
+            a.sign_in.call((email(), password(), create));
+        }
+    };
+    rsx! {
+        section { class: "screen account",
+            h1 { "Account" }
+            if let Some(who) = signed_in_as {
+                Status { text: "Signed in as {who}", kind: "ok" }
+            }
+            if let Some(why) = error {
+                Status { text: "{why}", kind: "error" }
+            }
+            input { class: "field", r#type: "email", placeholder: "Email", value: "{email}", oninput: move |e| email.set(e.value()) }
+            input { class: "field", r#type: "password", placeholder: "Password (10 characters or more)", value: "{password}", oninput: move |e| password.set(e.value()) }
+            button { class: "primary", onclick: move |_| submit(false), "Sign in" }
+            button { class: "secondary", onclick: move |_| submit(true), "Create an account" }
+        }
+    }
 }
 
 /// My reservations: upcoming and past, with cancel for those not yet begun.

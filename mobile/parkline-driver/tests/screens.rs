@@ -8,9 +8,11 @@ use parkline_driver::model::{Bookings, Detail};
 use parkline_driver::model::{Finds, Load, Parked, Place};
 use parkline_driver::route::Route;
 use parkline_driver::screens::{
+    AccountScreen, AccountScreenProps, ReservationsScreen, ReservationsScreenProps,
+};
+use parkline_driver::screens::{
     DetailScreen, DetailScreenProps, FindScreen, FindScreenProps, ParkScreen, ParkScreenProps,
 };
-use parkline_driver::screens::{ReservationsScreen, ReservationsScreenProps};
 
 const HERE: LatLon = LatLon { lat: 47.6097, lon: -122.3422 };
 
@@ -200,4 +202,24 @@ fn reservations_list_with_cancel_for_the_upcoming() {
     let offline =
         screen(Load::Ready(Bookings { list, fetched_at: now - SignedDuration::from_mins(3), offline: true }));
     assert!(offline.contains("Offline") && !offline.contains(">Cancel<"));
+}
+
+#[test]
+fn the_account_screen_signs_in_or_creates_an_account() {
+    let screen = |signed_in_as: Option<&str>, error: Option<&str>| {
+        render(
+            AccountScreen,
+            AccountScreenProps { signed_in_as: signed_in_as.map(Into::into), error: error.map(Into::into) },
+        )
+    };
+    let out = screen(None, None);
+    assert!(
+        out.contains("Sign in") && out.contains("Create an account") && out.contains("type=\"password\"")
+    );
+    assert!(!out.contains("Signed in as"));
+    assert!(
+        screen(None, Some("invalid_credentials: wrong email or password"))
+            .contains("wrong email or password")
+    );
+    assert!(screen(Some("driver@demo.parkline"), None).contains("Signed in as driver@demo.parkline"));
 }

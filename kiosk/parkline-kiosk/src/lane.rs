@@ -26,6 +26,7 @@ use crate::book::{Book, Stay};
 use crate::camera::{Camera, Frame};
 use crate::gate::{GateController, GateStatus};
 use crate::printer::{self, Ticket};
+use crate::scene::Scene;
 
 /// A read this confident decides at once; a weaker one waits [`SETTLE`] for more frames of the vehicle
 /// (deciding on each would let one vehicle in twice under two readings).
@@ -319,6 +320,7 @@ impl Kiosk {
             view: view_tx,
             passage: None,
             waiting: None,
+            scene: None,
         };
         tokio::spawn(lane.run(rx));
         LaneHandle { gate: gate.to_owned(), tx, view: view_rx }
@@ -386,6 +388,8 @@ struct Lane {
     view: watch::Sender<LaneView>,
     passage: Option<Passage>,
     waiting: Option<Waiting>,
+    /// The last frame seen, for cameras that stream continuously.
+    scene: Option<Scene>,
 }
 
 impl Lane {
@@ -472,6 +476,31 @@ impl Lane {
             });
             return;
         };
+        // A camera streaming continuously: read a frame only when the scene changed, a vehicle is on
+        // the loop, or a passage is being read (cameras triggered per vehicle: every frame).
+        let continuous = frame.per_vehicle.is_none();
+        let busy =
+            self.passage.is_some() || self.view.borrow().gate_status.is_some_and(|s| s.vehicle_on_loop);
+        let last = self.scene.take();
+        let read = tokio::task::spawn_blocking(move || {
+            let image = parkline_lpr::decode(&bytes)?;
+            let scene = Scene::of(&image);
+            let worth = !continuous || busy || last.as_ref().is_none_or(|l| l.differs(&scene));
+            let reading = if worth { Some(reader.read(&image)?) } else { None };
+            Ok::<_, parkline_lpr::Error>((scene, reading))
+        })
+        .await;
+        let read = match read {
+            Ok(Ok((scene, reading))) => {
+                self.scene = Some(scene);
+                match reading {
+                    Some(reading) => Ok(Ok(reading)),
+                    None => return,
+                }
+            }
+            Ok(Err(e)) => Ok(Err(e)),
+            Err(e) => Err(e),
+        };
         let passage = self.passage.get_or_insert(Passage {
             arrived: frame.arrived,
             image: Some(frame.source.clone()),
@@ -482,11 +511,6 @@ impl Lane {
         passage.frames += 1;
         // The camera's last frame of this vehicle: nothing more to wait for.
         let last_frame = frame.per_vehicle.is_some_and(|n| passage.frames >= n);
-        let read = tokio::task::spawn_blocking(move || {
-            let image = parkline_lpr::decode(&bytes)?;
-            reader.read(&image)
-        })
-        .await;
         match read {
             Ok(Ok(reading)) => {
                 let alternatives: Vec<String> =

@@ -10,6 +10,7 @@ pub mod gate;
 pub mod lane;
 pub mod printer;
 pub mod relay;
+pub mod scene;
 pub mod ui;
 
 pub use config::Config;

@@ -104,7 +104,7 @@ pub struct SnapshotCamera {
 
 impl SnapshotCamera {
     pub fn new(url: String, interval: Duration) -> SnapshotCamera {
-        SnapshotCamera { http: http_client(), url, interval, last: None }
+        SnapshotCamera { http: http_client(Duration::from_secs(5)), url, interval, last: None }
     }
 }
 
@@ -138,7 +138,7 @@ pub struct MjpegCamera {
 
 impl MjpegCamera {
     pub fn new(url: String) -> MjpegCamera {
-        MjpegCamera { http: http_client(), url, response: None, buffer: Vec::new() }
+        MjpegCamera { http: http_client(Duration::from_secs(5)), url, response: None, buffer: Vec::new() }
     }
 }
 
@@ -184,11 +184,13 @@ impl Camera for MjpegCamera {
     }
 }
 
-fn http_client() -> reqwest::Client {
+/// A client for devices on the lane's network, answering within `timeout`.
+pub(crate) fn http_client(timeout: Duration) -> reqwest::Client {
+    // reqwest is built without a bundled TLS crypto provider: use ring's.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(5))
+        .timeout(timeout)
         .build()
         .unwrap_or_default()
 }

@@ -144,8 +144,7 @@ pub struct HttpGate {
 
 impl HttpGate {
     pub fn new(open_url: String, close_url: Option<String>, status_url: String) -> HttpGate {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap_or_default();
+        let http = crate::camera::http_client(Duration::from_secs(2));
         HttpGate { http, open_url, close_url, status_url }
     }
 

@@ -183,11 +183,8 @@ impl Kiosk {
     fn set_online(&self, online: bool) {
         let mut since = self.offline_since.lock().unwrap_or_else(|p| p.into_inner());
         let changed = since.is_none() != online;
-        *since = if online { None } else { Some(since.unwrap_or_else(Instant::now)) };
-        if !online {
-            // Ask again only after a while.
-            *since = Some(Instant::now());
-        }
+        // Offline counts from the latest failure: lanes ask again only a while after it.
+        *since = (!online).then(Instant::now);
         drop(since);
         if changed {
             self.shared.send_modify(|v| *v += 1);
@@ -208,11 +205,6 @@ impl Kiosk {
 
     pub fn conflicts(&self) -> Vec<String> {
         self.conflicts.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Stays known to be inside (for offline decisions).
-    pub fn inside(&self) -> usize {
-        self.book().len()
     }
 
     fn book(&self) -> std::sync::MutexGuard<'_, Book> {
@@ -249,8 +241,12 @@ impl Kiosk {
                 return Err(e);
             }
         };
-        if pending > 0 && !outcomes.is_empty() || pending == 0 {
-            self.set_online(pending == 0);
+        // Stopped short of the end: the server is out of reach. Delivered something: it is back. An empty
+        // outbox says nothing about the link (the upkeep's refresh does).
+        if pending > 0 {
+            self.set_online(false);
+        } else if !outcomes.is_empty() {
+            self.set_online(true);
         }
         let mut conflicts = Vec::new();
         for outcome in &outcomes {
@@ -490,16 +486,17 @@ impl Lane {
             Ok::<_, parkline_lpr::Error>((scene, reading))
         })
         .await;
+        // The frame belongs to a passage even when it cannot be read (a corrupt upload).
         let read = match read {
             Ok(Ok((scene, reading))) => {
                 self.scene = Some(scene);
                 match reading {
-                    Some(reading) => Ok(Ok(reading)),
+                    Some(reading) => Ok(reading),
                     None => return,
                 }
             }
-            Ok(Err(e)) => Ok(Err(e)),
-            Err(e) => Err(e),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(e.to_string()),
         };
         let passage = self.passage.get_or_insert(Passage {
             arrived: frame.arrived,
@@ -512,7 +509,7 @@ impl Lane {
         // The camera's last frame of this vehicle: nothing more to wait for.
         let last_frame = frame.per_vehicle.is_some_and(|n| passage.frames >= n);
         match read {
-            Ok(Ok(reading)) => {
+            Ok(reading) => {
                 let alternatives: Vec<String> =
                     reading.candidates.iter().skip(1).map(|c| c.text.clone()).collect();
                 if let Some(best) = reading.candidates.first() {
@@ -531,8 +528,7 @@ impl Lane {
                     self.finish_passage().await;
                 }
             }
-            Ok(Err(e)) => self.view.send_modify(|v| v.health.camera = Some(e.to_string())),
-            Err(e) => self.view.send_modify(|v| v.health.camera = Some(e.to_string())),
+            Err(e) => self.view.send_modify(|v| v.health.camera = Some(e)),
         }
     }
 
@@ -785,13 +781,8 @@ impl Lane {
             paid_at_gate: paid_at_gate.or(Some(0)),
             ..self.event(waiting.plate.clone())
         };
+        // Still refused: `act` keeps the vehicle waiting and schedules the next check.
         self.decide(event, Instant::now()).await;
-        if self.waiting.is_none() && paid_at_gate.is_none() {
-            return;
-        }
-        if let Some(w) = &mut self.waiting {
-            w.next_check = Instant::now() + RECHECK;
-        }
     }
 
     /// The attendant lifts the barrier with a reason. The server records it; offline, the waiting

@@ -91,10 +91,9 @@ pub struct Detail {
 pub struct Parked {
     pub session: SessionView,
     pub facility_name: String,
-    /// How long it has been, as of `as_of`.
+    /// How long it has been, when it was fetched.
     pub elapsed: SignedDuration,
     pub due: Money,
-    pub as_of: Timestamp,
     /// How to get from the entry to the spot (and back to the car).
     pub route: Option<crate::route::Route>,
 }
@@ -243,14 +242,7 @@ impl Driver {
         };
         let now = Timestamp::now();
         let due = Money::new((session.fee.minor - session.paid.minor).max(0), session.fee.currency);
-        Ok(Parked {
-            elapsed: now.duration_since(session.entered_at),
-            facility_name,
-            due,
-            as_of: now,
-            session,
-            route,
-        })
+        Ok(Parked { elapsed: now.duration_since(session.entered_at), facility_name, due, session, route })
     }
 
     /// Pays what the stay owes so the exit opens; `key` makes a retry charge nothing more. Offline, the

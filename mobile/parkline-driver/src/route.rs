@@ -8,8 +8,6 @@ use parkline_protocol::LayoutView;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route {
     pub spot: String,
-    pub zone: String,
-    pub floor: String,
     /// Where the driver arrives on the spot's floor (the ramp's landing), floor-plan metres.
     pub landing: (f64, f64),
     pub at: (f64, f64),
@@ -47,8 +45,6 @@ pub fn route(layout: &LayoutView, spot: &str, entry_level: i16) -> Option<Route>
     steps.push(format!("Your spot is {} in zone {}.", target.code, target.zone));
     Some(Route {
         spot: target.code.clone(),
-        zone: target.zone.clone(),
-        floor: floor.name.clone(),
         landing,
         at: (target.x, target.y),
         floor_spots: layout.spots.iter().filter(|s| s.level == target.level).map(|s| (s.x, s.y)).collect(),

@@ -97,11 +97,8 @@ fn the_active_stay_shows_spot_time_fee_and_pay() {
         facility_name: "Waterfront Lot".into(),
         elapsed: SignedDuration::from_mins(95),
         due: Money::new(900, Currency::USD),
-        as_of: Timestamp::now(),
         route: Some(Route {
             spot: "G-012".into(),
-            zone: "B".into(),
-            floor: "Level G".into(),
             landing: (0.0, 0.0),
             at: (12.0, 30.0),
             floor_spots: vec![(0.0, 5.0), (12.0, 30.0), (24.0, 30.0)],

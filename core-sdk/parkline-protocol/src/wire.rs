@@ -344,6 +344,9 @@ pub struct SpotView {
     pub y: f64,
     pub distance_m: f64,
     pub state: SpotState,
+    /// The spot's sensor has been silent too long: `state` may be out of date (layout views only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stale: bool,
 }
 
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -912,4 +915,89 @@ impl StreamMessage {
             StreamMessage::Notice { .. } | StreamMessage::Error { .. } => None,
         }
     }
+}
+
+// ----- the managers' console: alerts and revenue ---------------------------------------------------
+
+/// What an alert is about.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A spot's sensor has been silent too long: its state may be out of date.
+    SensorOffline,
+    /// A facility is above 95% of its usable spots.
+    CapacityHigh,
+    /// A vehicle inside past its reservation or the longest stay.
+    Overstay,
+}
+
+/// Something staff should look at, computed from the live state. `id` names one occurrence, so an
+/// acknowledgement covers it and a recurrence is a new alert.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub id: String,
+    pub kind: AlertKind,
+    pub facility: String,
+    /// The spot, session or day it is about.
+    pub subject: String,
+    /// One sentence for staff.
+    pub text: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub since: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<Acknowledgement>,
+}
+
+/// Who acknowledged an alert, when, and what they noted.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Acknowledgement {
+    pub note: String,
+    /// The staff member's email.
+    pub by: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+}
+
+/// Body of `POST /v1/admin/alerts/{id}/acknowledgement`.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcknowledgeAlert {
+    /// What was done or why it can wait (1 to 500 characters).
+    pub note: String,
+}
+
+/// Query of `GET /v1/admin/revenue`: local calendar days, both ends included (at most 366 days).
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevenueQuery {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    #[cfg_attr(feature = "openapi", param(value_type = String, format = Date))]
+    pub from: jiff::civil::Date,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    #[cfg_attr(feature = "openapi", param(value_type = String, format = Date))]
+    pub to: jiff::civil::Date,
+}
+
+/// Money taken on one local day at one facility by one payment method.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevenueRow {
+    /// The facility's local calendar day.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub date: jiff::civil::Date,
+    pub facility: String,
+    /// `card`, `lane`, `wallet`, ...
+    pub method: String,
+    pub currency: String,
+    /// Payments taken, minor units.
+    pub taken_minor: i64,
+    /// Refunds given back of those payments (on the day of the refund), minor units.
+    pub refunded_minor: i64,
+    /// How many payments.
+    pub payments: u32,
 }

@@ -378,6 +378,59 @@ impl Client {
     pub async fn notices(&self) -> Result<Vec<Notice>> {
         self.call(Method::GET, "/v1/me/notices", None::<&()>, None, true).await
     }
+
+    /// Current alerts across facilities (managers), or the cached ones when offline.
+    pub async fn alerts(&self) -> Result<Cached<Vec<parkline_protocol::Alert>>> {
+        self.cached("alerts", "/v1/admin/alerts").await
+    }
+
+    /// Acknowledges an alert with a note (managers). Safe to repeat: the first acknowledgement stands.
+    pub async fn acknowledge_alert(
+        &self,
+        id: &str,
+        note: &str,
+    ) -> Result<parkline_protocol::Acknowledgement> {
+        let body = parkline_protocol::AcknowledgeAlert { note: note.to_owned() };
+        let path = format!("/v1/admin/alerts/{}/acknowledgement", encode(id));
+        self.call(Method::POST, &path, Some(&body), None, true).await
+    }
+
+    /// Money taken per local day, facility and method from `from` to `to` (managers), or the cached
+    /// report when offline.
+    pub async fn revenue(
+        &self,
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+    ) -> Result<Cached<Vec<parkline_protocol::RevenueRow>>> {
+        self.cached(&format!("revenue:{from}:{to}"), &format!("/v1/admin/revenue?from={from}&to={to}")).await
+    }
+
+    /// A batch of sensor readings (sensor gateways): all applied, or none when one is invalid.
+    pub async fn report_sensors(
+        &self,
+        batch: &parkline_protocol::SensorBatch,
+    ) -> Result<parkline_protocol::IngestReport> {
+        // Retrying is safe: a reading seen twice is a duplicate, and changes nothing.
+        self.call(Method::POST, "/v1/sensors/events", Some(batch), None, true).await
+    }
+
+    /// Closes a spot (out of service) or reopens it (managers).
+    pub async fn set_spot_service(&self, facility: &str, spot: &str, out_of_service: bool) -> Result<()> {
+        let body = parkline_protocol::SpotServiceChange { out_of_service };
+        let path = format!("/v1/facilities/{facility}/spots/{}/service", encode(spot));
+        self.call(Method::PUT, &path, Some(&body), None, true).await
+    }
+}
+
+/// Percent-encodes a path segment (ids may hold `:`; nothing else is expected, but nothing breaks out).
+fn encode(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The facilities within `radius_m` of a point, nearest first, with their distance (great circle).

@@ -2,6 +2,7 @@
 //! PostgreSQL. See `ARCHITECTURE.md` at the repository root for the map.
 
 pub mod accounts;
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod billing;
@@ -23,6 +24,7 @@ pub mod peers;
 pub mod permits;
 pub mod privacy;
 pub mod ratelimit;
+pub mod reports;
 pub mod reservations;
 pub mod store;
 pub mod stripe;

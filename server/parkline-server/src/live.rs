@@ -277,6 +277,16 @@ impl FacilityLive {
         flips.len()
     }
 
+    /// Spots announced silent (see [`FacilityLive::check_silent_sensors`]), with their sensor's last reading.
+    pub fn silent_sensors(&self) -> Vec<(String, Option<Timestamp>)> {
+        let state = self.read();
+        state
+            .silent
+            .iter()
+            .map(|&i| (self.facility.spot(i).code.clone(), state.spots[i as usize].sensor.last_reading))
+            .collect()
+    }
+
     /// Starts following this facility: a receiver of live updates, and what to send first so that
     /// nothing is missed or repeated: the updates after `since` if they are still kept, or else a snapshot.
     pub fn follow(&self, since: Option<u64>, stale_before: Timestamp) -> Follow {
@@ -369,17 +379,24 @@ impl FacilityLive {
             y: s.y,
             distance_m: f64::from(s.distance_cm) / 100.0,
             state,
+            stale: false,
         }
     }
 
     pub fn layout_view(&self) -> LayoutView {
-        let states: Vec<SpotState> = {
+        let states: Vec<(SpotState, bool)> = {
             let s = self.read();
-            (0..self.facility.capacity() as SpotIdx).map(|i| s.occupancy.state(i)).collect()
+            (0..self.facility.capacity() as SpotIdx)
+                .map(|i| (s.occupancy.state(i), s.silent.contains(&i)))
+                .collect()
         };
         LayoutView {
             facility: self.facility.id.clone(),
-            spots: states.into_iter().enumerate().map(|(i, st)| self.spot_view(i as SpotIdx, st)).collect(),
+            spots: states
+                .into_iter()
+                .enumerate()
+                .map(|(i, (state, stale))| SpotView { stale, ..self.spot_view(i as SpotIdx, state) })
+                .collect(),
             gates: self
                 .facility
                 .gates

@@ -87,6 +87,14 @@ pub fn route_table() -> Vec<Route> {
         route("POST", "/v1/admin/users", Only(&[Admin]), post(v1::admin::create_user)),
         route("POST", "/v1/admin/devices", Only(&[Manager, Admin]), post(v1::admin::create_device)),
         route("POST", "/v1/admin/api-keys", Only(&[Admin]), post(v1::admin::create_api_key)),
+        route("GET", "/v1/admin/alerts", Only(&[Manager, Admin]), get(v1::admin::alerts)),
+        route(
+            "POST",
+            "/v1/admin/alerts/{id}/acknowledgement",
+            Only(&[Manager, Admin]),
+            post(v1::admin::acknowledge_alert),
+        ),
+        route("GET", "/v1/admin/revenue", Only(&[Manager, Admin]), get(v1::admin::revenue)),
     ]
 }
 
@@ -119,6 +127,9 @@ pub fn route_table() -> Vec<Route> {
         v1::admin::create_user,
         v1::admin::create_device,
         v1::admin::create_api_key,
+        v1::admin::alerts,
+        v1::admin::acknowledge_alert,
+        v1::admin::revenue,
         v1::sensors::ingest,
         v1::stream::stream,
         v1::gates::event,

@@ -368,6 +368,19 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// A person's latest notices, newest first.
     async fn notices(&self, user: i64, limit: u32) -> Result<Vec<parkline_protocol::Notice>>;
 
+    /// Records a staff member's acknowledgement of an alert; the first one stands, and is returned.
+    async fn acknowledge_alert(
+        &self,
+        alert: &str,
+        note: &str,
+        user: i64,
+        now: Timestamp,
+    ) -> Result<parkline_protocol::Acknowledgement>;
+    /// Every acknowledgement, with the id of the alert it covers.
+    async fn alert_acks(&self) -> Result<Vec<(String, parkline_protocol::Acknowledgement)>>;
+    /// Ledger rows written in `[from, to)`, oldest first.
+    async fn ledger_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<LedgerEntry>>;
+
     /// Adds a validation code; an existing code is a conflict.
     async fn insert_validation(&self, v: &ValidationRecord, now: Timestamp) -> Result<()>;
     async fn validation(&self, code: &str) -> Result<Option<ValidationRecord>>;

@@ -807,6 +807,54 @@ impl Store for SqlStore {
             .collect()
     }
 
+    async fn acknowledge_alert(
+        &self,
+        alert: &str,
+        note: &str,
+        user: i64,
+        now: Timestamp,
+    ) -> Result<parkline_protocol::Acknowledgement> {
+        {
+            let _guard = self.write_guard().await;
+            sqlx::query(
+                "INSERT INTO alert_acks (alert_id, note, user_id, at_ms) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (alert_id) DO NOTHING",
+            )
+            .bind(alert)
+            .bind(note)
+            .bind(user)
+            .bind(ms(now))
+            .execute(&self.pool)
+            .await?;
+        }
+        let row = sqlx::query(
+            "SELECT a.note, u.email, a.at_ms FROM alert_acks a LEFT JOIN users u ON u.id = a.user_id \
+             WHERE a.alert_id = $1",
+        )
+        .bind(alert)
+        .fetch_one(&self.pool)
+        .await?;
+        acknowledgement(&row)
+    }
+
+    async fn alert_acks(&self) -> Result<Vec<(String, parkline_protocol::Acknowledgement)>> {
+        let rows = sqlx::query(
+            "SELECT a.alert_id, a.note, u.email, a.at_ms FROM alert_acks a LEFT JOIN users u ON u.id = a.user_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok((row.try_get("alert_id")?, acknowledgement(row)?))).collect()
+    }
+
+    async fn ledger_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<LedgerEntry>> {
+        let sql = format!(
+            "SELECT {} FROM ledger WHERE at_ms >= $1 AND at_ms < $2 ORDER BY id",
+            super::ledger::LEDGER_COLUMNS
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(ms(from)).bind(ms(to)).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(super::ledger::ledger_record(r)?.1)).collect()
+    }
+
     async fn insert_validation(&self, v: &ValidationRecord, now: Timestamp) -> Result<()> {
         let _guard = self.write_guard().await;
         sqlx::query(
@@ -1372,4 +1420,13 @@ impl Store for SqlStore {
                 .unwrap_or(u32::MAX),
         }))
     }
+}
+
+fn acknowledgement(row: &AnyRow) -> Result<parkline_protocol::Acknowledgement> {
+    Ok(parkline_protocol::Acknowledgement {
+        note: row.try_get("note")?,
+        // The person may have been erased since; the acknowledgement stays.
+        by: row.try_get::<Option<String>, _>("email")?.unwrap_or_else(|| "(erased user)".into()),
+        at: ts(row.try_get("at_ms")?)?,
+    })
 }

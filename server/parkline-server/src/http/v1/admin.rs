@@ -1,15 +1,19 @@
 //! Configuration by managers and admins: facilities, spot closures, users, device tokens, API keys.
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use parkline_domain::LayoutFile;
-use parkline_protocol::{ApiError, IssuedSecret, NewApiKey, NewDevice, NewUser, SpotServiceChange};
+use parkline_protocol::{
+    ApiError, ErrorCode, IssuedSecret, NewApiKey, NewDevice, NewUser, SpotServiceChange,
+};
 
+use crate::auth::Principal;
 use crate::auth::{API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, random_token, sha256_hex};
 use crate::error::{Error, Result};
 use crate::http::App;
-use crate::http::extract::Json;
+use crate::http::extract::{Json, Query};
 use crate::{facilities, occupancy};
 
 /// Imports a facility layout (the same format as the files under `assets/layouts`, as JSON).
@@ -118,4 +122,43 @@ pub async fn purge(State(app): State<App>) -> crate::error::Result<axum::Json<se
 pub async fn run_billing(State(app): State<App>) -> crate::error::Result<axum::Json<serde_json::Value>> {
     let billed = crate::billing::bill_permits(&app).await?;
     Ok(axum::Json(serde_json::json!({ "billed": billed })))
+}
+
+/// Current alerts across facilities (sensors silent, nearly full, overstays), unacknowledged first.
+#[utoipa::path(get, path = "/v1/admin/alerts", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = [parkline_protocol::Alert])))]
+pub async fn alerts(State(app): State<App>) -> Result<axum::Json<Vec<parkline_protocol::Alert>>> {
+    Ok(axum::Json(crate::alerts::list(&app).await?))
+}
+
+/// Acknowledges a current alert with a note; the first acknowledgement stands.
+#[utoipa::path(post, path = "/v1/admin/alerts/{id}/acknowledgement", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "alert id")),
+    request_body = parkline_protocol::AcknowledgeAlert,
+    responses(
+        (status = 200, body = parkline_protocol::Acknowledgement),
+        (status = 404, body = ApiError, description = "no such alert now"),
+        (status = 422, body = ApiError, description = "missing or long note"),
+    ))]
+pub async fn acknowledge_alert(
+    State(app): State<App>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    Json(body): Json<parkline_protocol::AcknowledgeAlert>,
+) -> Result<axum::Json<parkline_protocol::Acknowledgement>> {
+    let Principal::User { id: user, .. } = principal else {
+        return Err(Error::api(ErrorCode::Forbidden, "alerts are acknowledged by people"));
+    };
+    Ok(axum::Json(crate::alerts::acknowledge(&app, &id, &body.note, user).await?))
+}
+
+/// Money taken by local day, facility and payment method.
+#[utoipa::path(get, path = "/v1/admin/revenue", tag = "admin", security(("bearer" = [])),
+    params(parkline_protocol::RevenueQuery),
+    responses((status = 200, body = [parkline_protocol::RevenueRow]), (status = 422, body = ApiError)))]
+pub async fn revenue(
+    State(app): State<App>,
+    Query(q): Query<parkline_protocol::RevenueQuery>,
+) -> Result<axum::Json<Vec<parkline_protocol::RevenueRow>>> {
+    Ok(axum::Json(crate::reports::revenue(&app, q.from, q.to).await?))
 }

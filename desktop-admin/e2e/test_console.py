@@ -1,0 +1,170 @@
+"""The admin console in its real window (WebKitGTK under Xvfb), driven over WebDriver against a live demo
+server: sign in, watch a sensor reading change the live numbers and the floor map, edit a rate plan and
+see the quote preview change (and the server price by it once saved), read the revenue of stays paid at a
+lane, and acknowledge an alert with a note. Run by desktop-admin/e2e/run, which starts everything."""
+
+import json
+import os
+import sys
+import time
+import urllib.request
+from datetime import datetime, timedelta, timezone
+
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+SERVER = os.environ["PARKLINE_E2E_SERVER"]
+LOT = "waterfront-lot"
+SHOTS = os.environ["PARKLINE_SCREENSHOTS"]
+
+
+def api(method, path, body=None, token=None):
+    req = urllib.request.Request(SERVER + path, method=method, data=None if body is None else json.dumps(body).encode())
+    req.add_header("content-type", "application/json")
+    if token:
+        req.add_header("authorization", "Bearer " + token)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        text = r.read()
+        return json.loads(text) if text else None
+
+
+def login(email):
+    return api("POST", "/v1/auth/login", {"email": email, "password": "parkline-demo"})["access_token"]
+
+
+def report(sensors, spots, occupied):
+    now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    readings = [{"facility": LOT, "spot": s, "occupied": occupied, "confidence": 0.97, "kind": "ultrasonic",
+                 "observed_at": now} for s in spots]
+    api("POST", "/v1/sensors/events", {"readings": readings}, sensors)
+
+
+def check(condition, message):
+    if not condition:
+        raise AssertionError(message)
+
+
+def main():
+    manager = login("manager@demo.parkline")
+    sensors = api("POST", "/v1/admin/devices", {"name": "e2e sensors", "kind": "sensor_gateway"}, manager)["token"]
+    kiosk = api("POST", "/v1/admin/devices", {"name": "e2e lane", "kind": "kiosk"}, manager)["token"]
+    spots = [s["code"] for s in api("GET", f"/v1/facilities/{LOT}/layout")["spots"]]
+
+    # Two weeks of stays paid at the lanes, so there is revenue to chart: passages replayed by a lane
+    # that decided them offline are recorded when they happened (the real path for a lane's backlog).
+    stays = 0
+    for days_ago in range(13, -1, -1):
+        for n, (facility, lane) in enumerate([(LOT, "waterfront"), ("pike-place-garage", "pike"), ("capitol-hill-station", "capitol")]):
+            if (days_ago + n) % 3 == 2:
+                continue
+            hours = 1 + (days_ago * 7 + n * 3) % 6
+            exit_at = datetime.now(timezone.utc) - timedelta(days=days_ago, minutes=5 + n)
+            entry_at = exit_at - timedelta(hours=hours, minutes=10 * n)
+            plate = f"E2E{days_ago:02d}{n}"
+            stamp = lambda t: t.isoformat().replace("+00:00", "Z")
+            api("POST", f"/v1/gates/{lane}-in-1/events", {"event_id": f"in-{plate}", "plate": {"text": plate, "confidence": 0.95},
+                                                        "offline": {"at": stamp(entry_at), "ticket": f"L{plate}"}}, kiosk)
+            q = api("GET", f"/v1/facilities/{facility}/quote?vehicle_class=sedan&from={stamp(entry_at)}&to={stamp(exit_at)}")
+            d = api("POST", f"/v1/gates/{lane}-out-1/events", {"event_id": f"out-{plate}", "plate": {"text": plate, "confidence": 0.95},
+                                                             "paid_at_gate": q["total"]["minor"], "offline": {"at": stamp(exit_at)}}, kiosk)
+            check(d["command"] == "open", d)
+            stays += 1
+    print(f"{stays} paid stays over two weeks")
+
+    options = ArgOptions()
+    options.set_capability("browserName", "wry")
+    options.set_capability("tauri:options", {"application": os.environ["PARKLINE_E2E_APP"], "args": ["--server", SERVER]})
+    driver = webdriver.Remote(command_executor=os.environ["PARKLINE_E2E_WEBDRIVER"], options=options)
+    wait = WebDriverWait(driver, 20)
+    css = lambda sel: driver.find_element(By.CSS_SELECTOR, sel)
+    shot = lambda name: driver.save_screenshot(os.path.join(SHOTS, f"admin-{name}.png")) or print(f"admin screenshot: {SHOTS}/admin-{name}.png")
+    try:
+        # Sign in.
+        wait.until(EC.visibility_of_element_located((By.ID, "signin-form")))
+        css("#email").send_keys("manager@demo.parkline")
+        css("#password").send_keys("wrong password")
+        css("#signin-button").click()
+        wait.until(lambda d: css("#signin-error").text != "")
+        check("password" in css("#signin-error").text.lower(), f"a wrong password is explained: {css('#signin-error').text!r}")
+        css("#password").clear()
+        css("#password").send_keys("parkline-demo")
+        css("#signin-button").click()
+        free = f'.card[data-facility="{LOT}"] [data-count="free"]'
+        wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, free)))
+        cards = driver.find_elements(By.CSS_SELECTOR, ".card")
+        check(len(cards) == 5, f"the demo city has five facilities, saw {len(cards)}")
+        check("manager@demo.parkline" in css("#who").text, css("#who").text)
+        before = int(css(free).text)
+
+        # A sensor reading changes the live numbers, without reloading anything.
+        time.sleep(1)  # the stream is subscribed
+        report(sensors, spots[:3], True)
+        wait.until(lambda d: int(css(free).text) == before - 3)
+        wait.until(lambda d: sum(int(x.text.split()[0]) for x in driver.find_elements(By.CSS_SELECTOR, f'.card[data-facility="{LOT}"] .floors td.num')) == before - 3)
+        shot("overview")
+
+        # The floor map shows those spots occupied, and follows the next reading live.
+        css('nav button[data-view="map"]').click()
+        Select(css("#map-facility")).select_by_value(LOT)
+        spot = lambda code: f'#map svg [data-spot="{code}"]'
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, spot(spots[0]))))
+        wait.until(lambda d: "occupied" in css(spot(spots[0])).get_attribute("class"))
+        report(sensors, spots[3:4], True)
+        wait.until(lambda d: "occupied" in css(spot(spots[3])).get_attribute("class"))
+        check("4 occupied" in css("#legend").text or "3 occupied" in css("#legend").text, css("#legend").text)
+        shot("floor-map")
+
+        # Edit the rate plan: the preview follows the draft; saving makes the server price by it.
+        css('nav button[data-view="rates"]').click()
+        Select(css("#rates-facility")).select_by_value(LOT)
+        wait.until(lambda d: "costs" in css("#pv-sentence").text)
+        sentence = css("#pv-sentence").text
+        check(sentence.startswith("A sedan from 08:00 to 19:30 on"), sentence)
+        check(sentence.endswith("costs 36.00 USD."), sentence)
+        driver.execute_script(
+            "const t = document.querySelector('#rates-text');"
+            "t.value = t.value.replace('daily_max = 3600', 'daily_max = 2500');"
+            "t.dispatchEvent(new Event('input'));")
+        wait.until(lambda d: css("#pv-sentence").text.endswith("costs 25.00 USD."))
+        css("#rates-save").click()
+        wait.until(lambda d: css("#rates-saved").text.startswith("Saved"))
+        check(api("GET", f"/v1/facilities/{LOT}/rates")["daily_max"] == 2500, "the server has the new plan")
+
+        # Revenue: today's lane payments, charted.
+        css('nav button[data-view="revenue"]').click()
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#rev-chart svg")))
+        wait.until(lambda d: LOT in css("#rev-rows tbody").text)
+        check("lane" in css("#rev-methods").text, css("#rev-methods").text)
+        check(LOT in css("#rev-chart").get_attribute("innerHTML"), "the chart names the lot's series")
+        css('[data-export="csv"]').click()
+        wait.until(lambda d: css("#rev-saved").text.startswith("Saved"))
+        check(os.path.exists(css("#rev-saved").text.removeprefix("Saved ")), css("#rev-saved").text)
+        shot("revenue")
+
+        # Fill the lot: a capacity alert, acknowledged with a note.
+        report(sensors, spots, True)
+        css('nav button[data-view="alerts"]').click()
+        item = f'#alerts li[data-alert^="capacity_high:{LOT}:"]'
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, item)))
+        css(item + " .note").send_keys("Overflow signs out on Alaskan Way")
+        css(item + " .ack-button").click()
+        wait.until(lambda d: "acknowledged" in css(item).get_attribute("class"))
+        check("Acknowledged by manager@demo.parkline" in css(item).text, css(item).text)
+        alerts = api("GET", "/v1/admin/alerts", token=manager)
+        acked = [a for a in alerts if a["id"].startswith(f"capacity_high:{LOT}:")]
+        check(acked and acked[0]["acknowledged"]["note"] == "Overflow signs out on Alaskan Way", acked)
+        shot("alerts")
+    except Exception:
+        driver.save_screenshot(os.path.join(SHOTS, "admin-failure.png"))
+        print(f"failure screenshot: {SHOTS}/admin-failure.png", file=sys.stderr)
+        raise
+    finally:
+        driver.quit()
+    print("admin console end-to-end: passed")
+
+
+if __name__ == "__main__":
+    main()

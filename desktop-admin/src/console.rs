@@ -1,0 +1,374 @@
+//! The command layer: everything the window can ask for, over `parkline-sdk` only. The Tauri commands in
+//! `main.rs` are one-line wrappers around these methods, so they are tested against a real server
+//! without a window.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use parkline_sdk::protocol::{Acknowledgement, Alert, RevenueRow, Role, StreamMessage};
+use parkline_sdk::{Cache, Cached, Client, Credentials, Event, Realtime};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::board::{Board, Change, FacilityCard};
+use crate::charts::{self, LineChart};
+use crate::error::{CommandError, Result};
+use crate::floor_map::{self, FloorMap};
+use crate::rates::{self, Preview, PreviewRequest};
+
+/// Where the signed-in person's refresh token is kept in the credential store.
+const CREDENTIAL_ACCOUNT: &str = "console";
+const CHART_SIZE: (u32, u32) = (900, 360);
+
+/// Who is signed in.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Session {
+    pub email: String,
+    pub role: Role,
+    pub server: String,
+    /// Signed in from the saved credentials while the server could not be reached: cached data only.
+    pub offline: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Saved {
+    email: String,
+    role: Role,
+    refresh_token: String,
+}
+
+/// A value with when it was fetched, and whether it came from the cache because the server was away.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fetched<T> {
+    pub value: T,
+    pub fetched_at: Timestamp,
+    pub age_seconds: i64,
+    pub offline: bool,
+}
+
+impl<T> From<Cached<T>> for Fetched<T> {
+    fn from(c: Cached<T>) -> Fetched<T> {
+        Fetched {
+            age_seconds: c.age().as_secs(),
+            value: c.value,
+            fetched_at: c.fetched_at,
+            offline: c.offline,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RevenueReport {
+    pub from: Date,
+    pub to: Date,
+    pub rows: Vec<RevenueRow>,
+    /// Taken, net of refunds, per facility over the whole range, in minor units.
+    pub by_facility: Vec<(String, i64)>,
+    /// Taken, net of refunds, per payment method over the whole range, in minor units.
+    pub by_method: Vec<(String, i64)>,
+    pub currency: String,
+    pub chart_svg: String,
+}
+
+/// What can be exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Csv,
+    Svg,
+    Png,
+}
+
+/// The console's state: one server connection, its cache, the live board.
+#[derive(Debug)]
+pub struct Console {
+    client: Client,
+    credentials: Credentials,
+    exports: PathBuf,
+    board: Mutex<Board>,
+    realtime: Mutex<Option<Realtime>>,
+    session: Mutex<Option<Session>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Console {
+    /// A console for `server`, caching in `data_dir`, keeping the sign-in in `credentials`; exports are
+    /// written to `exports`.
+    pub fn open(
+        server: &str,
+        data_dir: &Path,
+        credentials: Credentials,
+        exports: PathBuf,
+    ) -> Result<Console> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| CommandError::new("data_dir", format!("{}: {e}", data_dir.display())))?;
+        let cache = Cache::open(data_dir.join("console.sqlite"))?;
+        Ok(Console {
+            client: Client::new(server, Some(cache))?,
+            credentials,
+            exports,
+            board: Mutex::new(Board::default()),
+            realtime: Mutex::new(None),
+            session: Mutex::new(None),
+        })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn session(&self) -> Option<Session> {
+        lock(&self.session).clone()
+    }
+
+    /// Signs a manager or admin in and keeps the sign-in in the credential store.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Result<Session> {
+        let tokens = self.client.login(email.trim(), password).await?;
+        if !matches!(tokens.role, Role::Manager | Role::Admin) {
+            self.client.set_token(None);
+            return Err(CommandError::new("forbidden", "The console is for managers and admins."));
+        }
+        self.keep(email.trim(), tokens.role, &tokens.refresh_token)?;
+        Ok(self.signed_in(email.trim(), tokens.role, false))
+    }
+
+    /// Signs in again from the credential store, if a sign-in is kept there. When the server cannot be
+    /// reached the console opens offline on cached data.
+    pub async fn restore(&self) -> Result<Option<Session>> {
+        let Some(saved) = self.saved()? else { return Ok(None) };
+        match self.client.refresh(&saved.refresh_token).await {
+            Ok(tokens) => {
+                self.keep(&saved.email, tokens.role, &tokens.refresh_token)?;
+                Ok(Some(self.signed_in(&saved.email, tokens.role, false)))
+            }
+            Err(e) if e.is_transient() => Ok(Some(self.signed_in(&saved.email, saved.role, true))),
+            Err(_) => {
+                // Revoked or expired: forget it, and ask again.
+                self.credentials.delete(CREDENTIAL_ACCOUNT)?;
+                Ok(None)
+            }
+        }
+    }
+
+    pub fn sign_out(&self) -> Result<()> {
+        self.client.set_token(None);
+        *lock(&self.realtime) = None;
+        *lock(&self.session) = None;
+        self.credentials.delete(CREDENTIAL_ACCOUNT)?;
+        Ok(())
+    }
+
+    fn saved(&self) -> Result<Option<Saved>> {
+        let Some(text) = self.credentials.load(CREDENTIAL_ACCOUNT)? else { return Ok(None) };
+        Ok(serde_json::from_str(&text).ok())
+    }
+
+    fn keep(&self, email: &str, role: Role, refresh_token: &str) -> Result<()> {
+        let saved = Saved { email: email.to_owned(), role, refresh_token: refresh_token.to_owned() };
+        let text =
+            serde_json::to_string(&saved).map_err(|e| CommandError::new("credentials", e.to_string()))?;
+        Ok(self.credentials.save(CREDENTIAL_ACCOUNT, &text)?)
+    }
+
+    fn signed_in(&self, email: &str, role: Role, offline: bool) -> Session {
+        let session =
+            Session { email: email.to_owned(), role, server: self.client.base_url().to_owned(), offline };
+        *lock(&self.session) = Some(session.clone());
+        session
+    }
+
+    /// Runs a call; if the access token has expired, renews it from the kept sign-in and runs it again.
+    async fn authed<T, F, Fut>(&self, call: F) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = parkline_sdk::Result<T>>,
+    {
+        match call().await {
+            Err(parkline_sdk::Error::Server { status: 401, .. }) => {
+                let saved = self.saved()?.ok_or_else(|| CommandError::new("signed_out", "Sign in again."))?;
+                let tokens = self.client.refresh(&saved.refresh_token).await?;
+                self.keep(&saved.email, tokens.role, &tokens.refresh_token)?;
+                Ok(call().await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Every facility with its counts per floor and zone (cached when offline).
+    pub async fn overview(&self) -> Result<Fetched<Vec<FacilityCard>>> {
+        let list = self.client.facilities().await?;
+        let mut floors = Vec::with_capacity(list.value.len());
+        let mut oldest = (list.fetched_at, list.offline);
+        for f in &list.value {
+            if let Ok(a) = self.client.availability(&f.id).await {
+                oldest = (oldest.0.min(a.fetched_at), oldest.1 || a.offline);
+                floors.push(a.value);
+            }
+        }
+        let board = Board::new(&list.value, &floors);
+        let cards = board.cards();
+        *lock(&self.board) = board;
+        Ok(Cached { value: cards, fetched_at: oldest.0, offline: oldest.1 }.into())
+    }
+
+    /// One floor of a facility, drawn from its layout with each spot's state.
+    pub async fn floor_map(&self, facility: &str, level: Option<i16>) -> Result<Fetched<FloorMap>> {
+        let layout = self.client.layout(facility).await?;
+        let map = floor_map::draw(&layout.value, level);
+        Ok(Cached { value: map, fetched_at: layout.fetched_at, offline: layout.offline }.into())
+    }
+
+    /// A facility's rate plan as editable text.
+    pub async fn rate_plan(&self, facility: &str) -> Result<String> {
+        rates::to_text(&self.client.rates(facility).await?)
+    }
+
+    /// What the draft plan would charge for a planned stay, in the facility's time zone.
+    pub async fn preview_quote(&self, facility: &str, draft: &str, stay: &PreviewRequest) -> Result<Preview> {
+        let plan = rates::parse(draft)?;
+        rates::preview(&plan, &self.time_zone(facility).await?, stay)
+    }
+
+    /// Checks and saves a draft plan; the server prices from it at once.
+    pub async fn save_rate_plan(&self, facility: &str, draft: &str) -> Result<()> {
+        let plan = rates::parse(draft)?;
+        self.authed(|| self.client.set_rates(facility, &plan)).await
+    }
+
+    async fn time_zone(&self, facility: &str) -> Result<TimeZone> {
+        let known = lock(&self.board).card(facility).map(|c| c.time_zone.clone());
+        let name = match known {
+            Some(name) => name,
+            None => {
+                let list = self.client.facilities().await?;
+                let found = list.value.into_iter().find(|f| f.id == facility);
+                found
+                    .map(|f| f.time_zone)
+                    .ok_or_else(|| CommandError::new("not_found", format!("no facility {facility}")))?
+            }
+        };
+        TimeZone::get(&name).map_err(|e| CommandError::new("time_zone", e.to_string()))
+    }
+
+    /// Current alerts, unacknowledged first.
+    pub async fn alerts(&self) -> Result<Fetched<Vec<Alert>>> {
+        Ok(self.authed(|| self.client.alerts()).await?.into())
+    }
+
+    pub async fn acknowledge_alert(&self, id: &str, note: &str) -> Result<Acknowledgement> {
+        self.authed(|| self.client.acknowledge_alert(id, note)).await
+    }
+
+    /// Money taken from `from` to `to` (local days), with totals and the trend chart.
+    pub async fn revenue(&self, from: Date, to: Date) -> Result<Fetched<RevenueReport>> {
+        let rows = self.authed(|| self.client.revenue(from, to)).await?;
+        let report = report(from, to, rows.value.clone())?;
+        Ok(Cached { value: report, fetched_at: rows.fetched_at, offline: rows.offline }.into())
+    }
+
+    /// Writes the revenue table (CSV) or chart (SVG, PNG) to the exports folder; returns the file.
+    pub async fn export_revenue(&self, from: Date, to: Date, format: ExportFormat) -> Result<PathBuf> {
+        let rows = self.authed(|| self.client.revenue(from, to)).await?.value;
+        let fail = |e: std::io::Error| CommandError::new("export_failed", e.to_string());
+        std::fs::create_dir_all(&self.exports).map_err(fail)?;
+        let stem = format!("revenue-{from}-{to}");
+        let chart = || charts::revenue_trend(&rows, from, to);
+        let path = match format {
+            ExportFormat::Csv => {
+                let path = self.exports.join(format!("{stem}.csv"));
+                std::fs::write(&path, revenue_csv(&rows)).map_err(fail)?;
+                path
+            }
+            ExportFormat::Svg => {
+                let path = self.exports.join(format!("{stem}.svg"));
+                std::fs::write(&path, chart().svg(CHART_SIZE)?).map_err(fail)?;
+                path
+            }
+            ExportFormat::Png => {
+                let path = self.exports.join(format!("{stem}.png"));
+                chart().png(&path, CHART_SIZE)?;
+                path
+            }
+        };
+        Ok(path)
+    }
+
+    /// Starts following every facility on the board; the receiver yields the stream's events.
+    pub fn follow(&self) -> mpsc::Receiver<Event> {
+        let ids: Vec<String> = lock(&self.board).cards().into_iter().map(|c| c.id).collect();
+        let (realtime, events) = Realtime::start(&self.client, &ids);
+        *lock(&self.realtime) = Some(realtime);
+        events
+    }
+
+    /// Applies one stream message to the board: what the window must redraw.
+    pub fn apply(&self, message: &StreamMessage) -> Vec<Change> {
+        lock(&self.board).apply(message)
+    }
+
+    /// Fetches the floors of facilities whose totals changed since the last call.
+    pub async fn refresh_floors(&self) -> Vec<Change> {
+        let behind = lock(&self.board).take_floors_behind();
+        let mut changes = Vec::new();
+        for id in behind {
+            if let Ok(a) = self.client.availability(&id).await
+                && let Some(card) = lock(&self.board).set_availability(&a.value)
+            {
+                changes.push(Change::Card { card });
+            }
+        }
+        changes
+    }
+}
+
+fn report(from: Date, to: Date, rows: Vec<RevenueRow>) -> Result<RevenueReport> {
+    let total = |key: &dyn Fn(&RevenueRow) -> String| {
+        let mut sums: std::collections::BTreeMap<String, i64> = Default::default();
+        for r in &rows {
+            *sums.entry(key(r)).or_default() += r.taken_minor - r.refunded_minor;
+        }
+        sums.into_iter().collect::<Vec<_>>()
+    };
+    let chart: LineChart = charts::revenue_trend(&rows, from, to);
+    Ok(RevenueReport {
+        from,
+        to,
+        by_facility: total(&|r| r.facility.clone()),
+        by_method: total(&|r| r.method.clone()),
+        currency: chart.y_label.clone(),
+        chart_svg: chart.svg(CHART_SIZE)?,
+        rows,
+    })
+}
+
+/// The revenue table as CSV (amounts in minor units, as the ledger keeps them).
+pub fn revenue_csv(rows: &[RevenueRow]) -> String {
+    let mut out = String::from("date,facility,method,currency,payments,taken_minor,refunded_minor\n");
+    for r in rows {
+        let field = |s: &str| {
+            if s.contains([',', '"', '\n']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s.to_owned()
+            }
+        };
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{}\n",
+            r.date,
+            field(&r.facility),
+            field(&r.method),
+            field(&r.currency),
+            r.payments,
+            r.taken_minor,
+            r.refunded_minor
+        ));
+    }
+    out
+}

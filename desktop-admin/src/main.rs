@@ -1,0 +1,185 @@
+//! The console's window: Tauri commands, each a thin wrapper over [`Console`], and the task that
+//! forwards the realtime stream to the window as `live` events.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use jiff::civil::Date;
+use parkline_admin::board::{Change, FacilityCard};
+use parkline_admin::console::{ExportFormat, Fetched, RevenueReport, Session};
+use parkline_admin::floor_map::FloorMap;
+use parkline_admin::rates::{Preview, PreviewRequest};
+use parkline_admin::{CommandError, Console};
+use parkline_sdk::protocol::{Acknowledgement, Alert};
+use parkline_sdk::{Credentials, Event};
+use tauri::{Emitter, Manager, State};
+
+#[derive(Debug, Parser)]
+#[command(about = "Parkline admin console", ignore_errors = true)]
+struct Args {
+    /// The Parkline server.
+    #[arg(long, env = "PARKLINE_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// Where the offline cache is kept [default: the platform's app data folder].
+    #[arg(long, env = "PARKLINE_ADMIN_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Keep the sign-in in this file (mode 0600) instead of the OS keyring.
+    #[arg(long, env = "PARKLINE_ADMIN_CREDENTIALS_FILE")]
+    credentials_file: Option<PathBuf>,
+    /// Where exports are written [default: the Downloads folder].
+    #[arg(long, env = "PARKLINE_ADMIN_EXPORTS")]
+    exports: Option<PathBuf>,
+}
+
+type Reply<T> = Result<T, CommandError>;
+
+#[tauri::command]
+async fn restore(console: State<'_, Console>) -> Reply<Option<Session>> {
+    console.restore().await
+}
+
+#[tauri::command]
+async fn sign_in(console: State<'_, Console>, email: String, password: String) -> Reply<Session> {
+    console.sign_in(&email, &password).await
+}
+
+#[tauri::command]
+fn sign_out(console: State<'_, Console>) -> Reply<()> {
+    console.sign_out()
+}
+
+#[tauri::command]
+async fn overview(console: State<'_, Console>) -> Reply<Fetched<Vec<FacilityCard>>> {
+    console.overview().await
+}
+
+#[tauri::command]
+async fn floor_map(
+    console: State<'_, Console>,
+    facility: String,
+    level: Option<i16>,
+) -> Reply<Fetched<FloorMap>> {
+    console.floor_map(&facility, level).await
+}
+
+#[tauri::command]
+async fn rate_plan(console: State<'_, Console>, facility: String) -> Reply<String> {
+    console.rate_plan(&facility).await
+}
+
+#[tauri::command]
+async fn preview_quote(
+    console: State<'_, Console>,
+    facility: String,
+    draft: String,
+    stay: PreviewRequest,
+) -> Reply<Preview> {
+    console.preview_quote(&facility, &draft, &stay).await
+}
+
+#[tauri::command]
+async fn save_rate_plan(console: State<'_, Console>, facility: String, draft: String) -> Reply<()> {
+    console.save_rate_plan(&facility, &draft).await
+}
+
+#[tauri::command]
+async fn alerts(console: State<'_, Console>) -> Reply<Fetched<Vec<Alert>>> {
+    console.alerts().await
+}
+
+#[tauri::command]
+async fn acknowledge_alert(console: State<'_, Console>, id: String, note: String) -> Reply<Acknowledgement> {
+    console.acknowledge_alert(&id, &note).await
+}
+
+#[tauri::command]
+async fn revenue(console: State<'_, Console>, from: Date, to: Date) -> Reply<Fetched<RevenueReport>> {
+    console.revenue(from, to).await
+}
+
+#[tauri::command]
+async fn export_revenue(
+    console: State<'_, Console>,
+    from: Date,
+    to: Date,
+    format: ExportFormat,
+) -> Reply<String> {
+    Ok(console.export_revenue(from, to, format).await?.display().to_string())
+}
+
+/// Follows every facility and forwards what changes to the window as `live` events (and `link` events
+/// for the connection's state).
+#[tauri::command]
+async fn follow(app: tauri::AppHandle, console: State<'_, Console>) -> Reply<()> {
+    let mut events = console.follow();
+    let forward = app.clone();
+    tauri::async_runtime::spawn(async move {
+        while let Some(event) = events.recv().await {
+            let console = forward.state::<Console>();
+            match event {
+                Event::Message(message) => {
+                    let changes = console.apply(&message);
+                    if !changes.is_empty() {
+                        let _ = forward.emit("live", changes);
+                    }
+                }
+                Event::Connected => {
+                    let _ = forward.emit("link", true);
+                }
+                Event::Disconnected { .. } => {
+                    let _ = forward.emit("link", false);
+                }
+            }
+        }
+    });
+    // Floor and zone counts follow the totals, fetched at most once a second per facility.
+    tauri::async_runtime::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let changes: Vec<Change> = app.state::<Console>().refresh_floors().await;
+            if !changes.is_empty() {
+                let _ = app.emit("live", changes);
+            }
+        }
+    });
+    Ok(())
+}
+
+fn main() {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    let args = Args::parse();
+    tauri::Builder::default()
+        .setup(move |app| {
+            let paths = app.path();
+            let data_dir = args.data_dir.clone().map_or_else(|| paths.app_data_dir(), Ok)?;
+            let exports = args
+                .exports
+                .clone()
+                .map_or_else(|| paths.download_dir().or_else(|_| paths.app_data_dir()), Ok)?;
+            let credentials = match &args.credentials_file {
+                Some(file) => Credentials::file(file),
+                None => Credentials::keyring("net.parkline.admin"),
+            };
+            app.manage(Console::open(&args.server, &data_dir, credentials, exports)?);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            restore,
+            sign_in,
+            sign_out,
+            overview,
+            floor_map,
+            rate_plan,
+            preview_quote,
+            save_rate_plan,
+            alerts,
+            acknowledge_alert,
+            revenue,
+            export_revenue,
+            follow,
+        ])
+        .run(tauri::generate_context!())
+        .expect("the console window");
+}

@@ -1,0 +1,228 @@
+//! The console's command layer against a real server on loopback: sign-in kept in the credential store,
+//! the live overview following a sensor reading, the rate editor's preview and save, alerts, revenue
+//! with exports, and cached data (with its age) when the server is down.
+
+use std::time::Duration;
+
+use jiff::SignedDuration;
+use parkline_admin::Console;
+use parkline_admin::board::Change;
+use parkline_admin::console::ExportFormat;
+use parkline_admin::rates::PreviewRequest;
+use parkline_domain::VehicleClass;
+use parkline_sdk::protocol::{GateEvent, PlateRead, Role, SensorBatch, SensorReading};
+use parkline_sdk::{Client, Credentials, Event};
+use parkline_server::clock::Clock;
+use parkline_testkit::{IN, LOT, OUT, Server};
+
+fn console(server: &Server, dir: &std::path::Path) -> Console {
+    Console::open(
+        &server.url(),
+        &dir.join("data"),
+        Credentials::file(dir.join("credentials.json")),
+        dir.join("exports"),
+    )
+    .unwrap()
+}
+
+/// The demo sensor gateway reports `spots` of the lot.
+async fn report(server: &Server, spots: &[String], occupied: bool) {
+    let client = Client::new(&server.url(), None).unwrap();
+    client.set_token(Some(server.sensors.clone()));
+    let readings = spots
+        .iter()
+        .map(|spot| {
+            serde_json::from_value::<SensorReading>(serde_json::json!({
+                "facility": LOT, "spot": spot, "occupied": occupied, "confidence": 0.96,
+                "kind": "ultrasonic", "observed_at": server.clock.now().to_string(),
+            }))
+            .unwrap()
+        })
+        .collect();
+    client.report_sensors(&SensorBatch { readings }).await.unwrap();
+}
+
+async fn lot_spots(console: &Console) -> Vec<String> {
+    console.client().layout(LOT).await.unwrap().value.spots.into_iter().map(|s| s.code).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managers_sign_in_once_and_drivers_are_turned_away() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let c = console(&server, dir.path());
+    let refused = c.sign_in("driver@demo.parkline", "parkline-demo").await.unwrap_err();
+    assert_eq!(refused.code, "forbidden");
+    let wrong = c.sign_in("manager@demo.parkline", "nope").await.unwrap_err();
+    assert_eq!(wrong.code, "invalid_credentials");
+    let session = c.sign_in("manager@demo.parkline", "parkline-demo").await.unwrap();
+    assert_eq!((session.role, session.offline), (Role::Manager, false));
+
+    // A new window signs in from the kept refresh token (single use: it is replaced each time).
+    let again = console(&server, dir.path());
+    assert_eq!(again.restore().await.unwrap().map(|s| s.email), Some("manager@demo.parkline".into()));
+    let third = console(&server, dir.path());
+    assert!(third.restore().await.unwrap().is_some(), "the rotated token was kept");
+    third.sign_out().unwrap();
+    assert_eq!(console(&server, dir.path()).restore().await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_follows_a_sensor_reading_live() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let c = console(&server, dir.path());
+    c.sign_in("manager@demo.parkline", "parkline-demo").await.unwrap();
+    let overview = c.overview().await.unwrap();
+    assert_eq!(overview.value.len(), 5, "the demo city");
+    assert!(!overview.offline);
+    let lot = overview.value.iter().find(|f| f.id == LOT).unwrap().clone();
+    assert!(!lot.floors.is_empty() && lot.counts.free == lot.counts.capacity, "{lot:?}");
+
+    let mut events = c.follow();
+    let spot = lot_spots(&c).await[0].clone();
+    report(&server, std::slice::from_ref(&spot), true).await;
+    let mut changes = Vec::new();
+    while !changes.iter().any(|ch| matches!(ch, Change::Spot { .. })) {
+        match tokio::time::timeout(Duration::from_secs(5), events.recv()).await.unwrap().unwrap() {
+            Event::Message(m) => changes.extend(c.apply(&m)),
+            Event::Connected | Event::Disconnected { .. } => {}
+        }
+    }
+    assert!(changes.contains(&Change::Spot {
+        facility: LOT.into(),
+        spot: spot.clone(),
+        state: parkline_domain::SpotState::Occupied
+    }));
+    let card = changes
+        .iter()
+        .rev()
+        .find_map(|ch| match ch {
+            Change::Card { card } if card.id == LOT => Some(card.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(card.counts.free, lot.counts.free - 1);
+    // The floors catch up with the totals on the next refresh.
+    let floors = c.refresh_floors().await;
+    let Some(Change::Card { card }) = floors.first() else { panic!("{floors:?}") };
+    assert_eq!(card.floors.iter().map(|f| f.counts.free).sum::<u32>(), lot.counts.free - 1);
+
+    // The floor map shows the spot occupied.
+    let map = c.floor_map(LOT, None).await.unwrap().value;
+    assert_eq!(map.legend.occupied, 1);
+    assert!(map.svg.contains(&format!(r#"class="spot occupied" data-spot="{spot}""#)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_plan_is_previewed_as_edited_and_prices_stays_once_saved() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let c = console(&server, dir.path());
+    c.sign_in("manager@demo.parkline", "parkline-demo").await.unwrap();
+    c.overview().await.unwrap();
+    let text = c.rate_plan(LOT).await.unwrap();
+    let stay = PreviewRequest {
+        vehicle_class: VehicleClass::Sedan,
+        date: "2026-11-27".parse().unwrap(),
+        from: "08:00".parse().unwrap(),
+        to: "19:30".parse().unwrap(),
+        charging: false,
+    };
+    let before = c.preview_quote(LOT, &text, &stay).await.unwrap();
+    assert!(
+        before.sentence.starts_with("A sedan from 08:00 to 19:30 on Fri 27 Nov 2026 costs"),
+        "{}",
+        before.sentence
+    );
+    let edited = text.replace("daily_max = 3600", "daily_max = 2500");
+    assert_ne!(edited, text, "the editor shows the daily maximum as `daily_max = 3600`:\n{text}");
+    let after = c.preview_quote(LOT, &edited, &stay).await.unwrap();
+    assert_eq!((before.total_minor, after.total_minor), (3600, 2500));
+    let broken = c.preview_quote(LOT, &edited.replace("currency", "curency"), &stay).await.unwrap_err();
+    assert_eq!(broken.code, "invalid_rate_plan");
+
+    c.save_rate_plan(LOT, &edited).await.unwrap();
+    let from = jiff::Timestamp::now() + SignedDuration::from_hours(1);
+    let quote = c
+        .client()
+        .quote(LOT, VehicleClass::Sedan, from, from + SignedDuration::from_hours(30))
+        .await
+        .unwrap();
+    assert!(quote.lines.iter().any(|l| l.amount < 0), "capped by the new maximum: {quote:?}");
+    assert_eq!(c.rate_plan(LOT).await.unwrap(), edited, "the server keeps what was saved");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_are_acknowledged_and_revenue_is_charted_and_exported() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let c = console(&server, dir.path());
+    c.sign_in("manager@demo.parkline", "parkline-demo").await.unwrap();
+    let spots = lot_spots(&c).await;
+    report(&server, &spots, true).await;
+    let alerts = c.alerts().await.unwrap().value;
+    let full = alerts.iter().find(|a| a.facility == LOT).expect("the full lot raises an alert");
+    let ack = c.acknowledge_alert(&full.id, "Overflow signs out on Alaskan Way").await.unwrap();
+    assert_eq!(ack.by, "manager@demo.parkline");
+    let listed = c.alerts().await.unwrap().value;
+    assert_eq!(listed.iter().find(|a| a.id == full.id).unwrap().acknowledged.as_ref(), Some(&ack));
+
+    // A stay paid at the lane: it shows in today's revenue, chart and exports.
+    report(&server, &spots, false).await;
+    let lane = Client::new(&server.url(), None).unwrap();
+    lane.set_token(Some(server.kiosk.clone()));
+    let read = |id: &str| GateEvent {
+        event_id: id.into(),
+        plate: Some(PlateRead {
+            text: "REV 123".into(),
+            confidence: 0.95,
+            alternatives: vec![],
+            image_ref: None,
+        }),
+        ..GateEvent::default()
+    };
+    lane.gate_event(IN, &read("in-1")).await.unwrap();
+    server.clock.advance(SignedDuration::from_hours(2));
+    let due = lane.gate_event(OUT, &read("out-1")).await.unwrap().amount_due.unwrap();
+    lane.gate_event(OUT, &GateEvent { paid_at_gate: Some(due.minor), ..read("out-2") }).await.unwrap();
+
+    let today =
+        server.clock.now().to_zoned_datetime(jiff::tz::TimeZone::get("America/Los_Angeles").unwrap()).date();
+    let from = today.yesterday().unwrap();
+    let report = c.revenue(from, today).await.unwrap().value;
+    assert_eq!(report.by_facility, vec![(LOT.to_owned(), due.minor)]);
+    assert_eq!(report.by_method, vec![("lane".to_owned(), due.minor)]);
+    assert!(report.chart_svg.contains(LOT), "the chart names its series");
+    let csv =
+        std::fs::read_to_string(c.export_revenue(from, today, ExportFormat::Csv).await.unwrap()).unwrap();
+    assert!(csv.contains(&format!("{today},{LOT},lane,USD,1,{},0", due.minor)), "{csv}");
+    let svg =
+        std::fs::read_to_string(c.export_revenue(from, today, ExportFormat::Svg).await.unwrap()).unwrap();
+    assert!(svg.contains(LOT));
+    let png = std::fs::read(c.export_revenue(from, today, ExportFormat::Png).await.unwrap()).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_server_down_the_console_shows_cached_data_and_its_age() {
+    let mut server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let c = console(&server, dir.path());
+    c.sign_in("manager@demo.parkline", "parkline-demo").await.unwrap();
+    let live = c.overview().await.unwrap();
+    c.alerts().await.unwrap();
+    server.kill();
+
+    let reopened = console(&server, dir.path());
+    let session = reopened.restore().await.unwrap().expect("the kept sign-in");
+    assert!(session.offline, "opened offline");
+    let cached = reopened.overview().await.unwrap();
+    assert!(cached.offline);
+    assert_eq!(cached.value, live.value);
+    assert_eq!(cached.fetched_at.as_millisecond(), live.fetched_at.as_millisecond(), "as old as it was");
+    assert!(cached.age_seconds >= 0);
+    assert!(reopened.alerts().await.unwrap().offline);
+    let e = reopened.save_rate_plan(LOT, include_str!("../../assets/rates/downtown.toml")).await.unwrap_err();
+    assert_eq!(e.code, "offline", "changes need the server");
+}

@@ -1,0 +1,330 @@
+// The console's window. All data comes from the Rust command layer (`invoke`); live changes arrive
+// as `live` events. No framework, no remote assets.
+const { invoke } = window.__TAURI__.core;
+const { listen } = window.__TAURI__.event;
+
+const $ = (sel) => document.querySelector(sel);
+const $$ = (sel) => [...document.querySelectorAll(sel)];
+const el = (tag, attrs = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k.startsWith("data-")) node.setAttribute(k, v);
+    else node[k] = v;
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+};
+const money = (minor, currency) => `${(minor / 100).toFixed(2)} ${currency}`;
+const today = () => new Date().toISOString().slice(0, 10);
+const daysAgo = (n) => new Date(Date.now() - n * 86400000).toISOString().slice(0, 10);
+
+const state = { cards: new Map(), view: "overview", offline: false, mapFacility: null, following: false };
+
+function showError(err) {
+  const box = $("#error");
+  if (!err) { box.hidden = true; return; }
+  box.textContent = err.message ? `${err.message} (${err.code})` : String(err);
+  box.hidden = false;
+}
+
+// Marks data as cached (offline) or live, and disables what needs the server.
+function freshness(fetched) {
+  state.offline = fetched.offline;
+  document.body.classList.toggle("offline", fetched.offline);
+  const status = $("#status");
+  if (fetched.offline) {
+    const mins = Math.round(fetched.age_seconds / 60);
+    status.textContent = `Offline: showing data from ${mins < 1 ? "less than a minute" : mins + " min"} ago`;
+    status.className = "status offline";
+  } else {
+    status.textContent = "Live";
+    status.className = "status live";
+  }
+  for (const b of $$("[data-needs-server]")) b.disabled = fetched.offline;
+}
+
+// ---- sign-in ---------------------------------------------------------------------------------------
+async function start() {
+  listen("live", (e) => e.payload.forEach(applyChange));
+  listen("link", (e) => { if (!state.offline) $("#status").classList.toggle("down", !e.payload); });
+  try {
+    const session = await invoke("restore");
+    if (session) return enter(session);
+  } catch (err) {
+    $("#signin-error").textContent = err.message;
+  }
+  $("#signin").hidden = false;
+}
+
+$("#signin-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  $("#signin-error").textContent = "";
+  $("#signin-button").disabled = true;
+  try {
+    const session = await invoke("sign_in", { email: $("#email").value, password: $("#password").value });
+    enter(session);
+  } catch (err) {
+    $("#signin-error").textContent = err.message;
+  } finally {
+    $("#signin-button").disabled = false;
+  }
+});
+
+$("#signout").addEventListener("click", async () => {
+  await invoke("sign_out").catch(showError);
+  location.reload();
+});
+
+async function enter(session) {
+  $("#signin").hidden = true;
+  $("#app").hidden = false;
+  $("#who").textContent = `${session.email} (${session.role})`;
+  await loadOverview();
+  if (!state.following && !session.offline) {
+    state.following = true;
+    await invoke("follow");
+  }
+  refreshAlertCount();
+}
+
+// ---- navigation ------------------------------------------------------------------------------------
+for (const button of $$("nav button")) {
+  button.addEventListener("click", () => show(button.dataset.view));
+}
+
+function show(view) {
+  state.view = view;
+  for (const b of $$("nav button")) b.classList.toggle("active", b.dataset.view === view);
+  for (const s of $$(".view")) s.hidden = s.id !== `view-${view}`;
+  showError(null);
+  ({ overview: loadOverview, map: loadMap, revenue: loadRevenue, alerts: loadAlerts, rates: loadRates })[view]();
+}
+
+function fillFacilities(select) {
+  const keep = select.value;
+  select.replaceChildren(...[...state.cards.values()].map((c) => el("option", { value: c.id }, c.name)));
+  if (keep) select.value = keep;
+}
+
+// ---- overview --------------------------------------------------------------------------------------
+async function loadOverview() {
+  try {
+    const fetched = await invoke("overview");
+    freshness(fetched);
+    state.cards = new Map(fetched.value.map((c) => [c.id, c]));
+    $("#cards").replaceChildren(...fetched.value.map(card));
+  } catch (err) {
+    showError(err);
+  }
+}
+
+function counts(c) {
+  return el("span", { class: "counts" },
+    el("b", { "data-count": "free" }, c.free), " free · ",
+    el("span", { "data-count": "occupied" }, c.occupied), " occupied · ",
+    el("span", { "data-count": "held" }, c.held), " reserved · ",
+    el("span", { "data-count": "out_of_service" }, c.out_of_service), " closed");
+}
+
+function bar(percent) {
+  const b = el("div", { class: "bar" }, el("div", { class: "fill" }));
+  b.firstChild.style.width = `${percent}%`;
+  b.classList.toggle("high", percent >= 95);
+  return b;
+}
+
+function card(c) {
+  const floors = el("table", { class: "floors" }, el("tbody", {}, ...c.floors.map((f) => {
+    const inService = f.counts.free + f.counts.occupied + f.counts.held;
+    const pct = inService ? Math.round(((f.counts.occupied + f.counts.held) * 100) / inService) : 0;
+    return el("tr", { "data-level": f.level },
+      el("th", {}, f.label), el("td", { class: "num" }, `${f.counts.free} free`), el("td", {}, bar(pct)),
+      el("td", { class: "zones muted" }, f.zones.map((z) => `${z.code} ${z.counts.free}`).join(" · ")));
+  })));
+  const stale = c.freshness.stale_sensors;
+  return el("article", { class: "card", "data-facility": c.id },
+    el("header", {}, el("h2", {}, c.name), el("span", { class: "pct", "data-count": "taken" }, `${c.taken_percent}%`)),
+    el("p", { class: "muted" }, c.address),
+    bar(c.taken_percent),
+    el("p", {}, counts(c.counts), " of ", el("span", { "data-count": "capacity" }, c.counts.capacity)),
+    el("p", { class: stale ? "warn" : "muted", "data-count": "stale" }, stale ? `${stale} sensors silent` : "all sensors reporting"),
+    floors);
+}
+
+function applyChange(change) {
+  if (change.type === "card") {
+    state.cards.set(change.card.id, change.card);
+    const old = document.querySelector(`.card[data-facility="${CSS.escape(change.card.id)}"]`);
+    if (old) old.replaceWith(card(change.card));
+  } else if (change.type === "spot" || change.type === "sensor") {
+    const map = document.querySelector(`#map svg[data-facility="${CSS.escape(change.facility)}"]`);
+    const spot = map && map.querySelector(`[data-spot="${CSS.escape(change.spot)}"]`);
+    if (!spot) return;
+    if (change.type === "spot") {
+      spot.classList.remove("free", "occupied", "reserved", "out-of-service");
+      spot.classList.add({ held: "reserved", out_of_service: "out-of-service" }[change.state] || change.state);
+    } else {
+      spot.classList.toggle("stale", change.silent);
+    }
+  }
+}
+
+// ---- floor map -------------------------------------------------------------------------------------
+$("#map-facility").addEventListener("change", () => { $("#map-level").value = ""; loadMap(); });
+$("#map-level").addEventListener("change", loadMap);
+
+async function loadMap() {
+  fillFacilities($("#map-facility"));
+  const facility = $("#map-facility").value;
+  if (!facility) return;
+  const level = $("#map-level").value === "" ? null : Number($("#map-level").value);
+  try {
+    const fetched = await invoke("floor_map", { facility, level });
+    const m = fetched.value;
+    $("#map-level").replaceChildren(...m.levels.map((l) => el("option", { value: l }, l)));
+    $("#map-level").value = m.level;
+    $("#map").innerHTML = m.svg; // drawn by the console itself, every text escaped
+    const l = m.legend;
+    $("#legend").replaceChildren(
+      el("li", { class: "free" }, `${l.free} free`), el("li", { class: "occupied" }, `${l.occupied} occupied`),
+      el("li", { class: "reserved" }, `${l.reserved} reserved`),
+      el("li", { class: "out-of-service" }, `${l.out_of_service} out of service`),
+      el("li", { class: "stale" }, `${l.stale} stale sensor`));
+  } catch (err) {
+    showError(err);
+  }
+}
+
+// ---- revenue ---------------------------------------------------------------------------------------
+$("#rev-load").addEventListener("click", loadRevenue);
+for (const b of $$("[data-export]")) {
+  b.addEventListener("click", async () => {
+    try {
+      const path = await invoke("export_revenue", { from: $("#rev-from").value, to: $("#rev-to").value, format: b.dataset.export });
+      $("#rev-saved").textContent = `Saved ${path}`;
+    } catch (err) {
+      showError(err);
+    }
+  });
+}
+
+async function loadRevenue() {
+  if (!$("#rev-from").value) { $("#rev-from").value = daysAgo(13); $("#rev-to").value = today(); }
+  try {
+    const fetched = await invoke("revenue", { from: $("#rev-from").value, to: $("#rev-to").value });
+    freshness(fetched);
+    const r = fetched.value;
+    $("#rev-chart").innerHTML = r.chart_svg; // drawn by plotters in the console
+    const rows = (pairs) => pairs.map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", { class: "num" }, money(v, r.currency))));
+    $("#rev-facilities tbody").replaceChildren(...rows(r.by_facility));
+    $("#rev-methods tbody").replaceChildren(...rows(r.by_method));
+    $("#rev-rows tbody").replaceChildren(...r.rows.map((x) => el("tr", {},
+      el("td", {}, x.date), el("td", {}, x.facility), el("td", {}, x.method), el("td", { class: "num" }, x.payments),
+      el("td", { class: "num" }, money(x.taken_minor, x.currency)), el("td", { class: "num" }, money(x.refunded_minor, x.currency)))));
+    if (!r.rows.length) $("#rev-rows tbody").append(el("tr", {}, el("td", { colSpan: 6, class: "muted" }, "No payments in this range.")));
+  } catch (err) {
+    showError(err);
+  }
+}
+
+// ---- alerts ----------------------------------------------------------------------------------------
+async function refreshAlertCount() {
+  try {
+    const fetched = await invoke("alerts");
+    const open = fetched.value.filter((a) => !a.acknowledged).length;
+    $("#alert-count").textContent = open;
+    $("#alert-count").hidden = open === 0;
+    return fetched;
+  } catch (err) {
+    return null;
+  }
+}
+
+async function loadAlerts() {
+  const fetched = await refreshAlertCount();
+  if (!fetched) return showError({ message: "Alerts could not be loaded.", code: "alerts" });
+  freshness(fetched);
+  if (!fetched.value.length) return $("#alerts").replaceChildren(el("li", { class: "muted" }, "No alerts."));
+  $("#alerts").replaceChildren(...fetched.value.map(alertItem));
+}
+
+function alertItem(a) {
+  const item = el("li", { class: `alert ${a.kind}${a.acknowledged ? " acknowledged" : ""}`, "data-alert": a.id },
+    el("span", { class: "kind" }, a.kind.replaceAll("_", " ")),
+    el("span", { class: "facility muted" }, a.facility),
+    el("p", { class: "text" }, a.text));
+  if (a.acknowledged) {
+    const k = a.acknowledged;
+    item.append(el("p", { class: "ack muted" }, `Acknowledged by ${k.by} at ${new Date(k.at).toLocaleString()}: ${k.note}`));
+    return item;
+  }
+  const note = el("input", { class: "note", placeholder: "What was done, or why it can wait" });
+  const button = el("button", { class: "ack-button", "data-needs-server": "" }, "Acknowledge");
+  button.disabled = state.offline;
+  button.addEventListener("click", async () => {
+    try {
+      await invoke("acknowledge_alert", { id: a.id, note: note.value });
+      loadAlerts();
+    } catch (err) {
+      showError(err);
+    }
+  });
+  item.append(el("div", { class: "ack-form" }, note, button));
+  return item;
+}
+
+// ---- rates -----------------------------------------------------------------------------------------
+let previewTimer = null;
+$("#rates-facility").addEventListener("change", loadRates);
+$("#rates-text").addEventListener("input", schedulePreview);
+for (const id of ["#pv-class", "#pv-date", "#pv-from", "#pv-to"]) $(id).addEventListener("input", schedulePreview);
+
+function schedulePreview() {
+  clearTimeout(previewTimer);
+  previewTimer = setTimeout(preview, 150);
+}
+
+async function loadRates() {
+  fillFacilities($("#rates-facility"));
+  if (!$("#pv-date").value) $("#pv-date").value = nextFriday();
+  $("#rates-saved").textContent = "";
+  try {
+    $("#rates-text").value = await invoke("rate_plan", { facility: $("#rates-facility").value });
+    preview();
+  } catch (err) {
+    showError(err);
+  }
+}
+
+function nextFriday() {
+  const d = new Date();
+  d.setDate(d.getDate() + ((5 - d.getDay() + 7) % 7));
+  return d.toISOString().slice(0, 10);
+}
+
+async function preview() {
+  const stay = { vehicle_class: $("#pv-class").value, date: $("#pv-date").value, from: $("#pv-from").value, to: $("#pv-to").value };
+  try {
+    const p = await invoke("preview_quote", { facility: $("#rates-facility").value, draft: $("#rates-text").value, stay });
+    $("#rates-error").textContent = "";
+    $("#pv-sentence").textContent = p.sentence;
+    $("#pv-lines tbody").replaceChildren(...p.lines.map((l) => el("tr", {},
+      el("td", {}, l.label), el("td", { class: "muted" }, `${l.from}–${l.to}`), el("td", { class: "num" }, l.amount))));
+    $("#rates-save").disabled = state.offline;
+  } catch (err) {
+    $("#rates-error").textContent = err.message;
+    $("#rates-save").disabled = true;
+  }
+}
+
+$("#rates-save").addEventListener("click", async () => {
+  try {
+    await invoke("save_rate_plan", { facility: $("#rates-facility").value, draft: $("#rates-text").value });
+    $("#rates-saved").textContent = `Saved. New stays at ${state.cards.get($("#rates-facility").value)?.name} are priced by this plan.`;
+  } catch (err) {
+    showError(err);
+  }
+});
+
+start();

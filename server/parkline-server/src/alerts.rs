@@ -1,0 +1,99 @@
+//! Alerts for staff, computed from the live state when asked: sensors silent, facilities near full,
+//! vehicles overstaying. An alert's id names one occurrence (the silence after a given reading, a
+//! session, a local day), so an acknowledgement covers that occurrence and a recurrence is new.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use parkline_protocol::{Acknowledgement, Alert, AlertKind, ErrorCode};
+
+use crate::error::{Error, Result};
+use crate::http::App;
+use crate::live::demand_permille;
+
+/// A facility this full (taken per thousand spots in service) raises an alert.
+pub const CAPACITY_ALERT_PERMILLE: u16 = 950;
+
+/// Every current alert, with its acknowledgement if it has one; unacknowledged first, then newest.
+pub async fn list(app: &App) -> Result<Vec<Alert>> {
+    let mut alerts = current(app, app.now())?;
+    let acks: HashMap<String, Acknowledgement> = app.store.alert_acks().await?.into_iter().collect();
+    for alert in &mut alerts {
+        alert.acknowledged = acks.get(&alert.id).cloned();
+    }
+    alerts.sort_by(|a, b| (a.acknowledged.is_some(), b.since).cmp(&(b.acknowledged.is_some(), a.since)));
+    Ok(alerts)
+}
+
+/// Acknowledges a current alert with a note. Acknowledging one already acknowledged returns the first
+/// acknowledgement unchanged.
+pub async fn acknowledge(app: &App, id: &str, note: &str, user: i64) -> Result<Acknowledgement> {
+    let note = note.trim();
+    if note.is_empty() || note.chars().count() > 500 {
+        return Err(Error::api(ErrorCode::ValidationFailed, "a note of 1 to 500 characters is required"));
+    }
+    if !current(app, app.now())?.iter().any(|a| a.id == id) {
+        return Err(Error::api(ErrorCode::NotFound, format!("no current alert {id}")));
+    }
+    app.store.acknowledge_alert(id, note, user, app.now()).await
+}
+
+fn current(app: &App, now: Timestamp) -> Result<Vec<Alert>> {
+    let mut alerts = Vec::new();
+    for f in app.live.all() {
+        let id = &f.facility.id;
+        for (spot, last) in f.silent_sensors() {
+            let last_ms = last.map_or(0, |t| t.as_millisecond());
+            alerts.push(Alert {
+                id: format!("sensor_offline:{id}:{spot}:{last_ms}"),
+                kind: AlertKind::SensorOffline,
+                facility: id.clone(),
+                subject: spot.clone(),
+                text: format!("The sensor of spot {spot} has been silent since {}.", local(&f.tz, last)),
+                since: last.unwrap_or(now),
+                acknowledged: None,
+            });
+        }
+        let taken = demand_permille(&f.read().occupancy.totals());
+        if taken >= CAPACITY_ALERT_PERMILLE {
+            let day = now.to_zoned_datetime(f.tz.clone()).date();
+            alerts.push(Alert {
+                id: format!("capacity_high:{id}:{day}"),
+                kind: AlertKind::CapacityHigh,
+                facility: id.clone(),
+                subject: day.to_string(),
+                text: format!("{} is {}% full.", f.facility.name, taken / 10),
+                since: now,
+                acknowledged: None,
+            });
+        }
+        let sessions: Vec<_> = f.inside().sessions().cloned().collect();
+        for s in &sessions {
+            let view = crate::gates::view(&f, s, now)?;
+            if view.overstay {
+                let spot = view.spot.as_deref().unwrap_or("no spot");
+                alerts.push(Alert {
+                    id: format!("overstay:{}", s.id),
+                    kind: AlertKind::Overstay,
+                    facility: id.clone(),
+                    subject: s.id.clone(),
+                    text: format!(
+                        "Ticket {} ({spot}) has been inside since {}, past its reservation or the longest stay.",
+                        s.ticket,
+                        local(&f.tz, Some(s.entry))
+                    ),
+                    since: s.entry,
+                    acknowledged: None,
+                });
+            }
+        }
+    }
+    Ok(alerts)
+}
+
+fn local(tz: &jiff::tz::TimeZone, at: Option<Timestamp>) -> String {
+    at.map_or_else(
+        || "it was installed".into(),
+        |t| t.to_zoned_datetime(tz.clone()).strftime("%a %d %b %H:%M").to_string(),
+    )
+}

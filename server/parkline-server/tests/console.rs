@@ -1,0 +1,162 @@
+//! What the managers' console reads: alerts (computed, acknowledged once with a note) and revenue by
+//! local day, facility and method. On SQLite and PostgreSQL.
+
+#[macro_use]
+mod common;
+
+use common::lane::{LOT, Lane};
+use common::{Backend, TestServer};
+use jiff::SignedDuration;
+use parkline_protocol::Role;
+use serde_json::{Value, json};
+
+async fn alerts(s: &TestServer, token: &str) -> Vec<Value> {
+    let (status, body) = s.get_as(token, "/v1/admin/alerts").await;
+    assert_eq!(status, 200, "{body}");
+    body.as_array().unwrap().clone()
+}
+
+/// The alerts once `done` holds for them (the server checks for silent sensors every second), or after
+/// five seconds.
+async fn until(s: &TestServer, token: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    for _ in 0..50 {
+        let now = alerts(s, token).await;
+        if done(&now) {
+            return now;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    alerts(s, token).await
+}
+
+async fn acknowledge(s: &TestServer, token: &str, id: &str, note: &str) -> (u16, Value) {
+    let path = format!("/v1/admin/alerts/{}/acknowledgement", id.replace(':', "%3A"));
+    s.post_as(Some(token), &path, &json!({ "note": note })).await
+}
+
+async fn silent_sensors_and_a_full_lot_raise_alerts_acknowledged_once_with_a_note(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let s = &lane.s;
+    let manager = s.login(Role::Manager).await.access_token;
+    let driver = s.login(Role::Driver).await.access_token;
+    assert_eq!(s.get_as(&driver, "/v1/admin/alerts").await.0, 403, "drivers see no alerts");
+
+    // Every spot of the lot reports occupied, once.
+    let layout = s.get(&format!("/v1/facilities/{LOT}/layout")).await.1;
+    let spots: Vec<String> =
+        layout["spots"].as_array().unwrap().iter().map(|s| s["code"].as_str().unwrap().to_owned()).collect();
+    let readings: Vec<(&str, &str, bool, f64, i64)> =
+        spots.iter().map(|c| (LOT, c.as_str(), true, 0.95, 0)).collect();
+    assert_eq!(s.report(&readings).await.0, 200);
+    let now = alerts(s, &manager).await;
+    let full: Vec<&Value> = now.iter().filter(|a| a["kind"] == "capacity_high").collect();
+    assert_eq!(full.len(), 1, "{now:?}");
+    assert_eq!(full[0]["facility"], LOT);
+    assert!(full[0]["text"].as_str().unwrap().contains("100% full"), "{}", full[0]);
+
+    // A minute later the sensors have gone quiet: one alert per silent spot.
+    s.clock.advance(SignedDuration::from_secs(61));
+    let silent = |alerts: &[Value]| {
+        alerts.iter().filter(|a| a["kind"] == "sensor_offline" && a["facility"] == LOT).count()
+    };
+    let now = until(s, &manager, |now| silent(now) == spots.len()).await;
+    assert_eq!(silent(&now), spots.len(), "{now:?}");
+
+    let id = full[0]["id"].as_str().unwrap().to_owned();
+    let (status, body) = acknowledge(s, &manager, &id, "  ").await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")), "a note is required");
+    let (status, ack) = acknowledge(s, &manager, &id, "Event at the stadium; overflow to Pier 66.").await;
+    assert_eq!(status, 200, "{ack}");
+    assert_eq!(ack["by"], "manager@demo.parkline");
+    let (status, again) = acknowledge(s, &manager, &id, "second thoughts").await;
+    assert_eq!((status, &again), (200, &ack), "the first acknowledgement stands");
+    let (status, body) = acknowledge(s, &manager, "capacity_high:nowhere:2020-01-01", "x").await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+
+    let now = alerts(s, &manager).await;
+    let listed = now.iter().find(|a| a["id"] == id.as_str()).unwrap();
+    assert_eq!(listed["acknowledged"]["note"], "Event at the stadium; overflow to Pier 66.");
+    assert!(now.last().unwrap()["acknowledged"].is_object(), "acknowledged alerts come last");
+    assert!(now.first().unwrap()["acknowledged"].is_null());
+
+    // A sensor that reports again clears its alert (its reading is "now" on the server's advanced clock).
+    let first = &spots[0];
+    let heartbeat = json!({"readings": [{"facility": LOT, "spot": first, "occupied": true, "confidence": 0.95,
+        "kind": "ultrasonic", "observed_at": s.server.app.now().to_string()}]});
+    let (status, body) = s.post_as(Some(&s.sensors.clone()), "/v1/sensors/events", &heartbeat).await;
+    assert_eq!(status, 200, "{body}");
+    let cleared =
+        |now: &[Value]| !now.iter().any(|a| a["kind"] == "sensor_offline" && a["subject"] == first.as_str());
+    let now = until(s, &manager, cleared).await;
+    assert!(cleared(&now));
+    assert_eq!(silent(&now), spots.len() - 1);
+    lane.close().await;
+}
+
+async fn revenue_is_reported_by_local_day_facility_and_method_net_of_refunds(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let s = &lane.s;
+    let manager = s.login(Role::Manager).await.access_token;
+    // One stay paid at the lane, one by card and then partly refunded.
+    lane.enter("in-1", "REV001").await;
+    let t2 = lane.enter("in-2", "REV002").await["ticket"]["id"].as_str().unwrap().to_owned();
+    s.clock.advance(SignedDuration::from_hours(2));
+    let due = lane.leave("out-1", "REV001", None).await["amount_due"]["minor"].as_i64().unwrap();
+    lane.leave("out-1b", "REV001", Some(due)).await;
+    let r = s
+        .http
+        .post(s.url(&format!("/v1/tickets/{t2}/payments")))
+        .header("idempotency-key", "card-1")
+        .json(&json!({"card_token": "tok_visa"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, receipt) = common::split(r).await;
+    assert_eq!(status, 201, "{receipt}");
+    let card = receipt["amount"]["minor"].as_i64().unwrap();
+    let r = s
+        .http
+        .post(s.url(&format!("/v1/payments/{}/refunds", receipt["id"].as_str().unwrap())))
+        .bearer_auth(&manager)
+        .header("idempotency-key", "refund-1")
+        .json(&json!({"amount_minor": 100, "reason": "barrier fault"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(common::split(r).await.0, 201);
+
+    let today =
+        s.server.app.now().to_zoned_datetime(jiff::tz::TimeZone::get("America/Los_Angeles").unwrap()).date();
+    let (status, rows) = s
+        .get_as(&manager, &format!("/v1/admin/revenue?from={}&to={today}", today.yesterday().unwrap()))
+        .await;
+    assert_eq!(status, 200, "{rows}");
+    let rows = rows.as_array().unwrap();
+    let row = |method: &str| rows.iter().find(|r| r["method"] == method).cloned().unwrap_or(Value::Null);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(row("lane")["taken_minor"].as_i64(), Some(due));
+    assert_eq!(row("card")["taken_minor"].as_i64(), Some(card));
+    assert_eq!(row("card")["refunded_minor"].as_i64(), Some(100));
+    for r in rows {
+        assert_eq!(
+            (r["date"].as_str(), r["facility"].as_str()),
+            (Some(today.to_string().as_str()), Some(LOT))
+        );
+    }
+
+    // A range before any of it is empty; a backwards or too long range is refused.
+    let (_, none) = s.get_as(&manager, "/v1/admin/revenue?from=2020-01-01&to=2020-01-31").await;
+    assert_eq!(none, json!([]));
+    let (status, body) = s.get_as(&manager, "/v1/admin/revenue?from=2026-02-01&to=2026-01-01").await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")));
+    let (status, _) = s.get_as(&manager, "/v1/admin/revenue?from=2020-01-01&to=2026-01-01").await;
+    assert_eq!(status, 422);
+    let (status, _) = s.get_as(&manager, "/v1/admin/revenue?from=yesterday&to=2026-01-01").await;
+    assert_eq!(status, 400);
+    lane.close().await;
+}
+
+on_both_backends!(
+    silent_sensors_and_a_full_lot_raise_alerts_acknowledged_once_with_a_note,
+    revenue_is_reported_by_local_day_facility_and_method_net_of_refunds,
+);

@@ -1,7 +1,7 @@
 """The admin console in its real window (WebKitGTK under Xvfb), driven over WebDriver against a live demo
 server: sign in, watch a sensor reading change the live numbers and the floor map, edit a rate plan and
 see the quote preview change (and the server price by it once saved), read the revenue of stays paid at a
-lane, and acknowledge an alert with a note. Run by desktop-admin/e2e/run, which starts everything."""
+lane, see the demand forecast, and acknowledge an alert with a note. Run by desktop-admin/e2e/run, which starts everything."""
 
 import json
 import os
@@ -11,6 +11,7 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.support import expected_conditions as EC
@@ -78,7 +79,8 @@ def main():
     options.set_capability("browserName", "wry")
     options.set_capability("tauri:options", {"application": os.environ["PARKLINE_E2E_APP"], "args": ["--server", SERVER]})
     driver = webdriver.Remote(command_executor=os.environ["PARKLINE_E2E_WEBDRIVER"], options=options)
-    wait = WebDriverWait(driver, 20)
+    # Lists are redrawn as data arrives: an element found a moment ago may be gone; look again.
+    wait = WebDriverWait(driver, 20, ignored_exceptions=[NoSuchElementException, StaleElementReferenceException])
     css = lambda sel: driver.find_element(By.CSS_SELECTOR, sel)
     shot = lambda name: driver.save_screenshot(os.path.join(SHOTS, f"admin-{name}.png")) or print(f"admin screenshot: {SHOTS}/admin-{name}.png")
     try:
@@ -139,10 +141,22 @@ def main():
         wait.until(lambda d: LOT in css("#rev-rows tbody").text)
         check("lane" in css("#rev-methods").text, css("#rev-methods").text)
         check(LOT in css("#rev-chart").get_attribute("innerHTML"), "the chart names the lot's series")
-        css('[data-export="csv"]').click()
-        wait.until(lambda d: css("#rev-saved").text.startswith("Saved"))
-        check(os.path.exists(css("#rev-saved").text.removeprefix("Saved ")), css("#rev-saved").text)
+        css('[data-export-chart="revenue"][data-format="csv"]').click()
+        saved = "#view-revenue .saved"
+        wait.until(lambda d: css(saved).text.startswith("Saved"))
+        check(os.path.exists(css(saved).text.removeprefix("Saved ")), css(saved).text)
         shot("revenue")
+
+        # Demand: four weeks of (simulated) history, the heat map and tomorrow's forecast.
+        css('nav button[data-view="demand"]').click()
+        Select(css("#dm-facility")).select_by_value("pike-place-garage")
+        wait.until(lambda d: "Busiest in the next 24 hours" in css("#dm-peak").text)
+        check("Utilisation by weekday and hour" in css("#dm-heat").get_attribute("innerHTML"), "the heat map is drawn")
+        css('[data-export-chart="utilisation"][data-format="png"]').click()
+        saved = "#view-demand .saved"
+        wait.until(lambda d: css(saved).text.startswith("Saved"))
+        check(open(css(saved).text.removeprefix("Saved "), "rb").read()[1:4] == b"PNG", "a PNG file")
+        shot("demand")
 
         # Fill the lot: a capacity alert, acknowledged with a note.
         report(sensors, spots, True)

@@ -2,6 +2,7 @@
 //! `main.rs` are one-line wrappers around these methods, so they are tested against a real server
 //! without a window.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -15,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::board::{Board, Change, FacilityCard};
-use crate::charts::{self, LineChart};
+use crate::charts::{self, Chart};
+use crate::demand;
 use crate::error::{CommandError, Result};
 use crate::floor_map::{self, FloorMap};
 use crate::rates::{self, Preview, PreviewRequest};
@@ -74,6 +76,25 @@ pub struct RevenueReport {
     pub chart_svg: String,
 }
 
+/// The demand page of one facility.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DemandView {
+    pub facility: String,
+    pub samples: usize,
+    pub today_svg: String,
+    pub heat_map_svg: String,
+    pub forecast_svg: String,
+    /// The busiest hour of the next 24 by the forecast: local time and percent taken.
+    pub next_peak: Option<(String, u16)>,
+}
+
+/// A chart on screen, kept for exporting it; tables come with their CSV.
+#[derive(Debug, Clone)]
+struct Shown {
+    chart: Chart,
+    csv: Option<String>,
+}
+
 /// What can be exported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -92,6 +113,7 @@ pub struct Console {
     board: Mutex<Board>,
     realtime: Mutex<Option<Realtime>>,
     session: Mutex<Option<Session>>,
+    shown: Mutex<HashMap<String, Shown>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -117,6 +139,7 @@ impl Console {
             board: Mutex::new(Board::default()),
             realtime: Mutex::new(None),
             session: Mutex::new(None),
+            shown: Mutex::new(HashMap::new()),
         })
     }
 
@@ -266,38 +289,74 @@ impl Console {
         self.authed(|| self.client.acknowledge_alert(id, note)).await
     }
 
-    /// Money taken from `from` to `to` (local days), with totals and the trend chart.
+    /// Money taken from `from` to `to` (local days), with totals and the trend chart (exportable as
+    /// `revenue`).
     pub async fn revenue(&self, from: Date, to: Date) -> Result<Fetched<RevenueReport>> {
         let rows = self.authed(|| self.client.revenue(from, to)).await?;
-        let report = report(from, to, rows.value.clone())?;
+        let chart = Chart::Line(charts::revenue_trend(&rows.value, from, to));
+        let report = report(from, to, rows.value.clone(), chart.svg(CHART_SIZE)?);
+        self.keep_shown("revenue", chart, Some(revenue_csv(&rows.value)));
         Ok(Cached { value: report, fetched_at: rows.fetched_at, offline: rows.offline }.into())
     }
 
-    /// Writes the revenue table (CSV) or chart (SVG, PNG) to the exports folder; returns the file.
-    pub async fn export_revenue(&self, from: Date, to: Date, format: ExportFormat) -> Result<PathBuf> {
-        let rows = self.authed(|| self.client.revenue(from, to)).await?.value;
+    /// A facility's demand charts from the last four weeks of occupancy (exportable as
+    /// `occupancy-today`, `utilisation` and `forecast`).
+    pub async fn demand(&self, facility: &str) -> Result<Fetched<DemandView>> {
+        let now = Timestamp::now();
+        let from = now - jiff::SignedDuration::from_hours(24 * demand::HISTORY_DAYS);
+        let history = self.authed(|| self.client.occupancy(facility, from, now)).await?;
+        let c = demand::charts(&history.value, now)?;
+        let (today, heat_map, forecast) =
+            (Chart::Line(c.today), Chart::Heat(c.heat_map), Chart::Line(c.forecast));
+        let view = DemandView {
+            facility: facility.to_owned(),
+            samples: history.value.samples.len(),
+            today_svg: today.svg(CHART_SIZE)?,
+            heat_map_svg: heat_map.svg(CHART_SIZE)?,
+            forecast_svg: forecast.svg(CHART_SIZE)?,
+            next_peak: c.next_peak,
+        };
+        self.keep_shown("occupancy-today", today, None);
+        self.keep_shown("utilisation", heat_map, None);
+        self.keep_shown("forecast", forecast, None);
+        Ok(Cached { value: view, fetched_at: history.fetched_at, offline: history.offline }.into())
+    }
+
+    fn keep_shown(&self, name: &str, chart: Chart, csv: Option<String>) {
+        lock(&self.shown).insert(name.to_owned(), Shown { chart, csv });
+    }
+
+    /// Writes a chart last shown (`revenue`, `occupancy-today`, `utilisation`, `forecast`) as SVG or PNG,
+    /// or its table as CSV, to the exports folder; returns the file.
+    pub fn export(&self, name: &str, format: ExportFormat) -> Result<PathBuf> {
+        let shown = lock(&self.shown)
+            .get(name)
+            .cloned()
+            .ok_or_else(|| CommandError::new("not_found", format!("nothing named {name} is shown")))?;
         let fail = |e: std::io::Error| CommandError::new("export_failed", e.to_string());
         std::fs::create_dir_all(&self.exports).map_err(fail)?;
-        let stem = format!("revenue-{from}-{to}");
-        let chart = || charts::revenue_trend(&rows, from, to);
-        let path = match format {
+        let stamp = Timestamp::now().strftime("%Y%m%d-%H%M%S");
+        let path = |ext: &str| self.exports.join(format!("parkline-{name}-{stamp}.{ext}"));
+        match format {
             ExportFormat::Csv => {
-                let path = self.exports.join(format!("{stem}.csv"));
-                std::fs::write(&path, revenue_csv(&rows)).map_err(fail)?;
-                path
+                let csv = shown
+                    .csv
+                    .ok_or_else(|| CommandError::new("not_found", format!("{name} has no table")))?;
+                let path = path("csv");
+                std::fs::write(&path, csv).map_err(fail)?;
+                Ok(path)
             }
             ExportFormat::Svg => {
-                let path = self.exports.join(format!("{stem}.svg"));
-                std::fs::write(&path, chart().svg(CHART_SIZE)?).map_err(fail)?;
-                path
+                let path = path("svg");
+                std::fs::write(&path, shown.chart.svg(CHART_SIZE)?).map_err(fail)?;
+                Ok(path)
             }
             ExportFormat::Png => {
-                let path = self.exports.join(format!("{stem}.png"));
-                chart().png(&path, CHART_SIZE)?;
-                path
+                let path = path("png");
+                shown.chart.png(&path, CHART_SIZE)?;
+                Ok(path)
             }
-        };
-        Ok(path)
+        }
     }
 
     /// Starts following every facility on the board; the receiver yields the stream's events.
@@ -328,7 +387,7 @@ impl Console {
     }
 }
 
-fn report(from: Date, to: Date, rows: Vec<RevenueRow>) -> Result<RevenueReport> {
+fn report(from: Date, to: Date, rows: Vec<RevenueRow>, chart_svg: String) -> RevenueReport {
     let total = |key: &dyn Fn(&RevenueRow) -> String| {
         let mut sums: std::collections::BTreeMap<String, i64> = Default::default();
         for r in &rows {
@@ -336,16 +395,15 @@ fn report(from: Date, to: Date, rows: Vec<RevenueRow>) -> Result<RevenueReport> 
         }
         sums.into_iter().collect::<Vec<_>>()
     };
-    let chart: LineChart = charts::revenue_trend(&rows, from, to);
-    Ok(RevenueReport {
+    RevenueReport {
         from,
         to,
         by_facility: total(&|r| r.facility.clone()),
         by_method: total(&|r| r.method.clone()),
-        currency: chart.y_label.clone(),
-        chart_svg: chart.svg(CHART_SIZE)?,
+        currency: rows.first().map_or_else(|| "USD".to_owned(), |r| r.currency.clone()),
+        chart_svg,
         rows,
-    })
+    }
 }
 
 /// The revenue table as CSV (amounts in minor units, as the ledger keeps them).

@@ -6,6 +6,7 @@
 pub mod board;
 pub mod charts;
 pub mod console;
+pub mod demand;
 pub mod error;
 pub mod floor_map;
 pub mod rates;

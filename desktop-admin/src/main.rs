@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 use jiff::civil::Date;
 use parkline_admin::board::{Change, FacilityCard};
-use parkline_admin::console::{ExportFormat, Fetched, RevenueReport, Session};
+use parkline_admin::console::{DemandView, ExportFormat, Fetched, RevenueReport, Session};
 use parkline_admin::floor_map::FloorMap;
 use parkline_admin::rates::{Preview, PreviewRequest};
 use parkline_admin::{CommandError, Console};
@@ -99,13 +99,13 @@ async fn revenue(console: State<'_, Console>, from: Date, to: Date) -> Reply<Fet
 }
 
 #[tauri::command]
-async fn export_revenue(
-    console: State<'_, Console>,
-    from: Date,
-    to: Date,
-    format: ExportFormat,
-) -> Reply<String> {
-    Ok(console.export_revenue(from, to, format).await?.display().to_string())
+async fn demand(console: State<'_, Console>, facility: String) -> Reply<Fetched<DemandView>> {
+    console.demand(&facility).await
+}
+
+#[tauri::command]
+fn export(console: State<'_, Console>, name: String, format: ExportFormat) -> Reply<String> {
+    Ok(console.export(&name, format)?.display().to_string())
 }
 
 /// Follows every facility and forwards what changes to the window as `live` events (and `link` events
@@ -177,7 +177,8 @@ fn main() {
             alerts,
             acknowledge_alert,
             revenue,
-            export_revenue,
+            demand,
+            export,
             follow,
         ])
         .run(tauri::generate_context!())

@@ -194,14 +194,13 @@ async fn alerts_are_acknowledged_and_revenue_is_charted_and_exported() {
     assert_eq!(report.by_facility, vec![(LOT.to_owned(), due.minor)]);
     assert_eq!(report.by_method, vec![("lane".to_owned(), due.minor)]);
     assert!(report.chart_svg.contains(LOT), "the chart names its series");
-    let csv =
-        std::fs::read_to_string(c.export_revenue(from, today, ExportFormat::Csv).await.unwrap()).unwrap();
+    let csv = std::fs::read_to_string(c.export("revenue", ExportFormat::Csv).unwrap()).unwrap();
     assert!(csv.contains(&format!("{today},{LOT},lane,USD,1,{},0", due.minor)), "{csv}");
-    let svg =
-        std::fs::read_to_string(c.export_revenue(from, today, ExportFormat::Svg).await.unwrap()).unwrap();
+    let svg = std::fs::read_to_string(c.export("revenue", ExportFormat::Svg).unwrap()).unwrap();
     assert!(svg.contains(LOT));
-    let png = std::fs::read(c.export_revenue(from, today, ExportFormat::Png).await.unwrap()).unwrap();
+    let png = std::fs::read(c.export("revenue", ExportFormat::Png).unwrap()).unwrap();
     assert_eq!(&png[1..4], b"PNG");
+    assert_eq!(c.export("forecast", ExportFormat::Png).unwrap_err().code, "not_found", "not shown yet");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,4 +224,32 @@ async fn with_the_server_down_the_console_shows_cached_data_and_its_age() {
     assert!(reopened.alerts().await.unwrap().offline);
     let e = reopened.save_rate_plan(LOT, include_str!("../../assets/rates/downtown.toml")).await.unwrap_err();
     assert_eq!(e.code, "offline", "changes need the server");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demand_page_charts_sampled_occupancy_and_exports_it() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let c = console(&server, dir.path());
+    c.sign_in("manager@demo.parkline", "parkline-demo").await.unwrap();
+    // The server samples every facility when it starts, then every five minutes.
+    let mut view = c.demand(LOT).await.unwrap().value;
+    for _ in 0..30 {
+        if view.samples > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        view = c.demand(LOT).await.unwrap().value;
+    }
+    assert!(view.samples >= 1, "{view:?}");
+    assert!(view.today_svg.contains("Occupancy today") && view.today_svg.contains("typical"));
+    assert!(view.heat_map_svg.contains("Utilisation by weekday and hour"));
+    assert!(view.forecast_svg.contains("forecast") && view.forecast_svg.contains("actual"));
+    let png = std::fs::read(c.export("utilisation", ExportFormat::Png).unwrap()).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    assert_eq!(
+        c.export("utilisation", ExportFormat::Csv).unwrap_err().code,
+        "not_found",
+        "a chart, not a table"
+    );
 }

@@ -98,7 +98,7 @@ function show(view) {
   for (const b of $$("nav button")) b.classList.toggle("active", b.dataset.view === view);
   for (const s of $$(".view")) s.hidden = s.id !== `view-${view}`;
   showError(null);
-  ({ overview: loadOverview, map: loadMap, revenue: loadRevenue, alerts: loadAlerts, rates: loadRates })[view]();
+  ({ overview: loadOverview, map: loadMap, revenue: loadRevenue, demand: loadDemand, alerts: loadAlerts, rates: loadRates })[view]();
 }
 
 function fillFacilities(select) {
@@ -198,16 +198,20 @@ async function loadMap() {
 
 // ---- revenue ---------------------------------------------------------------------------------------
 $("#rev-load").addEventListener("click", loadRevenue);
-for (const b of $$("[data-export]")) {
+// Any chart on screen (and the revenue table) can be saved; the console writes the file.
+for (const b of $$("[data-export-chart]")) {
   b.addEventListener("click", async () => {
+    const saved = b.closest(".view").querySelector(".saved");
     try {
-      const path = await invoke("export_revenue", { from: $("#rev-from").value, to: $("#rev-to").value, format: b.dataset.export });
-      $("#rev-saved").textContent = `Saved ${path}`;
+      const path = await invoke("export", { name: b.dataset.exportChart, format: b.dataset.format });
+      saved.textContent = `Saved ${path}`;
     } catch (err) {
       showError(err);
     }
   });
 }
+
+const facilityName = (id) => state.cards.get(id)?.name ?? id;
 
 async function loadRevenue() {
   if (!$("#rev-from").value) { $("#rev-from").value = daysAgo(13); $("#rev-to").value = today(); }
@@ -216,13 +220,36 @@ async function loadRevenue() {
     freshness(fetched);
     const r = fetched.value;
     $("#rev-chart").innerHTML = r.chart_svg; // drawn by plotters in the console
-    const rows = (pairs) => pairs.map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", { class: "num" }, money(v, r.currency))));
-    $("#rev-facilities tbody").replaceChildren(...rows(r.by_facility));
-    $("#rev-methods tbody").replaceChildren(...rows(r.by_method));
+    const rows = (pairs, name) => pairs.map(([k, v]) => el("tr", {}, el("td", {}, name(k)), el("td", { class: "num" }, money(v, r.currency))));
+    $("#rev-facilities tbody").replaceChildren(...rows(r.by_facility, facilityName));
+    $("#rev-methods tbody").replaceChildren(...rows(r.by_method, (m) => m));
     $("#rev-rows tbody").replaceChildren(...r.rows.map((x) => el("tr", {},
       el("td", {}, x.date), el("td", {}, x.facility), el("td", {}, x.method), el("td", { class: "num" }, x.payments),
       el("td", { class: "num" }, money(x.taken_minor, x.currency)), el("td", { class: "num" }, money(x.refunded_minor, x.currency)))));
     if (!r.rows.length) $("#rev-rows tbody").append(el("tr", {}, el("td", { colSpan: 6, class: "muted" }, "No payments in this range.")));
+  } catch (err) {
+    showError(err);
+  }
+}
+
+// ---- demand ----------------------------------------------------------------------------------------
+$("#dm-facility").addEventListener("change", loadDemand);
+
+async function loadDemand() {
+  fillFacilities($("#dm-facility"));
+  const facility = $("#dm-facility").value;
+  if (!facility) return;
+  try {
+    const fetched = await invoke("demand", { facility });
+    freshness(fetched);
+    const d = fetched.value;
+    // Drawn by plotters in the console.
+    $("#dm-today").innerHTML = d.today_svg;
+    $("#dm-forecast").innerHTML = d.forecast_svg;
+    $("#dm-heat").innerHTML = d.heat_map_svg;
+    $("#dm-peak").textContent = d.next_peak
+      ? `Busiest in the next 24 hours: ${d.next_peak[0]}, about ${d.next_peak[1]}% taken`
+      : "Not enough history for a forecast yet.";
   } catch (err) {
     showError(err);
   }

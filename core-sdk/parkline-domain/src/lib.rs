@@ -6,6 +6,7 @@
 //! be tested at any instant and shared by the server and the clients.
 
 pub mod allocation;
+pub mod demand;
 pub mod layout;
 pub mod money;
 pub mod occupancy;

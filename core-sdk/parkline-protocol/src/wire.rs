@@ -1001,3 +1001,45 @@ pub struct RevenueRow {
     /// How many payments.
     pub payments: u32,
 }
+
+/// How full a facility was in one five-minute slot.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OccupancySample {
+    /// Start of the slot.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+    /// Occupied and held spots.
+    pub taken: u32,
+    /// Free, occupied and held spots (closed ones left out).
+    pub in_service: u32,
+}
+
+impl OccupancySample {
+    /// Taken spots per thousand in service.
+    pub fn permille(&self) -> u16 {
+        (u64::from(self.taken) * 1000).checked_div(u64::from(self.in_service)).unwrap_or(0).min(1000) as u16
+    }
+}
+
+/// Query of `GET /v1/admin/facilities/{id}/occupancy`: at most 62 days.
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OccupancyQuery {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    #[cfg_attr(feature = "openapi", param(value_type = String, format = DateTime))]
+    pub from: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    #[cfg_attr(feature = "openapi", param(value_type = String, format = DateTime))]
+    pub to: Timestamp,
+}
+
+/// A facility's occupancy samples, oldest first.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OccupancyHistory {
+    pub facility: String,
+    pub time_zone: String,
+    pub samples: Vec<OccupancySample>,
+}

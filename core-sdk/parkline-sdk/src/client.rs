@@ -405,6 +405,17 @@ impl Client {
         self.cached(&format!("revenue:{from}:{to}"), &format!("/v1/admin/revenue?from={from}&to={to}")).await
     }
 
+    /// A facility's occupancy samples from `from` to `to` (managers), or the last ones fetched when offline.
+    pub async fn occupancy(
+        &self,
+        facility: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Cached<parkline_protocol::OccupancyHistory>> {
+        let path = format!("/v1/admin/facilities/{facility}/occupancy?from={from}&to={to}");
+        self.cached(&format!("occupancy:{facility}"), &path).await
+    }
+
     /// A batch of sensor readings (sensor gateways): all applied, or none when one is invalid.
     pub async fn report_sensors(
         &self,

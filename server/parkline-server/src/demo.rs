@@ -61,6 +61,49 @@ pub async fn seed(app: &App) -> Result<String> {
     Ok(token)
 }
 
+/// Gives each demo facility `weeks` of past occupancy samples (where it has none), so the managers'
+/// charts and forecast have a history: busy weekdays from 08:00 to 17:00, quieter weekends, nights
+/// nearly empty, each facility a little different. Simulated, like the demo's sensors.
+pub async fn seed_history(app: &App, weeks: i64) -> Result<()> {
+    let now = app.now();
+    let start = now - SignedDuration::from_hours(24 * 7 * weeks);
+    let slot = SignedDuration::from_millis(crate::reports::SAMPLE_EVERY_MS);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    for (n, (id, _)) in LAYOUTS.iter().enumerate() {
+        let Some(f) = app.live.get(id) else { continue };
+        if !app.store.occupancy_samples(id, start, now).await?.is_empty() {
+            continue;
+        }
+        let in_service = f.facility.capacity() as u32;
+        let scale = [1.0, 0.9, 0.8, 0.95, 0.7][n % 5];
+        let mut batch = Vec::new();
+        let mut at = Timestamp::from_millisecond(
+            start.as_millisecond() - start.as_millisecond().rem_euclid(crate::reports::SAMPLE_EVERY_MS),
+        )
+        .map_err(|e| Error::Other(e.into()))?;
+        while at < now {
+            let local = at.to_zoned_datetime(f.tz.clone());
+            let hour = f64::from(local.hour()) + f64::from(local.minute()) / 60.0;
+            let weekend = local.weekday().to_monday_zero_offset() >= 5;
+            let busy = if weekend { 0.55 * bump(hour, 13.5, 3.5) } else { 0.9 * bump(hour, 12.5, 5.0) };
+            let level = ((0.08 + busy) * scale + rng.random_range(-0.04..0.04)).clamp(0.0, 1.0);
+            let taken = (f64::from(in_service) * level).round() as u32;
+            batch.push((id.to_string(), parkline_protocol::OccupancySample { at, taken, in_service }));
+            at += slot;
+        }
+        for chunk in batch.chunks(2000) {
+            app.store.save_occupancy_samples(chunk).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A smooth plateau around `centre` that is about `half_width` hours wide on each side.
+fn bump(hour: f64, centre: f64, half_width: f64) -> f64 {
+    let x = (hour - centre) / half_width;
+    1.0 / (1.0 + x.powi(8))
+}
+
 /// Where simulated sensors send their readings: the HTTP ingest, or an MQTT broker.
 #[derive(Debug, Clone)]
 pub enum Transport {

@@ -162,6 +162,9 @@ pub async fn start_with_clock(
 async fn background(app: App, mut stopped: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut ticks: u64 = 0;
+    // The slot last sampled and how many facilities there were: a facility added (at start-up, or by
+    // an import) is sampled at once rather than at the next slot.
+    let mut sampled = (0, 0);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -194,6 +197,13 @@ async fn background(app: App, mut stopped: watch::Receiver<bool>) {
             for facility in app.live.all() {
                 let flips = facility.check_silent_sensors(app.stale_before());
                 metrics::counter!("parkline_sensor_silence_changes_total").increment(flips as u64);
+            }
+        }
+        let now = (app.now().as_millisecond() / reports::SAMPLE_EVERY_MS, app.live.all().len());
+        if now != sampled {
+            match app.store.save_occupancy_samples(&reports::sample(&app, app.now())).await {
+                Ok(()) => sampled = now,
+                Err(e) => tracing::warn!(error = %e, "sampling occupancy failed; will retry"),
             }
         }
         if ticks.is_multiple_of(240) {

@@ -107,6 +107,7 @@ async fn main() -> anyhow::Result<()> {
             init_logs(config.json_logs);
             let server = start(&config).await?;
             let token = demo::seed(&server.app).await?;
+            demo::seed_history(&server.app, 4).await?;
             print_banner(&server.url(), &config, &token);
             let simulator = (simulate_every_s > 0.0).then(|| {
                 let period = Duration::from_secs_f64(simulate_every_s.max(0.05));

@@ -1,11 +1,12 @@
-//! Reports for managers: money taken by local day, facility and payment method.
+//! Reports for managers: money taken by local day, facility and payment method; occupancy sampled every
+//! five minutes, for charts and the demand forecast.
 
 use std::collections::BTreeMap;
 
 use jiff::ToSpan;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use parkline_protocol::{ErrorCode, RevenueRow};
+use parkline_protocol::{ErrorCode, OccupancyHistory, OccupancySample, RevenueRow};
 
 use crate::error::{Error, Result};
 use crate::http::App;
@@ -58,4 +59,43 @@ pub async fn revenue(app: &App, from: Date, to: Date) -> Result<Vec<RevenueRow>>
         }
     }
     Ok(rows.into_values().collect())
+}
+
+/// How often each facility's occupancy is sampled.
+pub const SAMPLE_EVERY_MS: i64 = 5 * 60 * 1000;
+/// Longest range one occupancy query covers.
+const MAX_OCCUPANCY_RANGE: jiff::SignedDuration = jiff::SignedDuration::from_hours(62 * 24);
+
+/// Every facility's occupancy now, stamped with the start of the current slot.
+pub fn sample(app: &App, now: jiff::Timestamp) -> Vec<(String, OccupancySample)> {
+    let slot = now.as_millisecond() - now.as_millisecond().rem_euclid(SAMPLE_EVERY_MS);
+    let at = jiff::Timestamp::from_millisecond(slot).unwrap_or(now);
+    app.live
+        .all()
+        .iter()
+        .map(|f| {
+            let t = f.read().occupancy.totals();
+            let sample =
+                OccupancySample { at, taken: t.occupied + t.held, in_service: t.free + t.occupied + t.held };
+            (f.facility.id.clone(), sample)
+        })
+        .collect()
+}
+
+/// A facility's occupancy samples from `from` to `to`.
+pub async fn occupancy(
+    app: &App,
+    facility: &str,
+    from: jiff::Timestamp,
+    to: jiff::Timestamp,
+) -> Result<OccupancyHistory> {
+    let f = app.live.get(facility).ok_or_else(|| Error::unknown_facility(facility))?;
+    if to < from || to.duration_since(from) > MAX_OCCUPANCY_RANGE {
+        return Err(Error::api(ErrorCode::ValidationFailed, "a range of at most 62 days, from <= to"));
+    }
+    Ok(OccupancyHistory {
+        facility: facility.to_owned(),
+        time_zone: f.facility.time_zone.clone(),
+        samples: app.store.occupancy_samples(facility, from, to).await?,
+    })
 }

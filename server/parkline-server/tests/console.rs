@@ -156,7 +156,55 @@ async fn revenue_is_reported_by_local_day_facility_and_method_net_of_refunds(bac
     lane.close().await;
 }
 
+async fn occupancy_is_sampled_every_five_minutes_and_queried_by_range(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let s = &lane.s;
+    let manager = s.login(Role::Manager).await.access_token;
+    let layout = s.get(&format!("/v1/facilities/{LOT}/layout")).await.1;
+    let half: Vec<String> = layout["spots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .step_by(2)
+        .map(|s| s["code"].as_str().unwrap().to_owned())
+        .collect();
+    let readings: Vec<(&str, &str, bool, f64, i64)> =
+        half.iter().map(|c| (LOT, c.as_str(), true, 0.95, 0)).collect();
+    assert_eq!(s.report(&readings).await.0, 200);
+    s.clock.advance(SignedDuration::from_mins(5));
+    let from = s.server.app.now() - SignedDuration::from_hours(1);
+    let to = s.server.app.now() + SignedDuration::from_mins(1);
+    let path = format!("/v1/admin/facilities/{LOT}/occupancy?from={from}&to={to}");
+    let mut samples = Vec::new();
+    for _ in 0..50 {
+        let (status, body) = s.get_as(&manager, &path).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["time_zone"], "America/Los_Angeles");
+        samples = body["samples"].as_array().unwrap().clone();
+        if samples.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(samples.len() >= 2, "one at start, one five minutes later: {samples:?}");
+    let last = samples.last().unwrap();
+    assert_eq!(last["taken"].as_u64(), Some(half.len() as u64), "{last}");
+    assert!(last["in_service"].as_u64().unwrap() > last["taken"].as_u64().unwrap());
+    let at = |v: &Value| v["at"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+    assert!(at(last).duration_since(at(&samples[0])) >= SignedDuration::from_mins(5));
+    assert_eq!(at(last).as_millisecond() % 300_000, 0, "slots start on the five minutes");
+
+    let (status, _) =
+        s.get_as(&manager, &format!("/v1/admin/facilities/nowhere/occupancy?from={from}&to={to}")).await;
+    assert_eq!(status, 404);
+    let (status, _) =
+        s.get_as(&manager, &format!("/v1/admin/facilities/{LOT}/occupancy?from={to}&to={from}")).await;
+    assert_eq!(status, 422);
+    lane.close().await;
+}
+
 on_both_backends!(
+    occupancy_is_sampled_every_five_minutes_and_queried_by_range,
     silent_sensors_and_a_full_lot_raise_alerts_acknowledged_once_with_a_note,
     revenue_is_reported_by_local_day_facility_and_method_net_of_refunds,
 );

@@ -95,6 +95,12 @@ pub fn route_table() -> Vec<Route> {
             post(v1::admin::acknowledge_alert),
         ),
         route("GET", "/v1/admin/revenue", Only(&[Manager, Admin]), get(v1::admin::revenue)),
+        route(
+            "GET",
+            "/v1/admin/facilities/{id}/occupancy",
+            Only(&[Manager, Admin]),
+            get(v1::admin::occupancy),
+        ),
     ]
 }
 
@@ -130,6 +136,7 @@ pub fn route_table() -> Vec<Route> {
         v1::admin::alerts,
         v1::admin::acknowledge_alert,
         v1::admin::revenue,
+        v1::admin::occupancy,
         v1::sensors::ingest,
         v1::stream::stream,
         v1::gates::event,

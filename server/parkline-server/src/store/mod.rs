@@ -380,6 +380,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn alert_acks(&self) -> Result<Vec<(String, parkline_protocol::Acknowledgement)>>;
     /// Ledger rows written in `[from, to)`, oldest first.
     async fn ledger_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<LedgerEntry>>;
+    /// Records occupancy samples `(facility, sample)`; a slot already sampled keeps its first sample.
+    async fn save_occupancy_samples(
+        &self,
+        samples: &[(String, parkline_protocol::OccupancySample)],
+    ) -> Result<()>;
+    /// A facility's samples in `[from, to)`, oldest first.
+    async fn occupancy_samples(
+        &self,
+        facility: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<parkline_protocol::OccupancySample>>;
 
     /// Adds a validation code; an existing code is a conflict.
     async fn insert_validation(&self, v: &ValidationRecord, now: Timestamp) -> Result<()>;

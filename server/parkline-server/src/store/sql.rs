@@ -846,6 +846,57 @@ impl Store for SqlStore {
         rows.iter().map(|row| Ok((row.try_get("alert_id")?, acknowledgement(row)?))).collect()
     }
 
+    async fn save_occupancy_samples(
+        &self,
+        samples: &[(String, parkline_protocol::OccupancySample)],
+    ) -> Result<()> {
+        let _guard = self.write_guard().await;
+        let mut tx = self.pool.begin_with(self.begin_write).await?;
+        for (facility, s) in samples {
+            sqlx::query(
+                "INSERT INTO occupancy_samples (facility_id, at_ms, taken, in_service) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (facility_id, at_ms) DO NOTHING",
+            )
+            .bind(facility)
+            .bind(ms(s.at))
+            .bind(i64::from(s.taken))
+            .bind(i64::from(s.in_service))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn occupancy_samples(
+        &self,
+        facility: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<parkline_protocol::OccupancySample>> {
+        let rows = sqlx::query(
+            "SELECT at_ms, taken, in_service FROM occupancy_samples \
+             WHERE facility_id = $1 AND at_ms >= $2 AND at_ms < $3 ORDER BY at_ms",
+        )
+        .bind(facility)
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(&self.pool)
+        .await?;
+        let count = |row: &AnyRow, column: &str| -> Result<u32> {
+            Ok(u32::try_from(row.try_get::<i64, _>(column)?).unwrap_or(0))
+        };
+        rows.iter()
+            .map(|row| {
+                Ok(parkline_protocol::OccupancySample {
+                    at: ts(row.try_get("at_ms")?)?,
+                    taken: count(row, "taken")?,
+                    in_service: count(row, "in_service")?,
+                })
+            })
+            .collect()
+    }
+
     async fn ledger_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<LedgerEntry>> {
         let sql = format!(
             "SELECT {} FROM ledger WHERE at_ms >= $1 AND at_ms < $2 ORDER BY id",

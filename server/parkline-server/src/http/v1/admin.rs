@@ -162,3 +162,16 @@ pub async fn revenue(
 ) -> Result<axum::Json<Vec<parkline_protocol::RevenueRow>>> {
     Ok(axum::Json(crate::reports::revenue(&app, q.from, q.to).await?))
 }
+
+/// A facility's occupancy, sampled every five minutes, oldest first (at most 62 days).
+#[utoipa::path(get, path = "/v1/admin/facilities/{id}/occupancy", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path), parkline_protocol::OccupancyQuery),
+    responses((status = 200, body = parkline_protocol::OccupancyHistory), (status = 404, body = ApiError),
+        (status = 422, body = ApiError)))]
+pub async fn occupancy(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Query(q): Query<parkline_protocol::OccupancyQuery>,
+) -> Result<axum::Json<parkline_protocol::OccupancyHistory>> {
+    Ok(axum::Json(crate::reports::occupancy(&app, &id, q.from, q.to).await?))
+}

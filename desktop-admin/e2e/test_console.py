@@ -158,6 +158,17 @@ def main():
         check(open(css(saved).text.removeprefix("Saved "), "rb").read()[1:4] == b"PNG", "a PNG file")
         shot("demand")
 
+        # A plate's stays with their timelines; the audit chain verifies.
+        css('nav button[data-view="sessions"]').click()
+        css("#ss-value").send_keys("e2e 000")
+        css("#ss-find").click()
+        wait.until(lambda d: "Ticket LE2E000" in css("#ss-results").text)
+        kinds = [r.get_attribute("data-kind") for r in driver.find_elements(By.CSS_SELECTOR, "#ss-results .timeline tr")]
+        check(kinds == ["entered", "charge", "payment", "left"], kinds)
+        css('nav button[data-view="audit"]').click()
+        css("#au-verify").click()
+        wait.until(lambda d: css("#au-result").text.startswith("Intact"))
+
         # Fill the lot: a capacity alert, acknowledged with a note.
         report(sensors, spots, True)
         css('nav button[data-view="alerts"]').click()

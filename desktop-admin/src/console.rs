@@ -10,7 +10,10 @@ use std::sync::Mutex;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use parkline_sdk::protocol::{Acknowledgement, Alert, RevenueRow, Role, StreamMessage};
+use parkline_sdk::protocol::{
+    Acknowledgement, Alert, AuditRecord, AuditVerification, RevenueRow, Role, SessionSearch, SessionTimeline,
+    StreamMessage,
+};
 use parkline_sdk::{Cache, Cached, Client, Credentials, Event, Realtime};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -357,6 +360,43 @@ impl Console {
                 Ok(path)
             }
         }
+    }
+
+    /// Stays of a plate (`by = plate`) or with a ticket (`by = ticket`), newest first, with timelines.
+    pub async fn find_sessions(&self, by: &str, value: &str) -> Result<Vec<SessionTimeline>> {
+        let value = Some(value.trim().to_owned());
+        let search = match by {
+            "plate" => SessionSearch { plate: value, ticket: None },
+            "ticket" => SessionSearch { plate: None, ticket: value },
+            other => {
+                return Err(CommandError::new(
+                    "validation_failed",
+                    format!("search by plate or ticket, not {other}"),
+                ));
+            }
+        };
+        self.authed(|| self.client.find_sessions(&search)).await
+    }
+
+    /// The newest records of the audit chain (up to 200), newest first.
+    pub async fn audit(&self) -> Result<Vec<AuditRecord>> {
+        // Page through from the start; the console shows the tail.
+        let mut all = Vec::new();
+        loop {
+            let after = all.last().map_or(0, |r: &AuditRecord| r.seq);
+            let page = self.authed(|| self.client.audit(after, 500)).await?;
+            let done = page.len() < 500;
+            all.extend(page);
+            if done {
+                break;
+            }
+        }
+        Ok(all.into_iter().rev().take(200).collect())
+    }
+
+    /// Checks the whole audit chain against itself and the ledger, on the server.
+    pub async fn verify_audit(&self) -> Result<AuditVerification> {
+        self.authed(|| self.client.verify_audit()).await
     }
 
     /// Starts following every facility on the board; the receiver yields the stream's events.

@@ -11,7 +11,7 @@ use parkline_admin::console::{DemandView, ExportFormat, Fetched, RevenueReport, 
 use parkline_admin::floor_map::FloorMap;
 use parkline_admin::rates::{Preview, PreviewRequest};
 use parkline_admin::{CommandError, Console};
-use parkline_sdk::protocol::{Acknowledgement, Alert};
+use parkline_sdk::protocol::{Acknowledgement, Alert, AuditRecord, AuditVerification, SessionTimeline};
 use parkline_sdk::{Credentials, Event};
 use tauri::{Emitter, Manager, State};
 
@@ -104,6 +104,25 @@ async fn demand(console: State<'_, Console>, facility: String) -> Reply<Fetched<
 }
 
 #[tauri::command]
+async fn find_sessions(
+    console: State<'_, Console>,
+    by: String,
+    value: String,
+) -> Reply<Vec<SessionTimeline>> {
+    console.find_sessions(&by, &value).await
+}
+
+#[tauri::command]
+async fn audit(console: State<'_, Console>) -> Reply<Vec<AuditRecord>> {
+    console.audit().await
+}
+
+#[tauri::command]
+async fn verify_audit(console: State<'_, Console>) -> Reply<AuditVerification> {
+    console.verify_audit().await
+}
+
+#[tauri::command]
 fn export(console: State<'_, Console>, name: String, format: ExportFormat) -> Reply<String> {
     Ok(console.export(&name, format)?.display().to_string())
 }
@@ -179,6 +198,9 @@ fn main() {
             revenue,
             demand,
             export,
+            find_sessions,
+            audit,
+            verify_audit,
             follow,
         ])
         .run(tauri::generate_context!())

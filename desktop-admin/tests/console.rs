@@ -201,6 +201,16 @@ async fn alerts_are_acknowledged_and_revenue_is_charted_and_exported() {
     let png = std::fs::read(c.export("revenue", ExportFormat::Png).unwrap()).unwrap();
     assert_eq!(&png[1..4], b"PNG");
     assert_eq!(c.export("forecast", ExportFormat::Png).unwrap_err().code, "not_found", "not shown yet");
+
+    // The stay, found by its plate, with its timeline; the audit chain holds its money and verifies.
+    let stays = c.find_sessions("plate", "rev123").await.unwrap();
+    assert_eq!(stays.len(), 1);
+    let kinds: Vec<&str> = stays[0].events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["entered", "charge", "payment", "left"]);
+    assert_eq!(c.find_sessions("colour", "red").await.unwrap_err().code, "validation_failed");
+    let audit = c.audit().await.unwrap();
+    assert!(audit.len() >= 2 && audit[0].seq > audit[1].seq, "newest first: {audit:?}");
+    assert!(c.verify_audit().await.unwrap().ok);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

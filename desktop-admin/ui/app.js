@@ -98,7 +98,9 @@ function show(view) {
   for (const b of $$("nav button")) b.classList.toggle("active", b.dataset.view === view);
   for (const s of $$(".view")) s.hidden = s.id !== `view-${view}`;
   showError(null);
-  ({ overview: loadOverview, map: loadMap, revenue: loadRevenue, demand: loadDemand, alerts: loadAlerts, rates: loadRates })[view]();
+  const loaders = { overview: loadOverview, map: loadMap, revenue: loadRevenue, demand: loadDemand,
+    sessions: () => {}, audit: loadAudit, alerts: loadAlerts, rates: loadRates };
+  loaders[view]();
 }
 
 function fillFacilities(select) {
@@ -254,6 +256,55 @@ async function loadDemand() {
     showError(err);
   }
 }
+
+// ---- sessions and audit ----------------------------------------------------------------------------
+$("#ss-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  try {
+    const stays = await invoke("find_sessions", { by: $("#ss-by").value, value: $("#ss-value").value });
+    if (!stays.length) return $("#ss-results").replaceChildren(el("li", { class: "muted" }, "No stays found."));
+    $("#ss-results").replaceChildren(...stays.map(stayItem));
+  } catch (err) {
+    showError(err);
+  }
+});
+
+function stayItem(t) {
+  const s = t.session;
+  const when = (at) => new Date(at).toLocaleString();
+  const images = [t.entry_image && `entry image ${t.entry_image}`, t.exit_image && `exit image ${t.exit_image}`].filter(Boolean);
+  return el("li", { class: "stay", "data-session": s.id },
+    el("header", {}, el("b", {}, `Ticket ${s.ticket}`), ` · ${s.plate ?? "no plate"} · ${facilityName(s.facility)}`,
+      el("span", { class: "muted" }, s.exited_at ? ` · finished` : ` · inside${s.overstay ? " (overstay)" : ""}`)),
+    el("p", {}, `Fee ${money(s.fee.minor, s.fee.currency)}, paid ${money(s.paid.minor, s.paid.currency)}`,
+      images.length ? el("span", { class: "muted" }, ` · ${images.join(" · ")}`) : ""),
+    el("table", { class: "timeline" }, el("tbody", {}, ...t.events.map((e) => el("tr", { "data-kind": e.kind },
+      el("td", { class: "muted" }, when(e.at)), el("td", {}, e.text),
+      el("td", { class: "num" }, e.amount_minor == null ? "" : money(e.amount_minor, s.fee.currency)))))));
+}
+
+async function loadAudit() {
+  try {
+    const rows = await invoke("audit");
+    $("#au-rows tbody").replaceChildren(...rows.map((r) => el("tr", {},
+      el("td", { class: "num" }, r.seq), el("td", {}, new Date(r.at).toLocaleString()), el("td", {}, r.kind),
+      el("td", {}, r.ref_id), el("td", { class: "muted mono" }, r.hash.slice(0, 16) + "…"))));
+  } catch (err) {
+    showError(err);
+  }
+}
+
+$("#au-verify").addEventListener("click", async () => {
+  try {
+    const v = await invoke("verify_audit");
+    $("#au-result").textContent = v.ok
+      ? `Intact: ${v.records} records, ${v.ledger_entries} ledger entries, every one accounted for.`
+      : `${v.problems.length} problems: ${v.problems.slice(0, 5).join("; ")}`;
+    $("#au-result").className = v.ok ? "ok" : "error";
+  } catch (err) {
+    showError(err);
+  }
+});
 
 // ---- alerts ----------------------------------------------------------------------------------------
 async function refreshAlertCount() {

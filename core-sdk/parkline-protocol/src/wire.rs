@@ -1043,3 +1043,77 @@ pub struct OccupancyHistory {
     pub time_zone: String,
     pub samples: Vec<OccupancySample>,
 }
+
+/// Query of `GET /v1/admin/sessions`: a plate (matched by its blind index, never stored in the clear) or a
+/// ticket; the newest 50 stays, active or finished.
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSearch {
+    pub plate: Option<String>,
+    pub ticket: Option<String>,
+}
+
+/// One stay from entry to exit, with every money movement and attendant override on it, in order.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionTimeline {
+    pub session: SessionView,
+    pub entry_gate: String,
+    #[serde(default)]
+    pub exit_gate: Option<String>,
+    /// Where the lane keeps the plate images (references, not images).
+    #[serde(default)]
+    pub entry_image: Option<String>,
+    #[serde(default)]
+    pub exit_image: Option<String>,
+    pub events: Vec<TimelineEvent>,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEvent {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+    /// `entered`, `charge`, `payment`, `refund`, `adjustment`, `override`, `left`.
+    pub kind: String,
+    pub text: String,
+    #[serde(default)]
+    pub amount_minor: Option<i64>,
+}
+
+/// Query of `GET /v1/admin/audit`: records after `after` (a sequence number), oldest first.
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub after: i64,
+    /// 1..=500 (default 100).
+    pub limit: Option<u32>,
+}
+
+/// One link of the audit chain (its content stays on the server).
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub seq: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+    /// `ledger` or `override`.
+    pub kind: String,
+    /// The ledger entry's key or the override's id.
+    pub ref_id: String,
+    pub hash: String,
+}
+
+/// The whole chain checked against itself and against the ledger.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditVerification {
+    pub ok: bool,
+    pub records: u64,
+    pub ledger_entries: u64,
+    /// Every problem found, by position.
+    pub problems: Vec<String>,
+}

@@ -416,6 +416,33 @@ impl Client {
         self.cached(&format!("occupancy:{facility}"), &path).await
     }
 
+    /// Stays of a plate or with a ticket, newest first, with their timelines (managers).
+    pub async fn find_sessions(
+        &self,
+        search: &parkline_protocol::SessionSearch,
+    ) -> Result<Vec<parkline_protocol::SessionTimeline>> {
+        let mut query = Vec::new();
+        if let Some(plate) = &search.plate {
+            query.push(format!("plate={}", encode(plate)));
+        }
+        if let Some(ticket) = &search.ticket {
+            query.push(format!("ticket={}", encode(ticket)));
+        }
+        self.call(Method::GET, &format!("/v1/admin/sessions?{}", query.join("&")), None::<&()>, None, true)
+            .await
+    }
+
+    /// Records of the audit chain after `after` (managers).
+    pub async fn audit(&self, after: i64, limit: u32) -> Result<Vec<parkline_protocol::AuditRecord>> {
+        let path = format!("/v1/admin/audit?after={after}&limit={limit}");
+        self.call(Method::GET, &path, None::<&()>, None, true).await
+    }
+
+    /// Checks the whole audit chain against itself and the ledger (managers).
+    pub async fn verify_audit(&self) -> Result<parkline_protocol::AuditVerification> {
+        self.call(Method::POST, "/v1/admin/audit/verification", None::<&()>, None, true).await
+    }
+
     /// A batch of sensor readings (sensor gateways): all applied, or none when one is invalid.
     pub async fn report_sensors(
         &self,
@@ -433,7 +460,7 @@ impl Client {
     }
 }
 
-/// Percent-encodes a path segment (ids may hold `:`; nothing else is expected, but nothing breaks out).
+/// Percent-encodes a path segment or query value (ids may hold `:`, plates spaces): nothing breaks out.
 fn encode(segment: &str) -> String {
     segment
         .bytes()

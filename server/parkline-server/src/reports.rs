@@ -1,16 +1,22 @@
 //! Reports for managers: money taken by local day, facility and payment method; occupancy sampled every
-//! five minutes, for charts and the demand forecast.
+//! five minutes, for charts and the demand forecast; stays found by plate or ticket with their timeline;
+//! the audit chain and its verification.
 
 use std::collections::BTreeMap;
 
 use jiff::ToSpan;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use parkline_protocol::{ErrorCode, OccupancyHistory, OccupancySample, RevenueRow};
+use parkline_domain::Money;
+use parkline_domain::plate::Plate;
+use parkline_protocol::{
+    AuditQuery, AuditRecord, AuditVerification, ErrorCode, OccupancyHistory, OccupancySample, RevenueRow,
+    SessionSearch, SessionTimeline, TimelineEvent,
+};
 
 use crate::error::{Error, Result};
 use crate::http::App;
-use crate::store::LedgerKind;
+use crate::store::{LedgerKind, SessionRecord};
 
 /// Longest range one revenue report covers, in days.
 pub const MAX_REPORT_DAYS: i32 = 366;
@@ -97,5 +103,118 @@ pub async fn occupancy(
         facility: facility.to_owned(),
         time_zone: f.facility.time_zone.clone(),
         samples: app.store.occupancy_samples(facility, from, to).await?,
+    })
+}
+
+/// Stays of a plate (by its blind index) or with a ticket, newest first, each with its timeline.
+pub async fn find_sessions(app: &App, search: &SessionSearch) -> Result<Vec<SessionTimeline>> {
+    let plate = match search.plate.as_deref() {
+        Some(text) => {
+            Some(Plate::parse(text).map_err(|e| Error::api(ErrorCode::ValidationFailed, e.to_string()))?)
+        }
+        None => None,
+    };
+    let ticket = search.ticket.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    if plate.is_none() == ticket.is_none() {
+        return Err(Error::api(ErrorCode::ValidationFailed, "search by a plate or by a ticket"));
+    }
+    let mut found = Vec::new();
+    for s in app.store.find_sessions(plate.as_ref(), ticket, 50).await? {
+        found.push(timeline(app, s).await?);
+    }
+    Ok(found)
+}
+
+async fn timeline(app: &App, stored: SessionRecord) -> Result<SessionTimeline> {
+    let f = app.live.get(&stored.facility).ok_or_else(|| Error::unknown_facility(&stored.facility))?;
+    // An active stay as the gates see it now; a finished one as it was charged.
+    let live = f.inside().get(&stored.id).cloned();
+    let s = live.as_ref().unwrap_or(&stored);
+    let mut session = crate::gates::view(&f, s, app.now())?;
+    if let Some(exit) = &stored.exit {
+        session.fee = Money::new(exit.amount_minor, session.fee.currency);
+        session.overstay = false;
+    }
+    let spot = s.spot.as_deref().map(|spot| format!(", spot {spot}")).unwrap_or_default();
+    let mut events = vec![TimelineEvent {
+        at: s.entry,
+        kind: "entered".into(),
+        text: format!("Entered at {}{spot}", s.entry_gate),
+        amount_minor: None,
+    }];
+    for entry in app.store.session_ledger(&stored.id).await? {
+        let kind = serde_json::to_value(entry.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let how = [entry.method.as_deref(), entry.memo.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ");
+        events.push(TimelineEvent {
+            at: entry.at,
+            text: if how.is_empty() { kind.clone() } else { format!("{kind} ({how})") },
+            kind,
+            amount_minor: Some(entry.amount_minor),
+        });
+    }
+    for (at, gate, action, reason, who) in app.store.session_overrides(&stored.id).await? {
+        let who = who.unwrap_or_else(|| "a device".into());
+        events.push(TimelineEvent {
+            at,
+            kind: "override".into(),
+            text: format!("{action} at {gate} by {who}: {reason}"),
+            amount_minor: None,
+        });
+    }
+    if let Some(exit) = &stored.exit {
+        events.push(TimelineEvent {
+            at: exit.at,
+            kind: "left".into(),
+            text: format!("Left at {}", exit.gate),
+            amount_minor: None,
+        });
+    }
+    // In time order; what happened in the same instant (an exit's charge and payment) in a fixed order.
+    let rank = |kind: &str| {
+        ["entered", "charge", "adjustment", "payment", "refund", "override", "left"]
+            .iter()
+            .position(|k| *k == kind)
+    };
+    events.sort_by_key(|e| (e.at, rank(&e.kind)));
+    Ok(SessionTimeline {
+        session,
+        entry_gate: s.entry_gate.clone(),
+        exit_gate: stored.exit.as_ref().map(|e| e.gate.clone()),
+        entry_image: s.entry_image.clone(),
+        exit_image: stored.exit.as_ref().and_then(|e| e.image.clone()),
+        events,
+    })
+}
+
+/// Records of the audit chain after `after`, oldest first (their content stays here).
+pub async fn audit_page(app: &App, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) || q.after < 0 {
+        return Err(Error::api(ErrorCode::ValidationFailed, "limit is 1 to 500, after at least 0"));
+    }
+    Ok(app
+        .store
+        .audit_page(q.after, limit)
+        .await?
+        .into_iter()
+        .map(|r| AuditRecord { seq: r.seq, at: r.at, kind: r.kind, ref_id: r.ref_id, hash: r.hash })
+        .collect())
+}
+
+/// Walks the whole chain and the ledger, as `parkline-server verify-audit` does.
+pub async fn verify_audit(app: &App) -> Result<AuditVerification> {
+    let report = crate::audit::verify(app.store.as_ref()).await?;
+    Ok(AuditVerification {
+        ok: report.ok(),
+        records: report.records,
+        ledger_entries: report.ledger_entries,
+        problems: report.problems,
     })
 }

@@ -204,7 +204,59 @@ async fn occupancy_is_sampled_every_five_minutes_and_queried_by_range(backend: B
 }
 
 on_both_backends!(
+    stays_are_found_by_plate_or_ticket_with_their_timeline_and_the_audit_chain_verifies,
     occupancy_is_sampled_every_five_minutes_and_queried_by_range,
     silent_sensors_and_a_full_lot_raise_alerts_acknowledged_once_with_a_note,
     revenue_is_reported_by_local_day_facility_and_method_net_of_refunds,
 );
+
+async fn stays_are_found_by_plate_or_ticket_with_their_timeline_and_the_audit_chain_verifies(
+    backend: Backend,
+) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let s = &lane.s;
+    let manager = s.login(Role::Manager).await.access_token;
+    let ticket = lane.enter("in-1", "TML 4242").await["ticket"]["id"].as_str().unwrap().to_owned();
+    s.clock.advance(SignedDuration::from_hours(2));
+    let due = lane.leave("out-1", "TML4242", None).await["amount_due"]["minor"].as_i64().unwrap();
+    lane.leave("out-2", "TML4242", Some(due)).await;
+    lane.enter("in-2", "TML 4242").await; // back again: a second stay, still inside
+
+    // By plate, written another way: both stays, newest first.
+    let (status, found) = s.get_as(&manager, "/v1/admin/sessions?plate=tml-4242").await;
+    assert_eq!(status, 200, "{found}");
+    let found = found.as_array().unwrap();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0]["exit_gate"].is_null() && found[1]["exit_gate"].as_str() == Some(common::lane::OUT));
+    let kinds: Vec<&str> =
+        found[1]["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["entered", "charge", "payment", "left"], "{}", found[1]);
+    assert_eq!(
+        found[1]["session"]["fee"]["minor"].as_i64(),
+        Some(due),
+        "a finished stay shows what it was charged"
+    );
+    assert_eq!(found[1]["session"]["ticket"], ticket.as_str());
+
+    // By ticket: that stay alone. Neither, both, or a bad plate are refused.
+    let (_, by_ticket) = s.get_as(&manager, &format!("/v1/admin/sessions?ticket={ticket}")).await;
+    assert_eq!(by_ticket.as_array().unwrap().len(), 1);
+    assert_eq!(s.get_as(&manager, "/v1/admin/sessions").await.0, 422);
+    assert_eq!(s.get_as(&manager, &format!("/v1/admin/sessions?plate=TML4242&ticket={ticket}")).await.0, 422);
+    assert_eq!(s.get_as(&manager, "/v1/admin/sessions?plate=%21%21").await.0, 422);
+    let driver = s.login(Role::Driver).await.access_token;
+    assert_eq!(s.get_as(&driver, "/v1/admin/sessions?plate=TML4242").await.0, 403);
+
+    // The audit chain holds the stay's charge and payment, and verifies.
+    let (status, records) = s.get_as(&manager, "/v1/admin/audit?after=0&limit=500").await;
+    assert_eq!(status, 200, "{records}");
+    assert!(records.as_array().unwrap().len() >= 2);
+    let (status, verified) = s.post_as(Some(&manager), "/v1/admin/audit/verification", &json!({})).await;
+    assert_eq!(status, 200, "{verified}");
+    assert_eq!(
+        (verified["ok"].as_bool(), verified["problems"].as_array().map(Vec::len)),
+        (Some(true), Some(0))
+    );
+    assert_eq!(s.get_as(&manager, "/v1/admin/audit?limit=0").await.0, 422);
+    lane.close().await;
+}

@@ -380,6 +380,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn alert_acks(&self) -> Result<Vec<(String, parkline_protocol::Acknowledgement)>>;
     /// Ledger rows written in `[from, to)`, oldest first.
     async fn ledger_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<LedgerEntry>>;
+    /// The newest `limit` stays (active or finished) of a plate or with a ticket, newest first.
+    async fn find_sessions(
+        &self,
+        plate: Option<&Plate>,
+        ticket: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<SessionRecord>>;
+    /// The overrides on a session, oldest first: `(at, gate, action, reason, who)`.
+    async fn session_overrides(
+        &self,
+        session: &str,
+    ) -> Result<Vec<(Timestamp, String, String, String, Option<String>)>>;
     /// Records occupancy samples `(facility, sample)`; a slot already sampled keeps its first sample.
     async fn save_occupancy_samples(
         &self,

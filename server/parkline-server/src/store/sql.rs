@@ -846,6 +846,48 @@ impl Store for SqlStore {
         rows.iter().map(|row| Ok((row.try_get("alert_id")?, acknowledgement(row)?))).collect()
     }
 
+    async fn find_sessions(
+        &self,
+        plate: Option<&Plate>,
+        ticket: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<SessionRecord>> {
+        let (filter, value) = match (plate, ticket) {
+            (Some(plate), _) => ("plate_index", self.ctx.vault.index(plate.as_str())),
+            (None, Some(ticket)) => ("ticket", ticket.to_owned()),
+            (None, None) => return Ok(Vec::new()),
+        };
+        let sql =
+            format!(concat!(select_sessions!(), " WHERE {} = $1 ORDER BY entry_ms DESC LIMIT $2"), filter);
+        let rows =
+            sqlx::query(AssertSqlSafe(sql)).bind(value).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+        rows.iter().map(|row| session_record(&self.ctx, row)).collect()
+    }
+
+    async fn session_overrides(
+        &self,
+        session: &str,
+    ) -> Result<Vec<(Timestamp, String, String, String, Option<String>)>> {
+        let rows = sqlx::query(
+            "SELECT o.at_ms, o.gate_id, o.action, o.reason, u.email FROM gate_overrides o \
+             LEFT JOIN users u ON u.id = o.actor_id WHERE o.session_id = $1 ORDER BY o.id",
+        )
+        .bind(session)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    ts(r.try_get("at_ms")?)?,
+                    r.try_get("gate_id")?,
+                    r.try_get("action")?,
+                    r.try_get("reason")?,
+                    r.try_get("email")?,
+                ))
+            })
+            .collect()
+    }
+
     async fn save_occupancy_samples(
         &self,
         samples: &[(String, parkline_protocol::OccupancySample)],

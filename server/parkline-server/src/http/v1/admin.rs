@@ -175,3 +175,34 @@ pub async fn occupancy(
 ) -> Result<axum::Json<parkline_protocol::OccupancyHistory>> {
     Ok(axum::Json(crate::reports::occupancy(&app, &id, q.from, q.to).await?))
 }
+
+/// Stays of a plate (matched by its blind index) or with a ticket, newest first, with their timelines.
+#[utoipa::path(get, path = "/v1/admin/sessions", tag = "admin", security(("bearer" = [])),
+    params(parkline_protocol::SessionSearch),
+    responses((status = 200, body = [parkline_protocol::SessionTimeline]), (status = 422, body = ApiError)))]
+pub async fn find_sessions(
+    State(app): State<App>,
+    Query(q): Query<parkline_protocol::SessionSearch>,
+) -> Result<axum::Json<Vec<parkline_protocol::SessionTimeline>>> {
+    Ok(axum::Json(crate::reports::find_sessions(&app, &q).await?))
+}
+
+/// Records of the audit chain (money movements and overrides), oldest first.
+#[utoipa::path(get, path = "/v1/admin/audit", tag = "admin", security(("bearer" = [])),
+    params(parkline_protocol::AuditQuery),
+    responses((status = 200, body = [parkline_protocol::AuditRecord]), (status = 422, body = ApiError)))]
+pub async fn audit(
+    State(app): State<App>,
+    Query(q): Query<parkline_protocol::AuditQuery>,
+) -> Result<axum::Json<Vec<parkline_protocol::AuditRecord>>> {
+    Ok(axum::Json(crate::reports::audit_page(&app, &q).await?))
+}
+
+/// Checks the whole audit chain and compares it with the ledger.
+#[utoipa::path(post, path = "/v1/admin/audit/verification", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = parkline_protocol::AuditVerification)))]
+pub async fn verify_audit(
+    State(app): State<App>,
+) -> Result<axum::Json<parkline_protocol::AuditVerification>> {
+    Ok(axum::Json(crate::reports::verify_audit(&app).await?))
+}

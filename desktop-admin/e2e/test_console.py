@@ -158,13 +158,20 @@ def main():
         check(open(css(saved).text.removeprefix("Saved "), "rb").read()[1:4] == b"PNG", "a PNG file")
         shot("demand")
 
-        # A plate's stays with their timelines; the audit chain verifies.
+        # A plate's stays with their timelines, a refund with a reason; the audit chain verifies.
         css('nav button[data-view="sessions"]').click()
         css("#ss-value").send_keys("e2e 000")
         css("#ss-find").click()
         wait.until(lambda d: "Ticket LE2E000" in css("#ss-results").text)
         kinds = [r.get_attribute("data-kind") for r in driver.find_elements(By.CSS_SELECTOR, "#ss-results .timeline tr")]
         check(kinds == ["entered", "charge", "payment", "left"], kinds)
+        # Refund part of it, with a reason.
+        amount = css("#ss-results .refund-amount")
+        amount.clear()
+        amount.send_keys("1.00")
+        css("#ss-results .refund-reason").send_keys("Barrier arm touched the car")
+        css("#ss-results .refund-button").click()
+        wait.until(lambda d: "Refunded 1.00 USD" in css("#ss-results .refund").text)
         css('nav button[data-view="audit"]').click()
         css("#au-verify").click()
         wait.until(lambda d: css("#au-result").text.startswith("Intact"))

@@ -11,8 +11,8 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use parkline_sdk::protocol::{
-    Acknowledgement, Alert, AuditRecord, AuditVerification, RevenueRow, Role, SessionSearch, SessionTimeline,
-    StreamMessage,
+    Acknowledgement, Alert, AuditRecord, AuditVerification, Receipt, RefundRequest, RevenueRow, Role,
+    SessionSearch, SessionTimeline, StreamMessage,
 };
 use parkline_sdk::{Cache, Cached, Client, Credentials, Event, Realtime};
 use serde::{Deserialize, Serialize};
@@ -376,6 +376,22 @@ impl Console {
             }
         };
         self.authed(|| self.client.find_sessions(&search)).await
+    }
+
+    /// Gives back part or all of a payment, with a reason. `key` makes a retry the same refund.
+    pub async fn refund(&self, payment: &str, amount_minor: i64, reason: &str, key: &str) -> Result<Receipt> {
+        let request = RefundRequest { amount_minor, reason: reason.to_owned() };
+        self.authed(|| self.client.refund(payment, &request, key)).await
+    }
+
+    /// A payment's or refund's receipt.
+    pub async fn receipt(&self, id: &str) -> Result<Receipt> {
+        self.authed(|| self.client.receipt(id)).await
+    }
+
+    /// Closes a spot (out of service) or reopens it.
+    pub async fn set_spot_service(&self, facility: &str, spot: &str, out_of_service: bool) -> Result<()> {
+        self.authed(|| self.client.set_spot_service(facility, spot, out_of_service)).await
     }
 
     /// The newest records of the audit chain (up to 200), newest first.

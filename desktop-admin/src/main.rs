@@ -11,7 +11,9 @@ use parkline_admin::console::{DemandView, ExportFormat, Fetched, RevenueReport, 
 use parkline_admin::floor_map::FloorMap;
 use parkline_admin::rates::{Preview, PreviewRequest};
 use parkline_admin::{CommandError, Console};
-use parkline_sdk::protocol::{Acknowledgement, Alert, AuditRecord, AuditVerification, SessionTimeline};
+use parkline_sdk::protocol::{
+    Acknowledgement, Alert, AuditRecord, AuditVerification, Receipt, SessionTimeline,
+};
 use parkline_sdk::{Credentials, Event};
 use tauri::{Emitter, Manager, State};
 
@@ -113,6 +115,27 @@ async fn find_sessions(
 }
 
 #[tauri::command]
+async fn refund(
+    console: State<'_, Console>,
+    payment: String,
+    amount_minor: i64,
+    reason: String,
+    key: String,
+) -> Reply<Receipt> {
+    console.refund(&payment, amount_minor, &reason, &key).await
+}
+
+#[tauri::command]
+async fn set_spot_service(
+    console: State<'_, Console>,
+    facility: String,
+    spot: String,
+    out_of_service: bool,
+) -> Reply<()> {
+    console.set_spot_service(&facility, &spot, out_of_service).await
+}
+
+#[tauri::command]
 async fn audit(console: State<'_, Console>) -> Reply<Vec<AuditRecord>> {
     console.audit().await
 }
@@ -199,6 +222,8 @@ fn main() {
             demand,
             export,
             find_sessions,
+            refund,
+            set_spot_service,
             audit,
             verify_audit,
             follow,

@@ -208,6 +208,14 @@ async fn alerts_are_acknowledged_and_revenue_is_charted_and_exported() {
     let kinds: Vec<&str> = stays[0].events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["entered", "charge", "payment", "left"]);
     assert_eq!(c.find_sessions("colour", "red").await.unwrap_err().code, "validation_failed");
+    // Refund part of the payment with a reason; a retry with the same key is the same refund.
+    let payment = stays[0].events.iter().find_map(|e| e.payment.clone()).expect("the payment's id");
+    let refund = c.refund(&payment, 100, "barrier hit the car", "r-1").await.unwrap();
+    assert_eq!(c.refund(&payment, 100, "barrier hit the car", "r-1").await.unwrap(), refund);
+    assert_eq!(c.refund(&payment, due.minor, "all of it", "r-2").await.unwrap_err().code, "refund_too_large");
+    assert_eq!(c.refund(&payment, 1, " ", "r-3").await.unwrap_err().code, "validation_failed");
+    let after = c.find_sessions("ticket", &stays[0].session.ticket).await.unwrap();
+    assert!(after[0].events.iter().any(|e| e.kind == "refund" && e.amount_minor == Some(100)));
     let audit = c.audit().await.unwrap();
     assert!(audit.len() >= 2 && audit[0].seq > audit[1].seq, "newest first: {audit:?}");
     assert!(c.verify_audit().await.unwrap().ok);

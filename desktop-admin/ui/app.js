@@ -187,12 +187,25 @@ async function loadMap() {
     $("#map-level").replaceChildren(...m.levels.map((l) => el("option", { value: l }, l)));
     $("#map-level").value = m.level;
     $("#map").innerHTML = m.svg; // drawn by the console itself, every text escaped
+    for (const spot of $$("#map [data-spot]")) spot.addEventListener("click", () => toggleService(facility, spot));
     const l = m.legend;
     $("#legend").replaceChildren(
       el("li", { class: "free" }, `${l.free} free`), el("li", { class: "occupied" }, `${l.occupied} occupied`),
       el("li", { class: "reserved" }, `${l.reserved} reserved`),
       el("li", { class: "out-of-service" }, `${l.out_of_service} out of service`),
       el("li", { class: "stale" }, `${l.stale} stale sensor`));
+  } catch (err) {
+    showError(err);
+  }
+}
+
+// Clicking a spot closes it (cones, repairs) or reopens it; the stream recolours it.
+async function toggleService(facility, spot) {
+  const closing = !spot.classList.contains("out-of-service");
+  const code = spot.dataset.spot;
+  if (state.offline || !confirm(`${closing ? "Close" : "Reopen"} spot ${code}?`)) return;
+  try {
+    await invoke("set_spot_service", { facility, spot: code, outOfService: closing });
   } catch (err) {
     showError(err);
   }
@@ -280,7 +293,29 @@ function stayItem(t) {
       images.length ? el("span", { class: "muted" }, ` · ${images.join(" · ")}`) : ""),
     el("table", { class: "timeline" }, el("tbody", {}, ...t.events.map((e) => el("tr", { "data-kind": e.kind },
       el("td", { class: "muted" }, when(e.at)), el("td", {}, e.text),
-      el("td", { class: "num" }, e.amount_minor == null ? "" : money(e.amount_minor, s.fee.currency)))))));
+      el("td", { class: "num" }, e.amount_minor == null ? "" : money(e.amount_minor, s.fee.currency)),
+      el("td", {}, e.payment ? refundForm(e, s.fee.currency) : ""))))));
+}
+
+// A payment can be refunded, in part or whole, with a reason; one key per form, so a double click or a
+// retry is the same refund.
+function refundForm(event, currency) {
+  const key = crypto.randomUUID();
+  const amount = el("input", { class: "refund-amount", type: "number", min: "0.01", step: "0.01", value: (event.amount_minor / 100).toFixed(2) });
+  const reason = el("input", { class: "refund-reason", placeholder: "Reason" });
+  const button = el("button", { class: "refund-button", "data-needs-server": "" }, "Refund");
+  const done = el("span", { class: "ok" });
+  button.addEventListener("click", async () => {
+    try {
+      const minor = Math.round(Number(amount.value) * 100);
+      const receipt = await invoke("refund", { payment: event.payment, amountMinor: minor, reason: reason.value, key });
+      done.textContent = `Refunded ${money(receipt.amount.minor, currency)}`;
+      button.disabled = true;
+    } catch (err) {
+      showError(err);
+    }
+  });
+  return el("span", { class: "refund" }, amount, reason, button, done);
 }
 
 async function loadAudit() {

@@ -1080,6 +1080,9 @@ pub struct TimelineEvent {
     pub text: String,
     #[serde(default)]
     pub amount_minor: Option<i64>,
+    /// For a payment: its id, to refund it or fetch its receipt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<String>,
 }
 
 /// Query of `GET /v1/admin/audit`: records after `after` (a sequence number), oldest first.

@@ -141,6 +141,7 @@ async fn timeline(app: &App, stored: SessionRecord) -> Result<SessionTimeline> {
         kind: "entered".into(),
         text: format!("Entered at {}{spot}", s.entry_gate),
         amount_minor: None,
+        payment: None,
     }];
     for entry in app.store.session_ledger(&stored.id).await? {
         let kind = serde_json::to_value(entry.kind)
@@ -155,6 +156,7 @@ async fn timeline(app: &App, stored: SessionRecord) -> Result<SessionTimeline> {
         events.push(TimelineEvent {
             at: entry.at,
             text: if how.is_empty() { kind.clone() } else { format!("{kind} ({how})") },
+            payment: (entry.kind == LedgerKind::Payment).then(|| entry.key.clone()),
             kind,
             amount_minor: Some(entry.amount_minor),
         });
@@ -166,6 +168,7 @@ async fn timeline(app: &App, stored: SessionRecord) -> Result<SessionTimeline> {
             kind: "override".into(),
             text: format!("{action} at {gate} by {who}: {reason}"),
             amount_minor: None,
+            payment: None,
         });
     }
     if let Some(exit) = &stored.exit {
@@ -174,6 +177,7 @@ async fn timeline(app: &App, stored: SessionRecord) -> Result<SessionTimeline> {
             kind: "left".into(),
             text: format!("Left at {}", exit.gate),
             amount_minor: None,
+            payment: None,
         });
     }
     // In time order; what happened in the same instant (an exit's charge and payment) in a fixed order.

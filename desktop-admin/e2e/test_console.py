@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
@@ -176,6 +177,25 @@ def main():
         css("#au-verify").click()
         wait.until(lambda d: css("#au-result").text.startswith("Intact"))
 
+        # Setup: issue a kiosk token (shown once) and revoke it; the server refuses it afterwards.
+        css('nav button[data-view="setup"]').click()
+        wait.until(lambda d: "acme-0001" in css("#pm-text").get_attribute("value"))
+        css("#dv-name").send_keys("Lane 9 camera")
+        Select(css("#dv-facility")).select_by_value(LOT)
+        css("#dv-form button").click()
+        wait.until(lambda d: "pld_" in css("#dv-token").text)
+        token = css("#dv-token").text.split(": ")[-1]
+        api("POST", "/v1/gates/waterfront-in-1/events", {"event_id": "lane9-1", "plate": {"text": "LN9 001", "confidence": 0.9}}, token)
+        wait.until(lambda d: "Lane 9 camera" in css("#dv-rows").text)
+        row = [r for r in driver.find_elements(By.CSS_SELECTOR, "#dv-rows tbody tr") if "Lane 9 camera" in r.text][0]
+        row.find_element(By.TAG_NAME, "button").click()
+        wait.until(lambda d: css("#setup-done").text == "Revoked Lane 9 camera.")
+        try:
+            api("POST", "/v1/gates/waterfront-in-1/events", {"event_id": "lane9-2", "plate": {"text": "LN9 002", "confidence": 0.9}}, token)
+            check(False, "a revoked token was accepted")
+        except urllib.error.HTTPError as e:
+            check(e.code == 401, e)
+
         # Fill the lot: a capacity alert, acknowledged with a note.
         report(sensors, spots, True)
         css('nav button[data-view="alerts"]').click()
@@ -189,6 +209,8 @@ def main():
         acked = [a for a in alerts if a["id"].startswith(f"capacity_high:{LOT}:")]
         check(acked and acked[0]["acknowledged"]["note"] == "Overflow signs out on Alaskan Way", acked)
         shot("alerts")
+        css('nav button[data-view="setup"]').click()
+        shot("setup")
     except Exception:
         driver.save_screenshot(os.path.join(SHOTS, "admin-failure.png"))
         print(f"failure screenshot: {SHOTS}/admin-failure.png", file=sys.stderr)

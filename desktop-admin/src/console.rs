@@ -11,8 +11,9 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use parkline_sdk::protocol::{
-    Acknowledgement, Alert, AuditRecord, AuditVerification, Receipt, RefundRequest, RevenueRow, Role,
-    SessionSearch, SessionTimeline, StreamMessage,
+    Acknowledgement, Alert, AuditRecord, AuditVerification, DeviceView, IssuedSecret, NewDevice, NewUser,
+    PermitList, Receipt, RefundRequest, RevenueRow, Role, SessionSearch, SessionTimeline, StreamMessage,
+    UserView, ValidationRequest,
 };
 use parkline_sdk::{Cache, Cached, Client, Credentials, Event, Realtime};
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::board::{Board, Change, FacilityCard};
 use crate::charts::{self, Chart};
+use crate::config;
 use crate::demand;
 use crate::error::{CommandError, Result};
 use crate::floor_map::{self, FloorMap};
@@ -413,6 +415,59 @@ impl Console {
     /// Checks the whole audit chain against itself and the ledger, on the server.
     pub async fn verify_audit(&self) -> Result<AuditVerification> {
         self.authed(|| self.client.verify_audit()).await
+    }
+
+    pub async fn devices(&self) -> Result<Vec<DeviceView>> {
+        self.authed(|| self.client.devices()).await
+    }
+
+    /// Issues a device token (shown once).
+    pub async fn create_device(&self, device: &NewDevice) -> Result<IssuedSecret> {
+        self.authed(|| self.client.create_device(device)).await
+    }
+
+    pub async fn revoke_device(&self, id: i64) -> Result<()> {
+        self.authed(|| self.client.revoke_device(id)).await
+    }
+
+    /// Every account (admins only: managers get `forbidden`).
+    pub async fn users(&self) -> Result<Vec<UserView>> {
+        self.authed(|| self.client.users()).await
+    }
+
+    pub async fn create_user(&self, user: &NewUser) -> Result<i64> {
+        self.authed(|| self.client.create_user(user)).await
+    }
+
+    pub async fn permits(&self) -> Result<PermitList> {
+        self.authed(|| self.client.permits()).await
+    }
+
+    /// Creates a permit from its TOML text.
+    pub async fn create_permit(&self, draft: &str) -> Result<()> {
+        let permit = config::parse_permit(draft)?;
+        self.authed(|| self.client.create_permit(&permit)).await
+    }
+
+    pub async fn revoke_permit(&self, id: &str) -> Result<()> {
+        self.authed(|| self.client.revoke_permit(id)).await
+    }
+
+    /// Creates or resizes a permit pool.
+    pub async fn set_pool(&self, id: &str, limit: u32) -> Result<()> {
+        self.authed(|| self.client.set_pool(id, limit)).await
+    }
+
+    /// Creates a merchant validation code.
+    pub async fn create_validation(&self, request: &ValidationRequest) -> Result<()> {
+        self.authed(|| self.client.create_validation(request)).await.map(|_| ())
+    }
+
+    /// Imports a facility from its layout's TOML text; returns its id.
+    pub async fn import_layout(&self, draft: &str) -> Result<String> {
+        let layout = config::parse_layout(draft)?;
+        self.authed(|| self.client.import_facility(&layout)).await?;
+        Ok(layout.id)
     }
 
     /// Starts following every facility on the board; the receiver yields the stream's events.

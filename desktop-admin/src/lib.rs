@@ -5,6 +5,7 @@
 
 pub mod board;
 pub mod charts;
+pub mod config;
 pub mod console;
 pub mod demand;
 pub mod error;

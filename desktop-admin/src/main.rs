@@ -12,7 +12,8 @@ use parkline_admin::floor_map::FloorMap;
 use parkline_admin::rates::{Preview, PreviewRequest};
 use parkline_admin::{CommandError, Console};
 use parkline_sdk::protocol::{
-    Acknowledgement, Alert, AuditRecord, AuditVerification, Receipt, SessionTimeline,
+    Acknowledgement, Alert, AuditRecord, AuditVerification, DeviceView, IssuedSecret, NewDevice, NewUser,
+    PermitList, Receipt, SessionTimeline, UserView, ValidationRequest,
 };
 use parkline_sdk::{Credentials, Event};
 use tauri::{Emitter, Manager, State};
@@ -136,6 +137,66 @@ async fn set_spot_service(
 }
 
 #[tauri::command]
+async fn devices(console: State<'_, Console>) -> Reply<Vec<DeviceView>> {
+    console.devices().await
+}
+
+#[tauri::command]
+async fn create_device(console: State<'_, Console>, device: NewDevice) -> Reply<IssuedSecret> {
+    console.create_device(&device).await
+}
+
+#[tauri::command]
+async fn revoke_device(console: State<'_, Console>, id: i64) -> Reply<()> {
+    console.revoke_device(id).await
+}
+
+#[tauri::command]
+async fn users(console: State<'_, Console>) -> Reply<Vec<UserView>> {
+    console.users().await
+}
+
+#[tauri::command]
+async fn create_user(console: State<'_, Console>, user: NewUser) -> Reply<i64> {
+    console.create_user(&user).await
+}
+
+#[tauri::command]
+async fn permits(console: State<'_, Console>) -> Reply<PermitList> {
+    console.permits().await
+}
+
+#[tauri::command]
+fn permit_template() -> &'static str {
+    parkline_admin::config::PERMIT_TEMPLATE
+}
+
+#[tauri::command]
+async fn create_permit(console: State<'_, Console>, draft: String) -> Reply<()> {
+    console.create_permit(&draft).await
+}
+
+#[tauri::command]
+async fn revoke_permit(console: State<'_, Console>, id: String) -> Reply<()> {
+    console.revoke_permit(&id).await
+}
+
+#[tauri::command]
+async fn set_pool(console: State<'_, Console>, id: String, limit: u32) -> Reply<()> {
+    console.set_pool(&id, limit).await
+}
+
+#[tauri::command]
+async fn create_validation(console: State<'_, Console>, request: ValidationRequest) -> Reply<()> {
+    console.create_validation(&request).await
+}
+
+#[tauri::command]
+async fn import_layout(console: State<'_, Console>, draft: String) -> Reply<String> {
+    console.import_layout(&draft).await
+}
+
+#[tauri::command]
 async fn audit(console: State<'_, Console>) -> Reply<Vec<AuditRecord>> {
     console.audit().await
 }
@@ -224,6 +285,18 @@ fn main() {
             find_sessions,
             refund,
             set_spot_service,
+            devices,
+            create_device,
+            revoke_device,
+            users,
+            create_user,
+            permits,
+            permit_template,
+            create_permit,
+            revoke_permit,
+            set_pool,
+            create_validation,
+            import_layout,
             audit,
             verify_audit,
             follow,

@@ -271,3 +271,79 @@ async fn the_demand_page_charts_sampled_occupancy_and_exports_it() {
         "a chart, not a table"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_users_permits_validations_and_layouts_are_configured() {
+    use parkline_sdk::protocol::{DeviceKind, NewDevice, NewUser, ValidationRequest};
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let c = console(&server, dir.path());
+    c.sign_in("admin@demo.parkline", "parkline-demo").await.unwrap();
+
+    // A kiosk token, listed without its secret, works until revoked.
+    let device = NewDevice { name: "Lane 3".into(), kind: DeviceKind::Kiosk, facility: Some(LOT.into()) };
+    let issued = c.create_device(&device).await.unwrap();
+    let listed = c.devices().await.unwrap();
+    assert_eq!(listed[0].id, issued.id);
+    assert_eq!((listed[0].name.as_str(), listed[0].revoked_at), ("Lane 3", None));
+    let lane = Client::new(&server.url(), None).unwrap();
+    lane.set_token(Some(issued.token.clone()));
+    let passage = GateEvent {
+        event_id: "cfg-1".into(),
+        plate: Some(PlateRead {
+            text: "CFG 001".into(),
+            confidence: 0.9,
+            alternatives: vec![],
+            image_ref: None,
+        }),
+        ..GateEvent::default()
+    };
+    lane.gate_event(IN, &passage).await.unwrap();
+    c.revoke_device(issued.id).await.unwrap();
+    assert_eq!(c.revoke_device(issued.id).await.unwrap_err().code, "not_found", "revoked already");
+    let refused =
+        lane.gate_event(IN, &GateEvent { event_id: "cfg-2".into(), ..passage.clone() }).await.unwrap_err();
+    assert_eq!(refused.code(), "unauthenticated");
+
+    // Staff accounts: admins list and add them; managers may not.
+    let id = c
+        .create_user(&NewUser {
+            email: "lane.3@demo.parkline".into(),
+            password: "a long passphrase".into(),
+            role: Role::Attendant,
+        })
+        .await
+        .unwrap();
+    assert!(c.users().await.unwrap().iter().any(|u| u.id == id && u.role == Role::Attendant));
+    let manager = console(&server, &dir.path().join("manager"));
+    manager.sign_in("manager@demo.parkline", "parkline-demo").await.unwrap();
+    assert_eq!(manager.users().await.unwrap_err().code, "forbidden");
+
+    // A permit from the editor's template, a pool, and its revocation.
+    let draft = parkline_admin::config::PERMIT_TEMPLATE.replace("# pool = \"acme\"", "pool = \"acme\"");
+    manager.set_pool("acme", 3).await.unwrap();
+    manager.create_permit(&draft).await.unwrap();
+    let list = manager.permits().await.unwrap();
+    assert!(list.permits.iter().any(|p| p.id == "acme-0001" && p.pool.as_deref() == Some("acme")));
+    assert!(list.pools.contains(&("acme".to_owned(), 3)));
+    assert_eq!(manager.create_permit("id = 3").await.unwrap_err().code, "invalid_permit");
+    manager.revoke_permit("acme-0001").await.unwrap();
+
+    // A merchant's validation code; the same code twice is a conflict.
+    let validation: ValidationRequest = serde_json::from_value(serde_json::json!({
+        "code": "CINEMA-2H", "facility": LOT, "merchant": "Harbor Cinema", "discount": {"free_hours": 2}
+    }))
+    .unwrap();
+    manager.create_validation(&validation).await.unwrap();
+    assert_eq!(manager.create_validation(&validation).await.unwrap_err().code, "conflict");
+
+    // A new facility from a layout file appears on the overview.
+    let layout = include_str!("../../assets/layouts/waterfront-lot.toml")
+        .replace("id = \"waterfront-lot\"", "id = \"harbour-lot\"")
+        .replace("waterfront-in-1", "harbour-in-1")
+        .replace("waterfront-out-1", "harbour-out-1");
+    assert_eq!(manager.import_layout(&layout).await.unwrap(), "harbour-lot");
+    assert!(manager.overview().await.unwrap().value.iter().any(|f| f.id == "harbour-lot"));
+    assert_eq!(manager.import_layout(&layout).await.unwrap_err().code, "conflict", "the id is taken");
+    assert_eq!(manager.import_layout("floors = 3").await.unwrap_err().code, "invalid_layout");
+}

@@ -99,7 +99,7 @@ function show(view) {
   for (const s of $$(".view")) s.hidden = s.id !== `view-${view}`;
   showError(null);
   const loaders = { overview: loadOverview, map: loadMap, revenue: loadRevenue, demand: loadDemand,
-    sessions: () => {}, audit: loadAudit, alerts: loadAlerts, rates: loadRates };
+    sessions: () => {}, audit: loadAudit, alerts: loadAlerts, rates: loadRates, setup: loadSetup };
   loaders[view]();
 }
 
@@ -439,5 +439,96 @@ $("#rates-save").addEventListener("click", async () => {
     showError(err);
   }
 });
+
+// ---- setup -----------------------------------------------------------------------------------------
+const done = (text) => { $("#setup-done").textContent = text; };
+const attempt = (fn) => async (e) => {
+  e?.preventDefault();
+  showError(null);
+  try {
+    await fn();
+  } catch (err) {
+    showError(err);
+  }
+};
+
+async function loadSetup() {
+  for (const sel of ["#dv-facility", "#vl-facility"]) fillFacilities($(sel));
+  $("#dv-facility").prepend(el("option", { value: "" }, "any facility"));
+  if (!$("#pm-text").value) $("#pm-text").value = await invoke("permit_template");
+  await Promise.all([loadDevices(), loadUsers(), loadPermits()]).catch(showError);
+}
+
+async function loadDevices() {
+  const rows = await invoke("devices");
+  $("#dv-rows tbody").replaceChildren(...rows.map((d) => {
+    const revoke = el("button", { "data-needs-server": "" }, "Revoke");
+    revoke.addEventListener("click", attempt(async () => { await invoke("revoke_device", { id: d.id }); done(`Revoked ${d.name}.`); loadDevices(); }));
+    return el("tr", { class: d.revoked_at ? "muted" : "" }, el("td", {}, d.name), el("td", {}, d.kind.replace("_", " ")),
+      el("td", {}, d.facility ? facilityName(d.facility) : "any"), el("td", {}, new Date(d.created_at).toLocaleDateString()),
+      el("td", {}, d.revoked_at ? "revoked" : revoke));
+  }));
+}
+
+$("#dv-form").addEventListener("submit", attempt(async () => {
+  const device = { name: $("#dv-name").value, kind: $("#dv-kind").value, facility: $("#dv-facility").value || null };
+  const issued = await invoke("create_device", { device });
+  $("#dv-token").textContent = `Token for ${device.name} (shown once, copy it now): ${issued.token}`;
+  loadDevices();
+}));
+
+async function loadUsers() {
+  try {
+    const users = await invoke("users");
+    $("#us-panel").hidden = false;
+    $("#us-rows tbody").replaceChildren(...users.map((u) => el("tr", {}, el("td", {}, u.email), el("td", {}, u.role))));
+  } catch (err) {
+    if (err.code !== "forbidden") throw err;
+    $("#us-panel").hidden = true; // accounts are for admins
+  }
+}
+
+$("#us-form").addEventListener("submit", attempt(async () => {
+  const user = { email: $("#us-email").value, password: $("#us-password").value, role: $("#us-role").value };
+  await invoke("create_user", { user });
+  done(`Added ${user.email} as ${user.role}.`);
+  $("#us-password").value = "";
+  loadUsers();
+}));
+
+async function loadPermits() {
+  const list = await invoke("permits");
+  $("#pm-rows tbody").replaceChildren(...list.permits.map((p) => {
+    const revoke = el("button", { "data-needs-server": "" }, "Revoke");
+    revoke.addEventListener("click", attempt(async () => { await invoke("revoke_permit", { id: p.id }); done(`Revoked ${p.id}.`); loadPermits(); }));
+    return el("tr", {}, el("td", {}, `${p.id}${p.pool ? ` (${p.pool})` : ""}`), el("td", {}, p.holder), el("td", {}, p.plates.join(", ")),
+      el("td", {}, new Date(p.valid_until).toLocaleDateString()), el("td", {}, revoke));
+  }));
+}
+
+$("#pm-create").addEventListener("click", attempt(async () => {
+  await invoke("create_permit", { draft: $("#pm-text").value });
+  done("Permit created.");
+  loadPermits();
+}));
+
+$("#pl-form").addEventListener("submit", attempt(async () => {
+  await invoke("set_pool", { id: $("#pl-id").value, limit: Number($("#pl-limit").value) });
+  done(`Pool ${$("#pl-id").value} holds ${$("#pl-limit").value} places.`);
+}));
+
+$("#vl-form").addEventListener("submit", attempt(async () => {
+  const request = { code: $("#vl-code").value, facility: $("#vl-facility").value, merchant: $("#vl-merchant").value,
+    discount: { [$("#vl-kind").value]: Number($("#vl-value").value) },
+    max_uses: $("#vl-uses").value ? Number($("#vl-uses").value) : null };
+  await invoke("create_validation", { request });
+  done(`Code ${request.code} works at ${facilityName(request.facility)}.`);
+}));
+
+$("#ly-import").addEventListener("click", attempt(async () => {
+  const id = await invoke("import_layout", { draft: $("#ly-text").value });
+  done(`Imported ${id}.`);
+  await loadOverview();
+}));
 
 start();

@@ -112,6 +112,31 @@ pub struct NewDevice {
     pub facility: Option<String>,
 }
 
+/// A device as staff see it (its token is never shown again).
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceView {
+    pub id: i64,
+    pub name: String,
+    pub kind: DeviceKind,
+    #[serde(default)]
+    pub facility: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    #[serde(default)]
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A staff or driver account as admins see it.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+}
+
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewApiKey {
@@ -1119,4 +1144,14 @@ pub struct AuditVerification {
     pub ledger_entries: u64,
     /// Every problem found, by position.
     pub problems: Vec<String>,
+}
+
+/// Every permit, and each pool's size (`(pool, places)`).
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PermitList {
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub permits: Vec<parkline_domain::permit::Permit>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub pools: Vec<(String, u32)>,
 }

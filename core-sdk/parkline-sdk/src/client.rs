@@ -443,6 +443,42 @@ impl Client {
         self.call(Method::POST, "/v1/admin/audit/verification", None::<&()>, None, true).await
     }
 
+    /// Every device, newest first (managers).
+    pub async fn devices(&self) -> Result<Vec<parkline_protocol::DeviceView>> {
+        self.call(Method::GET, "/v1/admin/devices", None::<&()>, None, true).await
+    }
+
+    /// Revokes a device's token (managers).
+    pub async fn revoke_device(&self, id: i64) -> Result<()> {
+        self.call(Method::DELETE, &format!("/v1/admin/devices/{id}"), None::<&()>, None, true).await
+    }
+
+    /// Every account and its role (admins).
+    pub async fn users(&self) -> Result<Vec<parkline_protocol::UserView>> {
+        self.call(Method::GET, "/v1/admin/users", None::<&()>, None, true).await
+    }
+
+    /// Creates a staff account (admins); returns its id.
+    pub async fn create_user(&self, user: &parkline_protocol::NewUser) -> Result<i64> {
+        self.call(Method::POST, "/v1/admin/users", Some(user), None, false).await
+    }
+
+    /// Every permit and the pools' sizes (managers).
+    pub async fn permits(&self) -> Result<parkline_protocol::PermitList> {
+        self.call(Method::GET, "/v1/permits", None::<&()>, None, true).await
+    }
+
+    /// Creates or resizes a permit pool (managers).
+    pub async fn set_pool(&self, id: &str, limit: u32) -> Result<()> {
+        let path = format!("/v1/permit-pools/{}", encode(id));
+        self.call(Method::PUT, &path, Some(&parkline_protocol::PoolLimit { limit }), None, true).await
+    }
+
+    /// Imports a facility layout (managers).
+    pub async fn import_facility(&self, layout: &parkline_domain::LayoutFile) -> Result<()> {
+        self.call(Method::POST, "/v1/facilities", Some(layout), None, false).await
+    }
+
     /// A batch of sensor readings (sensor gateways): all applied, or none when one is invalid.
     pub async fn report_sensors(
         &self,

@@ -202,6 +202,13 @@ impl Auth {
         cache.get(hash).filter(|(_, at)| at.elapsed() < CREDENTIAL_CACHE_TTL).map(|(p, _)| p.clone())
     }
 
+    /// Drops a revoked device from the credential cache: this instance refuses it at once, others within
+    /// the cache's 30 seconds.
+    pub fn forget_device(&self, device: i64) {
+        let mut cache = self.credentials.lock().unwrap_or_else(|p| p.into_inner());
+        cache.retain(|_, (p, _)| !matches!(p, Principal::Device { id, .. } if *id == device));
+    }
+
     fn remember(&self, hash: String, principal: Principal) {
         let mut cache = self.credentials.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= 10_000 {

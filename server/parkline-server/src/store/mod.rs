@@ -482,6 +482,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         now: Timestamp,
     ) -> Result<i64>;
     async fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceRecord>>;
+    /// Every device, newest first.
+    async fn devices(&self) -> Result<Vec<parkline_protocol::DeviceView>>;
+    /// Revokes a device's token; false when there is no such device or it was revoked already.
+    async fn revoke_device(&self, id: i64, now: Timestamp) -> Result<bool>;
+    /// Every account, by email.
+    async fn users(&self) -> Result<Vec<parkline_protocol::UserView>>;
 
     async fn insert_api_key(
         &self,

@@ -888,6 +888,53 @@ impl Store for SqlStore {
             .collect()
     }
 
+    async fn devices(&self) -> Result<Vec<parkline_protocol::DeviceView>> {
+        let rows = sqlx::query(
+            "SELECT id, name, kind, facility_id, created_ms, revoked_ms FROM devices ORDER BY id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                Ok(parkline_protocol::DeviceView {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    kind: DeviceKind::parse(&kind)
+                        .ok_or_else(|| anyhow::anyhow!("unknown device kind {kind}"))?,
+                    facility: r.try_get("facility_id")?,
+                    created_at: ts(r.try_get("created_ms")?)?,
+                    revoked_at: r.try_get::<Option<i64>, _>("revoked_ms")?.map(ts).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_device(&self, id: i64, now: Timestamp) -> Result<bool> {
+        let _guard = self.write_guard().await;
+        let done = sqlx::query("UPDATE devices SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL")
+            .bind(ms(now))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn users(&self) -> Result<Vec<parkline_protocol::UserView>> {
+        let rows =
+            sqlx::query("SELECT id, email, role FROM users ORDER BY email").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                let role: String = r.try_get("role")?;
+                Ok(parkline_protocol::UserView {
+                    id: r.try_get("id")?,
+                    email: r.try_get("email")?,
+                    role: Role::parse(&role).ok_or_else(|| anyhow::anyhow!("unknown role {role}"))?,
+                })
+            })
+            .collect()
+    }
+
     async fn save_occupancy_samples(
         &self,
         samples: &[(String, parkline_protocol::OccupancySample)],

@@ -206,3 +206,38 @@ pub async fn verify_audit(
 ) -> Result<axum::Json<parkline_protocol::AuditVerification>> {
     Ok(axum::Json(crate::reports::verify_audit(&app).await?))
 }
+
+/// Every device (kiosks, sensor gateways), newest first; tokens are never shown again.
+#[utoipa::path(get, path = "/v1/admin/devices", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = [parkline_protocol::DeviceView])))]
+pub async fn devices(State(app): State<App>) -> Result<axum::Json<Vec<parkline_protocol::DeviceView>>> {
+    Ok(axum::Json(app.store.devices().await?))
+}
+
+/// Revokes a device's token: refused at once by this instance, by others within 30 seconds.
+#[utoipa::path(delete, path = "/v1/admin/devices/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 204), (status = 404, body = ApiError)))]
+pub async fn revoke_device(State(app): State<App>, Path(id): Path<i64>) -> Result<StatusCode> {
+    if app.store.revoke_device(id, Timestamp::now()).await? {
+        app.auth.forget_device(id);
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Error::api(ErrorCode::NotFound, format!("no active device {id}")))
+    }
+}
+
+/// Every account and its role.
+#[utoipa::path(get, path = "/v1/admin/users", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = [parkline_protocol::UserView])))]
+pub async fn users(State(app): State<App>) -> Result<axum::Json<Vec<parkline_protocol::UserView>>> {
+    Ok(axum::Json(app.store.users().await?))
+}
+
+/// Every permit, and the pools' sizes.
+#[utoipa::path(get, path = "/v1/permits", tag = "permits", security(("bearer" = [])),
+    responses((status = 200, body = parkline_protocol::PermitList)))]
+pub async fn permits(State(app): State<App>) -> Result<axum::Json<parkline_protocol::PermitList>> {
+    let permits = app.store.permits().await?;
+    let pools = app.store.pools().await?;
+    Ok(axum::Json(parkline_protocol::PermitList { permits, pools }))
+}

@@ -250,6 +250,28 @@ async fn follow(app: tauri::AppHandle, console: State<'_, Console>) -> Reply<()>
     Ok(())
 }
 
+/// The menu bar: the console's views, and signing out.
+fn menu(app: &tauri::AppHandle) -> tauri::Result<tauri::menu::Menu<tauri::Wry>> {
+    use tauri::menu::{MenuBuilder, SubmenuBuilder};
+    let console =
+        SubmenuBuilder::new(app, "Console").text("sign_out", "Sign out").separator().quit().build()?;
+    let mut view = SubmenuBuilder::new(app, "View");
+    for (id, label) in [
+        ("overview", "Overview"),
+        ("map", "Floor map"),
+        ("revenue", "Revenue"),
+        ("demand", "Demand"),
+        ("sessions", "Sessions"),
+        ("audit", "Audit"),
+        ("alerts", "Alerts"),
+        ("rates", "Rates"),
+        ("setup", "Setup"),
+    ] {
+        view = view.text(id, label);
+    }
+    MenuBuilder::new(app).items(&[&console, &view.build()?]).build()
+}
+
 fn main() {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
     let args = Args::parse();
@@ -266,6 +288,11 @@ fn main() {
                 None => Credentials::keyring("net.parkline.admin"),
             };
             app.manage(Console::open(&args.server, &data_dir, credentials, exports)?);
+            app.set_menu(menu(app.handle())?)?;
+            // The window handles menu choices: a view's id, or `sign_out`.
+            app.on_menu_event(|app, event| {
+                let _ = app.emit("menu", event.id().as_ref());
+            });
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -47,6 +47,10 @@ function freshness(fetched) {
 // ---- sign-in ---------------------------------------------------------------------------------------
 async function start() {
   listen("live", (e) => e.payload.forEach(applyChange));
+  listen("menu", (e) => {
+    if (e.payload === "sign_out") return $("#signout").click();
+    if (!$("#app").hidden) show(e.payload);
+  });
   listen("link", (e) => { if (!state.offline) $("#status").classList.toggle("down", !e.payload); });
   try {
     const session = await invoke("restore");

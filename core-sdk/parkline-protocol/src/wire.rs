@@ -955,6 +955,12 @@ pub enum AlertKind {
     CapacityHigh,
     /// A vehicle inside past its reservation or the longest stay.
     Overstay,
+    /// A busy gate that has not opened for five minutes in business hours.
+    GateIdle,
+    /// A gate's plate reads are much less confident than usual.
+    LprConfidence,
+    /// A reservation whose driver did not come (last 24 hours).
+    NoShow,
 }
 
 /// Something staff should look at, computed from the live state. `id` names one occurrence, so an

@@ -1,5 +1,5 @@
 //! Alerts for staff, computed from the live state when asked: sensors silent, facilities near full,
-//! vehicles overstaying. An alert's id names one occurrence (the silence after a given reading, a
+//! vehicles overstaying, busy gates gone idle, plate reads losing confidence, reservations not kept. An alert's id names one occurrence (the silence after a given reading, a
 //! session, a local day), so an acknowledgement covers that occurrence and a recurrence is new.
 
 use std::collections::HashMap;
@@ -16,7 +16,7 @@ pub const CAPACITY_ALERT_PERMILLE: u16 = 950;
 
 /// Every current alert, with its acknowledgement if it has one; unacknowledged first, then newest.
 pub async fn list(app: &App) -> Result<Vec<Alert>> {
-    let mut alerts = current(app, app.now())?;
+    let mut alerts = current(app, app.now()).await?;
     let acks: HashMap<String, Acknowledgement> = app.store.alert_acks().await?.into_iter().collect();
     for alert in &mut alerts {
         alert.acknowledged = acks.get(&alert.id).cloned();
@@ -32,14 +32,31 @@ pub async fn acknowledge(app: &App, id: &str, note: &str, user: i64) -> Result<A
     if note.is_empty() || note.chars().count() > 500 {
         return Err(Error::api(ErrorCode::ValidationFailed, "a note of 1 to 500 characters is required"));
     }
-    if !current(app, app.now())?.iter().any(|a| a.id == id) {
+    if !current(app, app.now()).await?.iter().any(|a| a.id == id) {
         return Err(Error::api(ErrorCode::NotFound, format!("no current alert {id}")));
     }
     app.store.acknowledge_alert(id, note, user, app.now()).await
 }
 
-fn current(app: &App, now: Timestamp) -> Result<Vec<Alert>> {
+async fn current(app: &App, now: Timestamp) -> Result<Vec<Alert>> {
     let mut alerts = Vec::new();
+    for r in app.store.no_shows_since(now - jiff::SignedDuration::from_hours(24)).await? {
+        let tz = app.live.get(&r.facility).map_or(jiff::tz::TimeZone::UTC, |f| f.tz.clone());
+        alerts.push(Alert {
+            id: format!("no_show:{}", r.id),
+            kind: AlertKind::NoShow,
+            facility: r.facility.clone(),
+            subject: r.id.clone(),
+            text: format!(
+                "Reservation {} for spot {} at {} was a no-show.",
+                r.id,
+                r.spot,
+                local(&tz, Some(r.start))
+            ),
+            since: r.start,
+            acknowledged: None,
+        });
+    }
     for f in app.live.all() {
         let id = &f.facility.id;
         for (spot, last) in f.silent_sensors() {
@@ -66,6 +83,38 @@ fn current(app: &App, now: Timestamp) -> Result<Vec<Alert>> {
                 since: now,
                 acknowledged: None,
             });
+        }
+        for (gate, activity) in f.gate_activity() {
+            if let Some(last) = activity.idle_since(now, &f.tz) {
+                alerts.push(Alert {
+                    id: format!("gate_idle:{gate}:{}", last.as_millisecond()),
+                    kind: AlertKind::GateIdle,
+                    facility: id.clone(),
+                    subject: gate.clone(),
+                    text: format!(
+                        "Gate {gate} was busy but has not opened since {}.",
+                        local(&f.tz, Some(last))
+                    ),
+                    since: last,
+                    acknowledged: None,
+                });
+            }
+            if let Some((recent, usual)) = activity.confidence_drop() {
+                let day = now.to_zoned_datetime(f.tz.clone()).date();
+                alerts.push(Alert {
+                    id: format!("lpr_confidence:{gate}:{day}"),
+                    kind: AlertKind::LprConfidence,
+                    facility: id.clone(),
+                    subject: gate.clone(),
+                    text: format!(
+                        "Plate reads at gate {gate} average {:.0}% confidence, against {:.0}% before: check the camera.",
+                        recent * 100.0,
+                        usual * 100.0
+                    ),
+                    since: now,
+                    acknowledged: None,
+                });
+            }
         }
         let sessions: Vec<_> = f.inside().sessions().cloned().collect();
         for s in &sessions {

@@ -131,6 +131,9 @@ pub async fn handle(
         (decision, durable, undo, done)
     };
 
+    // Live traffic (not a lane's offline backlog) feeds the gate's health: opens and read confidence.
+    let watch =
+        event.offline.is_none().then(|| (facility.clone(), event.plate.as_ref().map(|p| p.confidence)));
     // Finish in a task of its own, so a client that hangs up cannot leave memory half-updated.
     let (gate, key) = (gate_id.to_owned(), key.to_owned());
     let store_ = store.clone();
@@ -158,6 +161,9 @@ pub async fn handle(
         result
     });
     let decision = finish.await.map_err(|e| anyhow::anyhow!("gate event task: {e}"))??;
+    if let Some((facility, confidence)) = watch {
+        facility.note_gate(gate_id, now, decision.command == GateCommand::Open, confidence);
+    }
     metrics::counter!("parkline_gate_decisions_total", "reason" => format!("{:?}", decision.reason))
         .increment(1);
     Ok(decision)

@@ -77,6 +77,8 @@ pub struct FacilityLive {
     /// the first attempt's outcome without asking the database.
     recent_events: Mutex<HashMap<String, crate::gates::InFlight>>,
     state: RwLock<LiveState>,
+    /// What each gate did lately (this instance's traffic), for the idle-gate and read-confidence alerts.
+    gates: Mutex<HashMap<String, parkline_domain::gate_health::GateActivity>>,
     /// Held by whoever plans, saves and applies a change to this facility.
     pub writer: tokio::sync::Mutex<()>,
     /// Streamed updates, for subscribers.
@@ -158,11 +160,24 @@ impl FacilityLive {
             rates: RwLock::new(None),
             inside: Mutex::default(),
             recent_events: Mutex::default(),
+            gates: Mutex::default(),
             claims: Mutex::default(),
             state: RwLock::new(state),
             writer: Default::default(),
             updates: broadcast::channel(LIVE_QUEUE).0,
         })
+    }
+
+    /// Notes what a gate just did (live traffic only).
+    pub fn note_gate(&self, gate: &str, at: Timestamp, opened: bool, confidence: Option<f64>) {
+        let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+        gates.entry(gate.to_owned()).or_default().record(at, opened, confidence);
+    }
+
+    /// What each gate did lately.
+    pub fn gate_activity(&self) -> Vec<(String, parkline_domain::gate_health::GateActivity)> {
+        let gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+        gates.iter().map(|(g, a)| (g.clone(), a.clone())).collect()
     }
 
     pub fn inside(&self) -> MutexGuard<'_, Inside> {

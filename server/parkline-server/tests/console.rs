@@ -204,6 +204,7 @@ async fn occupancy_is_sampled_every_five_minutes_and_queried_by_range(backend: B
 }
 
 on_both_backends!(
+    a_busy_gate_gone_quiet_and_plate_reads_losing_confidence_raise_alerts,
     stays_are_found_by_plate_or_ticket_with_their_timeline_and_the_audit_chain_verifies,
     occupancy_is_sampled_every_five_minutes_and_queried_by_range,
     silent_sensors_and_a_full_lot_raise_alerts_acknowledged_once_with_a_note,
@@ -258,5 +259,39 @@ async fn stays_are_found_by_plate_or_ticket_with_their_timeline_and_the_audit_ch
         (Some(true), Some(0))
     );
     assert_eq!(s.get_as(&manager, "/v1/admin/audit?limit=0").await.0, 422);
+    lane.close().await;
+}
+
+async fn a_busy_gate_gone_quiet_and_plate_reads_losing_confidence_raise_alerts(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let s = &lane.s;
+    let manager = s.login(Role::Manager).await.access_token;
+    // To 10:00 in Seattle, in business hours.
+    let tz = jiff::tz::TimeZone::get("America/Los_Angeles").unwrap();
+    let local = s.server.app.now().to_zoned_datetime(tz.clone());
+    let mut ten = local.date().at(10, 0, 0, 0).to_zoned_datetime(tz).unwrap().timestamp();
+    if ten <= s.server.app.now() {
+        ten += SignedDuration::from_hours(24);
+    }
+    s.clock.advance(ten.duration_since(s.server.app.now()));
+    // Forty cars in: thirty read surely, the last ten barely.
+    for n in 0..40 {
+        let confidence = if n < 30 { 0.95 } else { 0.5 };
+        let (status, d) = lane
+            .event(common::lane::IN, json!({"event_id": format!("in-{n}"), "plate": {"text": format!("GH{n:04}"), "confidence": confidence}}))
+            .await;
+        assert_eq!((status, d["command"].as_str()), (200, Some("open")), "{d}");
+    }
+    let now = alerts(s, &manager).await;
+    let lpr: Vec<&Value> = now.iter().filter(|a| a["kind"] == "lpr_confidence").collect();
+    assert_eq!(lpr.len(), 1, "{now:?}");
+    assert!(lpr[0]["text"].as_str().unwrap().contains("50% confidence, against 95%"), "{}", lpr[0]);
+    assert!(!now.iter().any(|a| a["kind"] == "gate_idle"), "just opened");
+
+    s.clock.advance(SignedDuration::from_mins(6));
+    let now = alerts(s, &manager).await;
+    let idle: Vec<&Value> = now.iter().filter(|a| a["kind"] == "gate_idle").collect();
+    assert_eq!(idle.len(), 1, "{now:?}");
+    assert_eq!(idle[0]["subject"], common::lane::IN);
     lane.close().await;
 }

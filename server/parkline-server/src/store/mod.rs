@@ -447,6 +447,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn reservation(&self, id: &str) -> Result<Option<Reservation>>;
     /// Reservations still claiming their spot (confirmed or checked in).
     async fn claiming_reservations(&self) -> Result<Vec<Reservation>>;
+    /// Reservations marked no-shows whose start is at or after `since`.
+    async fn no_shows_since(&self, since: Timestamp) -> Result<Vec<Reservation>>;
 
     /// Stores a new permit; an existing id is a conflict.
     async fn insert_permit(&self, permit: &Permit, now: Timestamp) -> Result<()>;

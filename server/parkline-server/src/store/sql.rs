@@ -1301,6 +1301,20 @@ impl Store for SqlStore {
         row.as_ref().map(|row| reservation_record(&self.ctx, row)).transpose()
     }
 
+    async fn no_shows_since(&self, since: Timestamp) -> Result<Vec<Reservation>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            reservation_columns!(),
+            " FROM reservations WHERE status = 'no_show' AND start_ms >= $1 ORDER BY start_ms"
+        ))
+        .bind(ms(since))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| reservation_record(&self.ctx, row))
+        .collect()
+    }
+
     async fn claiming_reservations(&self) -> Result<Vec<Reservation>> {
         sqlx::query(concat!(
             "SELECT ",

@@ -12,8 +12,8 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use parkline_sdk::protocol::{
     Acknowledgement, Alert, AuditRecord, AuditVerification, DeviceView, IssuedSecret, NewDevice, NewUser,
-    PermitList, Receipt, RefundRequest, RevenueRow, Role, SessionSearch, SessionTimeline, StreamMessage,
-    UserView, ValidationRequest,
+    OpenBalance, PermitList, Receipt, RefundRequest, RevenueRow, Role, SessionSearch, SessionTimeline,
+    StreamMessage, UserView, ValidationRequest,
 };
 use parkline_sdk::{Cache, Cached, Client, Credentials, Event, Realtime};
 use serde::{Deserialize, Serialize};
@@ -79,6 +79,8 @@ pub struct RevenueReport {
     pub by_method: Vec<(String, i64)>,
     pub currency: String,
     pub chart_svg: String,
+    /// Finished stays that still owe money.
+    pub open_balances: Vec<OpenBalance>,
 }
 
 /// The demand page of one facility.
@@ -299,7 +301,9 @@ impl Console {
     pub async fn revenue(&self, from: Date, to: Date) -> Result<Fetched<RevenueReport>> {
         let rows = self.authed(|| self.client.revenue(from, to)).await?;
         let chart = Chart::Line(charts::revenue_trend(&rows.value, from, to));
-        let report = report(from, to, rows.value.clone(), chart.svg(CHART_SIZE)?);
+        let mut report = report(from, to, rows.value.clone(), chart.svg(CHART_SIZE)?);
+        // Balances are current, not cached: offline they are left empty.
+        report.open_balances = self.client.open_balances().await.unwrap_or_default();
         self.keep_shown("revenue", chart, Some(revenue_csv(&rows.value)));
         Ok(Cached { value: report, fetched_at: rows.fetched_at, offline: rows.offline }.into())
     }
@@ -514,6 +518,7 @@ fn report(from: Date, to: Date, rows: Vec<RevenueRow>, chart_svg: String) -> Rev
         currency: rows.first().map_or_else(|| "USD".to_owned(), |r| r.currency.clone()),
         chart_svg,
         rows,
+        open_balances: Vec::new(),
     }
 }
 

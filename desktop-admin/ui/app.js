@@ -83,7 +83,8 @@ $("#signout").addEventListener("click", async () => {
 async function enter(session) {
   $("#signin").hidden = true;
   $("#app").hidden = false;
-  $("#who").textContent = `${session.email} (${session.role})`;
+  $("#who").textContent = session.email;
+  $("#who").title = `${session.email}, ${session.role}, on ${session.server}`;
   await loadOverview();
   if (!state.following && !session.offline) {
     state.following = true;
@@ -245,6 +246,10 @@ async function loadRevenue() {
     $("#rev-rows tbody").replaceChildren(...r.rows.map((x) => el("tr", {},
       el("td", {}, x.date), el("td", {}, x.facility), el("td", {}, x.method), el("td", { class: "num" }, x.payments),
       el("td", { class: "num" }, money(x.taken_minor, x.currency)), el("td", { class: "num" }, money(x.refunded_minor, x.currency)))));
+    $("#rev-balances tbody").replaceChildren(...r.open_balances.map((b) => el("tr", {},
+      el("td", {}, new Date(b.exited_at).toLocaleString()), el("td", {}, facilityName(b.facility)), el("td", {}, b.ticket),
+      el("td", { class: "num" }, money(b.owed_minor, b.currency)))));
+    if (!r.open_balances.length) $("#rev-balances tbody").append(el("tr", {}, el("td", { colSpan: 4, class: "muted" }, "Nothing owed.")));
     if (!r.rows.length) $("#rev-rows tbody").append(el("tr", {}, el("td", { colSpan: 6, class: "muted" }, "No payments in this range.")));
   } catch (err) {
     showError(err);

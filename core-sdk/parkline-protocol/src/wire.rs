@@ -1161,3 +1161,17 @@ pub struct PermitList {
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub pools: Vec<(String, u32)>,
 }
+
+/// A finished stay that left without paying all it owed (a lane let it out offline, or an attendant did).
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenBalance {
+    pub session: String,
+    pub facility: String,
+    pub ticket: String,
+    pub currency: String,
+    /// Charged, less payments, validations and adjustments, plus refunds: what is still owed.
+    pub owed_minor: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub exited_at: Timestamp,
+}

@@ -488,6 +488,11 @@ impl Client {
         self.call(Method::POST, "/v1/sensors/events", Some(batch), None, true).await
     }
 
+    /// Finished stays that still owe money (managers).
+    pub async fn open_balances(&self) -> Result<Vec<parkline_protocol::OpenBalance>> {
+        self.call(Method::GET, "/v1/admin/balances", None::<&()>, None, true).await
+    }
+
     /// Closes a spot (out of service) or reopens it (managers).
     pub async fn set_spot_service(&self, facility: &str, spot: &str, out_of_service: bool) -> Result<()> {
         let body = parkline_protocol::SpotServiceChange { out_of_service };

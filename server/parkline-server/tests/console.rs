@@ -204,6 +204,7 @@ async fn occupancy_is_sampled_every_five_minutes_and_queried_by_range(backend: B
 }
 
 on_both_backends!(
+    a_car_let_out_offline_without_paying_is_an_open_balance,
     a_busy_gate_gone_quiet_and_plate_reads_losing_confidence_raise_alerts,
     stays_are_found_by_plate_or_ticket_with_their_timeline_and_the_audit_chain_verifies,
     occupancy_is_sampled_every_five_minutes_and_queried_by_range,
@@ -293,5 +294,44 @@ async fn a_busy_gate_gone_quiet_and_plate_reads_losing_confidence_raise_alerts(b
     let idle: Vec<&Value> = now.iter().filter(|a| a["kind"] == "gate_idle").collect();
     assert_eq!(idle.len(), 1, "{now:?}");
     assert_eq!(idle[0]["subject"], common::lane::IN);
+    lane.close().await;
+}
+
+async fn a_car_let_out_offline_without_paying_is_an_open_balance(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let s = &lane.s;
+    let manager = s.login(Role::Manager).await.access_token;
+    let now = s.server.app.now();
+    let at = |t: jiff::Timestamp| t.to_string();
+    let (status, d) = lane
+        .event(
+            common::lane::IN,
+            json!({"event_id": "in-1", "plate": {"text": "OWE 001", "confidence": 0.9},
+                "offline": {"at": at(now - SignedDuration::from_hours(3)), "ticket": "LOWE001"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{d}");
+    // Let out by the lane while the server was away, nothing paid; and a stay that paid in full.
+    let (status, d) = lane
+        .event(
+            common::lane::OUT,
+            json!({"event_id": "out-1", "plate": {"text": "OWE 001", "confidence": 0.9}, "offline": {"at": at(now)}}),
+        )
+        .await;
+    assert_eq!((status, d["reason"].as_str()), (200, Some("left_owing")), "{d}");
+    let owed = d["amount_due"]["minor"].as_i64().unwrap();
+    lane.enter("in-2", "PAID 002").await;
+    s.clock.advance(SignedDuration::from_hours(1));
+    let due = lane.leave("out-2", "PAID002", None).await["amount_due"]["minor"].as_i64().unwrap();
+    lane.leave("out-3", "PAID002", Some(due)).await;
+
+    let (status, balances) = s.get_as(&manager, "/v1/admin/balances").await;
+    assert_eq!(status, 200, "{balances}");
+    let balances = balances.as_array().unwrap();
+    assert_eq!(balances.len(), 1, "only the unpaid stay: {balances:?}");
+    assert_eq!(
+        (balances[0]["ticket"].as_str(), balances[0]["owed_minor"].as_i64()),
+        (Some("LOWE001"), Some(owed))
+    );
     lane.close().await;
 }

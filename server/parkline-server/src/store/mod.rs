@@ -334,6 +334,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn ledger_entry(&self, key: &str) -> Result<Option<LedgerEntry>>;
     /// Entries of one session, oldest first.
     async fn session_ledger(&self, session: &str) -> Result<Vec<LedgerEntry>>;
+    /// Finished stays that still owe money, oldest exit first (at most `limit`).
+    async fn open_balances(&self, limit: u32) -> Result<Vec<parkline_protocol::OpenBalance>>;
     /// Every entry billed to or paid by one user, oldest first.
     async fn user_ledger(&self, user: i64) -> Result<Vec<LedgerEntry>>;
     /// Refunds made against one payment.

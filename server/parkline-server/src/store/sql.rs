@@ -1082,6 +1082,35 @@ impl Store for SqlStore {
         rows.iter().map(|r| Ok(super::ledger::ledger_record(r)?.1)).collect()
     }
 
+    async fn open_balances(&self, limit: u32) -> Result<Vec<parkline_protocol::OpenBalance>> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.facility_id, s.ticket, s.exit_ms, MIN(l.currency) AS currency, \
+                CAST(SUM(CASE l.kind WHEN 'charge' THEN l.amount_minor WHEN 'refund' THEN l.amount_minor \
+                    ELSE -l.amount_minor END) AS BIGINT) AS owed \
+             FROM sessions s JOIN ledger l ON l.session_id = s.id \
+             WHERE s.status = 'completed' \
+             GROUP BY s.id, s.facility_id, s.ticket, s.exit_ms \
+             HAVING SUM(CASE l.kind WHEN 'charge' THEN l.amount_minor WHEN 'refund' THEN l.amount_minor \
+                    ELSE -l.amount_minor END) > 0 \
+             ORDER BY s.exit_ms LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(parkline_protocol::OpenBalance {
+                    session: r.try_get("id")?,
+                    facility: r.try_get("facility_id")?,
+                    ticket: r.try_get("ticket")?,
+                    currency: r.try_get("currency")?,
+                    owed_minor: r.try_get("owed")?,
+                    exited_at: ts(r.try_get("exit_ms")?)?,
+                })
+            })
+            .collect()
+    }
+
     async fn user_ledger(&self, user: i64) -> Result<Vec<LedgerEntry>> {
         let sql =
             format!("SELECT {} FROM ledger WHERE user_id = $1 ORDER BY id", super::ledger::LEDGER_COLUMNS);

@@ -241,3 +241,12 @@ pub async fn permits(State(app): State<App>) -> Result<axum::Json<parkline_proto
     let pools = app.store.pools().await?;
     Ok(axum::Json(parkline_protocol::PermitList { permits, pools }))
 }
+
+/// Finished stays that still owe money (let out offline or by an attendant), oldest first.
+#[utoipa::path(get, path = "/v1/admin/balances", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = [parkline_protocol::OpenBalance])))]
+pub async fn open_balances(
+    State(app): State<App>,
+) -> Result<axum::Json<Vec<parkline_protocol::OpenBalance>>> {
+    Ok(axum::Json(app.store.open_balances(500).await?))
+}

@@ -173,6 +173,8 @@ def main():
         css("#ss-results .refund-reason").send_keys("Barrier arm touched the car")
         css("#ss-results .refund-button").click()
         wait.until(lambda d: "Refunded 1.00 USD" in css("#ss-results .refund").text)
+        css("#ss-results .receipt-button").click()
+        wait.until(lambda d: "by lane" in css("#ss-results .refund").text)
         css('nav button[data-view="audit"]').click()
         css("#au-verify").click()
         wait.until(lambda d: css("#au-result").text.startswith("Intact"))

@@ -127,6 +127,11 @@ async fn refund(
 }
 
 #[tauri::command]
+async fn receipt(console: State<'_, Console>, id: String) -> Reply<Receipt> {
+    console.receipt(&id).await
+}
+
+#[tauri::command]
 async fn set_spot_service(
     console: State<'_, Console>,
     facility: String,
@@ -311,6 +316,7 @@ fn main() {
             export,
             find_sessions,
             refund,
+            receipt,
             set_spot_service,
             devices,
             create_device,

@@ -324,7 +324,17 @@ function refundForm(event, currency) {
       showError(err);
     }
   });
-  return el("span", { class: "refund" }, amount, reason, button, done);
+  const show = el("button", { class: "receipt-button" }, "Receipt");
+  show.addEventListener("click", async () => {
+    try {
+      const r = await invoke("receipt", { id: event.payment });
+      done.textContent = `Receipt ${r.id}: ${money(r.amount.minor, r.amount.currency)} by ${r.method ?? "?"}` +
+        `${r.provider_ref ? ` (${r.provider_ref})` : ""}, ${new Date(r.at).toLocaleString()}`;
+    } catch (err) {
+      showError(err);
+    }
+  });
+  return el("span", { class: "refund" }, amount, reason, button, show, done);
 }
 
 async function loadAudit() {

@@ -204,6 +204,7 @@ async fn occupancy_is_sampled_every_five_minutes_and_queried_by_range(backend: B
 }
 
 on_both_backends!(
+    a_reservation_nobody_came_for_is_a_no_show_alert,
     a_car_let_out_offline_without_paying_is_an_open_balance,
     a_busy_gate_gone_quiet_and_plate_reads_losing_confidence_raise_alerts,
     stays_are_found_by_plate_or_ticket_with_their_timeline_and_the_audit_chain_verifies,
@@ -333,5 +334,26 @@ async fn a_car_let_out_offline_without_paying_is_an_open_balance(backend: Backen
         (balances[0]["ticket"].as_str(), balances[0]["owed_minor"].as_i64()),
         (Some("LOWE001"), Some(owed))
     );
+    lane.close().await;
+}
+
+async fn a_reservation_nobody_came_for_is_a_no_show_alert(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let s = &lane.s;
+    let manager = s.login(Role::Manager).await.access_token;
+    let driver = s.login(Role::Driver).await.access_token;
+    let start = s.server.app.now() + SignedDuration::from_mins(30);
+    let body = json!({"facility": LOT, "plate": "GHOST2", "vehicle_class": "sedan",
+        "start": start.to_string(), "end": (start + SignedDuration::from_hours(1)).to_string()});
+    let (status, booked) = s.post_as(Some(&driver), "/v1/reservations", &body).await;
+    assert_eq!(status, 201, "{booked}");
+    let id = booked[0]["id"].as_str().unwrap().to_owned();
+    assert!(!alerts(s, &manager).await.iter().any(|a| a["kind"] == "no_show"));
+    // A quarter of an hour after its start, nobody came: a no-show (the check runs every second).
+    s.clock.advance(SignedDuration::from_mins(46));
+    let now = until(s, &manager, |now| now.iter().any(|a| a["kind"] == "no_show")).await;
+    let alert = now.iter().find(|a| a["kind"] == "no_show").expect("a no-show alert");
+    assert_eq!((alert["subject"].as_str(), alert["facility"].as_str()), (Some(id.as_str()), Some(LOT)));
+    assert_eq!(alert["id"], format!("no_show:{id}"));
     lane.close().await;
 }

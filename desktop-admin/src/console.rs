@@ -214,6 +214,13 @@ impl Console {
         session
     }
 
+    /// Swaps the kept refresh token for fresh tokens, so a console left open stays signed in.
+    pub async fn renew(&self) -> Result<()> {
+        let saved = self.saved()?.ok_or_else(|| CommandError::new("signed_out", "Sign in again."))?;
+        let tokens = self.client.refresh(&saved.refresh_token).await?;
+        self.keep(&saved.email, tokens.role, &tokens.refresh_token)
+    }
+
     /// Runs a call; if the access token has expired, renews it from the kept sign-in and runs it again.
     async fn authed<T, F, Fut>(&self, call: F) -> Result<T>
     where
@@ -222,9 +229,7 @@ impl Console {
     {
         match call().await {
             Err(parkline_sdk::Error::Server { status: 401, .. }) => {
-                let saved = self.saved()?.ok_or_else(|| CommandError::new("signed_out", "Sign in again."))?;
-                let tokens = self.client.refresh(&saved.refresh_token).await?;
-                self.keep(&saved.email, tokens.role, &tokens.refresh_token)?;
+                self.renew().await?;
                 Ok(call().await?)
             }
             other => Ok(other?),

@@ -37,6 +37,9 @@ struct Args {
 
 type Reply<T> = Result<T, CommandError>;
 
+/// Access tokens last minutes; the console renews its sign-in well before.
+const RENEW_EVERY: Duration = Duration::from_secs(5 * 60);
+
 #[tauri::command]
 async fn restore(console: State<'_, Console>) -> Reply<Option<Session>> {
     console.restore().await
@@ -217,38 +220,45 @@ fn export(console: State<'_, Console>, name: String, format: ExportFormat) -> Re
 }
 
 /// Follows every facility and forwards what changes to the window as `live` events (and `link` events
-/// for the connection's state).
+/// for the connection's state). One task: it ends when the stream is dropped (sign-out, or following
+/// again), and meanwhile refetches floors behind their totals and keeps the sign-in fresh.
 #[tauri::command]
 async fn follow(app: tauri::AppHandle, console: State<'_, Console>) -> Reply<()> {
     let mut events = console.follow();
-    let forward = app.clone();
     tauri::async_runtime::spawn(async move {
-        while let Some(event) = events.recv().await {
-            let console = forward.state::<Console>();
-            match event {
-                Event::Message(message) => {
-                    let changes = console.apply(&message);
+        let mut floors = tokio::time::interval(Duration::from_secs(1));
+        let mut renew = tokio::time::interval(RENEW_EVERY);
+        renew.tick().await; // the first tick is now: just signed in
+        loop {
+            let console = app.state::<Console>();
+            tokio::select! {
+                event = events.recv() => match event {
+                    None => break,
+                    Some(Event::Message(message)) => {
+                        let changes = console.apply(&message);
+                        if !changes.is_empty() {
+                            let _ = app.emit("live", changes);
+                        }
+                    }
+                    Some(Event::Connected) => {
+                        let _ = app.emit("link", true);
+                    }
+                    Some(Event::Disconnected { .. }) => {
+                        let _ = app.emit("link", false);
+                    }
+                },
+                _ = floors.tick() => {
+                    let changes: Vec<Change> = console.refresh_floors().await;
                     if !changes.is_empty() {
-                        let _ = forward.emit("live", changes);
+                        let _ = app.emit("live", changes);
                     }
                 }
-                Event::Connected => {
-                    let _ = forward.emit("link", true);
+                _ = renew.tick() => {
+                    // The stream reconnects with the client's token: keep it from expiring while idle.
+                    if let Err(e) = console.renew().await {
+                        tracing::warn!(error = %e, "renewing the sign-in failed");
+                    }
                 }
-                Event::Disconnected { .. } => {
-                    let _ = forward.emit("link", false);
-                }
-            }
-        }
-    });
-    // Floor and zone counts follow the totals, fetched at most once a second per facility.
-    tauri::async_runtime::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            let changes: Vec<Change> = app.state::<Console>().refresh_floors().await;
-            if !changes.is_empty() {
-                let _ = app.emit("live", changes);
             }
         }
     });

@@ -63,6 +63,8 @@ async fn managers_sign_in_once_and_drivers_are_turned_away() {
     assert_eq!(again.restore().await.unwrap().map(|s| s.email), Some("manager@demo.parkline".into()));
     let third = console(&server, dir.path());
     assert!(third.restore().await.unwrap().is_some(), "the rotated token was kept");
+    third.renew().await.unwrap();
+    assert!(third.alerts().await.is_ok(), "still signed in after renewing");
     third.sign_out().unwrap();
     assert_eq!(console(&server, dir.path()).restore().await.unwrap(), None);
 }

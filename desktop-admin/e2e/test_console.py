@@ -207,6 +207,10 @@ def main():
         css(item + " .ack-button").click()
         wait.until(lambda d: "acknowledged" in css(item).get_attribute("class"))
         check("Acknowledged by manager@demo.parkline" in css(item).text, css(item).text)
+        css('[data-export-chart="alerts"][data-format="csv"]').click()
+        saved = "#view-alerts .saved"
+        wait.until(lambda d: css(saved).text.startswith("Saved"))
+        check("Overflow signs out on Alaskan Way" in open(css(saved).text.removeprefix("Saved ")).read(), "the note is exported")
         alerts = api("GET", "/v1/admin/alerts", token=manager)
         acked = [a for a in alerts if a["id"].startswith(f"capacity_high:{LOT}:")]
         check(acked and acked[0]["acknowledged"]["note"] == "Overflow signs out on Alaskan Way", acked)

@@ -98,7 +98,7 @@ pub struct DemandView {
 /// A chart on screen, kept for exporting it; tables come with their CSV.
 #[derive(Debug, Clone)]
 struct Shown {
-    chart: Chart,
+    chart: Option<Chart>,
     csv: Option<String>,
 }
 
@@ -294,7 +294,37 @@ impl Console {
 
     /// Current alerts, unacknowledged first.
     pub async fn alerts(&self) -> Result<Fetched<Vec<Alert>>> {
-        Ok(self.authed(|| self.client.alerts()).await?.into())
+        let alerts = self.authed(|| self.client.alerts()).await?;
+        let rows = alerts.value.iter().map(|a| {
+            let ack = a.acknowledged.as_ref();
+            vec![
+                a.id.clone(),
+                serde_json::to_value(a.kind)
+                    .ok()
+                    .and_then(|k| k.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                a.facility.clone(),
+                a.subject.clone(),
+                a.since.to_string(),
+                a.text.clone(),
+                ack.map(|k| k.by.clone()).unwrap_or_default(),
+                ack.map(|k| k.at.to_string()).unwrap_or_default(),
+                ack.map(|k| k.note.clone()).unwrap_or_default(),
+            ]
+        });
+        let header = [
+            "id",
+            "kind",
+            "facility",
+            "subject",
+            "since",
+            "text",
+            "acknowledged_by",
+            "acknowledged_at",
+            "note",
+        ];
+        self.keep_shown("alerts", None, Some(csv(&header, rows)));
+        Ok(alerts.into())
     }
 
     pub async fn acknowledge_alert(&self, id: &str, note: &str) -> Result<Acknowledgement> {
@@ -309,7 +339,7 @@ impl Console {
         let mut report = report(from, to, rows.value.clone(), chart.svg(CHART_SIZE)?);
         // Balances are current, not cached: offline they are left empty.
         report.open_balances = self.client.open_balances().await.unwrap_or_default();
-        self.keep_shown("revenue", chart, Some(revenue_csv(&rows.value)));
+        self.keep_shown("revenue", Some(chart), Some(revenue_csv(&rows.value)));
         Ok(Cached { value: report, fetched_at: rows.fetched_at, offline: rows.offline }.into())
     }
 
@@ -330,18 +360,19 @@ impl Console {
             forecast_svg: forecast.svg(CHART_SIZE)?,
             next_peak: c.next_peak,
         };
-        self.keep_shown("occupancy-today", today, None);
-        self.keep_shown("utilisation", heat_map, None);
-        self.keep_shown("forecast", forecast, None);
+        self.keep_shown("occupancy-today", Some(today), None);
+        self.keep_shown("utilisation", Some(heat_map), None);
+        self.keep_shown("forecast", Some(forecast), None);
         Ok(Cached { value: view, fetched_at: history.fetched_at, offline: history.offline }.into())
     }
 
-    fn keep_shown(&self, name: &str, chart: Chart, csv: Option<String>) {
+    fn keep_shown(&self, name: &str, chart: Option<Chart>, csv: Option<String>) {
         lock(&self.shown).insert(name.to_owned(), Shown { chart, csv });
     }
 
     /// Writes a chart last shown (`revenue`, `occupancy-today`, `utilisation`, `forecast`) as SVG or PNG,
-    /// or its table as CSV, to the exports folder; returns the file.
+    /// or a table last shown (`revenue`, `alerts`, `sessions`, `audit`) as CSV, to the exports folder;
+    /// returns the file.
     pub fn export(&self, name: &str, format: ExportFormat) -> Result<PathBuf> {
         let shown = lock(&self.shown)
             .get(name)
@@ -360,15 +391,19 @@ impl Console {
                 std::fs::write(&path, csv).map_err(fail)?;
                 Ok(path)
             }
-            ExportFormat::Svg => {
-                let path = path("svg");
-                std::fs::write(&path, shown.chart.svg(CHART_SIZE)?).map_err(fail)?;
-                Ok(path)
-            }
-            ExportFormat::Png => {
-                let path = path("png");
-                shown.chart.png(&path, CHART_SIZE)?;
-                Ok(path)
+            ExportFormat::Svg | ExportFormat::Png => {
+                let chart = shown
+                    .chart
+                    .ok_or_else(|| CommandError::new("not_found", format!("{name} has no chart")))?;
+                if format == ExportFormat::Svg {
+                    let path = path("svg");
+                    std::fs::write(&path, chart.svg(CHART_SIZE)?).map_err(fail)?;
+                    Ok(path)
+                } else {
+                    let path = path("png");
+                    chart.png(&path, CHART_SIZE)?;
+                    Ok(path)
+                }
             }
         }
     }
@@ -386,7 +421,24 @@ impl Console {
                 ));
             }
         };
-        self.authed(|| self.client.find_sessions(&search)).await
+        let found = self.authed(|| self.client.find_sessions(&search)).await?;
+        let rows = found.iter().map(|t| {
+            let s = &t.session;
+            vec![
+                s.ticket.clone(),
+                s.plate.clone().unwrap_or_default(),
+                s.facility.clone(),
+                s.entered_at.to_string(),
+                s.exited_at.map(|t| t.to_string()).unwrap_or_default(),
+                s.fee.minor.to_string(),
+                s.paid.minor.to_string(),
+                s.fee.currency.to_string(),
+            ]
+        });
+        let header =
+            ["ticket", "plate", "facility", "entered_at", "exited_at", "fee_minor", "paid_minor", "currency"];
+        self.keep_shown("sessions", None, Some(csv(&header, rows)));
+        Ok(found)
     }
 
     /// Gives back part or all of a payment, with a reason. `key` makes a retry the same refund.
@@ -418,6 +470,10 @@ impl Console {
                 break;
             }
         }
+        let rows = all.iter().map(|r| {
+            vec![r.seq.to_string(), r.at.to_string(), r.kind.clone(), r.ref_id.clone(), r.hash.clone()]
+        });
+        self.keep_shown("audit", None, Some(csv(&["seq", "at", "kind", "record", "hash"], rows)));
         Ok(all.into_iter().rev().take(200).collect())
     }
 
@@ -529,25 +585,36 @@ fn report(from: Date, to: Date, rows: Vec<RevenueRow>, chart_svg: String) -> Rev
 
 /// The revenue table as CSV (amounts in minor units, as the ledger keeps them).
 pub fn revenue_csv(rows: &[RevenueRow]) -> String {
-    let mut out = String::from("date,facility,method,currency,payments,taken_minor,refunded_minor\n");
-    for r in rows {
-        let field = |s: &str| {
-            if s.contains([',', '"', '\n']) {
-                format!("\"{}\"", s.replace('"', "\"\""))
-            } else {
-                s.to_owned()
-            }
-        };
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{}\n",
-            r.date,
-            field(&r.facility),
-            field(&r.method),
-            field(&r.currency),
-            r.payments,
-            r.taken_minor,
-            r.refunded_minor
-        ));
+    let header = ["date", "facility", "method", "currency", "payments", "taken_minor", "refunded_minor"];
+    csv(
+        &header,
+        rows.iter().map(|r| {
+            vec![
+                r.date.to_string(),
+                r.facility.clone(),
+                r.method.clone(),
+                r.currency.clone(),
+                r.payments.to_string(),
+                r.taken_minor.to_string(),
+                r.refunded_minor.to_string(),
+            ]
+        }),
+    )
+}
+
+/// A CSV document (RFC 4180: fields with commas, quotes or line breaks are quoted).
+pub fn csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+    let field = |s: &str| {
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_owned()
+        }
+    };
+    let mut out = header.join(",") + "\n";
+    for row in rows {
+        out.push_str(&row.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
+        out.push('\n');
     }
     out
 }

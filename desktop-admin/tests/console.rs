@@ -168,6 +168,10 @@ async fn alerts_are_acknowledged_and_revenue_is_charted_and_exported() {
     let ack = c.acknowledge_alert(&full.id, "Overflow signs out on Alaskan Way").await.unwrap();
     assert_eq!(ack.by, "manager@demo.parkline");
     let listed = c.alerts().await.unwrap().value;
+    let table = std::fs::read_to_string(c.export("alerts", ExportFormat::Csv).unwrap()).unwrap();
+    assert!(table.starts_with("id,kind,facility,") && table.contains(&full.id), "{table}");
+    assert!(table.contains("Overflow signs out on Alaskan Way"), "the note is in the table");
+    assert_eq!(c.export("alerts", ExportFormat::Png).unwrap_err().code, "not_found", "a table, not a chart");
     assert_eq!(listed.iter().find(|a| a.id == full.id).unwrap().acknowledged.as_ref(), Some(&ack));
 
     // A stay paid at the lane: it shows in today's revenue, chart and exports.
@@ -221,6 +225,8 @@ async fn alerts_are_acknowledged_and_revenue_is_charted_and_exported() {
     let audit = c.audit().await.unwrap();
     assert!(audit.len() >= 2 && audit[0].seq > audit[1].seq, "newest first: {audit:?}");
     assert!(c.verify_audit().await.unwrap().ok);
+    let table = std::fs::read_to_string(c.export("audit", ExportFormat::Csv).unwrap()).unwrap();
+    assert_eq!(table.lines().count(), audit.len() + 1, "{table}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

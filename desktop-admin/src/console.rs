@@ -11,9 +11,9 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use parkline_sdk::protocol::{
-    Acknowledgement, Alert, AuditRecord, AuditVerification, DeviceView, IssuedSecret, NewDevice, NewUser,
-    OpenBalance, PermitList, Receipt, RefundRequest, RevenueRow, Role, SessionSearch, SessionTimeline,
-    StreamMessage, UserView, ValidationRequest,
+    Acknowledgement, Alert, AuditQuery, AuditRecord, AuditVerification, DeviceView, IssuedSecret, NewDevice,
+    NewUser, OpenBalance, PermitList, Receipt, RefundRequest, RevenueRow, Role, SessionSearch,
+    SessionTimeline, StreamMessage, UserView, ValidationRequest,
 };
 use parkline_sdk::{Cache, Cached, Client, Credentials, Event, Realtime};
 use serde::{Deserialize, Serialize};
@@ -338,7 +338,10 @@ impl Console {
         let chart = Chart::Line(charts::revenue_trend(&rows.value, from, to));
         let mut report = report(from, to, rows.value.clone(), chart.svg(CHART_SIZE)?);
         // Balances are current, not cached: offline they are left empty.
-        report.open_balances = self.client.open_balances().await.unwrap_or_default();
+        report.open_balances = match self.authed(|| self.client.open_balances()).await {
+            Err(e) if e.code == "offline" => Vec::new(),
+            other => other?,
+        };
         self.keep_shown("revenue", Some(chart), Some(revenue_csv(&rows.value)));
         Ok(Cached { value: report, fetched_at: rows.fetched_at, offline: rows.offline }.into())
     }
@@ -459,22 +462,13 @@ impl Console {
 
     /// The newest records of the audit chain (up to 200), newest first.
     pub async fn audit(&self) -> Result<Vec<AuditRecord>> {
-        // Page through from the start; the console shows the tail.
-        let mut all = Vec::new();
-        loop {
-            let after = all.last().map_or(0, |r: &AuditRecord| r.seq);
-            let page = self.authed(|| self.client.audit(after, 500)).await?;
-            let done = page.len() < 500;
-            all.extend(page);
-            if done {
-                break;
-            }
-        }
-        let rows = all.iter().map(|r| {
+        let newest = AuditQuery { limit: Some(200), newest: true, ..AuditQuery::default() };
+        let records = self.authed(|| self.client.audit(&newest)).await?;
+        let rows = records.iter().map(|r| {
             vec![r.seq.to_string(), r.at.to_string(), r.kind.clone(), r.ref_id.clone(), r.hash.clone()]
         });
         self.keep_shown("audit", None, Some(csv(&["seq", "at", "kind", "record", "hash"], rows)));
-        Ok(all.into_iter().rev().take(200).collect())
+        Ok(records)
     }
 
     /// Checks the whole audit chain against itself and the ledger, on the server.

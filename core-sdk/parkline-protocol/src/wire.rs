@@ -1116,7 +1116,8 @@ pub struct TimelineEvent {
     pub payment: Option<String>,
 }
 
-/// Query of `GET /v1/admin/audit`: records after `after` (a sequence number), oldest first.
+/// Query of `GET /v1/admin/audit`: records after `after` (a sequence number), oldest first; or with
+/// `newest`, the latest records, newest first.
 #[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -1125,6 +1126,8 @@ pub struct AuditQuery {
     pub after: i64,
     /// 1..=500 (default 100).
     pub limit: Option<u32>,
+    #[serde(default)]
+    pub newest: bool,
 }
 
 /// One link of the audit chain (its content stays on the server).

@@ -432,9 +432,13 @@ impl Client {
             .await
     }
 
-    /// Records of the audit chain after `after` (managers).
-    pub async fn audit(&self, after: i64, limit: u32) -> Result<Vec<parkline_protocol::AuditRecord>> {
-        let path = format!("/v1/admin/audit?after={after}&limit={limit}");
+    /// Records of the audit chain after `after`, or the newest ones (managers).
+    pub async fn audit(
+        &self,
+        q: &parkline_protocol::AuditQuery,
+    ) -> Result<Vec<parkline_protocol::AuditRecord>> {
+        let limit = q.limit.map(|l| format!("&limit={l}")).unwrap_or_default();
+        let path = format!("/v1/admin/audit?after={}&newest={}{limit}", q.after, q.newest);
         self.call(Method::GET, &path, None::<&()>, None, true).await
     }
 

@@ -144,10 +144,7 @@ async fn timeline(app: &App, stored: SessionRecord) -> Result<SessionTimeline> {
         payment: None,
     }];
     for entry in app.store.session_ledger(&stored.id).await? {
-        let kind = serde_json::to_value(entry.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let kind = entry.kind.as_str().to_owned();
         let how = [entry.method.as_deref(), entry.memo.as_deref()]
             .into_iter()
             .flatten()
@@ -197,16 +194,19 @@ async fn timeline(app: &App, stored: SessionRecord) -> Result<SessionTimeline> {
     })
 }
 
-/// Records of the audit chain after `after`, oldest first (their content stays here).
+/// Records of the audit chain after `after`, oldest first, or the newest ones, newest first (their content
+/// stays here).
 pub async fn audit_page(app: &App, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) || q.after < 0 {
         return Err(Error::api(ErrorCode::ValidationFailed, "limit is 1 to 500, after at least 0"));
     }
-    Ok(app
-        .store
-        .audit_page(q.after, limit)
-        .await?
+    let rows = if q.newest {
+        app.store.audit_tail(limit).await?
+    } else {
+        app.store.audit_page(q.after, limit).await?
+    };
+    Ok(rows
         .into_iter()
         .map(|r| AuditRecord { seq: r.seq, at: r.at, kind: r.kind, ref_id: r.ref_id, hash: r.hash })
         .collect())

@@ -254,6 +254,10 @@ async fn stays_are_found_by_plate_or_ticket_with_their_timeline_and_the_audit_ch
     let (status, records) = s.get_as(&manager, "/v1/admin/audit?after=0&limit=500").await;
     assert_eq!(status, 200, "{records}");
     assert!(records.as_array().unwrap().len() >= 2);
+    let (_, newest) = s.get_as(&manager, "/v1/admin/audit?newest=true&limit=2").await;
+    let seqs: Vec<i64> = newest.as_array().unwrap().iter().map(|r| r["seq"].as_i64().unwrap()).collect();
+    let last = records.as_array().unwrap().last().unwrap()["seq"].as_i64().unwrap();
+    assert_eq!(seqs, vec![last, last - 1], "the newest records, newest first");
     let (status, verified) = s.post_as(Some(&manager), "/v1/admin/audit/verification", &json!({})).await;
     assert_eq!(status, 200, "{verified}");
     assert_eq!(

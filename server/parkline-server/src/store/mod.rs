@@ -344,6 +344,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn ledger_page(&self, after: i64, limit: u32) -> Result<Vec<(i64, LedgerEntry)>>;
     /// The audit chain from `after` on, at most `limit` rows.
     async fn audit_page(&self, after: i64, limit: u32) -> Result<Vec<AuditRow>>;
+    /// The last `limit` rows of the audit chain, newest first.
+    async fn audit_tail(&self, limit: u32) -> Result<Vec<AuditRow>>;
 
     /// Seals again, with the current key, every value sealed with an older one (plates, permits, webhook
     /// secrets). Returns how many values moved. Run after adding a new key first in `plate_keys`; the

@@ -1148,6 +1148,16 @@ impl Store for SqlStore {
         rows.iter().map(super::ledger::audit_record).collect()
     }
 
+    async fn audit_tail(&self, limit: u32) -> Result<Vec<AuditRow>> {
+        let rows = sqlx::query(
+            "SELECT seq, at_ms, kind, ref_id, body, prev_hash, hash FROM audit_log ORDER BY seq DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(super::ledger::audit_record).collect()
+    }
+
     async fn insert_webhook(&self, w: &WebhookRecord) -> Result<()> {
         let _guard = self.write_guard().await;
         sqlx::query(

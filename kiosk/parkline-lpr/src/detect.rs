@@ -40,7 +40,7 @@ impl Detector {
     /// Loads the runtime and the detection model from `dir`, to run on `threads` cores.
     pub fn load(dir: &Path, threads: usize) -> Result<Detector, Error> {
         let runtime = required(dir, "libonnxruntime.so")?;
-        let model = required(dir, "PP-OCRv6_det_small.onnx")?;
+        let model = required(dir, "PP-OCRv6_det_small.int8.onnx")?;
         let fail = |e: ort::Error<ort::session::builder::SessionBuilder>| Error::Runtime(e.to_string());
         let session = Session::builder(crate::recognize::environment(&runtime)?)?
             .with_intra_threads(threads.max(1))
@@ -52,7 +52,12 @@ impl Detector {
     /// Text lines in `photo`, most confident first.
     pub fn detect(&self, photo: &RgbImage) -> Result<Vec<TextBox>, Error> {
         let (w, h) = photo.dimensions();
-        let ratio = SHORT_SIDE as f32 / w.min(h) as f32;
+        self.detect_scaled(photo, SHORT_SIDE as f32 / w.min(h) as f32)
+    }
+
+    /// Text lines in `photo` seen at `ratio` times its size, most confident first.
+    pub fn detect_scaled(&self, photo: &RgbImage, ratio: f32) -> Result<Vec<TextBox>, Error> {
+        let (w, h) = photo.dimensions();
         let round = |v: f32| ((v / 32.0).round() as u32).max(1) * 32;
         let (mw, mh) = (round(w as f32 * ratio), round(h as f32 * ratio));
         let resized = image::imageops::resize(photo, mw, mh, FilterType::Triangle);

@@ -1,4 +1,9 @@
 //! The whole reader: text lines found in a photo, each read, the plate-like reads ranked.
+//!
+//! A line is read once; a clear plate-like read stands. A doubtful one is read again with other margins
+//! and from a closer look of the detector, and the reads vote: the detector's box cuts unevenly into the
+//! end characters and the plate's frame, so one crop drops or invents a character where most do not (on
+//! the benchmark: 74.7% -> 80.0% top-1, at the same median time).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -6,13 +11,38 @@ use std::time::{Duration, Instant};
 use image::RgbImage;
 use parkline_domain::plate_format::Region;
 
-use crate::{Detector, Error, Recognizer, TextBox};
+use crate::{Detector, Error, Read, Recognizer, TextBox};
 
 /// Lines read per photo, most confident first: plates are rarely below the tenth.
 const LINES: usize = 12;
 /// A plate-length read this confident ends the search: the lines after it would only cost time (on the
 /// benchmark: same accuracy, p95 from 357 to 271 ms).
 const SURE: f32 = 0.8;
+/// A first read of a line this confident (mean character probability) stands: most plates read so, and
+/// reading them again only costs time.
+const CLEAR: f32 = 0.9;
+/// Digits alone are more often a camera's date and time than a plate.
+const DIGITS_ONLY: f32 = 0.5;
+/// Letters alone are a vanity plate, or as often a dealer's name or a sign: they rank below any read with
+/// a digit.
+const LETTERS_ONLY: f32 = 0.1;
+/// The margins a line is read with, in line heights: left and right, top and bottom (negative cuts in).
+/// The first is the one a line is read with at first.
+const MARGINS: [(f32, f32); 9] = [
+    (0.25, 0.0),
+    (0.25, 0.15),
+    (0.25, -0.1),
+    (0.6, 0.0),
+    (0.6, 0.15),
+    (0.6, -0.1),
+    (1.0, 0.0),
+    (1.0, 0.15),
+    (1.0, -0.1),
+];
+/// The margins the line found by a closer look is read with.
+const CLOSER_MARGINS: [(f32, f32); 3] = [(0.25, 0.0), (0.6, 0.0), (1.0, 0.0)];
+/// How high a line is made for the closer look, in the detector's pixels.
+const CLOSER_LINE_HEIGHT: f32 = 48.0;
 
 /// A plate the photo may show.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +58,18 @@ pub struct Reading {
     pub candidates: Vec<Candidate>,
     pub detect: Duration,
     pub recognize: Duration,
+}
+
+/// `b` with `margin` (in line heights) around it, clipped to the photo; none when too little is left.
+fn crop(photo: &RgbImage, b: TextBox, (horizontal, vertical): (f32, f32)) -> Option<RgbImage> {
+    let (pw, ph) = photo.dimensions();
+    let (e, v) = ((b.h as f32 * horizontal) as i64, (b.h as f32 * vertical) as i64);
+    let x0 = (i64::from(b.x) - e).max(0) as u32;
+    let x1 = (i64::from(b.x + b.w) + e).min(i64::from(pw)) as u32;
+    let y0 = (i64::from(b.y) - v).max(0) as u32;
+    let y1 = (i64::from(b.y + b.h) + v).min(i64::from(ph)) as u32;
+    (x1 > x0 + 4 && y1 > y0 + 4)
+        .then(|| image::imageops::crop_imm(photo, x0, y0, x1 - x0, y1 - y0).to_image())
 }
 
 #[derive(Debug)]
@@ -50,29 +92,18 @@ impl PlateRecognizer {
         Ok(PlateRecognizer { detector, recognizer, region })
     }
 
+    /// The plates `photo` may show, most likely first.
     pub fn read(&self, photo: &RgbImage) -> Result<Reading, Error> {
         let started = Instant::now();
         let boxes = self.detector.detect(photo)?;
         let detect = started.elapsed();
         let mut candidates: Vec<Candidate> = Vec::new();
         for b in boxes.into_iter().take(LINES) {
-            // A quarter of the line's height more on each side: the detector's box edges cut into the end
-            // characters (above and below, more only brings in the plate's other text).
-            let extra = b.h / 4;
-            let (pw, ph) = photo.dimensions();
-            let (x0, x1) = (b.x.saturating_sub(extra), (b.x + b.w + extra).min(pw));
-            let crop = image::imageops::crop_imm(photo, x0, b.y, x1 - x0, b.h.min(ph - b.y)).to_image();
-            let read = self.recognizer.read(&crop)?;
-            let raw = read.plate_text();
-            // Plates carry digits (words on signs and badges do not), and 4 to 8 characters.
-            if !(4..=8).contains(&raw.len()) || !raw.chars().any(|c| c.is_ascii_digit()) {
-                continue;
-            }
-            // Digits alone are more often a camera's date and time than a plate.
-            let mixed = if raw.chars().any(|c| c.is_ascii_uppercase()) { 1.0 } else { 0.5 };
-            let text = self.region.correct(&raw).text;
-            let confidence = read.confidence * b.score * mixed;
-            let sure = confidence >= SURE && (5..=8).contains(&text.len());
+            let Some((text, votes)) = self.read_line(photo, b)? else { continue };
+            let confidence = votes * b.score;
+            let sure = confidence >= SURE
+                && (5..=8).contains(&text.len())
+                && text.chars().any(|c| c.is_ascii_digit());
             if candidates.iter().all(|c| c.text != text) {
                 candidates.push(Candidate { text, confidence, plate_box: b });
             }
@@ -83,5 +114,121 @@ impl PlateRecognizer {
         candidates
             .sort_by(|a, b| b.confidence.partial_cmp(&a.confidence).unwrap_or(std::cmp::Ordering::Equal));
         Ok(Reading { candidates, detect, recognize: started.elapsed() - detect })
+    }
+
+    /// The plate line `b` shows, if it is one, with the share of the reads that agree on it.
+    fn read_line(&self, photo: &RgbImage, b: TextBox) -> Result<Option<(String, f32)>, Error> {
+        let Some(first) = crop(photo, b, MARGINS[0]) else { return Ok(None) };
+        let first = self.recognizer.read(&first)?;
+        // A line far from a plate's length is other text (a date, a sign): not worth reading again.
+        if !(3..=9).contains(&first.plate_text().len()) {
+            return Ok(None);
+        }
+        if let Some((text, confidence)) = self.plate_like(&first)
+            && first.confidence >= CLEAR
+            && confidence >= first.confidence
+            && (5..=8).contains(&text.len())
+        {
+            return Ok(Some((text, confidence)));
+        }
+        let mut crops: Vec<RgbImage> = MARGINS[1..].iter().filter_map(|&m| crop(photo, b, m)).collect();
+        if let Some(closer) = self.look_closer(photo, b)? {
+            crops.extend(CLOSER_MARGINS.iter().filter_map(|&m| crop(photo, closer, m)));
+        }
+        let mut reads = vec![first];
+        reads.extend(self.recognizer.read_all(&crops)?);
+        let plates: Vec<(String, f32)> = reads.iter().filter_map(|r| self.plate_like(r)).collect();
+        Ok(vote(&plates, reads.len()))
+    }
+
+    /// A read's plate text in the region's format, with its confidence weighted by how plate-like it is;
+    /// none when it cannot be a plate (4 to 8 characters).
+    fn plate_like(&self, read: &Read) -> Option<(String, f32)> {
+        let raw = read.plate_text();
+        let digits = raw.chars().any(|c| c.is_ascii_digit());
+        let letters = raw.chars().any(|c| c.is_ascii_uppercase());
+        let weight = match (digits, letters) {
+            (true, true) => 1.0,
+            (true, false) => DIGITS_ONLY,
+            (false, true) if raw.len() >= 5 => LETTERS_ONLY,
+            _ => return None,
+        };
+        (4..=8).contains(&raw.len()).then(|| (self.region.correct(&raw).text, read.confidence * weight))
+    }
+
+    /// The line `b` looked at again, closer: the detector on the photo around it, scaled so the line is
+    /// [`CLOSER_LINE_HEIGHT`] high, finds its extent again (at the photo's scale, small lines lose end
+    /// characters). None when the closer look finds no line where `b` was.
+    fn look_closer(&self, photo: &RgbImage, b: TextBox) -> Result<Option<TextBox>, Error> {
+        let (pw, ph) = photo.dimensions();
+        let (x0, y0) = (b.x.saturating_sub(b.h), b.y.saturating_sub(b.h));
+        let (x1, y1) = ((b.x + b.w + b.h).min(pw), (b.y + b.h + b.h).min(ph));
+        let around = image::imageops::crop_imm(photo, x0, y0, x1 - x0, y1 - y0).to_image();
+        let found = self.detector.detect_scaled(&around, CLOSER_LINE_HEIGHT / b.h as f32)?;
+        // The most confident line through b's middle, overlapping it, of about its height.
+        let middle = i64::from(b.y + b.h / 2 - y0);
+        let (left, right) = (i64::from(b.x - x0), i64::from(b.x + b.w - x0));
+        let line = found.into_iter().find(|f| {
+            (i64::from(f.y + f.h / 2) - middle).abs() * 2 <= i64::from(b.h)
+                && i64::from(f.x) < right
+                && i64::from(f.x + f.w) > left
+                && f.h * 2 >= b.h
+                && f.h * 10 <= b.h * 18
+        });
+        Ok(line.map(|f| TextBox { x: x0 + f.x, y: y0 + f.y, w: f.w, h: f.h, score: b.score }))
+    }
+}
+
+/// The text the reads agree on most, weighing each by its confidence, with its weight's share of all
+/// `reads_made` (reads that were no plate count against every text).
+fn vote(plates: &[(String, f32)], reads_made: usize) -> Option<(String, f32)> {
+    let mut tally: Vec<(&str, f32)> = Vec::new();
+    for (text, confidence) in plates {
+        match tally.iter_mut().find(|(t, _)| t == text) {
+            Some((_, sum)) => *sum += confidence,
+            None => tally.push((text, *confidence)),
+        }
+    }
+    tally
+        .into_iter()
+        .max_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal))
+        .map(|(text, sum)| (text.to_owned(), sum / reads_made.max(1) as f32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plates(reads: &[(&str, f32)]) -> Vec<(String, f32)> {
+        reads.iter().map(|(t, c)| (t.to_string(), *c)).collect()
+    }
+
+    #[test]
+    fn agreeing_reads_outvote_a_single_more_confident_one() {
+        let reads = plates(&[("JK7551", 0.99), ("AJK7551", 0.8), ("AJK7551", 0.7), ("AJK7551", 0.75)]);
+        let (text, share) = vote(&reads, 4).unwrap();
+        assert_eq!(text, "AJK7551");
+        assert!((share - 2.25 / 4.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn reads_that_were_no_plate_lower_the_share() {
+        let (_, all_agree) = vote(&plates(&[("ABC123", 0.9), ("ABC123", 0.9)]), 2).unwrap();
+        let (_, half_agree) = vote(&plates(&[("ABC123", 0.9), ("ABC123", 0.9)]), 4).unwrap();
+        assert!(half_agree < all_agree);
+        assert_eq!(vote(&[], 3), None);
+    }
+
+    #[test]
+    fn crops_grow_by_line_heights_and_stay_inside_the_photo() {
+        let photo = RgbImage::new(200, 100);
+        let line = TextBox { x: 50, y: 40, w: 60, h: 20, score: 0.9 };
+        assert_eq!(crop(&photo, line, (0.25, 0.0)).unwrap().dimensions(), (70, 20));
+        assert_eq!(crop(&photo, line, (1.0, 0.15)).unwrap().dimensions(), (100, 26));
+        assert_eq!(crop(&photo, line, (0.6, -0.1)).unwrap().dimensions(), (84, 16));
+        let corner = TextBox { x: 190, y: 90, w: 10, h: 10, score: 0.9 };
+        assert_eq!(crop(&photo, corner, (1.0, 0.15)).unwrap().dimensions(), (20, 11));
+        let sliver = TextBox { x: 10, y: 10, w: 2, h: 2, score: 0.9 };
+        assert_eq!(crop(&photo, sliver, (0.25, -0.1)), None);
     }
 }

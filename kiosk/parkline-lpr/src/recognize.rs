@@ -88,33 +88,51 @@ impl Recognizer {
 
     /// Reads one line of text filling the image.
     pub fn read(&self, crop: &RgbImage) -> Result<Read, Error> {
-        let (w, h) = crop.dimensions();
-        if w == 0 || h == 0 {
-            return Err(Error::Image("an empty crop".into()));
+        let mut reads = self.read_all(std::slice::from_ref(crop))?;
+        reads.pop().ok_or_else(|| Error::Model("no output for the crop".into()))
+    }
+
+    /// Reads several lines in one run of the model (cheaper than one run each).
+    pub fn read_all(&self, crops: &[RgbImage]) -> Result<Vec<Read>, Error> {
+        if crops.is_empty() {
+            return Ok(Vec::new());
         }
-        let scaled = ((w as f32 * HEIGHT as f32 / h as f32).round() as u32).clamp(16, MAX_WIDTH);
-        let resized = image::imageops::resize(crop, scaled, HEIGHT, FilterType::CatmullRom);
+        let mut lines = Vec::with_capacity(crops.len());
+        for crop in crops {
+            let (w, h) = crop.dimensions();
+            if w == 0 || h == 0 {
+                return Err(Error::Image("an empty crop".into()));
+            }
+            let scaled = ((w as f32 * HEIGHT as f32 / h as f32).round() as u32).clamp(16, MAX_WIDTH);
+            lines.push(image::imageops::resize(crop, scaled, HEIGHT, FilterType::CatmullRom));
+        }
         // As the models were trained: at least PADDED_WIDTH wide, the rest padded with 0 (mid-grey).
-        let width = scaled.max(PADDED_WIDTH);
+        let width = lines.iter().map(|l| l.width()).max().unwrap_or(0).max(PADDED_WIDTH);
         // NCHW, BGR (the models were trained on OpenCV's channel order), scaled to -1..1.
         let plane = (width * HEIGHT) as usize;
-        let mut data = vec![0f32; 3 * plane];
-        for (x, y, p) in resized.enumerate_pixels() {
-            let i = (y * width + x) as usize;
-            for (c, channel) in [2usize, 1, 0].into_iter().enumerate() {
-                data[c * plane + i] = (f32::from(p[channel]) / 255.0 - 0.5) / 0.5;
+        let mut data = vec![0f32; 3 * plane * lines.len()];
+        for (n, line) in lines.iter().enumerate() {
+            let image = &mut data[3 * plane * n..3 * plane * (n + 1)];
+            for (x, y, p) in line.enumerate_pixels() {
+                let i = (y * width + x) as usize;
+                for (c, channel) in [2usize, 1, 0].into_iter().enumerate() {
+                    image[c * plane + i] = (f32::from(p[channel]) / 255.0 - 0.5) / 0.5;
+                }
             }
         }
-        let input =
-            Tensor::from_array(([1usize, 3, HEIGHT as usize, width as usize], data.into_boxed_slice()))?;
+        let shape = [lines.len(), 3, HEIGHT as usize, width as usize];
+        let input = Tensor::from_array((shape, data.into_boxed_slice()))?;
         let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
         let outputs = session.run(ort::inputs![input])?;
         let (shape, probs) = outputs[0].try_extract_tensor::<f32>()?;
         let (steps, classes) = match shape.as_ref() {
-            [1, t, c] => (*t as usize, *c as usize),
+            [n, t, c] if *n as usize == lines.len() => (*t as usize, *c as usize),
             other => return Err(Error::Model(format!("unexpected output shape {other:?}"))),
         };
-        Ok(ctc_decode(probs, steps, classes, &self.characters))
+        Ok(probs
+            .chunks_exact(steps * classes)
+            .map(|one| ctc_decode(one, steps, classes, &self.characters))
+            .collect())
     }
 }
 

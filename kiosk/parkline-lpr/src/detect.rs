@@ -13,7 +13,7 @@ use crate::{Error, required};
 
 /// The shorter side the model sees, rounded to a multiple of 32. Plates are large text: the models'
 /// default (736) took twice as long for no gain beyond noise on the benchmark (70-74% top-1 at 512-736).
-const SHORT_SIDE: u32 = 512;
+pub(crate) const SHORT_SIDE: u32 = 512;
 /// A pixel is text above this probability.
 const PIXEL_THRESHOLD: f32 = 0.3;
 /// A region is a text line when its mean probability is above this.
@@ -29,6 +29,13 @@ pub struct TextBox {
     pub w: u32,
     pub h: u32,
     pub score: f32,
+}
+
+impl TextBox {
+    /// Whether the point `(x, y)` is inside the box.
+    pub fn contains(&self, x: u32, y: u32) -> bool {
+        (self.x..=self.x + self.w).contains(&x) && (self.y..=self.y + self.h).contains(&y)
+    }
 }
 
 #[derive(Debug)]

@@ -41,6 +41,9 @@ const MARGINS: [(f32, f32); 9] = [
 ];
 /// The margins the line found by a closer look is read with.
 const CLOSER_MARGINS: [(f32, f32); 3] = [(0.25, 0.0), (0.6, 0.0), (1.0, 0.0)];
+/// The shorter side the whole photo is looked at again with when nothing plate-like was found (never
+/// enlarged beyond its own size).
+const CLOSER_SHORT_SIDE: f32 = 1024.0;
 /// How high a line is made for the closer look, in the detector's pixels.
 const CLOSER_LINE_HEIGHT: f32 = 48.0;
 
@@ -95,10 +98,41 @@ impl PlateRecognizer {
     /// The plates `photo` may show, most likely first.
     pub fn read(&self, photo: &RgbImage) -> Result<Reading, Error> {
         let started = Instant::now();
-        let boxes = self.detector.detect(photo)?;
-        let detect = started.elapsed();
+        let lines = self.detector.detect(photo)?;
+        let mut detect = started.elapsed();
         let mut candidates: Vec<Candidate> = Vec::new();
-        for b in boxes.into_iter().take(LINES) {
+        self.read_lines(photo, &lines, &mut candidates)?;
+        let (w, h) = photo.dimensions();
+        let closer = (CLOSER_SHORT_SIDE / w.min(h) as f32).min(1.0);
+        if candidates.is_empty() && closer * w.min(h) as f32 >= 1.2 * crate::detect::SHORT_SIDE as f32 {
+            // Nothing plate-like: a small plate's characters vanish at the detector's usual scale.
+            let again = Instant::now();
+            let more: Vec<TextBox> = self
+                .detector
+                .detect_scaled(photo, closer)?
+                .into_iter()
+                .filter(|m| !lines.iter().any(|l| l.contains(m.x + m.w / 2, m.y + m.h / 2)))
+                .collect();
+            detect += again.elapsed();
+            self.read_lines(photo, &more, &mut candidates)?;
+            // At this scale a camera's date and time split into plate-length numbers.
+            candidates.retain(|c| {
+                c.text.chars().any(|c| c.is_ascii_digit()) && c.text.chars().any(|c| c.is_ascii_uppercase())
+            });
+        }
+        candidates
+            .sort_by(|a, b| b.confidence.partial_cmp(&a.confidence).unwrap_or(std::cmp::Ordering::Equal));
+        Ok(Reading { candidates, detect, recognize: started.elapsed() - detect })
+    }
+
+    /// Reads `lines` in order into `candidates`, up to [`LINES`] of them or a sure plate.
+    fn read_lines(
+        &self,
+        photo: &RgbImage,
+        lines: &[TextBox],
+        candidates: &mut Vec<Candidate>,
+    ) -> Result<(), Error> {
+        for &b in lines.iter().take(LINES) {
             let Some((text, votes)) = self.read_line(photo, b)? else { continue };
             let confidence = votes * b.score;
             let sure = confidence >= SURE
@@ -111,9 +145,7 @@ impl PlateRecognizer {
                 break;
             }
         }
-        candidates
-            .sort_by(|a, b| b.confidence.partial_cmp(&a.confidence).unwrap_or(std::cmp::Ordering::Equal));
-        Ok(Reading { candidates, detect, recognize: started.elapsed() - detect })
+        Ok(())
     }
 
     /// The plate line `b` shows, if it is one, with the share of the reads that agree on it.

@@ -5,7 +5,6 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use image::RgbImage;
-use image::imageops::FilterType;
 use ort::session::Session;
 use ort::value::Tensor;
 
@@ -67,7 +66,7 @@ impl Detector {
         let (w, h) = photo.dimensions();
         let round = |v: f32| ((v / 32.0).round() as u32).max(1) * 32;
         let (mw, mh) = (round(w as f32 * ratio), round(h as f32 * ratio));
-        let resized = image::imageops::resize(photo, mw, mh, FilterType::Triangle);
+        let resized = resize(photo, mw, mh)?;
         let plane = (mw * mh) as usize;
         let mut data = vec![0f32; 3 * plane];
         for (x, y, p) in resized.enumerate_pixels() {
@@ -102,6 +101,19 @@ impl Detector {
         boxes.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(std::cmp::Ordering::Equal));
         Ok(boxes)
     }
+}
+
+/// `photo` at `w` x `h` (bilinear), with SIMD: the photo's resize took a sixth of the detection time.
+fn resize(photo: &RgbImage, w: u32, h: u32) -> Result<RgbImage, Error> {
+    use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer, images};
+    let fail = |e: &dyn std::fmt::Display| Error::Image(format!("cannot resize: {e}"));
+    let (pw, ph) = photo.dimensions();
+    let source = images::ImageRef::new(pw, ph, photo.as_raw(), PixelType::U8x3).map_err(|e| fail(&e))?;
+    let mut target = images::Image::new(w, h, PixelType::U8x3);
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+    Resizer::new().resize(&source, &mut target, &options).map_err(|e| fail(&e))?;
+    RgbImage::from_raw(w, h, target.into_vec())
+        .ok_or_else(|| Error::Image("resized image has the wrong size".into()))
 }
 
 #[derive(Debug)]

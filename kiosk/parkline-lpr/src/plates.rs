@@ -3,7 +3,7 @@
 //! A line is read once; a clear plate-like read stands. A doubtful one is read again with other margins
 //! and from a closer look of the detector, and the reads vote: the detector's box cuts unevenly into the
 //! end characters and the plate's frame, so one crop drops or invents a character where most do not (on
-//! the benchmark: 74.7% -> 80.0% top-1, at the same median time).
+//! the benchmark, with the second look below: 74.7% -> 82.0% top-1, the median time down to ~135 ms).
 
 use std::path::Path;
 use std::time::{Duration, Instant};

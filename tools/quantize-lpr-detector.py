@@ -7,6 +7,7 @@ benchmark, so the figures measured on the benchmark stay honest.
 
 Usage: quantize-lpr-detector.py MODEL_IN MODEL_OUT IMAGE...
 """
+import os
 import sys
 
 import numpy as np
@@ -54,7 +55,7 @@ def main(source, target, *images):
         per_channel=True,
     )
     for leftover in (upgraded, prepared):
-        __import__("os").remove(leftover)
+        os.remove(leftover)
 
 
 if __name__ == "__main__":

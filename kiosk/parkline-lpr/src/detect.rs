@@ -69,12 +69,7 @@ impl Detector {
         let resized = resize(photo, mw, mh)?;
         let plane = (mw * mh) as usize;
         let mut data = vec![0f32; 3 * plane];
-        for (x, y, p) in resized.enumerate_pixels() {
-            let i = (y * mw + x) as usize;
-            for (c, channel) in [2usize, 1, 0].into_iter().enumerate() {
-                data[c * plane + i] = (f32::from(p[channel]) / 255.0 - 0.5) / 0.5;
-            }
-        }
+        crate::write_planes(&resized, mw, &mut data);
         let input = Tensor::from_array(([1usize, 3, mh as usize, mw as usize], data.into_boxed_slice()))?;
         let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
         let outputs = session.run(ort::inputs![input])?;

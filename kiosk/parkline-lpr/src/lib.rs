@@ -55,3 +55,16 @@ pub(crate) fn required(dir: &std::path::Path, file: &str) -> Result<PathBuf, Err
         Err(Error::Missing { file: path.display().to_string(), dir: dir.display().to_string() })
     }
 }
+
+/// Writes `image` into `planes` (one model input: three planes of `width` x height, NCHW) as the PP-OCR
+/// models were trained: BGR (OpenCV's channel order), scaled to -1..1. Columns past the image's width
+/// keep what they hold (0, mid-grey, as padding).
+pub(crate) fn write_planes(image: &image::RgbImage, width: u32, planes: &mut [f32]) {
+    let plane = planes.len() / 3;
+    for (x, y, p) in image.enumerate_pixels() {
+        let i = (y * width + x) as usize;
+        for (c, channel) in [2usize, 1, 0].into_iter().enumerate() {
+            planes[c * plane + i] = (f32::from(p[channel]) / 255.0 - 0.5) / 0.5;
+        }
+    }
+}

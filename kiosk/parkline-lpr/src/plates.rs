@@ -116,9 +116,7 @@ impl PlateRecognizer {
             detect += again.elapsed();
             self.read_lines(photo, &more, &mut candidates)?;
             // At this scale a camera's date and time split into plate-length numbers.
-            candidates.retain(|c| {
-                c.text.chars().any(|c| c.is_ascii_digit()) && c.text.chars().any(|c| c.is_ascii_uppercase())
-            });
+            candidates.retain(|c| has_digit(&c.text) && has_letter(&c.text));
         }
         candidates
             .sort_by(|a, b| b.confidence.partial_cmp(&a.confidence).unwrap_or(std::cmp::Ordering::Equal));
@@ -135,9 +133,7 @@ impl PlateRecognizer {
         for &b in lines.iter().take(LINES) {
             let Some((text, votes)) = self.read_line(photo, b)? else { continue };
             let confidence = votes * b.score;
-            let sure = confidence >= SURE
-                && (5..=8).contains(&text.len())
-                && text.chars().any(|c| c.is_ascii_digit());
+            let sure = confidence >= SURE && (5..=8).contains(&text.len()) && has_digit(&text);
             if candidates.iter().all(|c| c.text != text) {
                 candidates.push(Candidate { text, confidence, plate_box: b });
             }
@@ -156,6 +152,7 @@ impl PlateRecognizer {
         if !(3..=9).contains(&first.plate_text().len()) {
             return Ok(None);
         }
+        // Clear: confident, of a plate's length, and weighted in full (letters and digits).
         if let Some((text, confidence)) = self.plate_like(&first)
             && first.confidence >= CLEAR
             && confidence >= first.confidence
@@ -177,9 +174,7 @@ impl PlateRecognizer {
     /// none when it cannot be a plate (4 to 8 characters).
     fn plate_like(&self, read: &Read) -> Option<(String, f32)> {
         let raw = read.plate_text();
-        let digits = raw.chars().any(|c| c.is_ascii_digit());
-        let letters = raw.chars().any(|c| c.is_ascii_uppercase());
-        let weight = match (digits, letters) {
+        let weight = match (has_digit(&raw), has_letter(&raw)) {
             (true, true) => 1.0,
             (true, false) => DIGITS_ONLY,
             (false, true) if raw.len() >= 5 => LETTERS_ONLY,
@@ -209,6 +204,14 @@ impl PlateRecognizer {
         });
         Ok(line.map(|f| TextBox { x: x0 + f.x, y: y0 + f.y, w: f.w, h: f.h, score: b.score }))
     }
+}
+
+fn has_digit(text: &str) -> bool {
+    text.chars().any(|c| c.is_ascii_digit())
+}
+
+fn has_letter(text: &str) -> bool {
+    text.chars().any(|c| c.is_ascii_uppercase())
 }
 
 /// The text the reads agree on most, weighing each by its confidence, with its weight's share of all

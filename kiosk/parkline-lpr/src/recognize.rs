@@ -108,17 +108,10 @@ impl Recognizer {
         }
         // As the models were trained: at least PADDED_WIDTH wide, the rest padded with 0 (mid-grey).
         let width = lines.iter().map(|l| l.width()).max().unwrap_or(0).max(PADDED_WIDTH);
-        // NCHW, BGR (the models were trained on OpenCV's channel order), scaled to -1..1.
-        let plane = (width * HEIGHT) as usize;
-        let mut data = vec![0f32; 3 * plane * lines.len()];
-        for (n, line) in lines.iter().enumerate() {
-            let image = &mut data[3 * plane * n..3 * plane * (n + 1)];
-            for (x, y, p) in line.enumerate_pixels() {
-                let i = (y * width + x) as usize;
-                for (c, channel) in [2usize, 1, 0].into_iter().enumerate() {
-                    image[c * plane + i] = (f32::from(p[channel]) / 255.0 - 0.5) / 0.5;
-                }
-            }
+        let planes = 3 * (width * HEIGHT) as usize;
+        let mut data = vec![0f32; planes * lines.len()];
+        for (line, input) in lines.iter().zip(data.chunks_exact_mut(planes)) {
+            crate::write_planes(line, width, input);
         }
         let shape = [lines.len(), 3, HEIGHT as usize, width as usize];
         let input = Tensor::from_array((shape, data.into_boxed_slice()))?;

@@ -1,5 +1,5 @@
 //! `parkline-lpr`: reads licence plates, offline, with the PP-OCR text detection (quantized to 8 bits)
-//! and recognition models on ONNX Runtime. On the shared benchmark: 90.9% exact on 750 US plate crops
+//! and recognition models on ONNX Runtime. On the shared benchmark: 90.9% exact on 751 US plate crops
 //! (OpenALPR's OCR: 86.0%), 82.0% top-1 on 150 US photos (OpenALPR 2.3: 51.4%) at a median 132-141 ms
 //! per photo on one core.
 //!

@@ -44,6 +44,9 @@ const CLOSER_MARGINS: [(f32, f32); 3] = [(0.25, 0.0), (0.6, 0.0), (1.0, 0.0)];
 /// The shorter side the whole photo is looked at again with when nothing plate-like was found (never
 /// enlarged beyond its own size).
 const CLOSER_SHORT_SIDE: f32 = 1024.0;
+/// A best candidate below this confidence is as good as none: the photo is looked at again (on the
+/// benchmark the same accuracy anywhere from 0.15 to 0.6).
+const WEAK: f32 = 0.2;
 /// How high a line is made for the closer look, in the detector's pixels.
 const CLOSER_LINE_HEIGHT: f32 = 48.0;
 
@@ -104,8 +107,11 @@ impl PlateRecognizer {
         self.read_lines(photo, &lines, &mut candidates)?;
         let (w, h) = photo.dimensions();
         let closer = (CLOSER_SHORT_SIDE / w.min(h) as f32).min(1.0);
-        if candidates.is_empty() && closer * w.min(h) as f32 >= 1.2 * crate::detect::SHORT_SIDE as f32 {
-            // Nothing plate-like: a small plate's characters vanish at the detector's usual scale.
+        let weak = candidates.iter().all(|c| c.confidence < WEAK);
+        if weak && closer * w.min(h) as f32 >= 1.2 * crate::detect::SHORT_SIDE as f32 {
+            // Nothing plate-like, or only a doubtful read: a small plate's characters vanish at the
+            // detector's usual scale (and some larger ones too: a plate line ~25 px high in the
+            // detector's input can score below 0.1).
             let again = Instant::now();
             let more: Vec<TextBox> = self
                 .detector
@@ -114,9 +120,12 @@ impl PlateRecognizer {
                 .filter(|m| !lines.iter().any(|l| l.contains(m.x + m.w / 2, m.y + m.h / 2)))
                 .collect();
             detect += again.elapsed();
-            self.read_lines(photo, &more, &mut candidates)?;
-            // At this scale a camera's date and time split into plate-length numbers.
-            candidates.retain(|c| has_digit(&c.text) && has_letter(&c.text));
+            let mut found = Vec::new();
+            self.read_lines(photo, &more, &mut found)?;
+            // At this scale a camera's date and time split into plate-length numbers: digits alone
+            // found here are not plates.
+            found.retain(|c| has_letter(&c.text) && candidates.iter().all(|k| k.text != c.text));
+            candidates.extend(found);
         }
         candidates
             .sort_by(|a, b| b.confidence.partial_cmp(&a.confidence).unwrap_or(std::cmp::Ordering::Equal));
@@ -171,9 +180,12 @@ impl PlateRecognizer {
     }
 
     /// A read's plate text in the region's format, with its confidence weighted by how plate-like it is;
-    /// none when it cannot be a plate (4 to 8 characters).
+    /// none when it cannot be a plate (4 to 8 characters) or is a camera's date or time.
     fn plate_like(&self, read: &Read) -> Option<(String, f32)> {
         let raw = read.plate_text();
+        if camera_stamp(&raw) {
+            return None;
+        }
         let weight = match (has_digit(&raw), has_letter(&raw)) {
             (true, true) => 1.0,
             (true, false) => DIGITS_ONLY,
@@ -203,6 +215,18 @@ impl PlateRecognizer {
                 && f.h * 10 <= b.h * 18
         });
         Ok(line.map(|f| TextBox { x: x0 + f.x, y: y0 + f.y, w: f.w, h: f.h, score: b.score }))
+    }
+}
+
+/// Whether `text` is a date (YYYYMMDD, 1900-2099) or a time of day (hhmmss) as cameras stamp them on
+/// their photos. Such a plate is possible but rare; a stamp is on every photo of the cameras that print one.
+fn camera_stamp(text: &str) -> bool {
+    let Some(d) = text.chars().map(|c| c.to_digit(10)).collect::<Option<Vec<u32>>>() else { return false };
+    let two = |i: usize| d[i] * 10 + d[i + 1];
+    match d.len() {
+        8 => (19..=20).contains(&two(0)) && (1..=12).contains(&two(4)) && (1..=31).contains(&two(6)),
+        6 => two(0) < 24 && two(2) < 60 && two(4) < 60,
+        _ => false,
     }
 }
 
@@ -252,6 +276,18 @@ mod tests {
         let (_, half_agree) = vote(&plates(&[("ABC123", 0.9), ("ABC123", 0.9)]), 4).unwrap();
         assert!(half_agree < all_agree);
         assert_eq!(vote(&[], 3), None);
+    }
+
+    #[test]
+    fn camera_dates_and_times_are_not_plates() {
+        for stamp in ["20140430", "19991231", "061620", "235959", "000000"] {
+            assert!(camera_stamp(stamp), "{stamp}");
+        }
+        // Plates: letters, impossible dates and times, other lengths.
+        for plate in ["20141330", "21140430", "20140432", "246000", "616200", "1049338", "7ABC123", "2014043"]
+        {
+            assert!(!camera_stamp(plate), "{plate}");
+        }
     }
 
     #[test]

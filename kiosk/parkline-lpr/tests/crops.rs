@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use parkline_domain::plate_format::Region;
 use parkline_lpr::Recognizer;
 
-/// Measured 2026-11-24 (session 6): 91.7%, 689 of 751 (see that session's closing note); the test fails below this.
+/// Measured 2026-11-24 (session 6): 91.7%, 689 of 751 (see that session's closing note); the test fails
+/// below this.
 const FLOOR: f64 = 0.90;
 
 fn bench() -> Option<PathBuf> {

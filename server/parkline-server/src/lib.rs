@@ -199,9 +199,11 @@ async fn background(app: App, mut stopped: watch::Receiver<bool>) {
                 metrics::counter!("parkline_sensor_silence_changes_total").increment(flips as u64);
             }
         }
-        let now = (app.now().as_millisecond() / reports::SAMPLE_EVERY_MS, app.live.all().len());
+        // One instant for both the slot and the sample: read twice, a slot's edge could fall between.
+        let at = app.now();
+        let now = (at.as_millisecond() / reports::SAMPLE_EVERY_MS, app.live.all().len());
         if now != sampled {
-            match app.store.save_occupancy_samples(&reports::sample(&app, app.now())).await {
+            match app.store.save_occupancy_samples(&reports::sample(&app, at)).await {
                 Ok(()) => sampled = now,
                 Err(e) => tracing::warn!(error = %e, "sampling occupancy failed; will retry"),
             }

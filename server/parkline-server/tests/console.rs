@@ -171,21 +171,32 @@ async fn occupancy_is_sampled_every_five_minutes_and_queried_by_range(backend: B
     let readings: Vec<(&str, &str, bool, f64, i64)> =
         half.iter().map(|c| (LOT, c.as_str(), true, 0.95, 0)).collect();
     assert_eq!(s.report(&readings).await.0, 200);
-    s.clock.advance(SignedDuration::from_mins(5));
     let from = s.server.app.now() - SignedDuration::from_hours(1);
-    let to = s.server.app.now() + SignedDuration::from_mins(1);
+    let to = s.server.app.now() + SignedDuration::from_hours(1);
     let path = format!("/v1/admin/facilities/{LOT}/occupancy?from={from}&to={to}");
-    let mut samples = Vec::new();
-    for _ in 0..50 {
-        let (status, body) = s.get_as(&manager, &path).await;
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(body["time_zone"], "America/Los_Angeles");
-        samples = body["samples"].as_array().unwrap().clone();
-        if samples.len() >= 2 {
-            break;
+    // The samples there are once `count` are, polled for up to five seconds (the sampler ticks every
+    // 250 ms, on its own task).
+    let samples = |count: usize| {
+        let (manager, path) = (&manager, &path);
+        async move {
+            let mut samples = Vec::new();
+            for _ in 0..50 {
+                let (status, body) = s.get_as(manager, path).await;
+                assert_eq!(status, 200, "{body}");
+                assert_eq!(body["time_zone"], "America/Los_Angeles");
+                samples = body["samples"].as_array().unwrap().clone();
+                if samples.len() >= count {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            samples
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    };
+    // The start-up sample is taken on the sampler's first tick: wait for it before time moves on.
+    assert!(!samples(1).await.is_empty(), "a sample at start");
+    s.clock.advance(SignedDuration::from_mins(5));
+    let samples = samples(2).await;
     assert!(samples.len() >= 2, "one at start, one five minutes later: {samples:?}");
     let last = samples.last().unwrap();
     assert_eq!(last["taken"].as_u64(), Some(half.len() as u64), "{last}");

@@ -1,7 +1,8 @@
 //! `parkline-lpr`: reads licence plates, offline, with the PP-OCR text detection (quantized to 8 bits)
 //! and recognition models on ONNX Runtime. On the shared benchmark: 91.7% exact on 751 US plate crops
 //! (OpenALPR's OCR: 86.0%), 86.0% top-1 on 150 US photos (OpenALPR 2.3: 51.4%) at a median 76-79 ms
-//! per photo on one core (session 6's machine; 132-141 ms on session 5's).
+//! per photo on one core (session 6's machine, which ran the previous code, 132-141 ms on session 5's, at
+//! 78 ms).
 //!
 //! What it runs on (`tools/fetch-lpr-models`, pinned by version and checksum) lives in
 //! `$PARKLINE_LPR_HOME` (default `~/.cache/parkline-lpr`).

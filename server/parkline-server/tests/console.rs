@@ -174,8 +174,8 @@ async fn occupancy_is_sampled_every_five_minutes_and_queried_by_range(backend: B
     let from = s.server.app.now() - SignedDuration::from_hours(1);
     let to = s.server.app.now() + SignedDuration::from_hours(1);
     let path = format!("/v1/admin/facilities/{LOT}/occupancy?from={from}&to={to}");
-    // The samples there are once `count` are, polled for up to five seconds (the sampler ticks every
-    // 250 ms, on its own task).
+    // The samples stored, polled until there are `count` of them or five seconds have passed (the
+    // sampler ticks every 250 ms on its own task).
     let samples = |count: usize| {
         let (manager, path) = (&manager, &path);
         async move {

@@ -1,7 +1,7 @@
 //! How long a lane takes from a camera image to the barrier's open command, with the server on loopback:
 //! `cargo run --release -p parkline-kiosk --example latency -- [PHOTO_DIR] [PASSAGES]`.
 //!
-//! A demo server runs in this process (SQLite in a temporary directory), a software Modbus relay module
+//! A demo server runs in this process (the testkit's: SQLite in a temporary directory, on its own thread), a software Modbus relay module
 //! stands for the barrier, and the entry lane watches a folder. Each labelled photo is dropped into the
 //! folder as a camera uploads it; the figures are the lane's own (frame arrival to open command: plate
 //! reading, the server's decision, the Modbus write) and end to end (file in the folder to the coil
@@ -10,9 +10,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use jiff::Timestamp;
 use parkline_kiosk::relay::Relay;
-use parkline_protocol::DeviceKind;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -21,38 +19,26 @@ async fn main() -> anyhow::Result<()> {
     let passages: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(60);
     let dir = tempfile::tempdir()?;
 
-    let settings = parkline_server::config::Settings {
-        listen: Some("127.0.0.1:0".parse()?),
-        data_dir: Some(dir.path().join("server")),
-        jwt_secret: Some("latency-bench-secret-latency-bench-secret".into()),
-        ..Default::default()
-    };
-    let server = parkline_server::start(&settings.resolve()?).await?;
-    parkline_server::demo::seed(&server.app).await?;
-    let token = parkline_server::auth::random_token(parkline_server::auth::DEVICE_TOKEN_PREFIX);
-    let hash = parkline_server::auth::sha256_hex(&token);
-    server
-        .app
-        .store
-        .insert_device("bench", DeviceKind::Kiosk, Some("waterfront-lot"), &hash, Timestamp::now())
-        .await?;
-
+    let server = parkline_testkit::Server::start();
+    let token = &server.kiosk;
     let (relay, relay_addr) = Relay::start().await?;
     let folder = dir.path().join("cam");
     let config = parkline_kiosk::Config::parse(&format!(
         r#"
-        server = "http://{}"
+        server = "{}"
         device_token = "{token}"
-        facility = "waterfront-lot"
+        facility = "{}"
         data_dir = "{}"
         [[lanes]]
-        gate = "waterfront-in-1"
+        gate = "{}"
         direction = "entry"
         camera = {{ kind = "folder", path = "{}" }}
         gate_controller = {{ kind = "modbus", address = "{relay_addr}", open_coil = 0, loop_input = 0, closed_input = 1, pulse_ms = 50 }}
         "#,
-        server.addr,
+        server.url(),
+        parkline_testkit::LOT,
         dir.path().join("kiosk").display(),
+        parkline_testkit::IN,
         folder.display()
     ))?;
     let kiosk = parkline_kiosk::start(&config).await?;

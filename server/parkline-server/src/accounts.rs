@@ -9,43 +9,18 @@ use parkline_protocol::{AccountView, Receipt, TopUpRequest};
 use crate::error::{Error, Result};
 use crate::http::App;
 use crate::payments::{self, Charge};
-use crate::store::{LedgerEntry, LedgerKind};
+use parkline_store::{LedgerEntry, LedgerKind};
 
 /// The `card_token` (and ledger method) that pays from the account instead of a card.
-pub const ACCOUNT_METHOD: &str = "account";
-
-/// What an entry does to its user's account balance (credit positive).
-pub fn effect(e: &LedgerEntry) -> i64 {
-    let account_level = e.session.is_none();
-    let from_account = e.method.as_deref() == Some(ACCOUNT_METHOD);
-    match e.kind {
-        LedgerKind::Payment if from_account => -e.amount_minor,
-        LedgerKind::Payment if account_level => e.amount_minor,
-        LedgerKind::Refund if from_account => e.amount_minor,
-        LedgerKind::Refund if account_level => -e.amount_minor,
-        LedgerKind::Charge if account_level => -e.amount_minor,
-        LedgerKind::Adjustment if account_level => e.amount_minor,
-        _ => 0,
-    }
-}
-
-/// [`effect`] summed in SQL, for checks inside a transaction: `$1` user, `$2` currency.
-pub const BALANCE_SQL: &str = "SELECT CAST(COALESCE(SUM(CASE \
-     WHEN kind = 'payment' AND method = 'account' THEN -amount_minor \
-     WHEN kind = 'payment' AND session_id IS NULL THEN amount_minor \
-     WHEN kind = 'refund' AND method = 'account' THEN amount_minor \
-     WHEN kind = 'refund' AND session_id IS NULL THEN -amount_minor \
-     WHEN kind = 'charge' AND session_id IS NULL THEN -amount_minor \
-     WHEN kind = 'adjustment' AND session_id IS NULL THEN amount_minor \
-     ELSE 0 END), 0) AS BIGINT) FROM ledger WHERE user_id = $1 AND currency = $2";
+pub use parkline_store::ACCOUNT_METHOD;
 
 /// A user's balances (one per currency) and the entries behind them.
 pub async fn view(app: &App, user: i64) -> Result<AccountView> {
     let entries: Vec<LedgerEntry> =
-        app.store.user_ledger(user).await?.into_iter().filter(|e| effect(e) != 0).collect();
+        app.store.user_ledger(user).await?.into_iter().filter(|e| e.account_effect() != 0).collect();
     let mut balances: BTreeMap<String, i64> = BTreeMap::new();
     for e in &entries {
-        *balances.entry(e.currency.clone()).or_default() += effect(e);
+        *balances.entry(e.currency.clone()).or_default() += e.account_effect();
     }
     let money = |minor, code: &str| Money::new(minor, Currency::new(code).unwrap_or(Currency::USD));
     Ok(AccountView {
@@ -55,7 +30,7 @@ pub async fn view(app: &App, user: i64) -> Result<AccountView> {
             .map(|e| parkline_protocol::AccountEntry {
                 id: e.key.clone(),
                 kind: e.kind.as_str().to_owned(),
-                change: money(effect(e), &e.currency),
+                change: money(e.account_effect(), &e.currency),
                 method: e.method.clone(),
                 facility: e.facility.clone(),
                 reservation: e.reservation.clone(),
@@ -100,8 +75,8 @@ pub async fn top_up(app: &App, user: i64, req: TopUpRequest, key: &str) -> Resul
         };
         match app.store.queue_ledger(vec![entry]).await {
             Ok(()) => {}
-            Err(Error::Db(db)) if crate::error::is_unique_violation(&db) => {}
-            Err(e) => return Err(e),
+            Err(parkline_store::Error::Duplicate) => {}
+            Err(e) => return Err(e.into()),
         }
     }
     payments::receipt_by_id(app, &entry_key).await

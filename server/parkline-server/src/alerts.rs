@@ -35,7 +35,7 @@ pub async fn acknowledge(app: &App, id: &str, note: &str, user: i64) -> Result<A
     if !current(app, app.now()).await?.iter().any(|a| a.id == id) {
         return Err(Error::api(ErrorCode::NotFound, format!("no current alert {id}")));
     }
-    app.store.acknowledge_alert(id, note, user, app.now()).await
+    Ok(app.store.acknowledge_alert(id, note, user, app.now()).await?)
 }
 
 async fn current(app: &App, now: Timestamp) -> Result<Vec<Alert>> {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::store::{Store, UserRecord};
+use parkline_store::{Store, UserRecord};
 
 pub const DEVICE_TOKEN_PREFIX: &str = "pld_";
 pub const API_KEY_PREFIX: &str = "plk_";

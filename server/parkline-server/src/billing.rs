@@ -2,9 +2,9 @@
 //! holder's account, once. The ledger key (`permit:<id>:<month>`) makes a repeat, or another instance
 //! billing at the same moment, a no-op.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::App;
-use crate::store::{LedgerEntry, LedgerKind};
+use parkline_store::{LedgerEntry, LedgerKind};
 
 /// Charges every permit month begun and not yet billed. Returns how many were billed now.
 pub async fn bill_permits(app: &App) -> Result<u32> {
@@ -35,8 +35,8 @@ pub async fn bill_permits(app: &App) -> Result<u32> {
             };
             match app.store.queue_ledger(vec![entry]).await {
                 Ok(()) => billed += 1,
-                Err(Error::Db(db)) if crate::error::is_unique_violation(&db) => {}
-                Err(e) => return Err(e),
+                Err(parkline_store::Error::Duplicate) => {}
+                Err(e) => return Err(e.into()),
             }
         }
     }

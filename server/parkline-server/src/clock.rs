@@ -8,6 +8,12 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> Timestamp;
 }
 
+/// The real time, for what other machines check against their own clocks (webhook signatures) and
+/// what must keep growing across restarts (stream sequence epochs). Rules use the app's [`Clock`].
+pub fn wall() -> Timestamp {
+    Timestamp::now()
+}
+
 #[derive(Debug, Default)]
 pub struct SystemClock;
 

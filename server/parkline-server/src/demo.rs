@@ -40,23 +40,23 @@ pub async fn seed(app: &App) -> Result<String> {
     for (id, text) in LAYOUTS {
         if app.live.get(id).is_none() {
             let layout = facilities::parse_layout(text, false).map_err(Error::Other)?;
-            facilities::import(app.store.as_ref(), &app.live, layout).await?;
+            facilities::import(app.store.as_ref(), &app.live, layout, app.now()).await?;
         }
         let facility = app.live.get(id).ok_or_else(|| Error::unknown_facility(id))?;
         if facility.rates().is_none() {
             let plan = toml::from_str(RATES).map_err(|e| anyhow::anyhow!("demo rates: {e}"))?;
-            facilities::set_rate_plan(app.store.as_ref(), &facility, plan).await?;
+            facilities::set_rate_plan(app.store.as_ref(), &facility, plan, app.now()).await?;
         }
     }
     for (email, role) in accounts() {
-        match crate::users::create(app.store.as_ref(), &email, PASSWORD, role).await {
+        match crate::users::create(app.store.as_ref(), &email, PASSWORD, role, app.now()).await {
             Err(Error::Api { code: ErrorCode::Conflict, .. }) | Ok(_) => {}
             Err(e) => return Err(e),
         }
     }
     let token = random_token(DEVICE_TOKEN_PREFIX);
     app.store
-        .insert_device("demo sensors", DeviceKind::SensorGateway, None, &sha256_hex(&token), Timestamp::now())
+        .insert_device("demo sensors", DeviceKind::SensorGateway, None, &sha256_hex(&token), app.now())
         .await?;
     Ok(token)
 }
@@ -174,7 +174,7 @@ pub async fn simulate(app: App, transport: Transport, period: Duration) {
     loop {
         tick.tick().await;
         round += 1;
-        let now = Timestamp::now();
+        let now = app.now();
         let mut readings = Vec::new();
         for live in app.live.all() {
             let f = &live.facility;

@@ -1,7 +1,8 @@
 //! The server's one error type, and how it becomes an HTTP response.
 //!
-//! Client mistakes carry an [`ErrorCode`] and a message that is sent as is. Everything else (database,
-//! I/O) is logged with its details and answered with a bare `internal` error: details never leave the server.
+//! Client mistakes carry an [`ErrorCode`] and a message that is sent as is; the store's refusals map to
+//! codes here. Everything else (database, I/O) is logged with its details and answered with a bare
+//! `internal` error: details never leave the server.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -12,10 +13,8 @@ pub enum Error {
     /// A refusal the client can act on.
     #[error("{message}")]
     Api { code: ErrorCode, message: String, retry_after_s: Option<u64> },
-    #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
-    #[error("migration: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("store: {0}")]
+    Store(#[from] parkline_store::Error),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -42,29 +41,14 @@ impl Error {
 
     /// The code a client sees for this error.
     pub fn code(&self) -> ErrorCode {
+        use parkline_store::Error as Store;
         match self {
             Error::Api { code, .. } => *code,
-            Error::Db(e) if is_conflict(e) => ErrorCode::Conflict,
+            Error::Store(Store::Duplicate | Store::Conflict) => ErrorCode::Conflict,
+            Error::Store(Store::RefundTooLarge) => ErrorCode::RefundTooLarge,
+            Error::Store(Store::InsufficientBalance { .. }) => ErrorCode::PaymentDeclined,
             _ => ErrorCode::Internal,
         }
-    }
-}
-
-/// Whether a database error is a unique-constraint violation (an id or email already taken).
-pub fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
-}
-
-/// Whether the database refused a write because it conflicts with what is stored: a unique key, or
-/// overlapping reservations (PostgreSQL's exclusion constraint, SQLite's trigger).
-pub fn is_conflict(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Database(db) => {
-            db.is_unique_violation()
-                || db.code().as_deref() == Some("23P01")
-                || db.message().contains("reservation_overlap")
-        }
-        _ => false,
     }
 }
 
@@ -73,7 +57,13 @@ impl IntoResponse for Error {
         let code = self.code();
         let (message, retry) = match self {
             Error::Api { message, retry_after_s, .. } => (message, retry_after_s),
-            Error::Db(ref e) if is_conflict(e) => ("conflicts with existing data".to_owned(), None),
+            Error::Store(parkline_store::Error::Duplicate | parkline_store::Error::Conflict) => {
+                ("conflicts with existing data".to_owned(), None)
+            }
+            Error::Store(
+                e @ (parkline_store::Error::RefundTooLarge
+                | parkline_store::Error::InsufficientBalance { .. }),
+            ) => (e.to_string(), None),
             other => {
                 tracing::error!(error = %other, "internal error");
                 ("internal error; see the server log".to_owned(), None)

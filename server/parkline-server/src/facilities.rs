@@ -8,10 +8,10 @@ use parkline_domain::pricing::RatePlan;
 
 use crate::error::{Error, Result};
 use crate::live::{FacilityLive, Live};
-use crate::store::Store;
+use parkline_store::Store;
 
 /// Validates a layout (structure and time zone), saves it with every spot free, and makes it live.
-pub async fn import(store: &dyn Store, live: &Live, layout: LayoutFile) -> Result<()> {
+pub async fn import(store: &dyn Store, live: &Live, layout: LayoutFile, now: Timestamp) -> Result<()> {
     let facility = FacilityLive::new(layout, &[])?;
     let layout = &facility.layout;
     if live.get(&layout.id).is_some() {
@@ -24,16 +24,21 @@ pub async fn import(store: &dyn Store, live: &Live, layout: LayoutFile) -> Resul
         ));
     }
     let codes: Vec<String> = facility.facility.spots.iter().map(|s| s.code.clone()).collect();
-    store.insert_facility(layout, &codes, Timestamp::now()).await.map_err(|e| match e {
-        Error::Db(ref db) if crate::error::is_unique_violation(db) => conflict(&layout.id),
-        other => other,
+    store.insert_facility(layout, &codes, now).await.map_err(|e| match e {
+        parkline_store::Error::Duplicate => conflict(&layout.id),
+        other => other.into(),
     })?;
     live.insert(facility);
     Ok(())
 }
 
 /// Validates a rate plan for a facility, saves it, and puts it in force.
-pub async fn set_rate_plan(store: &dyn Store, facility: &FacilityLive, plan: RatePlan) -> Result<()> {
+pub async fn set_rate_plan(
+    store: &dyn Store,
+    facility: &FacilityLive,
+    plan: RatePlan,
+    now: Timestamp,
+) -> Result<()> {
     plan.validate().map_err(|e| Error::validation(e.to_string()))?;
     if plan.currency.as_str() != facility.facility.currency {
         return Err(Error::validation(format!(
@@ -41,7 +46,7 @@ pub async fn set_rate_plan(store: &dyn Store, facility: &FacilityLive, plan: Rat
             facility.facility.id, facility.facility.currency, plan.currency
         )));
     }
-    store.save_rate_plan(&facility.facility.id, &plan, Timestamp::now()).await?;
+    store.save_rate_plan(&facility.facility.id, &plan, now).await?;
     facility.set_rates(plan);
     Ok(())
 }

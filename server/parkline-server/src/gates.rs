@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::live::FacilityLive;
 use crate::permits::Permits;
 use crate::reservations;
-use crate::store::{
+use parkline_store::{
     GateEventRecord, GateWrite, LedgerEntry, LedgerKind, SessionExit, SessionRecord, SpotRecord, Store,
 };
 
@@ -145,11 +145,11 @@ pub async fn handle(
                 undo.restore(&facility);
                 // This event was saved before (an older retry, or another instance got there first):
                 // the decision saved first stands.
-                match &e {
-                    Error::Db(db) if crate::error::is_unique_violation(db) => {
-                        stored_decision(store_.as_ref(), &gate, &key).await?.ok_or(e)
+                match e {
+                    parkline_store::Error::Duplicate => {
+                        stored_decision(store_.as_ref(), &gate, &key).await?.ok_or(Error::from(e))
                     }
-                    _ => Err(e),
+                    e => Err(e.into()),
                 }
             }
         };

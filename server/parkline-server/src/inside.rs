@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use parkline_domain::plate::{Plate, PlateMatch, match_plate};
 
-use crate::store::SessionRecord;
+use parkline_store::SessionRecord;
 
 #[derive(Debug, Default)]
 pub struct Inside {

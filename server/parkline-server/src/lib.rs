@@ -3,7 +3,6 @@
 
 pub mod accounts;
 pub mod alerts;
-pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod clock;
@@ -26,10 +25,8 @@ pub mod privacy;
 pub mod ratelimit;
 pub mod reports;
 pub mod reservations;
-pub mod store;
 pub mod stripe;
 pub mod users;
-pub mod vault;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -44,6 +41,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use parkline_store::Vault;
+
 use crate::http::{App, AppInner};
 
 /// A running server.
@@ -96,8 +95,9 @@ pub async fn start_with_clock(
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     }
-    let store =
-        store::open(&config.database_url, Arc::new(vault(config)?)).await.context("opening the database")?;
+    let store = parkline_store::open(&config.database_url, Arc::new(vault(config)?))
+        .await
+        .context("opening the database")?;
     let secret = jwt_secret(config)?;
     let app = App::new(AppInner {
         store,
@@ -148,9 +148,7 @@ pub async fn start_with_clock(
         let opts = mqtt::options(url, &client_id).context("MQTT settings")?;
         tasks.push(tokio::spawn(mqtt::run(app.clone(), opts, stopped.clone())));
     }
-    if app.store.backend() == "postgres" {
-        tasks.push(tokio::spawn(peers::follow(app.clone(), config.database_url.clone(), stopped.clone())));
-    }
+    tasks.push(tokio::spawn(peers::follow(app.clone(), stopped.clone())));
     tasks.push(tokio::spawn(webhooks::run(app.clone(), stopped.clone())));
     tasks.push(tokio::spawn(background(app.clone(), stopped)));
     app.set_ready(true);
@@ -233,7 +231,7 @@ pub fn http_client() -> reqwest::ClientBuilder {
 }
 
 /// The plate keys from the settings, else from (or generated into) `plate.keys` in the data directory.
-pub fn vault(config: &Config) -> anyhow::Result<vault::Vault> {
+pub fn vault(config: &Config) -> anyhow::Result<Vault> {
     let (keys, index) = match (&config.plate_keys, &config.plate_index_key) {
         (Some(k), Some(i)) => (k.clone(), i.clone()),
         (None, None) => {
@@ -242,7 +240,7 @@ pub fn vault(config: &Config) -> anyhow::Result<vault::Vault> {
                 Ok(text) => text,
                 Err(_) => {
                     std::fs::create_dir_all(&config.data_dir)?;
-                    let (k, i) = vault::Vault::generate_settings();
+                    let (k, i) = Vault::generate_settings();
                     let text = format!("{k}\n{i}\n");
                     write_private(&path, &text).with_context(|| format!("writing {}", path.display()))?;
                     text
@@ -259,7 +257,7 @@ pub fn vault(config: &Config) -> anyhow::Result<vault::Vault> {
         }
         _ => anyhow::bail!("set both plate_keys and plate_index_key, or neither"),
     };
-    Ok(vault::Vault::from_settings(&keys, &index)?)
+    Ok(Vault::from_settings(&keys, &index)?)
 }
 
 /// The token-signing secret: configured, or generated once into the data directory.

@@ -21,7 +21,7 @@ use parkline_protocol::{
 use tokio::sync::broadcast;
 
 use crate::inside::Inside;
-use crate::store::SpotRecord;
+use parkline_store::SpotRecord;
 
 /// Updates kept for resuming clients, per facility.
 pub const REPLAY: usize = 4096;
@@ -46,7 +46,7 @@ impl Update {
 /// Numbers then keep growing across restarts (unless a run averaged over 1,024 changes per millisecond),
 /// so a client resuming after a restart can never mistake new numbers for ones it has seen.
 fn sequence_epoch() -> u64 {
-    let ms = u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap_or(0);
+    let ms = u64::try_from(crate::clock::wall().as_millisecond()).unwrap_or(0);
     ms.saturating_mul(1024)
 }
 
@@ -485,7 +485,7 @@ impl Live {
     }
 
     /// The vehicle inside holding `ticket`, and its facility.
-    pub fn by_ticket(&self, ticket: &str) -> Option<(Arc<FacilityLive>, crate::store::SessionRecord)> {
+    pub fn by_ticket(&self, ticket: &str) -> Option<(Arc<FacilityLive>, parkline_store::SessionRecord)> {
         self.all().into_iter().find_map(|f| {
             let session = f.inside().by_ticket(ticket.trim()).cloned();
             session.map(|s| (f, s))

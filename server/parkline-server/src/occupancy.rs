@@ -15,7 +15,7 @@ use parkline_protocol::{ErrorCode, IngestReport, SensorBatch, SensorReading};
 
 use crate::error::{Error, Result};
 use crate::live::{FacilityLive, Live};
-use crate::store::{HistoryEntry, SpotRecord, Store};
+use parkline_store::{HistoryEntry, SpotRecord, Store};
 
 /// One spot's status before and after a change, and what caused it.
 #[derive(Debug, Clone, Copy)]

@@ -9,7 +9,7 @@ use parkline_protocol::{ErrorCode, GateCommand, OverrideAction, OverrideOutcome,
 use crate::auth::Principal;
 use crate::error::{Error, Result};
 use crate::live::Live;
-use crate::store::{OverrideWrite, SessionExit, SpotRecord, Store};
+use parkline_store::{OverrideWrite, SessionExit, SpotRecord, Store};
 
 pub async fn apply(
     live: &Live,

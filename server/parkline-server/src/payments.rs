@@ -11,7 +11,7 @@ use parkline_protocol::{ErrorCode, PaymentRequest, Receipt, RefundRequest};
 use crate::error::{Error, Result};
 use crate::gates;
 use crate::http::App;
-use crate::store::{LedgerEntry, LedgerKind};
+use parkline_store::{LedgerEntry, LedgerKind};
 
 /// A charge to make at the provider.
 #[derive(Debug, Clone, PartialEq)]
@@ -169,8 +169,8 @@ pub async fn pay(
                 facility.inside().add_paid(&session.id, amount, Some(now));
             }
             // A concurrent retry with the same key got there first: its receipt is the answer.
-            Err(Error::Db(db)) if crate::error::is_unique_violation(&db) => {}
-            Err(e) => return Err(e),
+            Err(parkline_store::Error::Duplicate) => {}
+            Err(e) => return Err(e.into()),
         }
     }
     metrics::counter!("parkline_payments_total", "from_account" => from_account.to_string()).increment(1);
@@ -245,8 +245,8 @@ pub async fn refund(
                 f.inside().add_paid(id, -req.amount_minor, None);
             }
         }
-        Err(Error::Db(db)) if crate::error::is_unique_violation(&db) => {}
-        Err(e) => return Err(e),
+        Err(parkline_store::Error::Duplicate) => {}
+        Err(e) => return Err(e.into()),
     }
     drop(_writer);
     let saved =

@@ -4,57 +4,26 @@
 //! here; a payment made elsewhere opens this exit). PostgreSQL delivers notifications in commit order,
 //! so each facility's changes arrive in order.
 
-use std::time::Duration;
-
-use serde::Deserialize;
-use sqlx::postgres::PgListener;
+use parkline_store::Change;
 use tokio::sync::watch;
 
 use crate::http::App;
-use crate::store::ANNOUNCE_CHANNEL;
 
-#[derive(Debug, Deserialize)]
-struct Announcement {
-    origin: String,
-    facility: String,
-    spots: Vec<String>,
-    #[serde(default)]
-    sessions: Vec<String>,
-}
-
-/// Follows other instances' announcements until `stopped`, reconnecting when the connection drops.
-pub async fn follow(app: App, url: String, mut stopped: watch::Receiver<bool>) {
+/// Follows other instances' changes until `stopped` (nothing to follow on SQLite).
+pub async fn follow(app: App, mut stopped: watch::Receiver<bool>) {
+    let Some(mut changes) = app.store.changes() else { return };
     loop {
-        match PgListener::connect(&url).await {
-            Ok(mut listener) => match listener.listen(ANNOUNCE_CHANNEL).await {
-                Ok(()) => loop {
-                    tokio::select! {
-                        note = listener.recv() => match note {
-                            Ok(note) => apply(&app, note.payload()).await,
-                            Err(e) => {
-                                tracing::warn!(error = %e, "lost the announcement channel; reconnecting");
-                                break;
-                            }
-                        },
-                        _ = stopped.changed() => return,
-                    }
-                },
-                Err(e) => tracing::warn!(error = %e, "could not listen for other instances"),
-            },
-            Err(e) => tracing::warn!(error = %e, "could not connect to listen for other instances"),
-        }
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            change = changes.recv() => match change {
+                Some(change) => apply(&app, change).await,
+                None => return,
+            },
             _ = stopped.changed() => return,
         }
     }
 }
 
-async fn apply(app: &App, payload: &str) {
-    let Ok(a) = serde_json::from_str::<Announcement>(payload) else {
-        tracing::warn!(payload, "unreadable announcement");
-        return;
-    };
+async fn apply(app: &App, a: Change) {
     if a.origin == app.store.instance() {
         return;
     }

@@ -9,7 +9,7 @@ use parkline_domain::plate::Plate;
 use parkline_protocol::ErrorCode;
 
 use crate::error::{Error, Result};
-use crate::store::Store;
+use parkline_store::Store;
 
 /// Every active permit, by id and by plate, and every pool's limit.
 #[derive(Debug, Default)]
@@ -93,10 +93,10 @@ impl Permits {
             return Err(e);
         }
         store.insert_permit(&permit, now).await.map_err(|e| match e {
-            Error::Db(ref db) if crate::error::is_unique_violation(db) => {
+            parkline_store::Error::Duplicate => {
                 Error::api(ErrorCode::Conflict, format!("permit {} already exists", permit.id))
             }
-            other => other,
+            other => other.into(),
         })?;
         self.write().insert(permit);
         Ok(())

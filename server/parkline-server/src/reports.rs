@@ -16,7 +16,7 @@ use parkline_protocol::{
 
 use crate::error::{Error, Result};
 use crate::http::App;
-use crate::store::{LedgerKind, SessionRecord};
+use parkline_store::{LedgerKind, SessionRecord};
 
 /// Longest range one revenue report covers, in days.
 pub const MAX_REPORT_DAYS: i32 = 366;
@@ -214,7 +214,7 @@ pub async fn audit_page(app: &App, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
 
 /// Walks the whole chain and the ledger, as `parkline-server verify-audit` does.
 pub async fn verify_audit(app: &App) -> Result<AuditVerification> {
-    let report = crate::audit::verify(app.store.as_ref()).await?;
+    let report = parkline_store::audit::verify(app.store.as_ref()).await?;
     Ok(AuditVerification {
         ok: report.ok(),
         records: report.records,

@@ -16,17 +16,17 @@ use parkline_protocol::{ErrorCode, ReservationRequest, ReservationWindow};
 
 use crate::error::{Error, Result};
 use crate::live::{FacilityLive, Live};
-use crate::store::{LedgerEntry, LedgerKind, Store};
+use parkline_store::{LedgerEntry, LedgerKind, Store};
 
 /// Most spots one group booking may take.
 pub const MAX_GROUP: u32 = 50;
 
-fn conflict(e: Error) -> Error {
+fn conflict(e: parkline_store::Error) -> Error {
     match e {
-        Error::Db(ref db) if crate::error::is_conflict(db) => {
+        parkline_store::Error::Duplicate | parkline_store::Error::Conflict => {
             Error::api(ErrorCode::Conflict, "that spot is already booked for an overlapping time")
         }
-        other => other,
+        other => other.into(),
     }
 }
 
@@ -90,11 +90,11 @@ pub async fn book(
     match store.insert_reservations(&booked, now, key.as_deref()).await {
         Ok(()) => {}
         // The same request, racing itself: the attempt that got there first answers both.
-        Err(Error::Db(db)) if crate::error::is_unique_violation(&db) && key.is_some() => {
+        Err(e @ parkline_store::Error::Duplicate) if key.is_some() => {
             if let Some(done) = store.reservations_for_request(key.as_deref().unwrap_or_default()).await? {
                 return Ok(done);
             }
-            return Err(conflict(Error::Db(db)));
+            return Err(conflict(e));
         }
         Err(e) => return Err(conflict(e)),
     }

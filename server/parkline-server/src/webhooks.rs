@@ -1,4 +1,5 @@
-//! Webhooks for partners: the events, their signature, and the dispatcher that delivers the outbox.
+//! Webhooks for partners: the signature, and the dispatcher that delivers the outbox (the events
+//! themselves are made by the store, with the writes that cause them: `parkline_store::events`).
 //!
 //! Each delivery is a `POST` of the event's JSON with `Parkline-Event-Id` and
 //! `Parkline-Signature: t=<unix seconds>,v1=<hex HMAC-SHA-256 of "<t>.<body>" under the endpoint's
@@ -10,70 +11,16 @@ use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use jiff::{SignedDuration, Timestamp};
-use serde_json::json;
 use sha2::Sha256;
 use tokio::sync::watch;
 
 use crate::http::App;
-use crate::store::{Delivery, GateWrite, LedgerEntry, LedgerKind, OutboxEvent};
+use parkline_store::Delivery;
 
 /// Longest wait between two attempts.
 const MAX_BACKOFF: SignedDuration = SignedDuration::from_secs(3600);
 /// How long one instance keeps a delivery to itself while it tries it.
 const LEASE: SignedDuration = SignedDuration::from_secs(60);
-
-fn event(topic: &'static str, source: &str, at: Timestamp, data: serde_json::Value) -> OutboxEvent {
-    let id = format!("evt_{}", &crate::auth::sha256_hex(&format!("{topic}\u{0}{source}"))[..24]);
-    let body = json!({"id": id, "type": topic, "created": at, "data": data}).to_string();
-    OutboxEvent { id, topic, body, at }
-}
-
-/// Events a gate event announces: a session started or ended. Plates are personal data and are not
-/// sent.
-pub fn gate_events(w: &GateWrite) -> Vec<OutboxEvent> {
-    let Some(s) = &w.session else { return Vec::new() };
-    let source = format!("{}\u{0}{}", w.event.gate, w.event.key);
-    let mut data = json!({
-        "session": s.id, "facility": s.facility, "ticket": s.ticket, "spot": s.spot,
-        "vehicle_class": s.vehicle.class.as_str(), "entered_at": s.entry,
-        "permit": s.permit, "reservation": s.reservation,
-    });
-    match &s.exit {
-        Some(exit) => {
-            data["exited_at"] = json!(exit.at);
-            data["amount_minor"] = json!(exit.amount_minor);
-            vec![event("session.ended", &source, w.event.at, data)]
-        }
-        None if w.event.direction == parkline_domain::Direction::Entry => {
-            vec![event("session.started", &source, w.event.at, data)]
-        }
-        None => Vec::new(),
-    }
-}
-
-/// The event a ledger entry announces, for payments and refunds.
-pub fn ledger_event(e: &LedgerEntry) -> Option<OutboxEvent> {
-    let topic = match e.kind {
-        LedgerKind::Payment => "payment.succeeded",
-        LedgerKind::Refund => "payment.refunded",
-        LedgerKind::Charge | LedgerKind::Adjustment => return None,
-    };
-    let data = json!({
-        "id": e.key, "facility": e.facility, "session": e.session, "amount_minor": e.amount_minor,
-        "currency": e.currency, "method": e.method, "refund_of": e.refund_of,
-    });
-    Some(event(topic, &e.key, e.at, data))
-}
-
-/// The event a notice to a person announces to partners, for the kinds partners act on.
-pub fn notice_event(kind: &str, subject: &str, at: Timestamp) -> Option<OutboxEvent> {
-    let (topic, field) = match kind {
-        "overstay" => ("session.overstay", "session"),
-        "no_show" => ("reservation.no_show", "reservation"),
-        _ => return None,
-    };
-    Some(event(topic, subject, at, json!({ field: subject })))
-}
 
 /// The `Parkline-Signature` header for `body` sent at `t` (unix seconds).
 pub fn signature(secret: &str, t: i64, body: &str) -> String {
@@ -166,7 +113,7 @@ async fn deliver(app: &App, http: &reqwest::Client, d: Delivery, now: Timestamp)
         .post(&d.url)
         .header("content-type", "application/json")
         .header("parkline-event-id", &d.event_id)
-        .header("parkline-signature", signature(&secret, Timestamp::now().as_second(), &d.body))
+        .header("parkline-signature", signature(&secret, crate::clock::wall().as_second(), &d.body))
         .body(d.body.clone())
         .send()
         .await;

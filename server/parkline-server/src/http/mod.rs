@@ -25,7 +25,7 @@ use crate::error::Error;
 use crate::live::Live;
 use crate::occupancy::IngestLimits;
 use crate::ratelimit::RateLimits;
-use crate::store::Store;
+use parkline_store::Store;
 
 pub use routes::{Route, route_table};
 

@@ -30,7 +30,6 @@ use parkline_server::clock::ShiftedClock;
 use parkline_server::config::{Config, Settings};
 use parkline_server::{Server, demo, start_with_clock};
 use serde_json::{Value, json};
-use sqlx::Connection;
 
 pub const PASSWORD: &str = demo::PASSWORD;
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
@@ -62,72 +61,29 @@ pub fn pg_tool(name: &str) -> PathBuf {
     on_path.or_else(installed).unwrap_or_else(|| panic!("{name} is not installed (tests/run installs it)"))
 }
 
-/// Fresh plate keys, for tests that open a store directly.
-#[allow(dead_code)]
-pub fn test_vault() -> Arc<parkline_server::vault::Vault> {
-    let (keys, index) = parkline_server::vault::Vault::generate_settings();
-    Arc::new(parkline_server::vault::Vault::from_settings(&keys, &index).unwrap())
-}
+pub use parkline_store::testing::Backend;
 
-/// A database for one test, removed afterwards where that is possible.
+/// A database for one test (the store's), with the server settings that use it.
 #[derive(Debug)]
-pub struct TestDb {
-    pub url: String,
-    pub dir: tempfile::TempDir,
-    pg: Option<(String, String)>,
-}
+pub struct TestDb(parkline_store::testing::TestDb);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
+impl std::ops::Deref for TestDb {
+    type Target = parkline_store::testing::TestDb;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl TestDb {
     /// A new, empty database on `backend`; `None` (with a loud message) if PostgreSQL is not configured
     /// and the test run does not require it.
     pub async fn new(backend: Backend) -> Option<TestDb> {
-        let dir = tempfile::tempdir().expect("temp dir");
-        match backend {
-            Backend::Sqlite => {
-                Some(TestDb { url: format!("sqlite://{}", dir.path().join("t.db").display()), dir, pg: None })
-            }
-            Backend::Postgres => {
-                let Ok(admin) = std::env::var("PARKLINE_TEST_POSTGRES_URL") else {
-                    if std::env::var_os("PARKLINE_REQUIRE_SERVICES").is_some() {
-                        panic!("PARKLINE_TEST_POSTGRES_URL is not set but PARKLINE_REQUIRE_SERVICES is");
-                    }
-                    eprintln!(
-                        "\n*** SKIPPED: PARKLINE_TEST_POSTGRES_URL is not set; run ./tests/run for PostgreSQL ***\n"
-                    );
-                    return None;
-                };
-                let name =
-                    format!("parkline_test_{}", parkline_server::auth::random_token("")[..16].to_owned());
-                let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to PostgreSQL");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create test database");
-                let url = match admin.rsplit_once('/') {
-                    Some((base, _)) => format!("{base}/{name}"),
-                    None => panic!("PARKLINE_TEST_POSTGRES_URL must name a database"),
-                };
-                Some(TestDb { url, dir, pg: Some((admin, name)) })
-            }
-        }
+        parkline_store::testing::TestDb::new(backend).await.map(TestDb)
     }
 
     /// Drops a PostgreSQL test database (SQLite files go with the temp dir).
     pub async fn cleanup(self) {
-        if let Some((admin, name)) = self.pg
-            && let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await
-        {
-            let _ =
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                    .execute(&mut conn)
-                    .await;
-        }
+        self.0.cleanup().await
     }
 
     pub fn config(&self) -> Config {

@@ -3,7 +3,6 @@
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use jiff::Timestamp;
 use parkline_domain::LayoutFile;
 use parkline_protocol::{
     ApiError, ErrorCode, IssuedSecret, NewApiKey, NewDevice, NewUser, SpotServiceChange,
@@ -25,7 +24,7 @@ use crate::{facilities, occupancy};
         (status = 422, body = ApiError, description = "the layout is invalid"),
     ))]
 pub async fn import_facility(State(app): State<App>, Json(layout): Json<LayoutFile>) -> Result<StatusCode> {
-    facilities::import(app.store.as_ref(), &app.live, layout).await?;
+    facilities::import(app.store.as_ref(), &app.live, layout, app.now()).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -40,14 +39,8 @@ pub async fn set_spot_service(
     Json(change): Json<SpotServiceChange>,
 ) -> Result<StatusCode> {
     let facility = app.live.get(&id).ok_or_else(|| Error::unknown_facility(&id))?;
-    occupancy::set_out_of_service(
-        &facility,
-        app.store.as_ref(),
-        &code,
-        change.out_of_service,
-        Timestamp::now(),
-    )
-    .await?;
+    occupancy::set_out_of_service(&facility, app.store.as_ref(), &code, change.out_of_service, app.now())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -58,7 +51,8 @@ pub async fn create_user(
     State(app): State<App>,
     Json(user): Json<NewUser>,
 ) -> Result<(StatusCode, axum::Json<i64>)> {
-    let id = crate::users::create(app.store.as_ref(), &user.email, &user.password, user.role).await?;
+    let id =
+        crate::users::create(app.store.as_ref(), &user.email, &user.password, user.role, app.now()).await?;
     Ok((StatusCode::CREATED, axum::Json(id)))
 }
 
@@ -76,7 +70,7 @@ pub async fn create_device(
     let token = random_token(DEVICE_TOKEN_PREFIX);
     let id = app
         .store
-        .insert_device(name, device.kind, device.facility.as_deref(), &sha256_hex(&token), Timestamp::now())
+        .insert_device(name, device.kind, device.facility.as_deref(), &sha256_hex(&token), app.now())
         .await?;
     Ok((StatusCode::CREATED, axum::Json(IssuedSecret { id, token })))
 }
@@ -93,10 +87,7 @@ pub async fn create_api_key(
         return Err(Error::validation("requests_per_minute must be at least 1"));
     }
     let token = random_token(API_KEY_PREFIX);
-    let id = app
-        .store
-        .insert_api_key(name, &sha256_hex(&token), key.requests_per_minute, Timestamp::now())
-        .await?;
+    let id = app.store.insert_api_key(name, &sha256_hex(&token), key.requests_per_minute, app.now()).await?;
     Ok((StatusCode::CREATED, axum::Json(IssuedSecret { id, token })))
 }
 
@@ -218,7 +209,7 @@ pub async fn devices(State(app): State<App>) -> Result<axum::Json<Vec<parkline_p
 #[utoipa::path(delete, path = "/v1/admin/devices/{id}", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 204), (status = 404, body = ApiError)))]
 pub async fn revoke_device(State(app): State<App>, Path(id): Path<i64>) -> Result<StatusCode> {
-    if app.store.revoke_device(id, Timestamp::now()).await? {
+    if app.store.revoke_device(id, app.now()).await? {
         app.auth.forget_device(id);
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -4,7 +4,6 @@ use std::sync::LazyLock;
 
 use axum::Extension;
 use axum::extract::State;
-use jiff::Timestamp;
 use parkline_protocol::{ApiError, ErrorCode, LoginRequest, Me, RefreshRequest, TokenResponse};
 
 use crate::auth::{Principal, hash_password, random_token, sha256_hex, verify_password};
@@ -30,7 +29,7 @@ pub async fn login(
         .await
         .map_err(|e| anyhow::anyhow!("password check: {e}"))?;
     let user = user.filter(|_| ok).ok_or_else(invalid)?;
-    Ok(axum::Json(app.auth.issue(app.store.as_ref(), &user, Timestamp::now()).await?))
+    Ok(axum::Json(app.auth.issue(app.store.as_ref(), &user, app.now()).await?))
 }
 
 /// Creates a driver's account and signs them in. Staff accounts are made by admins.
@@ -43,14 +42,20 @@ pub async fn signup(
     State(app): State<App>,
     Json(req): Json<LoginRequest>,
 ) -> Result<(axum::http::StatusCode, axum::Json<TokenResponse>)> {
-    crate::users::create(app.store.as_ref(), &req.email, &req.password, parkline_protocol::Role::Driver)
-        .await?;
+    crate::users::create(
+        app.store.as_ref(),
+        &req.email,
+        &req.password,
+        parkline_protocol::Role::Driver,
+        app.now(),
+    )
+    .await?;
     let user = app
         .store
         .user_by_email(&req.email.trim().to_lowercase())
         .await?
         .ok_or_else(|| anyhow::anyhow!("the account just made is gone"))?;
-    let tokens = app.auth.issue(app.store.as_ref(), &user, Timestamp::now()).await?;
+    let tokens = app.auth.issue(app.store.as_ref(), &user, app.now()).await?;
     Ok((axum::http::StatusCode::CREATED, axum::Json(tokens)))
 }
 
@@ -66,7 +71,7 @@ pub async fn refresh(
     State(app): State<App>,
     Json(req): Json<RefreshRequest>,
 ) -> Result<axum::Json<TokenResponse>> {
-    let now = Timestamp::now();
+    let now = app.now();
     let rejected = || Error::api(ErrorCode::Unauthenticated, "the refresh token is unknown, used or expired");
     let user_id =
         app.store.consume_refresh_token(&sha256_hex(&req.refresh_token), now).await?.ok_or_else(rejected)?;

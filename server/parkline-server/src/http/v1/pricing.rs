@@ -40,7 +40,7 @@ pub async fn put_rates(
     Json(plan): Json<RatePlan>,
 ) -> Result<StatusCode> {
     let f = facility(&app, &id)?;
-    facilities::set_rate_plan(app.store.as_ref(), &f, plan).await?;
+    facilities::set_rate_plan(app.store.as_ref(), &f, plan, app.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

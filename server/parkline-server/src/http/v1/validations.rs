@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::gates;
 use crate::http::App;
 use crate::http::extract::Json;
-use crate::store::{Applied, ValidationRecord};
+use parkline_store::{Applied, ValidationRecord};
 
 fn valid_code(code: &str) -> bool {
     (4..=32).contains(&code.len()) && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
@@ -49,10 +49,8 @@ pub async fn create(
         valid_until: req.valid_until,
     };
     app.store.insert_validation(&record, app.now()).await.map_err(|e| match e {
-        Error::Db(db) if crate::error::is_unique_violation(&db) => {
-            Error::api(ErrorCode::Conflict, "this code exists")
-        }
-        e => e,
+        parkline_store::Error::Duplicate => Error::api(ErrorCode::Conflict, "this code exists"),
+        e => e.into(),
     })?;
     Ok((StatusCode::CREATED, axum::Json(record)))
 }

@@ -7,7 +7,7 @@ use parkline_protocol::{ApiError, ErrorCode, WEBHOOK_TOPICS, WebhookRequest, Web
 use crate::error::{Error, Result};
 use crate::http::App;
 use crate::http::extract::Json;
-use crate::store::WebhookRecord;
+use parkline_store::WebhookRecord;
 
 fn view(w: WebhookRecord, with_secret: bool) -> WebhookView {
     WebhookView {

@@ -12,16 +12,16 @@ use std::sync::Arc;
 use sqlx::AnyPool;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::sql::WriteCtx;
-use super::{GateWrite, HistoryEntry, LedgerEntry, OverrideWrite, SpotRecord};
+use super::WriteCtx;
 use crate::error::{Error, Result};
+use crate::{Change, GateWrite, HistoryEntry, LedgerEntry, OverrideWrite, SpotRecord};
 
 /// The PostgreSQL channel on which instances announce the spots they changed.
 pub const CHANNEL: &str = "parkline_spots";
 
-/// `{"origin", "facility", "spots": [codes], "sessions": [ids]}` payloads naming every spot and session
-/// the jobs change, small enough for `NOTIFY` (under 8,000 bytes).
-fn announcements(origin: &str, jobs: &[&Job]) -> Vec<String> {
+/// [`Change`] payloads naming every spot and session the jobs change, small enough for `NOTIFY` (under
+/// 8,000 bytes).
+fn announcements(origin: &str, jobs: &[&Job]) -> Vec<Change> {
     type Changed<'a> = (std::collections::BTreeSet<&'a str>, std::collections::BTreeSet<&'a str>);
     let mut by_facility: std::collections::BTreeMap<&str, Changed> = Default::default();
     for job in jobs {
@@ -50,14 +50,17 @@ fn announcements(origin: &str, jobs: &[&Job]) -> Vec<String> {
     for (facility, (spots, sessions)) in by_facility {
         let spots: Vec<&str> = spots.into_iter().collect();
         let sessions: Vec<&str> = sessions.into_iter().collect();
+        let change = |spots: &[&str], sessions: &[&str]| Change {
+            origin: origin.to_owned(),
+            facility: facility.to_owned(),
+            spots: spots.iter().map(|s| s.to_string()).collect(),
+            sessions: sessions.iter().map(|s| s.to_string()).collect(),
+        };
         for chunk in spots.chunks(200) {
-            out.push(serde_json::json!({"origin": origin, "facility": facility, "spots": chunk}).to_string());
+            out.push(change(chunk, &[]));
         }
         for chunk in sessions.chunks(100) {
-            out.push(
-                serde_json::json!({"origin": origin, "facility": facility, "spots": [], "sessions": chunk})
-                    .to_string(),
-            );
+            out.push(change(&[], chunk));
         }
     }
     out
@@ -68,7 +71,7 @@ const MAX_BATCH: usize = 512;
 
 /// A write the committer can batch.
 #[derive(Debug)]
-pub(super) enum Job {
+pub(crate) enum Job {
     Spots { facility: String, spots: Vec<SpotRecord>, history: Vec<HistoryEntry> },
     Gate(Box<GateWrite>),
     Override(Box<OverrideWrite>),
@@ -82,7 +85,7 @@ struct Pending {
 }
 
 #[derive(Debug, Clone)]
-pub(super) struct GroupCommit {
+pub(crate) struct GroupCommit {
     queue: mpsc::UnboundedSender<Pending>,
 }
 
@@ -108,8 +111,8 @@ impl GroupCommit {
         let (done, result) = oneshot::channel();
         let queued = self.queue.send(Pending { job, done });
         async move {
-            queued.map_err(|_| Error::Other(anyhow::anyhow!("the committer has stopped")))?;
-            result.await.map_err(|_| Error::Other(anyhow::anyhow!("the committer dropped a job")))?
+            queued.map_err(|_| Error::Stopped)?;
+            result.await.map_err(|_| Error::Stopped)?
         }
     }
 }
@@ -169,23 +172,24 @@ async fn commit(
         match job {
             Job::Gate(write) => gates.push(write),
             Job::Override(write) => {
-                super::sql::write_gate_events(&mut tx, ctx, &std::mem::take(&mut gates)).await?;
-                super::sql::write_override(&mut tx, ctx, write).await?;
+                super::sessions::write_gate_events(&mut tx, ctx, &std::mem::take(&mut gates)).await?;
+                super::sessions::write_override(&mut tx, ctx, write).await?;
             }
             Job::Spots { facility, spots, history } => {
-                super::sql::write_gate_events(&mut tx, ctx, &std::mem::take(&mut gates)).await?;
-                super::sql::write_spots(&mut tx, facility, spots).await?;
-                super::sql::write_history(&mut tx, facility, history).await?;
+                super::sessions::write_gate_events(&mut tx, ctx, &std::mem::take(&mut gates)).await?;
+                super::spots::write_spots(&mut tx, facility, spots).await?;
+                super::spots::write_history(&mut tx, facility, history).await?;
             }
             Job::Ledger(entries) => {
-                super::sql::write_gate_events(&mut tx, ctx, &std::mem::take(&mut gates)).await?;
+                super::sessions::write_gate_events(&mut tx, ctx, &std::mem::take(&mut gates)).await?;
                 super::ledger::write_ledger(&mut tx, ctx.pg, &entries.iter().collect::<Vec<_>>()).await?;
             }
         }
     }
-    super::sql::write_gate_events(&mut tx, ctx, &gates).await?;
+    super::sessions::write_gate_events(&mut tx, ctx, &gates).await?;
     if let Some(origin) = announce {
-        for payload in announcements(origin, jobs) {
+        for change in announcements(origin, jobs) {
+            let payload = serde_json::to_string(&change).map_err(|e| Error::Corrupt(e.to_string()))?;
             // Delivered to listeners only if and when this transaction commits, in commit order.
             sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(&mut *tx).await?;
         }

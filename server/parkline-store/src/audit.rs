@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
 use crate::error::Result;
-use crate::store::{LedgerEntry, Store};
+use crate::{Ledger, LedgerEntry};
 
 /// The `prev_hash` of the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -62,7 +62,7 @@ impl Report {
 const PAGE: u32 = 5_000;
 
 /// Walks the whole chain and the whole ledger.
-pub async fn verify(store: &dyn Store) -> Result<Report> {
+pub async fn verify(store: &dyn Ledger) -> Result<Report> {
     let mut report = Report { records: 0, ledger_entries: 0, problems: Vec::new() };
     // The body hash of each ledger record, to compare with the ledger itself.
     let mut recorded: HashMap<String, [u8; 32]> = HashMap::new();

@@ -1,10 +1,7 @@
 //! Storage conformance: every test runs against SQLite and against a real PostgreSQL.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{Backend, TestDb};
 use jiff::Timestamp;
 use parkline_domain::permit::Permit;
 use parkline_domain::plate::Plate;
@@ -12,15 +9,15 @@ use parkline_domain::pricing::RatePlan;
 use parkline_domain::reservation::{Reservation, Status as ReservationStatus};
 use parkline_domain::sensor::SensorTrack;
 use parkline_domain::{Direction, Facility, LayoutFile, SpotStatus, Vehicle, VehicleClass};
-use parkline_protocol::{DeviceKind, ErrorCode, Role};
-use parkline_server::error::{Error, is_conflict, is_unique_violation};
-use parkline_server::store::{
-    self, GateEventRecord, GateWrite, HistoryEntry, LedgerEntry, LedgerKind, SessionExit, SessionRecord,
+use parkline_protocol::{DeviceKind, Role};
+use parkline_store::testing::{Backend, TestDb};
+use parkline_store::{
+    Error, GateEventRecord, GateWrite, HistoryEntry, LedgerEntry, LedgerKind, SessionExit, SessionRecord,
     SpotRecord, Store,
 };
 
 fn layout() -> LayoutFile {
-    parkline_server::facilities::parse_layout(parkline_server::demo::LAYOUTS[4].1, false).unwrap()
+    toml::from_str(include_str!("../../../assets/layouts/waterfront-lot.toml")).unwrap()
 }
 
 fn codes(layout: &LayoutFile) -> Vec<String> {
@@ -43,7 +40,7 @@ async fn facility_roundtrip(store: &Arc<dyn Store>) {
     assert!(spots.iter().all(|s| s.status == SpotStatus::default()));
 
     let again = store.insert_facility(&layout, &codes, at(1)).await.unwrap_err();
-    assert!(matches!(&again, Error::Db(e) if is_unique_violation(e)), "{again:?}");
+    assert!(matches!(&again, Error::Duplicate), "{again:?}");
 }
 
 async fn spot_states_and_history_persist(store: &Arc<dyn Store>) {
@@ -94,7 +91,7 @@ async fn rate_plans_roundtrip_and_replace(store: &Arc<dyn Store>) {
     let layout = layout();
     store.insert_facility(&layout, &codes(&layout), at(0)).await.unwrap();
     assert_eq!(store.rate_plans().await.unwrap(), []);
-    let mut plan: RatePlan = toml::from_str(parkline_server::demo::RATES).unwrap();
+    let mut plan: RatePlan = toml::from_str(include_str!("../../../assets/rates/downtown.toml")).unwrap();
     store.save_rate_plan(&layout.id, &plan, at(1)).await.unwrap();
     assert_eq!(store.rate_plans().await.unwrap(), [(layout.id.clone(), plan.clone())]);
     plan.hourly.sedan += 50;
@@ -159,7 +156,7 @@ async fn gate_events_sessions_and_their_invariants(store: &Arc<dyn Store>) {
     let same_spot = store.save_gate_event(&gate_write("e3", Some(session("s3", "GA-001", "XYZ789")))).await;
     let same_plate = store.save_gate_event(&gate_write("e4", Some(session("s4", "GA-003", "ABC123")))).await;
     for refused in [dup_key, same_spot, same_plate] {
-        assert!(matches!(&refused, Err(Error::Db(e)) if is_unique_violation(e)), "{refused:?}");
+        assert!(matches!(&refused, Err(Error::Duplicate)), "{refused:?}");
     }
     assert_eq!(store.active_sessions().await.unwrap(), std::slice::from_ref(&first));
     assert_eq!(store.gate_event_decision("waterfront-in-1", "e3").await.unwrap(), None);
@@ -201,7 +198,7 @@ async fn permits_and_pools_roundtrip_and_revoke(store: &Arc<dyn Store>) {
     assert_eq!(store.pools().await.unwrap(), [("acme".to_owned(), 2)]);
     store.insert_permit(&permit, at(0)).await.unwrap();
     let dup = store.insert_permit(&permit, at(1)).await.unwrap_err();
-    assert!(matches!(&dup, Error::Db(e) if is_unique_violation(e)), "{dup:?}");
+    assert!(matches!(&dup, Error::Duplicate), "{dup:?}");
     assert_eq!(store.permits().await.unwrap(), std::slice::from_ref(&permit));
     assert!(store.revoke_permit("acme-01", at(2)).await.unwrap());
     assert!(!store.revoke_permit("acme-01", at(3)).await.unwrap(), "revoked once");
@@ -236,16 +233,16 @@ async fn reservations_never_overlap_on_a_spot(store: &Arc<dyn Store>) {
     // is fine. A group with one overlapping member is refused whole.
     let overlap =
         store.insert_reservations(&[booking("r2", "GA-001", 150, 250)], at(0), None).await.unwrap_err();
-    assert!(matches!(&overlap, Error::Db(e) if is_conflict(e)), "{overlap:?}");
+    assert!(matches!(&overlap, Error::Conflict), "{overlap:?}");
     store.insert_reservations(&[booking("r3", "GA-001", 200, 300)], at(0), None).await.unwrap();
     let group = [booking("g1", "GA-002", 100, 200), booking("g2", "GA-001", 120, 130)];
     let refused = store.insert_reservations(&group, at(0), None).await.unwrap_err();
-    assert!(matches!(&refused, Error::Db(e) if is_conflict(e)), "{refused:?}");
+    assert!(matches!(&refused, Error::Conflict), "{refused:?}");
     assert_eq!(store.reservation("g1").await.unwrap(), None, "all or nothing");
 
     // Moving a reservation onto another's time is refused too; a cancelled one no longer claims the spot.
     let moved = Reservation { start: at(250), end: at(350), ..first.clone() };
-    assert!(matches!(store.update_reservation(&moved, &[]).await, Err(Error::Db(ref e)) if is_conflict(e)));
+    assert!(matches!(store.update_reservation(&moved, &[]).await, Err(Error::Conflict)));
     let cancelled = Reservation { status: ReservationStatus::Cancelled, fee_minor: 180, ..first };
     store.update_reservation(&cancelled, &[]).await.unwrap();
     store.insert_reservations(&[booking("r4", "GA-001", 150, 190)], at(0), None).await.unwrap();
@@ -261,7 +258,7 @@ async fn users_are_unique_by_email(store: &Arc<dyn Store>) {
     assert_eq!(store.user_by_id(id).await.unwrap(), Some(by_email));
     assert_eq!(store.user_by_email("bob@example.com").await.unwrap(), None);
     let dup = store.insert_user("ann@example.com", "other", Role::Driver, at(1)).await.unwrap_err();
-    assert!(matches!(&dup, Error::Db(e) if is_unique_violation(e)), "{dup:?}");
+    assert!(matches!(&dup, Error::Duplicate), "{dup:?}");
 }
 
 async fn refresh_tokens_work_once_and_expire(store: &Arc<dyn Store>) {
@@ -342,7 +339,7 @@ async fn the_ledger_is_append_only_idempotent_and_audited(store: &Arc<dyn Store>
     assert_eq!(store.ledger_entry("p1").await.unwrap(), Some(pay.clone()));
     // The same key again is refused and adds nothing.
     let again = store.queue_ledger(vec![pay.clone()]).await.unwrap_err();
-    assert!(matches!(&again, Error::Db(e) if is_unique_violation(e)), "{again:?}");
+    assert!(matches!(&again, Error::Duplicate), "{again:?}");
 
     // Refunds: never more than is left of the payment, whatever the caller checked before.
     let refund = |key: &str, amount| LedgerEntry {
@@ -351,20 +348,20 @@ async fn the_ledger_is_append_only_idempotent_and_audited(store: &Arc<dyn Store>
     };
     store.queue_ledger(vec![refund("r1", 600)]).await.unwrap();
     let too_much = store.queue_ledger(vec![refund("r2", 401)]).await.unwrap_err();
-    assert!(matches!(&too_much, Error::Api { code: ErrorCode::RefundTooLarge, .. }), "{too_much:?}");
+    assert!(matches!(&too_much, Error::RefundTooLarge), "{too_much:?}");
     store.queue_ledger(vec![refund("r3", 400)]).await.unwrap();
     let refunds: Vec<i64> = store.refunds_of("p1").await.unwrap().iter().map(|r| r.amount_minor).collect();
     assert_eq!(refunds, [600, 400]);
     assert_eq!(store.session_ledger("s9").await.unwrap().len(), 3);
 
-    let report = parkline_server::audit::verify(store.as_ref()).await.unwrap();
+    let report = parkline_store::audit::verify(store.as_ref()).await.unwrap();
     assert!(report.ok(), "{report:?}");
     assert_eq!((report.records, report.ledger_entries), (3, 3));
 }
 
 async fn with_store(backend: Backend, test: impl AsyncFnOnce(&Arc<dyn Store>)) {
     let Some(db) = TestDb::new(backend).await else { return };
-    let store = store::open(&db.url, common::test_vault()).await.expect("open store");
+    let store = parkline_store::open(&db.url, parkline_store::testing::vault()).await.expect("open store");
     test(&store).await;
     drop(store);
     db.cleanup().await;
@@ -402,14 +399,14 @@ conformance!(
 /// Key rotation: values sealed under the old key are readable while both keys are configured, `rekey`
 /// moves them all, and then the old key can go.
 async fn rotating_the_plate_key(backend: Backend) {
-    use parkline_server::vault::Vault;
+    use parkline_store::Vault;
     let Some(db) = TestDb::new(backend).await else { return };
     let (old_keys, index) = Vault::generate_settings();
     let (new_keys, _) = Vault::generate_settings();
     let new_keys = new_keys.replace("k1:", "k2:");
     let vault = |keys: &str| Arc::new(Vault::from_settings(keys, &index).unwrap());
 
-    let store = store::open(&db.url, vault(&old_keys)).await.unwrap();
+    let store = parkline_store::open(&db.url, vault(&old_keys)).await.unwrap();
     let layout = layout();
     store.insert_facility(&layout, &codes(&layout), at(0)).await.unwrap();
     let s = session("s1", "GA-001", "ROT001");
@@ -422,13 +419,13 @@ async fn rotating_the_plate_key(backend: Backend) {
     store.insert_permit(&permit, at(0)).await.unwrap();
     drop(store);
 
-    let both = store::open(&db.url, vault(&format!("{new_keys},{old_keys}"))).await.unwrap();
+    let both = parkline_store::open(&db.url, vault(&format!("{new_keys},{old_keys}"))).await.unwrap();
     assert_eq!(both.active_sessions().await.unwrap(), std::slice::from_ref(&s));
     assert_eq!(both.rekey().await.unwrap(), 2);
     assert_eq!(both.rekey().await.unwrap(), 0, "nothing left under the old key");
     drop(both);
 
-    let new_only = store::open(&db.url, vault(&new_keys)).await.unwrap();
+    let new_only = parkline_store::open(&db.url, vault(&new_keys)).await.unwrap();
     assert_eq!(new_only.active_sessions().await.unwrap(), [s]);
     assert_eq!(new_only.permits().await.unwrap(), [permit]);
     drop(new_only);

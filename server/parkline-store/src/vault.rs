@@ -16,6 +16,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::error::{Error, Result};
+
 /// Encrypts and indexes personal data with the configured keys.
 #[derive(Clone)]
 pub struct Vault {
@@ -31,34 +33,27 @@ impl std::fmt::Debug for Vault {
     }
 }
 
-/// Why data could not be decrypted or keys not read.
-#[derive(Debug, thiserror::Error)]
-pub enum VaultError {
-    #[error("bad key setting: {0}")]
-    BadKey(String),
-    #[error("no key {0:?} to decrypt with (was it removed before `rekey` ran?)")]
-    UnknownKey(String),
-    #[error("stored value does not decrypt: tampered, or stored under another purpose")]
-    Corrupt,
+/// A sealed value that does not open: tampered with, or stored under another purpose.
+fn undecryptable() -> Error {
+    Error::Corrupt("a sealed value does not decrypt: tampered, or stored under another purpose".into())
 }
 
 impl Vault {
     /// From `plate_keys` and `plate_index_key` as described in the module docs.
-    pub fn from_settings(keys: &str, index_key: &str) -> Result<Vault, VaultError> {
+    pub fn from_settings(keys: &str, index_key: &str) -> Result<Vault> {
         let mut parsed = Vec::new();
         for entry in keys.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (id, key) = entry
-                .split_once(':')
-                .ok_or_else(|| VaultError::BadKey("each plate key is ID:BASE64".into()))?;
+            let (id, key) =
+                entry.split_once(':').ok_or_else(|| Error::BadKey("each plate key is ID:BASE64".into()))?;
             if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                return Err(VaultError::BadKey(format!("key id {id:?} must be letters, digits, - or _")));
+                return Err(Error::BadKey(format!("key id {id:?} must be letters, digits, - or _")));
             }
             let cipher = Aes256Gcm::new_from_slice(&key_bytes(key)?)
-                .map_err(|_| VaultError::BadKey("a plate key must be 32 bytes".into()))?;
+                .map_err(|_| Error::BadKey("a plate key must be 32 bytes".into()))?;
             parsed.push((id.to_owned(), cipher));
         }
         if parsed.is_empty() {
-            return Err(VaultError::BadKey("no plate key".into()));
+            return Err(Error::BadKey("no plate key".into()));
         }
         Ok(Vault { keys: parsed, index_key: key_bytes(index_key)? })
     }
@@ -86,20 +81,20 @@ impl Vault {
     }
 
     /// Decrypts what [`Self::seal`] produced for the same purpose, with whichever key it names.
-    pub fn open(&self, purpose: &str, stored: &str) -> Result<String, VaultError> {
-        let (id, data) = stored.split_once(':').ok_or(VaultError::Corrupt)?;
+    pub fn open(&self, purpose: &str, stored: &str) -> Result<String> {
+        let (id, data) = stored.split_once(':').ok_or_else(undecryptable)?;
         let (_, cipher) =
-            self.keys.iter().find(|(k, _)| k == id).ok_or_else(|| VaultError::UnknownKey(id.to_owned()))?;
-        let data = B64.decode(data).map_err(|_| VaultError::Corrupt)?;
+            self.keys.iter().find(|(k, _)| k == id).ok_or_else(|| Error::UnknownKey(id.to_owned()))?;
+        let data = B64.decode(data).map_err(|_| undecryptable())?;
         if data.len() < 12 + 16 {
-            return Err(VaultError::Corrupt);
+            return Err(undecryptable());
         }
         let (nonce, sealed) = data.split_at(12);
-        let nonce: [u8; 12] = nonce.try_into().map_err(|_| VaultError::Corrupt)?;
+        let nonce: [u8; 12] = nonce.try_into().map_err(|_| undecryptable())?;
         let plain = cipher
             .decrypt(&Nonce::from(nonce), Payload { msg: sealed, aad: purpose.as_bytes() })
-            .map_err(|_| VaultError::Corrupt)?;
-        String::from_utf8(plain).map_err(|_| VaultError::Corrupt)
+            .map_err(|_| undecryptable())?;
+        String::from_utf8(plain).map_err(|_| undecryptable())
     }
 
     /// Whether `stored` was sealed with an older key (and `rekey` should seal it again).
@@ -118,11 +113,11 @@ impl Vault {
     }
 }
 
-fn key_bytes(b64: &str) -> Result<Vec<u8>, VaultError> {
+fn key_bytes(b64: &str) -> Result<Vec<u8>> {
     let bytes =
-        B64.decode(b64.trim()).map_err(|_| VaultError::BadKey("a key must be base64 (standard)".into()))?;
+        B64.decode(b64.trim()).map_err(|_| Error::BadKey("a key must be base64 (standard)".into()))?;
     if bytes.len() != 32 {
-        return Err(VaultError::BadKey(format!("a key must be 32 bytes, not {}", bytes.len())));
+        return Err(Error::BadKey(format!("a key must be 32 bytes, not {}", bytes.len())));
     }
     Ok(bytes)
 }
@@ -143,7 +138,7 @@ mod tests {
         assert!(!sealed.contains("7ABC123"));
         assert_ne!(sealed, v.seal("sessions.plate", "7ABC123"), "a fresh nonce each time");
         assert_eq!(v.open("sessions.plate", &sealed).unwrap(), "7ABC123");
-        assert!(matches!(v.open("reservations.plate", &sealed), Err(VaultError::Corrupt)));
+        assert!(matches!(v.open("reservations.plate", &sealed), Err(Error::Corrupt(_))));
         let mut tampered = sealed.clone();
         tampered.replace_range(sealed.len() - 3..sealed.len() - 2, "A");
         if tampered != sealed {
@@ -172,7 +167,7 @@ mod tests {
         assert!(!rotated.is_stale(&rotated.seal("p", "7ABC123")));
         assert_eq!(rotated.index("7ABC123"), old.index("7ABC123"));
         let dropped = Vault::from_settings(&new_keys, &index).unwrap();
-        assert!(matches!(dropped.open("p", &sealed), Err(VaultError::UnknownKey(_))));
+        assert!(matches!(dropped.open("p", &sealed), Err(Error::UnknownKey(_))));
     }
 
     #[test]

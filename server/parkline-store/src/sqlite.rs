@@ -3,13 +3,13 @@
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 
-use super::SqlStore;
 use crate::error::Result;
+use crate::sql::SqlStore;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 
 /// Opens (creating if needed) the database at `url` (`sqlite://path/to/parkline.db`).
-pub(super) async fn open(url: &str, vault: std::sync::Arc<crate::vault::Vault>) -> Result<SqlStore> {
+pub(crate) async fn open(url: &str, vault: std::sync::Arc<crate::Vault>) -> Result<SqlStore> {
     sqlx::any::install_default_drivers();
     let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
     let pool = AnyPoolOptions::new()
@@ -31,5 +31,5 @@ pub(super) async fn open(url: &str, vault: std::sync::Arc<crate::vault::Vault>) 
         .connect(&url)
         .await?;
     MIGRATIONS.run(&pool).await?;
-    Ok(SqlStore::new(pool, "sqlite", true, "BEGIN IMMEDIATE", vault))
+    Ok(SqlStore::new(pool, "sqlite", true, "BEGIN IMMEDIATE", None, vault))
 }

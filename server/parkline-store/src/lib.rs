@@ -1,0 +1,300 @@
+//! Parkline's durable storage, with two real backends behind one set of traits: embedded SQLite (the
+//! default) and PostgreSQL (several server instances on one database).
+//!
+//! **Only this crate knows SQL.** Callers speak in domain terms ([`records`]); each backend brings its
+//! own migrations and connection rules ([`sqlite`], [`postgres`]) and shares the portable queries in
+//! `sql`. What the store can do is split by concern, one trait each; [`Store`] is all of them. The
+//! conformance suite (`tests/conformance.rs`) runs the same tests against both backends.
+//!
+//! Writes that belong together are one call, so each backend makes them one transaction. Plates are
+//! sealed by the [`Vault`] on their way in and opened on the way out; money rows extend the [`audit`]
+//! chain and queue partner [`events`] in the transaction that writes them; on PostgreSQL every commit
+//! announces what it changed to the other instances ([`Store::changes`]).
+
+pub mod audit;
+mod error;
+pub mod events;
+mod postgres;
+pub mod records;
+mod sql;
+mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod vault;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use parkline_domain::LayoutFile;
+use parkline_domain::permit::Permit;
+use parkline_domain::plate::Plate;
+use parkline_domain::pricing::RatePlan;
+use parkline_domain::reservation::Reservation;
+use parkline_protocol::{DeviceKind, Role};
+
+pub use error::{Error, Result};
+pub use records::*;
+pub use vault::Vault;
+
+/// Opens the database a URL names (`sqlite://...`, `postgres://...`), creating and migrating it as needed.
+/// Plates are sealed with `vault` on the way in and opened on the way out.
+pub async fn open(url: &str, vault: Arc<Vault>) -> Result<Arc<dyn Store>> {
+    let store = if url.starts_with("sqlite:") {
+        sqlite::open(url, vault).await?
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        postgres::open(url, vault).await?
+    } else {
+        return Err(Error::Unsupported(format!("database URL {url:?}: use sqlite://PATH or postgres://...")));
+    };
+    Ok(Arc::new(store))
+}
+
+/// Resolves once a queued write is on disk.
+pub type Durable = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>;
+
+/// Everything the server persists: every concern's trait, on one backend.
+#[async_trait]
+pub trait Store:
+    Spots + Sessions + Ledger + Bookings + Identity + Outbox + Privacy + Send + Sync + std::fmt::Debug + 'static
+{
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// This process's id among the instances sharing the database.
+    fn instance(&self) -> &str;
+    /// Cheap round trip, for readiness checks.
+    async fn ping(&self) -> Result<()>;
+    /// What other instances' commits change, as they commit, until the receiver is dropped; `None` where
+    /// no other instance can share the database (SQLite). The feed reconnects by itself.
+    fn changes(&self) -> Option<tokio::sync::mpsc::Receiver<Change>>;
+}
+
+/// Facilities, their spots' states and history, rate plans, occupancy samples.
+#[async_trait]
+pub trait Spots: Send + Sync {
+    /// Stores a new facility and a free, never-reported status row per spot. An existing id is a
+    /// [`Error::Duplicate`].
+    async fn insert_facility(&self, layout: &LayoutFile, spot_codes: &[String], now: Timestamp)
+    -> Result<()>;
+    /// Every facility with the status of each of its spots.
+    async fn load_facilities(&self) -> Result<Vec<(LayoutFile, Vec<SpotRecord>)>>;
+    /// The stored status of some spots of a facility (to catch up with another instance's changes).
+    async fn spot_records(&self, facility: &str, spots: &[String]) -> Result<Vec<SpotRecord>>;
+    /// Saves new spot states and appends their history, atomically.
+    async fn save_spots(&self, facility: &str, spots: &[SpotRecord], history: &[HistoryEntry]) -> Result<()>;
+    /// History of a facility from `since`, oldest first.
+    async fn history(&self, facility: &str, since: Timestamp, limit: u32) -> Result<Vec<HistoryEntry>>;
+    /// Replaces a facility's rate plan.
+    async fn save_rate_plan(&self, facility: &str, plan: &RatePlan, now: Timestamp) -> Result<()>;
+    /// Every stored rate plan, by facility id.
+    async fn rate_plans(&self) -> Result<Vec<(String, RatePlan)>>;
+    /// Records occupancy samples `(facility, sample)`; a slot already sampled keeps its first sample.
+    async fn save_occupancy_samples(
+        &self,
+        samples: &[(String, parkline_protocol::OccupancySample)],
+    ) -> Result<()>;
+    /// A facility's samples in `[from, to)`, oldest first.
+    async fn occupancy_samples(
+        &self,
+        facility: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<parkline_protocol::OccupancySample>>;
+}
+
+/// Parking sessions, the gate events and overrides that open and close them, merchant validations.
+#[async_trait]
+pub trait Sessions: Send + Sync {
+    /// Queues a gate event with the session and spot changes it decided, to be saved atomically; the
+    /// returned future resolves once it is durable. Events queued one after another are saved in that
+    /// order. A second event with the same gate and key is a [`Error::Duplicate`] (a retry that raced
+    /// the first).
+    fn queue_gate_event(&self, write: GateWrite) -> Durable;
+    /// [`Self::queue_gate_event`], then wait for it.
+    async fn save_gate_event(&self, write: &GateWrite) -> Result<()> {
+        self.queue_gate_event(write.clone()).await
+    }
+    /// The decision already given to a gate event, if any.
+    async fn gate_event_decision(&self, gate: &str, key: &str) -> Result<Option<String>>;
+    /// Records an override and its changes, in order with queued gate events.
+    async fn save_override(&self, write: &OverrideWrite) -> Result<()>;
+    /// Sessions still active, oldest first.
+    async fn active_sessions(&self) -> Result<Vec<SessionRecord>>;
+    /// Any session, by id.
+    async fn session(&self, id: &str) -> Result<Option<SessionRecord>>;
+    /// The newest `limit` stays (active or finished) of a plate or with a ticket, newest first.
+    async fn find_sessions(
+        &self,
+        plate: Option<&Plate>,
+        ticket: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<SessionRecord>>;
+    /// The overrides on a session, oldest first: `(at, gate, action, reason, who)`.
+    async fn session_overrides(
+        &self,
+        session: &str,
+    ) -> Result<Vec<(Timestamp, String, String, String, Option<String>)>>;
+    /// Adds a validation code; an existing code is a [`Error::Duplicate`].
+    async fn insert_validation(&self, v: &ValidationRecord, now: Timestamp) -> Result<()>;
+    async fn validation(&self, code: &str) -> Result<Option<ValidationRecord>>;
+    /// Applies a code to a session, counting the use, atomically.
+    async fn apply_validation(&self, session: &str, code: &str, now: Timestamp) -> Result<Applied>;
+}
+
+/// The append-only ledger, balances derived from it, and the audit chain over it.
+#[async_trait]
+pub trait Ledger: Send + Sync {
+    /// Queues ledger entries (and their audit records), saved atomically and in order with gate events;
+    /// resolves once durable. An entry whose key exists already is a [`Error::Duplicate`], and nothing
+    /// is saved; a refund beyond its payment or an account payment beyond the balance is refused.
+    fn queue_ledger(&self, entries: Vec<LedgerEntry>) -> Durable;
+    /// The entry an idempotency key created.
+    async fn ledger_entry(&self, key: &str) -> Result<Option<LedgerEntry>>;
+    /// Entries of one session, oldest first.
+    async fn session_ledger(&self, session: &str) -> Result<Vec<LedgerEntry>>;
+    /// Every entry billed to or paid by one user, oldest first.
+    async fn user_ledger(&self, user: i64) -> Result<Vec<LedgerEntry>>;
+    /// Refunds made against one payment.
+    async fn refunds_of(&self, payment_key: &str) -> Result<Vec<LedgerEntry>>;
+    /// Ledger rows written in `[from, to)`, oldest first.
+    async fn ledger_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<LedgerEntry>>;
+    /// Finished stays that still owe money, oldest exit first (at most `limit`).
+    async fn open_balances(&self, limit: u32) -> Result<Vec<parkline_protocol::OpenBalance>>;
+    /// Ledger entries from position `after` on (positions are the database's row order), at most `limit`.
+    async fn ledger_page(&self, after: i64, limit: u32) -> Result<Vec<(i64, LedgerEntry)>>;
+    /// The audit chain from `after` on, at most `limit` rows.
+    async fn audit_page(&self, after: i64, limit: u32) -> Result<Vec<AuditRow>>;
+    /// The last `limit` rows of the audit chain, newest first.
+    async fn audit_tail(&self, limit: u32) -> Result<Vec<AuditRow>>;
+}
+
+/// Reservations, permits and permit pools.
+#[async_trait]
+pub trait Bookings: Send + Sync {
+    /// Stores new reservations, all or none, under the booking request's idempotency key if given; one
+    /// that overlaps a claim on its spot is a [`Error::Conflict`], a key or id used before a
+    /// [`Error::Duplicate`].
+    async fn insert_reservations(
+        &self,
+        reservations: &[Reservation],
+        now: Timestamp,
+        request_key: Option<&str>,
+    ) -> Result<()>;
+    /// The reservations a booking request with this key made.
+    async fn reservations_for_request(&self, request_key: &str) -> Result<Option<Vec<Reservation>>>;
+    /// Saves a changed reservation (status, fee, window) with the fee it now owes, if any, in the ledger;
+    /// an overlap is a [`Error::Conflict`].
+    async fn update_reservation(&self, reservation: &Reservation, charges: &[LedgerEntry]) -> Result<()>;
+    async fn reservation(&self, id: &str) -> Result<Option<Reservation>>;
+    /// Reservations still claiming their spot (confirmed or checked in).
+    async fn claiming_reservations(&self) -> Result<Vec<Reservation>>;
+    /// Reservations marked no-shows whose start is at or after `since`.
+    async fn no_shows_since(&self, since: Timestamp) -> Result<Vec<Reservation>>;
+    /// A user's reservations, newest first.
+    async fn user_reservations(&self, user: i64) -> Result<Vec<Reservation>>;
+    /// Stores a new permit; an existing id is a [`Error::Duplicate`].
+    async fn insert_permit(&self, permit: &Permit, now: Timestamp) -> Result<()>;
+    /// Revokes a permit; `false` if there is no such active permit.
+    async fn revoke_permit(&self, id: &str, now: Timestamp) -> Result<bool>;
+    /// Every permit not revoked.
+    async fn permits(&self) -> Result<Vec<Permit>>;
+    /// Creates or resizes a pool.
+    async fn save_pool(&self, id: &str, limit: u32) -> Result<()>;
+    async fn pools(&self) -> Result<Vec<(String, u32)>>;
+}
+
+/// People, their sign-in tokens, devices and API keys. Secrets arrive hashed.
+#[async_trait]
+pub trait Identity: Send + Sync {
+    /// A new user's id; a taken email is a [`Error::Duplicate`].
+    async fn insert_user(&self, email: &str, password_hash: &str, role: Role, now: Timestamp) -> Result<i64>;
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>>;
+    async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>>;
+    /// Every account, by email.
+    async fn users(&self) -> Result<Vec<parkline_protocol::UserView>>;
+    async fn insert_refresh_token(&self, token_hash: &str, user_id: i64, expires: Timestamp) -> Result<()>;
+    /// Marks an unused, unexpired refresh token used and returns its user; `None` if it cannot be used.
+    async fn consume_refresh_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<i64>>;
+    async fn insert_device(
+        &self,
+        name: &str,
+        kind: DeviceKind,
+        facility: Option<&str>,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<i64>;
+    async fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceRecord>>;
+    /// Every device, newest first.
+    async fn devices(&self) -> Result<Vec<parkline_protocol::DeviceView>>;
+    /// Revokes a device's token; false when there is no such device or it was revoked already.
+    async fn revoke_device(&self, id: i64, now: Timestamp) -> Result<bool>;
+    async fn insert_api_key(
+        &self,
+        name: &str,
+        key_hash: &str,
+        requests_per_minute: u32,
+        now: Timestamp,
+    ) -> Result<i64>;
+    async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>>;
+}
+
+/// What goes out to people and partners: notices, webhook endpoints and their deliveries, and staff's
+/// acknowledgements of alerts.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Records a notice for a person; `None` when they had this kind of notice about this subject already.
+    async fn insert_notice(
+        &self,
+        user: i64,
+        kind: &str,
+        subject: &str,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<Option<i64>>;
+    /// A person's latest notices, newest first.
+    async fn notices(&self, user: i64, limit: u32) -> Result<Vec<parkline_protocol::Notice>>;
+    /// Adds a webhook endpoint; its secret is stored sealed.
+    async fn insert_webhook(&self, webhook: &WebhookRecord) -> Result<()>;
+    /// Enabled endpoints, oldest first.
+    async fn webhooks(&self) -> Result<Vec<WebhookRecord>>;
+    /// Disables an endpoint (its pending deliveries stop); `false` if there is no such enabled one.
+    async fn disable_webhook(&self, id: &str, now: Timestamp) -> Result<bool>;
+    /// Deliveries due by `now`, oldest first.
+    async fn due_deliveries(&self, now: Timestamp, limit: u32) -> Result<Vec<Delivery>>;
+    /// Takes a delivery for this instance until `until`; `false` if another took it first.
+    async fn claim_delivery(&self, d: &Delivery, until: Timestamp) -> Result<bool>;
+    /// Records the outcome of an attempt: delivered, or when to try again and why it failed.
+    async fn delivery_attempted(
+        &self,
+        id: i64,
+        now: Timestamp,
+        retry_at: Option<(Timestamp, String)>,
+    ) -> Result<()>;
+    /// Opens a sealed webhook secret.
+    fn open_secret(&self, sealed: &str) -> Result<String>;
+    /// Records a staff member's acknowledgement of an alert; the first one stands, and is returned.
+    async fn acknowledge_alert(
+        &self,
+        alert: &str,
+        note: &str,
+        user: i64,
+        now: Timestamp,
+    ) -> Result<parkline_protocol::Acknowledgement>;
+    /// Every acknowledgement, with the id of the alert it covers.
+    async fn alert_acks(&self) -> Result<Vec<(String, parkline_protocol::Acknowledgement)>>;
+}
+
+/// Personal data: retention, erasure, key rotation.
+#[async_trait]
+pub trait Privacy: Send + Sync {
+    /// Removes plates and plate images from sessions that ended before `before` (and from overrides made
+    /// before it). Returns how many rows changed.
+    async fn purge_pii(&self, before: Timestamp) -> Result<u64>;
+    /// Erases a user's personal data: their email and password, sign-in tokens, the plates of their
+    /// reservations and of the sessions those began. The ledger keeps its rows (its totals stand).
+    async fn erase_user(&self, user: i64) -> Result<()>;
+    /// Seals again, with the current key, every value sealed with an older one (plates, permits, webhook
+    /// secrets). Returns how many values moved. Run after adding a new key first in `plate_keys`; the
+    /// old key can be dropped once this returns.
+    async fn rekey(&self) -> Result<u64>;
+}

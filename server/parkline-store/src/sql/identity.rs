@@ -1,0 +1,175 @@
+//! People, refresh tokens, devices and API keys. Only hashes of secrets arrive here.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use parkline_protocol::{DeviceKind, DeviceView, Role, UserView};
+
+use super::rows::{count, device_kind, role};
+use super::{SqlStore, ms, opt_ts, ts};
+use crate::error::Result;
+use crate::{ApiKeyRecord, DeviceRecord, Identity, UserRecord};
+
+type UserRow = (i64, String, String, String);
+
+fn user((id, email, password_hash, stored): UserRow) -> Result<UserRecord> {
+    Ok(UserRecord { id, email, password_hash, role: role(&stored)? })
+}
+
+#[async_trait]
+impl Identity for SqlStore {
+    async fn insert_user(&self, email: &str, password_hash: &str, role: Role, now: Timestamp) -> Result<i64> {
+        let _guard = self.write_guard().await;
+        Ok(sqlx::query_scalar(
+            "INSERT INTO users (email, password_hash, role, created_ms) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(email)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .bind(ms(now))
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
+        let row: Option<UserRow> =
+            sqlx::query_as("SELECT id, email, password_hash, role FROM users WHERE email = $1")
+                .bind(email)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(user).transpose()
+    }
+
+    async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>> {
+        let row: Option<UserRow> =
+            sqlx::query_as("SELECT id, email, password_hash, role FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(user).transpose()
+    }
+
+    async fn users(&self) -> Result<Vec<UserView>> {
+        let rows: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT id, email, role FROM users ORDER BY email").fetch_all(&self.pool).await?;
+        rows.into_iter().map(|(id, email, stored)| Ok(UserView { id, email, role: role(&stored)? })).collect()
+    }
+
+    async fn insert_refresh_token(&self, token_hash: &str, user_id: i64, expires: Timestamp) -> Result<()> {
+        let _guard = self.write_guard().await;
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, user_id, expires_ms) VALUES ($1, $2, $3)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(ms(expires))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn consume_refresh_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<i64>> {
+        let _guard = self.write_guard().await;
+        // One statement, so two concurrent refreshes with the same token cannot both succeed.
+        Ok(sqlx::query_scalar(
+            "UPDATE refresh_tokens SET used_ms = $2 \
+             WHERE token_hash = $1 AND used_ms IS NULL AND expires_ms > $2 RETURNING user_id",
+        )
+        .bind(token_hash)
+        .bind(ms(now))
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn insert_device(
+        &self,
+        name: &str,
+        kind: DeviceKind,
+        facility: Option<&str>,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<i64> {
+        let _guard = self.write_guard().await;
+        Ok(sqlx::query_scalar(
+            "INSERT INTO devices (name, kind, facility_id, token_hash, created_ms) VALUES ($1, $2, $3, $4, $5) \
+             RETURNING id",
+        )
+        .bind(name)
+        .bind(kind.as_str())
+        .bind(facility)
+        .bind(token_hash)
+        .bind(ms(now))
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceRecord>> {
+        let row: Option<(i64, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, name, kind, facility_id FROM devices WHERE token_hash = $1 AND revoked_ms IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(id, name, kind, facility)| {
+            Ok(DeviceRecord { id, name, kind: device_kind(&kind)?, facility })
+        })
+        .transpose()
+    }
+
+    async fn devices(&self) -> Result<Vec<DeviceView>> {
+        let rows: Vec<(i64, String, String, Option<String>, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT id, name, kind, facility_id, created_ms, revoked_ms FROM devices ORDER BY id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, name, kind, facility, created, revoked)| {
+                Ok(DeviceView {
+                    id,
+                    name,
+                    kind: device_kind(&kind)?,
+                    facility,
+                    created_at: ts(created)?,
+                    revoked_at: opt_ts(revoked)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_device(&self, id: i64, now: Timestamp) -> Result<bool> {
+        let _guard = self.write_guard().await;
+        let done = sqlx::query("UPDATE devices SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL")
+            .bind(ms(now))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_api_key(
+        &self,
+        name: &str,
+        key_hash: &str,
+        requests_per_minute: u32,
+        now: Timestamp,
+    ) -> Result<i64> {
+        let _guard = self.write_guard().await;
+        Ok(sqlx::query_scalar(
+            "INSERT INTO api_keys (name, key_hash, requests_per_minute, created_ms) VALUES ($1, $2, $3, $4) \
+             RETURNING id",
+        )
+        .bind(name)
+        .bind(key_hash)
+        .bind(i64::from(requests_per_minute))
+        .bind(ms(now))
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>> {
+        let row: Option<(i64, String, i64)> = sqlx::query_as(
+            "SELECT id, name, requests_per_minute FROM api_keys WHERE key_hash = $1 AND revoked_ms IS NULL",
+        )
+        .bind(key_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(id, name, rpm)| ApiKeyRecord { id, name, requests_per_minute: count(rpm) }))
+    }
+}

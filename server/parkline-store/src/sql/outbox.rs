@@ -1,0 +1,227 @@
+//! What goes out: people's notices, and the webhook outbox (events written in the transaction of the
+//! change they announce, one row per subscribed endpoint, delivered by the server's dispatcher), and
+//! staff's acknowledgements of alerts.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use parkline_protocol::{Acknowledgement, Notice};
+use sqlx::{AnyConnection, AssertSqlSafe};
+
+use super::rows::DeliveryRow;
+use super::{SqlStore, ms, ts};
+use crate::error::Result;
+use crate::{Delivery, Outbox, OutboxEvent, WebhookRecord};
+
+/// Queues `events` for every enabled endpoint subscribed to their topic: one statement per hundred
+/// events, which costs next to nothing when no endpoint is registered.
+pub(super) async fn enqueue(conn: &mut AnyConnection, events: &[OutboxEvent]) -> Result<()> {
+    for chunk in events.chunks(100) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+            .collect();
+        let sql = format!(
+            "WITH e (event_id, topic, body, at_ms) AS (VALUES {}) \
+             INSERT INTO outbox (event_id, endpoint_id, topic, body, next_attempt_ms, created_ms) \
+             SELECT e.event_id, w.id, e.topic, e.body, e.at_ms, e.at_ms FROM e JOIN webhook_endpoints w \
+             ON w.disabled_ms IS NULL AND (w.topics = '*' OR (' ' || w.topics || ' ') LIKE ('% ' || e.topic || ' %')) \
+             ON CONFLICT (event_id, endpoint_id) DO NOTHING",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for e in chunk {
+            q = q.bind(&e.id).bind(e.topic).bind(&e.body).bind(ms(e.at));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// `(note, email of who acknowledged, at)`; the person may have been erased since, and the
+/// acknowledgement stays.
+fn acknowledgement((note, email, at): (String, Option<String>, i64)) -> Result<Acknowledgement> {
+    Ok(Acknowledgement { note, by: email.unwrap_or_else(|| "(erased user)".into()), at: ts(at)? })
+}
+
+#[async_trait]
+impl Outbox for SqlStore {
+    async fn insert_notice(
+        &self,
+        user: i64,
+        kind: &str,
+        subject: &str,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<Option<i64>> {
+        let (_guard, mut tx) = self.begin().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO notices (user_id, kind, subject, body, created_ms) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id, kind, subject) DO NOTHING RETURNING id",
+        )
+        .bind(user)
+        .bind(kind)
+        .bind(subject)
+        .bind(text)
+        .bind(ms(now))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if id.is_some()
+            && let Some(event) = crate::events::notice_event(kind, subject, now)
+        {
+            enqueue(&mut tx, &[event]).await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn notices(&self, user: i64, limit: u32) -> Result<Vec<Notice>> {
+        let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
+            "SELECT id, kind, subject, body, created_ms FROM notices WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(user)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, kind, subject, text, at)| Ok(Notice { id, kind, subject, text, at: ts(at)? }))
+            .collect()
+    }
+
+    async fn insert_webhook(&self, w: &WebhookRecord) -> Result<()> {
+        let _guard = self.write_guard().await;
+        sqlx::query(
+            "INSERT INTO webhook_endpoints (id, url, secret_sealed, topics, created_ms) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&w.id)
+        .bind(&w.url)
+        .bind(self.ctx.vault.seal("webhook_endpoints.secret", &w.secret))
+        .bind(w.topics.join(" "))
+        .bind(ms(w.created))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn webhooks(&self) -> Result<Vec<WebhookRecord>> {
+        let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT id, url, secret_sealed, topics, created_ms FROM webhook_endpoints \
+             WHERE disabled_ms IS NULL ORDER BY created_ms, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, url, sealed, topics, created)| {
+                Ok(WebhookRecord {
+                    id,
+                    url,
+                    secret: self.open_secret(&sealed)?,
+                    topics: topics.split_whitespace().map(str::to_owned).collect(),
+                    created: ts(created)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn disable_webhook(&self, id: &str, now: Timestamp) -> Result<bool> {
+        let _guard = self.write_guard().await;
+        let done = sqlx::query(
+            "UPDATE webhook_endpoints SET disabled_ms = $2 WHERE id = $1 AND disabled_ms IS NULL",
+        )
+        .bind(id)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn due_deliveries(&self, now: Timestamp, limit: u32) -> Result<Vec<Delivery>> {
+        let rows: Vec<DeliveryRow> = sqlx::query_as(
+            "SELECT o.id, o.event_id, o.topic, o.body, o.attempts, o.next_attempt_ms, w.url, w.secret_sealed \
+             FROM outbox o JOIN webhook_endpoints w ON w.id = o.endpoint_id \
+             WHERE o.delivered_ms IS NULL AND o.next_attempt_ms <= $1 AND w.disabled_ms IS NULL \
+             ORDER BY o.next_attempt_ms, o.id LIMIT $2",
+        )
+        .bind(ms(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(Delivery::from).collect())
+    }
+
+    async fn claim_delivery(&self, d: &Delivery, until: Timestamp) -> Result<bool> {
+        let _guard = self.write_guard().await;
+        let done = sqlx::query(
+            "UPDATE outbox SET next_attempt_ms = $3 WHERE id = $1 AND next_attempt_ms = $2 AND delivered_ms IS NULL",
+        )
+        .bind(d.id)
+        .bind(d.next_attempt_ms)
+        .bind(ms(until))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delivery_attempted(
+        &self,
+        id: i64,
+        now: Timestamp,
+        retry_at: Option<(Timestamp, String)>,
+    ) -> Result<()> {
+        let _guard = self.write_guard().await;
+        let q = match retry_at {
+            None => sqlx::query("UPDATE outbox SET delivered_ms = $2, attempts = attempts + 1 WHERE id = $1")
+                .bind(id)
+                .bind(ms(now)),
+            Some((at, error)) => sqlx::query(
+                "UPDATE outbox SET next_attempt_ms = $2, attempts = attempts + 1, last_error = $3 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(ms(at))
+            .bind(error),
+        };
+        q.execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn open_secret(&self, sealed: &str) -> Result<String> {
+        self.ctx.vault.open("webhook_endpoints.secret", sealed)
+    }
+
+    async fn acknowledge_alert(
+        &self,
+        alert: &str,
+        note: &str,
+        user: i64,
+        now: Timestamp,
+    ) -> Result<Acknowledgement> {
+        {
+            let _guard = self.write_guard().await;
+            sqlx::query(
+                "INSERT INTO alert_acks (alert_id, note, user_id, at_ms) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (alert_id) DO NOTHING",
+            )
+            .bind(alert)
+            .bind(note)
+            .bind(user)
+            .bind(ms(now))
+            .execute(&self.pool)
+            .await?;
+        }
+        let row = sqlx::query_as(
+            "SELECT a.note, u.email, a.at_ms FROM alert_acks a LEFT JOIN users u ON u.id = a.user_id \
+             WHERE a.alert_id = $1",
+        )
+        .bind(alert)
+        .fetch_one(&self.pool)
+        .await?;
+        acknowledgement(row)
+    }
+
+    async fn alert_acks(&self) -> Result<Vec<(String, Acknowledgement)>> {
+        let rows: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT a.alert_id, a.note, u.email, a.at_ms FROM alert_acks a LEFT JOIN users u ON u.id = a.user_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(|(id, note, by, at)| Ok((id, acknowledgement((note, by, at))?))).collect()
+    }
+}

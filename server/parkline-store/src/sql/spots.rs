@@ -1,0 +1,255 @@
+//! Facilities, spot states and their history, rate plans, occupancy samples.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use parkline_domain::LayoutFile;
+use parkline_domain::pricing::RatePlan;
+use parkline_protocol::OccupancySample;
+use sqlx::{AnyConnection, AssertSqlSafe};
+
+use super::commit::Job;
+use super::rows::{SPOT_COLUMNS, SpotRow, count};
+use super::{CHUNK, SqlStore, from_json, ms, placeholders, to_json, ts};
+use crate::error::Result;
+use crate::{HistoryEntry, SpotRecord, Spots};
+
+pub(super) async fn write_spots(
+    conn: &mut AnyConnection,
+    facility: &str,
+    spots: &[SpotRecord],
+) -> Result<()> {
+    for chunk in spots.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO spot_status (facility_id, spot, occupied, out_of_service, held, last_reading_ms, \
+             last_change_ms, pending_occupied, pending_since_ms) VALUES {} \
+             ON CONFLICT (facility_id, spot) DO UPDATE SET occupied = excluded.occupied, \
+             out_of_service = excluded.out_of_service, held = excluded.held, \
+             last_reading_ms = excluded.last_reading_ms, last_change_ms = excluded.last_change_ms, \
+             pending_occupied = excluded.pending_occupied, pending_since_ms = excluded.pending_since_ms",
+            placeholders(chunk.len(), 9)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for s in chunk {
+            let t = &s.status.sensor;
+            q = q
+                .bind(facility)
+                .bind(&s.spot)
+                .bind(i64::from(t.occupied))
+                .bind(i64::from(s.status.out_of_service))
+                .bind(i64::from(s.status.held))
+                .bind(t.last_reading.map(ms))
+                .bind(t.last_change.map(ms))
+                .bind(t.pending.map(|(v, _)| i64::from(v)))
+                .bind(t.pending.map(|(_, since)| ms(since)));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn write_history(
+    conn: &mut AnyConnection,
+    facility: &str,
+    history: &[HistoryEntry],
+) -> Result<()> {
+    for chunk in history.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO occupancy_history (facility_id, spot, state, at_ms, source, confidence) VALUES {}",
+            placeholders(chunk.len(), 6)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for h in chunk {
+            q = q.bind(facility).bind(&h.spot).bind(h.state).bind(ms(h.at)).bind(h.source).bind(h.confidence);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// History names are a closed set; anything else stored reads as the nearest safe name.
+fn state_name(stored: &str) -> &'static str {
+    match stored {
+        "occupied" => "occupied",
+        "held" => "held",
+        "out_of_service" => "out_of_service",
+        _ => "free",
+    }
+}
+
+fn source_name(stored: &str) -> &'static str {
+    ["ultrasonic", "magnetic", "camera", "infrared", "debounce", "staff", "gate"]
+        .into_iter()
+        .find(|s| *s == stored)
+        .unwrap_or("unknown")
+}
+
+#[async_trait]
+impl Spots for SqlStore {
+    async fn insert_facility(
+        &self,
+        layout: &LayoutFile,
+        spot_codes: &[String],
+        now: Timestamp,
+    ) -> Result<()> {
+        let json = to_json(layout)?;
+        let (_guard, mut tx) = self.begin().await?;
+        sqlx::query("INSERT INTO facilities (id, name, layout, created_ms) VALUES ($1, $2, $3, $4)")
+            .bind(&layout.id)
+            .bind(&layout.name)
+            .bind(json)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+        for chunk in spot_codes.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO spot_status (facility_id, spot) VALUES {}",
+                placeholders(chunk.len(), 2)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for code in chunk {
+                q = q.bind(&layout.id).bind(code);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn load_facilities(&self) -> Result<Vec<(LayoutFile, Vec<SpotRecord>)>> {
+        let facilities: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, layout FROM facilities ORDER BY id").fetch_all(&self.pool).await?;
+        let spots_sql = format!("SELECT {SPOT_COLUMNS} FROM spot_status WHERE facility_id = $1");
+        let mut out = Vec::with_capacity(facilities.len());
+        for (id, json) in facilities {
+            let layout: LayoutFile = from_json(&format!("the layout of {id}"), &json)?;
+            let spots = sqlx::query_as::<_, SpotRow>(AssertSqlSafe(spots_sql.clone()))
+                .bind(&id)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(SpotRow::record)
+                .collect::<Result<Vec<_>>>()?;
+            out.push((layout, spots));
+        }
+        Ok(out)
+    }
+
+    async fn spot_records(&self, facility: &str, spots: &[String]) -> Result<Vec<SpotRecord>> {
+        let mut out = Vec::with_capacity(spots.len());
+        for chunk in spots.chunks(CHUNK) {
+            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT {SPOT_COLUMNS} FROM spot_status WHERE facility_id = $1 AND spot IN ({})",
+                list.join(", ")
+            );
+            let mut q = sqlx::query_as::<_, SpotRow>(AssertSqlSafe(sql)).bind(facility);
+            for code in chunk {
+                q = q.bind(code);
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                out.push(row.record()?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn save_spots(&self, facility: &str, spots: &[SpotRecord], history: &[HistoryEntry]) -> Result<()> {
+        if spots.is_empty() && history.is_empty() {
+            return Ok(());
+        }
+        let job =
+            Job::Spots { facility: facility.to_owned(), spots: spots.to_vec(), history: history.to_vec() };
+        self.committer.queue(job).await
+    }
+
+    async fn history(&self, facility: &str, since: Timestamp, limit: u32) -> Result<Vec<HistoryEntry>> {
+        let rows: Vec<(String, String, i64, String, Option<f64>)> = sqlx::query_as(
+            "SELECT spot, state, at_ms, source, confidence FROM occupancy_history \
+             WHERE facility_id = $1 AND at_ms >= $2 ORDER BY id LIMIT $3",
+        )
+        .bind(facility)
+        .bind(ms(since))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(spot, state, at, source, confidence)| {
+                Ok(HistoryEntry {
+                    spot,
+                    state: state_name(&state),
+                    at: ts(at)?,
+                    source: source_name(&source),
+                    confidence,
+                })
+            })
+            .collect()
+    }
+
+    async fn save_rate_plan(&self, facility: &str, plan: &RatePlan, now: Timestamp) -> Result<()> {
+        let json = to_json(plan)?;
+        let _guard = self.write_guard().await;
+        sqlx::query(
+            "INSERT INTO rate_plans (facility_id, plan, updated_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (facility_id) DO UPDATE SET plan = excluded.plan, updated_ms = excluded.updated_ms",
+        )
+        .bind(facility)
+        .bind(json)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn rate_plans(&self) -> Result<Vec<(String, RatePlan)>> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT facility_id, plan FROM rate_plans ORDER BY facility_id")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(id, json)| {
+                let plan = from_json(&format!("the rate plan of {id}"), &json)?;
+                Ok((id, plan))
+            })
+            .collect()
+    }
+
+    async fn save_occupancy_samples(&self, samples: &[(String, OccupancySample)]) -> Result<()> {
+        let (_guard, mut tx) = self.begin().await?;
+        for (facility, s) in samples {
+            sqlx::query(
+                "INSERT INTO occupancy_samples (facility_id, at_ms, taken, in_service) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (facility_id, at_ms) DO NOTHING",
+            )
+            .bind(facility)
+            .bind(ms(s.at))
+            .bind(i64::from(s.taken))
+            .bind(i64::from(s.in_service))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn occupancy_samples(
+        &self,
+        facility: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<OccupancySample>> {
+        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT at_ms, taken, in_service FROM occupancy_samples \
+             WHERE facility_id = $1 AND at_ms >= $2 AND at_ms < $3 ORDER BY at_ms",
+        )
+        .bind(facility)
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(at, taken, in_service)| {
+                Ok(OccupancySample { at: ts(at)?, taken: count(taken), in_service: count(in_service) })
+            })
+            .collect()
+    }
+}

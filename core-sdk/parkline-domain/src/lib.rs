@@ -7,6 +7,7 @@
 
 pub mod allocation;
 pub mod demand;
+pub mod gate;
 pub mod gate_health;
 pub mod layout;
 pub mod money;

@@ -504,42 +504,8 @@ pub struct LanePassage {
     pub ticket: Option<String>,
 }
 
-#[cfg_attr(feature = "openapi", derive(ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GateCommand {
-    Open,
-    /// Keep the barrier down.
-    Deny,
-}
-
-/// Why the gate opens or stays closed; lanes branch on this.
-#[cfg_attr(feature = "openapi", derive(ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DecisionReason {
-    /// Entry: a spot is held and a session started.
-    Admitted,
-    /// Entry: this plate is already inside (anti-passback).
-    AlreadyInside,
-    /// Entry: no spot for this vehicle.
-    Full,
-    /// Exit: the stay is settled.
-    Paid,
-    /// Exit: the vehicle entered on a permit.
-    PermitHolder,
-    /// Exit: nothing to pay (grace period, free facility).
-    NothingDue,
-    /// Exit: `amount_due` must be paid first.
-    PaymentRequired,
-    /// Exit: no session found for this vehicle; the lost-ticket price applies.
-    LostTicket,
-    /// Exit: the plate could belong to more than one vehicle inside; an attendant must decide.
-    AmbiguousPlate,
-    /// Exit, replayed from a lane that was offline: the vehicle left with `amount_due` still owed; the
-    /// stay keeps the balance.
-    LeftOwing,
-}
+/// What the barrier does and why: the domain's gate rules decide both.
+pub use parkline_domain::gate::{DecisionReason, GateCommand};
 
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

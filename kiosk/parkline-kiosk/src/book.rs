@@ -4,10 +4,11 @@
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use parkline_domain::gate::{self, Admission, Arrival, Departure, Leaving, Spot, Verdict};
 use parkline_domain::plate::Plate;
-use parkline_domain::pricing::{self, RatePlan};
-use parkline_domain::{Money, VehicleClass};
-use parkline_protocol::SessionView;
+use parkline_domain::pricing::RatePlan;
+use parkline_domain::{Currency, Direction, Money, VehicleClass};
+use parkline_protocol::{GateEvent, SessionView};
 
 /// A vehicle inside, as far as the kiosk knows.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,27 +90,66 @@ impl Book {
         self.stays.is_empty()
     }
 
-    /// The lost-ticket price, by the rate plan last seen.
-    pub fn lost_ticket(&self) -> Option<Money> {
-        self.plan.as_ref().map(|p| Money::new(p.lost_ticket, p.currency))
+    /// What `stay` costs if it left at `now`, by the rate plan last seen (the server's rule,
+    /// `parkline_domain::gate::fee`); `None` without a plan (the server prices it when the passage is
+    /// replayed).
+    fn fee(&self, stay: &Stay, now: Timestamp) -> Option<i64> {
+        let (plan, tz) = (self.plan.as_ref()?, self.tz.as_ref()?);
+        let priced = gate::Stay {
+            class: stay.class,
+            entered_at: stay.entered_at,
+            permit: stay.permit,
+            last_paid: None,
+            occupancy_permille: None,
+            discounts: Vec::new(),
+        };
+        let (full, off) = gate::fee(&priced, Some(plan), tz, now).ok()?;
+        Some(full - off.iter().sum::<i64>())
     }
 
-    /// What `stay` owes if it left at `now`, by the rate plan last seen; `None` without one (the server
-    /// prices it when the passage is replayed).
+    /// What `stay` still owes if it left at `now`; `None` without a plan.
     pub fn due(&self, stay: &Stay, now: Timestamp) -> Option<Money> {
-        let (plan, tz) = (self.plan.as_ref()?, self.tz.as_ref()?);
-        if stay.permit {
-            return Some(Money::new(0, plan.currency));
+        let currency = self.plan.as_ref()?.currency;
+        Some(Money::new((self.fee(stay, now)? - stay.paid_minor).max(0), currency))
+    }
+
+    /// The gate rules (the server's: `parkline_domain::gate`) applied to what this kiosk knows: the
+    /// verdict, and the ticket of the stay an exit found. Offline, nobody can be checked against permits
+    /// or reservations, nor given a spot: everyone enters as a visitor and keeps the printed ticket.
+    pub fn verdict(
+        &self,
+        direction: Direction,
+        event: &GateEvent,
+        now: Timestamp,
+    ) -> (Verdict, Option<String>) {
+        let plate = event.plate.as_ref().and_then(|r| Plate::parse(&r.text).ok());
+        match direction {
+            Direction::Entry => {
+                let already_inside = plate.as_ref().is_some_and(|p| self.is_inside(p));
+                let arrival = Arrival {
+                    already_inside,
+                    admission: Admission::Visitor,
+                    spot: Spot::Unknown,
+                    replay: false,
+                };
+                (gate::entry(&arrival), None)
+            }
+            Direction::Exit => {
+                let stay = self.find(event.ticket.as_deref(), plate.as_ref());
+                let leaving = match stay {
+                    Some(s) => Leaving::Stay {
+                        fee: self.fee(s, now).unwrap_or(0),
+                        paid_minor: s.paid_minor,
+                        permit: s.permit,
+                    },
+                    None => Leaving::Unknown { lost_ticket: self.plan.as_ref().map_or(0, |p| p.lost_ticket) },
+                };
+                let currency = self.plan.as_ref().map_or(Currency::USD, |p| p.currency);
+                let paid_now = event.paid_at_gate.unwrap_or(0);
+                let plan = gate::exit(&Departure { leaving, paid_now, currency, replay: false });
+                (plan.verdict, stay.map(|s| s.ticket.clone()))
+            }
         }
-        let priced = pricing::Stay {
-            class: stay.class,
-            entry: stay.entered_at,
-            exit: now.max(stay.entered_at),
-            charging: false,
-            occupancy_permille: None,
-        };
-        let quote = pricing::price(plan, tz, &priced).ok()?;
-        Some(Money::new((quote.total.minor - stay.paid_minor).max(0), plan.currency))
     }
 }
 

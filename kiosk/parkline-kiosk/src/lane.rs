@@ -211,6 +211,16 @@ impl Kiosk {
         self.book.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// What a lane of this kiosk would decide on its own now, from what it last heard from the server.
+    pub fn offline_verdict(
+        &self,
+        direction: Direction,
+        event: &GateEvent,
+        now: Timestamp,
+    ) -> parkline_domain::gate::Verdict {
+        self.book().verdict(direction, event, now).0
+    }
+
     /// Takes the server's list of stays, its rate plan and time zone, for deciding offline.
     pub async fn refresh(&self) -> Result<(), parkline_sdk::Error> {
         let sessions = self.client.sessions(&self.facility, false).await?;
@@ -606,26 +616,24 @@ impl Lane {
     fn decide_locally(&mut self, event: &GateEvent) -> Option<GateDecision> {
         let now = Timestamp::now();
         let plate = event.plate.as_ref().and_then(|r| Plate::parse(&r.text).ok());
+        let (verdict, found) = self.kiosk.book().verdict(self.direction, event, now);
         let mut decision = GateDecision {
             event_id: event.event_id.clone(),
             gate: self.gate.clone(),
-            command: GateCommand::Open,
-            reason: DecisionReason::Admitted,
-            display: String::new(),
+            command: verdict.command,
+            reason: verdict.reason,
+            display: verdict.display,
             session: None,
             ticket: None,
             spot: None,
-            amount_due: None,
+            amount_due: verdict.amount_due,
         };
+        if decision.command == GateCommand::Deny {
+            return Some(decision);
+        }
         let mut passage = LanePassage { at: now, ticket: None };
         match self.direction {
             Direction::Entry => {
-                if plate.as_ref().is_some_and(|p| self.kiosk.book().is_inside(p)) {
-                    decision.command = GateCommand::Deny;
-                    decision.reason = DecisionReason::AlreadyInside;
-                    decision.display = "This vehicle is already inside. Please see the attendant.".into();
-                    return Some(decision);
-                }
                 let ticket = local_ticket();
                 self.kiosk.book().admit(Stay {
                     ticket: ticket.clone(),
@@ -636,7 +644,6 @@ impl Lane {
                     paid_minor: 0,
                     local: true,
                 });
-                decision.display = "Welcome. Please keep your ticket.".into();
                 decision.ticket = Some(TicketView {
                     id: ticket.clone(),
                     qr: format!("PARKLINE1:{}:{ticket}", self.kiosk.facility),
@@ -644,35 +651,8 @@ impl Lane {
                 passage.ticket = Some(ticket);
             }
             Direction::Exit => {
-                let paid = event.paid_at_gate.unwrap_or(0);
-                let book = self.kiosk.book();
-                let stay = book.find(event.ticket.as_deref(), plate.as_ref()).cloned();
-                let due = match &stay {
-                    Some(s) => book.due(s, now),
-                    None => book.lost_ticket().map(|m| Money::new(m.minor, m.currency)),
-                };
-                drop(book);
-                let owed = due.filter(|d| d.minor > paid);
-                if let Some(owed) = owed {
-                    decision.command = GateCommand::Deny;
-                    decision.reason = if stay.is_some() {
-                        DecisionReason::PaymentRequired
-                    } else {
-                        DecisionReason::LostTicket
-                    };
-                    let left = Money::new(owed.minor - paid, owed.currency);
-                    decision.display = format!("Please pay {left}.");
-                    decision.amount_due = Some(left);
-                    return Some(decision);
-                }
-                decision.reason = match (&stay, due) {
-                    (Some(s), _) if s.permit => DecisionReason::PermitHolder,
-                    (_, Some(d)) if d.minor > 0 => DecisionReason::Paid,
-                    _ => DecisionReason::NothingDue,
-                };
-                decision.display = "Thank you. Drive safely.".into();
-                if let Some(s) = stay {
-                    self.kiosk.book().release(&s.ticket);
+                if let Some(ticket) = found {
+                    self.kiosk.book().release(&ticket);
                 }
             }
         }

@@ -10,14 +10,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use jiff::Timestamp;
+use parkline_domain::gate::{
+    self, Admission, Arrival, Departure, Directions, ExitPlan, Leaving, Spot, Verdict,
+};
 use parkline_domain::permit::Permit;
 use parkline_domain::plate::{Plate, PlateMatch};
-use parkline_domain::pricing::Stay;
 use parkline_domain::reservation::{Reservation, Status as ReservationStatus};
 use parkline_domain::{Currency, Direction, Money, Preferences, SpotIdx, SpotState, Vehicle, VehicleClass};
-use parkline_protocol::{
-    DecisionReason, ErrorCode, GateCommand, GateDecision, GateEvent, SessionView, TicketView,
-};
+use parkline_protocol::{ErrorCode, GateCommand, GateDecision, GateEvent, SessionView, TicketView};
 use tokio::sync::watch;
 
 use crate::auth::Principal;
@@ -30,7 +30,7 @@ use parkline_store::{
 };
 
 /// After paying, a driver has this long to leave at the price paid.
-pub const LEAVE_AFTER_PAYING: jiff::SignedDuration = jiff::SignedDuration::from_mins(15);
+pub use parkline_domain::gate::LEAVE_AFTER_PAYING;
 
 /// Handles one gate event end to end.
 pub async fn handle(
@@ -177,25 +177,22 @@ pub fn fee(f: &FacilityLive, s: &SessionRecord, now: Timestamp) -> Result<i64> {
     Ok(full - off.iter().sum::<i64>())
 }
 
-/// [`fee`] before merchant validations, and what each of the session's validations takes off it.
+/// [`fee`] before merchant validations, and what each of the session's validations takes off it
+/// (`parkline_domain::gate::fee`, at the demand it entered on).
 pub fn fee_parts(f: &FacilityLive, s: &SessionRecord, now: Timestamp) -> Result<(i64, Vec<i64>)> {
-    let Some(plan) = f.rates().filter(|_| s.permit.is_none()) else {
-        return Ok((0, vec![0; s.validations.len()]));
-    };
-    let until = match s.last_paid {
-        Some(paid) if now <= paid + LEAVE_AFTER_PAYING => paid.min(now),
-        _ => now,
-    };
-    let stay = Stay {
+    gate::fee(&stay(s), f.rates().as_deref(), &f.tz, now).map_err(|e| Error::validation(e.to_string()))
+}
+
+/// A session as the gate rules price it.
+fn stay(s: &SessionRecord) -> gate::Stay {
+    gate::Stay {
         class: s.vehicle.class,
-        entry: s.entry,
-        exit: until.max(s.entry),
-        charging: false,
+        entered_at: s.entry,
+        permit: s.permit.is_some(),
+        last_paid: s.last_paid,
         occupancy_permille: Some(s.occupancy_permille),
-    };
-    let discounts: Vec<_> = s.validations.iter().map(|(_, d)| *d).collect();
-    parkline_domain::validation::apply(&plan, &f.tz, &stay, &discounts)
-        .map_err(|e| Error::validation(e.to_string()))
+        discounts: s.validations.iter().map(|(_, d)| *d).collect(),
+    }
 }
 
 /// A session as its ticket holder or staff see it: the fee if it left now, and whether it overstays.
@@ -348,17 +345,17 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn decision(&self, command: GateCommand, reason: DecisionReason, display: String) -> GateDecision {
+    fn decision(&self, verdict: Verdict) -> GateDecision {
         GateDecision {
             event_id: self.key.to_owned(),
             gate: self.gate.to_owned(),
-            command,
-            reason,
-            display,
+            command: verdict.command,
+            reason: verdict.reason,
+            display: verdict.display,
             session: None,
             ticket: None,
             spot: None,
-            amount_due: None,
+            amount_due: verdict.amount_due,
         }
     }
 
@@ -370,17 +367,11 @@ impl Ctx<'_> {
     fn entry(&self, event: &GateEvent, plates: Vec<Plate>) -> Planned {
         let f = self.facility;
         let plate = plates.into_iter().next();
-        if let Some(p) = &plate
-            && f.inside().has_plate(p)
-        {
-            // The decision is stored: it must not carry the plate in the clear.
-            let text = "This vehicle is already inside. Please see the attendant.".to_owned();
-            return (
-                self.decision(GateCommand::Deny, DecisionReason::AlreadyInside, text),
-                None,
-                vec![],
-                None,
-            );
+        let replay = event.offline.is_some();
+        if plate.as_ref().is_some_and(|p| f.inside().has_plate(p)) {
+            let arrival =
+                Arrival { already_inside: true, admission: Admission::Visitor, spot: Spot::Unknown, replay };
+            return (self.decision(gate::entry(&arrival)), None, vec![], None);
         }
         let permit = plate.as_ref().and_then(|p| self.permit_for(p));
         let reservation = match (&permit, &plate) {
@@ -426,9 +417,25 @@ impl Ctx<'_> {
             (best, crate::live::demand_permille(&state.occupancy.totals()), before)
         };
         let held = best.zip(before);
-        if held.is_none() && event.offline.is_none() {
-            let text = "FULL. No space for this vehicle.".to_owned();
-            return (self.decision(GateCommand::Deny, DecisionReason::Full, text), None, vec![], None);
+        let admission = match (&permit, &reservation) {
+            (Some(p), _) => Admission::Permit { holder: &p.holder },
+            (None, Some(_)) => Admission::Reservation,
+            (None, None) => Admission::Visitor,
+        };
+        let view = held.map(|(spot, _)| f.spot_view(spot, SpotState::Held));
+        let floor = held.map(|(spot, _)| &f.facility.floors[usize::from(f.facility.spot(spot).floor)]);
+        let spot = match (&view, floor) {
+            (Some(v), Some(floor)) => Spot::Held(Directions {
+                spot: &v.code,
+                floor: &floor.name,
+                level: &floor.label,
+                zone: &v.zone,
+            }),
+            _ => Spot::NoneFree,
+        };
+        let verdict = gate::entry(&Arrival { already_inside: false, admission, spot, replay });
+        if verdict.command == GateCommand::Deny {
+            return (self.decision(verdict), None, vec![], None);
         }
         // A lane that let the vehicle in offline gave it the ticket it printed.
         let ticket = event.offline.as_ref().and_then(|o| o.ticket.clone()).unwrap_or_else(ticket_code);
@@ -450,12 +457,7 @@ impl Ctx<'_> {
             last_paid: None,
             validations: Vec::new(),
         };
-        let greeting = match (&permit, &reservation) {
-            (Some(p), _) => format!("Welcome, {}", p.holder),
-            (None, Some(_)) => "Welcome, your reservation is ready".to_owned(),
-            (None, None) => "Welcome".to_owned(),
-        };
-        let mut decision = self.decision(GateCommand::Open, DecisionReason::Admitted, format!("{greeting}."));
+        let mut decision = self.decision(verdict);
         decision.session = Some(session.id.clone());
         decision.ticket = Some(TicketView {
             id: session.ticket.clone(),
@@ -464,11 +466,7 @@ impl Ctx<'_> {
         let mut changes = Vec::new();
         if let Some((spot, before)) = held {
             let code = f.facility.spot(spot).code.clone();
-            let view = f.spot_view(spot, SpotState::Held);
-            let floor = &f.facility.floors[usize::from(f.facility.spot(spot).floor)];
-            decision.display =
-                format!("{greeting}. Park at {code}, {} ({}), zone {}.", floor.name, floor.label, view.zone);
-            decision.spot = Some(view);
+            decision.spot = view;
             let status = parkline_domain::SpotStatus { held: true, ..before };
             changes.push((spot, SpotRecord { spot: code, status }));
         }
@@ -518,37 +516,40 @@ impl Ctx<'_> {
                 }
             }
         };
+        let departure = |leaving| Departure {
+            leaving,
+            paid_now,
+            currency: self.currency(),
+            replay: event.offline.is_some(),
+        };
         let mut session = match found {
             PlateMatch::Exact(s) | PlateMatch::Confusable(s) => s,
             PlateMatch::Ambiguous(_) => {
-                let text = "Please see the attendant.".to_owned();
-                return Ok((
-                    self.decision(GateCommand::Deny, DecisionReason::AmbiguousPlate, text),
-                    None,
-                    vec![],
-                    vec![],
-                ));
+                let plan = gate::exit(&departure(Leaving::Ambiguous));
+                return Ok((self.decision(plan.verdict), None, vec![], vec![]));
             }
-            PlateMatch::NoMatch => return Ok(self.lost_ticket(paid_now, event.offline.is_some())),
+            PlateMatch::NoMatch => {
+                let price = self.facility.rates().map_or(0, |p| p.lost_ticket);
+                return Ok(
+                    self.lost_ticket(price, gate::exit(&departure(Leaving::Unknown { lost_ticket: price })))
+                );
+            }
         };
 
         // A vehicle that entered on a permit has paid already.
         let (full, validated) = fee_parts(self.facility, &session, self.now)?;
         let fee = full - validated.iter().sum::<i64>();
-        let due = fee - session.paid_minor;
-        let taken = paid_now.min(due.max(0));
+        let leaving = Leaving::Stay { fee, paid_minor: session.paid_minor, permit: session.permit.is_some() };
+        let ExitPlan { verdict, taken } = gate::exit(&departure(leaving));
         let mut ledger = Vec::new();
         if taken > 0 {
             ledger.push(self.entry_for("lane", LedgerKind::Payment, taken, Some(&session.id)));
             session.paid_minor += taken;
             session.last_paid = Some(self.now);
         }
-        let outstanding = fee - session.paid_minor;
-        if outstanding > 0 && event.offline.is_none() {
-            let text = format!("Please pay {}.", Money::new(outstanding, self.currency()));
-            let mut d = self.decision(GateCommand::Deny, DecisionReason::PaymentRequired, text);
+        if verdict.command == GateCommand::Deny {
+            let mut d = self.decision(verdict);
             d.session = Some(session.id.clone());
-            d.amount_due = Some(Money::new(outstanding, self.currency()));
             // Money taken at the lane is recorded even when it does not cover the fee.
             let record = (taken > 0).then_some(session);
             return Ok((d, record, vec![], ledger));
@@ -563,18 +564,8 @@ impl Ctx<'_> {
             entry.memo = Some(code.clone());
             ledger.push(entry);
         }
-        let reason = match (&session.permit, fee) {
-            (Some(_), _) => DecisionReason::PermitHolder,
-            // Let out offline before paying in full: the balance stays on the stay.
-            _ if outstanding > 0 => DecisionReason::LeftOwing,
-            (None, 0) => DecisionReason::NothingDue,
-            (None, _) => DecisionReason::Paid,
-        };
-        let mut d = self.decision(GateCommand::Open, reason, "Thank you. Drive safely.".to_owned());
+        let mut d = self.decision(verdict);
         d.session = Some(session.id.clone());
-        if outstanding > 0 {
-            d.amount_due = Some(Money::new(outstanding, self.currency()));
-        }
         session.exit = Some(SessionExit {
             gate: self.gate.to_owned(),
             at: self.now,
@@ -611,34 +602,19 @@ impl Ctx<'_> {
         Some(permit)
     }
 
-    /// No session matches: the flat lost-ticket price, paid at the lane, lets the vehicle out. A lane
-    /// that let it out offline is charged the price and credited what it took.
-    fn lost_ticket(&self, paid_now: i64, offline: bool) -> Exit {
-        let price = self.facility.rates().map_or(0, |p| p.lost_ticket);
-        if paid_now >= price || offline {
-            let taken = paid_now.min(price);
-            let reason = if taken < price { DecisionReason::LostTicket } else { DecisionReason::Paid };
-            let mut d = self.decision(GateCommand::Open, reason, "Thank you. Drive safely.".into());
-            if taken < price {
-                d.amount_due = Some(Money::new(price - taken, self.currency()));
-            }
-            let mut ledger = Vec::new();
+    /// No session matches: the vehicle leaves once the lost-ticket `price` is paid at the lane (or, let
+    /// out offline, is charged the price and credited what the lane took).
+    fn lost_ticket(&self, price: i64, plan: ExitPlan) -> Exit {
+        let mut ledger = Vec::new();
+        if plan.verdict.command == GateCommand::Open {
             if price > 0 {
                 ledger.push(self.entry_for("charge", LedgerKind::Charge, price, None));
             }
-            if taken > 0 {
-                ledger.push(self.entry_for("lane", LedgerKind::Payment, taken, None));
+            if plan.taken > 0 {
+                ledger.push(self.entry_for("lane", LedgerKind::Payment, plan.taken, None));
             }
-            return (d, None, vec![], ledger);
         }
-        let due = Money::new(price, self.currency());
-        let mut d = self.decision(
-            GateCommand::Deny,
-            DecisionReason::LostTicket,
-            format!("Lost ticket: please pay {due}."),
-        );
-        d.amount_due = Some(due);
-        (d, None, vec![], vec![])
+        (self.decision(plan.verdict), None, vec![], ledger)
     }
 }
 

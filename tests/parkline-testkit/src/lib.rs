@@ -40,6 +40,12 @@ impl Server {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The server's "now" (its clock, moved forward by the test).
+    pub fn now(&self) -> Timestamp {
+        use parkline_server::clock::Clock;
+        self.clock.now()
+    }
+
     /// Starts the server; on the first boot, seeds the demo and returns a kiosk token for the lot and the
     /// sensor-gateway token.
     fn boot(&mut self, seed: bool) -> Option<(String, String)> {

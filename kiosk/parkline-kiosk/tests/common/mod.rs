@@ -3,6 +3,7 @@
 //! module ([`parkline_kiosk::relay::Relay`]) that records every coil written.
 #![allow(dead_code)]
 
+#[allow(unused_imports)]
 pub use parkline_kiosk::relay::Relay;
 pub use parkline_testkit::{IN, LOT, OUT, Server};
 

@@ -29,9 +29,6 @@ use parkline_store::{
     GateEventRecord, GateWrite, LedgerEntry, LedgerKind, SessionExit, SessionRecord, SpotRecord, Store,
 };
 
-/// After paying, a driver has this long to leave at the price paid.
-pub use parkline_domain::gate::LEAVE_AFTER_PAYING;
-
 /// Handles one gate event end to end.
 pub async fn handle(
     live: &crate::live::Live,
@@ -171,7 +168,7 @@ pub async fn handle(
 
 /// What a session costs if it ended at `now`: nothing on a permit or without a rate plan, else its price
 /// from entry to `now` at the demand it entered on. A driver who paid is charged up to the payment if
-/// they leave within [`LEAVE_AFTER_PAYING`].
+/// they leave within [`parkline_domain::gate::LEAVE_AFTER_PAYING`].
 pub fn fee(f: &FacilityLive, s: &SessionRecord, now: Timestamp) -> Result<i64> {
     let (full, off) = fee_parts(f, s, now)?;
     Ok(full - off.iter().sum::<i64>())

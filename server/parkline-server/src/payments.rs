@@ -278,7 +278,7 @@ async fn receipt(app: &App, e: &LedgerEntry) -> Result<Receipt> {
             Some((f, s)) => {
                 ticket = Some(s.ticket.clone());
                 balance_due = Some(Money::new((gates::fee(&f, &s, now)? - s.paid_minor).max(0), currency));
-                leave_by = s.last_paid.map(|t| t + gates::LEAVE_AFTER_PAYING);
+                leave_by = s.last_paid.map(|t| t + parkline_domain::gate::LEAVE_AFTER_PAYING);
             }
             None => ticket = app.store.session(id).await?.map(|s| s.ticket),
         }

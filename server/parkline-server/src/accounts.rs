@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use parkline_domain::{Currency, Money};
 use parkline_protocol::{AccountView, Receipt, TopUpRequest};
 
+use crate::app::App;
 use crate::error::{Error, Result};
-use crate::http::App;
-use crate::payments::{self, Charge};
+use crate::payments;
+use crate::provider::Charge;
 use parkline_store::{LedgerEntry, LedgerKind};
 
 /// The `card_token` (and ledger method) that pays from the account instead of a card.

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use parkline_protocol::{Acknowledgement, Alert, AlertKind, ErrorCode};
 
+use crate::app::App;
 use crate::error::{Error, Result};
-use crate::http::App;
 use crate::live::demand_permille;
 
 /// A facility this full (taken per thousand spots in service) raises an alert.
@@ -118,7 +118,7 @@ async fn current(app: &App, now: Timestamp) -> Result<Vec<Alert>> {
         }
         let sessions: Vec<_> = f.inside().sessions().cloned().collect();
         for s in &sessions {
-            let view = crate::gates::view(&f, s, now)?;
+            let view = crate::stays::view(&f, s, now)?;
             if view.overstay {
                 let spot = view.spot.as_deref().unwrap_or("no spot");
                 alerts.push(Alert {

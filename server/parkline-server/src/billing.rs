@@ -2,8 +2,8 @@
 //! holder's account, once. The ledger key (`permit:<id>:<month>`) makes a repeat, or another instance
 //! billing at the same moment, a no-op.
 
+use crate::app::App;
 use crate::error::Result;
-use crate::http::App;
 use parkline_store::{LedgerEntry, LedgerKind};
 
 /// Charges every permit month begun and not yet billed. Returns how many were billed now.

@@ -6,14 +6,13 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use parkline_domain::sensor::SensorKind;
-use parkline_protocol::{DeviceKind, ErrorCode, Role, SensorBatch, SensorReading};
+use parkline_protocol::{DeviceKind, ErrorCode, NewDevice, Role, SensorBatch, SensorReading};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 
-use crate::auth::{DEVICE_TOKEN_PREFIX, random_token, sha256_hex};
+use crate::app::App;
 use crate::error::{Error, Result};
 use crate::facilities;
-use crate::http::App;
 
 /// The demo layouts, embedded so the binary runs from anywhere. The files under `assets/layouts` are
 /// the source.
@@ -40,25 +39,22 @@ pub async fn seed(app: &App) -> Result<String> {
     for (id, text) in LAYOUTS {
         if app.live.get(id).is_none() {
             let layout = facilities::parse_layout(text, false).map_err(Error::Other)?;
-            facilities::import(app.store.as_ref(), &app.live, layout, app.now()).await?;
+            facilities::import(app, layout).await?;
         }
         let facility = app.live.get(id).ok_or_else(|| Error::unknown_facility(id))?;
         if facility.rates().is_none() {
             let plan = toml::from_str(RATES).map_err(|e| anyhow::anyhow!("demo rates: {e}"))?;
-            facilities::set_rate_plan(app.store.as_ref(), &facility, plan, app.now()).await?;
+            facilities::set_rate_plan(app, id, plan).await?;
         }
     }
     for (email, role) in accounts() {
-        match crate::users::create(app.store.as_ref(), &email, PASSWORD, role, app.now()).await {
+        match crate::users::create(app, &email, PASSWORD, role).await {
             Err(Error::Api { code: ErrorCode::Conflict, .. }) | Ok(_) => {}
             Err(e) => return Err(e),
         }
     }
-    let token = random_token(DEVICE_TOKEN_PREFIX);
-    app.store
-        .insert_device("demo sensors", DeviceKind::SensorGateway, None, &sha256_hex(&token), app.now())
-        .await?;
-    Ok(token)
+    let device = NewDevice { name: "demo sensors".into(), kind: DeviceKind::SensorGateway, facility: None };
+    Ok(crate::devices::issue(app, device).await?.token)
 }
 
 /// Gives each demo facility `weeks` of past occupancy samples (where it has none), so the managers'

@@ -2,16 +2,16 @@
 
 use std::path::Path;
 
-use jiff::Timestamp;
 use parkline_domain::LayoutFile;
 use parkline_domain::pricing::RatePlan;
 
+use crate::app::App;
 use crate::error::{Error, Result};
-use crate::live::{FacilityLive, Live};
-use parkline_store::Store;
+use crate::live::FacilityLive;
 
 /// Validates a layout (structure and time zone), saves it with every spot free, and makes it live.
-pub async fn import(store: &dyn Store, live: &Live, layout: LayoutFile, now: Timestamp) -> Result<()> {
+pub async fn import(app: &App, layout: LayoutFile) -> Result<()> {
+    let (live, store, now) = (&app.live, app.store.as_ref(), app.now());
     let facility = FacilityLive::new(layout, &[])?;
     let layout = &facility.layout;
     if live.get(&layout.id).is_some() {
@@ -33,12 +33,8 @@ pub async fn import(store: &dyn Store, live: &Live, layout: LayoutFile, now: Tim
 }
 
 /// Validates a rate plan for a facility, saves it, and puts it in force.
-pub async fn set_rate_plan(
-    store: &dyn Store,
-    facility: &FacilityLive,
-    plan: RatePlan,
-    now: Timestamp,
-) -> Result<()> {
+pub async fn set_rate_plan(app: &App, facility: &str, plan: RatePlan) -> Result<()> {
+    let facility = app.live.get(facility).ok_or_else(|| Error::unknown_facility(facility))?;
     plan.validate().map_err(|e| Error::validation(e.to_string()))?;
     if plan.currency.as_str() != facility.facility.currency {
         return Err(Error::validation(format!(
@@ -46,7 +42,7 @@ pub async fn set_rate_plan(
             facility.facility.id, facility.facility.currency, plan.currency
         )));
     }
-    store.save_rate_plan(&facility.facility.id, &plan, now).await?;
+    app.store.save_rate_plan(&facility.facility.id, &plan, app.now()).await?;
     facility.set_rates(plan);
     Ok(())
 }
@@ -68,7 +64,8 @@ pub fn parse_layout(text: &str, json: bool) -> anyhow::Result<LayoutFile> {
 }
 
 /// Loads every stored facility into memory, as the server starts.
-pub async fn load_all(store: &dyn Store, live: &Live) -> Result<usize> {
+pub async fn load_all(app: &App) -> Result<usize> {
+    let (live, store) = (&app.live, app.store.as_ref());
     let all = store.load_facilities().await?;
     let n = all.len();
     for (layout, records) in all {

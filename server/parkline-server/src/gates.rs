@@ -16,29 +16,50 @@ use parkline_domain::gate::{
 use parkline_domain::permit::Permit;
 use parkline_domain::plate::{Plate, PlateMatch};
 use parkline_domain::reservation::{Reservation, Status as ReservationStatus};
-use parkline_domain::{Currency, Direction, Money, Preferences, SpotIdx, SpotState, Vehicle, VehicleClass};
-use parkline_protocol::{ErrorCode, GateCommand, GateDecision, GateEvent, SessionView, TicketView};
+use parkline_domain::{Currency, Direction, Preferences, SpotIdx, SpotState, Vehicle, VehicleClass};
+use parkline_protocol::{ErrorCode, GateCommand, GateDecision, GateEvent, TicketView};
 use tokio::sync::watch;
 
+use crate::app::App;
 use crate::auth::Principal;
 use crate::error::{Error, Result};
-use crate::live::FacilityLive;
-use crate::permits::Permits;
+use crate::live::{FacilityLive, InFlight};
+use crate::permit_book::Permits;
 use crate::reservations;
 use parkline_store::{
     GateEventRecord, GateWrite, LedgerEntry, LedgerKind, SessionExit, SessionRecord, SpotRecord, Store,
 };
 
-/// Handles one gate event end to end.
+/// Handles one gate event end to end; a reservation's holder hears that their vehicle is in.
 pub async fn handle(
-    live: &crate::live::Live,
-    permits: &Permits,
-    store: &Arc<dyn Store>,
+    app: &App,
     gate_id: &str,
     principal: &Principal,
     event: GateEvent,
-    now: Timestamp,
 ) -> Result<GateDecision> {
+    let decision = decide(app, gate_id, principal, event).await?;
+    confirm_entry(app, gate_id, &decision).await;
+    Ok(decision)
+}
+
+/// Tells the holder of a reservation that their vehicle is in (once, however often the event is retried).
+async fn confirm_entry(app: &App, gate: &str, decision: &GateDecision) {
+    let (Some(session), Some(facility)) = (&decision.session, app.live.gate(gate)) else { return };
+    if decision.reason != parkline_protocol::DecisionReason::Admitted {
+        return;
+    }
+    let reservation = facility.inside().get(session).and_then(|s| s.reservation.clone());
+    let owner =
+        reservation.and_then(|id| facility.claims().iter().find(|r| r.id == id).and_then(|r| r.owner));
+    if let Some(owner) = owner {
+        let text = format!("You are in. {}", decision.display);
+        crate::notices::notify(app, owner, "entry_confirmed", session, text).await;
+    }
+}
+
+/// Decides a gate event, makes it durable, and only then answers.
+async fn decide(app: &App, gate_id: &str, principal: &Principal, event: GateEvent) -> Result<GateDecision> {
+    let (live, permits, store, now) = (&app.live, &app.permits, &app.store, app.now());
     let key = event.event_id.trim();
     if key.is_empty() || key.len() > 128 || key.chars().any(char::is_control) {
         return Err(Error::validation("event_id must be 1-128 printable characters"));
@@ -166,68 +187,10 @@ pub async fn handle(
     Ok(decision)
 }
 
-/// What a session costs if it ended at `now`: nothing on a permit or without a rate plan, else its price
-/// from entry to `now` at the demand it entered on. A driver who paid is charged up to the payment if
-/// they leave within [`parkline_domain::gate::LEAVE_AFTER_PAYING`].
-pub fn fee(f: &FacilityLive, s: &SessionRecord, now: Timestamp) -> Result<i64> {
-    let (full, off) = fee_parts(f, s, now)?;
-    Ok(full - off.iter().sum::<i64>())
-}
-
-/// [`fee`] before merchant validations, and what each of the session's validations takes off it
-/// (`parkline_domain::gate::fee`, at the demand it entered on).
-pub fn fee_parts(f: &FacilityLive, s: &SessionRecord, now: Timestamp) -> Result<(i64, Vec<i64>)> {
-    gate::fee(&stay(s), f.rates().as_deref(), &f.tz, now).map_err(|e| Error::validation(e.to_string()))
-}
-
-/// A session as the gate rules price it.
-fn stay(s: &SessionRecord) -> gate::Stay {
-    gate::Stay {
-        class: s.vehicle.class,
-        entered_at: s.entry,
-        permit: s.permit.is_some(),
-        last_paid: s.last_paid,
-        occupancy_permille: Some(s.occupancy_permille),
-        discounts: s.validations.iter().map(|(_, d)| *d).collect(),
-    }
-}
-
-/// A session as its ticket holder or staff see it: the fee if it left now, and whether it overstays.
-pub fn view(f: &FacilityLive, s: &SessionRecord, now: Timestamp) -> Result<SessionView> {
-    let currency = Currency::new(&f.facility.currency).unwrap_or(Currency::USD);
-    let plan = f.rates();
-    let fee = fee(f, s, now)?;
-    let reservation_over = s
-        .reservation
-        .as_deref()
-        .and_then(|id| f.claims().iter().find(|r| r.id == id).map(|r| now > r.end))
-        .unwrap_or(false);
-    let too_long = plan
-        .and_then(|p| p.max_stay_hours)
-        .is_some_and(|h| now.duration_since(s.entry) > jiff::SignedDuration::from_hours(i64::from(h)));
-    Ok(SessionView {
-        id: s.id.clone(),
-        facility: s.facility.clone(),
-        ticket: s.ticket.clone(),
-        plate: s.plate.as_ref().map(|p| p.as_str().to_owned()),
-        spot: s.spot.clone(),
-        entered_at: s.entry,
-        exited_at: s.exit.as_ref().map(|e| e.at),
-        fee: Money::new(fee, currency),
-        paid: Money::new(s.paid_minor, currency),
-        overstay: reservation_over || too_long,
-        permit: s.permit.is_some(),
-        vehicle_class: Some(s.vehicle.class),
-    })
-}
-
 async fn stored_decision(store: &dyn Store, gate: &str, key: &str) -> Result<Option<GateDecision>> {
     let Some(json) = store.gate_event_decision(gate, key).await? else { return Ok(None) };
     Ok(Some(serde_json::from_str(&json).map_err(|e| anyhow::anyhow!("stored decision: {e}"))?))
 }
-
-/// The outcome of an event being saved by an earlier attempt.
-pub type InFlight = watch::Receiver<Option<std::result::Result<GateDecision, String>>>;
 
 async fn wait_for(mut first: InFlight) -> Result<GateDecision> {
     let outcome = first
@@ -534,7 +497,7 @@ impl Ctx<'_> {
         };
 
         // A vehicle that entered on a permit has paid already.
-        let (full, validated) = fee_parts(self.facility, &session, self.now)?;
+        let (full, validated) = crate::stays::fee_parts(self.facility, &session, self.now)?;
         let fee = full - validated.iter().sum::<i64>();
         let leaving = Leaving::Stay { fee, paid_minor: session.paid_minor, permit: session.permit.is_some() };
         let ExitPlan { verdict, taken } = gate::exit(&departure(leaving));

@@ -15,10 +15,10 @@ use parkline_domain::pricing::RatePlan;
 use parkline_domain::reservation::Reservation;
 use parkline_domain::{Facility, Feature, LayoutFile, Occupancy, SpotIdx, SpotState, SpotStatus};
 use parkline_protocol::{
-    Availability, FacilitySummary, FloorAvailability, Freshness, GateView, LayoutView, SpotView,
-    StreamMessage, ZoneAvailability,
+    Availability, FacilitySummary, FloorAvailability, Freshness, GateDecision, GateView, LayoutView,
+    SpotView, StreamMessage, ZoneAvailability,
 };
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::inside::Inside;
 use parkline_store::SpotRecord;
@@ -28,11 +28,11 @@ pub const REPLAY: usize = 4096;
 /// Updates a slow subscriber may fall behind by before it gets a snapshot instead.
 const LIVE_QUEUE: usize = 1024;
 
-/// A streamed message, serialised once for every subscriber.
+/// A streamed message, serialised once for every subscriber: `text` is its JSON, shared, not copied.
 #[derive(Debug)]
 pub struct Update {
     pub message: StreamMessage,
-    pub text: axum::extract::ws::Utf8Bytes,
+    pub text: bytes::Bytes,
 }
 
 impl Update {
@@ -41,6 +41,10 @@ impl Update {
         Arc::new(Update { message, text })
     }
 }
+
+/// The outcome of a gate event being saved by an earlier attempt: pending (`None`), its decision, or
+/// why it could not be saved.
+pub type InFlight = watch::Receiver<Option<Result<GateDecision, String>>>;
 
 /// Where a facility's sequence starts in this process: the start time in milliseconds, times 1,024.
 /// Numbers then keep growing across restarts (unless a run averaged over 1,024 changes per millisecond),
@@ -75,7 +79,7 @@ pub struct FacilityLive {
     claims: Mutex<Vec<Reservation>>,
     /// Recent gate events (being saved, or saved), by gate and key, so that a retry waits for or repeats
     /// the first attempt's outcome without asking the database.
-    recent_events: Mutex<HashMap<String, crate::gates::InFlight>>,
+    recent_events: Mutex<HashMap<String, InFlight>>,
     state: RwLock<LiveState>,
     /// What each gate did lately (this instance's traffic), for the idle-gate and read-confidence alerts.
     gates: Mutex<HashMap<String, parkline_domain::gate_health::GateActivity>>,
@@ -192,13 +196,13 @@ impl FacilityLive {
         self.recent_events.lock().unwrap_or_else(|p| p.into_inner()).remove(slot);
     }
 
-    pub fn recent_gate_event(&self, slot: &str) -> Option<crate::gates::InFlight> {
+    pub fn recent_gate_event(&self, slot: &str) -> Option<InFlight> {
         self.recent_events.lock().unwrap_or_else(|p| p.into_inner()).get(slot).cloned()
     }
 
     /// Remembers a gate event being saved. The memory is bounded: past a few thousand events, those
     /// already settled are forgotten (the database still has them).
-    pub fn remember_gate_event(&self, slot: String, outcome: crate::gates::InFlight) {
+    pub fn remember_gate_event(&self, slot: String, outcome: InFlight) {
         const KEEP: usize = 4096;
         let mut map = self.recent_events.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= KEEP {

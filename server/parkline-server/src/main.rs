@@ -7,8 +7,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use parkline_protocol::Role;
+use parkline_server::clock::SystemClock;
 use parkline_server::config::{Config, Settings};
-use parkline_server::{demo, facilities, start, users};
+use parkline_server::{demo, facilities, setup, start, users};
 
 #[derive(Debug, Parser)]
 #[command(name = "parkline-server", version, about = "Parkline smart-parking server")]
@@ -133,16 +134,11 @@ async fn main() -> anyhow::Result<()> {
         Command::ImportLayout { settings, files } => {
             let config = config(&cli.config, settings)?;
             init_logs(config.json_logs);
-            std::fs::create_dir_all(&config.data_dir)?;
-            let store =
-                parkline_store::open(&config.database_url, Arc::new(parkline_server::vault(&config)?))
-                    .await?;
-            let live = parkline_server::live::Live::default();
-            facilities::load_all(store.as_ref(), &live).await?;
+            let app = setup::open(&config, Arc::new(SystemClock)).await?;
             for file in files {
                 let layout = facilities::read_layout(&file)?;
                 let id = layout.id.clone();
-                facilities::import(store.as_ref(), &live, layout, parkline_server::clock::wall())
+                facilities::import(&app, layout)
                     .await
                     .with_context(|| format!("importing {}", file.display()))?;
                 println!("imported {id} from {}", file.display());
@@ -159,27 +155,19 @@ async fn main() -> anyhow::Result<()> {
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
-            std::fs::create_dir_all(&config.data_dir)?;
-            let store =
-                parkline_store::open(&config.database_url, Arc::new(parkline_server::vault(&config)?))
-                    .await?;
-            let id = users::create(store.as_ref(), &email, &password, role, parkline_server::clock::wall())
-                .await?;
+            let app = setup::open(&config, Arc::new(SystemClock)).await?;
+            let id = users::create(&app, &email, &password, role).await?;
             println!("created {} {email} (id {id})", role.as_str());
         }
         Command::Rekey { settings } => {
             let config = config(&cli.config, settings)?;
-            let store =
-                parkline_store::open(&config.database_url, Arc::new(parkline_server::vault(&config)?))
-                    .await?;
+            let store = parkline_store::open(&config.database_url, Arc::new(setup::vault(&config)?)).await?;
             let moved = store.rekey().await?;
             println!("re-encrypted {moved} values under the current key");
         }
         Command::VerifyAudit { settings } => {
             let config = config(&cli.config, settings)?;
-            let store =
-                parkline_store::open(&config.database_url, Arc::new(parkline_server::vault(&config)?))
-                    .await?;
+            let store = parkline_store::open(&config.database_url, Arc::new(setup::vault(&config)?)).await?;
             let report = parkline_store::audit::verify(store.as_ref()).await?;
             for problem in &report.problems {
                 println!("PROBLEM {problem}");

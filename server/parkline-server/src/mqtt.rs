@@ -15,7 +15,7 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
 
-use crate::http::App;
+use crate::app::App;
 use crate::occupancy;
 
 pub const TOPIC_FILTER: &str = "parkline/+/sensors/+";
@@ -106,9 +106,7 @@ pub async fn run(app: App, opts: MqttOptions, mut stopped: watch::Receiver<bool>
                 metrics::counter!("parkline_mqtt_refused_total", "stage" => "parse").increment(1);
                 tracing::warn!(error = %e, "MQTT message refused");
             }
-            let applied =
-                occupancy::ingest_each(&app_.live, app_.store.as_ref(), &app_.rules, &readings, app_.now())
-                    .await;
+            let applied = occupancy::ingest_each(&app_, &readings).await;
             match applied {
                 Ok(results) => {
                     for e in results.iter().filter_map(|r| r.as_ref().err()) {

@@ -1,58 +1,22 @@
 //! Notices for people: entry confirmed, reservation and payment reminders, overstay and no-show alerts.
 //!
 //! Each is stored once per (person, kind, subject), pushed to the person's open stream connections,
-//! and handed to a [`Sender`] for email or SMS (a logging sender by default). Who to tell is known
+//! and handed to a [`Sender`](crate::hub::Sender) for email or SMS (a logging sender by default). Who to tell is known
 //! where a stay is tied to a person: through their reservation.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use jiff::SignedDuration;
-use parkline_protocol::{Notice, StreamMessage};
-use tokio::sync::broadcast;
+use parkline_protocol::Notice;
 
-use crate::http::App;
-use crate::live::Update;
+use crate::app::App;
 
 /// Reminded this long before a reservation starts.
 pub const RESERVATION_REMINDER: SignedDuration = SignedDuration::from_mins(30);
 /// Reminded to pay this long before a reservation ends, if something is due.
 pub const PAYMENT_REMINDER: SignedDuration = SignedDuration::from_mins(15);
 
-/// Email, SMS, push: where notices go besides the stream.
-pub trait Sender: Send + Sync + std::fmt::Debug {
-    fn send(&self, user: i64, notice: &Notice);
-}
-
-/// The default sender: writes each notice to the log.
-#[derive(Debug, Default)]
-pub struct LogSender;
-
-impl Sender for LogSender {
-    fn send(&self, user: i64, notice: &Notice) {
-        tracing::info!(user, kind = notice.kind, subject = notice.subject, text = notice.text, "notice");
-    }
-}
-
-/// The stream connections of each signed-in person, by user id.
-#[derive(Debug, Default)]
-pub struct Hub {
-    people: Mutex<HashMap<i64, broadcast::Sender<Arc<Update>>>>,
-}
-
-impl Hub {
-    pub fn subscribe(&self, user: i64) -> broadcast::Receiver<Arc<Update>> {
-        let mut people = self.people.lock().unwrap_or_else(|p| p.into_inner());
-        people.retain(|_, tx| tx.receiver_count() > 0);
-        people.entry(user).or_insert_with(|| broadcast::channel(16).0).subscribe()
-    }
-
-    fn publish(&self, user: i64, notice: Notice) {
-        let people = self.people.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(tx) = people.get(&user) {
-            let _ = tx.send(Update::new(StreamMessage::Notice { notice }));
-        }
-    }
+/// A person's latest notices, newest first.
+pub async fn latest(app: &App, user: i64) -> crate::error::Result<Vec<Notice>> {
+    Ok(app.store.notices(user, 100).await?)
 }
 
 /// Tells `user` once about `subject`.
@@ -98,7 +62,7 @@ pub async fn check(app: &App) {
                     format!("Your reservation at {} ended; you are now paying by the hour.", f.facility.name);
                 due.push((owner, "overstay", s.id.clone(), text));
             } else if r.end - PAYMENT_REMINDER <= now {
-                let owed = crate::gates::fee(&f, &s, now).unwrap_or(0) - s.paid_minor;
+                let owed = crate::stays::fee(&f, &s, now).unwrap_or(0) - s.paid_minor;
                 if owed > 0 {
                     let text =
                         format!("Pay for your stay at {} before leaving to skip the queue.", f.facility.name);

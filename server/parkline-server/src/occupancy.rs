@@ -13,6 +13,7 @@ use parkline_domain::sensor::{Outcome, Reading, SensorRules};
 use parkline_domain::{SpotIdx, SpotStatus};
 use parkline_protocol::{ErrorCode, IngestReport, SensorBatch, SensorReading};
 
+use crate::app::App;
 use crate::error::{Error, Result};
 use crate::live::{FacilityLive, Live};
 use parkline_store::{HistoryEntry, SpotRecord, Store};
@@ -62,33 +63,21 @@ impl Plan {
     }
 }
 
-/// Limits on one sensor batch.
-#[derive(Debug, Clone, Copy)]
-pub struct IngestLimits {
-    pub max_batch: usize,
-}
-
 /// Applies a batch of readings. The batch is validated whole first: one bad reading rejects all of it,
 /// with the reading's index in the message, and nothing changes.
 ///
 /// `only_facility` restricts a device bound to one facility.
-pub async fn ingest(
-    live: &Live,
-    store: &dyn Store,
-    rules: &SensorRules,
-    limits: IngestLimits,
-    batch: SensorBatch,
-    only_facility: Option<&str>,
-    now: Timestamp,
-) -> Result<IngestReport> {
+pub async fn ingest(app: &App, batch: SensorBatch, only_facility: Option<&str>) -> Result<IngestReport> {
+    let (live, store, rules, max_batch, now) =
+        (&app.live, app.store.as_ref(), &app.rules, app.max_batch, app.now());
     let n = batch.readings.len();
     if n == 0 {
         return Err(Error::validation("a batch needs at least one reading"));
     }
-    if n > limits.max_batch {
+    if n > max_batch {
         return Err(Error::api(
             ErrorCode::PayloadTooLarge,
-            format!("a batch holds at most {} readings; this one has {n}", limits.max_batch),
+            format!("a batch holds at most {} readings; this one has {n}", max_batch),
         ));
     }
 
@@ -108,13 +97,8 @@ pub async fn ingest(
 
 /// Applies readings that arrive one by one (MQTT): each is validated on its own, so a bad reading is
 /// refused alone. Returns each reading's outcome or why it was refused.
-pub async fn ingest_each(
-    live: &Live,
-    store: &dyn Store,
-    rules: &SensorRules,
-    readings: &[SensorReading],
-    now: Timestamp,
-) -> Result<Vec<Result<Outcome>>> {
+pub async fn ingest_each(app: &App, readings: &[SensorReading]) -> Result<Vec<Result<Outcome>>> {
+    let (live, store, rules, now) = (&app.live, app.store.as_ref(), &app.rules, app.now());
     let mut results: Vec<Result<Outcome>> = Vec::with_capacity(readings.len());
     let mut resolved = Vec::new();
     for (i, r) in readings.iter().enumerate() {
@@ -265,7 +249,8 @@ fn outcome_label(o: Outcome) -> &'static str {
 }
 
 /// Applies held changes whose debounce window has passed. Returns how many spots changed.
-pub async fn settle(live: &Live, store: &dyn Store, rules: &SensorRules, now: Timestamp) -> Result<usize> {
+pub async fn settle(app: &App) -> Result<usize> {
+    let (live, store, rules, now) = (&app.live, app.store.as_ref(), &app.rules, app.now());
     let mut changed = 0;
     for facility in live.all() {
         if facility.read().pending.is_empty() {
@@ -295,13 +280,10 @@ pub async fn settle(live: &Live, store: &dyn Store, rules: &SensorRules, now: Ti
 
 /// Staff close a spot (repairs, an event) or reopen it. Closing an occupied spot is allowed: the car
 /// leaves, the spot stays closed until reopened.
-pub async fn set_out_of_service(
-    live: &FacilityLive,
-    store: &dyn Store,
-    code: &str,
-    out_of_service: bool,
-    now: Timestamp,
-) -> Result<()> {
+pub async fn set_out_of_service(app: &App, facility: &str, code: &str, out_of_service: bool) -> Result<()> {
+    let live = app.live.get(facility).ok_or_else(|| Error::unknown_facility(facility))?;
+    let live = live.as_ref();
+    let (store, now) = (app.store.as_ref(), app.now());
     let spot = live.facility.spot_by_code(code).ok_or_else(|| {
         Error::api(ErrorCode::UnknownSpot, format!("no spot {code:?} in {}", live.facility.id))
     })?;

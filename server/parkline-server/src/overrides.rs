@@ -1,24 +1,22 @@
 //! Attendant overrides at a gate: lift the barrier, void a session, correct a plate. Each needs a
 //! reason, is recorded with who did it, and is saved in order with the lane's gate events.
 
-use jiff::Timestamp;
 use parkline_domain::SpotStatus;
 use parkline_domain::plate::Plate;
 use parkline_protocol::{ErrorCode, GateCommand, OverrideAction, OverrideOutcome, OverrideRequest};
 
+use crate::app::App;
 use crate::auth::Principal;
 use crate::error::{Error, Result};
-use crate::live::Live;
-use parkline_store::{OverrideWrite, SessionExit, SpotRecord, Store};
+use parkline_store::{OverrideWrite, SessionExit, SpotRecord};
 
 pub async fn apply(
-    live: &Live,
-    store: &dyn Store,
+    app: &App,
     gate_id: &str,
     principal: &Principal,
     req: OverrideRequest,
-    now: Timestamp,
 ) -> Result<OverrideOutcome> {
+    let (live, store, now) = (&app.live, app.store.as_ref(), app.now());
     let reason = req.reason.trim();
     if reason.is_empty() || reason.len() > 500 {
         return Err(Error::validation("an override needs a reason (1-500 characters)"));

@@ -2,85 +2,14 @@
 //! (with the idempotency key, so a retry never charges twice), then the ledger entry is made durable,
 //! and only then is the payment acknowledged and the exit gate willing to open.
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
 use parkline_domain::{Currency, Money};
 use parkline_protocol::{ErrorCode, PaymentRequest, Receipt, RefundRequest};
 
+use crate::app::App;
 use crate::error::{Error, Result};
-use crate::gates;
-use crate::http::App;
+use crate::provider::{Charge, Outcome};
+use crate::stays;
 use parkline_store::{LedgerEntry, LedgerKind};
-
-/// A charge to make at the provider.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Charge {
-    pub amount_minor: i64,
-    pub currency: Currency,
-    pub card_token: String,
-    /// Sent to the provider, so a retried charge is the same charge.
-    pub idempotency_key: String,
-    pub description: String,
-}
-
-/// What the provider said.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// Money moved; the provider's reference for it.
-    Succeeded { reference: String },
-    /// The card issuer said no.
-    Declined { reason: String },
-}
-
-/// A card processor. Errors mean "unknown whether money moved": the caller retries with the same key.
-#[async_trait]
-pub trait Provider: Send + Sync + std::fmt::Debug {
-    fn name(&self) -> &'static str;
-    async fn charge(&self, charge: &Charge) -> anyhow::Result<Outcome>;
-    async fn refund(
-        &self,
-        reference: &str,
-        amount_minor: i64,
-        idempotency_key: &str,
-    ) -> anyhow::Result<Outcome>;
-}
-
-/// The default provider: no network, documented test tokens (the same names as Stripe's test cards).
-#[derive(Debug, Default)]
-pub struct Simulated;
-
-#[async_trait]
-impl Provider for Simulated {
-    fn name(&self) -> &'static str {
-        "simulated"
-    }
-
-    async fn charge(&self, charge: &Charge) -> anyhow::Result<Outcome> {
-        // Stripe's test PaymentMethods (`pm_card_visa`) name the same cards.
-        let token = match charge.card_token.strip_prefix("pm_card_") {
-            Some(card) => format!("tok_{card}"),
-            None => charge.card_token.clone(),
-        };
-        Ok(match token.as_str() {
-            "tok_chargeDeclined" => Outcome::Declined { reason: "Your card was declined.".into() },
-            "tok_chargeDeclinedInsufficientFunds" => {
-                Outcome::Declined { reason: "Your card has insufficient funds.".into() }
-            }
-            "tok_processingError" => anyhow::bail!("simulated processing error"),
-            t if t.starts_with("tok_") => Outcome::Succeeded {
-                reference: format!("sim_pi_{}", &crate::auth::sha256_hex(&charge.idempotency_key)[..20]),
-            },
-            _ => Outcome::Declined { reason: "Unknown card token.".into() },
-        })
-    }
-
-    async fn refund(&self, _reference: &str, _amount: i64, idempotency_key: &str) -> anyhow::Result<Outcome> {
-        Ok(Outcome::Succeeded {
-            reference: format!("sim_re_{}", &crate::auth::sha256_hex(idempotency_key)[..20]),
-        })
-    }
-}
 
 /// The provider's reference for money that moved, or the error the caller gets: a decline as the issuer
 /// put it, anything else as a provider failure to retry with the same key.
@@ -124,7 +53,7 @@ pub async fn pay(
         .by_ticket(ticket)
         .ok_or_else(|| Error::api(ErrorCode::NotFound, "no active session has this ticket"))?;
     let now = app.now();
-    let due = gates::fee(&facility, &session, now)? - session.paid_minor;
+    let due = stays::fee(&facility, &session, now)? - session.paid_minor;
     if due <= 0 {
         return Err(Error::api(ErrorCode::NothingDue, "nothing is due on this ticket now"));
     }
@@ -134,7 +63,7 @@ pub async fn pay(
     }
     let currency = Currency::new(&facility.facility.currency).unwrap_or(Currency::USD);
     // Paid from the driver's account: no card, the ledger checks the balance as it records the payment.
-    let from_account = req.card_token == crate::accounts::ACCOUNT_METHOD;
+    let from_account = req.card_token == parkline_store::ACCOUNT_METHOD;
     if from_account && user.is_none() {
         return Err(Error::api(ErrorCode::Unauthenticated, "sign in to pay from your account"));
     }
@@ -155,7 +84,7 @@ pub async fn pay(
         session: Some(session.id.clone()),
         reservation: None,
         user,
-        method: Some(if from_account { crate::accounts::ACCOUNT_METHOD } else { "card" }.into()),
+        method: Some(if from_account { parkline_store::ACCOUNT_METHOD } else { "card" }.into()),
         provider_ref: reference,
         refund_of: None,
         memo: None,
@@ -254,6 +183,11 @@ pub async fn refund(
     receipt(app, &saved).await
 }
 
+/// Finished stays that still owe money (let out offline or by an attendant), oldest first.
+pub async fn open_balances(app: &App) -> Result<Vec<parkline_protocol::OpenBalance>> {
+    Ok(app.store.open_balances(500).await?)
+}
+
 /// The receipt of a payment or refund, by its id.
 pub async fn receipt_by_id(app: &App, id: &str) -> Result<Receipt> {
     let entry = app
@@ -277,7 +211,7 @@ async fn receipt(app: &App, e: &LedgerEntry) -> Result<Receipt> {
         match active {
             Some((f, s)) => {
                 ticket = Some(s.ticket.clone());
-                balance_due = Some(Money::new((gates::fee(&f, &s, now)? - s.paid_minor).max(0), currency));
+                balance_due = Some(Money::new((stays::fee(&f, &s, now)? - s.paid_minor).max(0), currency));
                 leave_by = s.last_paid.map(|t| t + parkline_domain::gate::LEAVE_AFTER_PAYING);
             }
             None => ticket = app.store.session(id).await?.map(|s| s.ticket),
@@ -296,21 +230,4 @@ async fn receipt(app: &App, e: &LedgerEntry) -> Result<Receipt> {
         balance_due,
         leave_by,
     })
-}
-
-/// The provider the settings name: `simulated` (the default) or `stripe`.
-pub fn provider(config: &crate::config::Config) -> anyhow::Result<Arc<dyn Provider>> {
-    match config.payment_provider.as_deref().unwrap_or("simulated") {
-        "simulated" => Ok(Arc::new(Simulated)),
-        "stripe" => {
-            let key = config.stripe_secret_key.as_deref().ok_or_else(|| {
-                anyhow::anyhow!(
-                    "payment_provider = stripe needs stripe_secret_key (PARKLINE_STRIPE_SECRET_KEY)"
-                )
-            })?;
-            let base = config.stripe_api_base.as_deref().unwrap_or("https://api.stripe.com");
-            Ok(Arc::new(crate::stripe::Stripe::new(base, key)?))
-        }
-        other => anyhow::bail!("unknown payment_provider {other:?}: use simulated or stripe"),
-    }
 }

@@ -7,7 +7,7 @@
 use parkline_store::Change;
 use tokio::sync::watch;
 
-use crate::http::App;
+use crate::app::App;
 
 /// Follows other instances' changes until `stopped` (nothing to follow on SQLite).
 pub async fn follow(app: App, mut stopped: watch::Receiver<bool>) {

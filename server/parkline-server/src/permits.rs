@@ -1,121 +1,64 @@
 //! Permits and pools: which plates park free. Kept in memory for the gates, saved first.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use jiff::Timestamp;
 use parkline_domain::permit::Permit;
-use parkline_domain::plate::Plate;
 use parkline_protocol::ErrorCode;
 
+use crate::app::App;
 use crate::error::{Error, Result};
-use parkline_store::Store;
 
-/// Every active permit, by id and by plate, and every pool's limit.
-#[derive(Debug, Default)]
-pub struct PermitBook {
-    by_id: HashMap<String, Arc<Permit>>,
-    by_plate: HashMap<Plate, Arc<Permit>>,
-    pools: HashMap<String, u32>,
+/// Loads every active permit and pool, as the server starts.
+pub async fn load(app: &App) -> Result<()> {
+    let (pools, permits) = (app.store.pools().await?, app.store.permits().await?);
+    let mut book = app.permits.write();
+    book.pools.extend(pools);
+    for permit in permits {
+        book.insert(permit);
+    }
+    Ok(())
 }
 
-impl PermitBook {
-    pub fn by_plate(&self, plate: &Plate) -> Option<Arc<Permit>> {
-        self.by_plate.get(plate).cloned()
+/// Saves a new permit and puts it in force at every gate.
+pub async fn add(app: &App, permit: Permit) -> Result<()> {
+    permit.validate().map_err(|e| Error::validation(e.to_string()))?;
+    if let Some(e) = app.permits.read().conflict(&permit) {
+        return Err(e);
     }
-    pub fn get(&self, id: &str) -> Option<Arc<Permit>> {
-        self.by_id.get(id).cloned()
-    }
-    /// Every active permit.
-    pub fn all(&self) -> impl Iterator<Item = &Arc<Permit>> {
-        self.by_id.values()
-    }
-    pub fn pool_limit(&self, pool: &str) -> Option<u32> {
-        self.pools.get(pool).copied()
-    }
-
-    fn insert(&mut self, permit: Permit) {
-        let permit = Arc::new(permit);
-        for plate in &permit.plates {
-            self.by_plate.insert(plate.clone(), permit.clone());
+    app.store.insert_permit(&permit, app.now()).await.map_err(|e| match e {
+        parkline_store::Error::Duplicate => {
+            Error::api(ErrorCode::Conflict, format!("permit {} already exists", permit.id))
         }
-        self.by_id.insert(permit.id.clone(), permit);
-    }
-
-    fn remove(&mut self, id: &str) {
-        if let Some(p) = self.by_id.remove(id) {
-            for plate in &p.plates {
-                self.by_plate.remove(plate);
-            }
-        }
-    }
-
-    /// Why `permit` cannot be added: its id or one of its plates is taken, or its pool is unknown.
-    fn conflict(&self, permit: &Permit) -> Option<Error> {
-        if self.by_id.contains_key(&permit.id) {
-            return Some(Error::api(ErrorCode::Conflict, format!("permit {} already exists", permit.id)));
-        }
-        if let Some(p) = permit.plates.iter().find(|p| self.by_plate.contains_key(*p)) {
-            return Some(Error::api(ErrorCode::Conflict, format!("{p} is already on another active permit")));
-        }
-        if let Some(pool) = permit.pool.as_deref().filter(|pool| !self.pools.contains_key(*pool)) {
-            return Some(Error::validation(format!("no permit pool {pool:?}; create it first")));
-        }
-        None
-    }
+        other => other.into(),
+    })?;
+    app.permits.write().insert(permit);
+    Ok(())
 }
 
-/// The book, shared by every facility's gates.
-#[derive(Debug, Default)]
-pub struct Permits(std::sync::RwLock<PermitBook>);
+/// An active permit by its id.
+pub fn get(app: &App, id: &str) -> Result<Arc<Permit>> {
+    app.permits.read().get(id).ok_or_else(|| Error::api(ErrorCode::NotFound, "no such permit"))
+}
 
-impl Permits {
-    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, PermitBook> {
-        self.0.read().unwrap_or_else(|p| p.into_inner())
-    }
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, PermitBook> {
-        self.0.write().unwrap_or_else(|p| p.into_inner())
-    }
+/// Every permit (active or not) and the pools' sizes.
+pub async fn list(app: &App) -> Result<parkline_protocol::PermitList> {
+    Ok(parkline_protocol::PermitList { permits: app.store.permits().await?, pools: app.store.pools().await? })
+}
 
-    pub async fn load(&self, store: &dyn Store) -> Result<()> {
-        let (pools, permits) = (store.pools().await?, store.permits().await?);
-        let mut book = self.write();
-        book.pools.extend(pools);
-        for permit in permits {
-            book.insert(permit);
-        }
-        Ok(())
+pub async fn revoke(app: &App, id: &str) -> Result<()> {
+    if !app.store.revoke_permit(id, app.now()).await? {
+        return Err(Error::api(ErrorCode::NotFound, format!("no active permit {id:?}")));
     }
+    app.permits.write().remove(id);
+    Ok(())
+}
 
-    pub async fn add(&self, store: &dyn Store, permit: Permit, now: Timestamp) -> Result<()> {
-        permit.validate().map_err(|e| Error::validation(e.to_string()))?;
-        if let Some(e) = self.read().conflict(&permit) {
-            return Err(e);
-        }
-        store.insert_permit(&permit, now).await.map_err(|e| match e {
-            parkline_store::Error::Duplicate => {
-                Error::api(ErrorCode::Conflict, format!("permit {} already exists", permit.id))
-            }
-            other => other.into(),
-        })?;
-        self.write().insert(permit);
-        Ok(())
+/// Creates a pool or changes its size.
+pub async fn set_pool(app: &App, id: &str, limit: u32) -> Result<()> {
+    if !parkline_domain::layout::is_slug(id) {
+        return Err(Error::validation("pool ids are 1-64 lowercase letters, digits or dashes"));
     }
-
-    pub async fn revoke(&self, store: &dyn Store, id: &str, now: Timestamp) -> Result<()> {
-        if !store.revoke_permit(id, now).await? {
-            return Err(Error::api(ErrorCode::NotFound, format!("no active permit {id:?}")));
-        }
-        self.write().remove(id);
-        Ok(())
-    }
-
-    pub async fn set_pool(&self, store: &dyn Store, id: &str, limit: u32) -> Result<()> {
-        if !parkline_domain::layout::is_slug(id) {
-            return Err(Error::validation("pool ids are 1-64 lowercase letters, digits or dashes"));
-        }
-        store.save_pool(id, limit).await?;
-        self.write().pools.insert(id.to_owned(), limit);
-        Ok(())
-    }
+    app.store.save_pool(id, limit).await?;
+    app.permits.write().pools.insert(id.to_owned(), limit);
+    Ok(())
 }

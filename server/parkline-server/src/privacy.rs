@@ -4,8 +4,8 @@
 
 use parkline_protocol::{ErrorCode, MyData};
 
+use crate::app::App;
 use crate::error::{Error, Result};
-use crate::http::App;
 
 /// Removes plates and images older than the retention period. Returns how many rows changed.
 pub async fn purge(app: &App) -> Result<u64> {

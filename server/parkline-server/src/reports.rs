@@ -14,8 +14,8 @@ use parkline_protocol::{
     SessionSearch, SessionTimeline, TimelineEvent,
 };
 
+use crate::app::App;
 use crate::error::{Error, Result};
-use crate::http::App;
 use parkline_store::{LedgerKind, SessionRecord};
 
 /// Longest range one revenue report covers, in days.
@@ -130,7 +130,7 @@ async fn timeline(app: &App, stored: SessionRecord) -> Result<SessionTimeline> {
     // An active stay as the gates see it now; a finished one as it was charged.
     let live = f.inside().get(&stored.id).cloned();
     let s = live.as_ref().unwrap_or(&stored);
-    let mut session = crate::gates::view(&f, s, app.now())?;
+    let mut session = crate::stays::view(&f, s, app.now())?;
     if let Some(exit) = &stored.exit {
         session.fee = Money::new(exit.amount_minor, session.fee.currency);
         session.overstay = false;

@@ -11,12 +11,14 @@ use parkline_domain::allocation::eligible;
 use parkline_domain::plate::Plate;
 use parkline_domain::pricing::{self, Stay};
 use parkline_domain::reservation::{self, Reservation, Status};
-use parkline_domain::{Preferences, SpotIdx, SpotState, Vehicle};
+use parkline_domain::{Currency, Money, Preferences, SpotIdx, SpotState, Vehicle};
 use parkline_protocol::{ErrorCode, ReservationRequest, ReservationWindow};
 
+use crate::app::App;
 use crate::error::{Error, Result};
-use crate::live::{FacilityLive, Live};
-use parkline_store::{LedgerEntry, LedgerKind, Store};
+use crate::live::FacilityLive;
+use crate::notices;
+use parkline_store::{LedgerEntry, LedgerKind};
 
 /// Most spots one group booking may take.
 pub const MAX_GROUP: u32 = 50;
@@ -41,13 +43,12 @@ fn unknown() -> Error {
 
 /// Books one spot, or `count` spots all or nothing.
 pub async fn book(
-    live: &Live,
-    store: &dyn Store,
+    app: &App,
     req: ReservationRequest,
     owner: Option<i64>,
     key: Option<&str>,
-    now: Timestamp,
 ) -> Result<Vec<Reservation>> {
+    let (live, store, now) = (&app.live, app.store.as_ref(), app.now());
     // A retried booking gets what its first attempt made.
     let key = key.map(|k| format!("{}:{k}", owner.map_or_else(|| "anon".to_owned(), |o| o.to_string())));
     if let Some(key) = &key
@@ -152,9 +153,14 @@ fn quote(f: &FacilityLive, vehicle: Vehicle, start: Timestamp, end: Timestamp) -
     Ok(pricing::price(&plan, &f.tz, &stay).map_err(|e| Error::validation(e.to_string()))?.total.minor)
 }
 
+/// A person's reservations, newest first.
+pub async fn of_user(app: &App, user: i64) -> Result<Vec<Reservation>> {
+    Ok(app.store.user_reservations(user).await?)
+}
+
 /// A reservation, if `owner` (a driver) or staff (`None`) may see it.
-pub async fn get(store: &dyn Store, id: &str, owner: Option<i64>) -> Result<Reservation> {
-    let r = store.reservation(id).await?.ok_or_else(unknown)?;
+pub async fn get(app: &App, id: &str, owner: Option<i64>) -> Result<Reservation> {
+    let r = app.store.reservation(id).await?.ok_or_else(unknown)?;
     if owner.is_some() && r.owner != owner {
         return Err(unknown());
     }
@@ -175,14 +181,9 @@ fn confirmed_claim(f: &FacilityLive, stored: &Reservation) -> Result<Reservation
 }
 
 /// Cancels a confirmed reservation; late cancellations owe the no-show fee.
-pub async fn cancel(
-    live: &Live,
-    store: &dyn Store,
-    id: &str,
-    owner: Option<i64>,
-    now: Timestamp,
-) -> Result<Reservation> {
-    let current = get(store, id, owner).await?;
+pub async fn cancel(app: &App, id: &str, owner: Option<i64>) -> Result<Reservation> {
+    let (live, store, now) = (&app.live, app.store.as_ref(), app.now());
+    let current = get(app, id, owner).await?;
     let f = live.get(&current.facility).ok_or_else(|| Error::unknown_facility(&current.facility))?;
     let _writer = f.writer.lock().await;
     let mut r = confirmed_claim(&f, &current)?;
@@ -195,17 +196,16 @@ pub async fn cancel(
 
 /// Moves a confirmed reservation to a new window on the same spot.
 pub async fn modify(
-    live: &Live,
-    store: &dyn Store,
+    app: &App,
     id: &str,
     owner: Option<i64>,
     window: ReservationWindow,
-    now: Timestamp,
 ) -> Result<Reservation> {
+    let (live, store, now) = (&app.live, app.store.as_ref(), app.now());
     let window = ReservationWindow { start: stored(window.start), end: stored(window.end) };
     reservation::validate_window(window.start, window.end, now)
         .map_err(|e| Error::validation(e.to_string()))?;
-    let current = get(store, id, owner).await?;
+    let current = get(app, id, owner).await?;
     let f = live.get(&current.facility).ok_or_else(|| Error::unknown_facility(&current.facility))?;
     let _writer = f.writer.lock().await;
     let mut r = confirmed_claim(&f, &current)?;
@@ -223,8 +223,21 @@ pub async fn modify(
 }
 
 /// Marks reservations whose check-in window passed with no vehicle as no-shows (owing the fee), which
-/// releases their spots. Returns them.
-pub async fn release_no_shows(live: &Live, store: &dyn Store, now: Timestamp) -> Result<Vec<Reservation>> {
+/// releases their spots, and tells their holders. Returns how many.
+pub async fn release_no_shows(app: &App) -> Result<usize> {
+    let missed = mark_no_shows(app).await?;
+    for r in &missed {
+        let Some(owner) = r.owner else { continue };
+        let currency = app.live.get(&r.facility).and_then(|f| Currency::new(&f.facility.currency).ok());
+        let fee = Money::new(r.fee_minor, currency.unwrap_or(Currency::USD));
+        let text = format!("You did not arrive for your reservation; a no-show fee of {fee} applies.");
+        notices::notify(app, owner, "no_show", &r.id, text).await;
+    }
+    Ok(missed.len())
+}
+
+async fn mark_no_shows(app: &App) -> Result<Vec<Reservation>> {
+    let (live, store, now) = (&app.live, app.store.as_ref(), app.now());
     let mut released = Vec::new();
     for f in live.all() {
         if !f.claims().iter().any(|r| r.is_no_show(now)) {

@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use crate::payments::{Charge, Outcome, Provider};
+use crate::provider::{Charge, Outcome, Provider};
 
 #[derive(Debug)]
 pub struct Stripe {

@@ -1,4 +1,4 @@
-//! Webhooks for partners: the signature, and the dispatcher that delivers the outbox (the events
+//! Webhooks for partners: registering endpoints, the signature, and the dispatcher that delivers the outbox (the events
 //! themselves are made by the store, with the writes that cause them: `parkline_store::events`).
 //!
 //! Each delivery is a `POST` of the event's JSON with `Parkline-Event-Id` and
@@ -14,13 +14,67 @@ use jiff::{SignedDuration, Timestamp};
 use sha2::Sha256;
 use tokio::sync::watch;
 
-use crate::http::App;
-use parkline_store::Delivery;
+use parkline_protocol::{ErrorCode, WEBHOOK_TOPICS, WebhookRequest, WebhookView};
+
+use crate::app::App;
+use crate::error::{Error, Result};
+use parkline_store::{Delivery, WebhookRecord};
 
 /// Longest wait between two attempts.
 const MAX_BACKOFF: SignedDuration = SignedDuration::from_secs(3600);
 /// How long one instance keeps a delivery to itself while it tries it.
 const LEASE: SignedDuration = SignedDuration::from_secs(60);
+
+/// Registers an endpoint for some topics (`["*"]`: all); the answer holds the signing secret, once.
+pub async fn register(app: &App, req: WebhookRequest) -> Result<WebhookView> {
+    let url = reqwest::Url::parse(req.url.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some() && req.url.len() <= 2048)
+        .ok_or_else(|| Error::validation("url must be an http(s) URL of at most 2048 characters"))?;
+    let mut topics = req.topics;
+    topics.sort();
+    topics.dedup();
+    let known = |t: &String| t == "*" || WEBHOOK_TOPICS.contains(&t.as_str());
+    if topics.is_empty() || !topics.iter().all(known) {
+        return Err(Error::validation(format!("topics must be \"*\" or some of {WEBHOOK_TOPICS:?}")));
+    }
+    if topics.len() > 1 && topics.iter().any(|t| t == "*") {
+        topics = vec!["*".into()];
+    }
+    let record = WebhookRecord {
+        id: crate::auth::random_token("whk_")[..20].to_owned(),
+        url: url.to_string(),
+        secret: crate::auth::random_token("whsec_"),
+        topics,
+        created: app.now(),
+    };
+    app.store.insert_webhook(&record).await?;
+    Ok(view(record, true))
+}
+
+/// The registered endpoints, without their secrets.
+pub async fn list(app: &App) -> Result<Vec<WebhookView>> {
+    Ok(app.store.webhooks().await?.into_iter().map(|w| view(w, false)).collect())
+}
+
+/// Removes an endpoint; its undelivered events are dropped with it.
+pub async fn remove(app: &App, id: &str) -> Result<()> {
+    if app.store.disable_webhook(id, app.now()).await? {
+        Ok(())
+    } else {
+        Err(Error::api(ErrorCode::NotFound, "no such webhook"))
+    }
+}
+
+fn view(w: WebhookRecord, with_secret: bool) -> WebhookView {
+    WebhookView {
+        id: w.id,
+        url: w.url,
+        topics: w.topics,
+        created_at: w.created,
+        secret: with_secret.then_some(w.secret),
+    }
+}
 
 /// The `Parkline-Signature` header for `body` sent at `t` (unix seconds).
 pub fn signature(secret: &str, t: i64, body: &str) -> String {

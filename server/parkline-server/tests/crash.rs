@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::{Backend, TestDb};
+use parkline_store::testing::Disk;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
@@ -257,11 +258,9 @@ async fn survives_sigkill_under_load(backend: Backend) {
     assert!(retried >= KILLS, "the kills interrupted the clients");
     server.kill().await;
 
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&server.db.url).await.unwrap();
+    let disk = Disk::open(&server.db.url).await;
     // Every acknowledged session exactly once, with its ticket, and completed; no others.
-    let rows: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT id, ticket, status FROM sessions").fetch_all(&pool).await.unwrap();
+    let rows = disk.sessions().await;
     assert_eq!(rows.len(), acked.sessions.len(), "no session lost or added");
     for (id, ticket, status) in &rows {
         assert_eq!(acked.sessions.get(id), Some(ticket), "session {id} was acknowledged with this ticket");
@@ -270,53 +269,21 @@ async fn survives_sigkill_under_load(backend: Backend) {
     assert_eq!(acked.exited.len(), rows.len());
     // Every acknowledged payment exactly once, for the amount on its receipt.
     for (key, amount) in &acked.payments {
-        let n: Vec<i64> = sqlx::query_scalar("SELECT amount_minor FROM ledger WHERE entry_key = $1")
-            .bind(key)
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-        assert_eq!(n, [*amount], "payment {key}");
+        assert_eq!(disk.ledger_amounts(key).await, [*amount], "payment {key}");
     }
     // Every session's balance is settled: charged == paid.
-    let unbalanced: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sessions s WHERE \
-         (SELECT COALESCE(SUM(CASE kind WHEN 'charge' THEN amount_minor WHEN 'payment' THEN -amount_minor \
-          WHEN 'refund' THEN amount_minor ELSE 0 END), 0) FROM ledger l WHERE l.session_id = s.id) <> 0 \
-         OR NOT EXISTS (SELECT 1 FROM ledger l WHERE l.session_id = s.id AND l.kind = 'charge')",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert_eq!(unbalanced, 0, "every session charged once and paid in full");
+    assert_eq!(disk.unbalanced_sessions().await, 0, "every session charged once and paid in full");
     // No spot held twice, and nothing left held: every vehicle left.
-    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM spot_status WHERE held <> 0")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(held, 0);
+    assert_eq!(disk.held_spots().await, 0);
     // Reservations: exactly the acknowledged ones stored (bookings carry an idempotency key, so a retry
     // after a lost answer returns the first attempt's), none overlapping on a spot.
     assert!(!acked.reservations.is_empty());
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reservations").fetch_one(&pool).await.unwrap();
-    assert_eq!(stored as usize, acked.reservations.len());
+    assert_eq!(disk.reservations().await as usize, acked.reservations.len());
     for id in &acked.reservations {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reservations WHERE id = $1")
-            .bind(id)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        assert_eq!(n, 1, "reservation {id}");
+        assert_eq!(disk.reservations_with_id(id).await, 1, "reservation {id}");
     }
-    let overlaps: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM reservations a JOIN reservations b ON a.facility_id = b.facility_id \
-         AND a.spot = b.spot AND a.id < b.id AND a.start_ms < b.end_ms AND b.start_ms < a.end_ms \
-         WHERE a.status IN ('confirmed', 'checked_in') AND b.status IN ('confirmed', 'checked_in')",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert_eq!(overlaps, 0);
-    pool.close().await;
+    assert_eq!(disk.overlapping_reservations().await, 0);
+    disk.close().await;
 
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_parkline-server"))
         .args(["verify-audit", "--database-url", &server.db.url, "--data-dir"])

@@ -9,6 +9,7 @@ use common::lane::{IN, LOT, Lane, OUT, reason};
 use common::{Backend, TestDb, TestServer};
 use jiff::SignedDuration;
 use parkline_protocol::{DeviceKind, Role};
+use parkline_store::testing::Disk;
 use serde_json::{Value, json};
 
 async fn walk_in_parks_pays_and_leaves(backend: Backend) {
@@ -43,22 +44,13 @@ async fn walk_in_parks_pays_and_leaves(backend: Backend) {
     assert_eq!(reason(&d), ("deny", "lost_ticket"));
 
     // The session keeps what it cost and where its entry image is.
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&lane.db.url).await.unwrap();
-    let (status, amount, paid, image): (String, i64, i64, String) = sqlx::query_as(
-        "SELECT status, \
-         (SELECT CAST(SUM(amount_minor) AS BIGINT) FROM ledger WHERE session_id = sessions.id AND kind = 'charge'), \
-         (SELECT CAST(SUM(amount_minor) AS BIGINT) FROM ledger WHERE session_id = sessions.id AND kind = 'payment'), \
-         entry_image FROM sessions",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let disk = Disk::open(&lane.db.url).await;
+    let (status, amount, paid, image) = disk.only_stay().await;
     assert_eq!(
         (status.as_str(), amount, paid, image.as_str()),
         ("completed", fee, fee, "cam://in-1/0001.jpg")
     );
-    pool.close().await;
+    disk.close().await;
     lane.close().await;
 }
 
@@ -469,17 +461,12 @@ async fn attendants_override_with_a_reason_and_it_is_recorded(backend: Backend) 
     let (status, _) = override_(json!({"action": "open_gate", "reason": "ambulance"})).await;
     assert_eq!(status, 200);
 
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&lane.db.url).await.unwrap();
-    let recorded: Vec<(String, String)> =
-        sqlx::query_as("SELECT action, reason FROM gate_overrides ORDER BY id")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let disk = Disk::open(&lane.db.url).await;
+    let recorded = disk.overrides().await;
     let expected =
         [("set_plate", "misread at entry"), ("void_session", "hotel guest"), ("open_gate", "ambulance")];
     assert_eq!(recorded, expected.map(|(a, r)| (a.to_owned(), r.to_owned())));
-    pool.close().await;
+    disk.close().await;
     lane.close().await;
 }
 

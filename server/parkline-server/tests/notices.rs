@@ -10,6 +10,7 @@ use common::lane::{LOT, Lane, reason};
 use common::{Backend, ws};
 use jiff::SignedDuration;
 use parkline_protocol::Role;
+use parkline_store::testing::Disk;
 use serde_json::{Value, json};
 
 /// The next notice on the stream (other messages are skipped), within a few seconds.
@@ -93,12 +94,9 @@ async fn reservation_holders_hear_about_their_stay(backend: Backend) {
     // Another person hears none of it.
     assert_eq!(s.get_as(&manager, "/v1/me/notices").await.1, json!([]));
     // The partner's outbox holds one event of each.
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&lane.db.url).await.unwrap();
-    let topics: Vec<String> =
-        sqlx::query_scalar("SELECT topic FROM outbox ORDER BY id").fetch_all(&pool).await.unwrap();
-    assert_eq!(topics, ["session.overstay", "reservation.no_show"]);
-    pool.close().await;
+    let disk = Disk::open(&lane.db.url).await;
+    assert_eq!(disk.outbox_topics().await, ["session.overstay", "reservation.no_show"]);
+    disk.close().await;
     lane.close().await;
 }
 

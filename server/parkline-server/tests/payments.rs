@@ -9,6 +9,7 @@ use common::lane::{IN, Lane, reason};
 use common::{Backend, TestServer};
 use jiff::SignedDuration;
 use parkline_protocol::Role;
+use parkline_store::testing::Disk;
 use serde_json::{Value, json};
 
 /// Pays a ticket with an idempotency key.
@@ -91,10 +92,9 @@ async fn refund(s: &TestServer, token: &str, payment: &str, key: &str, body: Val
 }
 
 async fn ledger_rows(lane: &Lane) -> i64 {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&lane.db.url).await.unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ledger").fetch_one(&pool).await.unwrap();
-    pool.close().await;
+    let disk = Disk::open(&lane.db.url).await;
+    let n = disk.ledger_entries().await;
+    disk.close().await;
     n
 }
 
@@ -259,12 +259,10 @@ async fn merchant_validations_take_their_share_off_and_respect_their_limits(back
     let out = lane.leave("out-0", "VAL000", None).await;
     assert_eq!(out["amount_due"]["minor"].as_i64(), Some(due), "{out}");
     assert_eq!(reason(&lane.leave("out-0b", "VAL000", Some(due)).await).0, "open");
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&lane.db.url).await.unwrap();
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT kind, amount_minor FROM ledger ORDER BY id").fetch_all(&pool).await.unwrap();
+    let disk = Disk::open(&lane.db.url).await;
+    let rows = disk.ledger_kinds().await;
     assert_eq!(rows, [("payment".into(), due), ("charge".into(), full), ("adjustment".into(), full / 2)]);
-    pool.close().await;
+    disk.close().await;
     lane.close().await;
 }
 
@@ -347,41 +345,19 @@ async fn the_audit_chain_verifies_and_finds_tampering(backend: Backend) {
 
     // Someone with database access changes an amount: the ledger is append-only, so they must drop the
     // guard first, and the verify command then finds the row that no longer matches its record.
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&lane.db.url).await.unwrap();
-    let refused =
-        sqlx::query("UPDATE ledger SET amount_minor = 1 WHERE kind = 'charge'").execute(&pool).await;
+    let disk = Disk::open(&lane.db.url).await;
+    let refused = disk.try_rewrite_charges().await;
     assert!(refused.is_err(), "the ledger refuses updates");
-    let unguard = match backend {
-        Backend::Sqlite => "DROP TRIGGER ledger_no_update",
-        Backend::Postgres => "DROP TRIGGER ledger_append_only ON ledger",
-    };
-    sqlx::query(unguard).execute(&pool).await.unwrap();
-    sqlx::query(
-        "UPDATE ledger SET amount_minor = 1 WHERE id = (SELECT MIN(id) FROM ledger WHERE kind = 'charge')",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
+    disk.tamper_with_first_charge(backend).await;
     let (ok, report) = verify_audit(&lane);
     assert!(!ok, "{report}");
     assert!(report.contains("differs from its audit record"), "{report}");
 
     // Rewriting the audit record to match breaks the chain instead.
-    let unguard = match backend {
-        Backend::Sqlite => "DROP TRIGGER audit_no_update",
-        Backend::Postgres => "DROP TRIGGER audit_append_only ON audit_log",
-    };
-    sqlx::query(unguard).execute(&pool).await.unwrap();
-    sqlx::query(
-        "UPDATE audit_log SET body = REPLACE(body, '\"amount_minor\":', '\"amount_minor\":1') WHERE seq = 2",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
+    disk.tamper_with_audit_record_2(backend).await;
     let (ok, report) = verify_audit(&lane);
     assert!(!ok && report.contains("record 2: content does not match its hash"), "{report}");
-    pool.close().await;
+    disk.close().await;
     lane.close().await;
 }
 

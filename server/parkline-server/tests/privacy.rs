@@ -8,17 +8,15 @@ use common::Backend;
 use common::lane::{LOT, Lane, reason};
 use jiff::SignedDuration;
 use parkline_protocol::Role;
+use parkline_store::testing::Disk;
 use serde_json::json;
 
-async fn count(lane: &Lane, sql: &str) -> i64 {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&lane.db.url).await.unwrap();
-    let n = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(&pool).await.unwrap();
-    pool.close().await;
+async fn ledger_total(lane: &Lane) -> i64 {
+    let disk = Disk::open(&lane.db.url).await;
+    let n = disk.ledger_total().await;
+    disk.close().await;
     n
 }
-
-const LEDGER_TOTAL: &str = "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM ledger";
 
 async fn plates_and_images_go_after_the_retention_period(backend: Backend) {
     let Some(lane) = Lane::open(backend).await else { return };
@@ -30,7 +28,7 @@ async fn plates_and_images_go_after_the_retention_period(backend: Backend) {
     let out = lane.leave("out-1", "RET001", None).await;
     let due = out["amount_due"]["minor"].as_i64().unwrap();
     assert_eq!(reason(&lane.leave("out-2", "RET001", Some(due)).await).0, "open");
-    let total = count(&lane, LEDGER_TOTAL).await;
+    let total = ledger_total(&lane).await;
 
     // A vehicle still inside keeps its plate whatever its age.
     s.clock.advance(SignedDuration::from_hours(24 * 89));
@@ -42,9 +40,10 @@ async fn plates_and_images_go_after_the_retention_period(backend: Backend) {
     s.clock.advance(SignedDuration::from_hours(48));
     assert_eq!(purge().await, Some(1), "91 days: the finished stay loses its plate and image");
     assert_eq!(purge().await, Some(0));
-    let kept = "SELECT COUNT(*) FROM sessions WHERE plate_sealed IS NOT NULL OR entry_image IS NOT NULL";
-    assert_eq!(count(&lane, kept).await, 1, "only the vehicle inside");
-    assert_eq!(count(&lane, LEDGER_TOTAL).await, total, "money records untouched");
+    let disk = Disk::open(&lane.db.url).await;
+    assert_eq!(disk.sessions_with_personal_data().await, 1, "only the vehicle inside");
+    disk.close().await;
+    assert_eq!(ledger_total(&lane).await, total, "money records untouched");
     lane.close().await;
 }
 
@@ -70,7 +69,7 @@ async fn drivers_export_and_erase_their_data(backend: Backend) {
     let cancelled =
         s.http.delete(s.url(&format!("/v1/reservations/{id}"))).bearer_auth(&driver).send().await.unwrap();
     assert!(cancelled.status().is_success());
-    let total = count(&lane, LEDGER_TOTAL).await;
+    let total = ledger_total(&lane).await;
     assert_eq!(erase().await.status(), 204);
 
     let login = s
@@ -84,7 +83,7 @@ async fn drivers_export_and_erase_their_data(backend: Backend) {
     let (_, data) = s.get_as(&driver, "/v1/me/data").await;
     assert!(data["email"].as_str().unwrap().starts_with("erased-"), "{data}");
     assert_eq!(data["reservations"][0]["plate"], "ERASED");
-    assert_eq!(count(&lane, LEDGER_TOTAL).await, total);
+    assert_eq!(ledger_total(&lane).await, total);
     lane.close().await;
 }
 

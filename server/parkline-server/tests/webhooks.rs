@@ -12,6 +12,7 @@ use common::Backend;
 use common::lane::{Lane, reason};
 use jiff::SignedDuration;
 use parkline_protocol::Role;
+use parkline_store::testing::Disk;
 use serde_json::{Value, json};
 
 /// What the receiver got: the signature header, the event id header, the body.
@@ -34,13 +35,9 @@ async fn receiver(listener: tokio::net::TcpListener, got: Received) {
 }
 
 async fn outbox(lane: &Lane) -> Vec<(i64, Option<i64>)> {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&lane.db.url).await.unwrap();
-    let rows = sqlx::query_as("SELECT attempts, delivered_ms FROM outbox ORDER BY id")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    let disk = Disk::open(&lane.db.url).await;
+    let rows = disk.outbox_deliveries().await;
+    disk.close().await;
     rows
 }
 

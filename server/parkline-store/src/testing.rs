@@ -74,3 +74,168 @@ pub fn vault() -> Arc<Vault> {
     let (keys, index) = Vault::generate_settings();
     Arc::new(Vault::from_settings(&keys, &index).expect("generated keys are valid"))
 }
+
+/// The database as tests see it from outside the store's code: what is on disk after a server wrote
+/// it (and, for the audit tests, what someone with database access could change). Every query a test
+/// needs is here, so only this crate knows SQL.
+#[derive(Debug)]
+pub struct Disk(sqlx::AnyPool);
+
+impl Disk {
+    pub async fn open(url: &str) -> Disk {
+        sqlx::any::install_default_drivers();
+        Disk(sqlx::AnyPool::connect(url).await.expect("connect to the test database"))
+    }
+
+    pub async fn close(self) {
+        self.0.close().await;
+    }
+
+    async fn count(&self, sql: &'static str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.0).await.expect(sql)
+    }
+
+    /// Every session's id, ticket and status.
+    pub async fn sessions(&self) -> Vec<(String, String, String)> {
+        sqlx::query_as("SELECT id, ticket, status FROM sessions").fetch_all(&self.0).await.unwrap()
+    }
+
+    /// The only session's status, what it was charged and paid, and its entry image.
+    pub async fn only_stay(&self) -> (String, i64, i64, String) {
+        sqlx::query_as(
+            "SELECT status, \
+             (SELECT CAST(SUM(amount_minor) AS BIGINT) FROM ledger WHERE session_id = sessions.id AND kind = 'charge'), \
+             (SELECT CAST(SUM(amount_minor) AS BIGINT) FROM ledger WHERE session_id = sessions.id AND kind = 'payment'), \
+             entry_image FROM sessions",
+        )
+        .fetch_one(&self.0)
+        .await
+        .unwrap()
+    }
+
+    /// Sessions still holding a plate or an image.
+    pub async fn sessions_with_personal_data(&self) -> i64 {
+        self.count("SELECT COUNT(*) FROM sessions WHERE plate_sealed IS NOT NULL OR entry_image IS NOT NULL")
+            .await
+    }
+
+    /// Sessions not charged exactly once, or whose charges, payments and refunds do not balance.
+    pub async fn unbalanced_sessions(&self) -> i64 {
+        self.count(
+            "SELECT COUNT(*) FROM sessions s WHERE \
+             (SELECT COALESCE(SUM(CASE kind WHEN 'charge' THEN amount_minor WHEN 'payment' THEN -amount_minor \
+              WHEN 'refund' THEN amount_minor ELSE 0 END), 0) FROM ledger l WHERE l.session_id = s.id) <> 0 \
+             OR NOT EXISTS (SELECT 1 FROM ledger l WHERE l.session_id = s.id AND l.kind = 'charge')",
+        )
+        .await
+    }
+
+    pub async fn held_spots(&self) -> i64 {
+        self.count("SELECT COUNT(*) FROM spot_status WHERE held <> 0").await
+    }
+
+    /// The amounts of the ledger entries with this key.
+    pub async fn ledger_amounts(&self, key: &str) -> Vec<i64> {
+        sqlx::query_scalar("SELECT amount_minor FROM ledger WHERE entry_key = $1")
+            .bind(key)
+            .fetch_all(&self.0)
+            .await
+            .unwrap()
+    }
+
+    pub async fn ledger_entries(&self) -> i64 {
+        self.count("SELECT COUNT(*) FROM ledger").await
+    }
+
+    /// Every ledger entry's kind and amount, oldest first.
+    pub async fn ledger_kinds(&self) -> Vec<(String, i64)> {
+        sqlx::query_as("SELECT kind, amount_minor FROM ledger ORDER BY id").fetch_all(&self.0).await.unwrap()
+    }
+
+    /// The sum of every ledger amount.
+    pub async fn ledger_total(&self) -> i64 {
+        self.count("SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM ledger").await
+    }
+
+    pub async fn reservations(&self) -> i64 {
+        self.count("SELECT COUNT(*) FROM reservations").await
+    }
+
+    pub async fn reservations_with_id(&self, id: &str) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM reservations WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.0)
+            .await
+            .unwrap()
+    }
+
+    /// Pairs of claiming reservations that overlap on one spot.
+    pub async fn overlapping_reservations(&self) -> i64 {
+        self.count(
+            "SELECT COUNT(*) FROM reservations a JOIN reservations b ON a.facility_id = b.facility_id \
+             AND a.spot = b.spot AND a.id < b.id AND a.start_ms < b.end_ms AND b.start_ms < a.end_ms \
+             WHERE a.status IN ('confirmed', 'checked_in') AND b.status IN ('confirmed', 'checked_in')",
+        )
+        .await
+    }
+
+    /// Every gate override's action and reason, oldest first.
+    pub async fn overrides(&self) -> Vec<(String, String)> {
+        sqlx::query_as("SELECT action, reason FROM gate_overrides ORDER BY id")
+            .fetch_all(&self.0)
+            .await
+            .unwrap()
+    }
+
+    /// The partner outbox's topics, oldest first.
+    pub async fn outbox_topics(&self) -> Vec<String> {
+        sqlx::query_scalar("SELECT topic FROM outbox ORDER BY id").fetch_all(&self.0).await.unwrap()
+    }
+
+    /// Each outbox row's delivery attempts and when it was delivered, oldest first.
+    pub async fn outbox_deliveries(&self) -> Vec<(i64, Option<i64>)> {
+        sqlx::query_as("SELECT attempts, delivered_ms FROM outbox ORDER BY id")
+            .fetch_all(&self.0)
+            .await
+            .unwrap()
+    }
+
+    /// Tries to change the amount of every charge, as someone with database access might: the
+    /// append-only ledger refuses.
+    pub async fn try_rewrite_charges(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE ledger SET amount_minor = 1 WHERE kind = 'charge'")
+            .execute(&self.0)
+            .await
+            .map(drop)
+    }
+
+    /// Drops the ledger's append-only guard and sets the first charge's amount to 1.
+    pub async fn tamper_with_first_charge(&self, backend: Backend) {
+        let unguard = match backend {
+            Backend::Sqlite => "DROP TRIGGER ledger_no_update",
+            Backend::Postgres => "DROP TRIGGER ledger_append_only ON ledger",
+        };
+        sqlx::query(unguard).execute(&self.0).await.unwrap();
+        sqlx::query(
+            "UPDATE ledger SET amount_minor = 1 WHERE id = (SELECT MIN(id) FROM ledger WHERE kind = 'charge')",
+        )
+        .execute(&self.0)
+        .await
+        .unwrap();
+    }
+
+    /// Drops the audit log's append-only guard and rewrites record 2's amount to match.
+    pub async fn tamper_with_audit_record_2(&self, backend: Backend) {
+        let unguard = match backend {
+            Backend::Sqlite => "DROP TRIGGER audit_no_update",
+            Backend::Postgres => "DROP TRIGGER audit_append_only ON audit_log",
+        };
+        sqlx::query(unguard).execute(&self.0).await.unwrap();
+        sqlx::query(
+            "UPDATE audit_log SET body = REPLACE(body, '\"amount_minor\":', '\"amount_minor\":1') WHERE seq = 2",
+        )
+        .execute(&self.0)
+        .await
+        .unwrap();
+    }
+}

@@ -1,14 +1,13 @@
-//! The HTTP API: shared state, the guard every route passes through, and the router built from the
-//! route table in [`routes`].
+//! The HTTP API: the guard every route passes through and the router built from the route table in
+//! [`routes`]. Handlers parse, call one service function with the [`App`], and map its answer.
 
 mod extract;
+mod openapi;
 mod ops;
 pub mod routes;
 mod v1;
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use axum::Router;
@@ -17,74 +16,16 @@ use axum::http::HeaderValue;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use parkline_domain::sensor::SensorRules;
 use parkline_protocol::ErrorCode;
 
-use crate::auth::{Access, Auth, Principal};
+use crate::app::App;
+use crate::auth::{Access, Principal};
 use crate::error::Error;
-use crate::live::Live;
-use crate::occupancy::IngestLimits;
-use crate::ratelimit::RateLimits;
-use parkline_store::Store;
 
 pub use routes::{Route, route_table};
 
 /// Largest request body accepted, in bytes. A full sensor batch of 1,000 readings is about 200 KB.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
-
-/// Everything a handler may need; cheap to clone.
-#[derive(Debug, Clone)]
-pub struct App(Arc<AppInner>);
-
-#[derive(Debug)]
-pub struct AppInner {
-    pub store: Arc<dyn Store>,
-    pub live: Live,
-    pub auth: Auth,
-    pub limits: RateLimits,
-    pub rules: SensorRules,
-    pub ingest: IngestLimits,
-    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
-    pub clock: Arc<dyn crate::clock::Clock>,
-    pub permits: crate::permits::Permits,
-    /// Plates and images of finished stays are removed after this many days.
-    pub pii_retention_days: u32,
-    /// People's stream connections, for notices.
-    pub hub: crate::notices::Hub,
-    /// Where notices go besides the stream (email, SMS).
-    pub notify_sender: Arc<dyn crate::notices::Sender>,
-    /// The card processor.
-    pub payments: Arc<dyn crate::payments::Provider>,
-    /// A sensor silent for longer is stale.
-    pub stale_after: jiff::SignedDuration,
-    pub ready: AtomicBool,
-}
-
-impl std::ops::Deref for App {
-    type Target = AppInner;
-    fn deref(&self) -> &AppInner {
-        &self.0
-    }
-}
-
-impl App {
-    pub fn new(inner: AppInner) -> App {
-        App(Arc::new(inner))
-    }
-    pub fn now(&self) -> jiff::Timestamp {
-        self.clock.now()
-    }
-    /// Sensors whose last reading is older than this are stale.
-    pub fn stale_before(&self) -> jiff::Timestamp {
-        self.now() - self.stale_after
-    }
-    pub fn set_ready(&self, ready: bool) {
-        self.ready.store(ready, Ordering::SeqCst);
-    }
-    pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::SeqCst)
-    }
-}
 
 /// Builds the router: every route of the table behind its access guard, JSON errors for unknown paths
 /// and methods, a body size limit, and request metrics.

@@ -4,11 +4,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
-use parkline_protocol::{ApiError, ErrorCode};
+use parkline_protocol::ApiError;
 use utoipa::OpenApi;
 
-use super::App;
-use super::routes::ApiDoc;
+use super::openapi::ApiDoc;
+use crate::app::App;
 use crate::error::Error;
 
 /// The process is up.
@@ -23,10 +23,7 @@ pub async fn healthz() -> &'static str {
     (status = 503, body = ApiError, description = "starting, or the database is unreachable"),
 ))]
 pub async fn readyz(State(app): State<App>) -> Result<&'static str, Error> {
-    if !app.is_ready() {
-        return Err(Error::api(ErrorCode::Unavailable, "starting up"));
-    }
-    app.store.ping().await.map_err(|_| Error::api(ErrorCode::Unavailable, "database unreachable"))?;
+    app.readiness().await?;
     Ok("ready")
 }
 

@@ -1,4 +1,5 @@
-//! Configuration by managers and admins: facilities, spot closures, users, device tokens, API keys.
+//! Configuration by managers and admins: facilities, spot closures, users, device tokens, API keys;
+//! alerts, reports and the audit chain.
 
 use axum::Extension;
 use axum::extract::{Path, State};
@@ -8,12 +9,11 @@ use parkline_protocol::{
     ApiError, ErrorCode, IssuedSecret, NewApiKey, NewDevice, NewUser, SpotServiceChange,
 };
 
+use crate::app::App;
 use crate::auth::Principal;
-use crate::auth::{API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, random_token, sha256_hex};
 use crate::error::{Error, Result};
-use crate::http::App;
 use crate::http::extract::{Json, Query};
-use crate::{facilities, occupancy};
+use crate::{devices, facilities, occupancy, users};
 
 /// Imports a facility layout (the same format as the files under `assets/layouts`, as JSON).
 #[utoipa::path(post, path = "/v1/facilities", tag = "admin", security(("bearer" = [])),
@@ -24,7 +24,7 @@ use crate::{facilities, occupancy};
         (status = 422, body = ApiError, description = "the layout is invalid"),
     ))]
 pub async fn import_facility(State(app): State<App>, Json(layout): Json<LayoutFile>) -> Result<StatusCode> {
-    facilities::import(app.store.as_ref(), &app.live, layout, app.now()).await?;
+    facilities::import(&app, layout).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -38,9 +38,7 @@ pub async fn set_spot_service(
     Path((id, code)): Path<(String, String)>,
     Json(change): Json<SpotServiceChange>,
 ) -> Result<StatusCode> {
-    let facility = app.live.get(&id).ok_or_else(|| Error::unknown_facility(&id))?;
-    occupancy::set_out_of_service(&facility, app.store.as_ref(), &code, change.out_of_service, app.now())
-        .await?;
+    occupancy::set_out_of_service(&app, &id, &code, change.out_of_service).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -51,8 +49,7 @@ pub async fn create_user(
     State(app): State<App>,
     Json(user): Json<NewUser>,
 ) -> Result<(StatusCode, axum::Json<i64>)> {
-    let id =
-        crate::users::create(app.store.as_ref(), &user.email, &user.password, user.role, app.now()).await?;
+    let id = users::create(&app, &user.email, &user.password, user.role).await?;
     Ok((StatusCode::CREATED, axum::Json(id)))
 }
 
@@ -63,16 +60,7 @@ pub async fn create_device(
     State(app): State<App>,
     Json(device): Json<NewDevice>,
 ) -> Result<(StatusCode, axum::Json<IssuedSecret>)> {
-    if let Some(f) = &device.facility {
-        app.live.get(f).ok_or_else(|| Error::unknown_facility(f))?;
-    }
-    let name = non_empty(&device.name, "name")?;
-    let token = random_token(DEVICE_TOKEN_PREFIX);
-    let id = app
-        .store
-        .insert_device(name, device.kind, device.facility.as_deref(), &sha256_hex(&token), app.now())
-        .await?;
-    Ok((StatusCode::CREATED, axum::Json(IssuedSecret { id, token })))
+    Ok((StatusCode::CREATED, axum::Json(devices::issue(&app, device).await?)))
 }
 
 /// Issues an API key (shown once) for a third party, with its own rate limit.
@@ -82,21 +70,7 @@ pub async fn create_api_key(
     State(app): State<App>,
     Json(key): Json<NewApiKey>,
 ) -> Result<(StatusCode, axum::Json<IssuedSecret>)> {
-    let name = non_empty(&key.name, "name")?;
-    if key.requests_per_minute == 0 {
-        return Err(Error::validation("requests_per_minute must be at least 1"));
-    }
-    let token = random_token(API_KEY_PREFIX);
-    let id = app.store.insert_api_key(name, &sha256_hex(&token), key.requests_per_minute, app.now()).await?;
-    Ok((StatusCode::CREATED, axum::Json(IssuedSecret { id, token })))
-}
-
-fn non_empty<'a>(s: &'a str, field: &str) -> Result<&'a str> {
-    let s = s.trim();
-    if s.is_empty() || s.len() > 200 {
-        return Err(Error::validation(format!("{field} must be 1-200 characters")));
-    }
-    Ok(s)
+    Ok((StatusCode::CREATED, axum::Json(devices::issue_api_key(&app, key).await?)))
 }
 
 /// Removes plates and images past the retention period now (it also runs hourly); how many rows changed.
@@ -202,35 +176,29 @@ pub async fn verify_audit(
 #[utoipa::path(get, path = "/v1/admin/devices", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = [parkline_protocol::DeviceView])))]
 pub async fn devices(State(app): State<App>) -> Result<axum::Json<Vec<parkline_protocol::DeviceView>>> {
-    Ok(axum::Json(app.store.devices().await?))
+    Ok(axum::Json(devices::list(&app).await?))
 }
 
 /// Revokes a device's token: refused at once by this instance, by others within 30 seconds.
 #[utoipa::path(delete, path = "/v1/admin/devices/{id}", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 204), (status = 404, body = ApiError)))]
 pub async fn revoke_device(State(app): State<App>, Path(id): Path<i64>) -> Result<StatusCode> {
-    if app.store.revoke_device(id, app.now()).await? {
-        app.auth.forget_device(id);
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(Error::api(ErrorCode::NotFound, format!("no active device {id}")))
-    }
+    devices::revoke(&app, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Every account and its role.
 #[utoipa::path(get, path = "/v1/admin/users", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = [parkline_protocol::UserView])))]
 pub async fn users(State(app): State<App>) -> Result<axum::Json<Vec<parkline_protocol::UserView>>> {
-    Ok(axum::Json(app.store.users().await?))
+    Ok(axum::Json(users::list(&app).await?))
 }
 
 /// Every permit, and the pools' sizes.
 #[utoipa::path(get, path = "/v1/permits", tag = "permits", security(("bearer" = [])),
     responses((status = 200, body = parkline_protocol::PermitList)))]
 pub async fn permits(State(app): State<App>) -> Result<axum::Json<parkline_protocol::PermitList>> {
-    let permits = app.store.permits().await?;
-    let pools = app.store.pools().await?;
-    Ok(axum::Json(parkline_protocol::PermitList { permits, pools }))
+    Ok(axum::Json(crate::permits::list(&app).await?))
 }
 
 /// Finished stays that still owe money (let out offline or by an attendant), oldest first.
@@ -239,5 +207,5 @@ pub async fn permits(State(app): State<App>) -> Result<axum::Json<parkline_proto
 pub async fn open_balances(
     State(app): State<App>,
 ) -> Result<axum::Json<Vec<parkline_protocol::OpenBalance>>> {
-    Ok(axum::Json(app.store.open_balances(500).await?))
+    Ok(axum::Json(crate::payments::open_balances(&app).await?))
 }

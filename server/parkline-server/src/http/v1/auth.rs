@@ -1,15 +1,14 @@
-//! Signing in and renewing tokens.
-
-use std::sync::LazyLock;
+//! Signing in, renewing tokens, and the signed-in person's own data.
 
 use axum::Extension;
 use axum::extract::State;
 use parkline_protocol::{ApiError, ErrorCode, LoginRequest, Me, RefreshRequest, TokenResponse};
 
-use crate::auth::{Principal, hash_password, random_token, sha256_hex, verify_password};
+use crate::app::App;
+use crate::auth::Principal;
 use crate::error::{Error, Result};
-use crate::http::App;
 use crate::http::extract::Json;
+use crate::users;
 
 /// Exchanges an email and password for an access token and a refresh token.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest, responses(
@@ -20,16 +19,7 @@ pub async fn login(
     State(app): State<App>,
     Json(req): Json<LoginRequest>,
 ) -> Result<axum::Json<TokenResponse>> {
-    let invalid = || Error::api(ErrorCode::InvalidCredentials, "wrong email or password");
-    let user = app.store.user_by_email(&req.email.trim().to_lowercase()).await?;
-    // Verify against a hash even for unknown emails, so timing does not reveal which emails exist.
-    let hash = user.as_ref().map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
-    let password = req.password;
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| anyhow::anyhow!("password check: {e}"))?;
-    let user = user.filter(|_| ok).ok_or_else(invalid)?;
-    Ok(axum::Json(app.auth.issue(app.store.as_ref(), &user, app.now()).await?))
+    Ok(axum::Json(users::login(&app, req).await?))
 }
 
 /// Creates a driver's account and signs them in. Staff accounts are made by admins.
@@ -42,25 +32,8 @@ pub async fn signup(
     State(app): State<App>,
     Json(req): Json<LoginRequest>,
 ) -> Result<(axum::http::StatusCode, axum::Json<TokenResponse>)> {
-    crate::users::create(
-        app.store.as_ref(),
-        &req.email,
-        &req.password,
-        parkline_protocol::Role::Driver,
-        app.now(),
-    )
-    .await?;
-    let user = app
-        .store
-        .user_by_email(&req.email.trim().to_lowercase())
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the account just made is gone"))?;
-    let tokens = app.auth.issue(app.store.as_ref(), &user, app.now()).await?;
-    Ok((axum::http::StatusCode::CREATED, axum::Json(tokens)))
+    Ok((axum::http::StatusCode::CREATED, axum::Json(users::signup(&app, req).await?)))
 }
-
-/// A hash to check against when the email is unknown.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_password(&random_token("")).unwrap_or_default());
 
 /// Exchanges a refresh token (once) for a new pair of tokens.
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest, responses(
@@ -71,12 +44,7 @@ pub async fn refresh(
     State(app): State<App>,
     Json(req): Json<RefreshRequest>,
 ) -> Result<axum::Json<TokenResponse>> {
-    let now = app.now();
-    let rejected = || Error::api(ErrorCode::Unauthenticated, "the refresh token is unknown, used or expired");
-    let user_id =
-        app.store.consume_refresh_token(&sha256_hex(&req.refresh_token), now).await?.ok_or_else(rejected)?;
-    let user = app.store.user_by_id(user_id).await?.ok_or_else(rejected)?;
-    Ok(axum::Json(app.auth.issue(app.store.as_ref(), &user, now).await?))
+    Ok(axum::Json(users::refresh(&app, &req.refresh_token).await?))
 }
 
 /// The signed-in person.
@@ -91,12 +59,7 @@ pub async fn me(
     let Principal::User { id, .. } = principal else {
         return Err(Error::api(ErrorCode::Forbidden, "only people have a profile"));
     };
-    let user = app
-        .store
-        .user_by_id(id)
-        .await?
-        .ok_or_else(|| Error::api(ErrorCode::Unauthenticated, "user no longer exists"))?;
-    Ok(axum::Json(Me { user_id: user.id, email: user.email, role: user.role }))
+    Ok(axum::Json(users::profile(&app, id).await?))
 }
 
 /// Everything Parkline holds about the signed-in person: profile, reservations (with plates), account.
@@ -137,5 +100,5 @@ pub async fn my_notices(
     let Principal::User { id, .. } = principal else {
         return Err(Error::api(ErrorCode::Forbidden, "only people get notices"));
     };
-    Ok(axum::Json(app.store.notices(id, 100).await?))
+    Ok(axum::Json(crate::notices::latest(&app, id).await?))
 }

@@ -2,13 +2,13 @@
 
 use axum::Extension;
 use axum::extract::{Path, State};
-use parkline_protocol::{ApiError, ErrorCode, GateDecision, GateEvent, SessionView};
+use parkline_protocol::{ApiError, GateDecision, GateEvent, SessionView};
 
+use crate::app::App;
 use crate::auth::Principal;
-use crate::error::{Error, Result};
-use crate::gates;
-use crate::http::App;
+use crate::error::Result;
 use crate::http::extract::{Json, Query};
+use crate::{gates, stays};
 
 /// A vehicle at a gate: entry (admit to a held spot, or refuse) or exit (find, price, let out once paid).
 /// Retrying with the same `event_id` returns the same decision and changes nothing.
@@ -26,25 +26,7 @@ pub async fn event(
     Extension(principal): Extension<Principal>,
     Json(event): Json<GateEvent>,
 ) -> Result<axum::Json<GateDecision>> {
-    let decision =
-        gates::handle(&app.live, &app.permits, &app.store, &gate, &principal, event, app.now()).await?;
-    confirm_entry(&app, &gate, &decision).await;
-    Ok(axum::Json(decision))
-}
-
-/// Tells the holder of a reservation that their vehicle is in (once, however often the event is retried).
-async fn confirm_entry(app: &App, gate: &str, decision: &GateDecision) {
-    let (Some(session), Some(facility)) = (&decision.session, app.live.gate(gate)) else { return };
-    if decision.reason != parkline_protocol::DecisionReason::Admitted {
-        return;
-    }
-    let reservation = facility.inside().get(session).and_then(|s| s.reservation.clone());
-    let owner =
-        reservation.and_then(|id| facility.claims().iter().find(|r| r.id == id).and_then(|r| r.owner));
-    if let Some(owner) = owner {
-        let text = format!("You are in. {}", decision.display);
-        crate::notices::notify(app, owner, "entry_confirmed", session, text).await;
-    }
+    Ok(axum::Json(gates::handle(&app, &gate, &principal, event).await?))
 }
 
 /// An active session by its ticket, with what it costs if the vehicle left now. Tickets are
@@ -53,11 +35,7 @@ async fn confirm_entry(app: &App, gate: &str, decision: &GateDecision) {
     params(("ticket" = String, Path, description = "ticket code")),
     responses((status = 200, body = SessionView), (status = 404, body = ApiError)))]
 pub async fn ticket(State(app): State<App>, Path(ticket): Path<String>) -> Result<axum::Json<SessionView>> {
-    let (facility, session) = app
-        .live
-        .by_ticket(&ticket)
-        .ok_or_else(|| Error::api(ErrorCode::NotFound, "no active session has this ticket"))?;
-    Ok(axum::Json(gates::view(&facility, &session, app.now())?))
+    Ok(axum::Json(stays::by_ticket(&app, &ticket)?))
 }
 
 /// The vehicles inside a facility, oldest first, with their fees so far; `overstay=true` lists only
@@ -71,24 +49,7 @@ pub async fn sessions(
     Path(id): Path<String>,
     Query(q): Query<parkline_protocol::SessionQuery>,
 ) -> Result<axum::Json<Vec<SessionView>>> {
-    let facility = app.live.get(&id).ok_or_else(|| Error::unknown_facility(&id))?;
-    // A kiosk keeps its own facility's stays for deciding offline, and sees no other.
-    if let Principal::Device { facility: Some(own), .. } = &principal
-        && *own != id
-    {
-        return Err(Error::api(ErrorCode::Forbidden, format!("this device is not at {id}")));
-    }
-    let now = app.now();
-    let mut inside: Vec<_> = facility.inside().sessions().cloned().collect();
-    inside.sort_by_key(|s| s.entry);
-    let mut views = Vec::with_capacity(inside.len());
-    for s in &inside {
-        let v = gates::view(&facility, s, now)?;
-        if v.overstay || !q.overstay {
-            views.push(v);
-        }
-    }
-    Ok(axum::Json(views))
+    Ok(axum::Json(stays::inside(&app, &principal, &id, q.overstay)?))
 }
 
 /// An attendant's override at a gate: lift the barrier, void a session, or correct a plate. Needs a
@@ -107,7 +68,5 @@ pub async fn overrides(
     Extension(principal): Extension<Principal>,
     Json(req): Json<parkline_protocol::OverrideRequest>,
 ) -> Result<axum::Json<parkline_protocol::OverrideOutcome>> {
-    let outcome =
-        crate::overrides::apply(&app.live, app.store.as_ref(), &gate, &principal, req, app.now()).await?;
-    Ok(axum::Json(outcome))
+    Ok(axum::Json(crate::overrides::apply(&app, &gate, &principal, req).await?))
 }

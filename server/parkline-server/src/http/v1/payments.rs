@@ -5,9 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use parkline_protocol::{AccountView, ApiError, PaymentRequest, Receipt, RefundRequest, TopUpRequest};
 
+use crate::app::App;
 use crate::auth::Principal;
 use crate::error::Result;
-use crate::http::App;
 use crate::http::extract::Json;
 use crate::payments;
 

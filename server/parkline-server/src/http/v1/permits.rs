@@ -3,18 +3,19 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use parkline_domain::permit::Permit;
-use parkline_protocol::{ApiError, ErrorCode, PoolLimit};
+use parkline_protocol::{ApiError, PoolLimit};
 
-use crate::error::{Error, Result};
-use crate::http::App;
+use crate::app::App;
+use crate::error::Result;
 use crate::http::extract::Json;
+use crate::permits;
 
 /// Issues a permit for up to 10 plates, optionally limited to facilities, hours and a pool.
 #[utoipa::path(post, path = "/v1/permits", tag = "permits", security(("bearer" = [])),
     request_body(content = Object, description = "a permit"),
     responses((status = 201), (status = 409, body = ApiError), (status = 422, body = ApiError)))]
 pub async fn create(State(app): State<App>, Json(permit): Json<Permit>) -> Result<StatusCode> {
-    app.permits.add(app.store.as_ref(), permit, app.now()).await?;
+    permits::add(&app, permit).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -22,9 +23,7 @@ pub async fn create(State(app): State<App>, Json(permit): Json<Permit>) -> Resul
     params(("id" = String, Path)),
     responses((status = 200, body = Object, description = "the permit"), (status = 404, body = ApiError)))]
 pub async fn get(State(app): State<App>, Path(id): Path<String>) -> Result<axum::Json<Permit>> {
-    let permit =
-        app.permits.read().get(&id).ok_or_else(|| Error::api(ErrorCode::NotFound, "no such permit"))?;
-    Ok(axum::Json(permit.as_ref().clone()))
+    Ok(axum::Json(permits::get(&app, &id)?.as_ref().clone()))
 }
 
 /// Revokes a permit at once; vehicles inside on it leave free of charge.
@@ -32,7 +31,7 @@ pub async fn get(State(app): State<App>, Path(id): Path<String>) -> Result<axum:
     params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ApiError)))]
 pub async fn revoke(State(app): State<App>, Path(id): Path<String>) -> Result<StatusCode> {
-    app.permits.revoke(app.store.as_ref(), &id, app.now()).await?;
+    permits::revoke(&app, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -45,6 +44,6 @@ pub async fn set_pool(
     Path(id): Path<String>,
     Json(pool): Json<PoolLimit>,
 ) -> Result<StatusCode> {
-    app.permits.set_pool(app.store.as_ref(), &id, pool.limit).await?;
+    permits::set_pool(&app, &id, pool.limit).await?;
     Ok(StatusCode::NO_CONTENT)
 }

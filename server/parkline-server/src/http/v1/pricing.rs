@@ -2,31 +2,20 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use parkline_domain::pricing::{self, Quote, RatePlan, Stay};
-use parkline_protocol::{ApiError, ErrorCode, QuoteQuery};
+use parkline_domain::pricing::{Quote, RatePlan};
+use parkline_protocol::{ApiError, QuoteQuery};
 
-use crate::error::{Error, Result};
-use crate::facilities;
-use crate::http::App;
+use crate::app::App;
+use crate::directory;
+use crate::error::Result;
 use crate::http::extract::{Json, Query};
-use crate::live::FacilityLive;
-
-fn facility(app: &App, id: &str) -> Result<std::sync::Arc<FacilityLive>> {
-    app.live.get(id).ok_or_else(|| Error::unknown_facility(id))
-}
-
-fn plan_of(f: &FacilityLive) -> Result<std::sync::Arc<RatePlan>> {
-    f.rates()
-        .ok_or_else(|| Error::api(ErrorCode::NotFound, format!("{} has no rate plan yet", f.facility.id)))
-}
 
 /// The facility's rate plan: hourly rates per class, bands, surges, caps (minor units; basis points).
 #[utoipa::path(get, path = "/v1/facilities/{id}/rates", tag = "pricing",
     params(("id" = String, Path, description = "facility id")),
     responses((status = 200, body = Object, description = "the rate plan"), (status = 404, body = ApiError)))]
 pub async fn get_rates(State(app): State<App>, Path(id): Path<String>) -> Result<axum::Json<RatePlan>> {
-    let f = facility(&app, &id)?;
-    Ok(axum::Json(plan_of(&f)?.as_ref().clone()))
+    Ok(axum::Json(directory::rates(&app, &id)?.as_ref().clone()))
 }
 
 /// Replaces the facility's rate plan; it applies to quotes from now on.
@@ -39,8 +28,7 @@ pub async fn put_rates(
     Path(id): Path<String>,
     Json(plan): Json<RatePlan>,
 ) -> Result<StatusCode> {
-    let f = facility(&app, &id)?;
-    facilities::set_rate_plan(app.store.as_ref(), &f, plan, app.now()).await?;
+    crate::facilities::set_rate_plan(&app, &id, plan).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -55,18 +43,5 @@ pub async fn quote(
     Path(id): Path<String>,
     Query(q): Query<QuoteQuery>,
 ) -> Result<axum::Json<Quote>> {
-    let f = facility(&app, &id)?;
-    let plan = plan_of(&f)?;
-    if q.to <= q.from {
-        return Err(Error::validation("`to` must be after `from`"));
-    }
-    let stay = Stay {
-        class: q.vehicle_class,
-        entry: q.from,
-        exit: q.to,
-        charging: q.charging,
-        occupancy_permille: Some(f.occupancy_permille()),
-    };
-    let quote = pricing::price(&plan, &f.tz, &stay).map_err(|e| Error::validation(e.to_string()))?;
-    Ok(axum::Json(quote))
+    Ok(axum::Json(directory::quote(&app, &id, &q)?))
 }

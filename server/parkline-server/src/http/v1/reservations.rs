@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use parkline_domain::reservation::Reservation;
 use parkline_protocol::{ApiError, ReservationRequest, ReservationWindow, Role};
 
+use crate::app::App;
 use crate::auth::Principal;
 use crate::error::Result;
-use crate::http::App;
 use crate::http::extract::Json;
 use crate::reservations;
 
@@ -43,8 +43,7 @@ pub async fn book(
         Some(v) => Some(crate::payments::idempotency_key(v.to_str().ok())?),
         None => None,
     };
-    let booked =
-        reservations::book(&app.live, app.store.as_ref(), req, owner, key.as_deref(), app.now()).await?;
+    let booked = reservations::book(&app, req, owner, key.as_deref()).await?;
     Ok((StatusCode::CREATED, axum::Json(booked)))
 }
 
@@ -58,7 +57,7 @@ pub async fn mine(
     let Principal::User { id, .. } = principal else {
         return Ok(axum::Json(Vec::new()));
     };
-    Ok(axum::Json(app.store.user_reservations(id).await?))
+    Ok(axum::Json(reservations::of_user(&app, id).await?))
 }
 
 #[utoipa::path(get, path = "/v1/reservations/{id}", tag = "reservations", security(("bearer" = [])),
@@ -69,7 +68,7 @@ pub async fn get(
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Reservation>> {
-    Ok(axum::Json(reservations::get(app.store.as_ref(), &id, owner(&principal)).await?))
+    Ok(axum::Json(reservations::get(&app, &id, owner(&principal)).await?))
 }
 
 /// Moves a confirmed reservation to a new window on the same spot.
@@ -82,9 +81,7 @@ pub async fn modify(
     Path(id): Path<String>,
     Json(window): Json<ReservationWindow>,
 ) -> Result<axum::Json<Reservation>> {
-    let r = reservations::modify(&app.live, app.store.as_ref(), &id, owner(&principal), window, app.now())
-        .await?;
-    Ok(axum::Json(r))
+    Ok(axum::Json(reservations::modify(&app, &id, owner(&principal), window).await?))
 }
 
 /// Cancels a confirmed reservation: free until an hour before the start, the no-show fee after.
@@ -97,6 +94,5 @@ pub async fn cancel(
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Reservation>> {
-    let r = reservations::cancel(&app.live, app.store.as_ref(), &id, owner(&principal), app.now()).await?;
-    Ok(axum::Json(r))
+    Ok(axum::Json(reservations::cancel(&app, &id, owner(&principal)).await?))
 }

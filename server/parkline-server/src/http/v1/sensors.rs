@@ -4,9 +4,9 @@ use axum::Extension;
 use axum::extract::State;
 use parkline_protocol::{ApiError, IngestReport, SensorBatch};
 
+use crate::app::App;
 use crate::auth::Principal;
 use crate::error::Result;
-use crate::http::App;
 use crate::http::extract::Json;
 use crate::occupancy;
 
@@ -31,8 +31,5 @@ pub async fn ingest(
         Principal::Device { facility, .. } => facility.as_deref(),
         _ => None,
     };
-    let report =
-        occupancy::ingest(&app.live, app.store.as_ref(), &app.rules, app.ingest, batch, only, app.now())
-            .await?;
-    Ok(axum::Json(report))
+    Ok(axum::Json(occupancy::ingest(&app, batch, only).await?))
 }

@@ -11,14 +11,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use parkline_protocol::{ErrorCode, StreamMessage, StreamRequest};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
-use crate::http::App;
+use crate::app::App;
 use crate::live::Update;
 
 /// Messages waiting for one connection before its forwarders wait.
@@ -105,12 +105,18 @@ async fn send_burst(
     first: Arc<Update>,
     queued: &mut mpsc::Receiver<Arc<Update>>,
 ) -> Result<(), axum::Error> {
-    sink.feed(Message::Text(first.text.clone())).await?;
+    sink.feed(frame(&first)).await?;
     for _ in 1..BURST {
         let Ok(next) = queued.try_recv() else { break };
-        sink.feed(Message::Text(next.text.clone())).await?;
+        sink.feed(frame(&next)).await?;
     }
     sink.flush().await
+}
+
+/// An update as a text frame. Its bytes are shared by every subscriber; they are JSON from a `String`,
+/// so the UTF-8 check cannot fail.
+fn frame(update: &Update) -> Message {
+    Message::Text(Utf8Bytes::try_from(update.text.clone()).unwrap_or_default())
 }
 
 /// The next notice for this connection's person; never, for other callers.

@@ -2,17 +2,13 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use parkline_protocol::{ApiError, ApplyValidation, ErrorCode, SessionView, ValidationRequest};
+use parkline_protocol::{ApiError, ApplyValidation, SessionView, ValidationRequest};
 
-use crate::error::{Error, Result};
-use crate::gates;
-use crate::http::App;
+use crate::app::App;
+use crate::error::Result;
 use crate::http::extract::Json;
-use parkline_store::{Applied, ValidationRecord};
-
-fn valid_code(code: &str) -> bool {
-    (4..=32).contains(&code.len()) && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-}
+use crate::validations;
+use parkline_store::ValidationRecord;
 
 /// Creates a validation code for one facility: a fixed amount, a percentage or free hours off, with an
 /// optional use limit and end date.
@@ -24,35 +20,7 @@ pub async fn create(
     State(app): State<App>,
     Json(req): Json<ValidationRequest>,
 ) -> Result<(StatusCode, axum::Json<ValidationRecord>)> {
-    let code = req.code.trim().to_ascii_uppercase();
-    if !valid_code(&code) {
-        return Err(Error::validation("code must be 4-32 letters, digits or dashes"));
-    }
-    if app.live.get(&req.facility).is_none() {
-        return Err(Error::unknown_facility(&req.facility));
-    }
-    let merchant = req.merchant.trim();
-    if merchant.is_empty() || merchant.len() > 200 {
-        return Err(Error::validation("merchant must be 1-200 characters"));
-    }
-    req.discount.validate().map_err(|e| Error::validation(e.to_string()))?;
-    if req.max_uses == Some(0) || req.valid_until.is_some_and(|t| t <= app.now()) {
-        return Err(Error::validation("max_uses must be positive and valid_until in the future"));
-    }
-    let record = ValidationRecord {
-        code,
-        facility: req.facility,
-        merchant: merchant.to_owned(),
-        discount: req.discount,
-        max_uses: req.max_uses,
-        uses: 0,
-        valid_until: req.valid_until,
-    };
-    app.store.insert_validation(&record, app.now()).await.map_err(|e| match e {
-        parkline_store::Error::Duplicate => Error::api(ErrorCode::Conflict, "this code exists"),
-        e => e.into(),
-    })?;
-    Ok((StatusCode::CREATED, axum::Json(record)))
+    Ok((StatusCode::CREATED, axum::Json(validations::create(&app, req).await?)))
 }
 
 /// Applies a validation code to an active ticket (once per ticket; applying it again changes nothing)
@@ -68,33 +36,5 @@ pub async fn apply(
     Path(ticket): Path<String>,
     Json(req): Json<ApplyValidation>,
 ) -> Result<axum::Json<SessionView>> {
-    let code = req.code.trim().to_ascii_uppercase();
-    let (facility, session) = app
-        .live
-        .by_ticket(&ticket)
-        .ok_or_else(|| Error::api(ErrorCode::NotFound, "no active session has this ticket"))?;
-    let found = if valid_code(&code) { app.store.validation(&code).await? } else { None };
-    let v = found.ok_or_else(|| Error::api(ErrorCode::NotFound, "no such validation code"))?;
-    let now = app.now();
-    if v.facility != facility.facility.id {
-        return Err(Error::validation("this code is for another facility"));
-    }
-    if v.valid_until.is_some_and(|t| t <= now) {
-        return Err(Error::validation("this code has expired"));
-    }
-    {
-        let _writer = facility.writer.lock().await;
-        match app.store.apply_validation(&session.id, &v.code, now).await? {
-            Applied::Now | Applied::Already => {
-                facility.inside().add_validation(&session.id, v.code, v.discount)
-            }
-            Applied::Exhausted => return Err(Error::api(ErrorCode::Conflict, "this code has no uses left")),
-        }
-    }
-    let session = facility
-        .inside()
-        .get(&session.id)
-        .cloned()
-        .ok_or_else(|| Error::api(ErrorCode::NotFound, "the session has just ended"))?;
-    Ok(axum::Json(gates::view(&facility, &session, now)?))
+    Ok(axum::Json(validations::apply(&app, &ticket, req).await?))
 }

@@ -1,0 +1,78 @@
+//! The permits in force, in memory for the gates: by id, by plate, and each pool's size. Changed only
+//! after the store has saved the change (see `permits.rs`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parkline_domain::permit::Permit;
+use parkline_domain::plate::Plate;
+use parkline_protocol::ErrorCode;
+
+use crate::error::Error;
+
+/// Every active permit, by id and by plate, and every pool's limit.
+#[derive(Debug, Default)]
+pub struct PermitBook {
+    by_id: HashMap<String, Arc<Permit>>,
+    by_plate: HashMap<Plate, Arc<Permit>>,
+    pub(crate) pools: HashMap<String, u32>,
+}
+
+impl PermitBook {
+    pub fn by_plate(&self, plate: &Plate) -> Option<Arc<Permit>> {
+        self.by_plate.get(plate).cloned()
+    }
+    pub fn get(&self, id: &str) -> Option<Arc<Permit>> {
+        self.by_id.get(id).cloned()
+    }
+    /// Every active permit.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<Permit>> {
+        self.by_id.values()
+    }
+    pub fn pool_limit(&self, pool: &str) -> Option<u32> {
+        self.pools.get(pool).copied()
+    }
+
+    pub(crate) fn insert(&mut self, permit: Permit) {
+        let permit = Arc::new(permit);
+        for plate in &permit.plates {
+            self.by_plate.insert(plate.clone(), permit.clone());
+        }
+        self.by_id.insert(permit.id.clone(), permit);
+    }
+
+    pub(crate) fn remove(&mut self, id: &str) {
+        if let Some(p) = self.by_id.remove(id) {
+            for plate in &p.plates {
+                self.by_plate.remove(plate);
+            }
+        }
+    }
+
+    /// Why `permit` cannot be added: its id or one of its plates is taken, or its pool is unknown.
+    pub(crate) fn conflict(&self, permit: &Permit) -> Option<Error> {
+        if self.by_id.contains_key(&permit.id) {
+            return Some(Error::api(ErrorCode::Conflict, format!("permit {} already exists", permit.id)));
+        }
+        if let Some(p) = permit.plates.iter().find(|p| self.by_plate.contains_key(*p)) {
+            return Some(Error::api(ErrorCode::Conflict, format!("{p} is already on another active permit")));
+        }
+        if let Some(pool) = permit.pool.as_deref().filter(|pool| !self.pools.contains_key(*pool)) {
+            return Some(Error::validation(format!("no permit pool {pool:?}; create it first")));
+        }
+        None
+    }
+}
+
+/// The book, shared by every facility's gates.
+#[derive(Debug, Default)]
+pub struct Permits(std::sync::RwLock<PermitBook>);
+
+impl Permits {
+    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, PermitBook> {
+        self.0.read().unwrap_or_else(|p| p.into_inner())
+    }
+    pub(crate) fn write(&self) -> std::sync::RwLockWriteGuard<'_, PermitBook> {
+        self.0.write().unwrap_or_else(|p| p.into_inner())
+    }
+}

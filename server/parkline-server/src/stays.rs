@@ -1,0 +1,105 @@
+//! Stays (sessions) as their holders and staff see them: what one costs if it ended now, whether it
+//! overstays, and the look-ups by ticket and by facility.
+
+use jiff::Timestamp;
+use parkline_domain::gate;
+use parkline_domain::{Currency, Money};
+use parkline_protocol::{ErrorCode, SessionView};
+use parkline_store::SessionRecord;
+
+use crate::app::App;
+use crate::auth::Principal;
+use crate::error::{Error, Result};
+use crate::live::FacilityLive;
+
+/// An active stay by its ticket, with what it costs if the vehicle left now. Tickets are unguessable,
+/// so holding one is enough to see it.
+pub fn by_ticket(app: &App, ticket: &str) -> Result<SessionView> {
+    let (facility, session) = app
+        .live
+        .by_ticket(ticket)
+        .ok_or_else(|| Error::api(ErrorCode::NotFound, "no active session has this ticket"))?;
+    view(&facility, &session, app.now())
+}
+
+/// The vehicles inside a facility, oldest first, with their fees so far (only those overstaying, if
+/// asked). A kiosk keeps its own facility's stays for deciding offline, and sees no other.
+pub fn inside(
+    app: &App,
+    principal: &Principal,
+    facility: &str,
+    overstay_only: bool,
+) -> Result<Vec<SessionView>> {
+    let f = app.live.get(facility).ok_or_else(|| Error::unknown_facility(facility))?;
+    if let Principal::Device { facility: Some(own), .. } = principal
+        && own != facility
+    {
+        return Err(Error::api(ErrorCode::Forbidden, format!("this device is not at {facility}")));
+    }
+    let now = app.now();
+    let mut inside: Vec<_> = f.inside().sessions().cloned().collect();
+    inside.sort_by_key(|s| s.entry);
+    let mut views = Vec::with_capacity(inside.len());
+    for s in &inside {
+        let v = view(&f, s, now)?;
+        if v.overstay || !overstay_only {
+            views.push(v);
+        }
+    }
+    Ok(views)
+}
+
+/// What a session costs if it ended at `now`: nothing on a permit or without a rate plan, else its price
+/// from entry to `now` at the demand it entered on. A driver who paid is charged up to the payment if
+/// they leave within [`parkline_domain::gate::LEAVE_AFTER_PAYING`].
+pub fn fee(f: &FacilityLive, s: &SessionRecord, now: Timestamp) -> Result<i64> {
+    let (full, off) = fee_parts(f, s, now)?;
+    Ok(full - off.iter().sum::<i64>())
+}
+
+/// [`fee`] before merchant validations, and what each of the session's validations takes off it
+/// (`parkline_domain::gate::fee`, at the demand it entered on).
+pub fn fee_parts(f: &FacilityLive, s: &SessionRecord, now: Timestamp) -> Result<(i64, Vec<i64>)> {
+    gate::fee(&stay(s), f.rates().as_deref(), &f.tz, now).map_err(|e| Error::validation(e.to_string()))
+}
+
+/// A session as the gate rules price it.
+fn stay(s: &SessionRecord) -> gate::Stay {
+    gate::Stay {
+        class: s.vehicle.class,
+        entered_at: s.entry,
+        permit: s.permit.is_some(),
+        last_paid: s.last_paid,
+        occupancy_permille: Some(s.occupancy_permille),
+        discounts: s.validations.iter().map(|(_, d)| *d).collect(),
+    }
+}
+
+/// A session as its ticket holder or staff see it: the fee if it left now, and whether it overstays.
+pub fn view(f: &FacilityLive, s: &SessionRecord, now: Timestamp) -> Result<SessionView> {
+    let currency = Currency::new(&f.facility.currency).unwrap_or(Currency::USD);
+    let plan = f.rates();
+    let fee = fee(f, s, now)?;
+    let reservation_over = s
+        .reservation
+        .as_deref()
+        .and_then(|id| f.claims().iter().find(|r| r.id == id).map(|r| now > r.end))
+        .unwrap_or(false);
+    let too_long = plan
+        .and_then(|p| p.max_stay_hours)
+        .is_some_and(|h| now.duration_since(s.entry) > jiff::SignedDuration::from_hours(i64::from(h)));
+    Ok(SessionView {
+        id: s.id.clone(),
+        facility: s.facility.clone(),
+        ticket: s.ticket.clone(),
+        plate: s.plate.as_ref().map(|p| p.as_str().to_owned()),
+        spot: s.spot.clone(),
+        entered_at: s.entry,
+        exited_at: s.exit.as_ref().map(|e| e.at),
+        fee: Money::new(fee, currency),
+        paid: Money::new(s.paid_minor, currency),
+        overstay: reservation_over || too_long,
+        permit: s.permit.is_some(),
+        vehicle_class: Some(s.vehicle.class),
+    })
+}

@@ -23,20 +23,35 @@ impl Clock for SystemClock {
     }
 }
 
-/// Real time moved forward by an adjustable amount.
+/// Real time moved forward by an adjustable amount, or (once frozen) time that moves only when told.
 #[derive(Debug, Default)]
 pub struct ShiftedClock {
     offset_ms: AtomicI64,
+    /// The frozen instant in milliseconds; 0: not frozen.
+    frozen_ms: AtomicI64,
 }
 
 impl ShiftedClock {
     pub fn advance(&self, by: SignedDuration) {
-        self.offset_ms.fetch_add(by.as_millis() as i64, Ordering::SeqCst);
+        let by = by.as_millis() as i64;
+        self.offset_ms.fetch_add(by, Ordering::SeqCst);
+        let _ =
+            self.frozen_ms.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |f| (f != 0).then_some(f + by));
+    }
+
+    /// Stops time where it is now, so that two readings a test compares (a fee shown, then the fee
+    /// asked at the exit) cannot fall either side of a minute; `advance` still moves it.
+    pub fn freeze(&self) {
+        let now = self.now().as_millisecond();
+        self.frozen_ms.store(now, Ordering::SeqCst);
     }
 }
 
 impl Clock for ShiftedClock {
     fn now(&self) -> Timestamp {
-        Timestamp::now() + SignedDuration::from_millis(self.offset_ms.load(Ordering::SeqCst))
+        match self.frozen_ms.load(Ordering::SeqCst) {
+            0 => Timestamp::now() + SignedDuration::from_millis(self.offset_ms.load(Ordering::SeqCst)),
+            frozen => Timestamp::from_millisecond(frozen).unwrap_or(Timestamp::UNIX_EPOCH),
+        }
     }
 }

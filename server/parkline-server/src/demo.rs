@@ -39,7 +39,7 @@ pub async fn seed(app: &App) -> Result<String> {
     for (id, text) in LAYOUTS {
         if app.live.get(id).is_none() {
             let layout = facilities::parse_layout(text, false).map_err(Error::Other)?;
-            facilities::import(app, layout).await?;
+            facilities::import(app, parkline_store::DEFAULT_OPERATOR, layout).await?;
         }
         let facility = app.live.get(id).ok_or_else(|| Error::unknown_facility(id))?;
         if facility.rates().is_none() {

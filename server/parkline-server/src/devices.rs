@@ -7,6 +7,9 @@ use crate::app::App;
 use crate::auth::{API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, random_token, sha256_hex};
 use crate::error::{Error, Result};
 
+/// What an API key may do: read live occupancy, read rates and quotes, partner actions.
+pub const API_KEY_SCOPES: [&str; 3] = ["occupancy", "rates", "partner"];
+
 /// Issues a device token for a sensor gateway or kiosk.
 pub async fn issue(app: &App, device: NewDevice) -> Result<IssuedSecret> {
     if let Some(f) = &device.facility {
@@ -16,7 +19,14 @@ pub async fn issue(app: &App, device: NewDevice) -> Result<IssuedSecret> {
     let token = random_token(DEVICE_TOKEN_PREFIX);
     let id = app
         .store
-        .insert_device(name, device.kind, device.facility.as_deref(), &sha256_hex(&token), app.now())
+        .insert_device(
+            name,
+            device.kind,
+            parkline_store::DEFAULT_OPERATOR,
+            device.facility.as_deref(),
+            &sha256_hex(&token),
+            app.now(),
+        )
         .await?;
     Ok(IssuedSecret { id, token })
 }
@@ -43,7 +53,18 @@ pub async fn issue_api_key(app: &App, key: NewApiKey) -> Result<IssuedSecret> {
         return Err(Error::validation("requests_per_minute must be at least 1"));
     }
     let token = random_token(API_KEY_PREFIX);
-    let id = app.store.insert_api_key(name, &sha256_hex(&token), key.requests_per_minute, app.now()).await?;
+    let scopes = API_KEY_SCOPES.map(str::to_owned);
+    let id = app
+        .store
+        .insert_api_key(
+            name,
+            &sha256_hex(&token),
+            key.requests_per_minute,
+            parkline_store::DEFAULT_OPERATOR,
+            &scopes,
+            app.now(),
+        )
+        .await?;
     Ok(IssuedSecret { id, token })
 }
 

@@ -9,10 +9,11 @@ use crate::app::App;
 use crate::error::{Error, Result};
 use crate::live::FacilityLive;
 
-/// Validates a layout (structure and time zone), saves it with every spot free, and makes it live.
-pub async fn import(app: &App, layout: LayoutFile) -> Result<()> {
+/// Validates a layout (structure and time zone), saves it for `operator` with every spot free, and
+/// makes it live.
+pub async fn import(app: &App, operator: &str, layout: LayoutFile) -> Result<()> {
     let (live, store, now) = (&app.live, app.store.as_ref(), app.now());
-    let facility = FacilityLive::new(layout, &[])?;
+    let facility = FacilityLive::new(layout, operator.to_owned(), &[])?;
     let layout = &facility.layout;
     if live.get(&layout.id).is_some() {
         return Err(conflict(&layout.id));
@@ -24,7 +25,7 @@ pub async fn import(app: &App, layout: LayoutFile) -> Result<()> {
         ));
     }
     let codes: Vec<String> = facility.facility.spots.iter().map(|s| s.code.clone()).collect();
-    store.insert_facility(layout, &codes, now).await.map_err(|e| match e {
+    store.insert_facility(layout, operator, &codes, now).await.map_err(|e| match e {
         parkline_store::Error::Duplicate => conflict(&layout.id),
         other => other.into(),
     })?;
@@ -68,8 +69,8 @@ pub async fn load_all(app: &App) -> Result<usize> {
     let (live, store) = (&app.live, app.store.as_ref());
     let all = store.load_facilities().await?;
     let n = all.len();
-    for (layout, records) in all {
-        live.insert(FacilityLive::new(layout, &records)?);
+    for stored in all {
+        live.insert(FacilityLive::new(stored.layout, stored.operator, &stored.spots)?);
     }
     for session in store.active_sessions().await? {
         if let Some(facility) = live.get(&session.facility) {

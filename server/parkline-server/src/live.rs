@@ -67,6 +67,8 @@ pub struct Follow {
 pub struct FacilityLive {
     pub facility: Facility,
     pub layout: LayoutFile,
+    /// The operator that owns the facility.
+    pub operator: String,
     /// Level number of each floor index, as the allocator wants it.
     pub levels: Vec<i16>,
     /// The facility's time zone, for local rules such as time-of-day prices.
@@ -129,8 +131,12 @@ impl LiveState {
 }
 
 impl FacilityLive {
-    /// Builds the live state from a layout and the stored status of its spots.
-    pub fn new(layout: LayoutFile, records: &[SpotRecord]) -> crate::error::Result<FacilityLive> {
+    /// Builds the live state from a layout, its operator and the stored status of its spots.
+    pub fn new(
+        layout: LayoutFile,
+        operator: String,
+        records: &[SpotRecord],
+    ) -> crate::error::Result<FacilityLive> {
         let facility =
             Facility::from_layout(&layout).map_err(|e| crate::error::Error::validation(e.to_string()))?;
         let tz = TimeZone::get(&layout.time_zone).map_err(|_| {
@@ -159,6 +165,7 @@ impl FacilityLive {
         Ok(FacilityLive {
             facility,
             layout,
+            operator,
             levels,
             tz,
             rates: RwLock::new(None),

@@ -138,7 +138,7 @@ async fn main() -> anyhow::Result<()> {
             for file in files {
                 let layout = facilities::read_layout(&file)?;
                 let id = layout.id.clone();
-                facilities::import(&app, layout)
+                facilities::import(&app, parkline_store::DEFAULT_OPERATOR, layout)
                     .await
                     .with_context(|| format!("importing {}", file.display()))?;
                 println!("imported {id} from {}", file.display());

@@ -22,7 +22,10 @@ pub async fn create(app: &App, email: &str, password: &str, role: Role) -> Resul
         return Err(Error::validation(format!("passwords need {MIN_PASSWORD_LEN} to 1024 characters")));
     }
     let hash = crate::auth::hash_password_off_thread(password.to_owned()).await?;
-    app.store.insert_user(&email, &hash, role, app.now()).await.map_err(|e| match e {
+    // Until staff are created for a chosen operator, they all join the default one.
+    let operator =
+        matches!(role, Role::Attendant | Role::Manager).then_some(parkline_store::DEFAULT_OPERATOR);
+    app.store.insert_user(&email, &hash, role, operator, app.now()).await.map_err(|e| match e {
         parkline_store::Error::Duplicate => {
             Error::api(ErrorCode::Conflict, format!("{email} already has an account"))
         }

@@ -74,10 +74,15 @@ pub trait Store:
 pub trait Spots: Send + Sync {
     /// Stores a new facility and a free, never-reported status row per spot. An existing id is a
     /// [`Error::Duplicate`].
-    async fn insert_facility(&self, layout: &LayoutFile, spot_codes: &[String], now: Timestamp)
-    -> Result<()>;
-    /// Every facility with the status of each of its spots.
-    async fn load_facilities(&self) -> Result<Vec<(LayoutFile, Vec<SpotRecord>)>>;
+    async fn insert_facility(
+        &self,
+        layout: &LayoutFile,
+        operator: &str,
+        spot_codes: &[String],
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Every facility with its operator and the status of each of its spots.
+    async fn load_facilities(&self) -> Result<Vec<StoredFacility>>;
     /// The stored status of some spots of a facility (to catch up with another instance's changes).
     async fn spot_records(&self, facility: &str, spots: &[String]) -> Result<Vec<SpotRecord>>;
     /// Saves new spot states and appends their history, atomically.
@@ -206,8 +211,21 @@ pub trait Bookings: Send + Sync {
 /// People, their sign-in tokens, devices and API keys. Secrets arrive hashed.
 #[async_trait]
 pub trait Identity: Send + Sync {
-    /// A new user's id; a taken email is a [`Error::Duplicate`].
-    async fn insert_user(&self, email: &str, password_hash: &str, role: Role, now: Timestamp) -> Result<i64>;
+    /// A new operator; a taken id is a [`Error::Duplicate`].
+    async fn insert_operator(&self, id: &str, name: &str, now: Timestamp) -> Result<()>;
+    /// Every operator, by id.
+    async fn operators(&self) -> Result<Vec<OperatorRecord>>;
+    /// A new user's id; a taken email is a [`Error::Duplicate`]. Staff name their operator.
+    async fn insert_user(
+        &self,
+        email: &str,
+        password_hash: &str,
+        role: Role,
+        operator: Option<&str>,
+        now: Timestamp,
+    ) -> Result<i64>;
+    /// Limits a staff member to some of their operator's facilities (none: all of them).
+    async fn set_staff_facilities(&self, user: i64, facilities: &[String]) -> Result<()>;
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>>;
     async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>>;
     /// Every account, by email.
@@ -219,6 +237,7 @@ pub trait Identity: Send + Sync {
         &self,
         name: &str,
         kind: DeviceKind,
+        operator: &str,
         facility: Option<&str>,
         token_hash: &str,
         now: Timestamp,
@@ -233,6 +252,8 @@ pub trait Identity: Send + Sync {
         name: &str,
         key_hash: &str,
         requests_per_minute: u32,
+        operator: &str,
+        scopes: &[String],
         now: Timestamp,
     ) -> Result<i64>;
     async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>>;

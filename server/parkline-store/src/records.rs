@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use parkline_domain::plate::Plate;
 use parkline_domain::reservation::Reservation;
-use parkline_domain::{Direction, SpotStatus, Vehicle};
+use parkline_domain::{Direction, LayoutFile, SpotStatus, Vehicle};
 use parkline_protocol::{DeviceKind, Role};
 
 /// The persisted state of one spot.
@@ -256,6 +256,28 @@ pub struct UserRecord {
     pub email: String,
     pub password_hash: String,
     pub role: Role,
+    /// The operator a staff member works for; `None` for drivers and platform admins.
+    pub operator: Option<String>,
+    /// The operator's facilities a staff member is limited to; empty: all of them.
+    pub facilities: Vec<String>,
+}
+
+/// A parking operator: owns facilities, staff, devices and API keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorRecord {
+    pub id: String,
+    pub name: String,
+}
+
+/// The operator every facility, staff member, device and key made before operators belongs to.
+pub const DEFAULT_OPERATOR: &str = "default";
+
+/// A stored facility: its layout, its operator, and the status of each of its spots.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFacility {
+    pub layout: LayoutFile,
+    pub operator: String,
+    pub spots: Vec<SpotRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -263,6 +285,7 @@ pub struct DeviceRecord {
     pub id: i64,
     pub name: String,
     pub kind: DeviceKind,
+    pub operator: String,
     pub facility: Option<String>,
 }
 
@@ -271,6 +294,9 @@ pub struct ApiKeyRecord {
     pub id: i64,
     pub name: String,
     pub requests_per_minute: u32,
+    pub operator: String,
+    /// What the key may do (`occupancy`, `rates`, `partner`).
+    pub scopes: Vec<String>,
 }
 
 /// What another instance's commit changed, as it announced it: the spots and sessions of one facility

@@ -56,6 +56,24 @@ impl TestDb {
         }
     }
 
+    /// Runs a SQL script (a dump) on the empty database, on one connection of its own. Lines that are
+    /// `psql` commands (`\restrict` and the like) are left out.
+    pub async fn load_script(&self, script: &str) {
+        let script: String =
+            script.lines().filter(|l| !l.starts_with('\\')).map(|l| format!("{l}\n")).collect();
+        let script = sqlx::AssertSqlSafe(script);
+        if self.pg.is_some() {
+            let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect to PostgreSQL");
+            sqlx::raw_sql(script).execute(&mut conn).await.expect("load the script");
+            conn.close().await.ok();
+        } else {
+            let url = format!("{}?mode=rwc", self.url);
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open the SQLite file");
+            sqlx::raw_sql(script).execute(&mut conn).await.expect("load the script");
+            conn.close().await.ok();
+        }
+    }
+
     /// Drops a PostgreSQL test database (SQLite files go with the temp dir).
     pub async fn cleanup(self) {
         if let Some((admin, name)) = self.pg

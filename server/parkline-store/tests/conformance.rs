@@ -12,8 +12,8 @@ use parkline_domain::{Direction, Facility, LayoutFile, SpotStatus, Vehicle, Vehi
 use parkline_protocol::{DeviceKind, Role};
 use parkline_store::testing::{Backend, TestDb};
 use parkline_store::{
-    Error, GateEventRecord, GateWrite, HistoryEntry, LedgerEntry, LedgerKind, SessionExit, SessionRecord,
-    SpotRecord, Store,
+    DEFAULT_OPERATOR, Error, GateEventRecord, GateWrite, HistoryEntry, LedgerEntry, LedgerKind,
+    OperatorRecord, SessionExit, SessionRecord, SpotRecord, Store, StoredFacility,
 };
 
 fn layout() -> LayoutFile {
@@ -31,22 +31,23 @@ fn at(s: i64) -> Timestamp {
 async fn facility_roundtrip(store: &Arc<dyn Store>) {
     let layout = layout();
     let codes = codes(&layout);
-    store.insert_facility(&layout, &codes, at(0)).await.unwrap();
+    store.insert_facility(&layout, DEFAULT_OPERATOR, &codes, at(0)).await.unwrap();
     let loaded = store.load_facilities().await.unwrap();
     assert_eq!(loaded.len(), 1);
-    let (back, spots) = &loaded[0];
+    let StoredFacility { layout: back, operator, spots } = &loaded[0];
     assert_eq!(back, &layout);
+    assert_eq!(operator, DEFAULT_OPERATOR);
     assert_eq!(spots.len(), codes.len());
     assert!(spots.iter().all(|s| s.status == SpotStatus::default()));
 
-    let again = store.insert_facility(&layout, &codes, at(1)).await.unwrap_err();
+    let again = store.insert_facility(&layout, DEFAULT_OPERATOR, &codes, at(1)).await.unwrap_err();
     assert!(matches!(&again, Error::Duplicate), "{again:?}");
 }
 
 async fn spot_states_and_history_persist(store: &Arc<dyn Store>) {
     let layout = layout();
     let codes = codes(&layout);
-    store.insert_facility(&layout, &codes, at(0)).await.unwrap();
+    store.insert_facility(&layout, DEFAULT_OPERATOR, &codes, at(0)).await.unwrap();
     // More rows than one statement chunk, to cover chunking.
     let records: Vec<SpotRecord> = codes
         .iter()
@@ -76,7 +77,7 @@ async fn spot_states_and_history_persist(store: &Arc<dyn Store>) {
         .collect();
     store.save_spots(&layout.id, &records, &history).await.unwrap();
 
-    let (_, mut loaded) = store.load_facilities().await.unwrap().remove(0);
+    let mut loaded = store.load_facilities().await.unwrap().remove(0).spots;
     loaded.sort_by_key(|r| codes.iter().position(|c| *c == r.spot));
     assert_eq!(loaded, records);
 
@@ -89,7 +90,7 @@ async fn spot_states_and_history_persist(store: &Arc<dyn Store>) {
 
 async fn rate_plans_roundtrip_and_replace(store: &Arc<dyn Store>) {
     let layout = layout();
-    store.insert_facility(&layout, &codes(&layout), at(0)).await.unwrap();
+    store.insert_facility(&layout, DEFAULT_OPERATOR, &codes(&layout), at(0)).await.unwrap();
     assert_eq!(store.rate_plans().await.unwrap(), []);
     let mut plan: RatePlan = toml::from_str(include_str!("../../../assets/rates/downtown.toml")).unwrap();
     store.save_rate_plan(&layout.id, &plan, at(1)).await.unwrap();
@@ -140,7 +141,7 @@ fn gate_write(key: &str, session: Option<SessionRecord>) -> GateWrite {
 
 async fn gate_events_sessions_and_their_invariants(store: &Arc<dyn Store>) {
     let layout = layout();
-    store.insert_facility(&layout, &codes(&layout), at(0)).await.unwrap();
+    store.insert_facility(&layout, DEFAULT_OPERATOR, &codes(&layout), at(0)).await.unwrap();
     let first = session("s1", "GA-001", "ABC123");
     store.save_gate_event(&gate_write("e1", Some(first.clone()))).await.unwrap();
     assert_eq!(
@@ -224,7 +225,7 @@ fn booking(id: &str, spot: &str, start: i64, end: i64) -> Reservation {
 
 async fn reservations_never_overlap_on_a_spot(store: &Arc<dyn Store>) {
     let layout = layout();
-    store.insert_facility(&layout, &codes(&layout), at(0)).await.unwrap();
+    store.insert_facility(&layout, DEFAULT_OPERATOR, &codes(&layout), at(0)).await.unwrap();
     let first = booking("r1", "GA-001", 100, 200);
     store.insert_reservations(std::slice::from_ref(&first), at(0), None).await.unwrap();
     assert_eq!(store.reservation("r1").await.unwrap(), Some(first.clone()));
@@ -252,17 +253,49 @@ async fn reservations_never_overlap_on_a_spot(store: &Arc<dyn Store>) {
 }
 
 async fn users_are_unique_by_email(store: &Arc<dyn Store>) {
-    let id = store.insert_user("ann@example.com", "hash", Role::Manager, at(0)).await.unwrap();
+    let id = store
+        .insert_user("ann@example.com", "hash", Role::Manager, Some(DEFAULT_OPERATOR), at(0))
+        .await
+        .unwrap();
     let by_email = store.user_by_email("ann@example.com").await.unwrap().unwrap();
     assert_eq!((by_email.id, by_email.role, by_email.password_hash.as_str()), (id, Role::Manager, "hash"));
+    assert_eq!((by_email.operator.as_deref(), &by_email.facilities[..]), (Some(DEFAULT_OPERATOR), &[][..]));
     assert_eq!(store.user_by_id(id).await.unwrap(), Some(by_email));
     assert_eq!(store.user_by_email("bob@example.com").await.unwrap(), None);
-    let dup = store.insert_user("ann@example.com", "other", Role::Driver, at(1)).await.unwrap_err();
+    let dup = store.insert_user("ann@example.com", "other", Role::Driver, None, at(1)).await.unwrap_err();
     assert!(matches!(&dup, Error::Duplicate), "{dup:?}");
 }
 
+async fn operators_own_facilities_and_staff_are_limited_to_some(store: &Arc<dyn Store>) {
+    assert_eq!(
+        store.operators().await.unwrap(),
+        [OperatorRecord { id: "default".into(), name: "Default operator".into() }]
+    );
+    store.insert_operator("city", "The City", at(0)).await.unwrap();
+    let dup = store.insert_operator("city", "Another", at(1)).await.unwrap_err();
+    assert!(matches!(&dup, Error::Duplicate), "{dup:?}");
+    let ids: Vec<String> = store.operators().await.unwrap().into_iter().map(|o| o.id).collect();
+    assert_eq!(ids, ["city", "default"]);
+
+    let layout = layout();
+    store.insert_facility(&layout, "city", &codes(&layout), at(0)).await.unwrap();
+    assert_eq!(store.load_facilities().await.unwrap()[0].operator, "city");
+
+    let ann =
+        store.insert_user("ann@example.com", "hash", Role::Attendant, Some("city"), at(0)).await.unwrap();
+    store.set_staff_facilities(ann, std::slice::from_ref(&layout.id)).await.unwrap();
+    let found = store.user_by_id(ann).await.unwrap().unwrap();
+    assert_eq!((found.operator.as_deref(), found.facilities), (Some("city"), vec![layout.id.clone()]));
+    // Replaced, not added to; none means all of the operator's facilities.
+    store.set_staff_facilities(ann, &[]).await.unwrap();
+    assert_eq!(
+        store.user_by_email("ann@example.com").await.unwrap().unwrap().facilities,
+        Vec::<String>::new()
+    );
+}
+
 async fn refresh_tokens_work_once_and_expire(store: &Arc<dyn Store>) {
-    let user = store.insert_user("ann@example.com", "hash", Role::Driver, at(0)).await.unwrap();
+    let user = store.insert_user("ann@example.com", "hash", Role::Driver, None, at(0)).await.unwrap();
     store.insert_refresh_token("t1", user, at(100)).await.unwrap();
     store.insert_refresh_token("t2", user, at(100)).await.unwrap();
     assert_eq!(store.consume_refresh_token("t1", at(50)).await.unwrap(), Some(user));
@@ -272,26 +305,33 @@ async fn refresh_tokens_work_once_and_expire(store: &Arc<dyn Store>) {
 }
 
 async fn devices_and_api_keys_are_found_by_hash(store: &Arc<dyn Store>) {
+    store.insert_operator("city", "The City", at(0)).await.unwrap();
     let layout = layout();
-    store.insert_facility(&layout, &codes(&layout), at(0)).await.unwrap();
-    let d =
-        store.insert_device("gw", DeviceKind::SensorGateway, Some(&layout.id), "dh", at(0)).await.unwrap();
+    store.insert_facility(&layout, DEFAULT_OPERATOR, &codes(&layout), at(0)).await.unwrap();
+    let d = store
+        .insert_device("gw", DeviceKind::SensorGateway, "city", Some(&layout.id), "dh", at(0))
+        .await
+        .unwrap();
     let found = store.device_by_token("dh").await.unwrap().unwrap();
     assert_eq!(
-        (found.id, found.kind, found.facility.as_deref()),
-        (d, DeviceKind::SensorGateway, Some(&*layout.id))
+        (found.id, found.kind, found.operator.as_str(), found.facility.as_deref()),
+        (d, DeviceKind::SensorGateway, "city", Some(&*layout.id))
     );
     assert_eq!(store.device_by_token("other").await.unwrap(), None);
-    let k = store.insert_api_key("partner", "kh", 60, at(0)).await.unwrap();
+    let scopes = ["occupancy".to_owned(), "rates".to_owned()];
+    let k = store.insert_api_key("partner", "kh", 60, "city", &scopes, at(0)).await.unwrap();
     let key = store.api_key_by_hash("kh").await.unwrap().unwrap();
-    assert_eq!((key.id, key.requests_per_minute), (k, 60));
+    assert_eq!(
+        (key.id, key.requests_per_minute, key.operator.as_str(), &key.scopes[..]),
+        (k, 60, "city", &scopes[..])
+    );
     assert_eq!(store.api_key_by_hash("dh").await.unwrap(), None);
 }
 
 async fn concurrent_writers_all_land(store: &Arc<dyn Store>) {
     let layout = layout();
     let codes = codes(&layout);
-    store.insert_facility(&layout, &codes, at(0)).await.unwrap();
+    store.insert_facility(&layout, DEFAULT_OPERATOR, &codes, at(0)).await.unwrap();
     let mut writers = tokio::task::JoinSet::new();
     for (w, code) in codes.iter().take(16).cloned().enumerate() {
         let (store, id) = (store.clone(), layout.id.clone());
@@ -333,7 +373,7 @@ fn money(key: &str, kind: LedgerKind, amount: i64, session: Option<&str>) -> Led
 
 async fn the_ledger_is_append_only_idempotent_and_audited(store: &Arc<dyn Store>) {
     let layout = layout();
-    store.insert_facility(&layout, &codes(&layout), at(0)).await.unwrap();
+    store.insert_facility(&layout, DEFAULT_OPERATOR, &codes(&layout), at(0)).await.unwrap();
     let pay = money("p1", LedgerKind::Payment, 1_000, Some("s9"));
     store.queue_ledger(vec![pay.clone()]).await.unwrap();
     assert_eq!(store.ledger_entry("p1").await.unwrap(), Some(pay.clone()));
@@ -390,6 +430,7 @@ conformance!(
     permits_and_pools_roundtrip_and_revoke,
     reservations_never_overlap_on_a_spot,
     users_are_unique_by_email,
+    operators_own_facilities_and_staff_are_limited_to_some,
     refresh_tokens_work_once_and_expire,
     devices_and_api_keys_are_found_by_hash,
     concurrent_writers_all_land,
@@ -408,7 +449,7 @@ async fn rotating_the_plate_key(backend: Backend) {
 
     let store = parkline_store::open(&db.url, vault(&old_keys)).await.unwrap();
     let layout = layout();
-    store.insert_facility(&layout, &codes(&layout), at(0)).await.unwrap();
+    store.insert_facility(&layout, DEFAULT_OPERATOR, &codes(&layout), at(0)).await.unwrap();
     let s = session("s1", "GA-001", "ROT001");
     store.save_gate_event(&gate_write("e1", Some(s.clone()))).await.unwrap();
     let permit: Permit = serde_json::from_value(serde_json::json!({

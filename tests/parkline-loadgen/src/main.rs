@@ -109,10 +109,20 @@ fn main() -> anyhow::Result<()> {
                 let kiosk = parkline_server::auth::random_token(parkline_server::auth::DEVICE_TOKEN_PREFIX);
                 let hash = parkline_server::auth::sha256_hex(&kiosk);
                 let kind = parkline_protocol::DeviceKind::Kiosk;
-                server.app.store.insert_device("loadgen kiosk", kind, None, &hash, Timestamp::now()).await?;
+                let operator = parkline_store::DEFAULT_OPERATOR;
+                server
+                    .app
+                    .store
+                    .insert_device("loadgen kiosk", kind, operator, None, &hash, Timestamp::now())
+                    .await?;
                 let partner = parkline_server::auth::random_token(parkline_server::auth::API_KEY_PREFIX);
                 let hash = parkline_server::auth::sha256_hex(&partner);
-                server.app.store.insert_api_key("loadgen", &hash, 0, Timestamp::now()).await?;
+                let scopes = parkline_server::devices::API_KEY_SCOPES.map(str::to_owned);
+                server
+                    .app
+                    .store
+                    .insert_api_key("loadgen", &hash, 0, operator, &scopes, Timestamp::now())
+                    .await?;
                 let url = server.url();
                 std::mem::forget(server); // runs until the process exits
                 anyhow::Ok((

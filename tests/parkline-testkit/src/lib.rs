@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use parkline_protocol::DeviceKind;
+use parkline_protocol::{DeviceKind, NewDevice};
 use parkline_server::clock::ShiftedClock;
 
 pub const LOT: &str = "waterfront-lot";
@@ -69,15 +69,12 @@ impl Server {
                 let server = parkline_server::start_with_clock(&config, clock).await.expect("server starts");
                 let token = if seed {
                     let sensors = parkline_server::demo::seed(&server.app).await.unwrap();
-                    let kiosk =
-                        parkline_server::auth::random_token(parkline_server::auth::DEVICE_TOKEN_PREFIX);
-                    let hash = parkline_server::auth::sha256_hex(&kiosk);
-                    server
-                        .app
-                        .store
-                        .insert_device("lane kiosk", DeviceKind::Kiosk, Some(LOT), &hash, Timestamp::now())
-                        .await
-                        .unwrap();
+                    let lane = NewDevice {
+                        name: "lane kiosk".into(),
+                        kind: DeviceKind::Kiosk,
+                        facility: Some(LOT.into()),
+                    };
+                    let kiosk = parkline_server::devices::issue(&server.app, lane).await.unwrap().token;
                     Some((kiosk, sensors))
                 } else {
                     None

@@ -7,45 +7,99 @@ use parkline_protocol::{DeviceKind, DeviceView, Role, UserView};
 use super::rows::{count, device_kind, role};
 use super::{SqlStore, ms, opt_ts, ts};
 use crate::error::Result;
-use crate::{ApiKeyRecord, DeviceRecord, Identity, UserRecord};
+use crate::{ApiKeyRecord, DeviceRecord, Identity, OperatorRecord, UserRecord};
+use sqlx::AssertSqlSafe;
 
-type UserRow = (i64, String, String, String);
+type UserRow = (i64, String, String, String, Option<String>);
 
-fn user((id, email, password_hash, stored): UserRow) -> Result<UserRecord> {
-    Ok(UserRecord { id, email, password_hash, role: role(&stored)? })
+const USER_COLUMNS: &str = "id, email, password_hash, role, operator_id";
+
+impl SqlStore {
+    /// A user with the facilities they are limited to.
+    async fn user(&self, row: Option<UserRow>) -> Result<Option<UserRecord>> {
+        let Some((id, email, password_hash, stored, operator)) = row else { return Ok(None) };
+        let facilities = sqlx::query_scalar(
+            "SELECT facility_id FROM staff_facilities WHERE user_id = $1 ORDER BY facility_id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(UserRecord { id, email, password_hash, role: role(&stored)?, operator, facilities }))
+    }
+}
+
+/// Scopes as stored: space-separated.
+fn scope_list(stored: &str) -> Vec<String> {
+    stored.split_whitespace().map(str::to_owned).collect()
 }
 
 #[async_trait]
 impl Identity for SqlStore {
-    async fn insert_user(&self, email: &str, password_hash: &str, role: Role, now: Timestamp) -> Result<i64> {
+    async fn insert_operator(&self, id: &str, name: &str, now: Timestamp) -> Result<()> {
+        let _guard = self.write_guard().await;
+        sqlx::query("INSERT INTO operators (id, name, created_ms) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(name)
+            .bind(ms(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn operators(&self) -> Result<Vec<OperatorRecord>> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, name FROM operators ORDER BY id").fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|(id, name)| OperatorRecord { id, name }).collect())
+    }
+
+    async fn insert_user(
+        &self,
+        email: &str,
+        password_hash: &str,
+        role: Role,
+        operator: Option<&str>,
+        now: Timestamp,
+    ) -> Result<i64> {
         let _guard = self.write_guard().await;
         Ok(sqlx::query_scalar(
-            "INSERT INTO users (email, password_hash, role, created_ms) VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO users (email, password_hash, role, operator_id, created_ms) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(email)
         .bind(password_hash)
         .bind(role.as_str())
+        .bind(operator)
         .bind(ms(now))
         .fetch_one(&self.pool)
         .await?)
     }
 
-    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
-        let row: Option<UserRow> =
-            sqlx::query_as("SELECT id, email, password_hash, role FROM users WHERE email = $1")
-                .bind(email)
-                .fetch_optional(&self.pool)
+    async fn set_staff_facilities(&self, user: i64, facilities: &[String]) -> Result<()> {
+        let (_guard, mut tx) = self.begin().await?;
+        sqlx::query("DELETE FROM staff_facilities WHERE user_id = $1").bind(user).execute(&mut *tx).await?;
+        for facility in facilities {
+            sqlx::query("INSERT INTO staff_facilities (user_id, facility_id) VALUES ($1, $2)")
+                .bind(user)
+                .bind(facility)
+                .execute(&mut *tx)
                 .await?;
-        row.map(user).transpose()
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
+        let row: Option<UserRow> =
+            sqlx::query_as(AssertSqlSafe(sql)).bind(email).fetch_optional(&self.pool).await?;
+        self.user(row).await
     }
 
     async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         let row: Option<UserRow> =
-            sqlx::query_as("SELECT id, email, password_hash, role FROM users WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        row.map(user).transpose()
+            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?;
+        self.user(row).await
     }
 
     async fn users(&self) -> Result<Vec<UserView>> {
@@ -82,17 +136,19 @@ impl Identity for SqlStore {
         &self,
         name: &str,
         kind: DeviceKind,
+        operator: &str,
         facility: Option<&str>,
         token_hash: &str,
         now: Timestamp,
     ) -> Result<i64> {
         let _guard = self.write_guard().await;
         Ok(sqlx::query_scalar(
-            "INSERT INTO devices (name, kind, facility_id, token_hash, created_ms) VALUES ($1, $2, $3, $4, $5) \
-             RETURNING id",
+            "INSERT INTO devices (name, kind, operator_id, facility_id, token_hash, created_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(name)
         .bind(kind.as_str())
+        .bind(operator)
         .bind(facility)
         .bind(token_hash)
         .bind(ms(now))
@@ -101,14 +157,15 @@ impl Identity for SqlStore {
     }
 
     async fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceRecord>> {
-        let row: Option<(i64, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT id, name, kind, facility_id FROM devices WHERE token_hash = $1 AND revoked_ms IS NULL",
+        let row: Option<(i64, String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, name, kind, operator_id, facility_id FROM devices \
+             WHERE token_hash = $1 AND revoked_ms IS NULL",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|(id, name, kind, facility)| {
-            Ok(DeviceRecord { id, name, kind: device_kind(&kind)?, facility })
+        row.map(|(id, name, kind, operator, facility)| {
+            Ok(DeviceRecord { id, name, kind: device_kind(&kind)?, operator, facility })
         })
         .transpose()
     }
@@ -148,28 +205,39 @@ impl Identity for SqlStore {
         name: &str,
         key_hash: &str,
         requests_per_minute: u32,
+        operator: &str,
+        scopes: &[String],
         now: Timestamp,
     ) -> Result<i64> {
         let _guard = self.write_guard().await;
         Ok(sqlx::query_scalar(
-            "INSERT INTO api_keys (name, key_hash, requests_per_minute, created_ms) VALUES ($1, $2, $3, $4) \
-             RETURNING id",
+            "INSERT INTO api_keys (name, key_hash, requests_per_minute, operator_id, scopes, created_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(name)
         .bind(key_hash)
         .bind(i64::from(requests_per_minute))
+        .bind(operator)
+        .bind(scopes.join(" "))
         .bind(ms(now))
         .fetch_one(&self.pool)
         .await?)
     }
 
     async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>> {
-        let row: Option<(i64, String, i64)> = sqlx::query_as(
-            "SELECT id, name, requests_per_minute FROM api_keys WHERE key_hash = $1 AND revoked_ms IS NULL",
+        let row: Option<(i64, String, i64, String, String)> = sqlx::query_as(
+            "SELECT id, name, requests_per_minute, operator_id, scopes FROM api_keys \
+             WHERE key_hash = $1 AND revoked_ms IS NULL",
         )
         .bind(key_hash)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|(id, name, rpm)| ApiKeyRecord { id, name, requests_per_minute: count(rpm) }))
+        Ok(row.map(|(id, name, rpm, operator, scopes)| ApiKeyRecord {
+            id,
+            name,
+            requests_per_minute: count(rpm),
+            operator,
+            scopes: scope_list(&scopes),
+        }))
     }
 }

@@ -11,7 +11,7 @@ use super::commit::Job;
 use super::rows::{SPOT_COLUMNS, SpotRow, count};
 use super::{CHUNK, SqlStore, from_json, ms, placeholders, to_json, ts};
 use crate::error::Result;
-use crate::{HistoryEntry, SpotRecord, Spots};
+use crate::{HistoryEntry, SpotRecord, Spots, StoredFacility};
 
 pub(super) async fn write_spots(
     conn: &mut AnyConnection,
@@ -88,18 +88,22 @@ impl Spots for SqlStore {
     async fn insert_facility(
         &self,
         layout: &LayoutFile,
+        operator: &str,
         spot_codes: &[String],
         now: Timestamp,
     ) -> Result<()> {
         let json = to_json(layout)?;
         let (_guard, mut tx) = self.begin().await?;
-        sqlx::query("INSERT INTO facilities (id, name, layout, created_ms) VALUES ($1, $2, $3, $4)")
-            .bind(&layout.id)
-            .bind(&layout.name)
-            .bind(json)
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO facilities (id, name, layout, operator_id, created_ms) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&layout.id)
+        .bind(&layout.name)
+        .bind(json)
+        .bind(operator)
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await?;
         for chunk in spot_codes.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO spot_status (facility_id, spot) VALUES {}",
@@ -115,12 +119,14 @@ impl Spots for SqlStore {
         Ok(())
     }
 
-    async fn load_facilities(&self) -> Result<Vec<(LayoutFile, Vec<SpotRecord>)>> {
-        let facilities: Vec<(String, String)> =
-            sqlx::query_as("SELECT id, layout FROM facilities ORDER BY id").fetch_all(&self.pool).await?;
+    async fn load_facilities(&self) -> Result<Vec<StoredFacility>> {
+        let facilities: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT id, layout, operator_id FROM facilities ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
         let spots_sql = format!("SELECT {SPOT_COLUMNS} FROM spot_status WHERE facility_id = $1");
         let mut out = Vec::with_capacity(facilities.len());
-        for (id, json) in facilities {
+        for (id, json, operator) in facilities {
             let layout: LayoutFile = from_json(&format!("the layout of {id}"), &json)?;
             let spots = sqlx::query_as::<_, SpotRow>(AssertSqlSafe(spots_sql.clone()))
                 .bind(&id)
@@ -129,7 +135,7 @@ impl Spots for SqlStore {
                 .into_iter()
                 .map(SpotRow::record)
                 .collect::<Result<Vec<_>>>()?;
-            out.push((layout, spots));
+            out.push(StoredFacility { layout, operator, spots });
         }
         Ok(out)
     }

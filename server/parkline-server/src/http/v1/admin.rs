@@ -24,7 +24,7 @@ use crate::{devices, facilities, occupancy, users};
         (status = 422, body = ApiError, description = "the layout is invalid"),
     ))]
 pub async fn import_facility(State(app): State<App>, Json(layout): Json<LayoutFile>) -> Result<StatusCode> {
-    facilities::import(&app, layout).await?;
+    facilities::import(&app, parkline_store::DEFAULT_OPERATOR, layout).await?;
     Ok(StatusCode::CREATED)
 }
 

@@ -1,0 +1,62 @@
+//! A server started on a database the previous release wrote (the store's wave-1 fixtures: the demo
+//! city after a day of traffic, from before operators) migrates it and serves as before: people sign
+//! in with their passwords, the vehicle inside leaves, bookings, permits and money are all there, and
+//! the audit chain verifies. On SQLite and PostgreSQL.
+
+#[macro_use]
+mod common;
+
+use common::{Backend, TestDb, TestServer};
+use parkline_protocol::Role;
+use serde_json::json;
+
+const KEYS: &str = include_str!("../../parkline-store/tests/fixtures/wave1.plate.keys");
+
+async fn a_wave1_database_serves_as_before(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    db.load_script(match backend {
+        Backend::Sqlite => include_str!("../../parkline-store/tests/fixtures/wave1.sqlite.sql"),
+        Backend::Postgres => include_str!("../../parkline-store/tests/fixtures/wave1.postgres.sql"),
+    })
+    .await;
+    let mut settings = db.settings();
+    let mut keys = KEYS.lines();
+    settings.plate_keys = keys.next().map(str::to_owned);
+    settings.plate_index_key = keys.next().map(str::to_owned);
+    let s = TestServer::start(&settings.resolve().unwrap()).await;
+
+    // The accounts sign in with their old passwords.
+    let manager = s.login(Role::Manager).await.access_token;
+    let driver = s.login(Role::Driver).await.access_token;
+    let admin = s.login(Role::Admin).await.access_token;
+
+    // The vehicle that was inside is still inside, with its plate, and can leave.
+    let (status, inside) = s.get_as(&manager, "/v1/facilities/waterfront-lot/sessions").await;
+    assert_eq!(status, 200, "{inside}");
+    assert_eq!(inside.as_array().map(Vec::len), Some(1), "{inside}");
+    assert_eq!(inside[0]["plate"], "FIX002");
+    let attendant = s.login(Role::Attendant).await.access_token;
+    let exit = json!({"event_id": "after-upgrade", "plate": {"text": "FIX002", "confidence": 0.95}});
+    let (status, d) = s.post_as(Some(&attendant), "/v1/gates/waterfront-out-1/events", &exit).await;
+    assert_eq!(status, 200, "{d}");
+    assert!(["open", "deny"].contains(&d["command"].as_str().unwrap()), "{d}");
+    assert_ne!(d["reason"], "lost_ticket", "the stay was found: {d}");
+
+    // The booking, the permit, the account's money and the finished stay are kept.
+    let (status, mine) = s.get_as(&driver, "/v1/me/reservations").await;
+    assert_eq!((status, mine.as_array().map(Vec::len)), (200, Some(1)), "{mine}");
+    let (status, permit) = s.get_as(&manager, "/v1/permits/fixture-monthly").await;
+    assert_eq!(status, 200, "{permit}");
+    let (status, account) = s.get_as(&driver, "/v1/me/account").await;
+    assert_eq!((status, account["balances"][0]["minor"].as_i64()), (200, Some(2000)), "{account}");
+    let (status, found) = s.get_as(&manager, "/v1/admin/sessions?ticket=LFIX001").await;
+    assert_eq!(status, 200, "{found}");
+    assert!(found[0]["session"]["exited_at"].is_string(), "{found}");
+
+    let (status, report) = s.post_as(Some(&admin), "/v1/admin/audit/verification", &json!({})).await;
+    assert_eq!((status, report["ok"].as_bool()), (200, Some(true)), "{report}");
+    s.stop().await;
+    db.cleanup().await;
+}
+
+on_both_backends!(a_wave1_database_serves_as_before);

@@ -1,0 +1,29 @@
+-- Parking operators (a city, a hospital, a private chain): each owns its facilities, staff, devices and
+-- API keys. Everything made before operators existed belongs to the `default` operator, so an existing
+-- database keeps working.
+CREATE TABLE operators (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    created_ms  BIGINT NOT NULL
+);
+INSERT INTO operators (id, name, created_ms) VALUES ('default', 'Default operator', 0);
+
+ALTER TABLE facilities ADD COLUMN operator_id TEXT NOT NULL DEFAULT 'default' REFERENCES operators(id);
+
+-- Staff (attendants, managers) belong to one operator; drivers and platform admins to none.
+ALTER TABLE users ADD COLUMN operator_id TEXT REFERENCES operators(id);
+UPDATE users SET operator_id = 'default' WHERE role IN ('attendant', 'manager');
+
+-- A staff member limited to some of the operator's facilities; none listed means all of them.
+CREATE TABLE staff_facilities (
+    user_id      BIGINT NOT NULL REFERENCES users(id),
+    facility_id  TEXT NOT NULL REFERENCES facilities(id),
+    PRIMARY KEY (user_id, facility_id)
+);
+
+ALTER TABLE devices ADD COLUMN operator_id TEXT NOT NULL DEFAULT 'default' REFERENCES operators(id);
+
+-- What a partner's key may do, space-separated: `occupancy` (read live occupancy), `rates` (read rates
+-- and quotes), `partner` (partner actions). Keys made before scopes keep everything they could do.
+ALTER TABLE api_keys ADD COLUMN operator_id TEXT NOT NULL DEFAULT 'default' REFERENCES operators(id);
+ALTER TABLE api_keys ADD COLUMN scopes TEXT NOT NULL DEFAULT 'occupancy rates partner';

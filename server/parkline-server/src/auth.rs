@@ -70,15 +70,38 @@ impl Access {
     }
 }
 
-/// An authenticated caller.
+/// An authenticated caller, with the operator it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    User { id: i64, role: Role },
-    Device { id: i64, kind: DeviceKind, facility: Option<String> },
-    ApiKey { id: i64, requests_per_minute: u32 },
+    /// A person. Staff have an operator and may be limited to some of its facilities (`facilities`
+    /// empty: all of them); drivers and platform admins have none.
+    User { id: i64, role: Role, operator: Option<String>, facilities: Vec<String> },
+    /// A kiosk or sensor gateway of one operator, at one facility.
+    Device { id: i64, kind: DeviceKind, operator: String, facility: Option<String> },
+    /// A partner's key: one operator's data, within its scopes.
+    ApiKey { id: i64, requests_per_minute: u32, operator: String, scopes: Vec<String> },
 }
 
 impl Principal {
+    /// Whether this caller may act at `facility`, owned by `operator`, as staff or a device there:
+    /// admins anywhere; staff at their operator's facilities (or those of them they are limited to);
+    /// a device only at its own facility; a partner's key at its operator's. Drivers act on their own
+    /// things, never on a facility.
+    pub fn may_act_at(&self, operator: &str, facility: &str) -> bool {
+        match self {
+            Principal::User { role: Role::Admin, .. } => true,
+            Principal::User { role: Role::Driver, .. } => false,
+            Principal::User { operator: own, facilities, .. } => {
+                own.as_deref() == Some(operator)
+                    && (facilities.is_empty() || facilities.iter().any(|f| f == facility))
+            }
+            Principal::Device { operator: own, facility: at, .. } => {
+                own == operator && at.as_deref() == Some(facility)
+            }
+            Principal::ApiKey { operator: own, .. } => own == operator,
+        }
+    }
+
     pub fn actor(&self) -> Actor {
         match self {
             Principal::User { role: Role::Driver, .. } => Actor::Driver,
@@ -107,6 +130,12 @@ struct Claims {
     role: Role,
     exp: i64,
     iat: i64,
+    /// A staff member's operator and the facilities they are limited to, as they were when the token
+    /// was issued (an access token lives minutes; a change shows at the next refresh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    op: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    fac: Vec<String>,
 }
 
 /// How long a device token or API key, once looked up, is trusted without asking the database again.
@@ -151,6 +180,8 @@ impl Auth {
             role: user.role,
             iat: now.as_second(),
             exp: (now + self.access_ttl).as_second(),
+            op: user.operator.clone(),
+            fac: user.facilities.clone(),
         };
         let access_token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| anyhow::anyhow!("signing a token: {e}"))?;
@@ -176,10 +207,15 @@ impl Auth {
             }
             let principal = if is_device {
                 let d = store.device_by_token(&hash).await?.ok_or_else(unknown)?;
-                Principal::Device { id: d.id, kind: d.kind, facility: d.facility }
+                Principal::Device { id: d.id, kind: d.kind, operator: d.operator, facility: d.facility }
             } else {
                 let k = store.api_key_by_hash(&hash).await?.ok_or_else(unknown)?;
-                Principal::ApiKey { id: k.id, requests_per_minute: k.requests_per_minute }
+                Principal::ApiKey {
+                    id: k.id,
+                    requests_per_minute: k.requests_per_minute,
+                    operator: k.operator,
+                    scopes: k.scopes,
+                }
             };
             self.remember(hash, principal.clone());
             return Ok(principal);
@@ -192,7 +228,8 @@ impl Auth {
                 _ => Error::api(ErrorCode::Unauthenticated, "the access token is not valid"),
             }
         })?;
-        Ok(Principal::User { id: data.claims.sub, role: data.claims.role })
+        let claims = data.claims;
+        Ok(Principal::User { id: claims.sub, role: claims.role, operator: claims.op, facilities: claims.fac })
     }
 }
 
@@ -264,6 +301,41 @@ mod tests {
         assert!(verify_password("correct horse", &hash));
         assert!(!verify_password("wrong horse", &hash));
         assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn callers_act_only_where_their_operator_and_facilities_reach() {
+        let staff = |role, facilities: &[&str]| Principal::User {
+            id: 1,
+            role,
+            operator: Some("city".into()),
+            facilities: facilities.iter().map(|f| f.to_string()).collect(),
+        };
+        let manager = staff(Role::Manager, &[]);
+        assert!(manager.may_act_at("city", "garage-a") && manager.may_act_at("city", "garage-b"));
+        assert!(!manager.may_act_at("hospital", "ward-lot"), "another operator's facility");
+        let attendant = staff(Role::Attendant, &["garage-a"]);
+        assert!(attendant.may_act_at("city", "garage-a"));
+        assert!(!attendant.may_act_at("city", "garage-b"), "outside their list");
+        let no_operator = Principal::User { id: 2, role: Role::Manager, operator: None, facilities: vec![] };
+        assert!(!no_operator.may_act_at("city", "garage-a"));
+        let admin = Principal::User { id: 3, role: Role::Admin, operator: None, facilities: vec![] };
+        assert!(admin.may_act_at("hospital", "ward-lot"));
+        let driver = Principal::User { id: 4, role: Role::Driver, operator: None, facilities: vec![] };
+        assert!(!driver.may_act_at("city", "garage-a"));
+
+        let kiosk = |facility: Option<&str>| Principal::Device {
+            id: 5,
+            kind: DeviceKind::Kiosk,
+            operator: "city".into(),
+            facility: facility.map(str::to_owned),
+        };
+        assert!(kiosk(Some("garage-a")).may_act_at("city", "garage-a"));
+        assert!(!kiosk(Some("garage-a")).may_act_at("city", "garage-b"));
+        assert!(!kiosk(None).may_act_at("city", "garage-a"), "a device without a facility acts nowhere");
+        let key =
+            Principal::ApiKey { id: 6, requests_per_minute: 60, operator: "city".into(), scopes: vec![] };
+        assert!(key.may_act_at("city", "garage-b") && !key.may_act_at("hospital", "ward-lot"));
     }
 
     #[test]

@@ -37,7 +37,7 @@ impl RateLimits {
 
     pub fn check(&self, principal: Option<&Principal>, client: Option<IpAddr>) -> Result<()> {
         let outcome = match principal {
-            Some(Principal::ApiKey { id, requests_per_minute }) => {
+            Some(Principal::ApiKey { id, requests_per_minute, .. }) => {
                 let Some(q) = quota(*requests_per_minute) else { return Ok(()) };
                 let limiter = {
                     let mut keys = self.api_keys.lock().unwrap_or_else(|p| p.into_inner());

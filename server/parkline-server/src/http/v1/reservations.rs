@@ -15,7 +15,7 @@ use crate::reservations;
 /// A driver acts on their own reservations only; staff (`None`) on any.
 fn owner(principal: &Principal) -> Option<i64> {
     match principal {
-        Principal::User { id, role: Role::Driver } => Some(*id),
+        Principal::User { id, role: Role::Driver, .. } => Some(*id),
         _ => None,
     }
 }

@@ -15,7 +15,7 @@ use crate::error::Error;
 pub struct PermitBook {
     by_id: HashMap<String, Arc<Permit>>,
     by_plate: HashMap<Plate, Arc<Permit>>,
-    pub(crate) pools: HashMap<String, u32>,
+    pools: HashMap<String, u32>,
 }
 
 impl PermitBook {
@@ -31,6 +31,11 @@ impl PermitBook {
     }
     pub fn pool_limit(&self, pool: &str) -> Option<u32> {
         self.pools.get(pool).copied()
+    }
+
+    /// Creates a pool or changes its size.
+    pub(crate) fn set_pool(&mut self, id: String, limit: u32) {
+        self.pools.insert(id, limit);
     }
 
     pub(crate) fn insert(&mut self, permit: Permit) {

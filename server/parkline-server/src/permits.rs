@@ -12,7 +12,9 @@ use crate::error::{Error, Result};
 pub async fn load(app: &App) -> Result<()> {
     let (pools, permits) = (app.store.pools().await?, app.store.permits().await?);
     let mut book = app.permits.write();
-    book.pools.extend(pools);
+    for (id, limit) in pools {
+        book.set_pool(id, limit);
+    }
     for permit in permits {
         book.insert(permit);
     }
@@ -59,6 +61,6 @@ pub async fn set_pool(app: &App, id: &str, limit: u32) -> Result<()> {
         return Err(Error::validation("pool ids are 1-64 lowercase letters, digits or dashes"));
     }
     app.store.save_pool(id, limit).await?;
-    app.permits.write().pools.insert(id.to_owned(), limit);
+    app.permits.write().set_pool(id.to_owned(), limit);
     Ok(())
 }

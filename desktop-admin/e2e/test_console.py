@@ -1,7 +1,9 @@
 """The admin console in its real window (WebKitGTK under Xvfb), driven over WebDriver against a live demo
-server: sign in, watch a sensor reading change the live numbers and the floor map, edit a rate plan and
-see the quote preview change (and the server price by it once saved), read the revenue of stays paid at a
-lane, see the demand forecast, and acknowledge an alert with a note. Run by desktop-admin/e2e/run, which starts everything."""
+server: sign in as the city's manager and see only the city's facilities, watch a sensor reading change the
+live numbers and the floor map, edit a rate plan and see the quote preview change (and the server price
+by it once saved), read the revenue of stays paid at a lane, see the demand forecast, acknowledge an alert
+with a note, add a staff member limited to one facility; then sign in as the other operator's manager
+and see only its facilities, and as an admin switch between operators. Run by desktop-admin/e2e/run, which starts everything."""
 
 import json
 import os
@@ -12,7 +14,8 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (NoSuchElementException, NoSuchFrameException, StaleElementReferenceException,
+                                        WebDriverException)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.support import expected_conditions as EC
@@ -51,8 +54,11 @@ def check(condition, message):
 
 def main():
     manager = login("manager@demo.parkline")
-    sensors = api("POST", "/v1/admin/devices", {"name": "e2e sensors", "kind": "sensor_gateway"}, manager)["token"]
-    kiosk = api("POST", "/v1/admin/devices", {"name": "e2e lane", "kind": "kiosk"}, manager)["token"]
+    admin = login("admin@demo.parkline")
+    sensors = api("POST", "/v1/admin/devices", {"name": "e2e sensors", "kind": "sensor_gateway", "facility": LOT}, manager)["token"]
+    # A lane kiosk at each facility with stays (one of them another operator's, so issued by an admin).
+    kiosks = {facility: api("POST", "/v1/admin/devices", {"name": f"e2e lane {facility}", "kind": "kiosk", "facility": facility}, admin)["token"]
+              for facility in [LOT, "pike-place-garage", "capitol-hill-station"]}
     spots = [s["code"] for s in api("GET", f"/v1/facilities/{LOT}/layout")["spots"]]
 
     # Two weeks of stays paid at the lanes, so there is revenue to chart: passages replayed by a lane
@@ -67,6 +73,7 @@ def main():
             entry_at = exit_at - timedelta(hours=hours, minutes=10 * n)
             plate = f"E2E{days_ago:02d}{n}"
             stamp = lambda t: t.isoformat().replace("+00:00", "Z")
+            kiosk = kiosks[facility]
             api("POST", f"/v1/gates/{lane}-in-1/events", {"event_id": f"in-{plate}", "plate": {"text": plate, "confidence": 0.95},
                                                         "offline": {"at": stamp(entry_at), "ticket": f"L{plate}"}}, kiosk)
             q = api("GET", f"/v1/facilities/{facility}/quote?vehicle_class=sedan&from={stamp(entry_at)}&to={stamp(exit_at)}")
@@ -97,9 +104,10 @@ def main():
         css("#signin-button").click()
         free = f'.card[data-facility="{LOT}"] [data-count="free"]'
         wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, free)))
-        cards = driver.find_elements(By.CSS_SELECTOR, ".card")
-        check(len(cards) == 5, f"the demo city has five facilities, saw {len(cards)}")
-        check("manager@demo.parkline" in css("#who").text, css("#who").text)
+        shown = lambda: sorted(c.get_attribute("data-facility") for c in driver.find_elements(By.CSS_SELECTOR, ".card"))
+        city = ["pike-place-garage", "pioneer-square-deck", LOT]
+        check(shown() == city, f"the city's manager sees the city's three facilities of five, saw {shown()}")
+        check("manager@demo.parkline · seattle-city" in css("#who").text, css("#who").text)
         before = int(css(free).text)
 
         # A sensor reading changes the live numbers, without reloading anything.
@@ -215,8 +223,48 @@ def main():
         acked = [a for a in alerts if a["id"].startswith(f"capacity_high:{LOT}:")]
         check(acked and acked[0]["acknowledged"]["note"] == "Overflow signs out on Alaskan Way", acked)
         shot("alerts")
+        # Staff: an attendant for the lot only, then every facility of the city.
         css('nav button[data-view="setup"]').click()
+        css("#us-email").send_keys("lot.attendant@example.com")
+        css("#us-password").send_keys("a long passphrase")
+        Select(css("#us-role")).select_by_value("attendant")
+        Select(css("#us-facilities")).select_by_value(LOT)
+        css("#us-form button").click()
+        row = '#us-rows tr[data-user="lot.attendant@example.com"]'
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, row)))
+        check("Waterfront" in css(row).text, css(row).text)
+        staff = [u for u in api("GET", "/v1/admin/users", token=manager) if u["email"] == "lot.attendant@example.com"]
+        check(staff and staff[0]["facilities"] == [LOT] and staff[0]["operator"] == "seattle-city", staff)
         shot("setup")
+
+        # Signing out reloads the page: look again until the sign-in form is back.
+        reloading = WebDriverWait(driver, 20, ignored_exceptions=[NoSuchElementException, StaleElementReferenceException,
+                                                                  NoSuchFrameException, WebDriverException])
+
+        def sign_in_as(email):
+            css("#signout").click()
+            reloading.until(lambda d: css("#signin-form").is_displayed() and css("#email").is_enabled())
+            css("#email").clear()
+            css("#email").send_keys(email)
+            css("#password").clear()
+            css("#password").send_keys("parkline-demo")
+            css("#signin-button").click()
+
+        # The other operator's manager sees only its own two.
+        sign_in_as("manager2@demo.parkline")
+        northline = ["capitol-hill-station", "south-lake-union-hub"]
+        reloading.until(lambda d: shown() == northline)
+        check("northline" in css("#who").text, css("#who").text)
+        shot("overview-northline")
+
+        # An admin sees every operator's, and picks one.
+        sign_in_as("admin@demo.parkline")
+        reloading.until(lambda d: len(shown()) == 5)
+        wait.until(lambda d: css("#operator").is_displayed())
+        Select(css("#operator")).select_by_value("northline")
+        wait.until(lambda d: shown() == northline)
+        Select(css("#operator")).select_by_value("seattle-city")
+        wait.until(lambda d: shown() == city)
     except Exception:
         driver.save_screenshot(os.path.join(SHOTS, "admin-failure.png"))
         print(f"failure screenshot: {SHOTS}/admin-failure.png", file=sys.stderr)

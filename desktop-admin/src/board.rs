@@ -135,6 +135,7 @@ mod tests {
         FacilitySummary {
             id: id.into(),
             name: id.to_uppercase(),
+            operator: "city".into(),
             address: "1 Main St".into(),
             location: LatLon { lat: 47.6, lon: -122.3 },
             time_zone: "America/Los_Angeles".into(),

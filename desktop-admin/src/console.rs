@@ -11,9 +11,9 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use parkline_sdk::protocol::{
-    Acknowledgement, Alert, AuditQuery, AuditRecord, AuditVerification, DeviceView, IssuedSecret, NewDevice,
-    NewUser, OpenBalance, PermitList, Receipt, RefundRequest, RevenueRow, Role, SessionSearch,
-    SessionTimeline, StreamMessage, UserView, ValidationRequest,
+    Acknowledgement, Alert, AuditQuery, AuditRecord, AuditVerification, DeviceView, FacilitySummary,
+    IssuedSecret, NewDevice, NewUser, OpenBalance, OperatorView, PermitList, Receipt, RefundRequest,
+    RevenueRow, Role, SessionSearch, SessionTimeline, StreamMessage, UserView, ValidationRequest,
 };
 use parkline_sdk::{Cache, Cached, Client, Credentials, Event, Realtime};
 use serde::{Deserialize, Serialize};
@@ -39,12 +39,28 @@ pub struct Session {
     pub server: String,
     /// Signed in from the saved credentials while the server could not be reached: cached data only.
     pub offline: bool,
+    /// The operator whose facilities the console shows: a manager's own; the one an admin chose
+    /// (none: every operator's).
+    pub operator: Option<String>,
+    /// The facilities a manager is limited to (empty: all of the operator's).
+    pub facilities: Vec<String>,
+}
+
+/// Who a signed-in person works for, as the server says.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Works {
+    #[serde(default)]
+    operator: Option<String>,
+    #[serde(default)]
+    facilities: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Saved {
     email: String,
     role: Role,
+    #[serde(default, flatten)]
+    works: Works,
     refresh_token: String,
 }
 
@@ -165,8 +181,38 @@ impl Console {
             self.client.set_token(None);
             return Err(CommandError::new("forbidden", "The console is for managers and admins."));
         }
-        self.keep(email.trim(), tokens.role, &tokens.refresh_token)?;
-        Ok(self.signed_in(email.trim(), tokens.role, false))
+        let works = self.works().await?;
+        self.keep(email.trim(), tokens.role, &works, &tokens.refresh_token)?;
+        Ok(self.signed_in(email.trim(), tokens.role, works, false))
+    }
+
+    async fn works(&self) -> Result<Works> {
+        let me = self.client.me().await?;
+        Ok(Works { operator: me.operator, facilities: me.facilities })
+    }
+
+    /// The operators an admin may look at (a manager: their own).
+    pub async fn operators(&self) -> Result<Vec<OperatorView>> {
+        self.authed(|| self.client.operators()).await
+    }
+
+    /// An admin looks at one operator's facilities (none: every operator's); managers see their own.
+    pub fn choose_operator(&self, operator: Option<String>) -> Result<Session> {
+        let mut session = lock(&self.session);
+        let s = session.as_mut().ok_or_else(|| CommandError::new("signed_out", "Sign in again."))?;
+        if s.role != Role::Admin {
+            return Err(CommandError::new("forbidden", "A manager sees their own operator's facilities."));
+        }
+        s.operator = operator;
+        Ok(s.clone())
+    }
+
+    /// Whether the console shows this facility: the chosen operator's, within a manager's list.
+    fn shows(&self, f: &FacilitySummary) -> bool {
+        lock(&self.session).as_ref().is_none_or(|s| {
+            s.operator.as_ref().is_none_or(|op| &f.operator == op)
+                && (s.facilities.is_empty() || s.facilities.contains(&f.id))
+        })
     }
 
     /// Signs in again from the credential store, if a sign-in is kept there. When the server cannot be
@@ -175,10 +221,13 @@ impl Console {
         let Some(saved) = self.saved()? else { return Ok(None) };
         match self.client.refresh(&saved.refresh_token).await {
             Ok(tokens) => {
-                self.keep(&saved.email, tokens.role, &tokens.refresh_token)?;
-                Ok(Some(self.signed_in(&saved.email, tokens.role, false)))
+                let works = self.works().await?;
+                self.keep(&saved.email, tokens.role, &works, &tokens.refresh_token)?;
+                Ok(Some(self.signed_in(&saved.email, tokens.role, works, false)))
             }
-            Err(e) if e.is_transient() => Ok(Some(self.signed_in(&saved.email, saved.role, true))),
+            Err(e) if e.is_transient() => {
+                Ok(Some(self.signed_in(&saved.email, saved.role, saved.works, true)))
+            }
             Err(_) => {
                 // Revoked or expired: forget it, and ask again.
                 self.credentials.delete(CREDENTIAL_ACCOUNT)?;
@@ -200,16 +249,27 @@ impl Console {
         Ok(serde_json::from_str(&text).ok())
     }
 
-    fn keep(&self, email: &str, role: Role, refresh_token: &str) -> Result<()> {
-        let saved = Saved { email: email.to_owned(), role, refresh_token: refresh_token.to_owned() };
+    fn keep(&self, email: &str, role: Role, works: &Works, refresh_token: &str) -> Result<()> {
+        let saved = Saved {
+            email: email.to_owned(),
+            role,
+            works: works.clone(),
+            refresh_token: refresh_token.to_owned(),
+        };
         let text =
             serde_json::to_string(&saved).map_err(|e| CommandError::new("credentials", e.to_string()))?;
         Ok(self.credentials.save(CREDENTIAL_ACCOUNT, &text)?)
     }
 
-    fn signed_in(&self, email: &str, role: Role, offline: bool) -> Session {
-        let session =
-            Session { email: email.to_owned(), role, server: self.client.base_url().to_owned(), offline };
+    fn signed_in(&self, email: &str, role: Role, works: Works, offline: bool) -> Session {
+        let session = Session {
+            email: email.to_owned(),
+            role,
+            server: self.client.base_url().to_owned(),
+            offline,
+            operator: works.operator,
+            facilities: works.facilities,
+        };
         *lock(&self.session) = Some(session.clone());
         session
     }
@@ -218,7 +278,7 @@ impl Console {
     pub async fn renew(&self) -> Result<()> {
         let saved = self.saved()?.ok_or_else(|| CommandError::new("signed_out", "Sign in again."))?;
         let tokens = self.client.refresh(&saved.refresh_token).await?;
-        self.keep(&saved.email, tokens.role, &tokens.refresh_token)
+        self.keep(&saved.email, tokens.role, &saved.works, &tokens.refresh_token)
     }
 
     /// Runs a call; if the access token has expired, renews it from the kept sign-in and runs it again.
@@ -236,9 +296,11 @@ impl Console {
         }
     }
 
-    /// Every facility with its counts per floor and zone (cached when offline).
+    /// The facilities shown (the operator's), with their counts per floor and zone (cached when
+    /// offline).
     pub async fn overview(&self) -> Result<Fetched<Vec<FacilityCard>>> {
-        let list = self.client.facilities().await?;
+        let mut list = self.client.facilities().await?;
+        list.value.retain(|f| self.shows(f));
         let mut floors = Vec::with_capacity(list.value.len());
         let mut oldest = (list.fetched_at, list.offline);
         for f in &list.value {
@@ -498,6 +560,11 @@ impl Console {
         self.authed(|| self.client.create_user(user)).await
     }
 
+    /// Limits a staff member to some of the operator's facilities (empty: all of them).
+    pub async fn set_staff_facilities(&self, user: i64, facilities: &[String]) -> Result<()> {
+        self.authed(|| self.client.set_staff_facilities(user, facilities)).await
+    }
+
     pub async fn permits(&self) -> Result<PermitList> {
         self.authed(|| self.client.permits()).await
     }
@@ -525,7 +592,9 @@ impl Console {
     /// Imports a facility from its layout's TOML text; returns its id.
     pub async fn import_layout(&self, draft: &str) -> Result<String> {
         let layout = config::parse_layout(draft)?;
-        self.authed(|| self.client.import_facility(&layout)).await?;
+        // An admin adds it to the operator they are looking at; a manager to their own.
+        let operator = self.session().and_then(|s| s.operator.filter(|_| s.role == Role::Admin));
+        self.authed(|| self.client.import_facility(&layout, operator.as_deref())).await?;
         Ok(layout.id)
     }
 

@@ -13,7 +13,7 @@ use parkline_admin::rates::{Preview, PreviewRequest};
 use parkline_admin::{CommandError, Console};
 use parkline_sdk::protocol::{
     Acknowledgement, Alert, AuditRecord, AuditVerification, DeviceView, IssuedSecret, NewDevice, NewUser,
-    PermitList, Receipt, SessionTimeline, UserView, ValidationRequest,
+    OperatorView, PermitList, Receipt, SessionTimeline, UserView, ValidationRequest,
 };
 use parkline_sdk::{Credentials, Event};
 use tauri::{Emitter, Manager, State};
@@ -167,6 +167,21 @@ async fn users(console: State<'_, Console>) -> Reply<Vec<UserView>> {
 #[tauri::command]
 async fn create_user(console: State<'_, Console>, user: NewUser) -> Reply<i64> {
     console.create_user(&user).await
+}
+
+#[tauri::command]
+async fn set_staff_facilities(console: State<'_, Console>, user: i64, facilities: Vec<String>) -> Reply<()> {
+    console.set_staff_facilities(user, &facilities).await
+}
+
+#[tauri::command]
+async fn operators(console: State<'_, Console>) -> Reply<Vec<OperatorView>> {
+    console.operators().await
+}
+
+#[tauri::command]
+fn choose_operator(console: State<'_, Console>, operator: Option<String>) -> Reply<Session> {
+    console.choose_operator(operator)
 }
 
 #[tauri::command]
@@ -333,6 +348,9 @@ fn main() {
             revoke_device,
             users,
             create_user,
+            set_staff_facilities,
+            operators,
+            choose_operator,
             permits,
             permit_template,
             create_permit,

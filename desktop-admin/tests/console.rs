@@ -69,6 +69,71 @@ async fn managers_sign_in_once_and_drivers_are_turned_away() {
     assert_eq!(console(&server, dir.path()).restore().await.unwrap(), None);
 }
 
+/// The facilities a console shows, by id.
+async fn shown(c: &Console) -> Vec<String> {
+    let mut ids: Vec<String> = c.overview().await.unwrap().value.into_iter().map(|f| f.id).collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_operators_manager_sees_its_own_and_an_admin_chooses() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let city = ["pike-place-garage", "pioneer-square-deck", "waterfront-lot"];
+    let northline = ["capitol-hill-station", "south-lake-union-hub"];
+
+    let c = console(&server, &dir.path().join("city"));
+    let session = c.sign_in("manager@demo.parkline", "parkline-demo").await.unwrap();
+    assert_eq!(session.operator.as_deref(), Some("seattle-city"));
+    assert_eq!(shown(&c).await, city);
+    assert_eq!(c.choose_operator(Some("northline".into())).unwrap_err().code, "forbidden");
+    let n = console(&server, &dir.path().join("northline"));
+    n.sign_in("manager2@demo.parkline", "parkline-demo").await.unwrap();
+    assert_eq!(shown(&n).await, northline);
+
+    // An admin sees every operator's, or one's.
+    let a = console(&server, &dir.path().join("admin"));
+    a.sign_in("admin@demo.parkline", "parkline-demo").await.unwrap();
+    assert_eq!(shown(&a).await.len(), 5);
+    let operators: Vec<String> = a.operators().await.unwrap().into_iter().map(|o| o.id).collect();
+    assert_eq!(operators, ["default", "northline", "seattle-city"]);
+    assert_eq!(a.choose_operator(Some("northline".into())).unwrap().operator.as_deref(), Some("northline"));
+    assert_eq!(shown(&a).await, northline);
+    a.choose_operator(None).unwrap();
+    assert_eq!(shown(&a).await.len(), 5);
+
+    // Setup: the city's manager adds an attendant for the lot only, then lets them work everywhere.
+    let id = c
+        .create_user(&parkline_sdk::protocol::NewUser {
+            email: "lot.attendant@example.com".into(),
+            password: "a long passphrase".into(),
+            role: Role::Attendant,
+            operator: None,
+            facilities: vec![LOT.into()],
+        })
+        .await
+        .unwrap();
+    let listed = c.users().await.unwrap();
+    let added = listed.iter().find(|u| u.id == id).unwrap();
+    assert_eq!(
+        (added.operator.as_deref(), added.facilities.as_slice()),
+        (Some("seattle-city"), &[LOT.to_owned()][..])
+    );
+    assert!(
+        listed.iter().all(|u| u.operator.as_deref() == Some("seattle-city")),
+        "only the city's staff: {listed:?}"
+    );
+    let refused = c.set_staff_facilities(id, &["capitol-hill-station".into()]).await.unwrap_err();
+    assert_eq!(refused.code, "unknown_facility", "another operator's facility is none of theirs");
+    c.set_staff_facilities(id, &[]).await.unwrap();
+    assert!(c.users().await.unwrap().iter().find(|u| u.id == id).unwrap().facilities.is_empty());
+    assert!(
+        n.users().await.unwrap().iter().all(|u| u.id != id),
+        "northline's manager does not see the city's staff"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_overview_follows_a_sensor_reading_live() {
     let server = Server::start();
@@ -76,7 +141,7 @@ async fn the_overview_follows_a_sensor_reading_live() {
     let c = console(&server, dir.path());
     c.sign_in("manager@demo.parkline", "parkline-demo").await.unwrap();
     let overview = c.overview().await.unwrap();
-    assert_eq!(overview.value.len(), 5, "the demo city");
+    assert_eq!(overview.value.len(), 3, "the city's three of the demo's five");
     assert!(!overview.offline);
     let lot = overview.value.iter().find(|f| f.id == LOT).unwrap().clone();
     assert!(!lot.floors.is_empty() && lot.counts.free == lot.counts.capacity, "{lot:?}");
@@ -313,19 +378,23 @@ async fn devices_users_permits_validations_and_layouts_are_configured() {
         lane.gate_event(IN, &GateEvent { event_id: "cfg-2".into(), ..passage.clone() }).await.unwrap_err();
     assert_eq!(refused.code(), "unauthenticated");
 
-    // Staff accounts: admins list and add them; managers may not.
+    // Staff accounts: admins add them for an operator; its managers see its staff only.
     let id = c
         .create_user(&NewUser {
             email: "lane.3@demo.parkline".into(),
             password: "a long passphrase".into(),
             role: Role::Attendant,
+            operator: Some("seattle-city".into()),
+            facilities: vec![LOT.into()],
         })
         .await
         .unwrap();
     assert!(c.users().await.unwrap().iter().any(|u| u.id == id && u.role == Role::Attendant));
     let manager = console(&server, &dir.path().join("manager"));
     manager.sign_in("manager@demo.parkline", "parkline-demo").await.unwrap();
-    assert_eq!(manager.users().await.unwrap_err().code, "forbidden");
+    let staff = manager.users().await.unwrap();
+    assert!(staff.iter().any(|u| u.id == id && u.facilities == [LOT]));
+    assert!(staff.iter().all(|u| u.operator.as_deref() == Some("seattle-city")), "{staff:?}");
 
     // A permit from the editor's template, a pool, and its revocation.
     let draft = parkline_admin::config::PERMIT_TEMPLATE.replace("# pool = \"acme\"", "pool = \"acme\"");

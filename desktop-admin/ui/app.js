@@ -83,14 +83,26 @@ $("#signout").addEventListener("click", async () => {
 async function enter(session) {
   $("#signin").hidden = true;
   $("#app").hidden = false;
-  $("#who").textContent = session.email;
+  state.session = session;
+  $("#who").textContent = session.operator && session.role !== "admin" ? `${session.email} · ${session.operator}` : session.email;
   $("#who").title = `${session.email}, ${session.role}, on ${session.server}`;
+  if (session.role === "admin" && !session.offline) await fillOperators(session.operator);
   await loadOverview();
   if (!state.following && !session.offline) {
     state.following = true;
     await invoke("follow");
   }
   refreshAlertCount();
+}
+
+// An admin looks at one operator at a time, or at all of them.
+async function fillOperators(chosen) {
+  const operators = await invoke("operators");
+  const select = $("#operator");
+  select.replaceChildren(el("option", { value: "" }, "every operator"),
+    ...operators.map((o) => el("option", { value: o.id }, o.name)));
+  select.value = chosen ?? "";
+  select.hidden = false;
 }
 
 // ---- navigation ------------------------------------------------------------------------------------
@@ -472,8 +484,7 @@ const attempt = (fn) => async (e) => {
 };
 
 async function loadSetup() {
-  for (const sel of ["#dv-facility", "#vl-facility"]) fillFacilities($(sel));
-  $("#dv-facility").prepend(el("option", { value: "" }, "any facility"));
+  for (const sel of ["#dv-facility", "#vl-facility", "#us-facilities"]) fillFacilities($(sel));
   if (!$("#pm-text").value) $("#pm-text").value = await invoke("permit_template");
   await Promise.all([loadDevices(), loadUsers(), loadPermits()]).catch(showError);
 }
@@ -490,25 +501,36 @@ async function loadDevices() {
 }
 
 $("#dv-form").addEventListener("submit", attempt(async () => {
-  const device = { name: $("#dv-name").value, kind: $("#dv-kind").value, facility: $("#dv-facility").value || null };
+  const device = { name: $("#dv-name").value, kind: $("#dv-kind").value, facility: $("#dv-facility").value };
   const issued = await invoke("create_device", { device });
   $("#dv-token").textContent = `Token for ${device.name} (shown once, copy it now): ${issued.token}`;
   loadDevices();
 }));
 
+const picked = (select) => [...select.selectedOptions].map((o) => o.value);
+
+// The operator's staff, each with the facilities they are limited to (none picked: all of them).
 async function loadUsers() {
-  try {
-    const users = await invoke("users");
-    $("#us-panel").hidden = false;
-    $("#us-rows tbody").replaceChildren(...users.map((u) => el("tr", {}, el("td", {}, u.email), el("td", {}, u.role))));
-  } catch (err) {
-    if (err.code !== "forbidden") throw err;
-    $("#us-panel").hidden = true; // accounts are for admins
-  }
+  const users = (await invoke("users")).filter((u) => u.operator && (!state.session.operator || u.operator === state.session.operator));
+  $("#us-rows tbody").replaceChildren(...users.map((u) => {
+    const limits = el("select", { multiple: true, class: "staff-facilities", ariaLabel: `facilities of ${u.email}` },
+      ...[...state.cards.values()].map((c) => el("option", { value: c.id }, c.name)));
+    for (const o of limits.options) o.selected = u.facilities.includes(o.value);
+    const save = el("button", { "data-needs-server": "" }, "Save");
+    save.addEventListener("click", attempt(async () => {
+      await invoke("set_staff_facilities", { user: u.id, facilities: picked(limits) });
+      done(`${u.email} works at ${picked(limits).map(facilityName).join(", ") || "every facility"}.`);
+      loadUsers();
+    }));
+    return el("tr", { "data-user": u.email }, el("td", {}, u.email), el("td", {}, u.role),
+      el("td", {}, el("p", {}, u.facilities.length ? u.facilities.map(facilityName).join(", ") : "every facility"), limits),
+      el("td", {}, save));
+  }));
 }
 
 $("#us-form").addEventListener("submit", attempt(async () => {
-  const user = { email: $("#us-email").value, password: $("#us-password").value, role: $("#us-role").value };
+  const user = { email: $("#us-email").value, password: $("#us-password").value, role: $("#us-role").value,
+    operator: state.session.operator ?? null, facilities: picked($("#us-facilities")) };
   await invoke("create_user", { user });
   done(`Added ${user.email} as ${user.role}.`);
   $("#us-password").value = "";
@@ -548,6 +570,12 @@ $("#ly-import").addEventListener("click", attempt(async () => {
   const id = await invoke("import_layout", { draft: $("#ly-text").value });
   done(`Imported ${id}.`);
   await loadOverview();
+}));
+
+$("#operator").addEventListener("change", attempt(async () => {
+  state.session = await invoke("choose_operator", { operator: $("#operator").value || null });
+  await loadOverview();
+  show(state.view);
 }));
 
 start();

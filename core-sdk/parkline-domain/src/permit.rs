@@ -27,15 +27,23 @@ pub struct Hours {
     pub to: LocalTime,
 }
 
+fn default_operator() -> String {
+    "default".into()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Permit {
     pub id: String,
     pub holder: String,
     pub kind: PermitKind,
+    /// The operator that issued it; it is valid only at that operator's facilities. Set by the server
+    /// from who creates it (permits made before operators belong to `default`).
+    #[serde(default = "default_operator")]
+    pub operator: String,
     /// The vehicles it covers, one at a time inside.
     pub plates: Vec<Plate>,
-    /// Facilities it is valid at; empty means all.
+    /// Facilities it is valid at; empty means all of its operator's.
     #[serde(default)]
     pub facilities: Vec<String>,
     /// Zones its holders park in, as floor label and zone code (`2A`, `GB`); empty means anywhere. When
@@ -114,9 +122,18 @@ impl Permit {
         Ok(())
     }
 
-    /// Whether the permit lets a vehicle in at `facility` at `at` (pools are checked by the caller, who
-    /// knows who is inside).
-    pub fn admits(&self, facility: &str, at: Timestamp, tz: &TimeZone) -> Result<(), PermitRefusal> {
+    /// Whether the permit lets a vehicle in at `facility` (of `operator`) at `at` (pools are checked by
+    /// the caller, who knows who is inside).
+    pub fn admits(
+        &self,
+        operator: &str,
+        facility: &str,
+        at: Timestamp,
+        tz: &TimeZone,
+    ) -> Result<(), PermitRefusal> {
+        if operator != self.operator {
+            return Err(PermitRefusal::OtherFacility);
+        }
         if at < self.valid_from {
             return Err(PermitRefusal::NotYetValid);
         }
@@ -160,27 +177,34 @@ mod tests {
         let tz = TimeZone::get("America/Los_Angeles").unwrap();
         let at = |s: &str| s.parse::<Timestamp>().unwrap();
         // Wednesday 25 November, 09:00 in Seattle.
-        assert_eq!(p.admits("pike-place-garage", at("2026-11-25T17:00:00Z"), &tz), Ok(()));
+        assert_eq!(p.admits("default", "pike-place-garage", at("2026-11-25T17:00:00Z"), &tz), Ok(()));
         assert_eq!(
-            p.admits("waterfront-lot", at("2026-11-25T17:00:00Z"), &tz),
+            p.admits("default", "waterfront-lot", at("2026-11-25T17:00:00Z"), &tz),
             Err(PermitRefusal::OtherFacility)
         );
         // 22:00 local, and a Saturday.
         assert_eq!(
-            p.admits("pike-place-garage", at("2026-11-26T06:00:00Z"), &tz),
+            p.admits("default", "pike-place-garage", at("2026-11-26T06:00:00Z"), &tz),
             Err(PermitRefusal::OutsideHours)
         );
         assert_eq!(
-            p.admits("pike-place-garage", at("2026-11-28T17:00:00Z"), &tz),
+            p.admits("default", "pike-place-garage", at("2026-11-28T17:00:00Z"), &tz),
             Err(PermitRefusal::OutsideHours)
         );
         assert_eq!(
-            p.admits("pike-place-garage", at("2026-10-30T17:00:00Z"), &tz),
+            p.admits("default", "pike-place-garage", at("2026-10-30T17:00:00Z"), &tz),
             Err(PermitRefusal::NotYetValid)
         );
         assert_eq!(
-            p.admits("pike-place-garage", at("2026-12-02T17:00:00Z"), &tz),
+            p.admits("default", "pike-place-garage", at("2026-12-02T17:00:00Z"), &tz),
             Err(PermitRefusal::Expired)
+        );
+        // Another operator's garage, even one the permit leaves unnamed, is not its operator's.
+        let anywhere = Permit { facilities: vec![], ..p.clone() };
+        assert_eq!(anywhere.admits("default", "waterfront-lot", at("2026-11-25T17:00:00Z"), &tz), Ok(()));
+        assert_eq!(
+            anywhere.admits("hospital", "ward-lot", at("2026-11-25T17:00:00Z"), &tz),
+            Err(PermitRefusal::OtherFacility)
         );
     }
 

@@ -32,6 +32,7 @@ pub enum ErrorCode {
     UnknownSpot,
     UnknownSensor,
     UnknownGate,
+    UnknownOperator,
     /// The request conflicts with existing state (an id already taken, say).
     Conflict,
     /// The card was declined (the message says why); try another.
@@ -63,7 +64,8 @@ impl ErrorCode {
             | ErrorCode::UnknownFacility
             | ErrorCode::UnknownSpot
             | ErrorCode::UnknownSensor
-            | ErrorCode::UnknownGate => 404,
+            | ErrorCode::UnknownGate
+            | ErrorCode::UnknownOperator => 404,
             ErrorCode::Conflict | ErrorCode::NothingDue | ErrorCode::RefundTooLarge => 409,
             ErrorCode::PaymentDeclined => 402,
             ErrorCode::PaymentProviderError => 502,

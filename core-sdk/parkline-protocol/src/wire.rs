@@ -92,6 +92,12 @@ pub struct Me {
     pub user_id: i64,
     pub email: String,
     pub role: Role,
+    /// The operator a staff member works for (none for drivers and platform admins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// The operator's facilities a staff member is limited to; empty: all of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facilities: Vec<String>,
 }
 
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -100,6 +106,31 @@ pub struct NewUser {
     pub email: String,
     pub password: String,
     pub role: Role,
+    /// The operator staff work for: a manager's own (the default), or any, named by an admin.
+    #[serde(default)]
+    pub operator: Option<String>,
+    /// Limits staff to these of the operator's facilities; empty: all of them.
+    #[serde(default)]
+    pub facilities: Vec<String>,
+}
+
+/// `PUT /v1/admin/users/{id}/facilities`: the facilities a staff member is limited to (empty: all of
+/// the operator's).
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffFacilities {
+    pub facilities: Vec<String>,
+}
+
+/// A parking operator (a city, a hospital, a private chain): owns facilities, staff, devices, keys.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorView {
+    /// Lowercase letters, digits and dashes.
+    pub id: String,
+    pub name: String,
 }
 
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -107,7 +138,7 @@ pub struct NewUser {
 pub struct NewDevice {
     pub name: String,
     pub kind: DeviceKind,
-    /// Restrict the device to one facility.
+    /// The facility it works at: required (a kiosk or a sensor gateway acts at exactly one).
     #[serde(default)]
     pub facility: Option<String>,
 }
@@ -119,6 +150,8 @@ pub struct DeviceView {
     pub id: i64,
     pub name: String,
     pub kind: DeviceKind,
+    #[serde(default)]
+    pub operator: String,
     #[serde(default)]
     pub facility: Option<String>,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
@@ -135,6 +168,12 @@ pub struct UserView {
     pub id: i64,
     pub email: String,
     pub role: Role,
+    /// A staff member's operator (none for drivers and admins).
+    #[serde(default)]
+    pub operator: Option<String>,
+    /// The operator's facilities a staff member is limited to; empty: all of them.
+    #[serde(default)]
+    pub facilities: Vec<String>,
 }
 
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -143,6 +182,12 @@ pub struct NewApiKey {
     pub name: String,
     /// Requests per minute this key may make.
     pub requests_per_minute: u32,
+    /// The operator whose data it reads: a manager's own (the default), or any, named by an admin.
+    #[serde(default)]
+    pub operator: Option<String>,
+    /// What it may do: `occupancy`, `rates`, `partner`; all three when left out.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
 }
 
 /// A secret shown once, at creation; the server keeps only its hash.
@@ -268,6 +313,9 @@ pub struct Freshness {
 pub struct FacilitySummary {
     pub id: String,
     pub name: String,
+    /// The operator that runs it.
+    #[serde(default)]
+    pub operator: String,
     pub address: String,
     pub location: LatLon,
     pub time_zone: String,
@@ -712,6 +760,9 @@ pub struct WebhookRequest {
     /// `https://...` (or `http://` for development).
     pub url: String,
     pub topics: Vec<String>,
+    /// Whose facilities' events it hears: a manager's own operator (the default), or one an admin names.
+    #[serde(default)]
+    pub operator: Option<String>,
 }
 
 /// A webhook endpoint. `secret` (for checking the `Parkline-Signature` header) is shown once, when it
@@ -720,6 +771,8 @@ pub struct WebhookRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookView {
     pub id: String,
+    #[serde(default)]
+    pub operator: String,
     pub url: String,
     pub topics: Vec<String>,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
@@ -740,11 +793,14 @@ pub struct SessionQuery {
 
 /// Body of `PUT /v1/permit-pools/{id}`.
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PoolLimit {
     /// Vehicles of the pool's permits allowed inside one facility at once.
     pub limit: u32,
+    /// The operator a new pool belongs to: a manager's own (the default), or one an admin names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
 }
 
 // ----- reservations -------------------------------------------------------------------------------
@@ -819,6 +875,9 @@ pub struct OverrideRequest {
     /// The corrected plate for `set_plate`.
     #[serde(default)]
     pub plate: Option<String>,
+    /// Who opens, when a kiosk asks on behalf of the attendant at its lane (kiosks may only open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attendant: Option<String>,
 }
 
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -965,6 +1024,16 @@ pub struct Acknowledgement {
 pub struct AcknowledgeAlert {
     /// What was done or why it can wait (1 to 500 characters).
     pub note: String,
+}
+
+/// Query of `POST /v1/facilities`: the operator a new facility belongs to (admins name one; a
+/// manager's is their own).
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorQuery {
+    #[serde(default)]
+    pub operator: Option<String>,
 }
 
 /// Query of `GET /v1/admin/revenue`: local calendar days, both ends included (at most 366 days).

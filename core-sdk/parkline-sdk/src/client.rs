@@ -457,14 +457,25 @@ impl Client {
         self.call(Method::DELETE, &format!("/v1/admin/devices/{id}"), None::<&()>, None, true).await
     }
 
-    /// Every account and its role (admins).
+    /// The accounts within the caller's reach: all for admins, the operator's staff for its managers.
     pub async fn users(&self) -> Result<Vec<parkline_protocol::UserView>> {
         self.call(Method::GET, "/v1/admin/users", None::<&()>, None, true).await
     }
 
-    /// Creates a staff account (admins); returns its id.
+    /// Creates an account (staff for the manager's operator, or any account by admins); returns its id.
     pub async fn create_user(&self, user: &parkline_protocol::NewUser) -> Result<i64> {
         self.call(Method::POST, "/v1/admin/users", Some(user), None, false).await
+    }
+
+    /// Limits a staff member to some of the operator's facilities (empty: all of them).
+    pub async fn set_staff_facilities(&self, user: i64, facilities: &[String]) -> Result<()> {
+        let body = parkline_protocol::StaffFacilities { facilities: facilities.to_vec() };
+        self.call(Method::PUT, &format!("/v1/admin/users/{user}/facilities"), Some(&body), None, true).await
+    }
+
+    /// The operators the caller works within: every one for admins, their own for staff.
+    pub async fn operators(&self) -> Result<Vec<parkline_protocol::OperatorView>> {
+        self.call(Method::GET, "/v1/admin/operators", None::<&()>, None, true).await
     }
 
     /// Every permit and the pools' sizes (managers).
@@ -475,12 +486,27 @@ impl Client {
     /// Creates or resizes a permit pool (managers).
     pub async fn set_pool(&self, id: &str, limit: u32) -> Result<()> {
         let path = format!("/v1/permit-pools/{}", encode(id));
-        self.call(Method::PUT, &path, Some(&parkline_protocol::PoolLimit { limit }), None, true).await
+        self.call(
+            Method::PUT,
+            &path,
+            Some(&parkline_protocol::PoolLimit { limit, operator: None }),
+            None,
+            true,
+        )
+        .await
     }
 
     /// Imports a facility layout (managers).
-    pub async fn import_facility(&self, layout: &parkline_domain::LayoutFile) -> Result<()> {
-        self.call(Method::POST, "/v1/facilities", Some(layout), None, false).await
+    pub async fn import_facility(
+        &self,
+        layout: &parkline_domain::LayoutFile,
+        operator: Option<&str>,
+    ) -> Result<()> {
+        let path = match operator {
+            Some(op) => format!("/v1/facilities?operator={}", encode(op)),
+            None => "/v1/facilities".to_owned(),
+        };
+        self.call(Method::POST, &path, Some(layout), None, false).await
     }
 
     /// A batch of sensor readings (sensor gateways): all applied, or none when one is invalid.

@@ -32,6 +32,7 @@ struct Paid {
 #[serde(deny_unknown_fields)]
 struct Override {
     reason: String,
+    attendant: String,
 }
 
 pub fn router(lanes: Vec<LaneHandle>) -> Router {
@@ -97,8 +98,8 @@ async fn override_gate(
     Path(gate): Path<String>,
     Json(o): Json<Override>,
 ) -> (StatusCode, String) {
-    if o.reason.trim().is_empty() {
-        return (StatusCode::UNPROCESSABLE_ENTITY, "a reason is needed to open by hand".into());
+    if o.reason.trim().is_empty() || o.attendant.trim().is_empty() {
+        return (StatusCode::UNPROCESSABLE_ENTITY, "a name and a reason are needed to open by hand".into());
     }
-    send(&lanes, &gate, Input::Override { reason: o.reason }).await
+    send(&lanes, &gate, Input::Override { reason: o.reason, attendant: o.attendant }).await
 }

@@ -57,9 +57,10 @@ pub enum Input {
     PaidAtLane {
         amount_minor: i64,
     },
-    /// The attendant lifts the barrier, with a reason; recorded on the server.
+    /// The attendant lifts the barrier, with their name and a reason; recorded on the server.
     Override {
         reason: String,
+        attendant: String,
     },
     /// Ask the server again about the waiting vehicle.
     Retry,
@@ -381,6 +382,8 @@ struct Passage {
 struct Waiting {
     plate: Option<PlateRead>,
     ticket: Option<String>,
+    /// The stay the server found for it, if it found one.
+    session: Option<String>,
     next_check: Instant,
 }
 
@@ -459,7 +462,7 @@ impl Lane {
             }
             Input::PaidAtLane { amount_minor } => self.recheck(Some(amount_minor)).await,
             Input::Retry => self.recheck(None).await,
-            Input::Override { reason } => self.override_gate(reason).await,
+            Input::Override { reason, attendant } => self.override_gate(reason, attendant).await,
         }
     }
 
@@ -685,6 +688,7 @@ impl Lane {
                 Some(Waiting {
                     plate: event.plate.clone(),
                     ticket: event.ticket.clone(),
+                    session: decision.session.clone(),
                     next_check: Instant::now() + RECHECK,
                 })
             }
@@ -765,14 +769,16 @@ impl Lane {
         self.decide(event, Instant::now()).await;
     }
 
-    /// The attendant lifts the barrier with a reason. The server records it; offline, the waiting
-    /// vehicle's passage is queued as let out (the server then records what it owes).
-    async fn override_gate(&mut self, reason: String) {
+    /// The attendant lifts the barrier with their name and a reason. The server records it (with the
+    /// waiting stay, if the lane knows its ticket); offline, the waiting vehicle's passage is queued as
+    /// let out (the server then records what it owes).
+    async fn override_gate(&mut self, reason: String, attendant: String) {
         let request = OverrideRequest {
             action: OverrideAction::OpenGate,
             reason: reason.clone(),
-            session: None,
+            session: self.waiting.as_ref().and_then(|w| w.session.clone().or_else(|| w.ticket.clone())),
             plate: None,
+            attendant: Some(attendant.clone()),
         };
         let online =
             tokio::time::timeout(self.kiosk.deadline, self.kiosk.client.override_gate(&self.gate, &request))
@@ -805,7 +811,7 @@ impl Lane {
             v.decision = Some(DecisionView {
                 command: GateCommand::Open,
                 reason: DecisionReason::Paid,
-                display: format!("Opened by the attendant: {reason}"),
+                display: format!("Opened by {attendant}: {reason}"),
                 offline,
                 ticket: None,
                 spot: None,

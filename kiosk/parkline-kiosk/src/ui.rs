@@ -62,6 +62,7 @@ fn LanePanel(lane: Lane) -> Element {
         }
     });
     let mut typed = use_signal(String::new);
+    let mut attendant = use_signal(String::new);
     let send = move |input: Input| {
         let handle = handle.clone();
         spawn(async move { handle.send(input).await });
@@ -89,12 +90,18 @@ fn LanePanel(lane: Lane) -> Element {
                 if let Some(due) = v.decision.as_ref().and_then(|d| d.amount_due).filter(|_| v.decision.as_ref().is_some_and(|d| d.command == GateCommand::Deny)) {
                     button { class: "pay", onclick: move |_| s3(Input::PaidAtLane { amount_minor: due.minor }), "Paid {due} at the lane" }
                 }
+                input {
+                    placeholder: "Your name",
+                    value: "{attendant}",
+                    oninput: move |e| attendant.set(e.value()),
+                }
                 button {
                     class: "override",
+                    disabled: attendant.read().trim().is_empty(),
                     onclick: move |_| {
                         let reason = typed.take();
                         let reason = if reason.trim().is_empty() { "opened by the attendant".to_owned() } else { reason };
-                        s4(Input::Override { reason });
+                        s4(Input::Override { reason, attendant: attendant.read().trim().to_owned() });
                     },
                     "Open barrier (reason)"
                 }

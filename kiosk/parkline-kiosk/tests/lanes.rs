@@ -278,3 +278,73 @@ async fn cameras_push_plates_and_attendants_act_through_the_kiosk_api() {
     assert!(until(Duration::from_secs(5), || gate.opened() == 2).await);
     assert_eq!(gate.opened(), 2, "nothing else opened the barrier");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn online_the_attendant_opens_the_exit_and_the_stay_says_who_and_why() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let client = Client::new(&server.url(), Some(Cache::open(dir.path().join("kiosk.db")).unwrap())).unwrap();
+    client.set_token(Some(server.kiosk.clone()));
+    let kiosk = Kiosk::new(client, LOT, None, Duration::from_millis(1500));
+    let (entry_gate, exit_gate) = (Arc::new(SimulatedGate::new()), Arc::new(SimulatedGate::new()));
+    let entry = kiosk.lane(IN, Direction::Entry, entry_gate.clone(), None);
+    let exit = kiosk.lane(OUT, Direction::Exit, exit_gate.clone(), None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, parkline_kiosk::api::router(vec![entry, exit])).await });
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: serde_json::Value| http.post(format!("{api}{path}")).json(&body).send();
+    let plate = serde_json::json!({"text": "ATT 404", "confidence": 0.97});
+
+    // In, and three hours later at the exit: the fee is due and the barrier stays down.
+    assert_eq!(post(&format!("/lanes/{IN}/plates"), plate.clone()).await.unwrap().status(), 202);
+    assert!(until(Duration::from_secs(5), || entry_gate.opened() == 1).await);
+    server.clock.advance(SignedDuration::from_hours(3));
+    assert_eq!(post(&format!("/lanes/{OUT}/plates"), plate).await.unwrap().status(), 202);
+    let lanes = || async {
+        let all: serde_json::Value =
+            http.get(format!("{api}/lanes")).send().await.unwrap().json().await.unwrap();
+        all.as_array().unwrap().iter().find(|l| l["gate"] == OUT).unwrap().clone()
+    };
+    let mut waiting = false;
+    for _ in 0..50 {
+        waiting = lanes().await["decision"]["reason"] == "payment_required";
+        if waiting {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(waiting, "{}", lanes().await);
+    assert_eq!(exit_gate.opened(), 0);
+
+    // The driver's card is refused; the attendant opens with their name and why.
+    let nameless = post(
+        &format!("/lanes/{OUT}/override"),
+        serde_json::json!({"reason": "card refused", "attendant": " "}),
+    );
+    assert_eq!(nameless.await.unwrap().status(), 422);
+    let open = serde_json::json!({"reason": "card reader broken", "attendant": "Sam Ortiz"});
+    assert_eq!(post(&format!("/lanes/{OUT}/override"), open).await.unwrap().status(), 202);
+    assert!(until(Duration::from_secs(5), || exit_gate.opened() == 1).await);
+    let lane = lanes().await;
+    assert_eq!(lane["decision"]["display"], "Opened by Sam Ortiz: card reader broken", "{lane}");
+    assert_eq!(lane["decision"]["offline"], false, "the server recorded it: {lane}");
+
+    // The stay's timeline, as the lot's manager sees it, says who opened and why.
+    let manager = Client::new(&server.url(), None).unwrap();
+    manager.login("manager@demo.parkline", "parkline-demo").await.unwrap();
+    let search = parkline_protocol::SessionSearch { plate: Some("ATT404".into()), ticket: None };
+    let found = manager.find_sessions(&search).await.unwrap();
+    let events = &found[0].events;
+    let opened = events.iter().find(|e| e.kind == "override").expect("the opening is on the timeline");
+    assert!(
+        opened.text.contains("Sam Ortiz") && opened.text.contains("card reader broken"),
+        "{}",
+        opened.text
+    );
+    assert!(
+        opened.text.contains(OUT) && opened.text.contains("lane kiosk"),
+        "where and which kiosk: {}",
+        opened.text
+    );
+}

@@ -8,21 +8,29 @@ use jiff::Timestamp;
 use parkline_protocol::{Acknowledgement, Alert, AlertKind, ErrorCode};
 
 use crate::app::App;
+use crate::auth::Reach;
 use crate::error::{Error, Result};
 use crate::live::demand_permille;
 
 /// A facility this full (taken per thousand spots in service) raises an alert.
 pub const CAPACITY_ALERT_PERMILLE: u16 = 950;
 
-/// Every current alert, with its acknowledgement if it has one; unacknowledged first, then newest.
-pub async fn list(app: &App) -> Result<Vec<Alert>> {
+/// The current alerts of facilities within reach, with their acknowledgements; unacknowledged first,
+/// then newest.
+pub async fn list(app: &App, reach: &Reach) -> Result<Vec<Alert>> {
     let mut alerts = current(app, app.now()).await?;
+    alerts.retain(|a| app.live.get(&a.facility).is_some_and(|f| reach.holds(&f.operator, &a.facility)));
     let acks: HashMap<String, Acknowledgement> = app.store.alert_acks().await?.into_iter().collect();
     for alert in &mut alerts {
         alert.acknowledged = acks.get(&alert.id).cloned();
     }
     alerts.sort_by(|a, b| (a.acknowledged.is_some(), b.since).cmp(&(b.acknowledged.is_some(), a.since)));
     Ok(alerts)
+}
+
+/// A current alert, by id.
+pub async fn find(app: &App, id: &str) -> Result<Option<Alert>> {
+    Ok(current(app, app.now()).await?.into_iter().find(|a| a.id == id))
 }
 
 /// Acknowledges a current alert with a note. Acknowledging one already acknowledged returns the first

@@ -10,10 +10,10 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use parkline_domain::sensor::SensorRules;
 use parkline_store::Store;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Reach};
 use crate::clock::Clock;
 use crate::hub::{Hub, Sender};
-use crate::live::Live;
+use crate::live::{FacilityLive, Live};
 use crate::permit_book::Permits;
 use crate::provider::Provider;
 use crate::ratelimit::RateLimits;
@@ -63,6 +63,23 @@ impl App {
         self.clock.now()
     }
     /// Sensors whose last reading is older than this are stale.
+    /// The facility `id` if `reach` holds it; one out of reach is answered as one that does not exist.
+    pub fn facility_in(&self, reach: &Reach, id: &str) -> crate::error::Result<Arc<FacilityLive>> {
+        self.live
+            .get(id)
+            .filter(|f| reach.holds(&f.operator, id))
+            .ok_or_else(|| crate::error::Error::unknown_facility(id))
+    }
+
+    /// The operator what a caller of `reach` makes belongs to ([`Reach::home`]), checked to exist.
+    pub async fn home_operator(&self, reach: &Reach, named: Option<&str>) -> crate::error::Result<String> {
+        let operator = reach.home(named)?;
+        if !self.store.operators().await?.iter().any(|o| o.id == operator) {
+            return Err(crate::error::Error::unknown_operator(&operator));
+        }
+        Ok(operator)
+    }
+
     pub fn stale_before(&self) -> Timestamp {
         self.now() - self.stale_after
     }

@@ -82,23 +82,100 @@ pub enum Principal {
     ApiKey { id: i64, requests_per_minute: u32, operator: String, scopes: Vec<String> },
 }
 
-impl Principal {
-    /// Whether this caller may act at `facility`, owned by `operator`, as staff or a device there:
-    /// admins anywhere; staff at their operator's facilities (or those of them they are limited to);
-    /// a device only at its own facility; a partner's key at its operator's. Drivers act on their own
-    /// things, never on a facility.
-    pub fn may_act_at(&self, operator: &str, facility: &str) -> bool {
+/// Where a caller may act: what the route guard checks a route's target against, and what lists and
+/// reports keep to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// Platform admins.
+    Everywhere,
+    /// One operator's facilities, or only those listed (none listed: all of them). Staff, a device
+    /// (its one facility), a partner's key.
+    Operator { operator: String, facilities: Vec<String> },
+    /// Drivers and anonymous callers: no facility. What drivers own is theirs by ownership instead.
+    Nowhere,
+}
+
+impl Reach {
+    /// Whether `facility`, owned by `operator`, is within reach.
+    pub fn holds(&self, operator: &str, facility: &str) -> bool {
         match self {
-            Principal::User { role: Role::Admin, .. } => true,
-            Principal::User { role: Role::Driver, .. } => false,
-            Principal::User { operator: own, facilities, .. } => {
-                own.as_deref() == Some(operator)
-                    && (facilities.is_empty() || facilities.iter().any(|f| f == facility))
+            Reach::Everywhere => true,
+            Reach::Operator { operator: own, facilities } => {
+                own == operator && (facilities.is_empty() || facilities.iter().any(|f| f == facility))
             }
-            Principal::Device { operator: own, facility: at, .. } => {
-                own == operator && at.as_deref() == Some(facility)
+            Reach::Nowhere => false,
+        }
+    }
+
+    /// Whether everything of `operator` is within reach: what belongs to the operator as a whole (its
+    /// webhooks, staff, keys, pools) is managed only by those who reach all of its facilities.
+    pub fn holds_operator(&self, operator: &str) -> bool {
+        match self {
+            Reach::Everywhere => true,
+            Reach::Operator { operator: own, facilities } => own == operator && facilities.is_empty(),
+            Reach::Nowhere => false,
+        }
+    }
+
+    /// The operator things made by this caller belong to: an admin names one (`named`), staff get
+    /// their own (naming another is refused as unknown, so operators cannot be probed).
+    pub fn home(&self, named: Option<&str>) -> Result<String> {
+        match (self, named) {
+            (Reach::Everywhere, Some(op)) => Ok(op.to_owned()),
+            (Reach::Everywhere, None) => Err(Error::validation("name the operator this belongs to")),
+            (Reach::Operator { operator, facilities }, named) if facilities.is_empty() => match named {
+                Some(op) if op != operator => Err(Error::unknown_operator(op)),
+                _ => Ok(operator.clone()),
+            },
+            _ => Err(Error::api(
+                ErrorCode::Forbidden,
+                "only those who reach all of an operator's facilities manage what belongs to it",
+            )),
+        }
+    }
+}
+
+impl Principal {
+    /// Where this caller may act: admins anywhere; staff at their operator's facilities (or those of
+    /// them they are limited to); a device only at its own facility; a partner's key at its
+    /// operator's. Drivers act on their own things, never on a facility.
+    pub fn reach(&self) -> Reach {
+        match self {
+            Principal::User { role: Role::Admin, .. } => Reach::Everywhere,
+            Principal::User { role: Role::Driver, .. } | Principal::User { operator: None, .. } => {
+                Reach::Nowhere
             }
-            Principal::ApiKey { operator: own, .. } => own == operator,
+            Principal::User { operator: Some(operator), facilities, .. } => {
+                Reach::Operator { operator: operator.clone(), facilities: facilities.clone() }
+            }
+            Principal::Device { facility: None, .. } => Reach::Nowhere,
+            Principal::Device { operator, facility: Some(facility), .. } => {
+                Reach::Operator { operator: operator.clone(), facilities: vec![facility.clone()] }
+            }
+            Principal::ApiKey { operator, .. } => {
+                Reach::Operator { operator: operator.clone(), facilities: Vec::new() }
+            }
+        }
+    }
+
+    /// Whether this caller may act at `facility`, owned by `operator`.
+    pub fn may_act_at(&self, operator: &str, facility: &str) -> bool {
+        self.reach().holds(operator, facility)
+    }
+
+    /// The person calling, if it is one.
+    pub fn user_id(&self) -> Option<i64> {
+        match self {
+            Principal::User { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// Whether a partner's key carries `scope`; other callers are not limited by key scopes.
+    pub fn has_key_scope(&self, scope: &str) -> bool {
+        match self {
+            Principal::ApiKey { scopes, .. } => scopes.iter().any(|s| s == scope),
+            _ => true,
         }
     }
 
@@ -336,6 +413,20 @@ mod tests {
         let key =
             Principal::ApiKey { id: 6, requests_per_minute: 60, operator: "city".into(), scopes: vec![] };
         assert!(key.may_act_at("city", "garage-b") && !key.may_act_at("hospital", "ward-lot"));
+    }
+
+    #[test]
+    fn what_belongs_to_an_operator_is_reached_only_by_those_who_reach_all_of_it() {
+        let all = Reach::Operator { operator: "city".into(), facilities: vec![] };
+        let some = Reach::Operator { operator: "city".into(), facilities: vec!["garage-a".into()] };
+        assert!(all.holds_operator("city") && !all.holds_operator("hospital"));
+        assert!(!some.holds_operator("city"), "limited staff do not manage the operator's webhooks");
+        assert!(Reach::Everywhere.holds_operator("hospital") && !Reach::Nowhere.holds_operator("city"));
+        assert_eq!(all.home(None).unwrap(), "city");
+        assert_eq!(all.home(Some("hospital")).unwrap_err().code(), ErrorCode::UnknownOperator);
+        assert_eq!(some.home(None).unwrap_err().code(), ErrorCode::Forbidden);
+        assert_eq!(Reach::Everywhere.home(Some("hospital")).unwrap(), "hospital");
+        assert_eq!(Reach::Everywhere.home(None).unwrap_err().code(), ErrorCode::ValidationFailed);
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! The demo city: five Seattle facilities, one account per role, a sensor-gateway token, and simulated
-//! sensors that post readings through the real HTTP ingest path, so the numbers move.
+//! The demo city: five Seattle facilities run by two operators, staff for each, a sensor-gateway token
+//! per facility, and simulated sensors that post readings through the real HTTP ingest path, so the
+//! numbers move.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
@@ -11,6 +12,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 
 use crate::app::App;
+use crate::auth::Reach;
 use crate::error::{Error, Result};
 use crate::facilities;
 
@@ -29,17 +31,47 @@ pub const RATES: &str = include_str!("../../../assets/rates/downtown.toml");
 
 pub const PASSWORD: &str = "parkline-demo";
 
-/// The demo accounts, one per role.
-pub fn accounts() -> [(String, Role); 4] {
-    Role::ALL.map(|role| (format!("{}@demo.parkline", role.as_str()), role))
+/// The demo's two operators `(id, name, facilities)`: the city runs three, a private company the
+/// other two.
+pub const OPERATORS: [(&str, &str, &[&str]); 2] = [
+    ("seattle-city", "Seattle City Parking", &["pike-place-garage", "pioneer-square-deck", "waterfront-lot"]),
+    ("northline", "Northline Parking Co.", &["capitol-hill-station", "south-lake-union-hub"]),
+];
+
+/// The demo accounts `(email, role, operator)`: a driver and a platform admin, and a manager and an
+/// attendant for each operator (`manager@` and `attendant@` the city's, `manager2@` and `attendant2@`
+/// the company's).
+pub fn accounts() -> Vec<(String, Role, Option<&'static str>)> {
+    let email = |name: &str| format!("{name}@demo.parkline");
+    let (city, company) = (OPERATORS[0].0, OPERATORS[1].0);
+    vec![
+        (email("driver"), Role::Driver, None),
+        (email("attendant"), Role::Attendant, Some(city)),
+        (email("manager"), Role::Manager, Some(city)),
+        (email("attendant2"), Role::Attendant, Some(company)),
+        (email("manager2"), Role::Manager, Some(company)),
+        (email("admin"), Role::Admin, None),
+    ]
 }
 
-/// Loads the demo layouts and accounts that are not there yet, and issues a fresh sensor-gateway token.
-pub async fn seed(app: &App) -> Result<String> {
+/// The operator a demo facility belongs to.
+fn operator_of(facility: &str) -> &'static str {
+    OPERATORS.iter().find(|(_, _, owned)| owned.contains(&facility)).map_or(OPERATORS[0].0, |o| o.0)
+}
+
+/// Loads the demo operators, layouts and accounts that are not there yet, and issues a fresh
+/// sensor-gateway token for each facility (by facility id).
+pub async fn seed(app: &App) -> Result<BTreeMap<String, String>> {
+    let known = app.store.operators().await?;
+    for (id, name, _) in OPERATORS {
+        if !known.iter().any(|o| o.id == id) {
+            app.store.insert_operator(id, name, app.now()).await?;
+        }
+    }
     for (id, text) in LAYOUTS {
         if app.live.get(id).is_none() {
             let layout = facilities::parse_layout(text, false).map_err(Error::Other)?;
-            facilities::import(app, parkline_store::DEFAULT_OPERATOR, layout).await?;
+            facilities::import(app, operator_of(id), layout).await?;
         }
         let facility = app.live.get(id).ok_or_else(|| Error::unknown_facility(id))?;
         if facility.rates().is_none() {
@@ -47,14 +79,20 @@ pub async fn seed(app: &App) -> Result<String> {
             facilities::set_rate_plan(app, id, plan).await?;
         }
     }
-    for (email, role) in accounts() {
-        match crate::users::create(app, &email, PASSWORD, role).await {
+    for (email, role, operator) in accounts() {
+        match crate::users::create(app, &email, PASSWORD, role, operator).await {
             Err(Error::Api { code: ErrorCode::Conflict, .. }) | Ok(_) => {}
             Err(e) => return Err(e),
         }
     }
-    let device = NewDevice { name: "demo sensors".into(), kind: DeviceKind::SensorGateway, facility: None };
-    Ok(crate::devices::issue(app, device).await?.token)
+    let mut tokens = BTreeMap::new();
+    for (id, _) in LAYOUTS {
+        let name = format!("demo sensors at {id}");
+        let device = NewDevice { name, kind: DeviceKind::SensorGateway, facility: Some(id.to_owned()) };
+        let issued = crate::devices::issue(app, &Reach::Everywhere, device).await?;
+        tokens.insert(id.to_owned(), issued.token);
+    }
+    Ok(tokens)
 }
 
 /// Gives each demo facility `weeks` of past occupancy samples (where it has none), so the managers'
@@ -103,7 +141,11 @@ fn bump(hour: f64, centre: f64, half_width: f64) -> f64 {
 /// Where simulated sensors send their readings: the HTTP ingest, or an MQTT broker.
 #[derive(Debug, Clone)]
 pub enum Transport {
-    Http { url: String, token: String },
+    /// The ingest, with each facility's gateway token.
+    Http {
+        url: String,
+        tokens: BTreeMap<String, String>,
+    },
     Mqtt(rumqttc::AsyncClient),
 }
 
@@ -124,18 +166,28 @@ impl Transport {
 
     async fn send(&self, http: &reqwest::Client, readings: Vec<SensorReading>) {
         match self {
-            Transport::Http { url, token } => {
-                let batch = SensorBatch { readings };
-                let sent = http
-                    .post(format!("{url}/v1/sensors/events"))
-                    .bearer_auth(token)
-                    .json(&batch)
-                    .send()
-                    .await;
-                match sent {
-                    Ok(r) if r.status().is_success() => {}
-                    Ok(r) => tracing::warn!(status = %r.status(), "simulated sensors: batch refused"),
-                    Err(e) => tracing::warn!(error = %e, "simulated sensors: server unreachable"),
+            Transport::Http { url, tokens } => {
+                // Each facility's gateway sends its own readings.
+                let mut by_facility: BTreeMap<String, Vec<SensorReading>> = BTreeMap::new();
+                for r in readings {
+                    by_facility.entry(r.facility.clone()).or_default().push(r);
+                }
+                for (facility, readings) in by_facility {
+                    let Some(token) = tokens.get(&facility) else { continue };
+                    let batch = SensorBatch { readings };
+                    let sent = http
+                        .post(format!("{url}/v1/sensors/events"))
+                        .bearer_auth(token)
+                        .json(&batch)
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(r) if r.status().is_success() => {}
+                        Ok(r) => {
+                            tracing::warn!(status = %r.status(), %facility, "simulated sensors: batch refused")
+                        }
+                        Err(e) => tracing::warn!(error = %e, "simulated sensors: server unreachable"),
+                    }
                 }
             }
             Transport::Mqtt(client) => {

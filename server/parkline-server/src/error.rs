@@ -31,6 +31,9 @@ impl Error {
     pub fn unknown_facility(id: &str) -> Self {
         Error::api(ErrorCode::UnknownFacility, format!("no facility {id:?}"))
     }
+    pub fn unknown_operator(id: &str) -> Self {
+        Error::api(ErrorCode::UnknownOperator, format!("no operator {id:?}"))
+    }
     pub fn rate_limited(retry_after_s: u64) -> Self {
         Error::Api {
             code: ErrorCode::RateLimited,

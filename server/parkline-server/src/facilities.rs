@@ -13,6 +13,9 @@ use crate::live::FacilityLive;
 /// makes it live.
 pub async fn import(app: &App, operator: &str, layout: LayoutFile) -> Result<()> {
     let (live, store, now) = (&app.live, app.store.as_ref(), app.now());
+    if !store.operators().await?.iter().any(|o| o.id == operator) {
+        return Err(Error::unknown_operator(operator));
+    }
     let facility = FacilityLive::new(layout, operator.to_owned(), &[])?;
     let layout = &facility.layout;
     if live.get(&layout.id).is_some() {

@@ -21,7 +21,6 @@ use parkline_protocol::{ErrorCode, GateCommand, GateDecision, GateEvent, TicketV
 use tokio::sync::watch;
 
 use crate::app::App;
-use crate::auth::Principal;
 use crate::error::{Error, Result};
 use crate::live::{FacilityLive, InFlight};
 use crate::permit_book::Permits;
@@ -31,13 +30,8 @@ use parkline_store::{
 };
 
 /// Handles one gate event end to end; a reservation's holder hears that their vehicle is in.
-pub async fn handle(
-    app: &App,
-    gate_id: &str,
-    principal: &Principal,
-    event: GateEvent,
-) -> Result<GateDecision> {
-    let decision = decide(app, gate_id, principal, event).await?;
+pub async fn handle(app: &App, gate_id: &str, event: GateEvent) -> Result<GateDecision> {
+    let decision = decide(app, gate_id, event).await?;
     confirm_entry(app, gate_id, &decision).await;
     Ok(decision)
 }
@@ -58,7 +52,7 @@ async fn confirm_entry(app: &App, gate: &str, decision: &GateDecision) {
 }
 
 /// Decides a gate event, makes it durable, and only then answers.
-async fn decide(app: &App, gate_id: &str, principal: &Principal, event: GateEvent) -> Result<GateDecision> {
+async fn decide(app: &App, gate_id: &str, event: GateEvent) -> Result<GateDecision> {
     let (live, permits, store, now) = (&app.live, &app.permits, &app.store, app.now());
     let key = event.event_id.trim();
     if key.is_empty() || key.len() > 128 || key.chars().any(char::is_control) {
@@ -67,14 +61,6 @@ async fn decide(app: &App, gate_id: &str, principal: &Principal, event: GateEven
     let facility = live
         .gate(gate_id)
         .ok_or_else(|| Error::api(ErrorCode::UnknownGate, format!("no gate {gate_id:?}")))?;
-    if let Principal::Device { facility: Some(own), .. } = principal
-        && *own != facility.facility.id
-    {
-        return Err(Error::api(
-            ErrorCode::Forbidden,
-            format!("this device is not at {}", facility.facility.id),
-        ));
-    }
     let gate = facility
         .facility
         .gate(gate_id)
@@ -546,8 +532,10 @@ impl Ctx<'_> {
     /// pool. Without one the vehicle enters as a paying visitor.
     fn permit_for(&self, plate: &Plate) -> Option<Arc<Permit>> {
         let book = self.permits.read();
-        let permit = book.by_plate(plate)?;
-        permit.admits(&self.facility.facility.id, self.now, &self.facility.tz).ok()?;
+        let permit = book.by_plate(&self.facility.operator, plate)?;
+        permit
+            .admits(&self.facility.operator, &self.facility.facility.id, self.now, &self.facility.tz)
+            .ok()?;
         if let Some(pool) = &permit.pool {
             let limit = book.pool_limit(pool).unwrap_or(0);
             let inside = self.facility.inside();

@@ -21,6 +21,7 @@ pub mod live;
 pub mod mqtt;
 pub mod notices;
 pub mod occupancy;
+pub mod operators;
 pub mod overrides;
 pub mod payments;
 pub mod peers;

@@ -341,6 +341,7 @@ impl FacilityLive {
         FacilitySummary {
             id: f.id.clone(),
             name: f.name.clone(),
+            operator: self.operator.clone(),
             address: f.address.clone(),
             location: f.location,
             time_zone: f.time_zone.clone(),

@@ -41,6 +41,9 @@ enum Command {
         /// `.toml` or `.json` layout files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// The operator the facilities belong to.
+        #[arg(long, default_value = parkline_store::DEFAULT_OPERATOR)]
+        operator: String,
     },
     /// Create an account; the password is read from PARKLINE_NEW_PASSWORD or standard input.
     CreateUser {
@@ -50,6 +53,9 @@ enum Command {
         email: String,
         #[arg(long, value_parser = parse_role)]
         role: Role,
+        /// The operator staff (attendants, managers) work for.
+        #[arg(long)]
+        operator: Option<String>,
     },
     /// Re-encrypt every plate, permit and webhook secret sealed with an older key under the first key of
     /// `plate_keys` (key rotation: add the new key first, run this, then remove the old one).
@@ -107,9 +113,9 @@ async fn main() -> anyhow::Result<()> {
             let config = config(&cli.config, settings)?;
             init_logs(config.json_logs);
             let server = start(&config).await?;
-            let token = demo::seed(&server.app).await?;
+            let tokens = demo::seed(&server.app).await?;
             demo::seed_history(&server.app, 4).await?;
-            print_banner(&server.url(), &config, &token);
+            print_banner(&server.url(), &config, &tokens);
             let simulator = (simulate_every_s > 0.0).then(|| {
                 let period = Duration::from_secs_f64(simulate_every_s.max(0.05));
                 // Through the broker when the server listens to one, as real sensors would.
@@ -121,7 +127,7 @@ async fn main() -> anyhow::Result<()> {
                         );
                         mqtt
                     }
-                    _ => demo::Transport::Http { url: server.url(), token },
+                    _ => demo::Transport::Http { url: server.url(), tokens },
                 };
                 tokio::spawn(demo::simulate(server.app.clone(), transport, period))
             });
@@ -131,20 +137,20 @@ async fn main() -> anyhow::Result<()> {
             }
             server.stop().await;
         }
-        Command::ImportLayout { settings, files } => {
+        Command::ImportLayout { settings, files, operator } => {
             let config = config(&cli.config, settings)?;
             init_logs(config.json_logs);
             let app = setup::open(&config, Arc::new(SystemClock)).await?;
             for file in files {
                 let layout = facilities::read_layout(&file)?;
                 let id = layout.id.clone();
-                facilities::import(&app, parkline_store::DEFAULT_OPERATOR, layout)
+                facilities::import(&app, &operator, layout)
                     .await
                     .with_context(|| format!("importing {}", file.display()))?;
                 println!("imported {id} from {}", file.display());
             }
         }
-        Command::CreateUser { settings, email, role } => {
+        Command::CreateUser { settings, email, role, operator } => {
             let config = config(&cli.config, settings)?;
             init_logs(config.json_logs);
             let password = match std::env::var("PARKLINE_NEW_PASSWORD") {
@@ -156,7 +162,10 @@ async fn main() -> anyhow::Result<()> {
                 }
             };
             let app = setup::open(&config, Arc::new(SystemClock)).await?;
-            let id = users::create(&app, &email, &password, role).await?;
+            // Staff join the default operator unless one is named.
+            let staff = matches!(role, Role::Attendant | Role::Manager);
+            let operator = operator.or_else(|| staff.then(|| parkline_store::DEFAULT_OPERATOR.to_owned()));
+            let id = users::create(&app, &email, &password, role, operator.as_deref()).await?;
             println!("created {} {email} (id {id})", role.as_str());
         }
         Command::Rekey { settings } => {
@@ -186,7 +195,7 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_banner(url: &str, config: &Config, token: &str) {
+fn print_banner(url: &str, config: &Config, tokens: &std::collections::BTreeMap<String, String>) {
     println!();
     println!("  Parkline demo is running at {url}");
     println!("  Database: {}", config.database_url);
@@ -196,10 +205,18 @@ fn print_banner(url: &str, config: &Config, token: &str) {
     println!("        curl '{url}/openapi.json'");
     println!();
     println!("  Accounts (password: {}):", demo::PASSWORD);
-    for (email, role) in demo::accounts() {
-        println!("    {:<10} {email}", role.as_str());
+    for (email, role, operator) in demo::accounts() {
+        let of = operator.map(|o| format!(" ({o})")).unwrap_or_default();
+        println!("    {:<10} {email}{of}", role.as_str());
     }
-    println!("  Sensor gateway token: {token}");
+    println!("  Operators:");
+    for (id, name, facilities) in demo::OPERATORS {
+        println!("    {id:<15} {name}: {}", facilities.join(", "));
+    }
+    println!("  Sensor gateway tokens:");
+    for (facility, token) in tokens {
+        println!("    {facility:<22} {token}");
+    }
     println!();
 }
 

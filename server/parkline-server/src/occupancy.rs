@@ -14,6 +14,7 @@ use parkline_domain::{SpotIdx, SpotStatus};
 use parkline_protocol::{ErrorCode, IngestReport, SensorBatch, SensorReading};
 
 use crate::app::App;
+use crate::auth::Reach;
 use crate::error::{Error, Result};
 use crate::live::{FacilityLive, Live};
 use parkline_store::{HistoryEntry, SpotRecord, Store};
@@ -66,8 +67,9 @@ impl Plan {
 /// Applies a batch of readings. The batch is validated whole first: one bad reading rejects all of it,
 /// with the reading's index in the message, and nothing changes.
 ///
-/// `only_facility` restricts a device bound to one facility.
-pub async fn ingest(app: &App, batch: SensorBatch, only_facility: Option<&str>) -> Result<IngestReport> {
+/// A reading for a facility out of `reach` (a gateway's own facility, say) is refused as one for a
+/// facility that does not exist.
+pub async fn ingest(app: &App, batch: SensorBatch, reach: &Reach) -> Result<IngestReport> {
     let (live, store, rules, max_batch, now) =
         (&app.live, app.store.as_ref(), &app.rules, app.max_batch, app.now());
     let n = batch.readings.len();
@@ -84,8 +86,8 @@ pub async fn ingest(app: &App, batch: SensorBatch, only_facility: Option<&str>) 
     // Resolve and validate everything before touching any state.
     let mut resolved = Vec::with_capacity(n);
     for (i, r) in batch.readings.iter().enumerate() {
-        let item = resolve(live, rules, r, i, only_facility, now)
-            .map_err(|e| prefix(e, &format!("readings[{i}]: ")))?;
+        let item =
+            resolve(live, rules, r, i, reach, now).map_err(|e| prefix(e, &format!("readings[{i}]: ")))?;
         resolved.push(item);
     }
     let mut outcomes = vec![Outcome::Unchanged; n];
@@ -96,13 +98,14 @@ pub async fn ingest(app: &App, batch: SensorBatch, only_facility: Option<&str>) 
 }
 
 /// Applies readings that arrive one by one (MQTT): each is validated on its own, so a bad reading is
-/// refused alone. Returns each reading's outcome or why it was refused.
+/// refused alone. Returns each reading's outcome or why it was refused. The broker admits who may
+/// publish where, so every facility is in reach.
 pub async fn ingest_each(app: &App, readings: &[SensorReading]) -> Result<Vec<Result<Outcome>>> {
     let (live, store, rules, now) = (&app.live, app.store.as_ref(), &app.rules, app.now());
     let mut results: Vec<Result<Outcome>> = Vec::with_capacity(readings.len());
     let mut resolved = Vec::new();
     for (i, r) in readings.iter().enumerate() {
-        match resolve(live, rules, r, i, None, now) {
+        match resolve(live, rules, r, i, &Reach::Everywhere, now) {
             Ok(item) => {
                 resolved.push(item);
                 results.push(Ok(Outcome::Unchanged));
@@ -190,16 +193,13 @@ fn resolve(
     rules: &SensorRules,
     r: &SensorReading,
     index: usize,
-    only_facility: Option<&str>,
+    reach: &Reach,
     now: Timestamp,
 ) -> Result<(Arc<FacilityLive>, Resolved)> {
-    if only_facility.is_some_and(|only| only != r.facility) {
-        return Err(Error::api(
-            ErrorCode::Forbidden,
-            format!("this device may not report for {:?}", r.facility),
-        ));
-    }
-    let facility = live.get(&r.facility).ok_or_else(|| Error::unknown_facility(&r.facility))?;
+    let facility = live
+        .get(&r.facility)
+        .filter(|f| reach.holds(&f.operator, &r.facility))
+        .ok_or_else(|| Error::unknown_facility(&r.facility))?;
     let spot = facility.facility.spot_by_code(&r.spot).ok_or_else(|| {
         Error::api(ErrorCode::UnknownSpot, format!("no spot {:?} in {}", r.spot, r.facility))
     })?;

@@ -24,9 +24,17 @@ pub async fn apply(
     let f = live
         .gate(gate_id)
         .ok_or_else(|| Error::api(ErrorCode::UnknownGate, format!("no gate {gate_id:?}")))?;
-    let actor = match principal {
-        Principal::User { id, .. } => Some(*id),
-        _ => None,
+    // Staff act as themselves; a kiosk only opens its barrier, for the attendant it names.
+    let (actor, device, attendant) = match principal {
+        Principal::User { id, .. } => (Some(*id), None, None),
+        Principal::Device { id, .. } if req.action == OverrideAction::OpenGate => {
+            let name = req.attendant.as_deref().map(str::trim).unwrap_or_default();
+            if name.is_empty() || name.chars().count() > 100 {
+                return Err(Error::validation("a kiosk names the attendant who opens (1-100 characters)"));
+            }
+            (None, Some(*id), Some(name.to_owned()))
+        }
+        _ => return Err(Error::api(ErrorCode::Forbidden, "a kiosk may only open its barrier")),
     };
     let plate =
         req.plate.as_deref().map(Plate::parse).transpose().map_err(|e| Error::validation(e.to_string()))?;
@@ -51,6 +59,8 @@ pub async fn apply(
         session: None,
         plate: plate.as_ref().map(|p| p.as_str().to_owned()),
         actor,
+        device,
+        attendant,
         at: now,
         spots: vec![],
     };

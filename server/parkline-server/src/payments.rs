@@ -6,6 +6,7 @@ use parkline_domain::{Currency, Money};
 use parkline_protocol::{ErrorCode, PaymentRequest, Receipt, RefundRequest};
 
 use crate::app::App;
+use crate::auth::Reach;
 use crate::error::{Error, Result};
 use crate::provider::{Charge, Outcome};
 use crate::stays;
@@ -183,9 +184,11 @@ pub async fn refund(
     receipt(app, &saved).await
 }
 
-/// Finished stays that still owe money (let out offline or by an attendant), oldest first.
-pub async fn open_balances(app: &App) -> Result<Vec<parkline_protocol::OpenBalance>> {
-    Ok(app.store.open_balances(500).await?)
+/// Finished stays within reach that still owe money (let out offline or by an attendant), oldest first.
+pub async fn open_balances(app: &App, reach: &Reach) -> Result<Vec<parkline_protocol::OpenBalance>> {
+    let mut open = app.store.open_balances(500).await?;
+    open.retain(|b| app.live.get(&b.facility).is_some_and(|f| reach.holds(&f.operator, &b.facility)));
+    Ok(open)
 }
 
 /// The receipt of a payment or refund, by its id.

@@ -14,13 +14,15 @@ use crate::error::Error;
 #[derive(Debug, Default)]
 pub struct PermitBook {
     by_id: HashMap<String, Arc<Permit>>,
-    by_plate: HashMap<Plate, Arc<Permit>>,
+    /// By operator and plate: each operator's permits are its own (two may cover one vehicle).
+    by_plate: HashMap<(String, Plate), Arc<Permit>>,
     pools: HashMap<String, u32>,
 }
 
 impl PermitBook {
-    pub fn by_plate(&self, plate: &Plate) -> Option<Arc<Permit>> {
-        self.by_plate.get(plate).cloned()
+    /// The operator's active permit covering `plate`.
+    pub fn by_plate(&self, operator: &str, plate: &Plate) -> Option<Arc<Permit>> {
+        self.by_plate.get(&(operator.to_owned(), plate.clone())).cloned()
     }
     pub fn get(&self, id: &str) -> Option<Arc<Permit>> {
         self.by_id.get(id).cloned()
@@ -41,7 +43,7 @@ impl PermitBook {
     pub(crate) fn insert(&mut self, permit: Permit) {
         let permit = Arc::new(permit);
         for plate in &permit.plates {
-            self.by_plate.insert(plate.clone(), permit.clone());
+            self.by_plate.insert((permit.operator.clone(), plate.clone()), permit.clone());
         }
         self.by_id.insert(permit.id.clone(), permit);
     }
@@ -49,7 +51,7 @@ impl PermitBook {
     pub(crate) fn remove(&mut self, id: &str) {
         if let Some(p) = self.by_id.remove(id) {
             for plate in &p.plates {
-                self.by_plate.remove(plate);
+                self.by_plate.remove(&(p.operator.clone(), plate.clone()));
             }
         }
     }
@@ -59,7 +61,8 @@ impl PermitBook {
         if self.by_id.contains_key(&permit.id) {
             return Some(Error::api(ErrorCode::Conflict, format!("permit {} already exists", permit.id)));
         }
-        if let Some(p) = permit.plates.iter().find(|p| self.by_plate.contains_key(*p)) {
+        let taken = |p: &&Plate| self.by_plate.contains_key(&(permit.operator.clone(), (*p).clone()));
+        if let Some(p) = permit.plates.iter().find(taken) {
             return Some(Error::api(ErrorCode::Conflict, format!("{p} is already on another active permit")));
         }
         if let Some(pool) = permit.pool.as_deref().filter(|pool| !self.pools.contains_key(*pool)) {

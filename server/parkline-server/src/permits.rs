@@ -6,14 +6,15 @@ use parkline_domain::permit::Permit;
 use parkline_protocol::ErrorCode;
 
 use crate::app::App;
+use crate::auth::Reach;
 use crate::error::{Error, Result};
 
 /// Loads every active permit and pool, as the server starts.
 pub async fn load(app: &App) -> Result<()> {
     let (pools, permits) = (app.store.pools().await?, app.store.permits().await?);
     let mut book = app.permits.write();
-    for (id, limit) in pools {
-        book.set_pool(id, limit);
+    for pool in pools {
+        book.set_pool(pool.id, pool.limit);
     }
     for permit in permits {
         book.insert(permit);
@@ -21,8 +22,24 @@ pub async fn load(app: &App) -> Result<()> {
     Ok(())
 }
 
-/// Saves a new permit and puts it in force at every gate.
-pub async fn add(app: &App, permit: Permit) -> Result<()> {
+/// Saves a new permit of an operator within reach and puts it in force at its gates. It belongs to the
+/// caller's operator (an admin's permit, to the one it names); the facilities it lists and its pool
+/// must be that operator's.
+pub async fn add(app: &App, reach: &Reach, mut permit: Permit) -> Result<()> {
+    permit.operator = match reach {
+        Reach::Everywhere => permit.operator,
+        _ => reach.home(None)?,
+    };
+    for id in &permit.facilities {
+        if app.facility_in(reach, id)?.operator != permit.operator {
+            return Err(Error::unknown_facility(id));
+        }
+    }
+    if let Some(pool) = &permit.pool
+        && app.store.pools().await?.iter().any(|p| &p.id == pool && p.operator != permit.operator)
+    {
+        return Err(Error::api(ErrorCode::NotFound, format!("no permit pool {pool:?}")));
+    }
     permit.validate().map_err(|e| Error::validation(e.to_string()))?;
     if let Some(e) = app.permits.read().conflict(&permit) {
         return Err(e);
@@ -42,9 +59,19 @@ pub fn get(app: &App, id: &str) -> Result<Arc<Permit>> {
     app.permits.read().get(id).ok_or_else(|| Error::api(ErrorCode::NotFound, "no such permit"))
 }
 
-/// Every permit (active or not) and the pools' sizes.
-pub async fn list(app: &App) -> Result<parkline_protocol::PermitList> {
-    Ok(parkline_protocol::PermitList { permits: app.store.permits().await?, pools: app.store.pools().await? })
+/// The active permits and the pools' sizes within reach: an operator's as a whole to who reaches all of
+/// it, and those listing only facilities within reach to staff limited to some.
+pub async fn list(app: &App, reach: &Reach) -> Result<parkline_protocol::PermitList> {
+    let mut permits = app.store.permits().await?;
+    permits.retain(|p| {
+        if p.facilities.is_empty() {
+            reach.holds_operator(&p.operator)
+        } else {
+            p.facilities.iter().all(|f| reach.holds(&p.operator, f))
+        }
+    });
+    let pools = app.store.pools().await?.into_iter().filter(|p| reach.holds_operator(&p.operator));
+    Ok(parkline_protocol::PermitList { permits, pools: pools.map(|p| (p.id, p.limit)).collect() })
 }
 
 pub async fn revoke(app: &App, id: &str) -> Result<()> {
@@ -55,12 +82,19 @@ pub async fn revoke(app: &App, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Creates a pool or changes its size.
-pub async fn set_pool(app: &App, id: &str, limit: u32) -> Result<()> {
+/// Creates a pool for the caller's operator (an admin names one) or changes its size.
+pub async fn set_pool(app: &App, reach: &Reach, id: &str, limit: u32, operator: Option<&str>) -> Result<()> {
     if !parkline_domain::layout::is_slug(id) {
         return Err(Error::validation("pool ids are 1-64 lowercase letters, digits or dashes"));
     }
-    app.store.save_pool(id, limit).await?;
+    let existing = app.store.pools().await?.into_iter().find(|p| p.id == id);
+    let operator = match existing {
+        Some(pool) => pool.operator,
+        None => app.home_operator(reach, operator).await?,
+    };
+    if !app.store.save_pool(id, &operator, limit).await? {
+        return Err(Error::api(ErrorCode::NotFound, format!("no permit pool {id:?}")));
+    }
     app.permits.write().set_pool(id.to_owned(), limit);
     Ok(())
 }

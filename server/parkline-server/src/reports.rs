@@ -15,6 +15,7 @@ use parkline_protocol::{
 };
 
 use crate::app::App;
+use crate::auth::Reach;
 use crate::error::{Error, Result};
 use parkline_store::{LedgerKind, SessionRecord};
 
@@ -23,7 +24,7 @@ pub const MAX_REPORT_DAYS: i32 = 366;
 
 /// Payments and refunds of facilities from `from` to `to` (local days of each facility, both included).
 /// Account top-ups are deposits, not a facility's takings, and are left out.
-pub async fn revenue(app: &App, from: Date, to: Date) -> Result<Vec<RevenueRow>> {
+pub async fn revenue(app: &App, reach: &Reach, from: Date, to: Date) -> Result<Vec<RevenueRow>> {
     let days = (to - from).get_days();
     if !(0..MAX_REPORT_DAYS).contains(&days) {
         return Err(Error::api(
@@ -38,6 +39,9 @@ pub async fn revenue(app: &App, from: Date, to: Date) -> Result<Vec<RevenueRow>>
     let mut rows: BTreeMap<(Date, String, String, String), RevenueRow> = BTreeMap::new();
     for entry in app.store.ledger_between(start, end).await? {
         let Some(facility) = entry.facility else { continue };
+        if !within(app, reach, &facility) {
+            continue;
+        }
         if !matches!(entry.kind, LedgerKind::Payment | LedgerKind::Refund) {
             continue;
         }
@@ -107,7 +111,7 @@ pub async fn occupancy(
 }
 
 /// Stays of a plate (by its blind index) or with a ticket, newest first, each with its timeline.
-pub async fn find_sessions(app: &App, search: &SessionSearch) -> Result<Vec<SessionTimeline>> {
+pub async fn find_sessions(app: &App, reach: &Reach, search: &SessionSearch) -> Result<Vec<SessionTimeline>> {
     let plate = match search.plate.as_deref() {
         Some(text) => {
             Some(Plate::parse(text).map_err(|e| Error::api(ErrorCode::ValidationFailed, e.to_string()))?)
@@ -120,7 +124,9 @@ pub async fn find_sessions(app: &App, search: &SessionSearch) -> Result<Vec<Sess
     }
     let mut found = Vec::new();
     for s in app.store.find_sessions(plate.as_ref(), ticket, 50).await? {
-        found.push(timeline(app, s).await?);
+        if within(app, reach, &s.facility) {
+            found.push(timeline(app, s).await?);
+        }
     }
     Ok(found)
 }
@@ -196,20 +202,52 @@ async fn timeline(app: &App, stored: SessionRecord) -> Result<SessionTimeline> {
 
 /// Records of the audit chain after `after`, oldest first, or the newest ones, newest first (their content
 /// stays here).
-pub async fn audit_page(app: &App, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
+/// The chain is one for the platform; each caller sees the records of facilities within reach (a
+/// driver's account movements, of no facility, only admins see).
+pub async fn audit_page(app: &App, reach: &Reach, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) || q.after < 0 {
         return Err(Error::api(ErrorCode::ValidationFailed, "limit is 1 to 500, after at least 0"));
     }
-    let rows = if q.newest {
-        app.store.audit_tail(limit).await?
-    } else {
-        app.store.audit_page(q.after, limit).await?
+    let visible = |r: &parkline_store::AuditRow| {
+        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+        match body["facility"].as_str() {
+            Some(f) => within(app, reach, f),
+            None => *reach == Reach::Everywhere,
+        }
     };
+    let mut rows = Vec::new();
+    if q.newest {
+        // The newest records within reach, from a window of the chain's tail.
+        let window = if *reach == Reach::Everywhere { limit } else { AUDIT_TAIL_WINDOW };
+        rows.extend(app.store.audit_tail(window).await?.into_iter().filter(visible).take(limit as usize));
+    } else {
+        // Pages of the chain after `after` until `limit` records within reach are found or it ends.
+        let mut after = q.after;
+        while rows.len() < limit as usize {
+            let page = app.store.audit_page(after, limit).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            let full = page.len() == limit as usize;
+            rows.extend(page.into_iter().filter(visible));
+            if !full {
+                break;
+            }
+        }
+        rows.truncate(limit as usize);
+    }
     Ok(rows
         .into_iter()
         .map(|r| AuditRecord { seq: r.seq, at: r.at, kind: r.kind, ref_id: r.ref_id, hash: r.hash })
         .collect())
+}
+
+/// How far back from the chain's end a newest-first view within reach looks.
+const AUDIT_TAIL_WINDOW: u32 = 5_000;
+
+/// Whether the facility `id` is within reach.
+fn within(app: &App, reach: &Reach, id: &str) -> bool {
+    app.live.get(id).is_some_and(|f| reach.holds(&f.operator, id))
 }
 
 /// Walks the whole chain and the ledger, as `parkline-server verify-audit` does.

@@ -55,6 +55,7 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App>
     });
     let loaded = facilities::load_all(&app).await?;
     permits::load(&app).await?;
+    crate::devices::bind_unplaced(&app).await?;
     tracing::info!(facilities = loaded, backend = app.store.backend(), "state loaded");
     Ok(app)
 }

@@ -5,6 +5,7 @@ use parkline_protocol::{ApplyValidation, ErrorCode, SessionView, ValidationReque
 use parkline_store::{Applied, ValidationRecord};
 
 use crate::app::App;
+use crate::auth::Reach;
 use crate::error::{Error, Result};
 use crate::stays;
 
@@ -12,15 +13,13 @@ fn valid_code(code: &str) -> bool {
     (4..=32).contains(&code.len()) && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
-/// Creates a validation code for one facility.
-pub async fn create(app: &App, req: ValidationRequest) -> Result<ValidationRecord> {
+/// Creates a validation code for one facility within reach.
+pub async fn create(app: &App, reach: &Reach, req: ValidationRequest) -> Result<ValidationRecord> {
     let code = req.code.trim().to_ascii_uppercase();
     if !valid_code(&code) {
         return Err(Error::validation("code must be 4-32 letters, digits or dashes"));
     }
-    if app.live.get(&req.facility).is_none() {
-        return Err(Error::unknown_facility(&req.facility));
-    }
+    app.facility_in(reach, &req.facility)?;
     let merchant = req.merchant.trim();
     if merchant.is_empty() || merchant.len() > 200 {
         return Err(Error::validation("merchant must be 1-200 characters"));

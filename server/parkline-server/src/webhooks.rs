@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use parkline_protocol::{ErrorCode, WEBHOOK_TOPICS, WebhookRequest, WebhookView};
 
 use crate::app::App;
+use crate::auth::Reach;
 use crate::error::{Error, Result};
 use parkline_store::{Delivery, WebhookRecord};
 
@@ -25,8 +26,10 @@ const MAX_BACKOFF: SignedDuration = SignedDuration::from_secs(3600);
 /// How long one instance keeps a delivery to itself while it tries it.
 const LEASE: SignedDuration = SignedDuration::from_secs(60);
 
-/// Registers an endpoint for some topics (`["*"]`: all); the answer holds the signing secret, once.
-pub async fn register(app: &App, req: WebhookRequest) -> Result<WebhookView> {
+/// Registers an endpoint for some topics (`["*"]`: all) of one operator's facilities; the answer holds
+/// the signing secret, once.
+pub async fn register(app: &App, reach: &Reach, req: WebhookRequest) -> Result<WebhookView> {
+    let operator = app.home_operator(reach, req.operator.as_deref()).await?;
     let url = reqwest::Url::parse(req.url.trim())
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some() && req.url.len() <= 2048)
@@ -43,6 +46,7 @@ pub async fn register(app: &App, req: WebhookRequest) -> Result<WebhookView> {
     }
     let record = WebhookRecord {
         id: crate::auth::random_token("whk_")[..20].to_owned(),
+        operator,
         url: url.to_string(),
         secret: crate::auth::random_token("whsec_"),
         topics,
@@ -53,8 +57,9 @@ pub async fn register(app: &App, req: WebhookRequest) -> Result<WebhookView> {
 }
 
 /// The registered endpoints, without their secrets.
-pub async fn list(app: &App) -> Result<Vec<WebhookView>> {
-    Ok(app.store.webhooks().await?.into_iter().map(|w| view(w, false)).collect())
+pub async fn list(app: &App, reach: &Reach) -> Result<Vec<WebhookView>> {
+    let hooks = app.store.webhooks().await?.into_iter().filter(|w| reach.holds_operator(&w.operator));
+    Ok(hooks.map(|w| view(w, false)).collect())
 }
 
 /// Removes an endpoint; its undelivered events are dropped with it.
@@ -69,6 +74,7 @@ pub async fn remove(app: &App, id: &str) -> Result<()> {
 fn view(w: WebhookRecord, with_secret: bool) -> WebhookView {
     WebhookView {
         id: w.id,
+        operator: w.operator,
         url: w.url,
         topics: w.topics,
         created_at: w.created,

@@ -680,9 +680,10 @@ async fn bad_gate_events_get_clear_errors() {
             &json!({"name": "k", "kind": "kiosk", "facility": "pike-place-garage"}),
         )
         .await;
+    // Another facility's gate is, to this kiosk, no gate at all.
     let (status, b) =
         lane.s.post_as(other["token"].as_str(), "/v1/gates/waterfront-in-1/events", &body).await;
-    assert_eq!((status, b["code"].as_str()), (403, Some("forbidden")));
+    assert_eq!((status, b["code"].as_str()), (404, Some("unknown_gate")));
     assert_eq!(lane.held().await, 0, "nothing was admitted");
     lane.close().await;
 }

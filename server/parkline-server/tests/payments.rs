@@ -153,11 +153,14 @@ async fn paying_in_the_app_opens_the_exit_once(backend: Backend) {
     let (status, body) = pay(s, &ticket, "k7", json!({"card_token": "tok_visa"})).await;
     assert_eq!((status, body["code"].as_str()), (404, Some("not_found")), "{body}");
 
-    // The receipt stays available to signed-in callers.
-    let driver = s.login(Role::Driver).await.access_token;
+    // The receipt stays available to the lot's staff; a driver who did not pay it is told of none.
+    let manager = s.login(Role::Manager).await.access_token;
     let id = receipt["id"].as_str().unwrap();
-    let (status, body) = s.get_as(&driver, &format!("/v1/payments/{id}")).await;
+    let (status, body) = s.get_as(&manager, &format!("/v1/payments/{id}")).await;
     assert_eq!((status, body["amount"]["minor"].as_i64()), (200, Some(due)), "{body}");
+    let driver = s.login(Role::Driver).await.access_token;
+    let (status, other) = s.get_as(&driver, &format!("/v1/payments/{id}")).await;
+    assert_eq!((status, other["code"].as_str()), (404, Some("not_found")), "{other}");
     assert_eq!(body["ticket"].as_str(), Some(ticket.as_str()));
     lane.close().await;
 }

@@ -1,7 +1,8 @@
 //! A server started on a database the previous release wrote (the store's wave-1 fixtures: the demo
 //! city after a day of traffic, from before operators) migrates it and serves as before: people sign
-//! in with their passwords, the vehicle inside leaves, bookings, permits and money are all there, and
-//! the audit chain verifies. On SQLite and PostgreSQL.
+//! in with their passwords, the vehicle inside leaves, bookings, permits and money are all there, the
+//! default operator owns it all (a device without a facility is disabled), and the audit chain
+//! verifies. On SQLite and PostgreSQL.
 
 #[macro_use]
 mod common;
@@ -53,10 +54,77 @@ async fn a_wave1_database_serves_as_before(backend: Backend) {
     assert_eq!(status, 200, "{found}");
     assert!(found[0]["session"]["exited_at"].is_string(), "{found}");
 
+    // Everything is the default operator's; the sensor gateway made without a facility could act
+    // anywhere, and the operator has five: it is disabled (the log says which), the lane kiosk kept.
+    let (status, devices) = s.get_as(&admin, "/v1/admin/devices").await;
+    assert_eq!(status, 200, "{devices}");
+    let device = |name: &str| devices.as_array().unwrap().iter().find(|d| d["name"] == name).unwrap().clone();
+    let (gateway, kiosk) = (device("demo sensors"), device("waterfront lane 1"));
+    assert!(gateway["revoked_at"].is_string(), "{gateway}");
+    assert_eq!(
+        (kiosk["operator"].as_str(), kiosk["revoked_at"].as_str()),
+        (Some("default"), None),
+        "{kiosk}"
+    );
+    let (status, layout) = s.get_as(&manager, "/v1/facilities").await;
+    assert_eq!(status, 200);
+    let lot = layout["facilities"].as_array().unwrap().iter().find(|f| f["id"] == "waterfront-lot").unwrap();
+    assert_eq!(lot["operator"], "default");
+
     let (status, report) = s.post_as(Some(&admin), "/v1/admin/audit/verification", &json!({})).await;
     assert_eq!((status, report["ok"].as_bool()), (200, Some(true)), "{report}");
     s.stop().await;
     db.cleanup().await;
 }
 
-on_both_backends!(a_wave1_database_serves_as_before);
+/// A device made before operators, without a facility, whose operator has exactly one: bound to it at
+/// start.
+async fn a_device_without_a_facility_is_bound_to_its_operators_only_one(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let s = TestServer::start(&db.config()).await;
+    let admin = s.login(Role::Admin).await.access_token;
+    let (status, body) =
+        s.post_as(Some(&admin), "/v1/admin/operators", &json!({"id": "solo", "name": "Solo Parking"})).await;
+    assert_eq!(status, 201, "{body}");
+    let mut layout: serde_json::Value =
+        toml::from_str(include_str!("../../../assets/layouts/waterfront-lot.toml")).unwrap();
+    layout["id"] = json!("solo-lot");
+    for gate in layout["gates"].as_array_mut().unwrap() {
+        gate["id"] = json!(format!("solo-{}", gate["id"].as_str().unwrap()));
+    }
+    let (status, body) = s.post_as(Some(&admin), "/v1/facilities?operator=solo", &layout).await;
+    assert_eq!(status, 201, "{body}");
+    let token = "pld_0000000000000000000000000000000000000000000000000000000000000001";
+    let hash = parkline_server::auth::sha256_hex(token);
+    let kind = parkline_protocol::DeviceKind::SensorGateway;
+    s.server
+        .app
+        .store
+        .insert_device("old gateway", kind, "solo", None, &hash, s.server.app.now())
+        .await
+        .unwrap();
+    s.stop().await;
+
+    let s = TestServer::start(&db.config()).await;
+    let admin = s.login(Role::Admin).await.access_token;
+    let (_, devices) = s.get_as(&admin, "/v1/admin/devices").await;
+    let old = devices.as_array().unwrap().iter().find(|d| d["name"] == "old gateway").unwrap();
+    assert_eq!((old["facility"].as_str(), old["revoked_at"].as_str()), (Some("solo-lot"), None), "{old}");
+    // It reports for its facility, and only there.
+    let reading = |facility: &str, spot: &str| {
+        json!({"readings": [{"facility": facility, "spot": spot, "occupied": true, "confidence": 0.95,
+            "kind": "magnetic", "observed_at": s.server.app.now().to_string()}]})
+    };
+    let (status, body) = s.post_as(Some(token), "/v1/sensors/events", &reading("solo-lot", "GA-001")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) =
+        s.post_as(Some(token), "/v1/sensors/events", &reading("waterfront-lot", "GA-001")).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("unknown_facility")), "{body}");
+    s.stop().await;
+    db.cleanup().await;
+}
+
+on_both_backends!(
+    a_wave1_database_serves_as_before,
+    a_device_without_a_facility_is_bound_to_its_operators_only_one
+);

@@ -13,10 +13,16 @@ fn sha256_hex(s: &str) -> String {
     Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn event(topic: &'static str, source: &str, at: Timestamp, data: serde_json::Value) -> OutboxEvent {
+fn event(
+    topic: &'static str,
+    source: &str,
+    facility: Option<&str>,
+    at: Timestamp,
+    data: serde_json::Value,
+) -> OutboxEvent {
     let id = format!("evt_{}", &sha256_hex(&format!("{topic}\u{0}{source}"))[..24]);
     let body = json!({"id": id, "type": topic, "created": at, "data": data}).to_string();
-    OutboxEvent { id, topic, body, at }
+    OutboxEvent { id, topic, body, at, facility: facility.map(str::to_owned) }
 }
 
 /// Events a gate event announces: a session started or ended. Plates are personal data and are not
@@ -33,10 +39,10 @@ pub fn gate_events(w: &GateWrite) -> Vec<OutboxEvent> {
         Some(exit) => {
             data["exited_at"] = json!(exit.at);
             data["amount_minor"] = json!(exit.amount_minor);
-            vec![event("session.ended", &source, w.event.at, data)]
+            vec![event("session.ended", &source, Some(&s.facility), w.event.at, data)]
         }
         None if w.event.direction == parkline_domain::Direction::Entry => {
-            vec![event("session.started", &source, w.event.at, data)]
+            vec![event("session.started", &source, Some(&s.facility), w.event.at, data)]
         }
         None => Vec::new(),
     }
@@ -53,15 +59,16 @@ pub fn ledger_event(e: &LedgerEntry) -> Option<OutboxEvent> {
         "id": e.key, "facility": e.facility, "session": e.session, "amount_minor": e.amount_minor,
         "currency": e.currency, "method": e.method, "refund_of": e.refund_of,
     });
-    Some(event(topic, &e.key, e.at, data))
+    Some(event(topic, &e.key, e.facility.as_deref(), e.at, data))
 }
 
-/// The event a notice to a person announces to partners, for the kinds partners act on.
-pub fn notice_event(kind: &str, subject: &str, at: Timestamp) -> Option<OutboxEvent> {
+/// The event a notice to a person announces to partners, for the kinds partners act on, at the
+/// facility of the stay or booking it is about.
+pub fn notice_event(kind: &str, subject: &str, facility: Option<&str>, at: Timestamp) -> Option<OutboxEvent> {
     let (topic, field) = match kind {
         "overstay" => ("session.overstay", "session"),
         "no_show" => ("reservation.no_show", "reservation"),
         _ => return None,
     };
-    Some(event(topic, subject, at, json!({ field: subject })))
+    Some(event(topic, subject, facility, at, json!({ field: subject })))
 }

@@ -203,9 +203,10 @@ pub trait Bookings: Send + Sync {
     async fn revoke_permit(&self, id: &str, now: Timestamp) -> Result<bool>;
     /// Every permit not revoked.
     async fn permits(&self) -> Result<Vec<Permit>>;
-    /// Creates or resizes a pool.
-    async fn save_pool(&self, id: &str, limit: u32) -> Result<()>;
-    async fn pools(&self) -> Result<Vec<(String, u32)>>;
+    /// Creates a pool for `operator` or resizes its own; `false` (and nothing changes) if the id is
+    /// another operator's pool.
+    async fn save_pool(&self, id: &str, operator: &str, limit: u32) -> Result<bool>;
+    async fn pools(&self) -> Result<Vec<PoolRecord>>;
 }
 
 /// People, their sign-in tokens, devices and API keys. Secrets arrive hashed.
@@ -245,6 +246,8 @@ pub trait Identity: Send + Sync {
     async fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceRecord>>;
     /// Every device, newest first.
     async fn devices(&self) -> Result<Vec<parkline_protocol::DeviceView>>;
+    /// Binds a device made without a facility (before operators) to one.
+    async fn bind_device(&self, id: i64, facility: &str) -> Result<()>;
     /// Revokes a device's token; false when there is no such device or it was revoked already.
     async fn revoke_device(&self, id: i64, now: Timestamp) -> Result<bool>;
     async fn insert_api_key(

@@ -196,12 +196,16 @@ pub struct OutboxEvent {
     /// The JSON delivered.
     pub body: String,
     pub at: Timestamp,
+    /// The facility it happened at: only endpoints of that facility's operator hear it.
+    pub facility: Option<String>,
 }
 
 /// A webhook endpoint as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookRecord {
     pub id: String,
+    /// Whose facilities' events it hears.
+    pub operator: String,
     pub url: String,
     /// The signing secret.
     pub secret: String,
@@ -245,7 +249,11 @@ pub struct OverrideWrite {
     pub reason: String,
     pub session: Option<SessionRecord>,
     pub plate: Option<String>,
+    /// The staff member who did it, signed in.
     pub actor: Option<i64>,
+    /// The kiosk that asked, for an attendant at its lane, and the name that attendant gave.
+    pub device: Option<i64>,
+    pub attendant: Option<String>,
     pub at: Timestamp,
     pub spots: Vec<SpotRecord>,
 }
@@ -260,6 +268,15 @@ pub struct UserRecord {
     pub operator: Option<String>,
     /// The operator's facilities a staff member is limited to; empty: all of them.
     pub facilities: Vec<String>,
+}
+
+/// A permit pool: one operator's cap on how many of a group's vehicles are inside at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolRecord {
+    pub id: String,
+    pub operator: String,
+    /// Vehicles of the pool's permits allowed inside one facility at once.
+    pub limit: u32,
 }
 
 /// A parking operator: owns facilities, staff, devices and API keys.

@@ -13,7 +13,7 @@ use parkline_protocol::{DeviceKind, Role};
 use parkline_store::testing::{Backend, TestDb};
 use parkline_store::{
     DEFAULT_OPERATOR, Error, GateEventRecord, GateWrite, HistoryEntry, LedgerEntry, LedgerKind,
-    OperatorRecord, SessionExit, SessionRecord, SpotRecord, Store, StoredFacility,
+    OperatorRecord, PoolRecord, SessionExit, SessionRecord, SpotRecord, Store, StoredFacility,
 };
 
 fn layout() -> LayoutFile {
@@ -194,9 +194,13 @@ async fn permits_and_pools_roundtrip_and_revoke(store: &Arc<dyn Store>) {
         "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2027-01-01T00:00:00Z",
     }))
     .unwrap();
-    store.save_pool("acme", 3).await.unwrap();
-    store.save_pool("acme", 2).await.unwrap();
-    assert_eq!(store.pools().await.unwrap(), [("acme".to_owned(), 2)]);
+    assert!(store.save_pool("acme", DEFAULT_OPERATOR, 3).await.unwrap());
+    assert!(store.save_pool("acme", DEFAULT_OPERATOR, 2).await.unwrap());
+    // Another operator cannot resize (nor take over) the pool.
+    store.insert_operator("hospital", "Hospital", at(0)).await.unwrap();
+    assert!(!store.save_pool("acme", "hospital", 9).await.unwrap());
+    let acme = PoolRecord { id: "acme".into(), operator: DEFAULT_OPERATOR.into(), limit: 2 };
+    assert_eq!(store.pools().await.unwrap(), [acme]);
     store.insert_permit(&permit, at(0)).await.unwrap();
     let dup = store.insert_permit(&permit, at(1)).await.unwrap_err();
     assert!(matches!(&dup, Error::Duplicate), "{dup:?}");

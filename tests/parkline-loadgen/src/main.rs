@@ -9,6 +9,7 @@
 //! cargo run --release -p parkline-loadgen -- ingest --seconds 10 --connections 4 --batch 500
 //! ```
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -106,15 +107,21 @@ fn main() -> anyhow::Result<()> {
             let (url, tokens) = rt.block_on(async {
                 let server = parkline_server::start(&settings.resolve()?).await?;
                 let sensors = parkline_server::demo::seed(&server.app).await?;
-                let kiosk = parkline_server::auth::random_token(parkline_server::auth::DEVICE_TOKEN_PREFIX);
-                let hash = parkline_server::auth::sha256_hex(&kiosk);
-                let kind = parkline_protocol::DeviceKind::Kiosk;
+                // A kiosk at each facility, as lanes are.
+                let mut kiosks = BTreeMap::new();
+                for id in sensors.keys() {
+                    let lane = parkline_protocol::NewDevice {
+                        name: format!("loadgen kiosk at {id}"),
+                        kind: parkline_protocol::DeviceKind::Kiosk,
+                        facility: Some(id.clone()),
+                    };
+                    let everywhere = parkline_server::auth::Reach::Everywhere;
+                    kiosks.insert(
+                        id.clone(),
+                        parkline_server::devices::issue(&server.app, &everywhere, lane).await?.token,
+                    );
+                }
                 let operator = parkline_store::DEFAULT_OPERATOR;
-                server
-                    .app
-                    .store
-                    .insert_device("loadgen kiosk", kind, operator, None, &hash, Timestamp::now())
-                    .await?;
                 let partner = parkline_server::auth::random_token(parkline_server::auth::API_KEY_PREFIX);
                 let hash = parkline_server::auth::sha256_hex(&partner);
                 let scopes = parkline_server::devices::API_KEY_SCOPES.map(str::to_owned);
@@ -127,7 +134,11 @@ fn main() -> anyhow::Result<()> {
                 std::mem::forget(server); // runs until the process exits
                 anyhow::Ok((
                     url,
-                    Tokens { sensors: Some(sensors), kiosk: Some(kiosk), partner: Some(partner) },
+                    Tokens {
+                        sensors: PerFacility { one: None, by_facility: sensors },
+                        kiosk: PerFacility { one: None, by_facility: kiosks },
+                        partner: Some(partner),
+                    },
                 ))
             })?;
             (url, tokens, Some(rt))
@@ -140,9 +151,30 @@ fn main() -> anyhow::Result<()> {
 /// Tokens of the in-process server's demo devices.
 #[derive(Debug, Default)]
 struct Tokens {
-    sensors: Option<String>,
-    kiosk: Option<String>,
+    sensors: PerFacility,
+    kiosk: PerFacility,
     partner: Option<String>,
+}
+
+/// Device tokens: one given (`--token`), or the in-process server's, one per facility (a device acts at
+/// its own facility only).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct PerFacility {
+    one: Option<String>,
+    by_facility: BTreeMap<String, String>,
+}
+
+impl PerFacility {
+    fn or(self, given: Option<String>) -> PerFacility {
+        PerFacility { one: given.or(self.one), ..self }
+    }
+
+    pub(crate) fn at(&self, facility: &str) -> anyhow::Result<String> {
+        self.one
+            .clone()
+            .or_else(|| self.by_facility.get(facility).cloned())
+            .with_context(|| format!("no device token for {facility}; --token is required with --url"))
+    }
 }
 
 async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
@@ -153,9 +185,9 @@ async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
         return stream::idle(&addr, &facilities, &token, cli.connections, cli.seconds).await;
     }
     if let Scenario::Stream { subscribers, rate } = cli.scenario {
-        let sensors = tokens.sensors.context("the stream scenario runs against its own server")?;
         let partner = tokens.partner.context("the stream scenario runs against its own server")?;
-        return stream::run(&addr, &facilities, &sensors, &partner, subscribers, rate, cli.seconds).await;
+        return stream::run(&addr, &facilities, &tokens.sensors, &partner, subscribers, rate, cli.seconds)
+            .await;
     }
     let deadline = Instant::now() + Duration::from_secs(cli.seconds);
     let counted = Arc::new(AtomicU64::new(0));
@@ -187,11 +219,11 @@ async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
         }
         Scenario::Stream { .. } | Scenario::Idle { .. } => unreachable!("handled above"),
         Scenario::Gates { token: given } => {
-            let token = given.clone().or(tokens.kiosk).context("--token is required with --url")?;
+            let tokens = tokens.kiosk.or(given.clone());
             let gates = gate_pairs(&addr, &facilities).await?;
             for w in 0..cli.connections {
-                let (addr, counted, token) = (addr.clone(), counted.clone(), token.clone());
-                let (entry, exit) = gates[w % gates.len()].clone();
+                let (facility, entry, exit) = gates[w % gates.len()].clone();
+                let (addr, counted, token) = (addr.clone(), counted.clone(), tokens.at(&facility)?);
                 workers.push(tokio::spawn(async move {
                     drive(&addr, deadline, counted, move |n| {
                         // Even steps enter, odd steps leave: one vehicle per pair of steps.
@@ -215,11 +247,13 @@ async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
             }
         }
         Scenario::Ingest { batch, token: given } => {
-            let token = given.clone().or(tokens.sensors).context("--token is required with --url")?;
+            let tokens = tokens.sensors.or(given.clone());
             let spots = spot_codes(&addr, &facilities).await?;
             for w in 0..cli.connections {
-                let (addr, spots, counted, token) =
-                    (addr.clone(), spots.clone(), counted.clone(), token.clone());
+                // Each connection is one facility's gateway, reporting for its own spots.
+                let facility = &facilities[w % facilities.len()];
+                let spots: Vec<_> = spots.iter().filter(|(f, _)| f == facility).cloned().collect();
+                let (addr, counted, token) = (addr.clone(), counted.clone(), tokens.at(facility)?);
                 let batch = *batch;
                 workers.push(tokio::spawn(async move {
                     let mut rng = rand::rngs::StdRng::seed_from_u64(w as u64);
@@ -359,8 +393,8 @@ async fn facility_ids(addr: &str) -> anyhow::Result<Vec<String>> {
     Ok(ids)
 }
 
-/// (entry gate, exit gate) of every facility that has both.
-async fn gate_pairs(addr: &str, facilities: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+/// (facility, entry gate, exit gate) of every facility that has both.
+async fn gate_pairs(addr: &str, facilities: &[String]) -> anyhow::Result<Vec<(String, String, String)>> {
     let mut out = Vec::new();
     for id in facilities {
         let layout = get_json(addr, &format!("/v1/facilities/{id}/layout")).await?;
@@ -373,7 +407,7 @@ async fn gate_pairs(addr: &str, facilities: &[String]) -> anyhow::Result<Vec<(St
                 .map(str::to_owned)
         };
         if let (Some(entry), Some(exit)) = (find("entry"), find("exit")) {
-            out.push((entry, exit));
+            out.push((id.clone(), entry, exit));
         }
     }
     anyhow::ensure!(!out.is_empty(), "no facility has an entry and an exit gate");

@@ -54,7 +54,7 @@ struct SpotMessage<'a> {
 pub async fn run(
     addr: &str,
     facilities: &[String],
-    sensors_token: &str,
+    sensors: &crate::PerFacility,
     token: &str,
     subscribers: usize,
     rate: usize,
@@ -115,7 +115,8 @@ pub async fn run(
     while Instant::now() < deadline {
         tick.tick().await;
         let now = Timestamp::now();
-        let mut readings = Vec::with_capacity(per_tick);
+        // Each facility's gateway posts its own spots' readings.
+        let mut readings: std::collections::BTreeMap<&str, Vec<serde_json::Value>> = Default::default();
         for _ in 0..per_tick {
             let i = next % spots.len();
             next += 1;
@@ -123,19 +124,24 @@ pub async fn run(
             *state = !*state;
             let (facility, spot) = &spots[i];
             sent.mark(i, *state);
-            readings.push(serde_json::json!({"facility": facility, "spot": spot, "occupied": *state,
-                "confidence": 0.97, "kind": "magnetic", "observed_at": now.to_string()}));
+            readings
+                .entry(facility)
+                .or_default()
+                .push(serde_json::json!({"facility": facility, "spot": spot,
+                "occupied": *state, "confidence": 0.97, "kind": "magnetic", "observed_at": now.to_string()}));
         }
-        let body = serde_json::json!({ "readings": readings }).to_string();
-        let req = hyper::Request::post("/v1/sensors/events")
-            .header("host", addr)
-            .header("content-type", "application/json")
-            .header("authorization", format!("Bearer {sensors_token}"))
-            .body(http_body_util::Full::new(bytes::Bytes::from(body)))?;
-        sender.ready().await?;
-        let response = sender.send_request(req).await?;
-        anyhow::ensure!(response.status().is_success(), "readings refused: {}", response.status());
-        http_body_util::BodyExt::collect(response.into_body()).await?;
+        for (facility, readings) in readings {
+            let body = serde_json::json!({ "readings": readings }).to_string();
+            let req = hyper::Request::post("/v1/sensors/events")
+                .header("host", addr)
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {}", sensors.at(facility)?))
+                .body(http_body_util::Full::new(bytes::Bytes::from(body)))?;
+            sender.ready().await?;
+            let response = sender.send_request(req).await?;
+            anyhow::ensure!(response.status().is_success(), "readings refused: {}", response.status());
+            http_body_util::BodyExt::collect(response.into_body()).await?;
+        }
         posted += per_tick;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;

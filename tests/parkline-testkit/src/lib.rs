@@ -21,7 +21,7 @@ pub struct Server {
     running: Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
     /// A kiosk device token for the lot.
     pub kiosk: String,
-    /// The demo's sensor-gateway token.
+    /// The demo's sensor-gateway token for the lot.
     pub sensors: String,
     pub clock: Arc<ShiftedClock>,
 }
@@ -68,13 +68,16 @@ impl Server {
             let token = rt.block_on(async {
                 let server = parkline_server::start_with_clock(&config, clock).await.expect("server starts");
                 let token = if seed {
-                    let sensors = parkline_server::demo::seed(&server.app).await.unwrap();
+                    let mut gateways = parkline_server::demo::seed(&server.app).await.unwrap();
+                    let sensors = gateways.remove(LOT).unwrap();
                     let lane = NewDevice {
                         name: "lane kiosk".into(),
                         kind: DeviceKind::Kiosk,
                         facility: Some(LOT.into()),
                     };
-                    let kiosk = parkline_server::devices::issue(&server.app, lane).await.unwrap().token;
+                    let everywhere = parkline_server::auth::Reach::Everywhere;
+                    let kiosk =
+                        parkline_server::devices::issue(&server.app, &everywhere, lane).await.unwrap().token;
                     Some((kiosk, sensors))
                 } else {
                     None

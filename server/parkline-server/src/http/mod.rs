@@ -5,35 +5,45 @@ mod extract;
 mod openapi;
 mod ops;
 pub mod routes;
+pub mod scope;
 mod v1;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use axum::Router;
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, RawPathParams, Request, State};
 use axum::http::HeaderValue;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::{RequestExt, Router};
 use parkline_protocol::ErrorCode;
 
 use crate::app::App;
 use crate::auth::{Access, Principal};
 use crate::error::Error;
+use scope::Scope;
 
 pub use routes::{Route, route_table};
 
 /// Largest request body accepted, in bytes. A full sensor batch of 1,000 readings is about 200 KB.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
-/// Builds the router: every route of the table behind its access guard, JSON errors for unknown paths
-/// and methods, a body size limit, and request metrics.
+/// What the guard checks for one route.
+#[derive(Debug, Clone, Copy)]
+struct Rule {
+    access: Access,
+    scope: Scope,
+    key_scope: Option<&'static str>,
+}
+
+/// Builds the router: every route of the table behind its guard, JSON errors for unknown paths and
+/// methods, a body size limit, and request metrics.
 pub fn router(app: App) -> Router {
     let mut router = Router::new();
     for route in route_table() {
-        let guarded =
-            route.handler.route_layer(middleware::from_fn_with_state((app.clone(), route.access), guard));
+        let rule = Rule { access: route.access, scope: route.scope, key_scope: route.key_scope };
+        let guarded = route.handler.route_layer(middleware::from_fn_with_state((app.clone(), rule), guard));
         router = router.route(route.path, guarded);
     }
     router
@@ -51,24 +61,40 @@ pub fn router(app: App) -> Router {
 }
 
 /// Authenticates the caller (if credentials are sent), checks the route admits them, applies rate
-/// limits, and hands the principal to the handler as an extension.
-async fn guard(State((app, access)): State<(App, Access)>, mut req: Request, next: Next) -> Response {
+/// limits, checks the thing the path names is within the caller's reach (see [`scope`]), and hands the
+/// principal and its reach to the handler as extensions.
+async fn guard(State((app, rule)): State<(App, Rule)>, mut req: Request, next: Next) -> Response {
     let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let authorization = req.headers().get(AUTHORIZATION).cloned();
-    match admit(&app, access, authorization, client).await {
-        Ok(principal) => {
-            if let Some(p) = principal {
-                req.extensions_mut().insert(p);
-            }
-            next.run(req).await
+    let principal = match admit(&app, rule, authorization, client).await {
+        Ok(principal) => principal,
+        Err(e) => return e.into_response(),
+    };
+    if let Scope::At(locate) = rule.scope {
+        let key = match req.extract_parts::<RawPathParams>().await {
+            Ok(params) => params.iter().find(|(name, _)| *name == locate.param()).map(|(_, v)| v.to_string()),
+            Err(_) => None,
+        };
+        let Some(key) = key else {
+            return Error::api(ErrorCode::MalformedRequest, "the path does not name what it acts on")
+                .into_response();
+        };
+        if let Err(e) = scope::check(&app, locate, &key, principal.as_ref()).await {
+            return e.into_response();
         }
-        Err(e) => e.into_response(),
     }
+    if let Some(p) = principal {
+        req.extensions_mut().insert(p.reach());
+        req.extensions_mut().insert(p);
+    } else {
+        req.extensions_mut().insert(crate::auth::Reach::Nowhere);
+    }
+    next.run(req).await
 }
 
 async fn admit(
     app: &App,
-    access: Access,
+    rule: Rule,
     authorization: Option<HeaderValue>,
     client: Option<IpAddr>,
 ) -> Result<Option<Principal>, Error> {
@@ -88,11 +114,16 @@ async fn admit(
         }
     };
     let actor = principal.as_ref().map(Principal::actor);
-    if !access.admits(actor) {
+    if !rule.access.admits(actor) {
         return Err(match actor {
             None => Error::api(ErrorCode::Unauthenticated, "this route needs a bearer token"),
             Some(a) => Error::api(ErrorCode::Forbidden, format!("{a:?} may not use this route")),
         });
+    }
+    if let (Some(p), Some(needed)) = (&principal, rule.key_scope)
+        && !p.has_key_scope(needed)
+    {
+        return Err(Error::api(ErrorCode::Forbidden, format!("this key lacks the {needed:?} scope")));
     }
     app.limits.check(principal.as_ref(), client)?;
     Ok(principal)

@@ -112,16 +112,19 @@ pub struct TestServer {
     /// The server's clock: `clock.advance(...)` makes time pass.
     pub clock: Arc<ShiftedClock>,
     pub http: reqwest::Client,
-    /// Sensor gateway token for the demo facilities.
+    /// The demo's sensor-gateway token for the lot (`waterfront-lot`).
     pub sensors: String,
+    /// Every demo facility's sensor-gateway token, by facility.
+    pub gateways: std::collections::BTreeMap<String, String>,
 }
 
 impl TestServer {
     pub async fn start(config: &Config) -> TestServer {
         let clock = Arc::new(ShiftedClock::default());
         let server = start_with_clock(config, clock.clone()).await.expect("server starts");
-        let sensors = demo::seed(&server.app).await.expect("demo data");
-        TestServer { server, clock, http: http(), sensors }
+        let gateways = demo::seed(&server.app).await.expect("demo data");
+        let sensors = gateways["waterfront-lot"].clone();
+        TestServer { server, clock, http: http(), sensors, gateways }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -154,11 +157,11 @@ impl TestServer {
         serde_json::from_value(body).unwrap()
     }
 
+    /// A new device's token, at the lot.
     pub async fn device_token(&self, kind: DeviceKind) -> String {
         let admin = self.login(Role::Admin).await.access_token;
-        let (status, body) = self
-            .post_as(Some(&admin), "/v1/admin/devices", &json!({"name": "test device", "kind": kind}))
-            .await;
+        let device = json!({"name": "test device", "kind": kind, "facility": "waterfront-lot"});
+        let (status, body) = self.post_as(Some(&admin), "/v1/admin/devices", &device).await;
         assert_eq!(status, 201, "{body}");
         body["token"].as_str().unwrap().to_owned()
     }

@@ -9,7 +9,7 @@ use sqlx::AnyConnection;
 use super::rows::{ReservationRow, count};
 use super::{SqlStore, from_json, ms, to_json};
 use crate::error::Result;
-use crate::{Bookings, LedgerEntry};
+use crate::{Bookings, LedgerEntry, PoolRecord};
 
 macro_rules! reservation_columns {
     () => {
@@ -180,24 +180,29 @@ impl Bookings for SqlStore {
             .collect()
     }
 
-    async fn save_pool(&self, id: &str, limit: u32) -> Result<()> {
+    async fn save_pool(&self, id: &str, operator: &str, limit: u32) -> Result<bool> {
         let _guard = self.write_guard().await;
-        sqlx::query(
-            "INSERT INTO permit_pools (id, concurrent_limit) VALUES ($1, $2) \
-             ON CONFLICT (id) DO UPDATE SET concurrent_limit = excluded.concurrent_limit",
+        let done = sqlx::query(
+            "INSERT INTO permit_pools (id, operator_id, concurrent_limit) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET concurrent_limit = excluded.concurrent_limit \
+             WHERE permit_pools.operator_id = excluded.operator_id",
         )
         .bind(id)
+        .bind(operator)
         .bind(i64::from(limit))
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
-    async fn pools(&self) -> Result<Vec<(String, u32)>> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT id, concurrent_limit FROM permit_pools ORDER BY id")
+    async fn pools(&self) -> Result<Vec<PoolRecord>> {
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT id, operator_id, concurrent_limit FROM permit_pools ORDER BY id")
                 .fetch_all(&self.pool)
                 .await?;
-        Ok(rows.into_iter().map(|(id, limit)| (id, count(limit))).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(id, operator, limit)| PoolRecord { id, operator, limit: count(limit) })
+            .collect())
     }
 }

@@ -103,9 +103,24 @@ impl Identity for SqlStore {
     }
 
     async fn users(&self) -> Result<Vec<UserView>> {
-        let rows: Vec<(i64, String, String)> =
-            sqlx::query_as("SELECT id, email, role FROM users ORDER BY email").fetch_all(&self.pool).await?;
-        rows.into_iter().map(|(id, email, stored)| Ok(UserView { id, email, role: role(&stored)? })).collect()
+        let rows: Vec<(i64, String, String, Option<String>)> =
+            sqlx::query_as("SELECT id, email, role, operator_id FROM users ORDER BY email")
+                .fetch_all(&self.pool)
+                .await?;
+        let limits: Vec<(i64, String)> =
+            sqlx::query_as("SELECT user_id, facility_id FROM staff_facilities ORDER BY facility_id")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut facilities: std::collections::HashMap<i64, Vec<String>> = Default::default();
+        for (user, facility) in limits {
+            facilities.entry(user).or_default().push(facility);
+        }
+        rows.into_iter()
+            .map(|(id, email, stored, operator)| {
+                let facilities = facilities.remove(&id).unwrap_or_default();
+                Ok(UserView { id, email, role: role(&stored)?, operator, facilities })
+            })
+            .collect()
     }
 
     async fn insert_refresh_token(&self, token_hash: &str, user_id: i64, expires: Timestamp) -> Result<()> {
@@ -171,23 +186,35 @@ impl Identity for SqlStore {
     }
 
     async fn devices(&self) -> Result<Vec<DeviceView>> {
-        let rows: Vec<(i64, String, String, Option<String>, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT id, name, kind, facility_id, created_ms, revoked_ms FROM devices ORDER BY id DESC",
+        let rows: Vec<(i64, String, String, String, Option<String>, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT id, name, kind, operator_id, facility_id, created_ms, revoked_ms FROM devices \
+             ORDER BY id DESC",
         )
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(id, name, kind, facility, created, revoked)| {
+            .map(|(id, name, kind, operator, facility, created, revoked)| {
                 Ok(DeviceView {
                     id,
                     name,
                     kind: device_kind(&kind)?,
+                    operator,
                     facility,
                     created_at: ts(created)?,
                     revoked_at: opt_ts(revoked)?,
                 })
             })
             .collect()
+    }
+
+    async fn bind_device(&self, id: i64, facility: &str) -> Result<()> {
+        let _guard = self.write_guard().await;
+        sqlx::query("UPDATE devices SET facility_id = $2 WHERE id = $1 AND facility_id IS NULL")
+            .bind(id)
+            .bind(facility)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn revoke_device(&self, id: i64, now: Timestamp) -> Result<bool> {

@@ -12,24 +12,30 @@ use super::{SqlStore, ms, ts};
 use crate::error::Result;
 use crate::{Delivery, Outbox, OutboxEvent, WebhookRecord};
 
-/// Queues `events` for every enabled endpoint subscribed to their topic: one statement per hundred
-/// events, which costs next to nothing when no endpoint is registered.
+/// Queues `events` for every enabled endpoint subscribed to their topic whose operator owns the facility
+/// the event happened at: one statement per hundred events, which costs next to nothing when no
+/// endpoint is registered. An event of no facility (a driver's top-up) goes to no operator.
 pub(super) async fn enqueue(conn: &mut AnyConnection, events: &[OutboxEvent]) -> Result<()> {
     for chunk in events.chunks(100) {
         let values: Vec<String> = (0..chunk.len())
-            .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+            .map(|i| {
+                let n = 5 * i;
+                format!("(${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5)
+            })
             .collect();
         let sql = format!(
-            "WITH e (event_id, topic, body, at_ms) AS (VALUES {}) \
+            "WITH e (event_id, topic, body, at_ms, facility_id) AS (VALUES {}) \
              INSERT INTO outbox (event_id, endpoint_id, topic, body, next_attempt_ms, created_ms) \
-             SELECT e.event_id, w.id, e.topic, e.body, e.at_ms, e.at_ms FROM e JOIN webhook_endpoints w \
-             ON w.disabled_ms IS NULL AND (w.topics = '*' OR (' ' || w.topics || ' ') LIKE ('% ' || e.topic || ' %')) \
+             SELECT e.event_id, w.id, e.topic, e.body, e.at_ms, e.at_ms FROM e \
+             JOIN facilities f ON f.id = e.facility_id \
+             JOIN webhook_endpoints w ON w.operator_id = f.operator_id AND w.disabled_ms IS NULL \
+             AND (w.topics = '*' OR (' ' || w.topics || ' ') LIKE ('% ' || e.topic || ' %')) \
              ON CONFLICT (event_id, endpoint_id) DO NOTHING",
             values.join(", ")
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for e in chunk {
-            q = q.bind(&e.id).bind(e.topic).bind(&e.body).bind(ms(e.at));
+            q = q.bind(&e.id).bind(e.topic).bind(&e.body).bind(ms(e.at)).bind(&e.facility);
         }
         q.execute(&mut *conn).await?;
     }
@@ -64,10 +70,18 @@ impl Outbox for SqlStore {
         .bind(ms(now))
         .fetch_optional(&mut *tx)
         .await?;
-        if id.is_some()
-            && let Some(event) = crate::events::notice_event(kind, subject, now)
-        {
-            enqueue(&mut tx, &[event]).await?;
+        if id.is_some() {
+            // The stay or booking the notice is about says which operator's partners hear of it.
+            let facility: Option<String> = sqlx::query_scalar(
+                "SELECT facility_id FROM sessions WHERE id = $1 \
+                 UNION ALL SELECT facility_id FROM reservations WHERE id = $1",
+            )
+            .bind(subject)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(event) = crate::events::notice_event(kind, subject, facility.as_deref(), now) {
+                enqueue(&mut tx, &[event]).await?;
+            }
         }
         tx.commit().await?;
         Ok(id)
@@ -89,9 +103,11 @@ impl Outbox for SqlStore {
     async fn insert_webhook(&self, w: &WebhookRecord) -> Result<()> {
         let _guard = self.write_guard().await;
         sqlx::query(
-            "INSERT INTO webhook_endpoints (id, url, secret_sealed, topics, created_ms) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO webhook_endpoints (id, operator_id, url, secret_sealed, topics, created_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&w.id)
+        .bind(&w.operator)
         .bind(&w.url)
         .bind(self.ctx.vault.seal("webhook_endpoints.secret", &w.secret))
         .bind(w.topics.join(" "))
@@ -102,16 +118,17 @@ impl Outbox for SqlStore {
     }
 
     async fn webhooks(&self) -> Result<Vec<WebhookRecord>> {
-        let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
-            "SELECT id, url, secret_sealed, topics, created_ms FROM webhook_endpoints \
+        let rows: Vec<(String, String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT id, operator_id, url, secret_sealed, topics, created_ms FROM webhook_endpoints \
              WHERE disabled_ms IS NULL ORDER BY created_ms, id",
         )
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(id, url, sealed, topics, created)| {
+            .map(|(id, operator, url, sealed, topics, created)| {
                 Ok(WebhookRecord {
                     id,
+                    operator,
                     url,
                     secret: self.open_secret(&sealed)?,
                     topics: topics.split_whitespace().map(str::to_owned).collect(),

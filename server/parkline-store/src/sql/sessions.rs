@@ -114,8 +114,9 @@ pub(super) async fn write_override(
 ) -> Result<()> {
     let plate = w.plate.as_deref().map(|p| ctx.vault.seal("gate_overrides.plate", p));
     sqlx::query(
-        "INSERT INTO gate_overrides (gate_id, facility_id, action, reason, session_id, plate_sealed, actor_id, at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO gate_overrides \
+         (gate_id, facility_id, action, reason, session_id, plate_sealed, actor_id, device_id, attendant, at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&w.gate)
     .bind(&w.facility)
@@ -124,6 +125,8 @@ pub(super) async fn write_override(
     .bind(w.session.as_ref().map(|s| s.id.clone()))
     .bind(plate)
     .bind(w.actor)
+    .bind(w.device)
+    .bind(&w.attendant)
     .bind(ms(w.at))
     .execute(&mut *conn)
     .await?;
@@ -133,6 +136,7 @@ pub(super) async fn write_override(
     let record = serde_json::json!({
         "gate": w.gate, "facility": w.facility, "action": w.action, "reason": w.reason,
         "session": w.session.as_ref().map(|s| &s.id), "actor": w.actor,
+        "device": w.device, "attendant": w.attendant,
         "plate_index": w.plate.as_deref().map(|p| ctx.vault.index(p)), "at": w.at,
     });
     let record = audit::Record {
@@ -282,15 +286,20 @@ impl Sessions for SqlStore {
         &self,
         session: &str,
     ) -> Result<Vec<(Timestamp, String, String, String, Option<String>)>> {
-        let rows: Vec<(i64, String, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT o.at_ms, o.gate_id, o.action, o.reason, u.email FROM gate_overrides o \
-             LEFT JOIN users u ON u.id = o.actor_id WHERE o.session_id = $1 ORDER BY o.id",
+        type Row = (i64, String, String, String, Option<String>, Option<String>, Option<String>);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT o.at_ms, o.gate_id, o.action, o.reason, u.email, o.attendant, d.name FROM gate_overrides o \
+             LEFT JOIN users u ON u.id = o.actor_id LEFT JOIN devices d ON d.id = o.device_id \
+             WHERE o.session_id = $1 ORDER BY o.id",
         )
         .bind(session)
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(at, gate, action, reason, who)| Ok((ts(at)?, gate, action, reason, who)))
+            .map(|(at, gate, action, reason, email, attendant, kiosk)| {
+                let at_kiosk = attendant.map(|a| format!("{a} at kiosk {}", kiosk.unwrap_or_default()));
+                Ok((ts(at)?, gate, action, reason, email.or(at_kiosk)))
+            })
             .collect()
     }
 

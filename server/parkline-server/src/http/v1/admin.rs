@@ -6,25 +6,56 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use parkline_domain::LayoutFile;
 use parkline_protocol::{
-    ApiError, ErrorCode, IssuedSecret, NewApiKey, NewDevice, NewUser, SpotServiceChange,
+    ApiError, ErrorCode, IssuedSecret, NewApiKey, NewDevice, NewUser, OperatorQuery, OperatorView,
+    SpotServiceChange, StaffFacilities,
 };
 
 use crate::app::App;
-use crate::auth::Principal;
+use crate::auth::{Principal, Reach};
 use crate::error::{Error, Result};
 use crate::http::extract::{Json, Query};
-use crate::{devices, facilities, occupancy, users};
+use crate::{devices, facilities, occupancy, operators, users};
 
-/// Imports a facility layout (the same format as the files under `assets/layouts`, as JSON).
+/// The operators the caller works within: every one for admins, their own for staff.
+#[utoipa::path(get, path = "/v1/admin/operators", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = [OperatorView])))]
+pub async fn operators(
+    State(app): State<App>,
+    Extension(reach): Extension<Reach>,
+) -> Result<axum::Json<Vec<OperatorView>>> {
+    Ok(axum::Json(operators::list(&app, &reach).await?))
+}
+
+/// Adds a parking operator (admins).
+#[utoipa::path(post, path = "/v1/admin/operators", tag = "admin", security(("bearer" = [])),
+    request_body = OperatorView,
+    responses((status = 201), (status = 409, body = ApiError), (status = 422, body = ApiError)))]
+pub async fn create_operator(
+    State(app): State<App>,
+    Json(operator): Json<OperatorView>,
+) -> Result<StatusCode> {
+    operators::create(&app, operator).await?;
+    Ok(StatusCode::CREATED)
+}
+
+/// Imports a facility layout (the same format as the files under `assets/layouts`, as JSON) for the
+/// manager's operator, or the one an admin names.
 #[utoipa::path(post, path = "/v1/facilities", tag = "admin", security(("bearer" = [])),
+    params(OperatorQuery),
     request_body(content = Object, description = "a facility layout"),
     responses(
         (status = 201, description = "created"),
+        (status = 404, body = ApiError, description = "unknown_operator"),
         (status = 409, body = ApiError, description = "the id is taken"),
         (status = 422, body = ApiError, description = "the layout is invalid"),
     ))]
-pub async fn import_facility(State(app): State<App>, Json(layout): Json<LayoutFile>) -> Result<StatusCode> {
-    facilities::import(&app, parkline_store::DEFAULT_OPERATOR, layout).await?;
+pub async fn import_facility(
+    State(app): State<App>,
+    Extension(reach): Extension<Reach>,
+    Query(q): Query<OperatorQuery>,
+    Json(layout): Json<LayoutFile>,
+) -> Result<StatusCode> {
+    facilities::import(&app, &reach.home(q.operator.as_deref())?, layout).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -42,35 +73,56 @@ pub async fn set_spot_service(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Creates a user with a role.
+/// Creates an account: staff for the manager's operator (or the one an admin names), optionally
+/// limited to some of its facilities; drivers and admins (admins only).
 #[utoipa::path(post, path = "/v1/admin/users", tag = "admin", security(("bearer" = [])), request_body = NewUser,
-    responses((status = 201, body = i64), (status = 409, body = ApiError), (status = 422, body = ApiError)))]
+    responses((status = 201, body = i64), (status = 404, body = ApiError), (status = 409, body = ApiError),
+        (status = 422, body = ApiError)))]
 pub async fn create_user(
     State(app): State<App>,
+    Extension(reach): Extension<Reach>,
     Json(user): Json<NewUser>,
 ) -> Result<(StatusCode, axum::Json<i64>)> {
-    let id = users::create(&app, &user.email, &user.password, user.role).await?;
+    let id = users::create_for(&app, &reach, user).await?;
     Ok((StatusCode::CREATED, axum::Json(id)))
 }
 
-/// Issues a device token (shown once) for a sensor gateway or kiosk.
-#[utoipa::path(post, path = "/v1/admin/devices", tag = "admin", security(("bearer" = [])), request_body = NewDevice,
-    responses((status = 201, body = IssuedSecret), (status = 404, body = ApiError)))]
-pub async fn create_device(
+/// Limits a staff member to some of the operator's facilities (empty: all of them), from their next
+/// sign-in or token refresh.
+#[utoipa::path(put, path = "/v1/admin/users/{id}/facilities", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = StaffFacilities,
+    responses((status = 204), (status = 404, body = ApiError)))]
+pub async fn set_staff_facilities(
     State(app): State<App>,
-    Json(device): Json<NewDevice>,
-) -> Result<(StatusCode, axum::Json<IssuedSecret>)> {
-    Ok((StatusCode::CREATED, axum::Json(devices::issue(&app, device).await?)))
+    Extension(reach): Extension<Reach>,
+    Path(id): Path<i64>,
+    Json(body): Json<StaffFacilities>,
+) -> Result<StatusCode> {
+    users::set_facilities(&app, &reach, id, body.facilities).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
-/// Issues an API key (shown once) for a third party, with its own rate limit.
+/// Issues a device token (shown once) for a sensor gateway or kiosk at one facility.
+#[utoipa::path(post, path = "/v1/admin/devices", tag = "admin", security(("bearer" = [])), request_body = NewDevice,
+    responses((status = 201, body = IssuedSecret), (status = 404, body = ApiError), (status = 422, body = ApiError)))]
+pub async fn create_device(
+    State(app): State<App>,
+    Extension(reach): Extension<Reach>,
+    Json(device): Json<NewDevice>,
+) -> Result<(StatusCode, axum::Json<IssuedSecret>)> {
+    Ok((StatusCode::CREATED, axum::Json(devices::issue(&app, &reach, device).await?)))
+}
+
+/// Issues an API key (shown once) for a third party reading one operator's data, with its own rate
+/// limit and scopes.
 #[utoipa::path(post, path = "/v1/admin/api-keys", tag = "admin", security(("bearer" = [])), request_body = NewApiKey,
-    responses((status = 201, body = IssuedSecret), (status = 422, body = ApiError)))]
+    responses((status = 201, body = IssuedSecret), (status = 404, body = ApiError), (status = 422, body = ApiError)))]
 pub async fn create_api_key(
     State(app): State<App>,
+    Extension(reach): Extension<Reach>,
     Json(key): Json<NewApiKey>,
 ) -> Result<(StatusCode, axum::Json<IssuedSecret>)> {
-    Ok((StatusCode::CREATED, axum::Json(devices::issue_api_key(&app, key).await?)))
+    Ok((StatusCode::CREATED, axum::Json(devices::issue_api_key(&app, &reach, key).await?)))
 }
 
 /// Removes plates and images past the retention period now (it also runs hourly); how many rows changed.
@@ -92,8 +144,11 @@ pub async fn run_billing(State(app): State<App>) -> crate::error::Result<axum::J
 /// Current alerts across facilities (sensors silent, nearly full, overstays), unacknowledged first.
 #[utoipa::path(get, path = "/v1/admin/alerts", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = [parkline_protocol::Alert])))]
-pub async fn alerts(State(app): State<App>) -> Result<axum::Json<Vec<parkline_protocol::Alert>>> {
-    Ok(axum::Json(crate::alerts::list(&app).await?))
+pub async fn alerts(
+    State(app): State<App>,
+    Extension(reach): Extension<Reach>,
+) -> Result<axum::Json<Vec<parkline_protocol::Alert>>> {
+    Ok(axum::Json(crate::alerts::list(&app, &reach).await?))
 }
 
 /// Acknowledges a current alert with a note; the first acknowledgement stands.
@@ -123,9 +178,10 @@ pub async fn acknowledge_alert(
     responses((status = 200, body = [parkline_protocol::RevenueRow]), (status = 422, body = ApiError)))]
 pub async fn revenue(
     State(app): State<App>,
+    Extension(reach): Extension<Reach>,
     Query(q): Query<parkline_protocol::RevenueQuery>,
 ) -> Result<axum::Json<Vec<parkline_protocol::RevenueRow>>> {
-    Ok(axum::Json(crate::reports::revenue(&app, q.from, q.to).await?))
+    Ok(axum::Json(crate::reports::revenue(&app, &reach, q.from, q.to).await?))
 }
 
 /// A facility's occupancy, sampled every five minutes, oldest first (at most 62 days).
@@ -147,9 +203,10 @@ pub async fn occupancy(
     responses((status = 200, body = [parkline_protocol::SessionTimeline]), (status = 422, body = ApiError)))]
 pub async fn find_sessions(
     State(app): State<App>,
+    Extension(reach): Extension<Reach>,
     Query(q): Query<parkline_protocol::SessionSearch>,
 ) -> Result<axum::Json<Vec<parkline_protocol::SessionTimeline>>> {
-    Ok(axum::Json(crate::reports::find_sessions(&app, &q).await?))
+    Ok(axum::Json(crate::reports::find_sessions(&app, &reach, &q).await?))
 }
 
 /// Records of the audit chain (money movements and overrides), oldest first.
@@ -158,9 +215,10 @@ pub async fn find_sessions(
     responses((status = 200, body = [parkline_protocol::AuditRecord]), (status = 422, body = ApiError)))]
 pub async fn audit(
     State(app): State<App>,
+    Extension(reach): Extension<Reach>,
     Query(q): Query<parkline_protocol::AuditQuery>,
 ) -> Result<axum::Json<Vec<parkline_protocol::AuditRecord>>> {
-    Ok(axum::Json(crate::reports::audit_page(&app, &q).await?))
+    Ok(axum::Json(crate::reports::audit_page(&app, &reach, &q).await?))
 }
 
 /// Checks the whole audit chain and compares it with the ledger.
@@ -172,11 +230,14 @@ pub async fn verify_audit(
     Ok(axum::Json(crate::reports::verify_audit(&app).await?))
 }
 
-/// Every device (kiosks, sensor gateways), newest first; tokens are never shown again.
+/// The devices (kiosks, sensor gateways) within reach, newest first; tokens are never shown again.
 #[utoipa::path(get, path = "/v1/admin/devices", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = [parkline_protocol::DeviceView])))]
-pub async fn devices(State(app): State<App>) -> Result<axum::Json<Vec<parkline_protocol::DeviceView>>> {
-    Ok(axum::Json(devices::list(&app).await?))
+pub async fn devices(
+    State(app): State<App>,
+    Extension(reach): Extension<Reach>,
+) -> Result<axum::Json<Vec<parkline_protocol::DeviceView>>> {
+    Ok(axum::Json(devices::list(&app, &reach).await?))
 }
 
 /// Revokes a device's token: refused at once by this instance, by others within 30 seconds.
@@ -187,25 +248,32 @@ pub async fn revoke_device(State(app): State<App>, Path(id): Path<i64>) -> Resul
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Every account and its role.
+/// The accounts within reach (all for admins, the operator's staff for its managers), with roles.
 #[utoipa::path(get, path = "/v1/admin/users", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = [parkline_protocol::UserView])))]
-pub async fn users(State(app): State<App>) -> Result<axum::Json<Vec<parkline_protocol::UserView>>> {
-    Ok(axum::Json(users::list(&app).await?))
+pub async fn users(
+    State(app): State<App>,
+    Extension(reach): Extension<Reach>,
+) -> Result<axum::Json<Vec<parkline_protocol::UserView>>> {
+    Ok(axum::Json(users::list(&app, &reach).await?))
 }
 
-/// Every permit, and the pools' sizes.
+/// The permits and pools within reach.
 #[utoipa::path(get, path = "/v1/permits", tag = "permits", security(("bearer" = [])),
     responses((status = 200, body = parkline_protocol::PermitList)))]
-pub async fn permits(State(app): State<App>) -> Result<axum::Json<parkline_protocol::PermitList>> {
-    Ok(axum::Json(crate::permits::list(&app).await?))
+pub async fn permits(
+    State(app): State<App>,
+    Extension(reach): Extension<Reach>,
+) -> Result<axum::Json<parkline_protocol::PermitList>> {
+    Ok(axum::Json(crate::permits::list(&app, &reach).await?))
 }
 
-/// Finished stays that still owe money (let out offline or by an attendant), oldest first.
+/// Finished stays within reach that still owe money (let out offline or by an attendant), oldest first.
 #[utoipa::path(get, path = "/v1/admin/balances", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = [parkline_protocol::OpenBalance])))]
 pub async fn open_balances(
     State(app): State<App>,
+    Extension(reach): Extension<Reach>,
 ) -> Result<axum::Json<Vec<parkline_protocol::OpenBalance>>> {
-    Ok(axum::Json(crate::payments::open_balances(&app).await?))
+    Ok(axum::Json(crate::payments::open_balances(&app, &reach).await?))
 }

@@ -1,11 +1,13 @@
 //! Permits and pools, managed by staff.
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use parkline_domain::permit::Permit;
 use parkline_protocol::{ApiError, PoolLimit};
 
 use crate::app::App;
+use crate::auth::Reach;
 use crate::error::Result;
 use crate::http::extract::Json;
 use crate::permits;
@@ -14,8 +16,12 @@ use crate::permits;
 #[utoipa::path(post, path = "/v1/permits", tag = "permits", security(("bearer" = [])),
     request_body(content = Object, description = "a permit"),
     responses((status = 201), (status = 409, body = ApiError), (status = 422, body = ApiError)))]
-pub async fn create(State(app): State<App>, Json(permit): Json<Permit>) -> Result<StatusCode> {
-    permits::add(&app, permit).await?;
+pub async fn create(
+    State(app): State<App>,
+    Extension(reach): Extension<Reach>,
+    Json(permit): Json<Permit>,
+) -> Result<StatusCode> {
+    permits::add(&app, &reach, permit).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -41,9 +47,10 @@ pub async fn revoke(State(app): State<App>, Path(id): Path<String>) -> Result<St
     responses((status = 204), (status = 422, body = ApiError)))]
 pub async fn set_pool(
     State(app): State<App>,
+    Extension(reach): Extension<Reach>,
     Path(id): Path<String>,
     Json(pool): Json<PoolLimit>,
 ) -> Result<StatusCode> {
-    permits::set_pool(&app, &id, pool.limit).await?;
+    permits::set_pool(&app, &reach, &id, pool.limit, pool.operator.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,7 +5,7 @@ use axum::extract::State;
 use parkline_protocol::{ApiError, IngestReport, SensorBatch};
 
 use crate::app::App;
-use crate::auth::Principal;
+use crate::auth::Reach;
 use crate::error::Result;
 use crate::http::extract::Json;
 use crate::occupancy;
@@ -24,12 +24,8 @@ use crate::occupancy;
     ))]
 pub async fn ingest(
     State(app): State<App>,
-    Extension(principal): Extension<Principal>,
+    Extension(reach): Extension<Reach>,
     Json(batch): Json<SensorBatch>,
 ) -> Result<axum::Json<IngestReport>> {
-    let only = match &principal {
-        Principal::Device { facility, .. } => facility.as_deref(),
-        _ => None,
-    };
-    Ok(axum::Json(occupancy::ingest(&app, batch, only).await?))
+    Ok(axum::Json(occupancy::ingest(&app, batch, &reach).await?))
 }

@@ -1,10 +1,12 @@
 //! Merchant validations: managers create codes, merchants or visitors apply them to a ticket.
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use parkline_protocol::{ApiError, ApplyValidation, SessionView, ValidationRequest};
 
 use crate::app::App;
+use crate::auth::Reach;
 use crate::error::Result;
 use crate::http::extract::Json;
 use crate::validations;
@@ -18,9 +20,10 @@ use parkline_store::ValidationRecord;
         (status = 422, body = ApiError)))]
 pub async fn create(
     State(app): State<App>,
+    Extension(reach): Extension<Reach>,
     Json(req): Json<ValidationRequest>,
 ) -> Result<(StatusCode, axum::Json<ValidationRecord>)> {
-    Ok((StatusCode::CREATED, axum::Json(validations::create(&app, req).await?)))
+    Ok((StatusCode::CREATED, axum::Json(validations::create(&app, &reach, req).await?)))
 }
 
 /// Applies a validation code to an active ticket (once per ticket; applying it again changes nothing)

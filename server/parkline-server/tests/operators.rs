@@ -97,16 +97,7 @@ async fn a_manager_cannot_touch_another_operators_things(backend: Backend) {
     s.clock.advance(SignedDuration::from_hours(2));
     let a = login(&s, "manager@demo.parkline").await;
     let b = login(&s, "manager2@demo.parkline").await;
-    let r = s
-        .http
-        .post(s.url(&format!("/v1/tickets/{ticket}/payments")))
-        .header("idempotency-key", "b-pay-1")
-        .json(&json!({"card_token": "tok_visa"}))
-        .send()
-        .await
-        .unwrap();
-    let (status, receipt) = common::split(r).await;
-    assert_eq!(status, 201, "{receipt}");
+    let receipt = s.pay_by_card(&ticket, "b-pay-1", None).await;
     let payment = receipt["id"].as_str().unwrap().to_owned();
     let before = b_as_seen_by_b(&s, &b, &payment).await;
 
@@ -364,21 +355,17 @@ async fn a_partner_key_does_only_what_its_scopes_say(backend: Backend) {
     // A payment at the city's lot, by a kiosk there.
     let admin = s.login(Role::Admin).await.access_token;
     let kiosk = kiosk_at(&s, &admin, A_LOT).await;
-    let ticket = enter(&s, &kiosk, A_LOT, "p-in", "PRT 001").await["ticket"]["id"].as_str().unwrap().to_owned();
+    let ticket =
+        enter(&s, &kiosk, A_LOT, "p-in", "PRT 001").await["ticket"]["id"].as_str().unwrap().to_owned();
     s.clock.advance(SignedDuration::from_hours(2));
-    let r = s
-        .http
-        .post(s.url(&format!("/v1/tickets/{ticket}/payments")))
-        .header("idempotency-key", "p-pay")
-        .json(&json!({"card_token": "tok_visa"}))
-        .send()
-        .await
-        .unwrap();
-    let (status, receipt) = common::split(r).await;
-    assert_eq!(status, 201, "{receipt}");
+    let receipt = s.pay_by_card(&ticket, "p-pay", None).await;
     let path = format!("/v1/payments/{}", receipt["id"].as_str().unwrap());
     let (status, body) = s.get_as(&token(&rates_only), &path).await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")), "a rates key reads no receipts: {body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("forbidden")),
+        "a rates key reads no receipts: {body}"
+    );
     assert_eq!(s.get_as(&token(&partner), &path).await.0, 200, "a partner key of the operator does");
     s.stop().await;
     db.cleanup().await;

@@ -203,17 +203,7 @@ impl World {
         let mut payments = HashMap::new();
         for place in Place::ALL {
             let payer = if place == Place::Own { &driver } else { &driver2 };
-            let r = s
-                .http
-                .post(s.url(&format!("/v1/tickets/{}/payments", tickets[&place])))
-                .header("idempotency-key", format!("scope-pay-{place:?}"))
-                .bearer_auth(payer)
-                .json(&json!({"card_token": "tok_visa"}))
-                .send()
-                .await
-                .unwrap();
-            let (status, receipt) = common::split(r).await;
-            assert_eq!(status, 201, "{receipt}");
+            let receipt = s.pay_by_card(&tickets[&place], &format!("scope-pay-{place:?}"), Some(payer)).await;
             payments.insert(place, receipt["id"].as_str().unwrap().to_owned());
         }
 

@@ -182,6 +182,18 @@ impl TestServer {
             .await
     }
 
+    /// Pays what `ticket` owes by card (as `payer`, if signed in); returns the receipt.
+    pub async fn pay_by_card(&self, ticket: &str, key: &str, payer: Option<&str>) -> Value {
+        let mut req = self.http.post(self.url(&format!("/v1/tickets/{ticket}/payments")));
+        if let Some(t) = payer {
+            req = req.bearer_auth(t);
+        }
+        let r = req.header("idempotency-key", key).json(&json!({"card_token": "tok_visa"})).send();
+        let (status, receipt) = split(r.await.expect("request")).await;
+        assert_eq!(status, 201, "{receipt}");
+        receipt
+    }
+
     pub async fn availability(&self, facility: &str) -> Value {
         let (status, body) = self.get(&format!("/v1/facilities/{facility}/availability")).await;
         assert_eq!(status, 200, "{body}");

@@ -51,12 +51,13 @@ pub async fn sessions(
 }
 
 /// An attendant's override at a gate: lift the barrier, void a session, or correct a plate. Needs a
-/// reason; recorded with who did it.
+/// reason; recorded with who did it. A kiosk may ask only to lift its barrier, naming the attendant.
 #[utoipa::path(post, path = "/v1/gates/{gate}/overrides", tag = "gates", security(("bearer" = [])),
     params(("gate" = String, Path, description = "gate id")),
     request_body = parkline_protocol::OverrideRequest,
     responses(
         (status = 200, body = parkline_protocol::OverrideOutcome),
+        (status = 403, body = ApiError, description = "a kiosk asked for more than opening its barrier"),
         (status = 404, body = ApiError),
         (status = 422, body = ApiError, description = "no reason, or a missing session or plate"),
     ))]

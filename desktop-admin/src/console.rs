@@ -584,9 +584,10 @@ impl Console {
         self.authed(|| self.client.set_pool(id, limit)).await
     }
 
-    /// Creates a merchant validation code.
-    pub async fn create_validation(&self, request: &ValidationRequest) -> Result<()> {
-        self.authed(|| self.client.create_validation(request)).await.map(|_| ())
+    /// Creates a merchant validation code; returns the code (the server's random one if none was given).
+    pub async fn create_validation(&self, request: &ValidationRequest) -> Result<String> {
+        let made = self.authed(|| self.client.create_validation(request)).await?;
+        Ok(made["code"].as_str().unwrap_or_default().to_owned())
     }
 
     /// Imports a facility from its layout's TOML text; returns its id.

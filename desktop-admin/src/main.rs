@@ -210,7 +210,7 @@ async fn set_pool(console: State<'_, Console>, id: String, limit: u32) -> Reply<
 }
 
 #[tauri::command]
-async fn create_validation(console: State<'_, Console>, request: ValidationRequest) -> Reply<()> {
+async fn create_validation(console: State<'_, Console>, request: ValidationRequest) -> Reply<String> {
     console.create_validation(&request).await
 }
 

@@ -411,8 +411,11 @@ async fn devices_users_permits_validations_and_layouts_are_configured() {
         "code": "CINEMA-2H", "facility": LOT, "merchant": "Harbor Cinema", "discount": {"free_hours": 2}
     }))
     .unwrap();
-    manager.create_validation(&validation).await.unwrap();
+    assert_eq!(manager.create_validation(&validation).await.unwrap(), "CINEMA-2H");
     assert_eq!(manager.create_validation(&validation).await.unwrap_err().code, "conflict");
+    let random = ValidationRequest { code: None, ..validation };
+    let made = manager.create_validation(&random).await.unwrap();
+    assert_eq!(made.len(), 14, "a random code: {made}");
 
     // A new facility from a layout file appears on the overview.
     let layout = include_str!("../../assets/layouts/waterfront-lot.toml")

@@ -559,11 +559,11 @@ $("#pl-form").addEventListener("submit", attempt(async () => {
 }));
 
 $("#vl-form").addEventListener("submit", attempt(async () => {
-  const request = { code: $("#vl-code").value, facility: $("#vl-facility").value, merchant: $("#vl-merchant").value,
+  const request = { code: $("#vl-code").value.trim() || null, facility: $("#vl-facility").value, merchant: $("#vl-merchant").value,
     discount: { [$("#vl-kind").value]: Number($("#vl-value").value) },
     max_uses: $("#vl-uses").value ? Number($("#vl-uses").value) : null };
-  await invoke("create_validation", { request });
-  done(`Code ${request.code} works at ${facilityName(request.facility)}.`);
+  const code = await invoke("create_validation", { request });
+  done(`Code ${code} works at ${facilityName(request.facility)}.`);
 }));
 
 $("#ly-import").addEventListener("click", attempt(async () => {

@@ -12,11 +12,24 @@ impl Currency {
     pub const USD: Currency = Currency(*b"USD");
     pub const EUR: Currency = Currency(*b"EUR");
 
+    /// A current ISO 4217 currency with minor units: not a test code (`XTS`), a fund, a metal or a
+    /// superseded code; not any three capital letters.
     pub fn new(code: &str) -> Result<Currency, Error> {
-        match code.as_bytes() {
-            &[a, b, c] if [a, b, c].iter().all(u8::is_ascii_uppercase) => Ok(Currency([a, b, c])),
+        match (code.as_bytes(), Self::iso(code)) {
+            (&[a, b, c], Some(_)) => Ok(Currency([a, b, c])),
             _ => Err(Error::InvalidCurrency(code.to_owned())),
         }
+    }
+
+    fn iso(code: &str) -> Option<iso_currency::Currency> {
+        iso_currency::Currency::from_code(code).filter(|c| {
+            c.exponent().is_some() && !c.is_fund() && !c.is_special() && c.is_superseded().is_none()
+        })
+    }
+
+    /// Digits after the decimal point: 2 for USD, 0 for JPY, 3 for KWD.
+    pub fn exponent(&self) -> u32 {
+        Self::iso(self.as_str()).and_then(|c| c.exponent()).map_or(2, u32::from)
     }
 
     pub fn as_str(&self) -> &str {
@@ -64,11 +77,17 @@ impl Money {
 }
 
 impl std::fmt::Display for Money {
-    /// `12.50 USD`; every currency shown with two decimals for now.
+    /// `12.50 USD`, `1250 JPY`: as many decimals as the currency has.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let sign = if self.minor < 0 { "-" } else { "" };
         let abs = self.minor.unsigned_abs();
-        write!(f, "{sign}{}.{:02} {}", abs / 100, abs % 100, self.currency)
+        match self.currency.exponent() {
+            0 => write!(f, "{sign}{abs} {}", self.currency),
+            e => {
+                let unit = 10u64.pow(e);
+                write!(f, "{sign}{}.{:0w$} {}", abs / unit, abs % unit, self.currency, w = e as usize)
+            }
+        }
     }
 }
 
@@ -77,9 +96,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn currencies_are_three_uppercase_letters() {
+    fn currencies_are_current_iso_4217_codes() {
         assert_eq!(Currency::new("USD").unwrap(), Currency::USD);
-        for bad in ["usd", "US", "USDX", "U$D", ""] {
+        for good in ["EUR", "GBP", "BRL", "JPY", "KWD", "CHF"] {
+            assert_eq!(Currency::new(good).unwrap().as_str(), good);
+        }
+        for bad in ["usd", "US", "USDX", "U$D", "", "ABC", "QQQ", "XTS", "XXX", "XAU", "DEM", "USN"] {
             assert!(Currency::new(bad).is_err(), "{bad:?}");
         }
         assert_eq!(serde_json::to_string(&Currency::EUR).unwrap(), "\"EUR\"");
@@ -90,5 +112,7 @@ mod tests {
     fn money_displays_minor_units_as_decimals() {
         assert_eq!(Money::new(1250, Currency::USD).to_string(), "12.50 USD");
         assert_eq!(Money::new(-5, Currency::EUR).to_string(), "-0.05 EUR");
+        assert_eq!(Money::new(1250, Currency::new("JPY").unwrap()).to_string(), "1250 JPY");
+        assert_eq!(Money::new(1250, Currency::new("KWD").unwrap()).to_string(), "1.250 KWD");
     }
 }

@@ -39,6 +39,8 @@ pub struct SensorRules {
     pub debounce: SignedDuration,
     /// How far ahead of the server's clock a reading's timestamp may be before it is rejected.
     pub max_clock_skew: SignedDuration,
+    /// How old a reading may be: older ones (a gateway whose clock says 1970) are rejected, not applied.
+    pub max_age: SignedDuration,
 }
 
 impl Default for SensorRules {
@@ -47,6 +49,7 @@ impl Default for SensorRules {
             min_confidence: 0.85,
             debounce: SignedDuration::from_secs(5),
             max_clock_skew: SignedDuration::from_secs(30),
+            max_age: SignedDuration::from_hours(1),
         }
     }
 }
@@ -66,6 +69,8 @@ pub enum ReadingError {
     ConfidenceOutOfRange(f64),
     #[error("timestamp {at} is more than {skew} ahead of the server clock ({now})")]
     FromTheFuture { at: Timestamp, now: Timestamp, skew: SignedDuration },
+    #[error("timestamp {at} is more than {max_age:#} older than the server clock ({now})")]
+    TooOld { at: Timestamp, now: Timestamp, max_age: SignedDuration },
 }
 
 impl Reading {
@@ -75,6 +80,9 @@ impl Reading {
         }
         if self.at > now + rules.max_clock_skew {
             return Err(ReadingError::FromTheFuture { at: self.at, now, skew: rules.max_clock_skew });
+        }
+        if self.at < now - rules.max_age {
+            return Err(ReadingError::TooOld { at: self.at, now, max_age: rules.max_age });
         }
         Ok(())
     }
@@ -257,5 +265,9 @@ mod tests {
         assert!(matches!(bad(-0.1, 0), Err(ReadingError::ConfidenceOutOfRange(_))));
         assert!(matches!(bad(f64::NAN, 0), Err(ReadingError::ConfidenceOutOfRange(_))));
         assert!(matches!(bad(0.9, 31), Err(ReadingError::FromTheFuture { .. })));
+        assert!(bad(0.9, -3600).is_ok());
+        assert!(matches!(bad(0.9, -3601), Err(ReadingError::TooOld { .. })));
+        let epoch = Reading { occupied: true, confidence: 0.9, at: Timestamp::UNIX_EPOCH };
+        assert!(matches!(epoch.validate(at(1_800_000_000), &rules), Err(ReadingError::TooOld { .. })));
     }
 }

@@ -720,8 +720,10 @@ pub struct TopUpRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValidationRequest {
-    /// What visitors or the merchant enter: 4-32 letters, digits or dashes.
-    pub code: String,
+    /// What visitors or the merchant enter: 4-32 letters, digits or dashes. Omitted, the server makes a
+    /// random one (`XXXX-XXXX-XXXX`), which cannot be guessed the way a short chosen word can.
+    #[serde(default)]
+    pub code: Option<String>,
     pub facility: String,
     pub merchant: String,
     /// `{"fixed_minor": 500}`, `{"percent": 50}` or `{"free_hours": 2}`.

@@ -68,6 +68,7 @@ pub async fn top_up(app: &App, user: i64, req: TopUpRequest, key: &str) -> Resul
             session: None,
             reservation: None,
             user: Some(user),
+            actor: None,
             method: Some("card".into()),
             provider_ref: Some(reference),
             refund_of: None,

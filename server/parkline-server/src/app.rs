@@ -44,6 +44,8 @@ pub struct AppInner {
     pub payments: Arc<dyn Provider>,
     /// A sensor silent for longer is stale.
     pub stale_after: SignedDuration,
+    /// Where the server's own requests (webhooks) may go.
+    pub outbound: crate::outbound::Outbound,
     pub ready: AtomicBool,
 }
 

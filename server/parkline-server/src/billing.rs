@@ -27,6 +27,7 @@ pub async fn bill_permits(app: &App) -> Result<u32> {
                 session: None,
                 reservation: None,
                 user: Some(account),
+                actor: None,
                 method: Some("permit".into()),
                 provider_ref: None,
                 refund_of: None,

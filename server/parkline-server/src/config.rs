@@ -34,7 +34,8 @@ pub struct Settings {
     /// Days to keep plates and plate images of finished stays [default: 90].
     #[arg(long, env = "PARKLINE_PII_RETENTION_DAYS")]
     pub pii_retention_days: Option<u32>,
-    /// `simulated` (test cards, no network) or `stripe` [default: simulated].
+    /// `stripe`, or `simulated` (accepts test cards, moves no money: demos and tests only). Required to
+    /// serve: a server never takes fake payments unless told to; `demo` uses `simulated`.
     #[arg(long, env = "PARKLINE_PAYMENT_PROVIDER")]
     pub payment_provider: Option<String>,
     /// Stripe secret key (`sk_...`), with `payment_provider = stripe`.
@@ -61,6 +62,9 @@ pub struct Settings {
     /// Requests per minute per signed-in caller (API keys have their own); 0 disables [default: 12000].
     #[arg(long, env = "PARKLINE_CALLER_RATE_PER_MINUTE")]
     pub caller_rate_per_minute: Option<u32>,
+    /// Sensor readings older than this many seconds are rejected [default: 3600].
+    #[arg(long, env = "PARKLINE_MAX_READING_AGE_S")]
+    pub max_reading_age_s: Option<u32>,
     /// A sensor silent for longer than this many seconds is shown as stale [default: 60].
     #[arg(long, env = "PARKLINE_SENSOR_STALE_AFTER_S")]
     pub sensor_stale_after_s: Option<u32>,
@@ -70,6 +74,10 @@ pub struct Settings {
     /// `pretty` or `json` [default: pretty].
     #[arg(long, env = "PARKLINE_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Private address ranges webhooks may reach besides the public internet, `CIDR[,CIDR...]` (a
+    /// partner on the operator's own network) [default: none].
+    #[arg(long, env = "PARKLINE_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: Option<String>,
 }
 
 macro_rules! layer {
@@ -102,7 +110,9 @@ impl Settings {
             caller_rate_per_minute,
             mqtt_url,
             sensor_stale_after_s,
-            log_format
+            max_reading_age_s,
+            log_format,
+            webhook_allow_private
         )
     }
 
@@ -139,7 +149,9 @@ impl Settings {
             caller_rate_per_minute: self.caller_rate_per_minute.unwrap_or(12_000),
             mqtt_url: self.mqtt_url,
             sensor_stale_after_s: self.sensor_stale_after_s.unwrap_or(60),
+            max_reading_age_s: self.max_reading_age_s.unwrap_or(3600).max(1),
             json_logs: self.log_format.as_deref() == Some("json"),
+            outbound: crate::outbound::Outbound::parse(self.webhook_allow_private.as_deref())?,
         })
     }
 }
@@ -165,7 +177,10 @@ pub struct Config {
     pub caller_rate_per_minute: u32,
     pub mqtt_url: Option<String>,
     pub sensor_stale_after_s: u32,
+    pub max_reading_age_s: u32,
     pub json_logs: bool,
+    /// Where webhooks may be sent.
+    pub outbound: crate::outbound::Outbound,
 }
 
 impl Config {

@@ -431,6 +431,7 @@ impl Ctx<'_> {
             session: session.map(str::to_owned),
             reservation: None,
             user: None,
+            actor: None,
             method: (kind == LedgerKind::Payment).then(|| "lane".to_owned()),
             provider_ref: None,
             refund_of: None,

@@ -22,6 +22,7 @@ pub mod mqtt;
 pub mod notices;
 pub mod occupancy;
 pub mod operators;
+pub mod outbound;
 pub mod overrides;
 pub mod payments;
 pub mod peers;
@@ -82,6 +83,7 @@ pub async fn start_with_clock(
     config: &Config,
     clock: std::sync::Arc<dyn clock::Clock>,
 ) -> anyhow::Result<Server> {
+    setup::check_payments(config)?;
     let app = setup::open(config, clock).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

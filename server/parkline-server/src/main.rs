@@ -110,7 +110,9 @@ async fn main() -> anyhow::Result<()> {
                 let dir = std::env::temp_dir().join(format!("parkline-demo-{}", std::process::id()));
                 settings.data_dir = Some(dir);
             }
-            let config = config(&cli.config, settings)?;
+            let mut config = config(&cli.config, settings)?;
+            // The demo takes test cards unless told otherwise, and says so.
+            config.payment_provider.get_or_insert_with(|| "simulated".into());
             init_logs(config.json_logs);
             let server = start(&config).await?;
             let tokens = demo::seed(&server.app).await?;
@@ -198,6 +200,10 @@ async fn main() -> anyhow::Result<()> {
 fn print_banner(url: &str, config: &Config, tokens: &std::collections::BTreeMap<String, String>) {
     println!();
     println!("  Parkline demo is running at {url}");
+    match config.payment_provider.as_deref() {
+        Some("simulated") => println!("  Payments are SIMULATED: test cards (tok_visa) pass, no money moves"),
+        other => println!("  Payments: {}", other.unwrap_or("none")),
+    }
     println!("  Database: {}", config.database_url);
     println!();
     println!("  Try:  curl '{url}/v1/facilities?lat=47.6062&lon=-122.3321&radius_m=3000'");

@@ -85,6 +85,7 @@ pub async fn pay(
         session: Some(session.id.clone()),
         reservation: None,
         user,
+        actor: None,
         method: Some(if from_account { parkline_store::ACCOUNT_METHOD } else { "card" }.into()),
         provider_ref: reference,
         refund_of: None,
@@ -115,7 +116,7 @@ pub async fn refund(
     payment_key: &str,
     req: RefundRequest,
     key: &str,
-    user: Option<i64>,
+    actor: Option<i64>,
 ) -> Result<Receipt> {
     let entry_key = format!("refund:{payment_key}:{key}");
     if let Some(done) = app.store.ledger_entry(&entry_key).await? {
@@ -157,7 +158,9 @@ pub async fn refund(
         facility: payment.facility.clone(),
         session: payment.session.clone(),
         reservation: payment.reservation.clone(),
-        user,
+        // The money goes back to whoever paid, by the way they paid; the staff member is only the actor.
+        user: payment.user,
+        actor,
         method: payment.method.clone(),
         provider_ref: reference,
         refund_of: Some(payment.key.clone()),

@@ -37,7 +37,26 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     ) -> anyhow::Result<Outcome>;
 }
 
-/// The default provider: no network, documented test tokens (the same names as Stripe's test cards).
+/// No provider named (the command-line tools): every charge and refund fails as a provider error.
+#[derive(Debug, Default)]
+pub struct Unconfigured;
+
+#[async_trait]
+impl Provider for Unconfigured {
+    fn name(&self) -> &'static str {
+        "none"
+    }
+
+    async fn charge(&self, _: &Charge) -> anyhow::Result<Outcome> {
+        anyhow::bail!("no payment provider is configured")
+    }
+
+    async fn refund(&self, _: &str, _: i64, _: &str) -> anyhow::Result<Outcome> {
+        anyhow::bail!("no payment provider is configured")
+    }
+}
+
+/// The demo's and tests' provider: no network, documented test tokens (the same names as Stripe's test cards).
 #[derive(Debug, Default)]
 pub struct Simulated;
 

@@ -19,7 +19,13 @@ pub struct RateLimits {
     anonymous: Option<DefaultKeyedRateLimiter<IpAddr>>,
     callers: Option<DefaultKeyedRateLimiter<String>>,
     api_keys: Mutex<HashMap<i64, Arc<DefaultDirectRateLimiter>>>,
+    /// Validation codes tried per stay: a few at once, then one every two minutes, so codes cannot be
+    /// guessed through a ticket (on each instance; always on).
+    validation_attempts: DefaultKeyedRateLimiter<String>,
 }
+
+/// Codes a stay may try at once.
+pub const VALIDATION_ATTEMPTS: u32 = 5;
 
 fn quota(per_minute: u32) -> Option<Quota> {
     NonZeroU32::new(per_minute).map(Quota::per_minute)
@@ -32,7 +38,20 @@ impl RateLimits {
             anonymous: quota(anonymous_per_minute).map(RateLimiter::keyed),
             callers: quota(caller_per_minute).map(RateLimiter::keyed),
             api_keys: Mutex::new(HashMap::new()),
+            validation_attempts: RateLimiter::keyed(
+                Quota::with_period(std::time::Duration::from_secs(120))
+                    .expect("a period")
+                    .allow_burst(NonZeroU32::new(VALIDATION_ATTEMPTS).expect("positive")),
+            ),
         }
+    }
+
+    /// Counts an attempt to apply a validation code to the stay `session`.
+    pub fn validation_attempt(&self, session: &str) -> Result<()> {
+        self.validation_attempts.check_key(&session.to_owned()).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            Error::rate_limited(wait.as_secs() + 1)
+        })
     }
 
     pub fn check(&self, principal: Option<&Principal>, client: Option<IpAddr>) -> Result<()> {
@@ -73,5 +92,7 @@ impl RateLimits {
             l.retain_recent();
             l.shrink_to_fit();
         }
+        self.validation_attempts.retain_recent();
+        self.validation_attempts.shrink_to_fit();
     }
 }

@@ -270,6 +270,7 @@ fn fee_charge(f: &FacilityLive, r: &Reservation, why: &str, now: Timestamp) -> V
         session: None,
         reservation: Some(r.id.clone()),
         user: r.owner,
+        actor: None,
         method: Some(why.to_owned()),
         provider_ref: None,
         refund_of: None,

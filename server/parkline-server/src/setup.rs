@@ -17,9 +17,21 @@ use crate::config::Config;
 use crate::hub::{Hub, LogSender};
 use crate::live::Live;
 use crate::permit_book::Permits;
-use crate::provider::{Provider, Simulated};
+use crate::provider::{Provider, Simulated, Unconfigured};
 use crate::ratelimit::RateLimits;
 use crate::{facilities, permits};
+
+/// Refuses to serve with no payment provider named: a server that quietly took test cards would let
+/// every car out unpaid.
+pub fn check_payments(config: &Config) -> anyhow::Result<()> {
+    if config.payment_provider.is_none() {
+        anyhow::bail!(
+            "no payment provider is set: set payment_provider (PARKLINE_PAYMENT_PROVIDER, --payment-provider) \
+             to `stripe`, or to `simulated` to accept test cards that move no money (demos and tests only)"
+        );
+    }
+    Ok(())
+}
 
 /// Opens the database and loads every facility and permit into memory: the server's state, ready
 /// to serve (the command line's tools use it without serving).
@@ -40,6 +52,7 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App>
         rules: SensorRules {
             min_confidence: config.min_confidence,
             debounce: SignedDuration::from_millis(i64::from(config.debounce_ms)),
+            max_age: SignedDuration::from_secs(i64::from(config.max_reading_age_s)),
             ..SensorRules::default()
         },
         max_batch: config.max_batch,
@@ -51,6 +64,7 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App>
         hub: Hub::default(),
         notify_sender: Arc::new(LogSender),
         stale_after: SignedDuration::from_secs(i64::from(config.sensor_stale_after_s)),
+        outbound: config.outbound.clone(),
         ready: false.into(),
     });
     let loaded = facilities::load_all(&app).await?;
@@ -73,10 +87,15 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// The provider the settings name: `simulated` (the default) or `stripe`.
+/// The provider the settings name: `stripe` or `simulated`. With none, payments fail as a provider
+/// error (the command-line tools take none); serving needs one named ([`check_payments`]).
 fn provider(config: &Config) -> anyhow::Result<Arc<dyn Provider>> {
-    match config.payment_provider.as_deref().unwrap_or("simulated") {
-        "simulated" => Ok(Arc::new(Simulated)),
+    let Some(name) = config.payment_provider.as_deref() else { return Ok(Arc::new(Unconfigured)) };
+    match name {
+        "simulated" => {
+            tracing::warn!("payments are SIMULATED: test cards are accepted and no money moves");
+            Ok(Arc::new(Simulated))
+        }
         "stripe" => {
             let key = config.stripe_secret_key.as_deref().ok_or_else(|| {
                 anyhow::anyhow!(

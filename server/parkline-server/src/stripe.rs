@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::provider::{Charge, Outcome, Provider};
 
-#[derive(Debug)]
+/// `Debug` is written by hand: the secret key must never reach a log line.
 pub struct Stripe {
     http: reqwest::Client,
     /// `https://api.stripe.com` (or a stand-in for tests).
@@ -35,6 +35,12 @@ struct StripeError {
     kind: String,
     #[serde(default)]
     message: Option<String>,
+}
+
+impl std::fmt::Debug for Stripe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stripe").field("base", &self.base).finish_non_exhaustive()
+    }
 }
 
 impl Stripe {
@@ -95,5 +101,18 @@ impl Provider for Stripe {
     async fn refund(&self, reference: &str, amount_minor: i64, key: &str) -> anyhow::Result<Outcome> {
         let form = [("payment_intent", reference.to_owned()), ("amount", amount_minor.to_string())];
         self.post("/v1/refunds", key, &form).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn its_debug_form_never_shows_the_secret_key() {
+        let stripe = Stripe::new("https://api.stripe.com", "sk_live_very_secret").unwrap();
+        let shown = format!("{stripe:?}");
+        assert!(!shown.contains("sk_live_very_secret"), "{shown}");
+        assert!(shown.contains("https://api.stripe.com"), "{shown}");
     }
 }

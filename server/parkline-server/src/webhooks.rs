@@ -34,6 +34,9 @@ pub async fn register(app: &App, reach: &Reach, req: WebhookRequest) -> Result<W
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some() && req.url.len() <= 2048)
         .ok_or_else(|| Error::validation("url must be an http(s) URL of at most 2048 characters"))?;
+    if let Some(why) = app.outbound.refuses(&url).await {
+        return Err(Error::validation(format!("url must reach a public address: {why}")));
+    }
     let mut topics = req.topics;
     topics.sort();
     topics.dedup();
@@ -134,11 +137,7 @@ fn backoff(attempts: i64) -> SignedDuration {
 
 /// Delivers due outbox rows until `stopped`.
 pub async fn run(app: App, mut stopped: watch::Receiver<bool>) {
-    let http = crate::http_client()
-        .timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("an HTTP client");
+    let http = app.outbound.client(Duration::from_secs(10));
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     loop {
         tokio::select! {
@@ -168,6 +167,18 @@ async fn deliver(app: &App, http: &reqwest::Client, d: Delivery, now: Timestamp)
         Ok(secret) => secret,
         Err(e) => return tracing::error!(error = %e, endpoint = d.url, "webhook secret unreadable"),
     };
+    // Checked again at every send: an endpoint registered before, or allowed by a range since removed.
+    let refused = match reqwest::Url::parse(&d.url) {
+        Ok(url) => app.outbound.refuses(&url).await,
+        Err(_) => Some("not a URL".into()),
+    };
+    if let Some(why) = refused {
+        let outcome = Some((app.now() + backoff(d.attempts), format!("refused: {why}")));
+        if let Err(e) = app.store.delivery_attempted(d.id, app.now(), outcome).await {
+            tracing::warn!(error = %e, "recording a webhook attempt failed; it will be retried");
+        }
+        return tracing::warn!(endpoint = d.url, %why, "webhook delivery refused");
+    }
     // Signed with the wall clock: the receiver checks it against its own.
     let sent = http
         .post(&d.url)

@@ -18,17 +18,18 @@ impl Drop for Running {
     }
 }
 
-/// Reads the child's stdout until the banner names its URL.
-fn banner_url(child: &mut Child) -> String {
+/// Reads the child's stdout until the banner names its URL; returns it and the line after it.
+fn banner_url(child: &mut Child) -> (String, String) {
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines();
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         let Some(Ok(line)) = lines.next() else { break };
         if let Some(rest) = line.split("running at ").nth(1) {
+            let next = lines.next().and_then(|l| l.ok()).unwrap_or_default();
             // Keep draining stdout so the child never blocks on a full pipe.
             std::thread::spawn(move || lines.for_each(drop));
-            return rest.trim().to_owned();
+            return (rest.trim().to_owned(), next);
         }
     }
     panic!("the demo never printed its URL");
@@ -62,7 +63,11 @@ async fn demo_moves(mqtt: Option<&str>) {
     }
     let child = command.env("RUST_LOG", "warn").stdout(Stdio::piped()).spawn().expect("start the demo");
     let mut child = Running(child);
-    let url = banner_url(&mut child.0);
+    let (url, payments) = banner_url(&mut child.0);
+    assert!(
+        payments.contains("Payments are SIMULATED"),
+        "the demo says its payments are not real: {payments}"
+    );
     let http = parkline_server::http_client().build().unwrap();
     let nearby = format!("{url}/v1/facilities?lat=47.6062&lon=-122.3321&radius_m=5000");
 
@@ -107,6 +112,37 @@ async fn demo_moves(mqtt: Option<&str>) {
     let login = serde_json::json!({"email": "admin@demo.parkline", "password": "parkline-demo"});
     let r = http.post(format!("{url}/v1/auth/login")).json(&login).send().await.unwrap();
     assert_eq!(r.status(), 200);
+}
+
+/// `serve` never takes fake card payments by default: with no provider named it refuses to start.
+#[test]
+fn serve_refuses_to_start_without_a_payment_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("RUST_LOG", "warn")
+        .env_remove("PARKLINE_PAYMENT_PROVIDER")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start serve");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut child = Running(child);
+    let status = status.expect("serve kept running with no payment provider");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success());
+    assert!(stderr.contains("no payment provider is set"), "{stderr}");
 }
 
 #[test]

@@ -15,6 +15,7 @@ const PARTS: &[&str] = &[
     "hub",
     "inside",
     "live",
+    "outbound",
     "permit_book",
     "provider",
     "ratelimit",

@@ -9,6 +9,7 @@ use common::lane::{IN, Lane, reason};
 use common::{Backend, TestServer};
 use jiff::SignedDuration;
 use parkline_protocol::Role;
+use parkline_server::clock::Clock;
 use parkline_store::testing::Disk;
 use serde_json::{Value, json};
 
@@ -47,6 +48,11 @@ async fn drivers_pay_from_their_account_and_never_overdraw_it(backend: Backend) 
     let (status, body) =
         top_up("t3", json!({"amount_minor": -5, "currency": "USD", "card_token": "tok_visa"})).await;
     assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")));
+    for made_up in ["ABC", "QQQ", "XTS"] {
+        let body = json!({"amount_minor": 500, "currency": made_up, "card_token": "tok_visa"});
+        let (status, body) = top_up(&format!("t-{made_up}"), body).await;
+        assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")), "{made_up}: {body}");
+    }
     let balance = async || s.get_as(&driver, "/v1/me/account").await.1["balances"][0]["minor"].as_i64();
     assert_eq!(balance().await, Some(1000));
 
@@ -89,6 +95,47 @@ async fn refund(s: &TestServer, token: &str, payment: &str, key: &str, body: Val
         .await
         .unwrap();
     common::split(r).await
+}
+
+/// A refund goes back to whoever paid (their card or their account), never to the staff member who
+/// refunds; the ledger names that staff member separately.
+async fn refunds_go_back_to_whoever_paid(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let s = &lane.s;
+    let driver = s.login(Role::Driver).await.access_token;
+    let manager = s.login(Role::Manager).await.access_token;
+    let balance = async |token: &str| {
+        let (status, body) = s.get_as(token, "/v1/me/account").await;
+        assert_eq!(status, 200, "{body}");
+        body["balances"].as_array().and_then(|b| b.first()).and_then(|b| b["minor"].as_i64()).unwrap_or(0)
+    };
+    let card = json!({"amount_minor": 2000, "currency": "USD", "card_token": "tok_visa"});
+    let (status, top_up) = post_keyed(s, Some(&driver), "/v1/me/account/top-ups", "t1", card).await;
+    assert_eq!(status, 201, "{top_up}");
+    let top_up = top_up["id"].as_str().unwrap().to_owned();
+    // A top-up belongs to no facility: only an admin refunds it.
+    let admin = s.login(Role::Admin).await.access_token;
+    let (status, body) =
+        refund(s, &admin, &top_up, "r1", json!({"amount_minor": 500, "reason": "asked back"})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(balance(&driver).await, 1500, "the driver's top-up is smaller by the refund");
+    assert_eq!(balance(&admin).await, 0, "the admin's account is untouched");
+
+    // A stay paid from the account: its refund goes back into that account.
+    let ticket = lane.enter("in-1", "BAK 001").await["ticket"]["id"].as_str().unwrap().to_owned();
+    s.clock.advance(SignedDuration::from_hours(1));
+    let path = format!("/v1/tickets/{ticket}/payments");
+    let (status, paid) = post_keyed(s, Some(&driver), &path, "p1", json!({"card_token": "account"})).await;
+    assert_eq!(status, 201, "{paid}");
+    let spent = paid["amount"]["minor"].as_i64().unwrap();
+    assert_eq!(balance(&driver).await, 1500 - spent);
+    let id = paid["id"].as_str().unwrap().to_owned();
+    let (status, body) =
+        refund(s, &manager, &id, "r2", json!({"amount_minor": spent, "reason": "fault"})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(balance(&driver).await, 1500, "the stay's refund is back in the driver's account");
+    assert_eq!(balance(&manager).await, 0, "and not in the manager's");
+    lane.close().await;
 }
 
 async fn ledger_rows(lane: &Lane) -> i64 {
@@ -254,10 +301,9 @@ async fn merchant_validations_take_their_share_off_and_respect_their_limits(back
     assert_eq!(validate(&tickets[0], "SHOP50").await, (200, view.clone()), "applying again changes nothing");
     assert_eq!(validate(&tickets[1], "SHOP50").await.0, 200);
     let (status, body) = validate(&tickets[2], "SHOP50").await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("conflict")), "two uses only: {body}");
-    let (status, body) = validate(&tickets[2], "ELSEWHERE").await;
-    assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")), "{body}");
-    assert_eq!(validate(&tickets[2], "NOPE1234").await.0, 404);
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")), "two uses only: {body}");
+    assert_eq!(validate(&tickets[2], "ELSEWHERE").await, (status, body.clone()), "another facility's");
+    assert_eq!(validate(&tickets[2], "NOPE1234").await, (status, body), "no such code");
 
     // At the exit the validated fee is due; the ledger keeps the full price and the discount apart.
     let due = view["fee"]["minor"].as_i64().unwrap();
@@ -268,6 +314,56 @@ async fn merchant_validations_take_their_share_off_and_respect_their_limits(back
     let rows = disk.ledger_kinds().await;
     assert_eq!(rows, [("payment".into(), due), ("charge".into(), full), ("adjustment".into(), full / 2)]);
     disk.close().await;
+    lane.close().await;
+}
+
+/// Validation codes cannot be guessed through the public endpoint: made random unless chosen, every
+/// refusal the same answer, and a few attempts per ticket at a time.
+async fn validation_codes_cannot_be_guessed(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let s = &lane.s;
+    let manager = s.login(Role::Manager).await.access_token;
+    let make = async |body: Value| {
+        let (status, made) = s.post_as(Some(&manager), "/v1/validations", &body).await;
+        assert_eq!(status, 201, "{made}");
+        made["code"].as_str().unwrap().to_owned()
+    };
+    let here = |extra: Value| {
+        let mut body = json!({"facility": "waterfront-lot", "merchant": "Shop", "discount": {"percent": 10}});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let random = make(here(json!({}))).await;
+    let shape = |c: &str| {
+        c.len() == 14 && c.split('-').all(|g| g.len() == 4 && g.chars().all(|c| c.is_ascii_alphanumeric()))
+    };
+    assert!(shape(&random), "{random}");
+    assert_ne!(make(here(json!({}))).await, random, "each code is new");
+    let once = make(here(json!({"max_uses": 1}))).await;
+    let soon =
+        make(here(json!({"valid_until": (s.clock.now() + SignedDuration::from_mins(30)).to_string()}))).await;
+    let elsewhere =
+        make(json!({"facility": "pike-place-garage", "merchant": "Cafe", "discount": {"percent": 10}})).await;
+
+    let tickets = three_inside(&lane).await;
+    let validate = async |ticket: &str, code: &str| {
+        s.post_as(None, &format!("/v1/tickets/{ticket}/validations"), &json!({"code": code})).await
+    };
+    assert_eq!(validate(&tickets[1], &once).await.0, 200);
+    s.clock.advance(SignedDuration::from_hours(1));
+    let unknown = validate(&tickets[0], "ZZZZ-ZZZZ-ZZZZ").await;
+    assert_eq!(unknown.0, 404, "{}", unknown.1);
+    assert_eq!(validate(&tickets[0], &elsewhere).await, unknown, "another facility's code");
+    assert_eq!(validate(&tickets[0], &soon).await, unknown, "an expired code");
+    assert_eq!(validate(&tickets[0], &once).await, unknown, "a used-up code");
+
+    // Five tries per ticket at a time; then even the right code waits.
+    for n in 0..5 {
+        assert_eq!(validate(&tickets[2], &format!("GUESS-{n:04}")).await.0, 404);
+    }
+    let (status, body) = validate(&tickets[2], &random).await;
+    assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")), "{body}");
+    assert_eq!(validate(&tickets[0], &random).await.0, 200, "other tickets are not held back");
     lane.close().await;
 }
 
@@ -442,9 +538,11 @@ async fn no_plate_is_stored_in_the_clear(backend: Backend) {
 on_both_backends!(
     paying_in_the_app_opens_the_exit_once,
     refunds_never_exceed_the_payment,
+    refunds_go_back_to_whoever_paid,
     drivers_pay_from_their_account_and_never_overdraw_it,
     monthly_permits_are_billed_once_a_month,
     merchant_validations_take_their_share_off_and_respect_their_limits,
+    validation_codes_cannot_be_guessed,
     the_audit_chain_verifies_and_finds_tampering,
     no_plate_is_stored_in_the_clear,
 );

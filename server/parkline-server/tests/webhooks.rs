@@ -8,10 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
-use common::Backend;
 use common::lane::{Lane, reason};
+use common::{Backend, TestDb, TestServer};
 use jiff::SignedDuration;
-use parkline_protocol::Role;
+use parkline_protocol::{DeviceKind, Role};
+use parkline_server::config::Settings;
 use parkline_store::testing::Disk;
 use serde_json::{Value, json};
 
@@ -153,4 +154,68 @@ async fn webhook_registration_checks_its_input(backend: Backend) {
     lane.close().await;
 }
 
-on_both_backends!(events_reach_a_receiver_that_was_down_exactly_once, webhook_registration_checks_its_input);
+/// Webhooks never reach the server's own network: internal addresses in any spelling are refused when
+/// registered, and an endpoint registered while a private range was allowed gets nothing once it is not.
+async fn webhooks_never_reach_internal_addresses(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let strict = Settings { webhook_allow_private: None, ..db.settings() }.resolve().unwrap();
+    let s = TestServer::start(&strict).await;
+    let manager = s.login(Role::Manager).await.access_token;
+    for url in [
+        "http://127.0.0.1:5432/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/",
+        "http://192.168.0.1/admin",
+        "http://[::1]:8080/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://2130706433/",
+        "http://0x7f000001/",
+        "http://127.1/",
+        "http://localhost:5432/",
+    ] {
+        let (status, body) =
+            s.post_as(Some(&manager), "/v1/webhooks", &json!({"url": url, "topics": ["*"]})).await;
+        assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")), "{url}: {body}");
+        assert!(body["message"].as_str().unwrap().contains("public address"), "{url}: {body}");
+    }
+    s.stop().await;
+
+    // Registered while loopback was allowed, to a receiver that is up.
+    let got: Received = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let receiving = tokio::spawn(receiver(listener, got.clone()));
+    let s = TestServer::start(&db.config()).await;
+    let manager = s.login(Role::Manager).await.access_token;
+    let (status, hook) =
+        s.post_as(Some(&manager), "/v1/webhooks", &json!({"url": url, "topics": ["*"]})).await;
+    assert_eq!(status, 201, "{hook}");
+    s.stop().await;
+
+    // Not allowed any more: every send is checked again, and nothing goes out.
+    let s = TestServer::start(&strict).await;
+    let kiosk = s.device_token(DeviceKind::Kiosk).await;
+    let lane = Lane { s, db, kiosk };
+    lane.enter("in-1", "SSRF01").await;
+    let mut tried = false;
+    for _ in 0..100 {
+        let rows = outbox(&lane).await;
+        assert!(rows.iter().all(|(_, delivered)| delivered.is_none()), "{rows:?}");
+        if !rows.is_empty() && rows.iter().all(|(attempts, _)| *attempts >= 1) {
+            tried = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(tried, "the event was tried: {:?}", outbox(&lane).await);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(got.lock().unwrap().is_empty(), "a webhook reached loopback");
+    receiving.abort();
+    lane.close().await;
+}
+
+on_both_backends!(
+    events_reach_a_receiver_that_was_down_exactly_once,
+    webhook_registration_checks_its_input,
+    webhooks_never_reach_internal_addresses,
+);

@@ -134,7 +134,12 @@ pub struct LedgerEntry {
     pub facility: Option<String>,
     pub session: Option<String>,
     pub reservation: Option<String>,
+    /// Whose money it is: the account a top-up or an account payment moves, the payer a refund goes back to.
     pub user: Option<i64>,
+    /// The staff member who made the entry when it is not the payer (a refund); kept out of the audit
+    /// record when empty, so records written before it existed still verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<i64>,
     pub method: Option<String>,
     pub provider_ref: Option<String>,
     /// For a refund: the key of the payment it refunds.

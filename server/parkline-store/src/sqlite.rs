@@ -11,6 +11,7 @@ static MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 /// Opens (creating if needed) the database at `url` (`sqlite://path/to/parkline.db`).
 pub(crate) async fn open(url: &str, vault: std::sync::Arc<crate::Vault>) -> Result<SqlStore> {
     sqlx::any::install_default_drivers();
+    keep_private(url)?;
     let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
     let pool = AnyPoolOptions::new()
         // Readers run in parallel under WAL; writers are queued by SqlStore.
@@ -32,4 +33,25 @@ pub(crate) async fn open(url: &str, vault: std::sync::Arc<crate::Vault>) -> Resu
         .await?;
     MIGRATIONS.run(&pool).await?;
     Ok(SqlStore::new(pool, "sqlite", true, "BEGIN IMMEDIATE", None, vault))
+}
+
+/// Creates the database file readable by its owner only (it holds sealed plates, password hashes and the
+/// ledger), and narrows one made before. SQLite gives its `-wal` and `-shm` files the main file's mode;
+/// ones left from before are narrowed too.
+fn keep_private(url: &str) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" || url.contains("mode=memory") {
+        return Ok(());
+    }
+    let io = |e| crate::Error::Database(sqlx::Error::Io(e));
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(io)?;
+    for file in [path.to_owned(), format!("{path}-wal"), format!("{path}-shm")] {
+        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            other => other.map_err(io)?,
+        }
+    }
+    Ok(())
 }

@@ -367,6 +367,7 @@ fn money(key: &str, kind: LedgerKind, amount: i64, session: Option<&str>) -> Led
         session: session.map(Into::into),
         reservation: None,
         user: None,
+        actor: None,
         method: (kind == LedgerKind::Payment).then(|| "card".into()),
         provider_ref: None,
         refund_of: None,
@@ -388,6 +389,7 @@ async fn the_ledger_is_append_only_idempotent_and_audited(store: &Arc<dyn Store>
     // Refunds: never more than is left of the payment, whatever the caller checked before.
     let refund = |key: &str, amount| LedgerEntry {
         refund_of: Some("p1".into()),
+        actor: Some(7),
         ..money(key, LedgerKind::Refund, amount, Some("s9"))
     };
     store.queue_ledger(vec![refund("r1", 600)]).await.unwrap();
@@ -396,6 +398,8 @@ async fn the_ledger_is_append_only_idempotent_and_audited(store: &Arc<dyn Store>
     store.queue_ledger(vec![refund("r3", 400)]).await.unwrap();
     let refunds: Vec<i64> = store.refunds_of("p1").await.unwrap().iter().map(|r| r.amount_minor).collect();
     assert_eq!(refunds, [600, 400]);
+    let actors: Vec<_> = store.refunds_of("p1").await.unwrap().iter().map(|r| r.actor).collect();
+    assert_eq!(actors, [Some(7), Some(7)], "who refunded is kept");
     assert_eq!(store.session_ledger("s9").await.unwrap().len(), 3);
 
     let report = parkline_store::audit::verify(store.as_ref()).await.unwrap();
@@ -485,4 +489,33 @@ async fn rotating_the_plate_key_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotating_the_plate_key_postgres() {
     rotating_the_plate_key(Backend::Postgres).await;
+}
+
+/// The database holds sealed plates, password hashes and the ledger: only its owner reads it, like the
+/// secrets file beside it. A file made before with a wider mode is narrowed when it is opened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_sqlite_database_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(db) = TestDb::new(Backend::Sqlite).await else { return };
+    let mode = |name: &str| {
+        let path = db.dir.path().join(name);
+        std::fs::metadata(&path)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let store = parkline_store::open(&db.url, parkline_store::testing::vault()).await.unwrap();
+    let layout = layout();
+    store.insert_facility(&layout, DEFAULT_OPERATOR, &codes(&layout), at(0)).await.unwrap();
+    for name in ["t.db", "t.db-wal", "t.db-shm"] {
+        assert_eq!(mode(name), 0o600, "{name} is {:o}", mode(name));
+    }
+    drop(store);
+
+    let old = db.dir.path().join("old.db");
+    std::fs::write(&old, b"").unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let url = format!("sqlite://{}", old.display());
+    let store = parkline_store::open(&url, parkline_store::testing::vault()).await.unwrap();
+    assert_eq!(mode("old.db"), 0o600, "a database made before is narrowed");
+    drop(store);
 }

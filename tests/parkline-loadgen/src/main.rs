@@ -99,6 +99,7 @@ fn main() -> anyhow::Result<()> {
                 public_rate_per_minute: Some(0),
                 caller_rate_per_minute: Some(0),
                 debounce_ms: Some(0),
+                payment_provider: Some("simulated".into()),
                 ..Default::default()
             };
             _dir = dir;

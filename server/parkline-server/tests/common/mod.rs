@@ -100,6 +100,9 @@ impl TestDb {
             debounce_ms: Some(300),
             public_rate_per_minute: Some(0),
             caller_rate_per_minute: Some(0),
+            payment_provider: Some("simulated".into()),
+            // Tests' webhook receivers listen on loopback.
+            webhook_allow_private: Some("127.0.0.0/8".into()),
             ..Settings::default()
         }
     }
@@ -168,7 +171,7 @@ impl TestServer {
 
     /// Posts readings `(facility, spot, occupied, confidence, seconds ago)` as the demo sensor gateway.
     pub async fn report(&self, readings: &[(&str, &str, bool, f64, i64)]) -> (u16, Value) {
-        let now = jiff::Timestamp::now();
+        let now = self.server.app.now();
         let readings: Vec<Value> = readings
             .iter()
             .map(|(facility, spot, occupied, confidence, ago)| {

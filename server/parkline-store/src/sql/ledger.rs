@@ -58,8 +58,8 @@ pub(crate) async fn write_ledger(conn: &mut AnyConnection, pg: bool, entries: &[
         }
         sqlx::query(
             "INSERT INTO ledger (entry_key, kind, amount_minor, currency, facility_id, session_id, reservation_id, \
-             user_id, method, provider_ref, refund_of, memo, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             (SELECT id FROM ledger WHERE entry_key = $11), $12, $13)",
+             user_id, actor_id, method, provider_ref, refund_of, memo, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+             $9, $10, $11, (SELECT id FROM ledger WHERE entry_key = $12), $13, $14)",
         )
         .bind(&e.key)
         .bind(e.kind.as_str())
@@ -69,6 +69,7 @@ pub(crate) async fn write_ledger(conn: &mut AnyConnection, pg: bool, entries: &[
         .bind(e.session.as_deref())
         .bind(e.reservation.as_deref())
         .bind(e.user)
+        .bind(e.actor)
         .bind(e.method.as_deref())
         .bind(e.provider_ref.as_deref())
         .bind(e.refund_of.as_deref())

@@ -152,7 +152,7 @@ impl ReservationRow {
 
 /// The columns [`LedgerRow`] reads (with the key of the payment a refund is against).
 pub(super) const LEDGER_COLUMNS: &str = "id, entry_key, kind, amount_minor, currency, facility_id, session_id, \
-     reservation_id, user_id, method, provider_ref, \
+     reservation_id, user_id, actor_id, method, provider_ref, \
      (SELECT r.entry_key FROM ledger r WHERE r.id = ledger.refund_of) AS refund_key, memo, at_ms";
 
 #[derive(Debug, sqlx::FromRow)]
@@ -166,6 +166,7 @@ pub(super) struct LedgerRow {
     session_id: Option<String>,
     reservation_id: Option<String>,
     user_id: Option<i64>,
+    actor_id: Option<i64>,
     method: Option<String>,
     provider_ref: Option<String>,
     refund_key: Option<String>,
@@ -186,6 +187,7 @@ impl LedgerRow {
             session: self.session_id,
             reservation: self.reservation_id,
             user: self.user_id,
+            actor: self.actor_id,
             method: self.method,
             provider_ref: self.provider_ref,
             refund_of: self.refund_key,

@@ -31,7 +31,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "$1"; head -5 "$work"/*.log; exit 1; }
 
-common=(--database-url "$pg/$db" --jwt-secret "idle-fleet-$$-$(head -c 24 /dev/urandom | base64)" --caller-rate-per-minute 0
+common=(--database-url "$pg/$db" --jwt-secret "idle-fleet-$$-$(head -c 24 /dev/urandom | base64)" --caller-rate-per-minute 0 --login-rate-per-minute 0
         --public-rate-per-minute 0 --access-token-ttl-s 3600 --payment-provider simulated)
 wait_ready() { for _ in $(seq 200); do curl -sf "http://127.0.0.1:$1/readyz" >/dev/null && return; sleep 0.2; done; fail "instance on port $1 not ready"; }
 for i in $(seq 0 $((instances - 1))); do

@@ -591,6 +591,7 @@ pub struct SessionView {
     pub id: String,
     pub facility: String,
     pub ticket: String,
+    /// Staff see it; the public ticket view (anyone holding the ticket) leaves it out.
     pub plate: Option<String>,
     pub spot: Option<String>,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]

@@ -222,7 +222,8 @@ const CREDENTIAL_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs
 /// Token issuing and checking.
 pub struct Auth {
     /// Device tokens and API keys recently looked up, by hash: lanes and gateways call many times a second.
-    credentials: std::sync::Mutex<std::collections::HashMap<String, (Principal, std::time::Instant)>>,
+    /// `None`: looked up and unknown, so a stream of made-up tokens does not reach the database.
+    credentials: std::sync::Mutex<std::collections::HashMap<String, (Option<Principal>, std::time::Instant)>>,
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -274,28 +275,39 @@ impl Auth {
     }
 
     /// Resolves a bearer token to a principal.
-    pub async fn authenticate(&self, store: &dyn Store, token: &str) -> Result<Principal> {
+    /// The caller a token names. A device token or API key not in the cache is looked up in the
+    /// store only once `may_look_up` allows it (the caller's rate limit).
+    pub async fn authenticate(
+        &self,
+        store: &dyn Store,
+        token: &str,
+        may_look_up: impl FnOnce() -> Result<()>,
+    ) -> Result<Principal> {
         let unknown = || Error::api(ErrorCode::Unauthenticated, "unknown or revoked token");
         let is_device = token.starts_with(DEVICE_TOKEN_PREFIX);
         if is_device || token.starts_with(API_KEY_PREFIX) {
             let hash = sha256_hex(token);
-            if let Some(p) = self.cached(&hash) {
-                return Ok(p);
+            if let Some(known) = self.cached(&hash) {
+                return known.ok_or_else(unknown);
             }
+            may_look_up()?;
             let principal = if is_device {
-                let d = store.device_by_token(&hash).await?.ok_or_else(unknown)?;
-                Principal::Device { id: d.id, kind: d.kind, operator: d.operator, facility: d.facility }
+                store.device_by_token(&hash).await?.map(|d| Principal::Device {
+                    id: d.id,
+                    kind: d.kind,
+                    operator: d.operator,
+                    facility: d.facility,
+                })
             } else {
-                let k = store.api_key_by_hash(&hash).await?.ok_or_else(unknown)?;
-                Principal::ApiKey {
+                store.api_key_by_hash(&hash).await?.map(|k| Principal::ApiKey {
                     id: k.id,
                     requests_per_minute: k.requests_per_minute,
                     operator: k.operator,
                     scopes: k.scopes,
-                }
+                })
             };
             self.remember(hash, principal.clone());
-            return Ok(principal);
+            return principal.ok_or_else(unknown);
         }
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
             match e.kind() {
@@ -311,7 +323,7 @@ impl Auth {
 }
 
 impl Auth {
-    fn cached(&self, hash: &str) -> Option<Principal> {
+    fn cached(&self, hash: &str) -> Option<Option<Principal>> {
         let cache = self.credentials.lock().unwrap_or_else(|p| p.into_inner());
         cache.get(hash).filter(|(_, at)| at.elapsed() < CREDENTIAL_CACHE_TTL).map(|(p, _)| p.clone())
     }
@@ -320,10 +332,10 @@ impl Auth {
     /// the cache's 30 seconds.
     pub fn forget_device(&self, device: i64) {
         let mut cache = self.credentials.lock().unwrap_or_else(|p| p.into_inner());
-        cache.retain(|_, (p, _)| !matches!(p, Principal::Device { id, .. } if *id == device));
+        cache.retain(|_, (p, _)| !matches!(p, Some(Principal::Device { id, .. }) if *id == device));
     }
 
-    fn remember(&self, hash: String, principal: Principal) {
+    fn remember(&self, hash: String, principal: Option<Principal>) {
         let mut cache = self.credentials.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= 10_000 {
             cache.retain(|_, (_, at)| at.elapsed() < CREDENTIAL_CACHE_TTL);

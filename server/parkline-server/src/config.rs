@@ -65,6 +65,10 @@ pub struct Settings {
     /// Sensor readings older than this many seconds are rejected [default: 3600].
     #[arg(long, env = "PARKLINE_MAX_READING_AGE_S")]
     pub max_reading_age_s: Option<u32>,
+    /// Sign-ins and sign-ups per minute per client address (and 5 sign-ins at once, then one a minute,
+    /// per account); 0 disables [default: 20].
+    #[arg(long, env = "PARKLINE_LOGIN_RATE_PER_MINUTE")]
+    pub login_rate_per_minute: Option<u32>,
     /// A sensor silent for longer than this many seconds is shown as stale [default: 60].
     #[arg(long, env = "PARKLINE_SENSOR_STALE_AFTER_S")]
     pub sensor_stale_after_s: Option<u32>,
@@ -111,6 +115,7 @@ impl Settings {
             mqtt_url,
             sensor_stale_after_s,
             max_reading_age_s,
+            login_rate_per_minute,
             log_format,
             webhook_allow_private
         )
@@ -147,6 +152,7 @@ impl Settings {
             max_batch: self.max_batch.unwrap_or(1_000).max(1),
             public_rate_per_minute: self.public_rate_per_minute.unwrap_or(1_200),
             caller_rate_per_minute: self.caller_rate_per_minute.unwrap_or(12_000),
+            login_rate_per_minute: self.login_rate_per_minute.unwrap_or(20),
             mqtt_url: self.mqtt_url,
             sensor_stale_after_s: self.sensor_stale_after_s.unwrap_or(60),
             max_reading_age_s: self.max_reading_age_s.unwrap_or(3600).max(1),
@@ -175,6 +181,7 @@ pub struct Config {
     pub max_batch: usize,
     pub public_rate_per_minute: u32,
     pub caller_rate_per_minute: u32,
+    pub login_rate_per_minute: u32,
     pub mqtt_url: Option<String>,
     pub sensor_stale_after_s: u32,
     pub max_reading_age_s: u32,

@@ -42,9 +42,13 @@ pub async fn pay(
     key: &str,
     user: Option<i64>,
 ) -> Result<Receipt> {
-    let entry_key = format!("card:{ticket}:{key}");
-    if let Some(done) = app.store.ledger_entry(&entry_key).await? {
-        return receipt(app, &done).await;
+    // The receipt id is this key: a hash, so it neither shows the ticket nor can be made up without it.
+    let entry_key = format!("pay_{}", &crate::auth::sha256_hex(&format!("{ticket}\n{key}"))[..32]);
+    // Payments made before receipt ids were hashed are found by their old key.
+    for known in [entry_key.clone(), format!("card:{ticket}:{key}")] {
+        if let Some(done) = app.store.ledger_entry(&known).await? {
+            return receipt(app, &done).await;
+        }
     }
     if req.card_token.is_empty() || req.card_token.len() > 256 {
         return Err(Error::validation("card_token must be a provider token (1-256 characters)"));

@@ -48,7 +48,11 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App>
         store,
         live: Live::default(),
         auth: Auth::new(&secret, SignedDuration::from_secs(i64::from(config.access_token_ttl_s))),
-        limits: RateLimits::new(config.public_rate_per_minute, config.caller_rate_per_minute),
+        limits: RateLimits::new(
+            config.public_rate_per_minute,
+            config.caller_rate_per_minute,
+            config.login_rate_per_minute,
+        ),
         rules: SensorRules {
             min_confidence: config.min_confidence,
             debounce: SignedDuration::from_millis(i64::from(config.debounce_ms)),

@@ -12,13 +12,19 @@ use crate::error::{Error, Result};
 use crate::live::FacilityLive;
 
 /// An active stay by its ticket, with what it costs if the vehicle left now. Tickets are unguessable,
-/// so holding one is enough to see it.
+/// so holding one is enough to see it; the plate is left out (a ticket found on the ground must not
+/// name a car; the driver's own app knows its plate).
 pub fn by_ticket(app: &App, ticket: &str) -> Result<SessionView> {
     let (facility, session) = app
         .live
         .by_ticket(ticket)
         .ok_or_else(|| Error::api(ErrorCode::NotFound, "no active session has this ticket"))?;
-    view(&facility, &session, app.now())
+    view(&facility, &session, app.now()).map(public)
+}
+
+/// A stay as anyone holding its ticket sees it: without the plate.
+pub fn public(view: SessionView) -> SessionView {
+    SessionView { plate: None, ..view }
 }
 
 /// The vehicles inside a facility, oldest first, with their fees so far (only those overstaying, if

@@ -92,5 +92,5 @@ pub async fn apply(app: &App, ticket: &str, req: ApplyValidation) -> Result<Sess
         .get(&session.id)
         .cloned()
         .ok_or_else(|| Error::api(ErrorCode::NotFound, "the session has just ended"))?;
-    stays::view(&facility, &session, now)
+    stays::view(&facility, &session, now).map(stays::public)
 }

@@ -38,7 +38,15 @@ impl Server {
         let child = Command::new(env!("CARGO_BIN_EXE_parkline-server"))
             .args(["demo", "--simulate-every-s", "0", "--database-url", &self.db.url])
             .args(["--listen", &format!("127.0.0.1:{}", self.port), "--jwt-secret", common::JWT_SECRET])
-            .args(["--public-rate-per-minute", "0", "--caller-rate-per-minute", "0", "--data-dir"])
+            .args([
+                "--public-rate-per-minute",
+                "0",
+                "--caller-rate-per-minute",
+                "0",
+                "--login-rate-per-minute",
+                "0",
+            ])
+            .arg("--data-dir")
             .arg(self.db.dir.path())
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::null())

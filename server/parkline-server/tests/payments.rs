@@ -367,6 +367,41 @@ async fn validation_codes_cannot_be_guessed(backend: Backend) {
     lane.close().await;
 }
 
+/// A receipt is for whoever paid, the facility's staff and admins; its id neither shows the ticket nor
+/// can be made up; the ticket view anyone holding the ticket sees names no plate.
+async fn receipts_and_ticket_views_give_nothing_away(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let s = &lane.s;
+    let ticket = lane.enter("in-1", "RCP 001").await["ticket"]["id"].as_str().unwrap().to_owned();
+    let (status, view) = s.get(&format!("/v1/tickets/{ticket}")).await;
+    assert_eq!(status, 200, "{view}");
+    assert!(view["plate"].is_null(), "the public ticket view shows no plate: {view}");
+    s.clock.advance(SignedDuration::from_hours(2));
+    let driver = s.login(Role::Driver).await.access_token;
+    let receipt = s.pay_by_card(&ticket, "k1", Some(&driver)).await;
+    let id = receipt["id"].as_str().unwrap().to_owned();
+    assert!(!id.contains(&ticket) && !id.contains("k1"), "the receipt id gives the ticket away: {id}");
+    assert_eq!(s.pay_by_card(&ticket, "k1", Some(&driver)).await, receipt, "a retry finds the same payment");
+    let (status, body) = s.get(&format!("/v1/payments/card:{ticket}:k1")).await;
+    assert_eq!(status, 401, "{body}");
+
+    let read = async |token: &str| s.get_as(token, &format!("/v1/payments/{id}")).await.0;
+    assert_eq!(read(&driver).await, 200, "the payer");
+    assert_eq!(read(&s.login(Role::Attendant).await.access_token).await, 200, "the facility's staff");
+    assert_eq!(read(&s.login(Role::Admin).await.access_token).await, 200, "an admin");
+    let other = s
+        .post_as(
+            None,
+            "/v1/auth/signup",
+            &json!({"email": "other@example.com", "password": "another-long-pass"}),
+        )
+        .await;
+    assert_eq!(other.0, 201, "{}", other.1);
+    let other = other.1["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(read(&other).await, 404, "another driver");
+    lane.close().await;
+}
+
 /// Three vehicles in: VAL000, VAL001, VAL002; their tickets.
 async fn three_inside(lane: &Lane) -> Vec<String> {
     let mut tickets = Vec::new();
@@ -543,6 +578,7 @@ on_both_backends!(
     monthly_permits_are_billed_once_a_month,
     merchant_validations_take_their_share_off_and_respect_their_limits,
     validation_codes_cannot_be_guessed,
+    receipts_and_ticket_views_give_nothing_away,
     the_audit_chain_verifies_and_finds_tampering,
     no_plate_is_stored_in_the_clear,
 );

@@ -28,6 +28,16 @@ async fn plates_and_images_go_after_the_retention_period(backend: Backend) {
     let out = lane.leave("out-1", "RET001", None).await;
     let due = out["amount_due"]["minor"].as_i64().unwrap();
     assert_eq!(reason(&lane.leave("out-2", "RET001", Some(due)).await).0, "open");
+    // A booking, cancelled (for free): its plate goes too once it ended long enough ago.
+    let driver = s.login(Role::Driver).await.access_token;
+    let start = s.server.app.now() + SignedDuration::from_hours(3);
+    let booking = json!({"facility": LOT, "plate": "RET 003", "vehicle_class": "sedan",
+        "start": start.to_string(), "end": (start + SignedDuration::from_hours(1)).to_string()});
+    let (status, booked) = s.post_as(Some(&driver), "/v1/reservations", &booking).await;
+    assert_eq!(status, 201, "{booked}");
+    let id = booked[0]["id"].as_str().unwrap();
+    let cancel = s.http.delete(s.url(&format!("/v1/reservations/{id}"))).bearer_auth(&driver).send();
+    assert!(cancel.await.unwrap().status().is_success());
     let total = ledger_total(&lane).await;
 
     // A vehicle still inside keeps its plate whatever its age.
@@ -38,8 +48,15 @@ async fn plates_and_images_go_after_the_retention_period(backend: Backend) {
         async || s.post_as(Some(&admin), "/v1/admin/retention/purge", &json!({})).await.1["purged"].as_i64();
     assert_eq!(purge().await, Some(0), "89 days: kept");
     s.clock.advance(SignedDuration::from_hours(48));
-    assert_eq!(purge().await, Some(1), "91 days: the finished stay loses its plate and image");
+    assert_eq!(
+        purge().await,
+        Some(2),
+        "91 days: the finished stay loses its plate and image, the booking its plate"
+    );
     assert_eq!(purge().await, Some(0));
+    let driver = s.login(Role::Driver).await.access_token;
+    let (_, data) = s.get_as(&driver, "/v1/me/data").await;
+    assert_eq!(data["reservations"][0]["plate"], "ERASED", "{data}");
     let disk = Disk::open(&lane.db.url).await;
     assert_eq!(disk.sessions_with_personal_data().await, 1, "only the vehicle inside");
     disk.close().await;

@@ -98,6 +98,7 @@ fn main() -> anyhow::Result<()> {
                 database_url: cli.database_url.clone(),
                 public_rate_per_minute: Some(0),
                 caller_rate_per_minute: Some(0),
+                login_rate_per_minute: Some(0),
                 debounce_ms: Some(0),
                 payment_provider: Some("simulated".into()),
                 ..Default::default()

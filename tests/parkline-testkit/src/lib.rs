@@ -56,6 +56,7 @@ impl Server {
             debounce_ms: Some(0),
             public_rate_per_minute: Some(0),
             caller_rate_per_minute: Some(0),
+            login_rate_per_minute: Some(0),
             payment_provider: Some("simulated".into()),
             ..Default::default()
         };

@@ -110,7 +110,8 @@ async fn admit(
                 .ok_or_else(|| {
                     Error::api(ErrorCode::Unauthenticated, "use `Authorization: Bearer <token>`")
                 })?;
-            Some(app.auth.authenticate(app.store.as_ref(), token).await?)
+            let may_look_up = || app.limits.token_lookup(client);
+            Some(app.auth.authenticate(app.store.as_ref(), token, may_look_up).await?)
         }
     };
     let actor = principal.as_ref().map(Principal::actor);

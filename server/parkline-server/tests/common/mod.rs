@@ -100,6 +100,7 @@ impl TestDb {
             debounce_ms: Some(300),
             public_rate_per_minute: Some(0),
             caller_rate_per_minute: Some(0),
+            login_rate_per_minute: Some(0),
             payment_provider: Some("simulated".into()),
             // Tests' webhook receivers listen on loopback.
             webhook_allow_private: Some("127.0.0.0/8".into()),

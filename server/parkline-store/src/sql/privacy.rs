@@ -29,8 +29,16 @@ impl Privacy for SqlStore {
         .bind(ms(before))
         .execute(&mut *tx)
         .await?;
+        let reservations = sqlx::query(
+            "UPDATE reservations SET plate_sealed = $2, plate_purged_ms = $1 \
+             WHERE end_ms < $1 AND plate_purged_ms IS NULL",
+        )
+        .bind(ms(before))
+        .bind(self.ctx.vault.seal("reservations.plate", ERASED_PLATE))
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok(sessions.rows_affected() + overrides.rows_affected())
+        Ok(sessions.rows_affected() + overrides.rows_affected() + reservations.rows_affected())
     }
 
     async fn erase_user(&self, user: i64) -> Result<()> {

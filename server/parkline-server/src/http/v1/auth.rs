@@ -1,7 +1,7 @@
 //! Signing in, renewing tokens, and the signed-in person's own data.
 
 use axum::Extension;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use parkline_protocol::{ApiError, ErrorCode, LoginRequest, Me, RefreshRequest, TokenResponse};
 
 use crate::app::App;
@@ -14,11 +14,14 @@ use crate::users;
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest, responses(
     (status = 200, body = TokenResponse),
     (status = 401, body = ApiError, description = "invalid_credentials"),
+    (status = 429, body = ApiError, description = "rate_limited: too many sign-ins from this address or for this account"),
 ))]
 pub async fn login(
     State(app): State<App>,
+    ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
     Json(req): Json<LoginRequest>,
 ) -> Result<axum::Json<TokenResponse>> {
+    app.limits.login_attempt(Some(client.ip()), Some(&req.email))?;
     Ok(axum::Json(users::login(&app, req).await?))
 }
 
@@ -27,11 +30,14 @@ pub async fn login(
     (status = 201, body = TokenResponse),
     (status = 409, body = ApiError, description = "the email already has an account"),
     (status = 422, body = ApiError, description = "not an email address, or a password too short"),
+    (status = 429, body = ApiError, description = "rate_limited: too many sign-ins and sign-ups from this address"),
 ))]
 pub async fn signup(
     State(app): State<App>,
+    ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
     Json(req): Json<LoginRequest>,
 ) -> Result<(axum::http::StatusCode, axum::Json<TokenResponse>)> {
+    app.limits.login_attempt(Some(client.ip()), None)?;
     Ok((axum::http::StatusCode::CREATED, axum::Json(users::signup(&app, req).await?)))
 }
 

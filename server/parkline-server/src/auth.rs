@@ -213,6 +213,9 @@ struct Claims {
     op: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     fac: Vec<String>,
+    /// The user's token epoch at issue: signing out moves it on, ending this token everywhere.
+    #[serde(default)]
+    ep: i64,
 }
 
 /// How long a device token or API key, once looked up, is trusted without asking the database again.
@@ -260,6 +263,7 @@ impl Auth {
             exp: (now + self.access_ttl).as_second(),
             op: user.operator.clone(),
             fac: user.facilities.clone(),
+            ep: user.token_epoch,
         };
         let access_token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| anyhow::anyhow!("signing a token: {e}"))?;
@@ -318,6 +322,11 @@ impl Auth {
             }
         })?;
         let claims = data.claims;
+        // Asked of the store on every request, so a sign-out or erasure ends the token at once on every
+        // instance. Only a token with a valid signature gets this far.
+        if store.token_epoch(claims.sub).await? != Some(claims.ep) {
+            return Err(Error::api(ErrorCode::Unauthenticated, "signed out: sign in again"));
+        }
         Ok(Principal::User { id: claims.sub, role: claims.role, operator: claims.op, facilities: claims.fac })
     }
 }

@@ -73,3 +73,72 @@ async fn made_up_tokens_are_limited_before_any_look_up() {
     assert!(answers[30..].iter().all(|s| *s == 429), "different made-up keys are limited: {answers:?}");
     s.stop().await;
 }
+
+/// Signing out ends every token the person holds, on every instance, and so does erasing the account:
+/// the old access token books nothing afterwards and the refresh tokens renew nothing. Two instances
+/// share one database.
+async fn signing_out_or_erasing_ends_every_token_everywhere(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let config = db.settings().resolve().unwrap();
+    let one = TestServer::start(&config).await;
+    let other = parkline_server::start(&config).await.expect("a second instance starts");
+    let elsewhere = |path: &str| format!("{}{path}", other.url());
+    let book = async |base: &dyn Fn(&str) -> String, token: &str, hours: i64| {
+        let start = one.server.app.now() + jiff::SignedDuration::from_hours(hours);
+        let body = json!({"facility": "waterfront-lot", "plate": "OUT 001", "vehicle_class": "sedan",
+            "start": start.to_string(), "end": (start + jiff::SignedDuration::from_hours(1)).to_string()});
+        let r = one.http.post(base("/v1/reservations")).bearer_auth(token).json(&body).send().await.unwrap();
+        common::split(r).await
+    };
+    let here = |path: &str| one.url(path);
+
+    // Signed in on two phones; one of them signs out.
+    let signup = json!({"email": "leaving@example.com", "password": "a-long-password"});
+    let (status, phone) = one.post_as(None, "/v1/auth/signup", &signup).await;
+    assert_eq!(status, 201, "{phone}");
+    let (status, laptop) = login(&one, "leaving@example.com", "a-long-password").await;
+    assert_eq!(status, 200, "{laptop}");
+    let (phone_token, laptop_token) =
+        (phone["access_token"].as_str().unwrap(), laptop["access_token"].as_str().unwrap());
+    let seen = one.http.get(elsewhere("/v1/me")).bearer_auth(laptop_token).send().await.unwrap();
+    assert_eq!(seen.status(), 200, "the other instance knows the token");
+    assert_eq!(book(&here, laptop_token, 30).await.0, 201);
+    let out = one.http.post(here("/v1/auth/logout")).bearer_auth(phone_token).send().await.unwrap();
+    assert_eq!(out.status(), 204);
+    for token in [phone_token, laptop_token] {
+        for base in [&here as &dyn Fn(&str) -> String, &elsewhere] {
+            let (status, body) = book(base, token, 40).await;
+            assert_eq!((status, body["code"].as_str()), (401, Some("unauthenticated")), "{body}");
+        }
+    }
+    for refresh in [&phone["refresh_token"], &laptop["refresh_token"]] {
+        let (status, body) = one.post_as(None, "/v1/auth/refresh", &json!({"refresh_token": refresh})).await;
+        assert_eq!(status, 401, "{body}");
+    }
+
+    // Signed in again; the account is erased on one instance, and its token works nowhere.
+    let (status, again) = login(&one, "leaving@example.com", "a-long-password").await;
+    assert_eq!(status, 200, "signing in again works: {again}");
+    let token = again["access_token"].as_str().unwrap();
+    let (status, reservations) = one.get_as(token, "/v1/me/reservations").await;
+    assert_eq!(status, 200, "{reservations}");
+    let id = reservations[0]["id"].as_str().unwrap();
+    let cancelled =
+        one.http.delete(here(&format!("/v1/reservations/{id}"))).bearer_auth(token).send().await.unwrap();
+    let (status, body) = common::split(cancelled).await;
+    assert!((200..300).contains(&status), "{status} {body}");
+    let erased = one.http.delete(here("/v1/me")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(erased.status(), 204);
+    for base in [&here as &dyn Fn(&str) -> String, &elsewhere] {
+        let (status, body) = book(base, token, 50).await;
+        assert_eq!((status, body["code"].as_str()), (401, Some("unauthenticated")), "{body}");
+    }
+    let (status, _) =
+        one.post_as(None, "/v1/auth/refresh", &json!({"refresh_token": again["refresh_token"]})).await;
+    assert_eq!(status, 401);
+    other.stop().await;
+    one.stop().await;
+    db.cleanup().await;
+}
+
+on_both_backends!(signing_out_or_erasing_ends_every_token_everywhere);

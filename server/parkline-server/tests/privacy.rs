@@ -76,6 +76,7 @@ async fn drivers_export_and_erase_their_data(backend: Backend) {
 
     let (status, data) = s.get_as(&driver, "/v1/me/data").await;
     assert_eq!(status, 200, "{data}");
+    let me = s.get_as(&driver, "/v1/me").await.1["user_id"].as_i64().unwrap();
     assert_eq!(data["email"], "driver@demo.parkline");
     assert_eq!(data["reservations"][0]["plate"], "ERA001");
 
@@ -97,9 +98,12 @@ async fn drivers_export_and_erase_their_data(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(login.status(), 401, "the account is closed");
-    let (_, data) = s.get_as(&driver, "/v1/me/data").await;
-    assert!(data["email"].as_str().unwrap().starts_with("erased-"), "{data}");
-    assert_eq!(data["reservations"][0]["plate"], "ERASED");
+    let (status, body) = s.get_as(&driver, "/v1/me/data").await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("unauthenticated")), "the token ended: {body}");
+    let user = s.server.app.store.user_by_id(me).await.unwrap().unwrap();
+    assert!(user.email.starts_with("erased-"), "{}", user.email);
+    let kept = s.server.app.store.user_reservations(me).await.unwrap();
+    assert_eq!(kept[0].plate.as_str(), "ERASED");
     assert_eq!(ledger_total(&lane).await, total);
     lane.close().await;
 }

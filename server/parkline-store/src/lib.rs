@@ -231,6 +231,10 @@ pub trait Identity: Send + Sync {
     async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>>;
     /// Every account, by email.
     async fn users(&self) -> Result<Vec<parkline_protocol::UserView>>;
+    /// The epoch a user's access tokens must carry; `None` for no such user.
+    async fn token_epoch(&self, user: i64) -> Result<Option<i64>>;
+    /// Ends every token the user holds: later epoch, refresh tokens deleted.
+    async fn sign_out_everywhere(&self, user: i64) -> Result<()>;
     async fn insert_refresh_token(&self, token_hash: &str, user_id: i64, expires: Timestamp) -> Result<()>;
     /// Marks an unused, unexpired refresh token used and returns its user; `None` if it cannot be used.
     async fn consume_refresh_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<i64>>;

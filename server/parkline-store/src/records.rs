@@ -273,6 +273,8 @@ pub struct UserRecord {
     pub operator: Option<String>,
     /// The operator's facilities a staff member is limited to; empty: all of them.
     pub facilities: Vec<String>,
+    /// Access tokens issued before the latest sign-out carry an older epoch and are refused.
+    pub token_epoch: i64,
 }
 
 /// A permit pool: one operator's cap on how many of a group's vehicles are inside at once.

@@ -15,6 +15,7 @@ use super::{ops, v1};
         v1::auth::login,
         v1::auth::signup,
         v1::auth::refresh,
+        v1::auth::logout,
         v1::auth::me,
         v1::auth::my_data,
         v1::auth::my_notices,

@@ -51,6 +51,7 @@ pub fn route_table() -> Vec<Route> {
         route("POST", "/v1/auth/login", Public, Open, post(v1::auth::login)),
         route("POST", "/v1/auth/signup", Public, Open, post(v1::auth::signup)),
         route("POST", "/v1/auth/refresh", Public, Open, post(v1::auth::refresh)),
+        route("POST", "/v1/auth/logout", People, Own, post(v1::auth::logout)),
         route("GET", "/v1/me", People, Own, get(v1::auth::me)),
         route("DELETE", "/v1/me", People, Own, delete(v1::auth::erase_me)),
         route("GET", "/v1/me/data", People, Own, get(v1::auth::my_data)),

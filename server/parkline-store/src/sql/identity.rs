@@ -10,21 +10,29 @@ use crate::error::Result;
 use crate::{ApiKeyRecord, DeviceRecord, Identity, OperatorRecord, UserRecord};
 use sqlx::AssertSqlSafe;
 
-type UserRow = (i64, String, String, String, Option<String>);
+type UserRow = (i64, String, String, String, Option<String>, i64);
 
-const USER_COLUMNS: &str = "id, email, password_hash, role, operator_id";
+const USER_COLUMNS: &str = "id, email, password_hash, role, operator_id, token_epoch";
 
 impl SqlStore {
     /// A user with the facilities they are limited to.
     async fn user(&self, row: Option<UserRow>) -> Result<Option<UserRecord>> {
-        let Some((id, email, password_hash, stored, operator)) = row else { return Ok(None) };
+        let Some((id, email, password_hash, stored, operator, token_epoch)) = row else { return Ok(None) };
         let facilities = sqlx::query_scalar(
             "SELECT facility_id FROM staff_facilities WHERE user_id = $1 ORDER BY facility_id",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(Some(UserRecord { id, email, password_hash, role: role(&stored)?, operator, facilities }))
+        Ok(Some(UserRecord {
+            id,
+            email,
+            password_hash,
+            role: role(&stored)?,
+            operator,
+            facilities,
+            token_epoch,
+        }))
     }
 }
 
@@ -121,6 +129,24 @@ impl Identity for SqlStore {
                 Ok(UserView { id, email, role: role(&stored)?, operator, facilities })
             })
             .collect()
+    }
+
+    async fn token_epoch(&self, user: i64) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT token_epoch FROM users WHERE id = $1")
+            .bind(user)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn sign_out_everywhere(&self, user: i64) -> Result<()> {
+        let (_guard, mut tx) = self.begin().await?;
+        sqlx::query("UPDATE users SET token_epoch = token_epoch + 1 WHERE id = $1")
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1").bind(user).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn insert_refresh_token(&self, token_hash: &str, user_id: i64, expires: Timestamp) -> Result<()> {

@@ -57,7 +57,8 @@ impl Privacy for SqlStore {
             .await?;
         sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1").bind(user).execute(&mut *tx).await?;
         sqlx::query(
-            "UPDATE users SET email = 'erased-' || CAST(id AS TEXT) || '@erased.invalid', password_hash = '' WHERE id = $1",
+            "UPDATE users SET email = 'erased-' || CAST(id AS TEXT) || '@erased.invalid', password_hash = '', \
+             token_epoch = token_epoch + 1 WHERE id = $1",
         )
         .bind(user)
         .execute(&mut *tx)

@@ -53,6 +53,24 @@ pub async fn refresh(
     Ok(axum::Json(users::refresh(&app, &req.refresh_token).await?))
 }
 
+/// Signs the person out everywhere: every access and refresh token they hold stops working at once,
+/// on every instance.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])), responses(
+    (status = 204, description = "signed out"),
+    (status = 401, body = ApiError),
+))]
+pub async fn logout(
+    State(app): State<App>,
+    Extension(principal): Extension<Principal>,
+) -> Result<axum::http::StatusCode> {
+    let Principal::User { id, .. } = principal else {
+        return Err(Error::api(ErrorCode::Forbidden, "only people sign out"));
+    };
+    app.store.sign_out_everywhere(id).await?;
+    tracing::info!(user = id, "signed out everywhere");
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
 /// The signed-in person.
 #[utoipa::path(get, path = "/v1/me", tag = "auth", security(("bearer" = [])), responses(
     (status = 200, body = Me),

@@ -6,6 +6,7 @@
 //! be tested at any instant and shared by the server and the clients.
 
 pub mod allocation;
+pub mod claims;
 pub mod demand;
 pub mod gate;
 pub mod gate_health;
@@ -52,4 +53,6 @@ pub enum Error {
     InvalidPermit(String),
     #[error("invalid reservation: {0}")]
     InvalidReservation(String),
+    #[error("booking refused: {0}")]
+    BookingRefused(String),
 }

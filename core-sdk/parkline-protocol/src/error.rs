@@ -43,6 +43,9 @@ pub enum ErrorCode {
     NothingDue,
     /// A refund larger than what is left of the payment.
     RefundTooLarge,
+    /// The account may not book more now (how many it holds, a fee it owes, a deposit it needs); the
+    /// message says which.
+    BookingLimit,
     /// The server is starting or shutting down.
     Unavailable,
     /// A fault on the server's side; details are in its logs, not in the response.
@@ -66,7 +69,10 @@ impl ErrorCode {
             | ErrorCode::UnknownSensor
             | ErrorCode::UnknownGate
             | ErrorCode::UnknownOperator => 404,
-            ErrorCode::Conflict | ErrorCode::NothingDue | ErrorCode::RefundTooLarge => 409,
+            ErrorCode::Conflict
+            | ErrorCode::NothingDue
+            | ErrorCode::RefundTooLarge
+            | ErrorCode::BookingLimit => 409,
             ErrorCode::PaymentDeclined => 402,
             ErrorCode::PaymentProviderError => 502,
             ErrorCode::Unavailable => 503,

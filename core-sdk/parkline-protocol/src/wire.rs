@@ -196,6 +196,9 @@ pub struct NewApiKey {
 pub struct IssuedSecret {
     pub id: i64,
     pub token: String,
+    /// A sensor gateway's MQTT user name (its password is the token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mqtt_username: Option<String>,
 }
 
 // ----- sensors ------------------------------------------------------------------------------------

@@ -1,19 +1,45 @@
 //! The kiosk's own small HTTP API: cameras that read plates themselves push them here, and headless
-//! lanes take attendant actions here. `GET /lanes` shows every lane as the attendant screen does.
+//! lanes take attendant actions here. Nothing on the lot network is trusted: attendant actions and the
+//! full lane view need the kiosk's API secret, a camera's secret pushes plates to its own lane only, and
+//! without either `GET /lanes` shows each lane's state without plates.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use parkline_protocol::PlateRead;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::lane::{Input, LaneHandle, LaneView};
+use crate::lane::{Health, Input, LaneHandle, LaneView};
 
-type Lanes = Arc<HashMap<String, LaneHandle>>;
+/// The secrets the API accepts: the kiosk's (attendant actions, the full view) and each plate-reading
+/// camera's, by gate.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    pub attendant: String,
+    pub cameras: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets")
+            .field("cameras", &self.cameras.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The shortest secret accepted: anything shorter is guessable on a lot network.
+pub const MIN_SECRET_LEN: usize = 16;
+
+#[derive(Clone)]
+struct Api {
+    lanes: Arc<HashMap<String, LaneHandle>>,
+    secrets: Arc<Secrets>,
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,8 +61,20 @@ struct Override {
     attendant: String,
 }
 
-pub fn router(lanes: Vec<LaneHandle>) -> Router {
-    let lanes: Lanes = Arc::new(lanes.into_iter().map(|l| (l.gate.clone(), l)).collect());
+/// A lane as anyone on the network may see it: its state, no plates, tickets or amounts.
+#[derive(Debug, Serialize)]
+struct LaneStatus {
+    gate: String,
+    gate_status: Option<crate::gate::GateStatus>,
+    full: bool,
+    unreadable: bool,
+    frames_total: u64,
+    passages_total: u64,
+    health: Health,
+}
+
+pub fn router(lanes: Vec<LaneHandle>, secrets: Secrets) -> Router {
+    let lanes = Arc::new(lanes.into_iter().map(|l| (l.gate.clone(), l)).collect());
     Router::new()
         .route("/lanes", get(views))
         .route("/lanes/{gate}/plates", post(plate))
@@ -44,62 +82,157 @@ pub fn router(lanes: Vec<LaneHandle>) -> Router {
         .route("/lanes/{gate}/paid", post(paid))
         .route("/lanes/{gate}/override", post(override_gate))
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
-        .with_state(lanes)
+        .with_state(Api { lanes, secrets: Arc::new(secrets) })
 }
 
-async fn views(State(lanes): State<Lanes>) -> Json<Vec<LaneView>> {
-    let mut views: Vec<LaneView> = lanes.values().map(|l| l.view.borrow().clone()).collect();
+/// Who presented which secret.
+#[derive(Debug, PartialEq)]
+enum Caller {
+    Attendant,
+    Camera(String),
+    Nobody,
+}
+
+impl Api {
+    fn caller(&self, headers: &HeaderMap) -> Caller {
+        let Some(presented) = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
+            return Caller::Nobody;
+        };
+        if same(presented, &self.secrets.attendant) {
+            return Caller::Attendant;
+        }
+        match self.secrets.cameras.iter().find(|(_, secret)| same(presented, secret)) {
+            Some((gate, _)) => Caller::Camera(gate.clone()),
+            None => Caller::Nobody,
+        }
+    }
+
+    /// Attendant actions: the kiosk's secret only.
+    fn attendant(&self, headers: &HeaderMap) -> Result<(), Response> {
+        match self.caller(headers) {
+            Caller::Attendant => Ok(()),
+            _ => Err(refused()),
+        }
+    }
+}
+
+/// Compares in time independent of where the strings differ; empty secrets never match.
+fn same(presented: &str, secret: &str) -> bool {
+    let (a, b) = (presented.as_bytes(), secret.as_bytes());
+    !b.is_empty() && a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+fn refused() -> Response {
+    (StatusCode::UNAUTHORIZED, "this needs the kiosk's API secret (Authorization: Bearer ...)")
+        .into_response()
+}
+
+async fn views(State(api): State<Api>, headers: HeaderMap) -> Response {
+    let mut views: Vec<LaneView> = api.lanes.values().map(|l| l.view.borrow().clone()).collect();
     views.sort_by(|a, b| a.gate.cmp(&b.gate));
-    Json(views)
+    if api.caller(&headers) == Caller::Attendant {
+        return Json(views).into_response();
+    }
+    let status: Vec<LaneStatus> = views
+        .into_iter()
+        .map(|v| LaneStatus {
+            gate: v.gate,
+            gate_status: v.gate_status,
+            full: v.full,
+            unreadable: v.unreadable,
+            frames_total: v.frames_total,
+            passages_total: v.passages_total,
+            health: v.health,
+        })
+        .collect();
+    Json(status).into_response()
 }
 
-async fn send(lanes: &Lanes, gate: &str, input: Input) -> (StatusCode, String) {
-    match lanes.get(gate) {
+async fn send(api: &Api, gate: &str, input: Input) -> Response {
+    match api.lanes.get(gate) {
         Some(lane) => {
             lane.send(input).await;
-            (StatusCode::ACCEPTED, String::new())
+            StatusCode::ACCEPTED.into_response()
         }
-        None => (StatusCode::NOT_FOUND, format!("no lane {gate:?} at this kiosk")),
+        None => (StatusCode::NOT_FOUND, format!("no lane {gate:?} at this kiosk")).into_response(),
     }
 }
 
+/// A camera pushes to its own lane; the attendant's secret may push to any (a plate typed in).
 async fn plate(
-    State(lanes): State<Lanes>,
+    State(api): State<Api>,
     Path(gate): Path<String>,
+    headers: HeaderMap,
     Json(read): Json<PlateRead>,
-) -> (StatusCode, String) {
-    if !(0.0..=1.0).contains(&read.confidence) {
-        return (StatusCode::UNPROCESSABLE_ENTITY, "confidence must be within 0..=1".into());
+) -> Response {
+    match api.caller(&headers) {
+        Caller::Attendant => {}
+        Caller::Camera(own) if own == gate => {}
+        _ => return refused(),
     }
-    send(&lanes, &gate, Input::Plate(read)).await
+    if !(0.0..=1.0).contains(&read.confidence) {
+        return (StatusCode::UNPROCESSABLE_ENTITY, "confidence must be within 0..=1").into_response();
+    }
+    send(&api, &gate, Input::Plate(read)).await
 }
 
 async fn manual(
-    State(lanes): State<Lanes>,
+    State(api): State<Api>,
     Path(gate): Path<String>,
+    headers: HeaderMap,
     Json(m): Json<Manual>,
-) -> (StatusCode, String) {
-    send(&lanes, &gate, Input::Manual { plate: m.plate, ticket: m.ticket }).await
+) -> Response {
+    if let Err(no) = api.attendant(&headers) {
+        return no;
+    }
+    send(&api, &gate, Input::Manual { plate: m.plate, ticket: m.ticket }).await
 }
 
 async fn paid(
-    State(lanes): State<Lanes>,
+    State(api): State<Api>,
     Path(gate): Path<String>,
+    headers: HeaderMap,
     Json(p): Json<Paid>,
-) -> (StatusCode, String) {
-    if !(0..=100_000_000).contains(&p.amount_minor) {
-        return (StatusCode::UNPROCESSABLE_ENTITY, "amount_minor must be between 0 and 100000000".into());
+) -> Response {
+    if let Err(no) = api.attendant(&headers) {
+        return no;
     }
-    send(&lanes, &gate, Input::PaidAtLane { amount_minor: p.amount_minor }).await
+    if !(0..=100_000_000).contains(&p.amount_minor) {
+        return (StatusCode::UNPROCESSABLE_ENTITY, "amount_minor must be between 0 and 100000000")
+            .into_response();
+    }
+    send(&api, &gate, Input::PaidAtLane { amount_minor: p.amount_minor }).await
 }
 
 async fn override_gate(
-    State(lanes): State<Lanes>,
+    State(api): State<Api>,
     Path(gate): Path<String>,
+    headers: HeaderMap,
     Json(o): Json<Override>,
-) -> (StatusCode, String) {
-    if o.reason.trim().is_empty() || o.attendant.trim().is_empty() {
-        return (StatusCode::UNPROCESSABLE_ENTITY, "a name and a reason are needed to open by hand".into());
+) -> Response {
+    if let Err(no) = api.attendant(&headers) {
+        return no;
     }
-    send(&lanes, &gate, Input::Override { reason: o.reason, attendant: o.attendant }).await
+    if o.reason.trim().is_empty() || o.attendant.trim().is_empty() {
+        return (StatusCode::UNPROCESSABLE_ENTITY, "a name and a reason are needed to open by hand")
+            .into_response();
+    }
+    send(&api, &gate, Input::Override { reason: o.reason, attendant: o.attendant }).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same;
+
+    #[test]
+    fn secrets_match_only_themselves() {
+        assert!(same("0123456789abcdef", "0123456789abcdef"));
+        assert!(!same("0123456789abcdeF", "0123456789abcdef"));
+        assert!(!same("0123456789abcde", "0123456789abcdef"));
+        assert!(!same("", ""), "an unset secret opens nothing");
+    }
 }

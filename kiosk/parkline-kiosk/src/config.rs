@@ -27,6 +27,10 @@ pub struct Config {
     /// headless lanes), e.g. `127.0.0.1:8090`; none without it.
     #[serde(default)]
     pub listen: Option<std::net::SocketAddr>,
+    /// The secret attendant actions on the API need (`Authorization: Bearer ...`), at least 16
+    /// characters; required with `listen`.
+    #[serde(default)]
+    pub api_secret: Option<String>,
     /// Cores the plate reader may use for one image (default: all, up to 4).
     #[serde(default)]
     pub reader_threads: Option<usize>,
@@ -67,8 +71,9 @@ pub enum CameraConfig {
     },
     /// A camera's MJPEG stream URL.
     Mjpeg { url: String },
-    /// Cameras that read plates themselves and push them to the kiosk's `POST /lanes/{gate}/plates`.
-    Plates,
+    /// Cameras that read plates themselves and push them to the kiosk's `POST /lanes/{gate}/plates`
+    /// with their own `secret` (at least 16 characters), good for their own lane only.
+    Plates { secret: String },
 }
 
 /// What opens the barrier.
@@ -115,7 +120,40 @@ impl Config {
         }
         parkline_domain::plate_format::Region::by_name(&config.region)
             .ok_or_else(|| Error::Config(format!("unknown plate region {:?}", config.region)))?;
+        config.secrets()?;
         Ok(config)
+    }
+
+    /// The API's secrets, checked: long enough, each different, the API's set when it listens.
+    pub fn secrets(&self) -> Result<crate::api::Secrets, Error> {
+        let long = |what: &str, secret: &str| {
+            if secret.chars().count() < crate::api::MIN_SECRET_LEN {
+                return Err(Error::Config(format!(
+                    "{what} must be at least {} characters",
+                    crate::api::MIN_SECRET_LEN
+                )));
+            }
+            Ok(secret.to_owned())
+        };
+        let attendant = match (&self.listen, &self.api_secret) {
+            (_, Some(secret)) => long("api_secret", secret)?,
+            (Some(_), None) => return Err(Error::Config("listen needs an api_secret".into())),
+            (None, None) => String::new(),
+        };
+        let mut cameras = std::collections::HashMap::new();
+        for lane in &self.lanes {
+            if let CameraConfig::Plates { secret } = &lane.camera {
+                let secret = long(&format!("lane {}'s camera secret", lane.gate), secret)?;
+                if secret == attendant || cameras.values().any(|s| *s == secret) {
+                    return Err(Error::Config(format!(
+                        "lane {}'s camera secret is used elsewhere",
+                        lane.gate
+                    )));
+                }
+                cameras.insert(lane.gate.clone(), secret);
+            }
+        }
+        Ok(crate::api::Secrets { attendant, cameras })
     }
 }
 
@@ -175,5 +213,29 @@ mod tests {
         assert!(no_lanes.unwrap_err().to_string().contains("[[lanes]]"));
         let typo = Config::parse("server = \"x\"\ndevice_tokn = \"y\"\nfacility = \"z\"\nlanes = []");
         assert!(typo.unwrap_err().to_string().contains("device_tokn"));
+    }
+
+    #[test]
+    fn the_api_listens_only_behind_long_distinct_secrets() {
+        let kiosk = |extra: &str, camera: &str| {
+            Config::parse(&format!(
+                "server = \"x\"\ndevice_token = \"y\"\nfacility = \"z\"\n{extra}\n\
+                 [[lanes]]\ngate = \"in\"\ndirection = \"entry\"\ncamera = {camera}\n\
+                 gate_controller = {{ kind = \"simulated\" }}"
+            ))
+        };
+        let folder = "{ kind = \"folder\", path = \"/tmp\" }";
+        let err = |r: Result<Config, Error>| r.unwrap_err().to_string();
+        assert!(err(kiosk("listen = \"127.0.0.1:8090\"", folder)).contains("needs an api_secret"));
+        assert!(
+            err(kiosk("listen = \"127.0.0.1:8090\"\napi_secret = \"short\"", folder)).contains("at least 16")
+        );
+        let listening = "listen = \"127.0.0.1:8090\"\napi_secret = \"attendant-secret-0001\"";
+        assert!(kiosk(listening, folder).is_ok());
+        let camera = |secret: &str| format!("{{ kind = \"plates\", secret = \"{secret}\" }}");
+        assert!(err(kiosk(listening, &camera("attendant-secret-0001"))).contains("used elsewhere"));
+        assert!(err(kiosk(listening, &camera("cam"))).contains("at least 16"));
+        let secrets = kiosk(listening, &camera("camera-secret-in-0001")).unwrap().secrets().unwrap();
+        assert_eq!(secrets.cameras["in"], "camera-secret-in-0001");
     }
 }

@@ -109,7 +109,7 @@ pub async fn start(config: &Config) -> Result<Running, Error> {
                 Some(Box::new(SnapshotCamera::new(url.clone(), Duration::from_millis(*interval_ms))))
             }
             CameraConfig::Mjpeg { url } => Some(Box::new(MjpegCamera::new(url.clone()))),
-            CameraConfig::Plates => None,
+            CameraConfig::Plates { .. } => None,
         };
         if let Some(camera) = camera {
             handle.attach(camera);
@@ -122,7 +122,7 @@ pub async fn start(config: &Config) -> Result<Running, Error> {
                 .await
                 .map_err(|e| Error::Config(format!("listen {addr}: {e}")))?;
             let bound = listener.local_addr().ok();
-            let router = api::router(lanes.clone());
+            let router = api::router(lanes.clone(), config.secrets()?);
             tokio::spawn(async move { axum::serve(listener, router).await });
             bound
         }

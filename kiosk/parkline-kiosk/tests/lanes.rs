@@ -232,6 +232,17 @@ async fn with_the_server_down_twenty_enter_and_ten_leave_and_the_server_gets_eac
     assert_eq!(held(availability.json().await.unwrap()), before);
 }
 
+const ATTENDANT: &str = "attendant-secret-0001";
+const CAMERA_IN: &str = "camera-secret-in-0001";
+
+/// The kiosk API's secrets in these tests: the attendant's, and the entry camera's.
+fn secrets() -> parkline_kiosk::api::Secrets {
+    parkline_kiosk::api::Secrets {
+        attendant: ATTENDANT.into(),
+        cameras: [(IN.to_owned(), CAMERA_IN.to_owned())].into(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cameras_push_plates_and_attendants_act_through_the_kiosk_api() {
     let server = Server::start();
@@ -243,19 +254,22 @@ async fn cameras_push_plates_and_attendants_act_through_the_kiosk_api() {
     let entry = kiosk.lane(IN, Direction::Entry, gate.clone(), None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, parkline_kiosk::api::router(vec![entry])).await });
+    tokio::spawn(
+        async move { axum::serve(listener, parkline_kiosk::api::router(vec![entry], secrets())).await },
+    );
     let http = reqwest::Client::new();
-    let post = |path: &str, body: serde_json::Value| http.post(format!("{api}{path}")).json(&body).send();
+    let post_with = |secret: &str, path: &str, body: serde_json::Value| {
+        http.post(format!("{api}{path}")).bearer_auth(secret).json(&body).send()
+    };
+    let post = |path: &str, body: serde_json::Value| post_with(ATTENDANT, path, body);
 
-    // A camera that reads plates pushes one: the lane lets the car in.
-    let pushed =
-        post("/lanes/waterfront-in-1/plates", serde_json::json!({"text": "API 123", "confidence": 0.97}))
-            .await
-            .unwrap();
+    // A camera that reads plates pushes one with its secret: the lane lets the car in.
+    let read = serde_json::json!({"text": "API 123", "confidence": 0.97});
+    let pushed = post_with(CAMERA_IN, "/lanes/waterfront-in-1/plates", read.clone()).await.unwrap();
     assert_eq!(pushed.status(), 202);
     assert!(until(Duration::from_secs(5), || gate.opened() == 1).await);
     let lanes: serde_json::Value =
-        http.get(format!("{api}/lanes")).send().await.unwrap().json().await.unwrap();
+        http.get(format!("{api}/lanes")).bearer_auth(ATTENDANT).send().await.unwrap().json().await.unwrap();
     assert_eq!(lanes[0]["passages"][0]["plate"], "API123");
     assert_eq!(lanes[0]["decision"]["reason"], "admitted");
 
@@ -268,7 +282,7 @@ async fn cameras_push_plates_and_attendants_act_through_the_kiosk_api() {
     assert_eq!(unknown.status(), 404);
     let no_reason =
         post("/lanes/waterfront-in-1/override", serde_json::json!({"reason": "  "})).await.unwrap();
-    assert_eq!(no_reason.status(), 422);
+    assert!(no_reason.status().is_client_error());
     let typo = post("/lanes/waterfront-in-1/paid", serde_json::json!({"amount": 5})).await.unwrap();
     assert!(typo.status().is_client_error());
 
@@ -277,6 +291,104 @@ async fn cameras_push_plates_and_attendants_act_through_the_kiosk_api() {
     assert_eq!(manual.status(), 202);
     assert!(until(Duration::from_secs(5), || gate.opened() == 2).await);
     assert_eq!(gate.opened(), 2, "nothing else opened the barrier");
+}
+
+/// Someone on the lot network without the kiosk's secret: nothing they send opens a barrier, a
+/// camera's secret pushes to its own lane only, and the lanes they can see show no plate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kiosk_api_opens_nothing_for_strangers() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let client = Client::new(&server.url(), Some(Cache::open(dir.path().join("kiosk.db")).unwrap())).unwrap();
+    client.set_token(Some(server.kiosk.clone()));
+    let kiosk = Kiosk::new(client, LOT, None, Duration::from_millis(1500));
+    let (entry_gate, exit_gate) = (Arc::new(SimulatedGate::new()), Arc::new(SimulatedGate::new()));
+    let entry = kiosk.lane(IN, Direction::Entry, entry_gate.clone(), None);
+    let exit = kiosk.lane(OUT, Direction::Exit, exit_gate.clone(), None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, parkline_kiosk::api::router(vec![entry, exit], secrets())).await
+    });
+    let http = reqwest::Client::new();
+    let post = |secret: Option<&str>, path: &str, body: serde_json::Value| {
+        let req = http.post(format!("{api}{path}")).json(&body);
+        match secret {
+            Some(s) => req.bearer_auth(s),
+            None => req,
+        }
+        .send()
+    };
+    let plate = serde_json::json!({"text": "SEE 001", "confidence": 0.97});
+    assert_eq!(
+        post(Some(CAMERA_IN), &format!("/lanes/{IN}/plates"), plate.clone()).await.unwrap().status(),
+        202
+    );
+    assert!(until(Duration::from_secs(5), || entry_gate.opened() == 1).await);
+    // Three hours later the car is at the exit and owes the fee.
+    server.clock.advance(SignedDuration::from_hours(3));
+    assert_eq!(
+        post(Some(ATTENDANT), &format!("/lanes/{OUT}/plates"), plate.clone()).await.unwrap().status(),
+        202
+    );
+    let mut waiting = false;
+    for _ in 0..50 {
+        let all: serde_json::Value = http
+            .get(format!("{api}/lanes"))
+            .bearer_auth(ATTENDANT)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        waiting = all[1]["decision"]["reason"] == "payment_required";
+        if waiting {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(waiting, "the exit waits for payment");
+
+    let attempts = [
+        (None, format!("/lanes/{OUT}/paid"), serde_json::json!({"amount_minor": 100})),
+        (None, format!("/lanes/{OUT}/manual"), serde_json::json!({"plate": "SEE 001"})),
+        (
+            None,
+            format!("/lanes/{OUT}/override"),
+            serde_json::json!({"reason": "let me out", "attendant": "Me"}),
+        ),
+        (None, format!("/lanes/{OUT}/plates"), plate.clone()),
+        (
+            Some("wrong-secret-000000001"),
+            format!("/lanes/{OUT}/paid"),
+            serde_json::json!({"amount_minor": 100}),
+        ),
+        (Some(CAMERA_IN), format!("/lanes/{OUT}/plates"), plate.clone()),
+        (Some(CAMERA_IN), format!("/lanes/{OUT}/paid"), serde_json::json!({"amount_minor": 100})),
+        (
+            Some(CAMERA_IN),
+            format!("/lanes/{IN}/override"),
+            serde_json::json!({"reason": "x", "attendant": "Me"}),
+        ),
+    ];
+    for (secret, path, body) in attempts {
+        let answer = post(secret, &path, body).await.unwrap();
+        assert_eq!(answer.status(), 401, "{secret:?} {path}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!((entry_gate.opened(), exit_gate.opened()), (1, 0), "no stranger opened a barrier");
+
+    let seen = http.get(format!("{api}/lanes")).send().await.unwrap();
+    assert_eq!(seen.status(), 200);
+    let seen = seen.text().await.unwrap();
+    assert!(!seen.contains("SEE001") && !seen.contains("SEE 001"), "no plate for strangers: {seen}");
+    let lanes: serde_json::Value = serde_json::from_str(&seen).unwrap();
+    assert_eq!(lanes[0]["passages_total"], 1, "the lane's state shows: {seen}");
+    assert_eq!(lanes[1]["gate"], OUT);
+    let full =
+        http.get(format!("{api}/lanes")).bearer_auth(ATTENDANT).send().await.unwrap().text().await.unwrap();
+    assert!(full.contains("SEE001"), "the attendant sees the plate: {full}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -291,9 +403,13 @@ async fn online_the_attendant_opens_the_exit_and_the_stay_says_who_and_why() {
     let exit = kiosk.lane(OUT, Direction::Exit, exit_gate.clone(), None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, parkline_kiosk::api::router(vec![entry, exit])).await });
+    tokio::spawn(async move {
+        axum::serve(listener, parkline_kiosk::api::router(vec![entry, exit], secrets())).await
+    });
     let http = reqwest::Client::new();
-    let post = |path: &str, body: serde_json::Value| http.post(format!("{api}{path}")).json(&body).send();
+    let post = |path: &str, body: serde_json::Value| {
+        http.post(format!("{api}{path}")).bearer_auth(ATTENDANT).json(&body).send()
+    };
     let plate = serde_json::json!({"text": "ATT 404", "confidence": 0.97});
 
     // In, and three hours later at the exit: the fee is due and the barrier stays down.
@@ -302,8 +418,15 @@ async fn online_the_attendant_opens_the_exit_and_the_stay_says_who_and_why() {
     server.clock.advance(SignedDuration::from_hours(3));
     assert_eq!(post(&format!("/lanes/{OUT}/plates"), plate).await.unwrap().status(), 202);
     let lanes = || async {
-        let all: serde_json::Value =
-            http.get(format!("{api}/lanes")).send().await.unwrap().json().await.unwrap();
+        let all: serde_json::Value = http
+            .get(format!("{api}/lanes"))
+            .bearer_auth(ATTENDANT)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         all.as_array().unwrap().iter().find(|l| l["gate"] == OUT).unwrap().clone()
     };
     let mut waiting = false;

@@ -42,6 +42,12 @@ pub async fn view(app: &App, user: i64) -> Result<AccountView> {
     })
 }
 
+/// A user's balance in one currency (minor units); below zero they owe it.
+pub async fn balance(app: &App, user: i64, currency: &str) -> Result<i64> {
+    let entries = app.store.user_ledger(user).await?;
+    Ok(entries.iter().filter(|e| e.currency == currency).map(LedgerEntry::account_effect).sum())
+}
+
 /// Adds money to the account by card.
 pub async fn top_up(app: &App, user: i64, req: TopUpRequest, key: &str) -> Result<Receipt> {
     let entry_key = format!("topup:{user}:{key}");

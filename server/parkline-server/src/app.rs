@@ -46,6 +46,8 @@ pub struct AppInner {
     pub stale_after: SignedDuration,
     /// Where the server's own requests (webhooks) may go.
     pub outbound: crate::outbound::Outbound,
+    /// The MQTT broker's password and ACL files, if the server keeps them.
+    pub broker: Option<crate::broker::BrokerFiles>,
     pub ready: AtomicBool,
 }
 

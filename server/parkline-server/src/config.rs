@@ -72,9 +72,17 @@ pub struct Settings {
     /// A sensor silent for longer than this many seconds is shown as stale [default: 60].
     #[arg(long, env = "PARKLINE_SENSOR_STALE_AFTER_S")]
     pub sensor_stale_after_s: Option<u32>,
-    /// Take sensor readings from this MQTT broker too (`mqtt://host:port`) [default: none].
+    /// Take sensor readings from this MQTT broker too: `mqtt://[user:password@]host[:1883]`, or
+    /// `mqtts://...[:8883]` for TLS [default: none].
     #[arg(long, env = "PARKLINE_MQTT_URL")]
     pub mqtt_url: Option<String>,
+    /// Trust only this CA (PEM) for the `mqtts://` broker [default: the system's roots].
+    #[arg(long, env = "PARKLINE_MQTT_CA_FILE")]
+    pub mqtt_ca_file: Option<PathBuf>,
+    /// Keep the broker's password and ACL files (Mosquitto's formats: each sensor gateway signs in as
+    /// itself and publishes its own facility's readings only) in this directory [default: none].
+    #[arg(long, env = "PARKLINE_MQTT_AUTH_DIR")]
+    pub mqtt_auth_dir: Option<PathBuf>,
     /// `pretty` or `json` [default: pretty].
     #[arg(long, env = "PARKLINE_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -113,6 +121,8 @@ impl Settings {
             public_rate_per_minute,
             caller_rate_per_minute,
             mqtt_url,
+            mqtt_ca_file,
+            mqtt_auth_dir,
             sensor_stale_after_s,
             max_reading_age_s,
             login_rate_per_minute,
@@ -154,6 +164,8 @@ impl Settings {
             caller_rate_per_minute: self.caller_rate_per_minute.unwrap_or(12_000),
             login_rate_per_minute: self.login_rate_per_minute.unwrap_or(20),
             mqtt_url: self.mqtt_url,
+            mqtt_ca_file: self.mqtt_ca_file,
+            mqtt_auth_dir: self.mqtt_auth_dir,
             sensor_stale_after_s: self.sensor_stale_after_s.unwrap_or(60),
             max_reading_age_s: self.max_reading_age_s.unwrap_or(3600).max(1),
             json_logs: self.log_format.as_deref() == Some("json"),
@@ -183,6 +195,8 @@ pub struct Config {
     pub caller_rate_per_minute: u32,
     pub login_rate_per_minute: u32,
     pub mqtt_url: Option<String>,
+    pub mqtt_ca_file: Option<PathBuf>,
+    pub mqtt_auth_dir: Option<PathBuf>,
     pub sensor_stale_after_s: u32,
     pub max_reading_age_s: u32,
     pub json_logs: bool,

@@ -142,26 +142,41 @@ fn bump(hour: f64, centre: f64, half_width: f64) -> f64 {
 #[derive(Debug, Clone)]
 pub enum Transport {
     /// The ingest, with each facility's gateway token.
-    Http {
-        url: String,
-        tokens: BTreeMap<String, String>,
-    },
-    Mqtt(rumqttc::AsyncClient),
+    Http { url: String, tokens: BTreeMap<String, String> },
+    /// Each facility's gateway, signed in to the broker as itself: its id and its connection.
+    Mqtt(BTreeMap<String, (i64, rumqttc::AsyncClient)>),
 }
 
 impl Transport {
-    /// Connects to a broker for publishing; the connection is driven in the background.
-    pub fn mqtt(url: &str) -> anyhow::Result<Transport> {
-        let id = format!("parkline-demo-sensors-{}", std::process::id());
-        let (client, mut events) = rumqttc::AsyncClient::new(crate::mqtt::options(url, &id)?, 4096);
-        tokio::spawn(async move {
-            loop {
-                if events.poll().await.is_err() {
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
+    /// Connects each facility's gateway (its device token, `tokens`) to the broker for publishing; the
+    /// connections are driven in the background.
+    pub async fn mqtt(
+        app: &App,
+        url: &str,
+        ca_file: Option<&std::path::Path>,
+        tokens: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Transport> {
+        let broker = crate::mqtt::BrokerUrl::parse(url)?;
+        let mut gateways = BTreeMap::new();
+        for (id, facility, _) in app.store.mqtt_gateways().await? {
+            let Some(token) = tokens.get(&facility) else { continue };
+            if gateways.contains_key(&facility) {
+                continue;
             }
-        });
-        Ok(Transport::Mqtt(client))
+            let user = crate::broker::username(id);
+            let client_id = format!("parkline-demo-{user}-{}", std::process::id());
+            let opts = broker.options(&client_id, Some(&(user, token.clone())), ca_file)?;
+            let (client, mut events) = rumqttc::AsyncClient::new(opts, 4096);
+            tokio::spawn(async move {
+                loop {
+                    if events.poll().await.is_err() {
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+            });
+            gateways.insert(facility, (id, client));
+        }
+        Ok(Transport::Mqtt(gateways))
     }
 
     async fn send(&self, http: &reqwest::Client, readings: Vec<SensorReading>) {
@@ -190,9 +205,10 @@ impl Transport {
                     }
                 }
             }
-            Transport::Mqtt(client) => {
+            Transport::Mqtt(gateways) => {
                 for r in readings {
-                    let topic = format!("parkline/{}/sensors/{}", r.facility, r.spot);
+                    let Some((id, client)) = gateways.get(&r.facility) else { continue };
+                    let topic = crate::broker::topic(&r.facility, *id, &r.spot);
                     let payload = serde_json::json!({
                         "occupied": r.occupied, "confidence": r.confidence, "kind": r.kind,
                         "observed_at": r.observed_at.to_string(),

@@ -30,7 +30,13 @@ pub async fn issue(app: &App, reach: &Reach, device: NewDevice) -> Result<Issued
             app.now(),
         )
         .await?;
-    Ok(IssuedSecret { id, token })
+    let mut mqtt_username = None;
+    if device.kind == parkline_protocol::DeviceKind::SensorGateway {
+        app.store.set_device_mqtt_hash(id, &crate::broker::password_hash(&token)).await?;
+        crate::broker::write(app).await?;
+        mqtt_username = Some(crate::broker::username(id));
+    }
+    Ok(IssuedSecret { id, token, mqtt_username })
 }
 
 /// The devices within reach, newest first; tokens are never shown again.
@@ -70,6 +76,7 @@ pub async fn bind_unplaced(app: &App) -> Result<()> {
 pub async fn revoke(app: &App, id: i64) -> Result<()> {
     if app.store.revoke_device(id, app.now()).await? {
         app.auth.forget_device(id);
+        crate::broker::write(app).await?;
         Ok(())
     } else {
         Err(Error::api(ErrorCode::NotFound, format!("no active device {id}")))
@@ -94,7 +101,7 @@ pub async fn issue_api_key(app: &App, reach: &Reach, key: NewApiKey) -> Result<I
         .store
         .insert_api_key(name, &sha256_hex(&token), key.requests_per_minute, &operator, &scopes, app.now())
         .await?;
-    Ok(IssuedSecret { id, token })
+    Ok(IssuedSecret { id, token, mqtt_username: None })
 }
 
 fn non_empty<'a>(s: &'a str, field: &str) -> Result<&'a str> {

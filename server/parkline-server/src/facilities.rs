@@ -82,7 +82,7 @@ pub async fn load_all(app: &App) -> Result<usize> {
     }
     for reservation in store.claiming_reservations().await? {
         if let Some(facility) = live.get(&reservation.facility) {
-            facility.claims().push(reservation);
+            facility.claims().insert(reservation);
         }
     }
     for (id, plan) in store.rate_plans().await? {

@@ -43,8 +43,7 @@ async fn confirm_entry(app: &App, gate: &str, decision: &GateDecision) {
         return;
     }
     let reservation = facility.inside().get(session).and_then(|s| s.reservation.clone());
-    let owner =
-        reservation.and_then(|id| facility.claims().iter().find(|r| r.id == id).and_then(|r| r.owner));
+    let owner = reservation.and_then(|id| facility.claims().get(&id).and_then(|r| r.owner));
     if let Some(owner) = owner {
         let text = format!("You are in. {}", decision.display);
         crate::notices::notify(app, owner, "entry_confirmed", session, text).await;
@@ -198,10 +197,8 @@ fn apply(
     checked_in: Option<Reservation>,
 ) {
     facility.apply(spots.into_iter().map(|(idx, r)| (idx, r.status)));
-    if let Some(r) = checked_in
-        && let Some(claim) = facility.claims().iter_mut().find(|c| c.id == r.id)
-    {
-        *claim = r;
+    if let Some(r) = checked_in {
+        facility.claims().update(r);
     }
     if let Some(s) = session {
         let mut inside = facility.inside();
@@ -228,7 +225,7 @@ impl Undo {
         checked_in: Option<&Reservation>,
     ) -> Undo {
         let session = session.map(|s| (s.id.clone(), facility.inside().get(&s.id).cloned()));
-        let reservation = checked_in.and_then(|r| facility.claims().iter().find(|c| c.id == r.id).cloned());
+        let reservation = checked_in.and_then(|r| facility.claims().get(&r.id).cloned());
         let state = facility.read();
         Undo {
             spots: spots.iter().map(|(idx, _)| (*idx, state.spots[*idx as usize])).collect(),
@@ -239,10 +236,8 @@ impl Undo {
 
     fn restore(self, facility: &FacilityLive) {
         facility.apply(self.spots);
-        if let Some(r) = self.reservation
-            && let Some(claim) = facility.claims().iter_mut().find(|c| c.id == r.id)
-        {
-            *claim = r;
+        if let Some(r) = self.reservation {
+            facility.claims().update(r);
         }
         if let Some((id, before)) = self.session {
             let mut inside = facility.inside();
@@ -328,8 +323,7 @@ impl Ctx<'_> {
         let vehicle = reservation.as_ref().map_or(Vehicle::new(class, event.electric), |r| r.vehicle);
         let prefs = Preferences { accessible: event.accessible, ..Preferences::default() };
         // Spots whose reservation starts soon are kept for it.
-        let kept: HashSet<String> =
-            f.claims().iter().filter(|r| r.keeps_walk_ins_out(self.now)).map(|r| r.spot.clone()).collect();
+        let kept: HashSet<String> = f.claims().kept_for_arrivals(self.now).map(str::to_owned).collect();
         let (best, occupancy_permille, before) = {
             let state = f.read();
             let reserved = reservation

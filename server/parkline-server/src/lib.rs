@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod app;
 pub mod auth;
 pub mod billing;
+pub mod broker;
 pub mod clock;
 pub mod config;
 pub mod demo;
@@ -103,10 +104,13 @@ pub async fn start_with_clock(
         }
     });
     let mut tasks = vec![serve];
+    broker::write(&app).await.context("the MQTT broker's files")?;
     if let Some(url) = &config.mqtt_url {
         // A stable client id keeps the broker's session (and its undelivered readings) across restarts.
         let client_id = format!("parkline-{}", &auth::sha256_hex(&config.database_url)[..12]);
-        let opts = mqtt::options(url, &client_id).context("MQTT settings")?;
+        let opts = mqtt::BrokerUrl::parse(url)
+            .and_then(|u| u.options(&client_id, None, config.mqtt_ca_file.as_deref()))
+            .context("MQTT settings")?;
         tasks.push(tokio::spawn(mqtt::run(app.clone(), opts, stopped.clone())));
     }
     tasks.push(tokio::spawn(peers::follow(app.clone(), stopped.clone())));

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use parkline_domain::claims::Claims;
 use parkline_domain::pricing::RatePlan;
-use parkline_domain::reservation::Reservation;
 use parkline_domain::{Facility, Feature, LayoutFile, Occupancy, SpotIdx, SpotState, SpotStatus};
 use parkline_protocol::{
     Availability, FacilitySummary, FloorAvailability, Freshness, GateDecision, GateView, LayoutView,
@@ -78,7 +78,7 @@ pub struct FacilityLive {
     /// Active sessions. Changed only with `writer` held.
     inside: Mutex<Inside>,
     /// Reservations still claiming a spot (confirmed or checked in). Changed only with `writer` held.
-    claims: Mutex<Vec<Reservation>>,
+    claims: Mutex<Claims>,
     /// Recent gate events (being saved, or saved), by gate and key, so that a retry waits for or repeats
     /// the first attempt's outcome without asking the database.
     recent_events: Mutex<HashMap<String, InFlight>>,
@@ -195,7 +195,7 @@ impl FacilityLive {
         self.inside.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn claims(&self) -> MutexGuard<'_, Vec<Reservation>> {
+    pub fn claims(&self) -> MutexGuard<'_, Claims> {
         self.claims.lock().unwrap_or_else(|p| p.into_inner())
     }
 

@@ -118,21 +118,21 @@ async fn main() -> anyhow::Result<()> {
             let tokens = demo::seed(&server.app).await?;
             demo::seed_history(&server.app, 4).await?;
             print_banner(&server.url(), &config, &tokens);
-            let simulator = (simulate_every_s > 0.0).then(|| {
+            let simulator = if simulate_every_s > 0.0 {
                 let period = Duration::from_secs_f64(simulate_every_s.max(0.05));
                 // Through the broker when the server listens to one, as real sensors would.
-                let transport = match config.mqtt_url.as_deref().map(demo::Transport::mqtt) {
-                    Some(Ok(mqtt)) => {
-                        println!(
-                            "  Simulated sensors publish to {}",
-                            config.mqtt_url.as_deref().unwrap_or("")
-                        );
-                        mqtt
+                let transport = match config.mqtt_url.as_deref() {
+                    Some(url) => {
+                        println!("  Simulated sensors publish to {url}");
+                        let ca = config.mqtt_ca_file.as_deref();
+                        demo::Transport::mqtt(&server.app, url, ca, &tokens).await?
                     }
-                    _ => demo::Transport::Http { url: server.url(), tokens },
+                    None => demo::Transport::Http { url: server.url(), tokens },
                 };
-                tokio::spawn(demo::simulate(server.app.clone(), transport, period))
-            });
+                Some(tokio::spawn(demo::simulate(server.app.clone(), transport, period)))
+            } else {
+                None
+            };
             shutdown_signal().await;
             if let Some(s) = simulator {
                 s.abort();

@@ -1,10 +1,14 @@
-//! Sensor readings over MQTT: `parkline/<facility>/sensors/<sensor>`, the same JSON as a reading of the
-//! HTTP ingest (the facility and sensor come from the topic), through the same rules.
+//! Sensor readings over MQTT: `parkline/<facility>/gateway-<id>/sensors/<sensor>`, the same JSON as a
+//! reading of the HTTP ingest, through the same rules. Each gateway signs in to the broker as itself
+//! and the broker's ACL lets it publish under its own name and facility only ([`crate::broker`]); the
+//! server checks the same again, from its own list of active gateways, so a reading counts only if the
+//! gateway in its topic is an active gateway of the facility in its topic.
 //!
 //! Subscribed at QoS 1 with a persistent session, and every message is acknowledged only after its
 //! reading is applied and saved, so a broker or server restart redelivers rather than loses; the
 //! duplicate and out-of-order rules make a redelivery harmless. Messages waiting together are applied as
-//! one batch.
+//! one batch. The queue between the connection and the worker is bounded: when it is full the
+//! connection stops reading, and the broker holds what is unacknowledged.
 
 use std::time::Duration;
 
@@ -18,10 +22,17 @@ use tokio::sync::{mpsc, watch};
 use crate::app::App;
 use crate::occupancy;
 
-pub const TOPIC_FILTER: &str = "parkline/+/sensors/+";
+pub const TOPIC_FILTER: &str = "parkline/+/+/sensors/+";
 
 /// Most messages applied as one batch.
 const BATCH: usize = 500;
+
+/// Messages waiting for the worker at most; beyond, the connection waits (back-pressure).
+const QUEUE: usize = 4 * BATCH;
+
+/// How long the list of active gateways is trusted before it is read again: bounds how long a revoked
+/// gateway's readings still count on an instance that did not revoke it.
+const GATEWAYS_TTL: Duration = Duration::from_secs(5);
 
 /// A reading as published: like the HTTP one, but the facility and sensor are in the topic.
 #[derive(Debug, Deserialize)]
@@ -39,23 +50,126 @@ struct Payload {
     observed_at: Timestamp,
 }
 
-/// Parses `mqtt://host:port`.
+/// A broker to connect to: `mqtt://[user:password@]host[:1883]` or `mqtts://...[:8883]` (TLS, trusting
+/// the system's roots, or only `ca_file`'s when given).
+#[derive(Clone)]
+pub struct BrokerUrl {
+    host: String,
+    port: u16,
+    tls: bool,
+    /// User and password, if the URL names them.
+    pub credentials: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for BrokerUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = if self.tls { "mqtts" } else { "mqtt" };
+        write!(f, "{scheme}://{}:{}", self.host, self.port)
+    }
+}
+
+impl BrokerUrl {
+    pub fn parse(url: &str) -> anyhow::Result<BrokerUrl> {
+        let bad =
+            || anyhow::anyhow!("the MQTT URL must be mqtt://[user:password@]host[:port] or mqtts://...");
+        let parsed = url::Url::parse(url).map_err(|_| bad())?;
+        let tls = match parsed.scheme() {
+            "mqtt" => false,
+            "mqtts" => true,
+            _ => return Err(bad()),
+        };
+        let host = parsed.host_str().ok_or_else(bad)?.trim_matches(['[', ']']).to_owned();
+        let port = parsed.port().unwrap_or(if tls { 8883 } else { 1883 });
+        let decode = |s: &str| {
+            url::form_urlencoded::parse(s.as_bytes()).map(|(k, _)| k.into_owned()).collect::<String>()
+        };
+        let credentials = (!parsed.username().is_empty())
+            .then(|| (decode(parsed.username()), decode(parsed.password().unwrap_or_default())));
+        Ok(BrokerUrl { host, port, tls, credentials })
+    }
+
+    /// Options for a persistent session acknowledged by hand, signed in as `credentials` if any.
+    pub fn options(
+        &self,
+        client_id: &str,
+        credentials: Option<&(String, String)>,
+        ca_file: Option<&std::path::Path>,
+    ) -> anyhow::Result<MqttOptions> {
+        let mut opts = MqttOptions::new(client_id, &self.host, self.port);
+        opts.set_keep_alive(Duration::from_secs(10)).set_clean_session(false).set_manual_acks(true);
+        if let Some((user, password)) = credentials.or(self.credentials.as_ref()) {
+            opts.set_credentials(user, password);
+        }
+        if self.tls {
+            opts.set_transport(rumqttc::Transport::tls_with_config(tls_config(ca_file)?));
+        }
+        Ok(opts)
+    }
+}
+
+/// TLS to the broker: its certificate checked against `ca_file` if given, else the system's roots.
+fn tls_config(ca_file: Option<&std::path::Path>) -> anyhow::Result<rumqttc::TlsConfiguration> {
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_file {
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            use rustls::pki_types::{CertificateDer, pem::PemObject};
+            for cert in CertificateDer::pem_slice_iter(&pem) {
+                roots.add(cert.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?)?;
+            }
+            anyhow::ensure!(!roots.is_empty(), "{}: no certificate in it", path.display());
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(rumqttc::TlsConfiguration::Rustls(std::sync::Arc::new(config)))
+}
+
+/// Parses `mqtt://host:port` (or `mqtts://`, with credentials) into options, for tools and tests.
 pub fn options(url: &str, client_id: &str) -> anyhow::Result<MqttOptions> {
-    let rest =
-        url.strip_prefix("mqtt://").ok_or_else(|| anyhow::anyhow!("MQTT URL must be mqtt://host:port"))?;
-    let (host, port) = rest.trim_end_matches('/').rsplit_once(':').unwrap_or((rest, "1883"));
-    let port: u16 = port.parse().map_err(|_| anyhow::anyhow!("bad MQTT port in {url:?}"))?;
-    let mut opts = MqttOptions::new(client_id, host, port);
-    opts.set_keep_alive(Duration::from_secs(10)).set_clean_session(false).set_manual_acks(true);
-    Ok(opts)
+    BrokerUrl::parse(url)?.options(client_id, None, None)
+}
+
+/// Active sensor gateways by id, with their facility, as last read from the store.
+struct Gateways {
+    by_id: std::collections::HashMap<i64, String>,
+    read: Option<std::time::Instant>,
+}
+
+impl Gateways {
+    async fn refresh(&mut self, app: &App) {
+        if self.read.is_some_and(|at| at.elapsed() < GATEWAYS_TTL) {
+            return;
+        }
+        match app.store.mqtt_gateways().await {
+            Ok(all) => {
+                self.by_id = all.into_iter().map(|(id, facility, _)| (id, facility)).collect();
+                self.read = Some(std::time::Instant::now());
+            }
+            Err(e) => tracing::warn!(error = %e, "reading the sensor gateways failed; keeping the last list"),
+        }
+    }
 }
 
 /// Turns a message into a reading, or says why it cannot be one.
-fn reading(app: &App, publish: &Publish) -> Result<SensorReading, String> {
+fn reading(app: &App, gateways: &Gateways, publish: &Publish) -> Result<SensorReading, String> {
     let parts: Vec<&str> = publish.topic.split('/').collect();
-    let ["parkline", facility, "sensors", sensor] = parts[..] else {
+    let ["parkline", facility, gateway, "sensors", sensor] = parts[..] else {
         return Err(format!("unexpected topic {:?}", publish.topic));
     };
+    let id = gateway.strip_prefix("gateway-").and_then(|id| id.parse::<i64>().ok());
+    match id.and_then(|id| gateways.by_id.get(&id)) {
+        Some(own) if own == facility => {}
+        _ => return Err(format!("{gateway:?} is not an active sensor gateway of {facility:?}")),
+    }
     let p: Payload = serde_json::from_slice(&publish.payload).map_err(|e| format!("bad payload: {e}"))?;
     if p.facility.as_deref().is_some_and(|f| f != facility)
         || p.sensor.as_deref().is_some_and(|s| s != sensor)
@@ -84,13 +198,15 @@ fn reading(app: &App, publish: &Publish) -> Result<SensorReading, String> {
 /// Subscribes and applies readings until `stopped`.
 pub async fn run(app: App, opts: MqttOptions, mut stopped: watch::Receiver<bool>) {
     let (client, mut events) = AsyncClient::new(opts, 1024);
-    let (tx, mut rx) = mpsc::unbounded_channel::<Publish>();
+    let (tx, mut rx) = mpsc::channel::<Publish>(QUEUE);
 
     // Apply what has arrived, in batches, then acknowledge it.
     let acker = client.clone();
     let app_ = app.clone();
     let worker = tokio::spawn(async move {
+        let mut gateways = Gateways { by_id: Default::default(), read: None };
         while let Some(first) = rx.recv().await {
+            gateways.refresh(&app_).await;
             let mut batch = vec![first];
             while batch.len() < BATCH {
                 match rx.try_recv() {
@@ -99,7 +215,7 @@ pub async fn run(app: App, opts: MqttOptions, mut stopped: watch::Receiver<bool>
                 }
             }
             let parsed: Vec<Result<SensorReading, String>> =
-                batch.iter().map(|p| reading(&app_, p)).collect();
+                batch.iter().map(|p| reading(&app_, &gateways, p)).collect();
             let readings: Vec<SensorReading> =
                 parsed.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
             for e in parsed.iter().filter_map(|r| r.as_ref().err()) {
@@ -140,7 +256,14 @@ pub async fn run(app: App, opts: MqttOptions, mut stopped: watch::Receiver<bool>
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
                 metrics::counter!("parkline_mqtt_messages_total").increment(1);
-                let _ = tx.send(p);
+                // Waits while the worker is behind: the broker keeps what is not yet acknowledged.
+                let sent = tokio::select! {
+                    sent = tx.send(p) => sent,
+                    _ = stopped.wait_for(|s| *s) => break,
+                };
+                if sent.is_err() {
+                    break;
+                }
             }
             Ok(_) => {}
             Err(e) => {

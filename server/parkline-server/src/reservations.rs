@@ -41,11 +41,13 @@ fn unknown() -> Error {
     Error::api(ErrorCode::NotFound, "no such reservation")
 }
 
-/// Books one spot, or `count` spots all or nothing.
+/// Books one spot, or `count` spots all or nothing. A `limited` owner (a driver) books within the
+/// booking rules; staff book for others.
 pub async fn book(
     app: &App,
     req: ReservationRequest,
     owner: Option<i64>,
+    limited: bool,
     key: Option<&str>,
 ) -> Result<Vec<Reservation>> {
     let (live, store, now) = (&app.live, app.store.as_ref(), app.now());
@@ -66,10 +68,23 @@ pub async fn book(
     }
     let f = live.get(&req.facility).ok_or_else(|| Error::unknown_facility(&req.facility))?;
     let vehicle = Vehicle::new(req.vehicle_class, req.electric);
+    let limited = owner.filter(|_| limited);
+    let mut booker = match limited {
+        Some(user) => Some(booker(app, &f, user).await?),
+        None => None,
+    };
 
     let _writer = f.writer.lock().await;
-    let spots = choose_spots(&f, vehicle, req.spot.as_deref(), count as usize, req.start, req.end)?;
     let quote = quote(&f, vehicle, req.start, req.end)?;
+    if let (Some(user), Some(booker)) = (limited, booker.as_mut()) {
+        let claims = f.claims();
+        booker.held_here = claims.held_by(user).filter(|r| r.overlaps(req.start, req.end)).count() as u32;
+        let ask = reservation::Ask { count, capacity: f.facility.capacity() as u32, quote_minor: quote };
+        reservation::BookingRules::default()
+            .check(booker, &ask)
+            .map_err(|e| Error::api(ErrorCode::BookingLimit, e.to_string()))?;
+    }
+    let spots = choose_spots(&f, vehicle, req.spot.as_deref(), count as usize, req.start, req.end)?;
     let group = (count > 1).then(|| crate::auth::random_token("grp_")[..20].to_owned());
     let booked: Vec<Reservation> = spots
         .into_iter()
@@ -99,8 +114,33 @@ pub async fn book(
         }
         Err(e) => return Err(conflict(e)),
     }
-    f.claims().extend(booked.iter().cloned());
+    let mut claims = f.claims();
+    for r in &booked {
+        claims.insert(r.clone());
+    }
     Ok(booked)
+}
+
+/// What the booking rules need to know of `user` beyond this facility's claims: their confirmed
+/// bookings everywhere (from the store, so every instance counts the same), the fees those would owe,
+/// and their balance, both in the facility's currency.
+async fn booker(app: &App, f: &FacilityLive, user: i64) -> Result<reservation::Booker> {
+    let currency = &f.facility.currency;
+    let same_currency =
+        |r: &Reservation| app.live.get(&r.facility).is_some_and(|g| g.facility.currency == *currency);
+    let active: Vec<Reservation> = app
+        .store
+        .user_reservations(user)
+        .await?
+        .into_iter()
+        .filter(|r| r.status == Status::Confirmed)
+        .collect();
+    Ok(reservation::Booker {
+        active: active.len() as u32,
+        held_here: 0,
+        fees_at_risk_minor: active.iter().filter(|r| same_currency(r)).map(Reservation::no_show_fee).sum(),
+        balance_minor: crate::accounts::balance(app, user, currency).await?,
+    })
 }
 
 /// The spots to book: the one asked for, if it can be, or the best ones free of claims for the window.
@@ -118,7 +158,7 @@ fn choose_spots(
         let spot = f.facility.spot(idx);
         eligible(vehicle, &Preferences::default(), spot.size, spot.features)
             && state.occupancy.state(idx) != SpotState::OutOfService
-            && !claims.iter().any(|r| r.spot == spot.code && r.overlaps(start, end))
+            && claims.spot_free(&spot.code, start, end, None)
     };
     if let Some(code) = wanted {
         let idx = f.facility.spot_by_code(code).ok_or_else(|| {
@@ -170,7 +210,7 @@ pub async fn get(app: &App, id: &str, owner: Option<i64>) -> Result<Reservation>
 /// The reservation as memory has it now (memory runs ahead of the database while gate events are being
 /// committed), if it is still confirmed. Call with the facility's writer lock held.
 fn confirmed_claim(f: &FacilityLive, stored: &Reservation) -> Result<Reservation> {
-    let claim = f.claims().iter().find(|c| c.id == stored.id).cloned();
+    let claim = f.claims().get(&stored.id).cloned();
     match claim {
         Some(r) if r.status == Status::Confirmed => Ok(r),
         Some(r) => Err(Error::api(ErrorCode::Conflict, format!("the reservation is {}", r.status.as_str()))),
@@ -187,14 +227,17 @@ pub async fn cancel(app: &App, id: &str, owner: Option<i64>) -> Result<Reservati
     let f = live.get(&current.facility).ok_or_else(|| Error::unknown_facility(&current.facility))?;
     let _writer = f.writer.lock().await;
     let mut r = confirmed_claim(&f, &current)?;
-    r.fee_minor = r.cancellation_fee(now);
+    let fee_minor = r.cancellation_fee(now);
+    r.fee_minor += fee_minor;
     r.status = Status::Cancelled;
-    store.update_reservation(&r, &fee_charge(&f, &r, "late_cancellation", now)).await?;
-    f.claims().retain(|c| c.id != r.id);
+    let fee = fee_charge(&f, &r, fee_minor, "late_cancellation", "fee", now);
+    store.update_reservation(&r, &fee).await?;
+    f.claims().remove(&r.id);
     Ok(r)
 }
 
-/// Moves a confirmed reservation to a new window on the same spot.
+/// Moves a confirmed reservation to a new window on the same spot. Inside the fee window the move
+/// costs what cancelling would.
 pub async fn modify(
     app: &App,
     id: &str,
@@ -209,16 +252,18 @@ pub async fn modify(
     let f = live.get(&current.facility).ok_or_else(|| Error::unknown_facility(&current.facility))?;
     let _writer = f.writer.lock().await;
     let mut r = confirmed_claim(&f, &current)?;
-    if f.claims().iter().any(|c| c.id != r.id && c.spot == r.spot && c.overlaps(window.start, window.end)) {
+    if !f.claims().spot_free(&r.spot, window.start, window.end, Some(&r.id)) {
         return Err(Error::api(ErrorCode::Conflict, format!("{} is booked for part of that time", r.spot)));
     }
+    let change_fee = r.change_fee(now);
+    let fee =
+        fee_charge(&f, &r, change_fee, "late_change", &format!("change:{}", r.start.as_millisecond()), now);
+    r.fee_minor += change_fee;
     r.start = window.start;
     r.end = window.end;
     r.quote_minor = quote(&f, r.vehicle, r.start, r.end)?;
-    store.update_reservation(&r, &[]).await.map_err(conflict)?;
-    if let Some(claim) = f.claims().iter_mut().find(|c| c.id == r.id) {
-        *claim = r.clone();
-    }
+    store.update_reservation(&r, &fee).await.map_err(conflict)?;
+    f.claims().update(r.clone());
     Ok(r)
 }
 
@@ -240,31 +285,40 @@ async fn mark_no_shows(app: &App) -> Result<Vec<Reservation>> {
     let (live, store, now) = (&app.live, app.store.as_ref(), app.now());
     let mut released = Vec::new();
     for f in live.all() {
-        if !f.claims().iter().any(|r| r.is_no_show(now)) {
+        if f.claims().no_shows(now).next().is_none() {
             continue;
         }
         let _writer = f.writer.lock().await;
-        let missed: Vec<Reservation> = f.claims().iter().filter(|r| r.is_no_show(now)).cloned().collect();
+        let missed: Vec<Reservation> = f.claims().no_shows(now).cloned().collect();
         for mut r in missed {
             r.status = Status::NoShow;
-            r.fee_minor = r.no_show_fee();
-            store.update_reservation(&r, &fee_charge(&f, &r, "no_show", now)).await?;
-            f.claims().retain(|c| c.id != r.id);
+            let fee = r.no_show_fee();
+            r.fee_minor += fee;
+            store.update_reservation(&r, &fee_charge(&f, &r, fee, "no_show", "fee", now)).await?;
+            f.claims().remove(&r.id);
             released.push(r);
         }
     }
     Ok(released)
 }
 
-/// The ledger charge for a reservation's fee (a no-show or a late cancellation), billed to its owner.
-fn fee_charge(f: &FacilityLive, r: &Reservation, why: &str, now: Timestamp) -> Vec<LedgerEntry> {
-    if r.fee_minor <= 0 {
+/// The ledger charge for one of a reservation's fees (a no-show, a late cancellation or change), billed
+/// to its owner; `which` tells the reservation's fees apart (one cancellation or no-show, one per move).
+fn fee_charge(
+    f: &FacilityLive,
+    r: &Reservation,
+    amount_minor: i64,
+    why: &str,
+    which: &str,
+    now: Timestamp,
+) -> Vec<LedgerEntry> {
+    if amount_minor <= 0 {
         return Vec::new();
     }
     vec![LedgerEntry {
-        key: format!("reservation:{}:fee", r.id),
+        key: format!("reservation:{}:{which}", r.id),
         kind: LedgerKind::Charge,
-        amount_minor: r.fee_minor,
+        amount_minor,
         currency: f.facility.currency.clone(),
         facility: Some(f.facility.id.clone()),
         session: None,
@@ -281,5 +335,5 @@ fn fee_charge(f: &FacilityLive, r: &Reservation, why: &str, now: Timestamp) -> V
 
 /// The reservation a vehicle arriving now checks in on, if any.
 pub fn for_check_in(f: &Arc<FacilityLive>, plate: &Plate, now: Timestamp) -> Option<Reservation> {
-    f.claims().iter().find(|r| r.plate == *plate && r.can_check_in(now)).cloned()
+    f.claims().check_in(plate, now).cloned()
 }

@@ -69,6 +69,13 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App>
         notify_sender: Arc::new(LogSender),
         stale_after: SignedDuration::from_secs(i64::from(config.sensor_stale_after_s)),
         outbound: config.outbound.clone(),
+        broker: match &config.mqtt_auth_dir {
+            Some(dir) => {
+                let url = config.mqtt_url.as_deref().map(crate::mqtt::BrokerUrl::parse).transpose()?;
+                Some(crate::broker::BrokerFiles { dir: dir.clone(), server: url.and_then(|u| u.credentials) })
+            }
+            None => None,
+        },
         ready: false.into(),
     });
     let loaded = facilities::load_all(&app).await?;

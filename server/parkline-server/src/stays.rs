@@ -75,11 +75,8 @@ pub fn view(f: &FacilityLive, s: &SessionRecord, now: Timestamp) -> Result<Sessi
     let currency = Currency::new(&f.facility.currency).unwrap_or(Currency::USD);
     let plan = f.rates();
     let fee = fee(f, s, now)?;
-    let reservation_over = s
-        .reservation
-        .as_deref()
-        .and_then(|id| f.claims().iter().find(|r| r.id == id).map(|r| now > r.end))
-        .unwrap_or(false);
+    let reservation_over =
+        s.reservation.as_deref().and_then(|id| f.claims().get(id).map(|r| now > r.end)).unwrap_or(false);
     let too_long = plan
         .and_then(|p| p.max_stay_hours)
         .is_some_and(|h| now.duration_since(s.entry) > jiff::SignedDuration::from_hours(i64::from(h)));

@@ -142,6 +142,19 @@ struct World {
     made: std::sync::atomic::AtomicU32,
 }
 
+/// The email and password of a caller who is a person.
+fn account(who: Who) -> Option<(&'static str, &'static str)> {
+    Some(match who {
+        Who::Driver => ("driver@demo.parkline", common::PASSWORD),
+        Who::LimitedAttendant => ("limited.attendant@example.com", "a long passphrase"),
+        Who::LimitedManager => ("limited.manager@example.com", "a long passphrase"),
+        Who::Manager => ("manager@demo.parkline", common::PASSWORD),
+        Who::Manager2 => ("manager2@demo.parkline", common::PASSWORD),
+        Who::Admin => ("admin@demo.parkline", common::PASSWORD),
+        Who::Anonymous | Who::Kiosk | Who::Gateway | Who::Partner => return None,
+    })
+}
+
 async fn login(s: &TestServer, email: &str, password: &str) -> String {
     let (status, body) =
         s.post_as(None, "/v1/auth/login", &json!({"email": email, "password": password})).await;
@@ -346,7 +359,7 @@ async fn every_route_admits_its_roles_within_their_reach(backend: Backend) {
         json!({"name": "partner", "requests_per_minute": 100000, "operator": "seattle-city"}),
     )
     .await;
-    let callers: Vec<(Who, Option<String>)> = vec![
+    let mut callers: Vec<(Who, Option<String>)> = vec![
         (Who::Anonymous, None),
         (Who::Driver, Some(w.driver.clone())),
         (Who::LimitedAttendant, Some(login(s, "limited.attendant@example.com", "a long passphrase").await)),
@@ -367,9 +380,14 @@ async fn every_route_admits_its_roles_within_their_reach(backend: Backend) {
     ]);
     let s = &w.s;
 
-    // Erasing one's own account goes last: the callers keep their accounts for every other route.
+    // Signing out and then erasing one's own account go last: the callers keep their tokens and
+    // accounts for every other route (and sign in again after signing out).
     let mut routes = route_table();
-    routes.sort_by_key(|r| (r.method, r.path) == ("DELETE", "/v1/me"));
+    routes.sort_by_key(|r| match (r.method, r.path) {
+        ("POST", "/v1/auth/logout") => 1,
+        ("DELETE", "/v1/me") => 2,
+        _ => 0,
+    });
     let mut checked = 0;
     for route in &routes {
         let who = format!("{} {}", route.method, route.path);
@@ -424,6 +442,13 @@ async fn every_route_admits_its_roles_within_their_reach(backend: Backend) {
                     );
                 }
                 checked += 1;
+            }
+        }
+        if (route.method, route.path) == ("POST", "/v1/auth/logout") {
+            for (who, token) in callers.iter_mut() {
+                if let Some((email, password)) = account(*who) {
+                    *token = Some(login(s, email, password).await);
+                }
             }
         }
     }

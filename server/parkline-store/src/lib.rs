@@ -247,6 +247,10 @@ pub trait Identity: Send + Sync {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<i64>;
+    /// Keeps the broker's password hash of a sensor gateway's token (Mosquitto's format).
+    async fn set_device_mqtt_hash(&self, device: i64, hash: &str) -> Result<()>;
+    /// Active sensor gateways: id, facility and broker password hash (none for gateways issued before).
+    async fn mqtt_gateways(&self) -> Result<Vec<(i64, String, Option<String>)>>;
     async fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceRecord>>;
     /// Every device, newest first.
     async fn devices(&self) -> Result<Vec<parkline_protocol::DeviceView>>;

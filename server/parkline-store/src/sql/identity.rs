@@ -197,6 +197,25 @@ impl Identity for SqlStore {
         .await?)
     }
 
+    async fn set_device_mqtt_hash(&self, device: i64, hash: &str) -> Result<()> {
+        let _guard = self.write_guard().await;
+        sqlx::query("UPDATE devices SET mqtt_hash = $2 WHERE id = $1")
+            .bind(device)
+            .bind(hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn mqtt_gateways(&self) -> Result<Vec<(i64, String, Option<String>)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, facility_id, mqtt_hash FROM devices \
+             WHERE kind = 'sensor_gateway' AND revoked_ms IS NULL AND facility_id IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     async fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceRecord>> {
         let row: Option<(i64, String, String, String, Option<String>)> = sqlx::query_as(
             "SELECT id, name, kind, operator_id, facility_id FROM devices \

@@ -26,8 +26,8 @@ fn owner(principal: &Principal) -> Option<i64> {
     request_body = ReservationRequest,
     responses(
         (status = 201, body = Object, description = "the reservations made"),
-        (status = 409, body = ApiError, description = "the spot or enough spots are not free then"),
-        (status = 422, body = ApiError, description = "a window in the past, too far ahead or too long"),
+        (status = 409, body = ApiError, description = "conflict: the spot or enough spots are not free then; booking_limit: the account holds as many bookings as it may, owes a fee, or needs money on its account to cover more bookings' no-show fees"),
+        (status = 422, body = ApiError, description = "a window in the past, too far ahead, too long or under 30 minutes"),
     ))]
 pub async fn book(
     State(app): State<App>,
@@ -35,15 +35,15 @@ pub async fn book(
     headers: axum::http::HeaderMap,
     Json(req): Json<ReservationRequest>,
 ) -> Result<(StatusCode, axum::Json<Vec<Reservation>>)> {
-    let owner = match &principal {
-        Principal::User { id, .. } => Some(*id),
-        _ => None,
+    let (owner, limited) = match &principal {
+        Principal::User { id, role, .. } => (Some(*id), *role == parkline_protocol::Role::Driver),
+        _ => (None, true),
     };
     let key = match headers.get("idempotency-key") {
         Some(v) => Some(crate::payments::idempotency_key(v.to_str().ok())?),
         None => None,
     };
-    let booked = reservations::book(&app, req, owner, key.as_deref()).await?;
+    let booked = reservations::book(&app, req, owner, limited, key.as_deref()).await?;
     Ok((StatusCode::CREATED, axum::Json(booked)))
 }
 

@@ -1,7 +1,7 @@
 //! The MQTT broker's password and ACL files, in Mosquitto's formats, written by the server so the broker
 //! knows each sensor gateway: it signs in as `gateway-<id>` with its device token and may publish only
 //! to `parkline/<its facility>/gateway-<id>/sensors/+`; the server itself may only read readings. The
-//! server checks the same on every message ([`crate::mqtt`]), so a gateway revoked before the broker
+//! server checks the same on every message (`mqtt.rs`), so a gateway revoked before the broker
 //! reloads its files is refused all the same.
 //!
 //! Written at start and whenever a gateway is issued or revoked, each file replaced whole (written
@@ -11,9 +11,8 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use parkline_store::Store;
 use rand::RngCore;
-
-use crate::app::App;
 
 /// Mosquitto's PBKDF2-SHA512 (`$7$`) iterations, as `mosquitto_passwd` uses by default.
 const ITERATIONS: u32 = 101;
@@ -52,10 +51,10 @@ pub fn password_hash(secret: &str) -> String {
     format!("$7${ITERATIONS}${}${}", STANDARD.encode(salt), STANDARD.encode(hash))
 }
 
-/// Writes the password and ACL files for the gateways the store knows, if the settings ask for them.
-pub async fn write(app: &App) -> crate::error::Result<()> {
-    let Some(files) = &app.broker else { return Ok(()) };
-    let gateways = app.store.mqtt_gateways().await?;
+/// Writes the password and ACL files for the gateways `store` knows, if the settings ask for them.
+pub async fn write(files: Option<&BrokerFiles>, store: &dyn Store) -> crate::error::Result<()> {
+    let Some(files) = files else { return Ok(()) };
+    let gateways = store.mqtt_gateways().await?;
     let mut passwords = String::new();
     let mut acl = String::from("# Written by parkline-server; changes are overwritten.\n");
     if let Some((user, password)) = &files.server {

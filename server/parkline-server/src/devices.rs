@@ -33,7 +33,7 @@ pub async fn issue(app: &App, reach: &Reach, device: NewDevice) -> Result<Issued
     let mut mqtt_username = None;
     if device.kind == parkline_protocol::DeviceKind::SensorGateway {
         app.store.set_device_mqtt_hash(id, &crate::broker::password_hash(&token)).await?;
-        crate::broker::write(app).await?;
+        crate::broker::write(app.broker.as_ref(), app.store.as_ref()).await?;
         mqtt_username = Some(crate::broker::username(id));
     }
     Ok(IssuedSecret { id, token, mqtt_username })
@@ -76,7 +76,7 @@ pub async fn bind_unplaced(app: &App) -> Result<()> {
 pub async fn revoke(app: &App, id: i64) -> Result<()> {
     if app.store.revoke_device(id, app.now()).await? {
         app.auth.forget_device(id);
-        crate::broker::write(app).await?;
+        crate::broker::write(app.broker.as_ref(), app.store.as_ref()).await?;
         Ok(())
     } else {
         Err(Error::api(ErrorCode::NotFound, format!("no active device {id}")))

@@ -104,7 +104,7 @@ pub async fn start_with_clock(
         }
     });
     let mut tasks = vec![serve];
-    broker::write(&app).await.context("the MQTT broker's files")?;
+    broker::write(app.broker.as_ref(), app.store.as_ref()).await.context("the MQTT broker's files")?;
     if let Some(url) = &config.mqtt_url {
         // A stable client id keeps the broker's session (and its undelivered readings) across restarts.
         let client_id = format!("parkline-{}", &auth::sha256_hex(&config.database_url)[..12]);

@@ -9,6 +9,7 @@ use std::path::Path;
 const PARTS: &[&str] = &[
     "app",
     "auth",
+    "broker",
     "clock",
     "config",
     "error",

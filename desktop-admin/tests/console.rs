@@ -402,7 +402,7 @@ async fn devices_users_permits_validations_and_layouts_are_configured() {
     manager.create_permit(&draft).await.unwrap();
     let list = manager.permits().await.unwrap();
     assert!(list.permits.iter().any(|p| p.id == "acme-0001" && p.pool.as_deref() == Some("acme")));
-    assert!(list.pools.contains(&("acme".to_owned(), 3)));
+    assert!(list.pools.contains(&parkline_sdk::protocol::PoolView { id: "acme".into(), limit: 3 }));
     assert_eq!(manager.create_permit("id = 3").await.unwrap_err().code, "invalid_permit");
     manager.revoke_permit("acme-0001").await.unwrap();
 

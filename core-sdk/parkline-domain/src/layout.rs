@@ -99,6 +99,7 @@ pub enum Direction {
 // ---------------------------------------------------------------------------------------------
 
 /// A facility layout as written in a TOML or JSON file.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LayoutFile {
@@ -131,6 +132,7 @@ fn default_ramp_m() -> f64 {
     50.0
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FloorDef {
@@ -142,11 +144,13 @@ pub struct FloorDef {
     #[serde(default)]
     pub name: Option<String>,
     /// Where the ramp or lift arrives on this floor, in the floor plan's metres.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>))]
     #[serde(default)]
     pub entrance: [f64; 2],
     pub zones: Vec<ZoneDef>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ZoneDef {
@@ -161,17 +165,22 @@ pub struct ZoneDef {
 }
 
 /// `count` spots of one kind, numbered on from the zone's previous spot, placed `step` apart from `origin`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RowDef {
     pub count: u16,
     pub size: VehicleClass,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>))]
     pub origin: [f64; 2],
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>))]
     pub step: [f64; 2],
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Feature>))]
     #[serde(default)]
     pub features: Features,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpotDef {
@@ -179,6 +188,7 @@ pub struct SpotDef {
     pub size: VehicleClass,
     pub x: f64,
     pub y: f64,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Feature>))]
     #[serde(default)]
     pub features: Features,
     /// Sensor reporting this spot; defaults to the spot code.
@@ -186,6 +196,7 @@ pub struct SpotDef {
     pub sensor: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GateDef {

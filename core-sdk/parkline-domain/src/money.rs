@@ -64,9 +64,11 @@ impl<'de> Deserialize<'de> for Currency {
 }
 
 /// An amount in a currency's minor unit (cents for USD).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Money {
     pub minor: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "USD"))]
     pub currency: Currency,
 }
 

@@ -11,6 +11,7 @@ use crate::pricing::{Day, LocalTime};
 /// Most plates one permit may cover (a family's or a small fleet's cars).
 pub const MAX_PLATES: usize = 10;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PermitKind {
@@ -19,11 +20,14 @@ pub enum PermitKind {
 }
 
 /// Local hours on some days (`from` < `to`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Hours {
     pub days: Vec<Day>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "08:30"))]
     pub from: LocalTime,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "08:30"))]
     pub to: LocalTime,
 }
 
@@ -31,6 +35,7 @@ fn default_operator() -> String {
     "default".into()
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Permit {
@@ -42,6 +47,7 @@ pub struct Permit {
     #[serde(default = "default_operator")]
     pub operator: String,
     /// The vehicles it covers, one at a time inside.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub plates: Vec<Plate>,
     /// Facilities it is valid at; empty means all of its operator's.
     #[serde(default)]
@@ -50,7 +56,9 @@ pub struct Permit {
     /// those zones are full, holders park elsewhere rather than wait at the gate.
     #[serde(default)]
     pub zones: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub valid_from: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub valid_until: Timestamp,
     /// When it may be used, in the facility's local time; empty means any time.
     #[serde(default)]

@@ -22,6 +22,7 @@ pub const BP: i64 = 10_000;
 pub const MAX_STAY: SignedDuration = SignedDuration::from_hours(24 * 366);
 
 /// Hourly base rate per vehicle class, in minor units.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClassRates {
@@ -43,6 +44,7 @@ impl ClassRates {
 }
 
 /// A day of the week, as written in rate plans.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Day {
@@ -101,28 +103,35 @@ impl<'de> Deserialize<'de> for LocalTime {
 
 /// A rate that applies on some days between two local times (`from` < `to`; a night band that crosses
 /// midnight is written as two bands).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Band {
     pub name: String,
     pub days: Vec<Day>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "08:30"))]
     pub from: LocalTime,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "08:30"))]
     pub to: LocalTime,
     pub multiplier_bp: i64,
 }
 
 /// A surge for an event, between two instants.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Surge {
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub start: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub end: Timestamp,
     pub multiplier_bp: i64,
 }
 
 /// Demand pricing: the multiplier rises linearly from `floor_bp` at `from_permille` occupancy to
 /// `ceiling_bp` at `to_permille`, and stays within them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OccupancyPricing {
@@ -147,9 +156,11 @@ impl OccupancyPricing {
 }
 
 /// Everything that sets a facility's prices.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RatePlan {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "USD"))]
     pub currency: Currency,
     pub hourly: ClassRates,
     #[serde(default)]
@@ -253,6 +264,7 @@ pub struct Stay {
 }
 
 /// What a line of a quote is for.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LineKind {
@@ -263,6 +275,7 @@ pub enum LineKind {
     },
     /// Takes a local day's parking down to the daily maximum (negative).
     DailyMaximum {
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
         date: Date,
     },
     /// Brings a short stay up to the minimum charge.
@@ -273,16 +286,20 @@ pub enum LineKind {
     LostTicket,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuoteLine {
     #[serde(flatten)]
     pub kind: LineKind,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub from: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub to: Timestamp,
     pub amount: i64,
 }
 
 /// An itemised price: `total` is exactly the sum of the lines' amounts.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quote {
     pub lines: Vec<QuoteLine>,

@@ -21,6 +21,7 @@ pub const FREE_CANCELLATION: SignedDuration = SignedDuration::from_hours(1);
 /// Share of the quote charged for a no-show or a late cancellation, in percent.
 pub const NO_SHOW_FEE_PERCENT: i64 = 20;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -50,14 +51,18 @@ impl Status {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reservation {
     pub id: String,
     pub facility: String,
     pub spot: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub plate: Plate,
     pub vehicle: Vehicle,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub start: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub end: Timestamp,
     pub status: Status,
     /// The price quoted at booking, minor units.

@@ -9,6 +9,7 @@ use crate::Error;
 use crate::pricing::{RatePlan, Stay, price};
 
 /// What a validation takes off.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Discount {

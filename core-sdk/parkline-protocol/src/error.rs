@@ -27,6 +27,8 @@ pub enum ErrorCode {
     Forbidden,
     /// Too many requests from this client or key; retry after the given delay.
     RateLimited,
+    /// The path exists but does not take this method.
+    MethodNotAllowed,
     NotFound,
     UnknownFacility,
     UnknownSpot,
@@ -63,6 +65,7 @@ impl ErrorCode {
             ErrorCode::Unauthenticated | ErrorCode::TokenExpired | ErrorCode::InvalidCredentials => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::RateLimited => 429,
+            ErrorCode::MethodNotAllowed => 405,
             ErrorCode::NotFound
             | ErrorCode::UnknownFacility
             | ErrorCode::UnknownSpot

@@ -347,10 +347,16 @@ pub struct FacilityPage {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FacilityQuery {
+    /// With `lon` and `radius_m`: facilities within the circle, nearest first.
+    #[cfg_attr(feature = "openapi", param(minimum = -90, maximum = 90))]
     pub lat: Option<f64>,
+    #[cfg_attr(feature = "openapi", param(minimum = -180, maximum = 180))]
     pub lon: Option<f64>,
+    /// Metres, over 0 and at most 50,000.
+    #[cfg_attr(feature = "openapi", param(exclusive_minimum = 0, maximum = 50000))]
     pub radius_m: Option<f64>,
     /// Page size, 1..=200 (default 50).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200))]
     pub limit: Option<u32>,
     /// Cursor from the previous page.
     pub after: Option<String>,
@@ -404,6 +410,7 @@ pub struct BestSpotsQuery {
     pub covered: bool,
     pub level: Option<i16>,
     /// How many spots, 1..=50 (default 5).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 50))]
     pub n: Option<u32>,
 }
 
@@ -583,7 +590,6 @@ pub struct GateDecision {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spot: Option<SpotView>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub amount_due: Option<parkline_domain::Money>,
 }
 
@@ -602,9 +608,7 @@ pub struct SessionView {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub exited_at: Option<Timestamp>,
     /// What the stay costs if the vehicle left now (or what it cost, once it left).
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub fee: parkline_domain::Money,
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub paid: parkline_domain::Money,
     /// Inside past its reservation's end or the facility's longest stay.
     pub overstay: bool,
@@ -653,7 +657,6 @@ pub struct Receipt {
     pub facility: Option<String>,
     pub session: Option<String>,
     pub ticket: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub amount: parkline_domain::Money,
     /// `card`, `lane`, ...
     pub method: Option<String>,
@@ -662,7 +665,6 @@ pub struct Receipt {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     /// Still owed on the session right after this, if it left now.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub balance_due: Option<parkline_domain::Money>,
     /// Leave before this to pay nothing more.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
@@ -673,7 +675,6 @@ pub struct Receipt {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountView {
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub balances: Vec<parkline_domain::Money>,
     pub entries: Vec<AccountEntry>,
 }
@@ -686,7 +687,6 @@ pub struct AccountEntry {
     /// The ledger kind: `charge` (a fee), `payment` (a top-up or a stay paid from the account), ...
     pub kind: String,
     /// What it did to the balance.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub change: parkline_domain::Money,
     pub method: Option<String>,
     pub facility: Option<String>,
@@ -704,7 +704,6 @@ pub struct MyData {
     pub email: String,
     pub role: Role,
     /// Their reservations, with plates.
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub reservations: Vec<parkline_domain::reservation::Reservation>,
     pub account: AccountView,
 }
@@ -731,7 +730,6 @@ pub struct ValidationRequest {
     pub facility: String,
     pub merchant: String,
     /// `{"fixed_minor": 500}`, `{"percent": 50}` or `{"free_hours": 2}`.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub discount: parkline_domain::validation::Discount,
     #[serde(default)]
     pub max_uses: Option<u32>,
@@ -1200,10 +1198,16 @@ pub struct AuditVerification {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PermitList {
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub permits: Vec<parkline_domain::permit::Permit>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
-    pub pools: Vec<(String, u32)>,
+    pub pools: Vec<PoolView>,
+}
+
+/// A permit pool: how many of its permits' vehicles may be inside at once.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolView {
+    pub id: String,
+    pub limit: u32,
 }
 
 /// A finished stay that left without paying all it owed (a lane let it out offline, or an attendant did).

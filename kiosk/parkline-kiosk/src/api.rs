@@ -112,11 +112,8 @@ impl Api {
     }
 
     /// Attendant actions: the kiosk's secret only.
-    fn attendant(&self, headers: &HeaderMap) -> Result<(), Response> {
-        match self.caller(headers) {
-            Caller::Attendant => Ok(()),
-            _ => Err(refused()),
-        }
+    fn is_attendant(&self, headers: &HeaderMap) -> bool {
+        self.caller(headers) == Caller::Attendant
     }
 }
 
@@ -134,7 +131,7 @@ fn refused() -> Response {
 async fn views(State(api): State<Api>, headers: HeaderMap) -> Response {
     let mut views: Vec<LaneView> = api.lanes.values().map(|l| l.view.borrow().clone()).collect();
     views.sort_by(|a, b| a.gate.cmp(&b.gate));
-    if api.caller(&headers) == Caller::Attendant {
+    if api.is_attendant(&headers) {
         return Json(views).into_response();
     }
     let status: Vec<LaneStatus> = views
@@ -186,8 +183,8 @@ async fn manual(
     headers: HeaderMap,
     Json(m): Json<Manual>,
 ) -> Response {
-    if let Err(no) = api.attendant(&headers) {
-        return no;
+    if !api.is_attendant(&headers) {
+        return refused();
     }
     send(&api, &gate, Input::Manual { plate: m.plate, ticket: m.ticket }).await
 }
@@ -198,8 +195,8 @@ async fn paid(
     headers: HeaderMap,
     Json(p): Json<Paid>,
 ) -> Response {
-    if let Err(no) = api.attendant(&headers) {
-        return no;
+    if !api.is_attendant(&headers) {
+        return refused();
     }
     if !(0..=100_000_000).contains(&p.amount_minor) {
         return (StatusCode::UNPROCESSABLE_ENTITY, "amount_minor must be between 0 and 100000000")
@@ -214,8 +211,8 @@ async fn override_gate(
     headers: HeaderMap,
     Json(o): Json<Override>,
 ) -> Response {
-    if let Err(no) = api.attendant(&headers) {
-        return no;
+    if !api.is_attendant(&headers) {
+        return refused();
     }
     if o.reason.trim().is_empty() || o.attendant.trim().is_empty() {
         return (StatusCode::UNPROCESSABLE_ENTITY, "a name and a reason are needed to open by hand")

@@ -71,7 +71,10 @@ pub async fn list(app: &App, reach: &Reach) -> Result<parkline_protocol::PermitL
         }
     });
     let pools = app.store.pools().await?.into_iter().filter(|p| reach.holds_operator(&p.operator));
-    Ok(parkline_protocol::PermitList { permits, pools: pools.map(|p| (p.id, p.limit)).collect() })
+    Ok(parkline_protocol::PermitList {
+        permits,
+        pools: pools.map(|p| parkline_protocol::PoolView { id: p.id, limit: p.limit }).collect(),
+    })
 }
 
 pub async fn revoke(app: &App, id: &str) -> Result<()> {

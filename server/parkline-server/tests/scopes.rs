@@ -213,6 +213,15 @@ impl World {
         let manager = login(&s, &demo("manager"), common::PASSWORD).await;
         let manager2 = login(&s, &demo("manager2"), common::PASSWORD).await;
 
+        // Both drivers keep money on their accounts: the walk books more than a few reservations, and
+        // beyond four the booking rules want their no-show fees covered.
+        for (n, token) in [&driver, &driver2].into_iter().enumerate() {
+            let top_up = json!({"amount_minor": 100_000, "currency": "USD", "card_token": "tok_visa"});
+            let r = s.http.post(s.url("/v1/me/account/top-ups")).bearer_auth(token);
+            let r =
+                r.header("idempotency-key", format!("scope-deposit-{n}")).json(&top_up).send().await.unwrap();
+            assert_eq!(r.status(), 201);
+        }
         let mut payments = HashMap::new();
         for place in Place::ALL {
             let payer = if place == Place::Own { &driver } else { &driver2 };
@@ -282,11 +291,12 @@ impl World {
         self.made.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// A booking an hour ahead: the driver's at the own facility, the other driver's elsewhere.
+    /// A booking two hours ahead (cancelled for free: a fee owed would block the next booking): the
+    /// driver's at the own facility, the other driver's elsewhere.
     async fn reservation(&self, place: Place) -> String {
         let n = self.next();
         let now = self.s.server.app.now();
-        let (start, end) = (now + SignedDuration::from_hours(1), now + SignedDuration::from_hours(2));
+        let (start, end) = (now + SignedDuration::from_hours(2), now + SignedDuration::from_hours(3));
         let body = json!({"facility": place.facility(), "plate": format!("RSV {n:03}"), "vehicle_class": "sedan",
             "start": start.to_string(), "end": end.to_string()});
         let who = if place == Place::Own { &self.driver } else { &self.driver2 };

@@ -49,9 +49,10 @@ pub fn router(app: App) -> Router {
     router
         .fallback(|| async { Error::api(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
-            Error::api(ErrorCode::NotFound, "this route does not accept that method")
+            Error::api(ErrorCode::MethodNotAllowed, "this route does not accept that method")
         })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(record_metrics))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
@@ -128,6 +129,37 @@ async fn admit(
     }
     app.limits.check(principal.as_ref(), client)?;
     Ok(principal)
+}
+
+/// Axum's own refusals (a path or query that cannot be read, a body over the limit, a stream request
+/// that is no upgrade) are plain text; every answer of the API is an `ApiError`, so they are rewritten
+/// as one, keeping their status and words.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let code = match status.as_u16() {
+        405 => ErrorCode::MethodNotAllowed,
+        413 => ErrorCode::PayloadTooLarge,
+        415 => ErrorCode::UnsupportedMediaType,
+        422 => ErrorCode::ValidationFailed,
+        500..=599 => ErrorCode::Internal,
+        _ => ErrorCode::MalformedRequest,
+    };
+    let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
+    let mut message: String = String::from_utf8_lossy(&body).chars().take(300).collect();
+    if message.trim().is_empty() || code == ErrorCode::Internal {
+        message = status.canonical_reason().unwrap_or("refused").to_owned();
+    }
+    let api = parkline_protocol::ApiError::new(code, message);
+    (status, axum::Json(api)).into_response()
 }
 
 async fn record_metrics(req: Request, next: Next) -> Response {

@@ -75,7 +75,8 @@ use super::{ops, v1};
         v1::webhooks::list,
         v1::webhooks::remove,
     ),
-    modifiers(&BearerAuth)
+    components(schemas(parkline_domain::Charging)),
+    modifiers(&BearerAuth, &CommonResponses)
 )]
 #[derive(Debug)]
 pub struct ApiDoc;
@@ -92,5 +93,57 @@ impl utoipa::Modify for BearerAuth {
                 HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
             ),
         );
+    }
+}
+
+/// The answers every route can give besides its own, documented from the route table so the document
+/// cannot forget one: the guard's (401 without or with bad credentials, 403 for a role or key scope it
+/// refuses, 429 over a rate limit), the body's (400 unparsable, 413 too large, 415 not JSON, 422 not
+/// acceptable), and a path's or query's that cannot be read (400). All are `ApiError`s.
+struct CommonResponses;
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ApiError"))).build();
+            ResponseBuilder::new().description(description).content("application/json", content).build()
+        };
+        for route in super::route_table() {
+            let Some(item) = openapi.paths.paths.get_mut(route.path) else { continue };
+            let operation = match route.method {
+                "GET" => item.get.as_mut(),
+                "POST" => item.post.as_mut(),
+                "PUT" => item.put.as_mut(),
+                "DELETE" => item.delete.as_mut(),
+                "PATCH" => item.patch.as_mut(),
+                _ => None,
+            };
+            let Some(operation) = operation else { continue };
+            let mut add: Vec<(&str, &str)> =
+                vec![("429", "rate_limited: too many requests; retry after the delay given")];
+            if route.access != crate::auth::Access::Public {
+                add.push(("401", "unauthenticated or token_expired: no, unknown or expired credentials"));
+                add.push(("403", "forbidden: this caller's role or key scope may not use this route"));
+            }
+            if operation.request_body.is_some() {
+                add.push(("400", "malformed_request: the body is not JSON of the expected shape"));
+                add.push(("413", "payload_too_large: the body is over the size limit"));
+                add.push(("415", "unsupported_media_type: send Content-Type: application/json"));
+                add.push(("422", "validation_failed: a value is not acceptable (the message says which)"));
+            }
+            let has_params =
+                route.path.contains('{') || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            if has_params {
+                add.push(("400", "malformed_request: a path or query parameter cannot be read"));
+            }
+            for (status, description) in add {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| error(description).into());
+            }
+        }
     }
 }

@@ -42,7 +42,7 @@ pub async fn create_operator(
 /// manager's operator, or the one an admin names.
 #[utoipa::path(post, path = "/v1/facilities", tag = "admin", security(("bearer" = [])),
     params(OperatorQuery),
-    request_body(content = Object, description = "a facility layout"),
+    request_body(content = parkline_domain::LayoutFile, description = "a facility layout"),
     responses(
         (status = 201, description = "created"),
         (status = 404, body = ApiError, description = "unknown_operator"),

@@ -14,7 +14,7 @@ use crate::permits;
 
 /// Issues a permit for up to 10 plates, optionally limited to facilities, hours and a pool.
 #[utoipa::path(post, path = "/v1/permits", tag = "permits", security(("bearer" = [])),
-    request_body(content = Object, description = "a permit"),
+    request_body(content = Permit, description = "a permit"),
     responses((status = 201), (status = 409, body = ApiError), (status = 422, body = ApiError)))]
 pub async fn create(
     State(app): State<App>,
@@ -27,7 +27,7 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/v1/permits/{id}", tag = "permits", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = Object, description = "the permit"), (status = 404, body = ApiError)))]
+    responses((status = 200, body = Permit, description = "the permit"), (status = 404, body = ApiError)))]
 pub async fn get(State(app): State<App>, Path(id): Path<String>) -> Result<axum::Json<Permit>> {
     Ok(axum::Json(permits::get(&app, &id)?.as_ref().clone()))
 }

@@ -13,7 +13,7 @@ use crate::http::extract::{Json, Query};
 /// The facility's rate plan: hourly rates per class, bands, surges, caps (minor units; basis points).
 #[utoipa::path(get, path = "/v1/facilities/{id}/rates", tag = "pricing",
     params(("id" = String, Path, description = "facility id")),
-    responses((status = 200, body = Object, description = "the rate plan"), (status = 404, body = ApiError)))]
+    responses((status = 200, body = RatePlan, description = "the rate plan"), (status = 404, body = ApiError)))]
 pub async fn get_rates(State(app): State<App>, Path(id): Path<String>) -> Result<axum::Json<RatePlan>> {
     Ok(axum::Json(directory::rates(&app, &id)?.as_ref().clone()))
 }
@@ -21,7 +21,7 @@ pub async fn get_rates(State(app): State<App>, Path(id): Path<String>) -> Result
 /// Replaces the facility's rate plan; it applies to quotes from now on.
 #[utoipa::path(put, path = "/v1/facilities/{id}/rates", tag = "pricing", security(("bearer" = [])),
     params(("id" = String, Path, description = "facility id")),
-    request_body(content = Object, description = "a rate plan"),
+    request_body(content = RatePlan, description = "a rate plan"),
     responses((status = 204), (status = 404, body = ApiError), (status = 422, body = ApiError)))]
 pub async fn put_rates(
     State(app): State<App>,
@@ -36,7 +36,7 @@ pub async fn put_rates(
 /// Demand pricing uses the facility's occupancy now.
 #[utoipa::path(get, path = "/v1/facilities/{id}/quote", tag = "pricing",
     params(("id" = String, Path, description = "facility id"), QuoteQuery),
-    responses((status = 200, body = Object, description = "the itemised quote"),
+    responses((status = 200, body = Quote, description = "the itemised quote"),
         (status = 404, body = ApiError), (status = 422, body = ApiError)))]
 pub async fn quote(
     State(app): State<App>,

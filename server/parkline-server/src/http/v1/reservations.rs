@@ -25,7 +25,7 @@ fn owner(principal: &Principal) -> Option<i64> {
 #[utoipa::path(post, path = "/v1/reservations", tag = "reservations", security(("bearer" = [])),
     request_body = ReservationRequest,
     responses(
-        (status = 201, body = Object, description = "the reservations made"),
+        (status = 201, body = [Reservation], description = "the reservations made"),
         (status = 409, body = ApiError, description = "conflict: the spot or enough spots are not free then; booking_limit: the account holds as many bookings as it may, owes a fee, or needs money on its account to cover more bookings' no-show fees"),
         (status = 422, body = ApiError, description = "a window in the past, too far ahead, too long or under 30 minutes"),
     ))]
@@ -49,7 +49,7 @@ pub async fn book(
 
 /// The signed-in person's reservations, newest first (the app's "My reservations").
 #[utoipa::path(get, path = "/v1/me/reservations", tag = "reservations", security(("bearer" = [])),
-    responses((status = 200, body = Object, description = "the reservations")))]
+    responses((status = 200, body = [Reservation], description = "the reservations")))]
 pub async fn mine(
     State(app): State<App>,
     Extension(principal): Extension<Principal>,
@@ -62,7 +62,7 @@ pub async fn mine(
 
 #[utoipa::path(get, path = "/v1/reservations/{id}", tag = "reservations", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = Object, description = "the reservation"), (status = 404, body = ApiError)))]
+    responses((status = 200, body = Reservation, description = "the reservation"), (status = 404, body = ApiError)))]
 pub async fn get(
     State(app): State<App>,
     Extension(principal): Extension<Principal>,
@@ -71,10 +71,11 @@ pub async fn get(
     Ok(axum::Json(reservations::get(&app, &id, owner(&principal)).await?))
 }
 
-/// Moves a confirmed reservation to a new window on the same spot.
+/// Moves a confirmed reservation to a new window on the same spot; inside the fee window (an hour before
+/// the start) the move costs what cancelling would.
 #[utoipa::path(put, path = "/v1/reservations/{id}", tag = "reservations", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = ReservationWindow,
-    responses((status = 200, body = Object), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+    responses((status = 200, body = Reservation), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
 pub async fn modify(
     State(app): State<App>,
     Extension(principal): Extension<Principal>,
@@ -87,7 +88,7 @@ pub async fn modify(
 /// Cancels a confirmed reservation: free until an hour before the start, the no-show fee after.
 #[utoipa::path(delete, path = "/v1/reservations/{id}", tag = "reservations", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = Object, description = "the cancelled reservation, with any fee"),
+    responses((status = 200, body = Reservation, description = "the cancelled reservation, with any fee"),
         (status = 404, body = ApiError), (status = 409, body = ApiError)))]
 pub async fn cancel(
     State(app): State<App>,

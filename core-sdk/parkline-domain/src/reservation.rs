@@ -199,10 +199,11 @@ impl Reservation {
         if now <= self.start - FREE_CANCELLATION { 0 } else { self.no_show_fee() }
     }
 
-    /// The fee for moving the booking at `now`: a move inside the fee window costs what cancelling
-    /// would (otherwise moving it far out and then cancelling would be free).
-    pub fn change_fee(&self, now: Timestamp) -> i64 {
-        self.cancellation_fee(now)
+    /// The fee for changing the booking to `[start, end)` at `now`: inside the fee window a change costs
+    /// what cancelling would (otherwise moving it far out and then cancelling would be free), except
+    /// staying longer (the same start, a later end), which gives nothing up.
+    pub fn change_fee(&self, now: Timestamp, start: Timestamp, end: Timestamp) -> i64 {
+        if start == self.start && end >= self.end { 0 } else { self.cancellation_fee(now) }
     }
 }
 
@@ -275,8 +276,11 @@ mod tests {
     #[test]
     fn moving_a_booking_inside_the_fee_window_costs_a_cancellation() {
         let r = booking(120, 180);
-        assert_eq!(r.change_fee(at(0)), 0);
-        assert_eq!(r.change_fee(at(61)), 200);
+        let moved = (at(5000), at(5060));
+        assert_eq!(r.change_fee(at(0), moved.0, moved.1), 0, "well ahead: free");
+        assert_eq!(r.change_fee(at(61), moved.0, moved.1), 200, "inside the fee window");
+        assert_eq!(r.change_fee(at(61), at(120), at(150)), 200, "shorter");
+        assert_eq!(r.change_fee(at(61), at(120), at(240)), 0, "staying longer gives nothing up");
     }
 
     #[test]

@@ -255,9 +255,15 @@ pub async fn modify(
     if !f.claims().spot_free(&r.spot, window.start, window.end, Some(&r.id)) {
         return Err(Error::api(ErrorCode::Conflict, format!("{} is booked for part of that time", r.spot)));
     }
-    let change_fee = r.change_fee(now);
-    let fee =
-        fee_charge(&f, &r, change_fee, "late_change", &format!("change:{}", r.start.as_millisecond()), now);
+    let change_fee = r.change_fee(now, window.start, window.end);
+    let fee = fee_charge(
+        &f,
+        &r,
+        change_fee,
+        "late_change",
+        &format!("change:{}:{}", r.start.as_millisecond(), r.end.as_millisecond()),
+        now,
+    );
     r.fee_minor += change_fee;
     r.start = window.start;
     r.end = window.end;

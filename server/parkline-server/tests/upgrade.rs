@@ -2,7 +2,8 @@
 //! city after a day of traffic, from before operators) migrates it and serves as before: people sign
 //! in with their passwords, the vehicle inside leaves, bookings, permits and money are all there, the
 //! default operator owns it all (a device without a facility is disabled), and the audit chain
-//! verifies. On SQLite and PostgreSQL.
+//! verifies. On SQLite and PostgreSQL. (The fixtures' booking was moved ten years ahead, so that it
+//! does not turn into a no-show as the calendar passes it.)
 
 #[macro_use]
 mod common;

@@ -97,9 +97,10 @@ impl utoipa::Modify for BearerAuth {
 }
 
 /// The answers every route can give besides its own, documented from the route table so the document
-/// cannot forget one: the guard's (401 without or with bad credentials, 403 for a role or key scope it
-/// refuses, 429 over a rate limit), the body's (400 unparsable, 413 too large, 415 not JSON, 422 not
-/// acceptable), and a path's or query's that cannot be read (400). All are `ApiError`s.
+/// cannot forget one: the guard's (401 for missing or bad credentials, even on public routes; 403 for a
+/// role or key scope it refuses; 429 over a rate limit; 404 for a thing out of reach), the body's (400
+/// unparsable, 413 too large, 415 not JSON, 422 not acceptable, 404 naming what does not exist), and a
+/// path's or query's that cannot be read (400). All are `ApiError`s.
 struct CommonResponses;
 
 impl utoipa::Modify for CommonResponses {
@@ -122,7 +123,12 @@ impl utoipa::Modify for CommonResponses {
             let Some(operation) = operation else { continue };
             let mut add: Vec<(&str, &str)> =
                 vec![("429", "rate_limited: too many requests; retry after the delay given")];
-            if route.access != crate::auth::Access::Public {
+            if route.access == crate::auth::Access::Public {
+                add.push((
+                    "401",
+                    "unauthenticated or token_expired: credentials were sent and are not valid (send none)",
+                ));
+            } else {
                 add.push(("401", "unauthenticated or token_expired: no, unknown or expired credentials"));
                 add.push(("403", "forbidden: this caller's role or key scope may not use this route"));
             }
@@ -131,11 +137,15 @@ impl utoipa::Modify for CommonResponses {
                 add.push(("413", "payload_too_large: the body is over the size limit"));
                 add.push(("415", "unsupported_media_type: send Content-Type: application/json"));
                 add.push(("422", "validation_failed: a value is not acceptable (the message says which)"));
+                add.push(("404", "not_found, unknown_facility, unknown_operator...: something the body names does not exist or is out of the caller's reach"));
             }
             let has_params =
                 route.path.contains('{') || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
             if has_params {
                 add.push(("400", "malformed_request: a path or query parameter cannot be read"));
+            }
+            if route.path.contains('{') {
+                add.push(("404", "not_found (or unknown_facility, unknown_gate, ...): no such thing, or out of the caller's reach"));
             }
             for (status, description) in add {
                 operation

@@ -72,7 +72,7 @@ pub async fn get(
 }
 
 /// Moves a confirmed reservation to a new window on the same spot; inside the fee window (an hour before
-/// the start) the move costs what cancelling would.
+/// the start) a change costs what cancelling would, unless it only stays longer.
 #[utoipa::path(put, path = "/v1/reservations/{id}", tag = "reservations", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = ReservationWindow,
     responses((status = 200, body = Reservation), (status = 404, body = ApiError), (status = 409, body = ApiError)))]

@@ -32,7 +32,11 @@ const MAX_SUBSCRIPTIONS: usize = 64;
 
 /// Opens the stream. Send `{"type":"subscribe","facility":ID,"since":SEQ?}` to follow a facility.
 #[utoipa::path(get, path = "/v1/stream", tag = "stream", security(("bearer" = [])),
-    responses((status = 101, description = "WebSocket of StreamMessage; send StreamRequest")))]
+    responses(
+        (status = 101, description = "WebSocket of StreamMessage; send StreamRequest"),
+        (status = 400, body = parkline_protocol::ApiError, description = "malformed_request: not a WebSocket upgrade"),
+        (status = 426, body = parkline_protocol::ApiError, description = "malformed_request: the connection cannot be upgraded"),
+    ))]
 pub async fn stream(
     State(app): State<App>,
     axum::Extension(principal): axum::Extension<crate::auth::Principal>,

@@ -243,6 +243,26 @@ fn secrets() -> parkline_kiosk::api::Secrets {
     }
 }
 
+/// A kiosk with the lot's entry and exit lanes on simulated barriers, its API on loopback behind the
+/// test secrets: the API's address, the entry and exit barriers, and the kiosk's data directory.
+async fn two_lanes_behind_the_api(
+    server: &Server,
+) -> (String, Arc<SimulatedGate>, Arc<SimulatedGate>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let client = Client::new(&server.url(), Some(Cache::open(dir.path().join("kiosk.db")).unwrap())).unwrap();
+    client.set_token(Some(server.kiosk.clone()));
+    let kiosk = Kiosk::new(client, LOT, None, Duration::from_millis(1500));
+    let (entry_gate, exit_gate) = (Arc::new(SimulatedGate::new()), Arc::new(SimulatedGate::new()));
+    let entry = kiosk.lane(IN, Direction::Entry, entry_gate.clone(), None);
+    let exit = kiosk.lane(OUT, Direction::Exit, exit_gate.clone(), None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, parkline_kiosk::api::router(vec![entry, exit], secrets())).await
+    });
+    (api, entry_gate, exit_gate, dir)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cameras_push_plates_and_attendants_act_through_the_kiosk_api() {
     let server = Server::start();
@@ -298,18 +318,7 @@ async fn cameras_push_plates_and_attendants_act_through_the_kiosk_api() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_kiosk_api_opens_nothing_for_strangers() {
     let server = Server::start();
-    let dir = tempfile::tempdir().unwrap();
-    let client = Client::new(&server.url(), Some(Cache::open(dir.path().join("kiosk.db")).unwrap())).unwrap();
-    client.set_token(Some(server.kiosk.clone()));
-    let kiosk = Kiosk::new(client, LOT, None, Duration::from_millis(1500));
-    let (entry_gate, exit_gate) = (Arc::new(SimulatedGate::new()), Arc::new(SimulatedGate::new()));
-    let entry = kiosk.lane(IN, Direction::Entry, entry_gate.clone(), None);
-    let exit = kiosk.lane(OUT, Direction::Exit, exit_gate.clone(), None);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let api = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, parkline_kiosk::api::router(vec![entry, exit], secrets())).await
-    });
+    let (api, entry_gate, exit_gate, _dir) = two_lanes_behind_the_api(&server).await;
     let http = reqwest::Client::new();
     let post = |secret: Option<&str>, path: &str, body: serde_json::Value| {
         let req = http.post(format!("{api}{path}")).json(&body);
@@ -394,18 +403,7 @@ async fn the_kiosk_api_opens_nothing_for_strangers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn online_the_attendant_opens_the_exit_and_the_stay_says_who_and_why() {
     let server = Server::start();
-    let dir = tempfile::tempdir().unwrap();
-    let client = Client::new(&server.url(), Some(Cache::open(dir.path().join("kiosk.db")).unwrap())).unwrap();
-    client.set_token(Some(server.kiosk.clone()));
-    let kiosk = Kiosk::new(client, LOT, None, Duration::from_millis(1500));
-    let (entry_gate, exit_gate) = (Arc::new(SimulatedGate::new()), Arc::new(SimulatedGate::new()));
-    let entry = kiosk.lane(IN, Direction::Entry, entry_gate.clone(), None);
-    let exit = kiosk.lane(OUT, Direction::Exit, exit_gate.clone(), None);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let api = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, parkline_kiosk::api::router(vec![entry, exit], secrets())).await
-    });
+    let (api, entry_gate, exit_gate, _dir) = two_lanes_behind_the_api(&server).await;
     let http = reqwest::Client::new();
     let post = |path: &str, body: serde_json::Value| {
         http.post(format!("{api}{path}")).bearer_auth(ATTENDANT).json(&body).send()

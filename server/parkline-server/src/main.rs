@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use parkline_protocol::Role;
 use parkline_server::clock::SystemClock;
 use parkline_server::config::{Config, Settings};
-use parkline_server::{demo, facilities, setup, start, users};
+use parkline_server::{demo, facilities, mqtt, setup, start, users};
 
 #[derive(Debug, Parser)]
 #[command(name = "parkline-server", version, about = "Parkline smart-parking server")]
@@ -123,7 +123,8 @@ async fn main() -> anyhow::Result<()> {
                 // Through the broker when the server listens to one, as real sensors would.
                 let transport = match config.mqtt_url.as_deref() {
                     Some(url) => {
-                        println!("  Simulated sensors publish to {url}");
+                        // The broker's address, never the credentials the URL may carry.
+                        println!("  Simulated sensors publish to {:?}", mqtt::BrokerUrl::parse(url)?);
                         let ca = config.mqtt_ca_file.as_deref();
                         demo::Transport::mqtt(&server.app, url, ca, &tokens).await?
                     }

@@ -586,8 +586,7 @@ impl Console {
 
     /// Creates a merchant validation code; returns the code (the server's random one if none was given).
     pub async fn create_validation(&self, request: &ValidationRequest) -> Result<String> {
-        let made = self.authed(|| self.client.create_validation(request)).await?;
-        Ok(made["code"].as_str().unwrap_or_default().to_owned())
+        Ok(self.authed(|| self.client.create_validation(request)).await?.code)
     }
 
     /// Imports a facility from its layout's TOML text; returns its id.

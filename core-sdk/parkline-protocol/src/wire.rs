@@ -63,7 +63,9 @@ impl DeviceKind {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoginRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
     pub email: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
     pub password: String,
 }
 
@@ -71,6 +73,26 @@ pub struct LoginRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RefreshRequest {
     pub refresh_token: String,
+}
+
+/// The answer to every well-formed sign-up, whether or not the address has an account: a code went to
+/// the address (or, if it has an account, a note saying so). Nothing here tells which.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignupStarted {
+    pub message: String,
+}
+
+/// `POST /v1/auth/signup/confirm`: the code mailed to the address finishes the sign-up.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmSignup {
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
+    pub email: String,
+    /// Six digits, from the mail.
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub code: String,
 }
 
 /// A short-lived access token (JWT) and a single-use refresh token that gets the next one.
@@ -103,7 +125,9 @@ pub struct Me {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewUser {
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
     pub email: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 1024))]
     pub password: String,
     pub role: Role,
     /// The operator staff work for: a manager's own (the default), or any, named by an admin.
@@ -130,12 +154,14 @@ pub struct StaffFacilities {
 pub struct OperatorView {
     /// Lowercase letters, digits and dashes.
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub name: String,
 }
 
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewDevice {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub name: String,
     pub kind: DeviceKind,
     /// The facility it works at: required (a kiosk or a sensor gateway acts at exactly one).
@@ -179,6 +205,7 @@ pub struct UserView {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewApiKey {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub name: String,
     /// Requests per minute this key may make.
     pub requests_per_minute: u32,
@@ -525,6 +552,7 @@ pub struct PlateRead {
 pub struct GateEvent {
     /// Idempotency key chosen by the lane (1-128 characters); a retry sends the same one and gets the same
     /// decision.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
     pub event_id: String,
     /// The plate read, if the camera read one.
     #[serde(default)]
@@ -629,6 +657,7 @@ pub struct PaymentRequest {
     /// A token from the payment provider standing for the card (never card numbers). With the
     /// simulated provider: `tok_visa` succeeds, `tok_chargeDeclined` and
     /// `tok_chargeDeclinedInsufficientFunds` are declined, `tok_processingError` fails.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 256))]
     pub card_token: String,
     /// How much, in minor units of the facility's currency; by default everything due now. Never more.
     #[serde(default)]
@@ -642,6 +671,7 @@ pub struct PaymentRequest {
 #[serde(deny_unknown_fields)]
 pub struct RefundRequest {
     pub amount_minor: i64,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 500))]
     pub reason: String,
 }
 
@@ -714,8 +744,38 @@ pub struct MyData {
 #[serde(deny_unknown_fields)]
 pub struct TopUpRequest {
     pub amount_minor: i64,
+    #[cfg_attr(feature = "openapi", schema(min_length = 3, max_length = 3))]
     pub currency: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 256))]
     pub card_token: String,
+}
+
+/// A merchant's validation code, with how often it has been used.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidationCode {
+    pub code: String,
+    pub facility: String,
+    pub merchant: String,
+    pub discount: parkline_domain::validation::Discount,
+    pub max_uses: Option<u32>,
+    pub uses: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub valid_until: Option<Timestamp>,
+}
+
+/// What `POST /v1/admin/retention/purge` removed: rows whose plates or images were past retention.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Purged {
+    pub purged: u64,
+}
+
+/// What `POST /v1/admin/billing/run` billed: permit months begun and not billed before.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Billed {
+    pub billed: u32,
 }
 
 /// `POST /v1/validations`: a merchant's validation code for one facility.
@@ -726,8 +786,10 @@ pub struct ValidationRequest {
     /// What visitors or the merchant enter: 4-32 letters, digits or dashes. Omitted, the server makes a
     /// random one (`XXXX-XXXX-XXXX`), which cannot be guessed the way a short chosen word can.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 4, max_length = 32))]
     pub code: Option<String>,
     pub facility: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub merchant: String,
     /// `{"fixed_minor": 500}`, `{"percent": 50}` or `{"free_hours": 2}`.
     pub discount: parkline_domain::validation::Discount,
@@ -762,6 +824,7 @@ pub const WEBHOOK_TOPICS: [&str; 6] = [
 #[serde(deny_unknown_fields)]
 pub struct WebhookRequest {
     /// `https://...` (or `http://` for development).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 2048))]
     pub url: String,
     pub topics: Vec<String>,
     /// Whose facilities' events it hears: a manager's own operator (the default), or one an admin names.
@@ -872,6 +935,7 @@ impl OverrideAction {
 #[serde(deny_unknown_fields)]
 pub struct OverrideRequest {
     pub action: OverrideAction,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 500))]
     pub reason: String,
     /// The session (id or ticket) for `void_session` and `set_plate`.
     #[serde(default)]
@@ -881,6 +945,7 @@ pub struct OverrideRequest {
     pub plate: Option<String>,
     /// Who opens, when a kiosk asks on behalf of the attendant at its lane (kiosks may only open).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub attendant: Option<String>,
 }
 
@@ -1027,6 +1092,7 @@ pub struct Acknowledgement {
 #[serde(deny_unknown_fields)]
 pub struct AcknowledgeAlert {
     /// What was done or why it can wait (1 to 500 characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 500))]
     pub note: String,
 }
 
@@ -1208,6 +1274,43 @@ pub struct PermitList {
 pub struct PoolView {
     pub id: String,
     pub limit: u32,
+}
+
+/// The ledger read end to end: what each account holds, and what in it should not be there.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceCheck {
+    /// How many ledger entries were read.
+    pub entries: u64,
+    /// Every account holding money or owing it, by user and currency.
+    pub accounts: Vec<AccountBalance>,
+    /// Empty when the books are right.
+    pub problems: Vec<BalanceProblem>,
+}
+
+/// One person's account in one currency: positive they hold money, negative they owe it.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountBalance {
+    pub user: i64,
+    /// None for an account no longer on record.
+    pub role: Option<Role>,
+    pub currency: String,
+    pub minor: i64,
+}
+
+/// Something the ledger holds that the payment rules never write.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceProblem {
+    /// Stable: `staff_account` (staff or an admin hold money; accounts are drivers'),
+    /// `refund_to_someone_else` (a refund credits someone other than the payer),
+    /// `refund_beyond_payment`, `refund_without_payment`, `refund_in_another_currency`.
+    pub code: String,
+    /// The ledger entry (its key) the problem is in, if it is one entry's.
+    pub entry: Option<String>,
+    pub user: Option<i64>,
+    pub message: String,
 }
 
 /// A finished stay that left without paying all it owed (a lane let it out offline, or an attendant did).

@@ -9,11 +9,11 @@ use parkline_domain::permit::Permit;
 use parkline_domain::pricing::{Quote, RatePlan};
 use parkline_domain::reservation::Reservation;
 use parkline_protocol::{
-    AccountView, ApiError, ApplyValidation, Availability, BestSpots, FacilityPage, FacilitySummary,
-    GateDecision, GateEvent, IssuedSecret, LayoutView, LoginRequest, Me, MyData, NewDevice, Notice,
-    OverrideOutcome, OverrideRequest, PaymentRequest, Receipt, RefreshRequest, RefundRequest,
-    ReservationRequest, ReservationWindow, SessionView, TokenResponse, TopUpRequest, ValidationRequest,
-    WebhookRequest, WebhookView,
+    AccountView, ApiError, ApplyValidation, Availability, BestSpots, ConfirmSignup, FacilityPage,
+    FacilitySummary, GateDecision, GateEvent, IssuedSecret, LayoutView, LoginRequest, Me, MyData, NewDevice,
+    Notice, OverrideOutcome, OverrideRequest, PaymentRequest, Receipt, RefreshRequest, RefundRequest,
+    ReservationRequest, ReservationWindow, SessionView, SignupStarted, TokenResponse, TopUpRequest,
+    ValidationRequest, WebhookRequest, WebhookView,
 };
 use reqwest::Method;
 use serde::Serialize;
@@ -156,12 +156,19 @@ impl Client {
         Ok(tokens)
     }
 
-    /// Creates a driver's account and signs them in.
-    pub async fn sign_up(&self, email: &str, password: &str) -> Result<TokenResponse> {
+    /// Starts making a driver's account: the server mails a code to the address (or, if it has an
+    /// account, a note saying so; the answer does not tell which). [`Client::confirm_sign_up`] finishes.
+    pub async fn sign_up(&self, email: &str, password: &str) -> Result<SignupStarted> {
         let body = LoginRequest { email: email.to_owned(), password: password.to_owned() };
-        // Not retried: a second attempt would find the account made by the first.
+        // Not retried: a second attempt would mail a second code.
+        self.call(Method::POST, "/v1/auth/signup", Some(&body), None, false).await
+    }
+
+    /// Finishes a sign-up with the code from the mail, and signs the new driver in.
+    pub async fn confirm_sign_up(&self, email: &str, code: &str) -> Result<TokenResponse> {
+        let body = ConfirmSignup { email: email.to_owned(), code: code.to_owned() };
         let tokens: TokenResponse =
-            self.call(Method::POST, "/v1/auth/signup", Some(&body), None, false).await?;
+            self.call(Method::POST, "/v1/auth/signup/confirm", Some(&body), None, false).await?;
         self.set_token(Some(tokens.access_token.clone()));
         Ok(tokens)
     }
@@ -325,7 +332,10 @@ impl Client {
     }
 
     /// Creates a merchant validation code (managers).
-    pub async fn create_validation(&self, request: &ValidationRequest) -> Result<serde_json::Value> {
+    pub async fn create_validation(
+        &self,
+        request: &ValidationRequest,
+    ) -> Result<parkline_protocol::ValidationCode> {
         self.call(Method::POST, "/v1/validations", Some(request), None, false).await
     }
 

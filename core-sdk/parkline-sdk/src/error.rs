@@ -24,6 +24,12 @@ pub enum Error {
     /// The credential store failed.
     #[error("credentials: {0}")]
     Credentials(String),
+    /// A file of the client's could not be made or read.
+    #[error("disk: {0}")]
+    Disk(String),
+    /// A sealing key is unusable, or a sealed value does not open with it.
+    #[error("seal: {0}")]
+    Seal(String),
 }
 
 impl Error {
@@ -48,6 +54,8 @@ impl Error {
             Error::Cache(_) => "cache".into(),
             Error::NotCached => "not_cached".into(),
             Error::Credentials(_) => "credentials".into(),
+            Error::Disk(_) => "disk".into(),
+            Error::Seal(_) => "seal".into(),
         }
     }
 }

@@ -84,7 +84,7 @@ impl Client {
         let db = cache.conn();
         db.execute(
             "INSERT INTO outbox (command, key, queued_ms) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING",
-            params![json, command.key(), now.as_millisecond()],
+            params![cache.store_text("outbox.command", &json), command.key(), now.as_millisecond()],
         )?;
         let (id, ms): (i64, i64) =
             db.query_row("SELECT id, queued_ms FROM outbox WHERE key = ?1", params![command.key()], |r| {
@@ -112,7 +112,8 @@ impl Client {
             .query_map([state], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, json, ms) = row?;
+            let (id, stored, ms) = row?;
+            let json = cache.read_text("outbox.command", &stored)?;
             let command = serde_json::from_str(&json).map_err(|e| Error::Protocol(e.to_string()))?;
             out.push(Queued { id, command, queued_at: Timestamp::from_millisecond(ms).unwrap_or_default() });
         }
@@ -136,9 +137,15 @@ impl Client {
                     ("rejected", text, Outcome::Rejected { id: q.id, command: q.command, code, message })
                 }
             };
-            self.outbox_cache()?.conn().execute(
+            let cache = self.outbox_cache()?;
+            cache.conn().execute(
                 "UPDATE outbox SET state = ?2, result = ?3, done_ms = ?4 WHERE id = ?1",
-                params![q.id, state, result, Timestamp::now().as_millisecond()],
+                params![
+                    q.id,
+                    state,
+                    cache.store_text("outbox.result", &result),
+                    Timestamp::now().as_millisecond()
+                ],
             )?;
             outcomes.push(outcome);
         }
@@ -147,15 +154,18 @@ impl Client {
 
     /// What became of one queued command, once answered.
     pub fn outcome(&self, id: i64) -> Result<Option<(String, serde_json::Value)>> {
-        let row: Option<(String, Option<String>)> = self
-            .outbox_cache()?
+        let cache = self.outbox_cache()?;
+        let row: Option<(String, Option<String>)> = cache
             .conn()
             .query_row("SELECT state, result FROM outbox WHERE id = ?1", params![id], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .optional()?;
         Ok(match row {
-            Some((state, Some(result))) => Some((state, serde_json::from_str(&result).unwrap_or_default())),
+            Some((state, Some(stored))) => {
+                let result = cache.read_text("outbox.result", &stored)?;
+                Some((state, serde_json::from_str(&result).unwrap_or_default()))
+            }
             _ => None,
         })
     }

@@ -252,3 +252,64 @@ fn drivers_and_managers_use_the_typed_calls() {
     });
     server.kill();
 }
+
+/// Every file of the cache (the database, its WAL and shared memory), as bytes.
+fn cache_files(dir: &tempfile::TempDir) -> Vec<u8> {
+    let mut all = Vec::new();
+    for name in ["client.db", "client.db-wal", "client.db-shm"] {
+        all.extend(std::fs::read(dir.path().join(name)).unwrap_or_default());
+    }
+    all
+}
+
+fn holds(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// A kiosk's cache sealed with its key: the plates it queued offline and the answers about them are
+/// on disk only sealed, even those an older, clear cache held before; without the key nothing opens.
+/// Answered commands and old answers are forgotten after the retention; queued ones never are.
+#[test]
+fn a_sealed_cache_keeps_no_plate_in_the_clear_and_forgets_by_age() {
+    let mut server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        // Written by a kiosk from before sealing.
+        let clear = Client::new(&server.url(), Some(cache(&dir))).unwrap();
+        clear.queue(entry("s0", "SEAL000")).unwrap();
+        drop(clear);
+        assert!(holds(&cache_files(&dir), "SEAL000"), "the old cache held it in the clear");
+
+        let seal = parkline_sdk::Seal::load_or_create(&dir.path().join("kiosk.key")).unwrap();
+        let sealed = Cache::open_sealed(dir.path().join("client.db"), seal.clone()).unwrap();
+        let client = Client::new(&server.url(), Some(sealed.clone())).unwrap();
+        client.set_token(Some(server.kiosk.clone()));
+        server.kill();
+        client.queue(entry("s1", "SEAL001")).unwrap();
+        client.queue(entry("s2", "SEAL002")).unwrap();
+        let files = cache_files(&dir);
+        for plate in ["SEAL000", "SEAL001", "SEAL002"] {
+            assert!(!holds(&files, plate), "{plate} is on disk in the clear");
+        }
+        assert_eq!(client.pending().unwrap().len(), 3, "and every one still reads back");
+        let unkeyed = Client::new(&server.url(), Some(cache(&dir))).unwrap();
+        assert_eq!(unkeyed.pending().unwrap_err().code(), "seal", "no key, nothing opens");
+
+        server.restart();
+        let outcomes = client.sync().await.unwrap();
+        assert_eq!(outcomes.len(), 3, "{outcomes:?}");
+        assert!(outcomes.iter().all(|o| matches!(o, Outcome::Applied { .. })), "{outcomes:?}");
+        let answer = client.outcome(client.applied().unwrap()[1].id).unwrap().unwrap();
+        assert_eq!(answer.0, "applied");
+        assert!(!holds(&cache_files(&dir), "SEAL001"), "answers are sealed too");
+
+        // Past the retention: answered commands go; a command still queued stays.
+        server.kill();
+        client.queue(entry("s3", "SEAL003")).unwrap();
+        let gone = sealed.forget_before(Timestamp::now() + jiff::SignedDuration::from_secs(1)).unwrap();
+        assert!(gone >= 3, "{gone}");
+        assert!(client.applied().unwrap().is_empty());
+        assert_eq!(client.pending().unwrap().len(), 1, "nothing queued is lost");
+    });
+}

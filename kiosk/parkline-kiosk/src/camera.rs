@@ -2,10 +2,11 @@
 //! URL, an MJPEG stream. Cameras that read plates themselves push plates instead (see `plates_api`).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
+use parkline_sdk::Seal;
 
 use crate::Error;
 
@@ -33,19 +34,41 @@ const FOLDER_POLL: Duration = Duration::from_millis(20);
 
 /// Images dropped into a folder, each taken once, oldest first. A file is taken when its size holds
 /// still between two looks (an FTP upload in progress grows); names starting with `.` or ending in
-/// `.part`/`.tmp` are uploads in progress. Taken files move to `done/` beside them.
+/// `.part`/`.tmp` are uploads in progress. Taken files are kept in `done/` beside them, sealed
+/// (`<name>.sealed`, [`open_image`] opens one) when the kiosk seals, until the retention purge.
 #[derive(Debug)]
 pub struct FolderCamera {
     dir: PathBuf,
     sizes: HashMap<PathBuf, u64>,
     per_vehicle: u32,
+    seal: Option<Seal>,
 }
 
+/// What a kept image is sealed for.
+const IMAGE: &str = "camera.image";
+
 impl FolderCamera {
-    pub fn new(dir: PathBuf, per_vehicle: u32) -> Result<FolderCamera, Error> {
+    pub fn new(dir: PathBuf, per_vehicle: u32, seal: Option<Seal>) -> Result<FolderCamera, Error> {
         std::fs::create_dir_all(dir.join("done"))
             .map_err(|e| Error::Camera(format!("{}: {e}", dir.display())))?;
-        Ok(FolderCamera { dir, sizes: HashMap::new(), per_vehicle: per_vehicle.max(1) })
+        Ok(FolderCamera { dir, sizes: HashMap::new(), per_vehicle: per_vehicle.max(1), seal })
+    }
+
+    /// Keeps a taken image in `done/`: sealed (written whole, then the original removed), or moved.
+    fn keep(&self, path: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let done = self.dir.join("done");
+        let Some(seal) = &self.seal else {
+            let kept = done.join(&name);
+            std::fs::rename(path, &kept)?;
+            return Ok(kept);
+        };
+        let kept = done.join(format!("{name}.sealed"));
+        let tmp = done.join(format!(".{name}.sealed.tmp"));
+        std::fs::write(&tmp, seal.seal_bytes(IMAGE, bytes))?;
+        std::fs::rename(&tmp, &kept)?;
+        std::fs::remove_file(path)?;
+        Ok(kept)
     }
 
     fn ready(&mut self) -> Result<Option<PathBuf>, Error> {
@@ -72,6 +95,28 @@ impl FolderCamera {
     }
 }
 
+/// A kept image as the camera sent it: a `.sealed` one opened with `seal`, any other read as it is.
+pub fn open_image(path: &Path, seal: &Seal) -> Result<Vec<u8>, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::Camera(format!("{}: {e}", path.display())))?;
+    if path.extension().is_some_and(|e| e == "sealed") {
+        return Ok(seal.open_bytes(IMAGE, &bytes)?);
+    }
+    Ok(bytes)
+}
+
+/// Removes the images kept in `dir/done` before `before` (by when they were kept); returns how many.
+pub fn forget_images_before(dir: &Path, before: SystemTime) -> std::io::Result<usize> {
+    let mut gone = 0;
+    for entry in std::fs::read_dir(dir.join("done"))?.flatten() {
+        let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|at| at < before);
+        if old && entry.file_type().is_ok_and(|t| t.is_file()) {
+            std::fs::remove_file(entry.path())?;
+            gone += 1;
+        }
+    }
+    Ok(gone)
+}
+
 #[async_trait]
 impl Camera for FolderCamera {
     async fn next(&mut self) -> Result<Frame, Error> {
@@ -80,9 +125,8 @@ impl Camera for FolderCamera {
                 let bytes =
                     std::fs::read(&path).map_err(|e| Error::Camera(format!("{}: {e}", path.display())))?;
                 let arrived = Instant::now();
-                let name = path.file_name().unwrap_or_default().to_owned();
-                let kept = self.dir.join("done").join(&name);
-                std::fs::rename(&path, &kept)
+                let kept = self
+                    .keep(&path, &bytes)
                     .map_err(|e| Error::Camera(format!("{}: {e}", path.display())))?;
                 self.sizes.remove(&path);
                 let source = kept.display().to_string();
@@ -214,7 +258,7 @@ mod tests {
     #[tokio::test]
     async fn a_folder_gives_each_finished_image_once_oldest_first() {
         let dir = tempfile::tempdir().unwrap();
-        let mut camera = FolderCamera::new(dir.path().to_owned(), 1).unwrap();
+        let mut camera = FolderCamera::new(dir.path().to_owned(), 1, None).unwrap();
         std::fs::write(dir.path().join("upload.jpg.part"), b"half").unwrap();
         std::fs::write(dir.path().join("a.jpg"), b"first").unwrap();
         std::thread::sleep(Duration::from_millis(20));
@@ -225,5 +269,32 @@ mod tests {
         assert_eq!(camera.next().await.unwrap().bytes, b"second");
         let nothing = tokio::time::timeout(Duration::from_millis(200), camera.next()).await;
         assert!(nothing.is_err(), "an upload in progress is not a frame");
+    }
+
+    /// A sealing kiosk keeps only sealed copies, which open with its key alone, and forgets them after
+    /// the retention.
+    #[tokio::test]
+    async fn kept_images_are_sealed_and_forgotten_after_the_retention() {
+        let dir = tempfile::tempdir().unwrap();
+        let seal = Seal::load_or_create(&dir.path().join("kiosk.key")).unwrap();
+        let cam = dir.path().join("cam");
+        let mut camera = FolderCamera::new(cam.clone(), 1, Some(seal.clone())).unwrap();
+        let photo = b"\xFF\xD8 a car with plate ABC1234 \xFF\xD9";
+        std::fs::write(cam.join("car.jpg"), photo).unwrap();
+        let frame = camera.next().await.unwrap();
+        assert_eq!(frame.bytes, photo, "the lane reads the image as it came");
+        assert!(frame.source.ends_with("done/car.jpg.sealed"), "{}", frame.source);
+        let kept: Vec<_> = std::fs::read_dir(cam.join("done")).unwrap().flatten().map(|e| e.path()).collect();
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert!(!cam.join("car.jpg").exists(), "the clear original is gone");
+        let on_disk = std::fs::read(&kept[0]).unwrap();
+        assert!(!on_disk.windows(7).any(|w| w == b"ABC1234"), "sealed on disk");
+        assert_eq!(open_image(&kept[0], &seal).unwrap(), photo);
+        let other = Seal::load_or_create(&dir.path().join("other.key")).unwrap();
+        assert!(open_image(&kept[0], &other).is_err(), "another key opens nothing");
+
+        assert_eq!(forget_images_before(&cam, SystemTime::now() - Duration::from_secs(3600)).unwrap(), 0);
+        assert_eq!(forget_images_before(&cam, SystemTime::now() + Duration::from_secs(1)).unwrap(), 1);
+        assert!(std::fs::read_dir(cam.join("done")).unwrap().next().is_none());
     }
 }

@@ -34,6 +34,14 @@ pub struct Config {
     /// Cores the plate reader may use for one image (default: all, up to 4).
     #[serde(default)]
     pub reader_threads: Option<usize>,
+    /// The key that seals the offline cache, the outbox and kept camera images (BASE64 of 32 bytes);
+    /// generated into `data_dir/kiosk.key` (readable by its owner only) when unset.
+    #[serde(default)]
+    pub seal_key: Option<String>,
+    /// Days to keep camera images, answered commands and cached answers; queued commands are kept until
+    /// sent. Match the server's `pii_retention_days`.
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
     /// How long a lane waits for the server before deciding on its own.
     #[serde(default = "default_deadline_ms")]
     pub deadline_ms: u64,
@@ -157,11 +165,24 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The sealing key: `seal_key`, else `data_dir/kiosk.key` (made on first use).
+    pub fn seal(&self) -> Result<parkline_sdk::Seal, Error> {
+        Ok(match &self.seal_key {
+            Some(key) => parkline_sdk::Seal::from_base64(key)?,
+            None => parkline_sdk::Seal::load_or_create(&self.data_dir.join("kiosk.key"))?,
+        })
+    }
+}
+
 fn default_data_dir() -> PathBuf {
     PathBuf::from("kiosk-data")
 }
 fn default_region() -> String {
     "us".into()
+}
+fn default_retention_days() -> u32 {
+    90
 }
 fn default_deadline_ms() -> u64 {
     1500

@@ -57,8 +57,9 @@ pub struct Running {
 pub async fn start(config: &Config) -> Result<Running, Error> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| Error::Config(format!("{}: {e}", config.data_dir.display())))?;
-    let cache = parkline_sdk::Cache::open(config.data_dir.join("kiosk.db"))?;
-    let client = parkline_sdk::Client::new(&config.server, Some(cache))?;
+    let seal = config.seal()?;
+    let cache = parkline_sdk::Cache::open_sealed(config.data_dir.join("kiosk.db"), seal.clone())?;
+    let client = parkline_sdk::Client::new(&config.server, Some(cache.clone()))?;
     client.set_token(Some(config.device_token.clone()));
     let region = parkline_domain::plate_format::Region::by_name(&config.region)
         .ok_or_else(|| Error::Config(format!("unknown plate region {:?}", config.region)))?;
@@ -103,7 +104,7 @@ pub async fn start(config: &Config) -> Result<Running, Error> {
         let handle = kiosk.lane(&lane.gate, lane.direction, controller, lane.printer.clone());
         let camera: Option<Box<dyn Camera>> = match &lane.camera {
             CameraConfig::Folder { path, frames_per_vehicle } => {
-                Some(Box::new(FolderCamera::new(path.clone(), *frames_per_vehicle)?))
+                Some(Box::new(FolderCamera::new(path.clone(), *frames_per_vehicle, Some(seal.clone()))?))
             }
             CameraConfig::Snapshot { url, interval_ms } => {
                 Some(Box::new(SnapshotCamera::new(url.clone(), Duration::from_millis(*interval_ms))))
@@ -116,6 +117,7 @@ pub async fn start(config: &Config) -> Result<Running, Error> {
         }
         lanes.push(handle);
     }
+    spawn_retention(config, cache);
     let api = match config.listen {
         Some(addr) => {
             let listener = tokio::net::TcpListener::bind(addr)
@@ -129,4 +131,34 @@ pub async fn start(config: &Config) -> Result<Running, Error> {
         None => None,
     };
     Ok(Running { kiosk, lanes, api })
+}
+
+/// Hourly, from start: forgets camera images, answered commands and cached answers older than the
+/// retention (`retention_days`), as the server forgets plates of finished stays.
+fn spawn_retention(config: &Config, cache: parkline_sdk::Cache) {
+    let keep = Duration::from_secs(u64::from(config.retention_days.max(1)) * 86_400);
+    let folders: Vec<std::path::PathBuf> = config
+        .lanes
+        .iter()
+        .filter_map(|l| match &l.camera {
+            CameraConfig::Folder { path, .. } => Some(path.clone()),
+            _ => None,
+        })
+        .collect();
+    tokio::spawn(async move {
+        loop {
+            let before = std::time::SystemTime::now() - keep;
+            for dir in &folders {
+                if let Err(e) = camera::forget_images_before(dir, before) {
+                    tracing::warn!("forgetting old images in {}: {e}", dir.display());
+                }
+            }
+            if let Ok(at) = jiff::Timestamp::try_from(before)
+                && let Err(e) = cache.forget_before(at)
+            {
+                tracing::warn!("forgetting old cache rows: {e}");
+            }
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    });
 }

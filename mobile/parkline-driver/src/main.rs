@@ -121,6 +121,7 @@ fn app() -> Element {
     let mut paid = use_signal(|| false);
     let mut signed_in_as = use_signal(|| setup.signed_in_as.clone());
     let mut account_error = use_signal(|| None::<String>);
+    let mut awaiting_code = use_signal(|| None::<String>);
     let ticket = use_signal(|| match &setup.first {
         Screen::Park(t) => Some(t.clone()),
         _ => None,
@@ -161,6 +162,7 @@ fn app() -> Element {
     let notify_driver = driver.clone();
     let favourite_driver = driver.clone();
     let account_driver = driver.clone();
+    let confirm_driver = driver.clone();
     // Notices from the stream, in the app and outside it.
     let notices_driver = driver.clone();
     use_future(move || {
@@ -195,14 +197,34 @@ fn app() -> Element {
         sign_in: Callback::new(move |(email, password, create): (String, String, bool)| {
             let d = account_driver.clone();
             spawn(async move {
-                let done = if create {
-                    d.client.sign_up(&email, &password).await
-                } else {
-                    d.client.login(&email, &password).await
-                };
-                match done {
+                if create {
+                    match d.client.sign_up(&email, &password).await {
+                        Ok(_) => {
+                            awaiting_code.set(Some(email.trim().to_lowercase()));
+                            account_error.set(None);
+                        }
+                        Err(e) => account_error.set(Some(e.to_string())),
+                    }
+                    return;
+                }
+                match d.client.login(&email, &password).await {
                     Ok(_) => {
                         signed_in_as.set(Some(email.trim().to_lowercase()));
+                        account_error.set(None);
+                        finds.restart();
+                        screen.set(Screen::Find);
+                    }
+                    Err(e) => account_error.set(Some(e.to_string())),
+                }
+            });
+        }),
+        confirm_sign_up: Callback::new(move |(email, code): (String, String)| {
+            let d = confirm_driver.clone();
+            spawn(async move {
+                match d.client.confirm_sign_up(&email, &code).await {
+                    Ok(_) => {
+                        signed_in_as.set(Some(email));
+                        awaiting_code.set(None);
                         account_error.set(None);
                         finds.restart();
                         screen.set(Screen::Find);
@@ -303,7 +325,9 @@ fn app() -> Element {
             let state = load(detail.read().clone().flatten());
             rsx! { DetailScreen { state } }
         }
-        Screen::Account => rsx! { AccountScreen { signed_in_as: signed_in_as(), error: account_error() } },
+        Screen::Account => {
+            rsx! { AccountScreen { signed_in_as: signed_in_as(), error: account_error(), awaiting_code: awaiting_code() } }
+        }
         Screen::Reservations => {
             let state = load(bookings.read().clone());
             rsx! { ReservationsScreen { state } }

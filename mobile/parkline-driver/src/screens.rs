@@ -20,8 +20,10 @@ pub struct Actions {
     pub extend: Callback<String>,
     pub notify_me: Callback<String>,
     pub toggle_favourite: Callback<String>,
-    /// Email, password, and whether to create the account first.
+    /// Email, password, and whether to create the account first (which mails a code).
     pub sign_in: Callback<(String, String, bool)>,
+    /// Email and the code from the sign-up mail.
+    pub confirm_sign_up: Callback<(String, String)>,
 }
 
 fn actions() -> Option<Actions> {
@@ -243,12 +245,18 @@ fn clock(d: SignedDuration) -> String {
     format!("{}h {:02}m", m / 60, m % 60)
 }
 
-/// Signing in, or creating a driver's account.
+/// Signing in, or creating a driver's account: the code mailed to the address (`awaiting_code`, the
+/// address) finishes it.
 #[component]
-pub fn AccountScreen(signed_in_as: Option<String>, error: Option<String>) -> Element {
+pub fn AccountScreen(
+    signed_in_as: Option<String>,
+    error: Option<String>,
+    awaiting_code: Option<String>,
+) -> Element {
     let act = actions();
     let mut email = use_signal(String::new);
     let mut password = use_signal(String::new);
+    let mut code = use_signal(String::new);
     let submit = move |create: bool| {
         if let Some(a) = act {
             a.sign_in.call((email(), password(), create));
@@ -263,10 +271,24 @@ pub fn AccountScreen(signed_in_as: Option<String>, error: Option<String>) -> Ele
             if let Some(why) = error {
                 Status { text: "{why}", kind: "error" }
             }
-            input { class: "field", r#type: "email", placeholder: "Email", value: "{email}", oninput: move |e| email.set(e.value()) }
-            input { class: "field", r#type: "password", placeholder: "Password (10 characters or more)", value: "{password}", oninput: move |e| password.set(e.value()) }
-            button { class: "primary", onclick: move |_| submit(false), "Sign in" }
-            button { class: "secondary", onclick: move |_| submit(true), "Create an account" }
+            if let Some(to) = awaiting_code {
+                Status { text: "Check your mail at {to}: enter the code to finish making your account.", kind: "ok" }
+                input { class: "field", inputmode: "numeric", autocomplete: "one-time-code", placeholder: "Code from the mail", value: "{code}", oninput: move |e| code.set(e.value()) }
+                button {
+                    class: "primary",
+                    onclick: move |_| {
+                        if let Some(a) = act {
+                            a.confirm_sign_up.call((to.clone(), code()));
+                        }
+                    },
+                    "Finish signing up"
+                }
+            } else {
+                input { class: "field", r#type: "email", placeholder: "Email", value: "{email}", oninput: move |e| email.set(e.value()) }
+                input { class: "field", r#type: "password", placeholder: "Password (10 characters or more)", value: "{password}", oninput: move |e| password.set(e.value()) }
+                button { class: "primary", onclick: move |_| submit(false), "Sign in" }
+                button { class: "secondary", onclick: move |_| submit(true), "Create an account" }
+            }
         }
     }
 }

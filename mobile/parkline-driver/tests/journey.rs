@@ -163,15 +163,22 @@ async fn a_payment_made_offline_is_sent_once_when_the_server_is_back() {
 async fn a_new_driver_signs_up_and_is_signed_in() {
     let server = Server::start();
     let client = Client::new(&server.url(), None).unwrap();
-    client.sign_up("New.Driver@example.com ", "a long enough password").await.unwrap();
+    let started = client.sign_up("New.Driver@example.com ", "a long enough password").await.unwrap();
+    let mail = server.mail.wait_for("new.driver@example.com", 1);
+    let code = mail.code().expect("a sign-up code in the mail");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let refused = client.confirm_sign_up("new.driver@example.com", wrong).await;
+    assert_eq!(refused.unwrap_err().code(), "invalid_credentials");
+    client.confirm_sign_up("new.driver@example.com", &code).await.unwrap();
     let me = client.me().await.unwrap();
     assert_eq!(me.email, "new.driver@example.com");
     assert_eq!(me.role, parkline_protocol::Role::Driver);
-    let again = Client::new(&server.url(), None)
-        .unwrap()
-        .sign_up("new.driver@example.com", "another password!")
-        .await;
-    assert_eq!(again.unwrap_err().code(), "conflict");
+    // Signing up again with the address answers the same; the mail tells the holder, with no code.
+    let other = Client::new(&server.url(), None).unwrap();
+    let again = other.sign_up("new.driver@example.com", "another password!").await.unwrap();
+    assert_eq!(again, started);
+    let note = server.mail.wait_for("new.driver@example.com", 2);
+    assert!(note.code().is_none() && note.text.contains("It has one already"), "{}", note.text);
     let short = Client::new(&server.url(), None).unwrap().sign_up("x@example.com", "short").await;
     assert_eq!(short.unwrap_err().code(), "validation_failed");
     client.login("new.driver@example.com", "a long enough password").await.unwrap();

@@ -203,20 +203,28 @@ fn reservations_list_with_cancel_for_the_upcoming() {
 
 #[test]
 fn the_account_screen_signs_in_or_creates_an_account() {
-    let screen = |signed_in_as: Option<&str>, error: Option<&str>| {
+    let screen = |signed_in_as: Option<&str>, error: Option<&str>, awaiting_code: Option<&str>| {
         render(
             AccountScreen,
-            AccountScreenProps { signed_in_as: signed_in_as.map(Into::into), error: error.map(Into::into) },
+            AccountScreenProps {
+                signed_in_as: signed_in_as.map(Into::into),
+                error: error.map(Into::into),
+                awaiting_code: awaiting_code.map(Into::into),
+            },
         )
     };
-    let out = screen(None, None);
+    let out = screen(None, None, None);
     assert!(
         out.contains("Sign in") && out.contains("Create an account") && out.contains("type=\"password\"")
     );
-    assert!(!out.contains("Signed in as"));
+    assert!(!out.contains("Signed in as") && !out.contains("Finish signing up"));
     assert!(
-        screen(None, Some("invalid_credentials: wrong email or password"))
+        screen(None, Some("invalid_credentials: wrong email or password"), None)
             .contains("wrong email or password")
     );
-    assert!(screen(Some("driver@demo.parkline"), None).contains("Signed in as driver@demo.parkline"));
+    assert!(screen(Some("driver@demo.parkline"), None, None).contains("Signed in as driver@demo.parkline"));
+    // After "Create an account": the code from the mail, not the password again.
+    let waiting = screen(None, None, Some("new@example.com"));
+    assert!(waiting.contains("Check your mail at new@example.com") && waiting.contains("Finish signing up"));
+    assert!(waiting.contains("one-time-code") && !waiting.contains("type=\"password\""));
 }

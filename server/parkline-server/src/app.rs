@@ -42,6 +42,8 @@ pub struct AppInner {
     pub notify_sender: Arc<dyn Sender>,
     /// The card processor.
     pub payments: Arc<dyn Provider>,
+    /// Where mail (sign-up codes) goes.
+    pub mailer: Arc<crate::mail::Mailer>,
     /// A sensor silent for longer is stale.
     pub stale_after: SignedDuration,
     /// Where the server's own requests (webhooks) may go.

@@ -86,6 +86,14 @@ pub struct Settings {
     /// `pretty` or `json` [default: pretty].
     #[arg(long, env = "PARKLINE_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Where mail goes (sign-up codes): `smtp://[user:password@]host[:port]` (add `?tls=required` for
+    /// STARTTLS), `smtps://...` for TLS, or `log` (into the server's log: demos and tests only). Unset,
+    /// drivers cannot sign up by themselves [default: none; `demo` uses `log`].
+    #[arg(long, env = "PARKLINE_MAIL_URL", hide_env_values = true)]
+    pub mail_url: Option<String>,
+    /// The sender of the server's mail [default: Parkline <no-reply@parkline.localhost>].
+    #[arg(long, env = "PARKLINE_MAIL_FROM")]
+    pub mail_from: Option<String>,
     /// Private address ranges webhooks may reach besides the public internet, `CIDR[,CIDR...]` (a
     /// partner on the operator's own network) [default: none].
     #[arg(long, env = "PARKLINE_WEBHOOK_ALLOW_PRIVATE")]
@@ -127,6 +135,8 @@ impl Settings {
             max_reading_age_s,
             login_rate_per_minute,
             log_format,
+            mail_url,
+            mail_from,
             webhook_allow_private
         )
     }
@@ -169,6 +179,8 @@ impl Settings {
             sensor_stale_after_s: self.sensor_stale_after_s.unwrap_or(60),
             max_reading_age_s: self.max_reading_age_s.unwrap_or(3600).max(1),
             json_logs: self.log_format.as_deref() == Some("json"),
+            mail_url: self.mail_url,
+            mail_from: self.mail_from.unwrap_or_else(|| "Parkline <no-reply@parkline.localhost>".into()),
             outbound: crate::outbound::Outbound::parse(self.webhook_allow_private.as_deref())?,
         })
     }
@@ -200,6 +212,8 @@ pub struct Config {
     pub sensor_stale_after_s: u32,
     pub max_reading_age_s: u32,
     pub json_logs: bool,
+    pub mail_url: Option<String>,
+    pub mail_from: String,
     /// Where webhooks may be sent.
     pub outbound: crate::outbound::Outbound,
 }

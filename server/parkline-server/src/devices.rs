@@ -106,7 +106,7 @@ pub async fn issue_api_key(app: &App, reach: &Reach, key: NewApiKey) -> Result<I
 
 fn non_empty<'a>(s: &'a str, field: &str) -> Result<&'a str> {
     let s = s.trim();
-    if s.is_empty() || s.len() > 200 {
+    if s.is_empty() || s.chars().count() > 200 {
         return Err(Error::validation(format!("{field} must be 1-200 characters")));
     }
     Ok(s)

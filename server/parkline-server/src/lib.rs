@@ -19,6 +19,7 @@ pub mod http;
 pub mod hub;
 pub mod inside;
 pub mod live;
+pub mod mail;
 pub mod mqtt;
 pub mod notices;
 pub mod occupancy;

@@ -113,6 +113,8 @@ async fn main() -> anyhow::Result<()> {
             let mut config = config(&cli.config, settings)?;
             // The demo takes test cards unless told otherwise, and says so.
             config.payment_provider.get_or_insert_with(|| "simulated".into());
+            // And its mail (sign-up codes) goes into the log.
+            config.mail_url.get_or_insert_with(|| "log".into());
             init_logs(config.json_logs);
             let server = start(&config).await?;
             let tokens = demo::seed(&server.app).await?;
@@ -204,6 +206,9 @@ fn print_banner(url: &str, config: &Config, tokens: &std::collections::BTreeMap<
     match config.payment_provider.as_deref() {
         Some("simulated") => println!("  Payments are SIMULATED: test cards (tok_visa) pass, no money moves"),
         other => println!("  Payments: {}", other.unwrap_or("none")),
+    }
+    if config.mail_url.as_deref() == Some("log") {
+        println!("  Mail goes into this log: sign-up codes are printed there");
     }
     println!("  Database: {}", config.database_url);
     println!();

@@ -23,7 +23,7 @@ pub async fn create(app: &App, operator: OperatorView) -> Result<()> {
         return Err(Error::validation("operator ids are 1-64 lowercase letters, digits or dashes"));
     }
     let name = operator.name.trim();
-    if name.is_empty() || name.len() > 200 {
+    if name.is_empty() || name.chars().count() > 200 {
         return Err(Error::validation("name must be 1-200 characters"));
     }
     app.store.insert_operator(&operator.id, name, app.now()).await.map_err(|e| match e {

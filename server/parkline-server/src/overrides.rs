@@ -18,7 +18,7 @@ pub async fn apply(
 ) -> Result<OverrideOutcome> {
     let (live, store, now) = (&app.live, app.store.as_ref(), app.now());
     let reason = req.reason.trim();
-    if reason.is_empty() || reason.len() > 500 {
+    if reason.is_empty() || reason.chars().count() > 500 {
         return Err(Error::validation("an override needs a reason (1-500 characters)"));
     }
     let f = live

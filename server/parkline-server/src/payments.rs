@@ -127,7 +127,7 @@ pub async fn refund(
         return receipt(app, &done).await;
     }
     let reason = req.reason.trim();
-    if reason.is_empty() || reason.len() > 500 {
+    if reason.is_empty() || reason.chars().count() > 500 {
         return Err(Error::validation("a refund needs a reason (1-500 characters)"));
     }
     let payment = app

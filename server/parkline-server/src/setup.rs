@@ -64,6 +64,7 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App>
         clock,
         permits: Permits::default(),
         payments: provider(config)?,
+        mailer: Arc::new(crate::mail::Mailer::from_settings(config.mail_url.as_deref(), &config.mail_from)?),
         pii_retention_days: config.pii_retention_days,
         hub: Hub::default(),
         notify_sender: Arc::new(LogSender),

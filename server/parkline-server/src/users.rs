@@ -2,7 +2,11 @@
 
 use std::sync::LazyLock;
 
-use parkline_protocol::{ErrorCode, LoginRequest, Me, NewUser, Role, TokenResponse, UserView};
+use jiff::SignedDuration;
+use parkline_protocol::{
+    ConfirmSignup, ErrorCode, LoginRequest, Me, NewUser, Role, SignupStarted, TokenResponse, UserView,
+};
+use parkline_store::PendingSignup;
 
 use crate::app::App;
 use crate::auth::{Reach, hash_password, random_token, sha256_hex, verify_password};
@@ -56,6 +60,24 @@ fn check_staff_facilities(app: &App, reach: &Reach, operator: &str, facilities: 
     Ok(())
 }
 
+/// An email address as accounts keep it (trimmed, lowercase), if it is one.
+fn email_address(email: &str) -> Result<String> {
+    let email = email.trim().to_lowercase();
+    let plausible =
+        email.len() <= 254 && email.split_once('@').is_some_and(|(a, d)| !a.is_empty() && d.contains('.'));
+    if !plausible {
+        return Err(Error::validation(format!("{email:?} is not an email address")));
+    }
+    Ok(email)
+}
+
+fn check_password(password: &str) -> Result<()> {
+    if password.chars().count() < MIN_PASSWORD_LEN || password.len() > 1024 {
+        return Err(Error::validation(format!("passwords need {MIN_PASSWORD_LEN} to 1024 characters")));
+    }
+    Ok(())
+}
+
 /// Creates a user (staff for `operator`; drivers and admins for none); emails are case-insensitive
 /// and unique.
 pub async fn create(
@@ -65,15 +87,8 @@ pub async fn create(
     role: Role,
     operator: Option<&str>,
 ) -> Result<i64> {
-    let email = email.trim().to_lowercase();
-    let plausible =
-        email.len() <= 254 && email.split_once('@').is_some_and(|(a, d)| !a.is_empty() && d.contains('.'));
-    if !plausible {
-        return Err(Error::validation(format!("{email:?} is not an email address")));
-    }
-    if password.chars().count() < MIN_PASSWORD_LEN || password.len() > 1024 {
-        return Err(Error::validation(format!("passwords need {MIN_PASSWORD_LEN} to 1024 characters")));
-    }
+    let email = email_address(email)?;
+    check_password(password)?;
     let hash = crate::auth::hash_password_off_thread(password.to_owned()).await?;
     if operator.is_some() != matches!(role, Role::Attendant | Role::Manager) {
         return Err(Error::validation("staff belong to one operator; drivers and admins to none"));
@@ -105,15 +120,70 @@ pub async fn login(app: &App, req: LoginRequest) -> Result<TokenResponse> {
     app.auth.issue(app.store.as_ref(), &user, app.now()).await
 }
 
-/// Creates a driver's account and signs them in. Staff accounts are made by admins.
-pub async fn signup(app: &App, req: LoginRequest) -> Result<TokenResponse> {
-    create(app, &req.email, &req.password, Role::Driver, None).await?;
-    let user = app
-        .store
-        .user_by_email(&req.email.trim().to_lowercase())
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the account just made is gone"))?;
-    app.auth.issue(app.store.as_ref(), &user, app.now()).await
+/// The one answer to every well-formed sign-up.
+pub const SIGNUP_STARTED: &str =
+    "Check your mail: a code to finish signing up is on its way, unless the address has an account already.";
+
+/// How long a sign-up code works.
+const SIGNUP_CODE_LIFE: SignedDuration = SignedDuration::from_mins(30);
+
+/// Starts a driver's sign-up (staff accounts are made by admins): a new address gets a code by mail,
+/// which [`confirm_signup`] exchanges for the account; an address with an account gets a note saying
+/// so. Both answer the same, after the same work, so sign-up tells no one which addresses have accounts.
+pub async fn start_signup(app: &App, req: LoginRequest) -> Result<SignupStarted> {
+    if app.mailer.is_off() {
+        return Err(Error::api(ErrorCode::Unavailable, "sign-up is closed: this server has no mail channel"));
+    }
+    let email = email_address(&req.email)?;
+    check_password(&req.password)?;
+    let password_hash = crate::auth::hash_password_off_thread(req.password).await?;
+    let now = app.now();
+    let (subject, body) = if app.store.user_by_email(&email).await?.is_some() {
+        let note = "Someone, maybe you, asked to make a Parkline account with this\n\
+                    address. It has one already: sign in with your password.\n\
+                    If it was not you, nothing has changed.\n";
+        ("Your Parkline account", note.to_owned())
+    } else {
+        let code = format!("{:06}", rand::Rng::random_range(&mut rand::rng(), 0..1_000_000));
+        let code_hash = signup_code_hash(&email, &code);
+        let signup =
+            PendingSignup { email: email.clone(), password_hash, code_hash, expires: now + SIGNUP_CODE_LIFE };
+        app.store.put_signup(&signup, now).await?;
+        let body = format!(
+            "Your code: {code}\n\n\
+             Enter it in Parkline within 30 minutes to finish making your account.\n\
+             If you did not ask for it, ignore this mail.\n"
+        );
+        ("Your Parkline sign-up code", body)
+    };
+    let mailer = app.mailer.clone();
+    tokio::spawn(async move { mailer.send(&email, subject, &body).await });
+    Ok(SignupStarted { message: SIGNUP_STARTED.to_owned() })
+}
+
+/// Finishes a sign-up with the code from the mail: the account is made and signed in. A wrong, expired
+/// or used code, an address with no sign-up, and a sixth try all get the same answer.
+pub async fn confirm_signup(app: &App, req: ConfirmSignup) -> Result<TokenResponse> {
+    let refused = || Error::api(ErrorCode::InvalidCredentials, "the code is wrong or has expired");
+    let email = req.email.trim().to_lowercase();
+    let now = app.now();
+    let pending = app.store.try_signup(&email, now).await?.ok_or_else(refused)?;
+    if signup_code_hash(&email, req.code.trim()) != pending.code_hash {
+        return Err(refused());
+    }
+    let id = match app.store.finish_signup(&pending, now).await {
+        Ok(id) => id,
+        Err(parkline_store::Error::Duplicate) => return Err(refused()),
+        Err(e) => return Err(e.into()),
+    };
+    let user =
+        app.store.user_by_id(id).await?.ok_or_else(|| anyhow::anyhow!("the account just made is gone"))?;
+    app.auth.issue(app.store.as_ref(), &user, now).await
+}
+
+/// What the store keeps of a code: bound to its address.
+fn signup_code_hash(email: &str, code: &str) -> String {
+    sha256_hex(&format!("signup:{email}:{code}"))
 }
 
 /// A hash to check against when the email is unknown.

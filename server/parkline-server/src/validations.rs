@@ -41,7 +41,7 @@ pub async fn create(app: &App, reach: &Reach, req: ValidationRequest) -> Result<
     }
     app.facility_in(reach, &req.facility)?;
     let merchant = req.merchant.trim();
-    if merchant.is_empty() || merchant.len() > 200 {
+    if merchant.is_empty() || merchant.chars().count() > 200 {
         return Err(Error::validation("merchant must be 1-200 characters"));
     }
     req.discount.validate().map_err(|e| Error::validation(e.to_string()))?;

@@ -12,8 +12,7 @@ use serde_json::{Value, json};
 
 /// A fresh sign-up's token.
 async fn sign_up(lane: &Lane, email: &str) -> String {
-    let body = json!({"email": email, "password": "a-long-password"});
-    let (status, tokens) = lane.s.post_as(None, "/v1/auth/signup", &body).await;
+    let (status, tokens) = lane.s.sign_up(email, "a-long-password").await;
     assert_eq!(status, 201, "{tokens}");
     tokens["access_token"].as_str().unwrap().to_owned()
 }

@@ -93,8 +93,7 @@ async fn signing_out_or_erasing_ends_every_token_everywhere(backend: Backend) {
     let here = |path: &str| one.url(path);
 
     // Signed in on two phones; one of them signs out.
-    let signup = json!({"email": "leaving@example.com", "password": "a-long-password"});
-    let (status, phone) = one.post_as(None, "/v1/auth/signup", &signup).await;
+    let (status, phone) = one.sign_up("leaving@example.com", "a-long-password").await;
     assert_eq!(status, 201, "{phone}");
     let (status, laptop) = login(&one, "leaving@example.com", "a-long-password").await;
     assert_eq!(status, 200, "{laptop}");
@@ -141,4 +140,78 @@ async fn signing_out_or_erasing_ends_every_token_everywhere(backend: Backend) {
     db.cleanup().await;
 }
 
-on_both_backends!(signing_out_or_erasing_ends_every_token_everywhere);
+/// Sign-up answers the same for an address with an account and one without: the difference is only in
+/// the mail, which only the address's holder reads. A code works once, for half an hour, five tries.
+async fn sign_up_tells_no_one_which_addresses_have_accounts(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let s = TestServer::start(&db.config()).await;
+    let password = json!("a long enough password");
+    let sign_up = async |email: &str| {
+        s.post_as(None, "/v1/auth/signup", &json!({"email": email, "password": password})).await
+    };
+    let confirm = async |email: &str, code: &str| {
+        s.post_as(None, "/v1/auth/signup/confirm", &json!({"email": email, "code": code})).await
+    };
+    let taken = sign_up("Driver@demo.parkline").await;
+    let fresh = sign_up("fresh@example.com").await;
+    assert_eq!(taken.0, 202, "{}", taken.1);
+    assert_eq!(taken, fresh, "the same answer, whoever has an account");
+
+    let note = s.mail_to("driver@demo.parkline", 1).await;
+    assert!(note.code().is_none() && note.text.contains("It has one already"), "{}", note.text);
+    let code = s.mail_to("fresh@example.com", 1).await.code().expect("a code");
+    assert_eq!(code.len(), 6);
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    let refused = confirm("fresh@example.com", wrong).await;
+    assert_eq!((refused.0, refused.1["code"].as_str()), (401, Some("invalid_credentials")), "{}", refused.1);
+    assert_eq!(confirm("driver@demo.parkline", &code).await, refused, "an account's address: the same");
+    assert_eq!(confirm("nobody@example.com", &code).await, refused, "no sign-up: the same");
+    for _ in 0..4 {
+        assert_eq!(confirm("fresh@example.com", wrong).await, refused);
+    }
+    assert_eq!(
+        confirm("fresh@example.com", &code).await,
+        refused,
+        "five tries, then not even the right code"
+    );
+    assert_eq!(login(&s, "fresh@example.com", "a long enough password").await.0, 401, "no account yet");
+
+    // A new sign-up mails a new code; it makes the account once.
+    assert_eq!(sign_up("fresh@example.com").await, fresh);
+    let code = s.mail_to("fresh@example.com", 2).await.code().expect("a code");
+    let (status, tokens) = confirm(" Fresh@Example.com ", &code).await;
+    assert_eq!(status, 201, "{tokens}");
+    let (status, me) = s.get_as(tokens["access_token"].as_str().unwrap(), "/v1/me").await;
+    assert_eq!(
+        (status, me["email"].as_str(), me["role"].as_str()),
+        (200, Some("fresh@example.com"), Some("driver"))
+    );
+    assert_eq!(confirm("fresh@example.com", &code).await, refused, "used");
+    assert_eq!(login(&s, "fresh@example.com", "a long enough password").await.0, 200);
+
+    // Half an hour, then the code is dead.
+    sign_up("late@example.com").await;
+    let code = s.mail_to("late@example.com", 1).await.code().expect("a code");
+    s.clock.advance(jiff::SignedDuration::from_mins(31));
+    assert_eq!(confirm("late@example.com", &code).await, refused, "expired");
+    s.stop().await;
+    db.cleanup().await;
+}
+
+/// A server that sends no mail cannot take sign-ups (it would have no way to check the address).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_mail_channel_sign_up_is_closed() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let clock = std::sync::Arc::new(parkline_server::clock::ShiftedClock::default());
+    let server = parkline_server::start_with_clock(&db.config(), clock).await.unwrap();
+    let body = json!({"email": "someone@example.com", "password": "a long enough password"});
+    let r = common::http().post(format!("{}/v1/auth/signup", server.url())).json(&body).send().await.unwrap();
+    let (status, body) = common::split(r).await;
+    assert_eq!((status, body["code"].as_str()), (503, Some("unavailable")), "{body}");
+    server.stop().await;
+}
+
+on_both_backends!(
+    signing_out_or_erasing_ends_every_token_everywhere,
+    sign_up_tells_no_one_which_addresses_have_accounts
+);

@@ -138,6 +138,73 @@ async fn refunds_go_back_to_whoever_paid(backend: Backend) {
     lane.close().await;
 }
 
+/// The admins' balance check reads the whole ledger: a clean one shows each account and no problem; a
+/// refund written the way the old code wrote it (credited to the refunding manager) is found.
+async fn the_balance_check_finds_money_in_the_wrong_account(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let s = &lane.s;
+    let driver = s.login(Role::Driver).await.access_token;
+    let manager = s.login(Role::Manager).await.access_token;
+    let admin = s.login(Role::Admin).await.access_token;
+    let card = json!({"amount_minor": 2000, "currency": "USD", "card_token": "tok_visa"});
+    let (status, top_up) = post_keyed(s, Some(&driver), "/v1/me/account/top-ups", "t1", card).await;
+    assert_eq!(status, 201, "{top_up}");
+    let top_up = top_up["id"].as_str().unwrap().to_owned();
+    let (status, body) =
+        refund(s, &admin, &top_up, "r1", json!({"amount_minor": 500, "reason": "asked"})).await;
+    assert_eq!(status, 201, "{body}");
+
+    let (status, body) = s.get_as(&manager, "/v1/admin/balances/check").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("forbidden")),
+        "accounts are no operator's: {body}"
+    );
+    let (status, check) = s.get_as(&admin, "/v1/admin/balances/check").await;
+    assert_eq!(status, 200, "{check}");
+    assert_eq!(check["problems"], json!([]), "{check}");
+    let driver_id = s.get_as(&driver, "/v1/me").await.1["user_id"].as_i64().unwrap();
+    assert_eq!(
+        check["accounts"],
+        json!([{"user": driver_id, "role": "driver", "currency": "USD", "minor": 1500}]),
+        "{check}"
+    );
+
+    // What the old `payments::refund` wrote: the refund in the refunding manager's name.
+    let manager_id = s.get_as(&manager, "/v1/me").await.1["user_id"].as_i64().unwrap();
+    let paid = s.server.app.store.ledger_entry(&top_up).await.unwrap().unwrap();
+    let wrong = parkline_store::LedgerEntry {
+        key: "refund:old-code".into(),
+        kind: parkline_store::LedgerKind::Refund,
+        amount_minor: 500,
+        user: Some(manager_id),
+        refund_of: Some(top_up.clone()),
+        provider_ref: None,
+        memo: None,
+        at: s.clock.now(),
+        ..paid
+    };
+    s.server.app.store.queue_ledger(vec![wrong]).await.unwrap();
+    let (status, check) = s.get_as(&admin, "/v1/admin/balances/check").await;
+    assert_eq!(status, 200, "{check}");
+    let found: Vec<(&str, Option<&str>, Option<i64>)> = check["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["code"].as_str().unwrap(), p["entry"].as_str(), p["user"].as_i64()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("refund_to_someone_else", Some("refund:old-code"), Some(manager_id)),
+            ("staff_account", None, Some(manager_id)),
+        ],
+        "{check}"
+    );
+    assert_eq!(check["entries"], 3, "{check}");
+    lane.close().await;
+}
+
 async fn ledger_rows(lane: &Lane) -> i64 {
     let disk = Disk::open(&lane.db.url).await;
     let n = disk.ledger_entries().await;
@@ -389,13 +456,7 @@ async fn receipts_and_ticket_views_give_nothing_away(backend: Backend) {
     assert_eq!(read(&driver).await, 200, "the payer");
     assert_eq!(read(&s.login(Role::Attendant).await.access_token).await, 200, "the facility's staff");
     assert_eq!(read(&s.login(Role::Admin).await.access_token).await, 200, "an admin");
-    let other = s
-        .post_as(
-            None,
-            "/v1/auth/signup",
-            &json!({"email": "other@example.com", "password": "another-long-pass"}),
-        )
-        .await;
+    let other = s.sign_up("other@example.com", "another-long-pass").await;
     assert_eq!(other.0, 201, "{}", other.1);
     let other = other.1["access_token"].as_str().unwrap().to_owned();
     assert_eq!(read(&other).await, 404, "another driver");
@@ -574,6 +635,7 @@ on_both_backends!(
     paying_in_the_app_opens_the_exit_once,
     refunds_never_exceed_the_payment,
     refunds_go_back_to_whoever_paid,
+    the_balance_check_finds_money_in_the_wrong_account,
     drivers_pay_from_their_account_and_never_overdraw_it,
     monthly_permits_are_billed_once_a_month,
     merchant_validations_take_their_share_off_and_respect_their_limits,

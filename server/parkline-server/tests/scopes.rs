@@ -201,13 +201,7 @@ impl World {
 
         let admin = s.login(Role::Admin).await.access_token;
         let driver = s.login(Role::Driver).await.access_token;
-        let (status, body) = s
-            .post_as(
-                None,
-                "/v1/auth/signup",
-                &json!({"email": "other.driver@example.com", "password": "another passphrase"}),
-            )
-            .await;
+        let (status, body) = s.sign_up("other.driver@example.com", "another passphrase").await;
         assert_eq!(status, 201, "{body}");
         let driver2 = body["access_token"].as_str().unwrap().to_owned();
         let manager = login(&s, &demo("manager"), common::PASSWORD).await;

@@ -225,6 +225,14 @@ pub trait Identity: Send + Sync {
         operator: Option<&str>,
         now: Timestamp,
     ) -> Result<i64>;
+    /// Stores a sign-up waiting for its code, replacing one for the same address; drops expired ones.
+    async fn put_signup(&self, signup: &PendingSignup, now: Timestamp) -> Result<()>;
+    /// Counts one attempt at a sign-up's code and returns the sign-up, if it has not expired and has
+    /// attempts left (five in all), atomically: however many instances are asked, five is the most.
+    async fn try_signup(&self, email: &str, now: Timestamp) -> Result<Option<PendingSignup>>;
+    /// Makes a driver's account from a confirmed sign-up and removes the sign-up, in one transaction; a
+    /// taken email is a [`Error::Duplicate`].
+    async fn finish_signup(&self, signup: &PendingSignup, now: Timestamp) -> Result<i64>;
     /// Limits a staff member to some of their operator's facilities (none: all of them).
     async fn set_staff_facilities(&self, user: i64, facilities: &[String]) -> Result<()>;
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>>;

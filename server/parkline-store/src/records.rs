@@ -170,17 +170,8 @@ impl LedgerEntry {
     }
 }
 
-/// A merchant's validation code.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ValidationRecord {
-    pub code: String,
-    pub facility: String,
-    pub merchant: String,
-    pub discount: parkline_domain::validation::Discount,
-    pub max_uses: Option<u32>,
-    pub uses: u32,
-    pub valid_until: Option<Timestamp>,
-}
+/// A merchant's validation code: as the API shows it.
+pub use parkline_protocol::ValidationCode as ValidationRecord;
 
 /// What applying a validation did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,6 +252,22 @@ pub struct OverrideWrite {
     pub attendant: Option<String>,
     pub at: Timestamp,
     pub spots: Vec<SpotRecord>,
+}
+
+/// A sign-up waiting for the code mailed to its address.
+#[derive(Clone, PartialEq)]
+pub struct PendingSignup {
+    pub email: String,
+    pub password_hash: String,
+    pub code_hash: String,
+    pub expires: Timestamp,
+}
+
+/// Leaves the hashes out of logs.
+impl std::fmt::Debug for PendingSignup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingSignup").field("email", &self.email).field("expires", &self.expires).finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

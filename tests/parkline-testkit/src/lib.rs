@@ -8,6 +8,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use parkline_protocol::{DeviceKind, NewDevice};
 use parkline_server::clock::ShiftedClock;
+pub use parkline_server::mail::catcher::Catcher;
 
 pub const LOT: &str = "waterfront-lot";
 pub const IN: &str = "waterfront-in-1";
@@ -24,6 +25,8 @@ pub struct Server {
     /// The demo's sensor-gateway token for the lot.
     pub sensors: String,
     pub clock: Arc<ShiftedClock>,
+    /// Where the server's mail (sign-up codes) goes, over SMTP.
+    pub mail: Catcher,
 }
 
 impl Server {
@@ -31,7 +34,9 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let clock = Arc::new(ShiftedClock::default());
-        let mut s = Server { dir, port, running: None, kiosk: String::new(), sensors: String::new(), clock };
+        let mail = Catcher::start();
+        let mut s =
+            Server { dir, port, running: None, kiosk: String::new(), sensors: String::new(), clock, mail };
         (s.kiosk, s.sensors) = s.boot(true).unwrap();
         s
     }
@@ -58,6 +63,7 @@ impl Server {
             caller_rate_per_minute: Some(0),
             login_rate_per_minute: Some(0),
             payment_provider: Some("simulated".into()),
+            mail_url: Some(self.mail.url()),
             ..Default::default()
         };
         let config = settings.resolve().unwrap();

@@ -14,6 +14,7 @@ use super::{ops, v1};
         ops::openapi,
         v1::auth::login,
         v1::auth::signup,
+        v1::auth::confirm_signup,
         v1::auth::refresh,
         v1::auth::logout,
         v1::auth::me,
@@ -41,6 +42,7 @@ use super::{ops, v1};
         v1::admin::acknowledge_alert,
         v1::admin::revenue,
         v1::admin::open_balances,
+        v1::admin::check_balances,
         v1::admin::occupancy,
         v1::admin::find_sessions,
         v1::admin::audit,
@@ -110,6 +112,12 @@ impl utoipa::Modify for CommonResponses {
             let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ApiError"))).build();
             ResponseBuilder::new().description(description).content("application/json", content).build()
         };
+        // What `payments::idempotency_key` accepts.
+        let idempotency_key = utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .min_length(Some(1))
+            .max_length(Some(128))
+            .build();
         for route in super::route_table() {
             let Some(item) = openapi.paths.paths.get_mut(route.path) else { continue };
             let operation = match route.method {
@@ -146,6 +154,9 @@ impl utoipa::Modify for CommonResponses {
             }
             if route.path.contains('{') {
                 add.push(("404", "not_found (or unknown_facility, unknown_gate, ...): no such thing, or out of the caller's reach"));
+            }
+            for param in operation.parameters.iter_mut().flatten().filter(|p| p.name == "Idempotency-Key") {
+                param.schema = Some(idempotency_key.clone().into());
             }
             for (status, description) in add {
                 operation

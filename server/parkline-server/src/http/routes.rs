@@ -50,6 +50,7 @@ pub fn route_table() -> Vec<Route> {
         route("GET", "/openapi.json", Public, Open, get(ops::openapi)),
         route("POST", "/v1/auth/login", Public, Open, post(v1::auth::login)),
         route("POST", "/v1/auth/signup", Public, Open, post(v1::auth::signup)),
+        route("POST", "/v1/auth/signup/confirm", Public, Open, post(v1::auth::confirm_signup)),
         route("POST", "/v1/auth/refresh", Public, Open, post(v1::auth::refresh)),
         route("POST", "/v1/auth/logout", People, Own, post(v1::auth::logout)),
         route("GET", "/v1/me", People, Own, get(v1::auth::me)),
@@ -151,6 +152,7 @@ pub fn route_table() -> Vec<Route> {
         ),
         route("GET", "/v1/admin/revenue", Only(MANAGERS), Reach, get(v1::admin::revenue)),
         route("GET", "/v1/admin/balances", Only(MANAGERS), Reach, get(v1::admin::open_balances)),
+        route("GET", "/v1/admin/balances/check", Only(ADMINS), Open, get(v1::admin::check_balances)),
         route("GET", "/v1/admin/sessions", Only(MANAGERS), Reach, get(v1::admin::find_sessions)),
         route("GET", "/v1/admin/audit", Only(MANAGERS), Reach, get(v1::admin::audit)),
         // One chain for the platform: a manager checks it holds (their records are in it), and learns

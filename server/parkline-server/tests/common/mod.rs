@@ -28,6 +28,7 @@ use std::sync::Arc;
 use parkline_protocol::{DeviceKind, Role, TokenResponse};
 use parkline_server::clock::ShiftedClock;
 use parkline_server::config::{Config, Settings};
+use parkline_server::mail::catcher::Catcher;
 use parkline_server::{Server, demo, start_with_clock};
 use serde_json::{Value, json};
 
@@ -120,15 +121,37 @@ pub struct TestServer {
     pub sensors: String,
     /// Every demo facility's sensor-gateway token, by facility.
     pub gateways: std::collections::BTreeMap<String, String>,
+    /// Where the server's mail goes (over SMTP), unless the settings name a mail channel.
+    pub mail: Catcher,
 }
 
 impl TestServer {
     pub async fn start(config: &Config) -> TestServer {
+        let mail = Catcher::start();
+        let mut config = config.clone();
+        config.mail_url.get_or_insert_with(|| mail.url());
         let clock = Arc::new(ShiftedClock::default());
-        let server = start_with_clock(config, clock.clone()).await.expect("server starts");
+        let server = start_with_clock(&config, clock.clone()).await.expect("server starts");
         let gateways = demo::seed(&server.app).await.expect("demo data");
         let sensors = gateways["waterfront-lot"].clone();
-        TestServer { server, clock, http: http(), sensors, gateways }
+        TestServer { server, clock, http: http(), sensors, gateways, mail }
+    }
+
+    /// The `n`th mail to `address` (waiting for it).
+    pub async fn mail_to(&self, address: &str, n: usize) -> parkline_server::mail::catcher::Caught {
+        let (mail, address) = (self.mail.clone(), address.trim().to_lowercase());
+        tokio::task::spawn_blocking(move || mail.wait_for(&address, n)).await.unwrap()
+    }
+
+    /// Makes a driver's account the way a person does: sign up, read the code in the mail, confirm.
+    /// The confirmation's answer (201 and the tokens).
+    pub async fn sign_up(&self, email: &str, password: &str) -> (u16, Value) {
+        let before = self.mail.to(email.trim()).len();
+        let (status, body) =
+            self.post_as(None, "/v1/auth/signup", &json!({"email": email, "password": password})).await;
+        assert_eq!(status, 202, "{body}");
+        let code = self.mail_to(email, before + 1).await.code().expect("a sign-up code");
+        self.post_as(None, "/v1/auth/signup/confirm", &json!({"email": email, "code": code})).await
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -7,7 +7,7 @@ use parkline_protocol::{DeviceKind, DeviceView, Role, UserView};
 use super::rows::{count, device_kind, role};
 use super::{SqlStore, ms, opt_ts, ts};
 use crate::error::Result;
-use crate::{ApiKeyRecord, DeviceRecord, Identity, OperatorRecord, UserRecord};
+use crate::{ApiKeyRecord, DeviceRecord, Identity, OperatorRecord, PendingSignup, UserRecord};
 use sqlx::AssertSqlSafe;
 
 type UserRow = (i64, String, String, String, Option<String>, i64);
@@ -80,6 +80,59 @@ impl Identity for SqlStore {
         .bind(ms(now))
         .fetch_one(&self.pool)
         .await?)
+    }
+
+    async fn put_signup(&self, signup: &PendingSignup, now: Timestamp) -> Result<()> {
+        let (_guard, mut tx) = self.begin().await?;
+        sqlx::query("DELETE FROM signups WHERE expires_ms <= $1").bind(ms(now)).execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO signups (email, password_hash, code_hash, expires_ms, attempts) \
+             VALUES ($1, $2, $3, $4, 0) ON CONFLICT (email) DO UPDATE SET \
+             password_hash = excluded.password_hash, code_hash = excluded.code_hash, \
+             expires_ms = excluded.expires_ms, attempts = 0",
+        )
+        .bind(&signup.email)
+        .bind(&signup.password_hash)
+        .bind(&signup.code_hash)
+        .bind(ms(signup.expires))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn try_signup(&self, email: &str, now: Timestamp) -> Result<Option<PendingSignup>> {
+        let _guard = self.write_guard().await;
+        let row: Option<(String, String, i64)> = sqlx::query_as(
+            "UPDATE signups SET attempts = attempts + 1 \
+             WHERE email = $1 AND expires_ms > $2 AND attempts < 5 \
+             RETURNING password_hash, code_hash, expires_ms",
+        )
+        .bind(email)
+        .bind(ms(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(password_hash, code_hash, expires)| {
+            Ok(PendingSignup { email: email.to_owned(), password_hash, code_hash, expires: ts(expires)? })
+        })
+        .transpose()
+    }
+
+    async fn finish_signup(&self, signup: &PendingSignup, now: Timestamp) -> Result<i64> {
+        let (_guard, mut tx) = self.begin().await?;
+        let id = sqlx::query_scalar(
+            "INSERT INTO users (email, password_hash, role, operator_id, created_ms) \
+             VALUES ($1, $2, $3, NULL, $4) RETURNING id",
+        )
+        .bind(&signup.email)
+        .bind(&signup.password_hash)
+        .bind(Role::Driver.as_str())
+        .bind(ms(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM signups WHERE email = $1").bind(&signup.email).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     async fn set_staff_facilities(&self, user: i64, facilities: &[String]) -> Result<()> {

@@ -127,18 +127,16 @@ pub async fn create_api_key(
 
 /// Removes plates and images past the retention period now (it also runs hourly); how many rows changed.
 #[utoipa::path(post, path = "/v1/admin/retention/purge", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = Object)))]
-pub async fn purge(State(app): State<App>) -> crate::error::Result<axum::Json<serde_json::Value>> {
-    let purged = crate::privacy::purge(&app).await?;
-    Ok(axum::Json(serde_json::json!({ "purged": purged })))
+    responses((status = 200, body = parkline_protocol::Purged)))]
+pub async fn purge(State(app): State<App>) -> Result<axum::Json<parkline_protocol::Purged>> {
+    Ok(axum::Json(parkline_protocol::Purged { purged: crate::privacy::purge(&app).await? }))
 }
 
 /// Bills every permit month begun and not yet billed now (it also runs every minute); how many.
 #[utoipa::path(post, path = "/v1/admin/billing/run", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = Object)))]
-pub async fn run_billing(State(app): State<App>) -> crate::error::Result<axum::Json<serde_json::Value>> {
-    let billed = crate::billing::bill_permits(&app).await?;
-    Ok(axum::Json(serde_json::json!({ "billed": billed })))
+    responses((status = 200, body = parkline_protocol::Billed)))]
+pub async fn run_billing(State(app): State<App>) -> Result<axum::Json<parkline_protocol::Billed>> {
+    Ok(axum::Json(parkline_protocol::Billed { billed: crate::billing::bill_permits(&app).await? }))
 }
 
 /// Current alerts across facilities (sensors silent, nearly full, overstays), unacknowledged first.
@@ -276,4 +274,13 @@ pub async fn open_balances(
     Extension(reach): Extension<Reach>,
 ) -> Result<axum::Json<Vec<parkline_protocol::OpenBalance>>> {
     Ok(axum::Json(crate::payments::open_balances(&app, &reach).await?))
+}
+
+/// The whole ledger checked: every account's balance, and anything the payment rules never write
+/// (money in a staff account, a refund credited to someone other than its payer, refunds beyond
+/// their payment). Admins only: accounts belong to no operator.
+#[utoipa::path(get, path = "/v1/admin/balances/check", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = parkline_protocol::BalanceCheck)))]
+pub async fn check_balances(State(app): State<App>) -> Result<axum::Json<parkline_protocol::BalanceCheck>> {
+    Ok(axum::Json(crate::accounts::check_all(&app).await?))
 }

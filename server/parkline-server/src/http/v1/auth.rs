@@ -2,7 +2,9 @@
 
 use axum::Extension;
 use axum::extract::{ConnectInfo, State};
-use parkline_protocol::{ApiError, ErrorCode, LoginRequest, Me, RefreshRequest, TokenResponse};
+use parkline_protocol::{
+    ApiError, ConfirmSignup, ErrorCode, LoginRequest, Me, RefreshRequest, SignupStarted, TokenResponse,
+};
 
 use crate::app::App;
 use crate::auth::Principal;
@@ -25,20 +27,36 @@ pub async fn login(
     Ok(axum::Json(users::login(&app, req).await?))
 }
 
-/// Creates a driver's account and signs them in. Staff accounts are made by admins.
+/// Starts a driver's sign-up: a code goes to the address by mail (an address with an account gets a note
+/// instead). The answer is the same either way. Staff accounts are made by admins.
 #[utoipa::path(post, path = "/v1/auth/signup", tag = "auth", request_body = LoginRequest, responses(
-    (status = 201, body = TokenResponse),
-    (status = 409, body = ApiError, description = "the email already has an account"),
+    (status = 202, body = SignupStarted, description = "a mail is on its way (a code, or a note that the address has an account)"),
     (status = 422, body = ApiError, description = "not an email address, or a password too short"),
-    (status = 429, body = ApiError, description = "rate_limited: too many sign-ins and sign-ups from this address"),
+    (status = 429, body = ApiError, description = "rate_limited: too many sign-ins and sign-ups from this address or for this address"),
+    (status = 503, body = ApiError, description = "unavailable: this server has no mail channel, so sign-up is closed"),
 ))]
 pub async fn signup(
     State(app): State<App>,
     ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
     Json(req): Json<LoginRequest>,
+) -> Result<(axum::http::StatusCode, axum::Json<SignupStarted>)> {
+    app.limits.login_attempt(Some(client.ip()), Some(&req.email))?;
+    Ok((axum::http::StatusCode::ACCEPTED, axum::Json(users::start_signup(&app, req).await?)))
+}
+
+/// Finishes a sign-up with the code from the mail: the driver's account is made and signed in.
+#[utoipa::path(post, path = "/v1/auth/signup/confirm", tag = "auth", request_body = ConfirmSignup, responses(
+    (status = 201, body = TokenResponse),
+    (status = 401, body = ApiError, description = "invalid_credentials: the code is wrong, expired, used, or tried too often"),
+    (status = 429, body = ApiError, description = "rate_limited: too many tries from this address or for this address"),
+))]
+pub async fn confirm_signup(
+    State(app): State<App>,
+    ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
+    Json(req): Json<ConfirmSignup>,
 ) -> Result<(axum::http::StatusCode, axum::Json<TokenResponse>)> {
-    app.limits.login_attempt(Some(client.ip()), None)?;
-    Ok((axum::http::StatusCode::CREATED, axum::Json(users::signup(&app, req).await?)))
+    app.limits.login_attempt(Some(client.ip()), Some(&req.email))?;
+    Ok((axum::http::StatusCode::CREATED, axum::Json(users::confirm_signup(&app, req).await?)))
 }
 
 /// Exchanges a refresh token (once) for a new pair of tokens.

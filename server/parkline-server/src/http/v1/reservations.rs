@@ -24,6 +24,7 @@ fn owner(principal: &Principal) -> Option<i64> {
 /// an `Idempotency-Key` header, a retry returns the reservations the first attempt made.
 #[utoipa::path(post, path = "/v1/reservations", tag = "reservations", security(("bearer" = [])),
     request_body = ReservationRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "retry-safe key (optional)")),
     responses(
         (status = 201, body = [Reservation], description = "the reservations made"),
         (status = 409, body = ApiError, description = "conflict: the spot or enough spots are not free then; booking_limit: the account holds as many bookings as it may, owes a fee, or needs money on its account to cover more bookings' no-show fees"),

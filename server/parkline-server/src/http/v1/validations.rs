@@ -16,7 +16,7 @@ use parkline_store::ValidationRecord;
 /// optional use limit and end date.
 #[utoipa::path(post, path = "/v1/validations", tag = "payments", security(("bearer" = [])),
     request_body = ValidationRequest,
-    responses((status = 201, body = Object), (status = 409, body = ApiError, description = "the code exists"),
+    responses((status = 201, body = parkline_protocol::ValidationCode), (status = 409, body = ApiError, description = "the code exists"),
         (status = 422, body = ApiError)))]
 pub async fn create(
     State(app): State<App>,

@@ -154,7 +154,9 @@ impl Console {
     ) -> Result<Console> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| CommandError::new("data_dir", format!("{}: {e}", data_dir.display())))?;
-        let cache = Cache::open(data_dir.join("console.sqlite"))?;
+        // Sealed: stays and plates the console caches are on disk only encrypted.
+        let seal = parkline_sdk::Seal::load_or_create(&data_dir.join("console.key"))?;
+        let cache = Cache::open_sealed(data_dir.join("console.sqlite"), seal)?;
         Ok(Console {
             client: Client::new(server, Some(cache))?,
             credentials,

@@ -64,7 +64,9 @@ fn main() -> anyhow::Result<()> {
     let (lat, lon) = cli.at.split_once(',').ok_or_else(|| anyhow::anyhow!("--at is lat,lon"))?;
     let location = FixedLocation(LatLon { lat: lat.trim().parse()?, lon: lon.trim().parse()? });
     std::fs::create_dir_all(&cli.data_dir)?;
-    let cache = parkline_sdk::Cache::open(cli.data_dir.join("driver.db"))?;
+    // Sealed: the driver's plates and stays are on the device only encrypted.
+    let seal = parkline_sdk::Seal::load_or_create(&cli.data_dir.join("driver.key"))?;
+    let cache = parkline_sdk::Cache::open_sealed(cli.data_dir.join("driver.db"), seal)?;
     let client = parkline_sdk::Client::new(&cli.server, Some(cache))?;
     let runtime = tokio::runtime::Runtime::new()?;
     // Signing in needs the server; without it the app still shows what it can (offline badges).

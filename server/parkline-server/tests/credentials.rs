@@ -102,8 +102,22 @@ async fn signing_out_or_erasing_ends_every_token_everywhere(backend: Backend) {
     let seen = one.http.get(elsewhere("/v1/me")).bearer_auth(laptop_token).send().await.unwrap();
     assert_eq!(seen.status(), 200, "the other instance knows the token");
     assert_eq!(book(&here, laptop_token, 30).await.0, 201);
+    // The laptop also follows the live stream, on the other instance.
+    let mut stream = common::ws::connect_at(other.addr, laptop_token).await;
+    common::ws::send(&mut stream, json!({"type": "subscribe", "facility": "waterfront-lot"})).await;
+    assert!(common::ws::next(&mut stream, std::time::Duration::from_secs(5)).await.is_some(), "a snapshot");
     let out = one.http.post(here("/v1/auth/logout")).bearer_auth(phone_token).send().await.unwrap();
     assert_eq!(out.status(), 204);
+    let closed = common::ws::closed(&mut stream, std::time::Duration::from_secs(10)).await;
+    assert_eq!(closed, Some(4401), "the open stream ends too, on the other instance");
+    let refused = tokio_tungstenite::connect_async({
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = format!("ws://{}/v1/stream", other.addr).into_client_request().unwrap();
+        req.headers_mut().insert("authorization", format!("Bearer {laptop_token}").parse().unwrap());
+        req
+    })
+    .await;
+    assert!(refused.is_err(), "and cannot be opened again");
     for token in [phone_token, laptop_token] {
         for base in [&here as &dyn Fn(&str) -> String, &elsewhere] {
             let (status, body) = book(base, token, 40).await;

@@ -16,6 +16,7 @@ const PARTS: &[&str] = &[
     "hub",
     "inside",
     "live",
+    "mail",
     "outbound",
     "permit_book",
     "provider",

@@ -253,9 +253,26 @@ pub mod ws {
         tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
     pub async fn connect(s: &TestServer, token: &str) -> Ws {
-        let mut req = format!("ws://{}/v1/stream", s.server.addr).into_client_request().unwrap();
+        connect_at(s.server.addr, token).await
+    }
+
+    /// Connects to the server at `addr` (another instance, say).
+    pub async fn connect_at(addr: std::net::SocketAddr, token: &str) -> Ws {
+        let mut req = format!("ws://{addr}/v1/stream").into_client_request().unwrap();
         req.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
         tokio_tungstenite::connect_async(req).await.expect("websocket connects").0
+    }
+
+    /// The close code the server ends the connection with, if it does within `wait`.
+    pub async fn closed(ws: &mut Ws, wait: Duration) -> Option<u16> {
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(until, ws.next()).await.ok()? {
+                Some(Ok(Message::Close(frame))) => return Some(frame.map_or(1005, |f| f.code.into())),
+                None | Some(Err(_)) => return Some(1006),
+                Some(Ok(_)) => {}
+            }
+        }
     }
 
     pub async fn send(ws: &mut Ws, body: Value) {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use parkline_protocol::{ErrorCode, StreamMessage, StreamRequest};
 use tokio::sync::{broadcast, mpsc};
@@ -29,6 +29,11 @@ const BURST: usize = 32;
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// Most facilities one connection may follow.
 const MAX_SUBSCRIPTIONS: usize = 64;
+/// How often a person's connection checks that they have not signed out (on any instance).
+const SIGNED_OUT_CHECK: Duration = Duration::from_secs(5);
+/// The close code for a connection whose person signed out or was erased (4000-4999: the
+/// application's own; 4401 reads as HTTP's 401).
+const SIGNED_OUT: u16 = 4401;
 
 /// Opens the stream. Send `{"type":"subscribe","facility":ID,"since":SEQ?}` to follow a facility.
 #[utoipa::path(get, path = "/v1/stream", tag = "stream", security(("bearer" = [])),
@@ -42,8 +47,15 @@ pub async fn stream(
     axum::Extension(principal): axum::Extension<crate::auth::Principal>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    // The token was just checked against the person's token epoch: the connection lives while it holds.
     let person = match principal {
-        crate::auth::Principal::User { id, .. } => Some(id),
+        crate::auth::Principal::User { id, .. } => match app.store.token_epoch(id).await {
+            Ok(Some(epoch)) => Some((id, epoch)),
+            _ => {
+                return crate::error::Error::api(ErrorCode::Unauthenticated, "signed out: sign in again")
+                    .into_response();
+            }
+        },
         _ => None,
     };
     ws.max_message_size(16 * 1024)
@@ -56,10 +68,12 @@ pub async fn stream(
         .on_upgrade(move |socket| connection(app, socket, person))
 }
 
-async fn connection(app: App, socket: WebSocket, person: Option<i64>) {
+/// One connection; `person` is the signed-in person and the token epoch they connected with.
+async fn connection(app: App, socket: WebSocket, person: Option<(i64, i64)>) {
     let (mut sink, mut incoming) = socket.split();
     // A signed-in person hears their notices on every connection they open.
-    let mut notices = person.map(|id| app.hub.subscribe(id));
+    let mut notices = person.map(|(id, _)| app.hub.subscribe(id));
+    let mut signed_in = tokio::time::interval(SIGNED_OUT_CHECK);
     let (outbox, mut queued) = mpsc::channel::<Arc<Update>>(OUTBOX);
     let mut subscriptions: HashMap<String, JoinHandle<()>> = HashMap::new();
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -88,6 +102,15 @@ async fn connection(app: App, socket: WebSocket, person: Option<i64>) {
             }
             Some(notice) = next_notice(&mut notices) => {
                 let _ = outbox.try_send(notice);
+            }
+            _ = signed_in.tick(), if person.is_some() => {
+                let Some((id, epoch)) = person else { continue };
+                // A database that does not answer now is no reason to drop the connection.
+                if app.store.token_epoch(id).await.is_ok_and(|now| now != Some(epoch)) {
+                    let close = axum::extract::ws::CloseFrame { code: SIGNED_OUT, reason: "signed out".into() };
+                    let _ = sink.send(Message::Close(Some(close))).await;
+                    break;
+                }
             }
             _ = ping.tick() => {
                 if heard.elapsed() > PING_EVERY * 3 || sink.send(Message::Ping(Default::default())).await.is_err() {

@@ -4,7 +4,9 @@
 //! With the `openapi` feature each type also describes itself for the server's OpenAPI document.
 
 mod error;
+mod secret;
 mod wire;
 
 pub use error::{ApiError, ErrorCode};
+pub use secret::Secret;
 pub use wire::*;

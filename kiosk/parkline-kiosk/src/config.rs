@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use parkline_domain::Direction;
+use parkline_protocol::Secret;
 use serde::Deserialize;
 
 use crate::Error;
@@ -14,7 +15,7 @@ pub struct Config {
     /// The Parkline server, `http://host:port`.
     pub server: String,
     /// The kiosk's device token (issued by a manager at `POST /v1/admin/devices`).
-    pub device_token: String,
+    pub device_token: Secret,
     /// The facility the lanes belong to.
     pub facility: String,
     /// Where the offline cache, outbox and kept images live.
@@ -30,14 +31,14 @@ pub struct Config {
     /// The secret attendant actions on the API need (`Authorization: Bearer ...`), at least 16
     /// characters; required with `listen`.
     #[serde(default)]
-    pub api_secret: Option<String>,
+    pub api_secret: Option<Secret>,
     /// Cores the plate reader may use for one image (default: all, up to 4).
     #[serde(default)]
     pub reader_threads: Option<usize>,
     /// The key that seals the offline cache, the outbox and kept camera images (BASE64 of 32 bytes);
     /// generated into `data_dir/kiosk.key` (readable by its owner only) when unset.
     #[serde(default)]
-    pub seal_key: Option<String>,
+    pub seal_key: Option<Secret>,
     /// Days to keep camera images, answered commands and cached answers; queued commands are kept until
     /// sent. Match the server's `pii_retention_days`.
     #[serde(default = "default_retention_days")]
@@ -81,7 +82,7 @@ pub enum CameraConfig {
     Mjpeg { url: String },
     /// Cameras that read plates themselves and push them to the kiosk's `POST /lanes/{gate}/plates`
     /// with their own `secret` (at least 16 characters), good for their own lane only.
-    Plates { secret: String },
+    Plates { secret: Secret },
 }
 
 /// What opens the barrier.
@@ -256,7 +257,13 @@ mod tests {
         let camera = |secret: &str| format!("{{ kind = \"plates\", secret = \"{secret}\" }}");
         assert!(err(kiosk(listening, &camera("attendant-secret-0001"))).contains("used elsewhere"));
         assert!(err(kiosk(listening, &camera("cam"))).contains("at least 16"));
-        let secrets = kiosk(listening, &camera("camera-secret-in-0001")).unwrap().secrets().unwrap();
-        assert_eq!(secrets.cameras["in"], "camera-secret-in-0001");
+        let config =
+            kiosk(&format!("{listening}\nseal_key = \"c2VhbA==\""), &camera("camera-secret-in-0001"));
+        let config = config.unwrap();
+        assert_eq!(config.secrets().unwrap().cameras["in"], "camera-secret-in-0001");
+        let shown = format!("{config:?}");
+        for secret in ["attendant-secret-0001", "camera-secret-in-0001", "c2VhbA==", "device_token: \"y\""] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
     }
 }

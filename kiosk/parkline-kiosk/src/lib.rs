@@ -60,7 +60,7 @@ pub async fn start(config: &Config) -> Result<Running, Error> {
     let seal = config.seal()?;
     let cache = parkline_sdk::Cache::open_sealed(config.data_dir.join("kiosk.db"), seal.clone())?;
     let client = parkline_sdk::Client::new(&config.server, Some(cache.clone()))?;
-    client.set_token(Some(config.device_token.clone()));
+    client.set_token(Some(config.device_token.to_string()));
     let region = parkline_domain::plate_format::Region::by_name(&config.region)
         .ok_or_else(|| Error::Config(format!("unknown plate region {:?}", config.region)))?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from).min(4);

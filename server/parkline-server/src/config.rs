@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use parkline_protocol::Secret;
 use serde::Deserialize;
 
 /// Every setting, each optional so sources can be layered.
@@ -23,14 +24,14 @@ pub struct Settings {
     /// Secret for signing access tokens; generated into the data directory when unset. Set the same
     /// value on every instance that shares a database.
     #[arg(long, env = "PARKLINE_JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<Secret>,
     /// Keys that encrypt plates at rest, `ID:BASE64[,ID:BASE64...]` (32 bytes each; the first encrypts,
     /// the rest only decrypt); generated into the data directory when unset. Same on every instance.
     #[arg(long, env = "PARKLINE_PLATE_KEYS", hide_env_values = true)]
-    pub plate_keys: Option<String>,
+    pub plate_keys: Option<Secret>,
     /// Key of the plates' blind index (BASE64 of 32 bytes); generated with `plate_keys` when unset.
     #[arg(long, env = "PARKLINE_PLATE_INDEX_KEY", hide_env_values = true)]
-    pub plate_index_key: Option<String>,
+    pub plate_index_key: Option<Secret>,
     /// Days to keep plates and plate images of finished stays [default: 90].
     #[arg(long, env = "PARKLINE_PII_RETENTION_DAYS")]
     pub pii_retention_days: Option<u32>,
@@ -40,7 +41,7 @@ pub struct Settings {
     pub payment_provider: Option<String>,
     /// Stripe secret key (`sk_...`), with `payment_provider = stripe`.
     #[arg(long, env = "PARKLINE_STRIPE_SECRET_KEY", hide_env_values = true)]
-    pub stripe_secret_key: Option<String>,
+    pub stripe_secret_key: Option<Secret>,
     /// Stripe's API address [default: https://api.stripe.com].
     #[arg(long, env = "PARKLINE_STRIPE_API_BASE")]
     pub stripe_api_base: Option<String>,
@@ -74,8 +75,8 @@ pub struct Settings {
     pub sensor_stale_after_s: Option<u32>,
     /// Take sensor readings from this MQTT broker too: `mqtt://[user:password@]host[:1883]`, or
     /// `mqtts://...[:8883]` for TLS [default: none].
-    #[arg(long, env = "PARKLINE_MQTT_URL")]
-    pub mqtt_url: Option<String>,
+    #[arg(long, env = "PARKLINE_MQTT_URL", hide_env_values = true)]
+    pub mqtt_url: Option<Secret>,
     /// Trust only this CA (PEM) for the `mqtts://` broker [default: the system's roots].
     #[arg(long, env = "PARKLINE_MQTT_CA_FILE")]
     pub mqtt_ca_file: Option<PathBuf>,
@@ -90,7 +91,7 @@ pub struct Settings {
     /// STARTTLS), `smtps://...` for TLS, or `log` (into the server's log: demos and tests only). Unset,
     /// drivers cannot sign up by themselves [default: none; `demo` uses `log`].
     #[arg(long, env = "PARKLINE_MAIL_URL", hide_env_values = true)]
-    pub mail_url: Option<String>,
+    pub mail_url: Option<Secret>,
     /// The sender of the server's mail [default: Parkline <no-reply@parkline.localhost>].
     #[arg(long, env = "PARKLINE_MAIL_FROM")]
     pub mail_from: Option<String>,
@@ -192,12 +193,12 @@ pub struct Config {
     pub listen: SocketAddr,
     pub database_url: String,
     pub data_dir: PathBuf,
-    pub jwt_secret: Option<String>,
-    pub plate_keys: Option<String>,
-    pub plate_index_key: Option<String>,
+    pub jwt_secret: Option<Secret>,
+    pub plate_keys: Option<Secret>,
+    pub plate_index_key: Option<Secret>,
     pub pii_retention_days: u32,
     pub payment_provider: Option<String>,
-    pub stripe_secret_key: Option<String>,
+    pub stripe_secret_key: Option<Secret>,
     pub stripe_api_base: Option<String>,
     pub access_token_ttl_s: u32,
     pub min_confidence: f64,
@@ -206,13 +207,13 @@ pub struct Config {
     pub public_rate_per_minute: u32,
     pub caller_rate_per_minute: u32,
     pub login_rate_per_minute: u32,
-    pub mqtt_url: Option<String>,
+    pub mqtt_url: Option<Secret>,
     pub mqtt_ca_file: Option<PathBuf>,
     pub mqtt_auth_dir: Option<PathBuf>,
     pub sensor_stale_after_s: u32,
     pub max_reading_age_s: u32,
     pub json_logs: bool,
-    pub mail_url: Option<String>,
+    pub mail_url: Option<Secret>,
     pub mail_from: String,
     /// Where webhooks may be sent.
     pub outbound: crate::outbound::Outbound,
@@ -245,5 +246,20 @@ mod tests {
     fn unknown_keys_and_impossible_values_are_refused() {
         assert!(toml::from_str::<Settings>("colour = 1").is_err());
         assert!(Settings { min_confidence: Some(1.5), ..Settings::default() }.resolve().is_err());
+    }
+
+    #[test]
+    fn secrets_never_reach_a_debug_line() {
+        let settings = Settings {
+            jwt_secret: Some("jwt-secret-jwt-secret-jwt-secret-42".into()),
+            stripe_secret_key: Some("sk_live_secret_key".into()),
+            mqtt_url: Some("mqtt://server:broker-password@broker".into()),
+            mail_url: Some("smtp://parkline:mail-password@mail.example.com".into()),
+            ..Settings::default()
+        };
+        let shown = format!("{settings:?} {:?}", settings.clone().resolve().unwrap());
+        for secret in ["jwt-secret-jwt", "sk_live_secret", "broker-password", "mail-password"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
     }
 }

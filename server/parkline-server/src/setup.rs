@@ -124,7 +124,7 @@ fn provider(config: &Config) -> anyhow::Result<Arc<dyn Provider>> {
 /// The plate keys from the settings, else from (or generated into) `plate.keys` in the data directory.
 pub fn vault(config: &Config) -> anyhow::Result<Vault> {
     let (keys, index) = match (&config.plate_keys, &config.plate_index_key) {
-        (Some(k), Some(i)) => (k.clone(), i.clone()),
+        (Some(k), Some(i)) => (k.to_string(), i.to_string()),
         (None, None) => {
             let path = config.data_dir.join("plate.keys");
             let text = match std::fs::read_to_string(&path) {

@@ -44,7 +44,7 @@ async fn readings_published_over_mqtt_move_the_counts() {
     let Some(url) = broker() else { return };
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let mut settings = db.settings();
-    settings.mqtt_url = Some(url.clone());
+    settings.mqtt_url = Some(url.clone().into());
     let s = TestServer::start(&settings.resolve().unwrap()).await;
     let occupied = |a: &serde_json::Value| a["counts"]["occupied"].as_u64().unwrap();
     let before = occupied(&s.availability(LOT).await);
@@ -218,7 +218,7 @@ async fn a_broker_restart_loses_no_accepted_reading() {
     let Some(mut broker) = Broker::start() else { return };
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let mut settings = db.settings();
-    settings.mqtt_url = Some(broker.url());
+    settings.mqtt_url = Some(broker.url().into());
     let s = TestServer::start(&settings.resolve().unwrap()).await;
     let occupied = |a: &serde_json::Value| a["counts"]["occupied"].as_u64().unwrap();
     let before = occupied(&s.availability(LOT).await);
@@ -324,7 +324,7 @@ async fn gateways_sign_in_as_themselves_and_publish_only_for_their_facility() {
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut settings = db.settings();
-    settings.mqtt_url = Some(format!("mqtt://parkline-server:server-secret-0001@127.0.0.1:{port}"));
+    settings.mqtt_url = Some(format!("mqtt://parkline-server:server-secret-0001@127.0.0.1:{port}").into());
     settings.mqtt_auth_dir = Some(auth.path().to_owned());
     let s = TestServer::start(&settings.resolve().unwrap()).await;
     let (lot, lot_password) = gateway(&s, LOT).await;
@@ -448,7 +448,7 @@ async fn the_server_reads_the_broker_over_tls() {
     };
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let mut settings = db.settings();
-    settings.mqtt_url = Some(format!("mqtts://127.0.0.1:{tls_port}"));
+    settings.mqtt_url = Some(format!("mqtts://127.0.0.1:{tls_port}").into());
     settings.mqtt_ca_file = Some(dir.join("ca.pem"));
     let s = TestServer::start(&settings.resolve().unwrap()).await;
     let (lot, _) = gateway(&s, LOT).await;

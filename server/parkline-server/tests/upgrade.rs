@@ -23,8 +23,8 @@ async fn a_wave1_database_serves_as_before(backend: Backend) {
     .await;
     let mut settings = db.settings();
     let mut keys = KEYS.lines();
-    settings.plate_keys = keys.next().map(str::to_owned);
-    settings.plate_index_key = keys.next().map(str::to_owned);
+    settings.plate_keys = keys.next().map(Into::into);
+    settings.plate_index_key = keys.next().map(Into::into);
     let s = TestServer::start(&settings.resolve().unwrap()).await;
 
     // The accounts sign in with their old passwords.

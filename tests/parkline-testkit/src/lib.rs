@@ -63,7 +63,7 @@ impl Server {
             caller_rate_per_minute: Some(0),
             login_rate_per_minute: Some(0),
             payment_provider: Some("simulated".into()),
-            mail_url: Some(self.mail.url()),
+            mail_url: Some(self.mail.url().into()),
             ..Default::default()
         };
         let config = settings.resolve().unwrap();

@@ -129,7 +129,7 @@ impl TestServer {
     pub async fn start(config: &Config) -> TestServer {
         let mail = Catcher::start();
         let mut config = config.clone();
-        config.mail_url.get_or_insert_with(|| mail.url());
+        config.mail_url.get_or_insert_with(|| mail.url().into());
         let clock = Arc::new(ShiftedClock::default());
         let server = start_with_clock(&config, clock.clone()).await.expect("server starts");
         let gateways = demo::seed(&server.app).await.expect("demo data");

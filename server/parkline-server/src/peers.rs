@@ -1,7 +1,8 @@
 //! Instances sharing one PostgreSQL database stay in step: every commit announces, with `NOTIFY`, the
-//! spots and sessions it changed; every other instance reloads them: spots are applied (and streamed to
-//! its own WebSocket clients), sessions replace its copy (a vehicle that entered elsewhere can leave
-//! here; a payment made elsewhere opens this exit). PostgreSQL delivers notifications in commit order,
+//! spots, sessions and reservations it changed; every other instance reloads them: spots are applied
+//! (and streamed to its own WebSocket clients), sessions replace its copy (a vehicle that entered
+//! elsewhere can leave here; a payment made elsewhere opens this exit), reservations its claims (a
+//! booking made elsewhere is honoured at this gate and can be cancelled here). PostgreSQL delivers notifications in commit order,
 //! so each facility's changes arrive in order.
 
 use parkline_store::Change;
@@ -40,6 +41,15 @@ async fn apply(app: &App, a: Change) {
         }
         Err(e) => {
             tracing::warn!(error = %e, facility = a.facility, "could not reload spots changed elsewhere")
+        }
+    }
+    for id in &a.reservations {
+        match app.store.reservation(id).await {
+            Ok(Some(r)) => crate::reservations::reload_claim(&facility, r),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, reservation = id, "could not reload a reservation changed elsewhere")
+            }
         }
     }
     for id in &a.sessions {

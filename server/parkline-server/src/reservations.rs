@@ -208,15 +208,44 @@ pub async fn get(app: &App, id: &str, owner: Option<i64>) -> Result<Reservation>
 }
 
 /// The reservation as memory has it now (memory runs ahead of the database while gate events are being
-/// committed), if it is still confirmed. Call with the facility's writer lock held.
+/// committed), if it is still confirmed; else as stored, if confirmed there (made through another
+/// instance, not announced here yet). Call with the facility's writer lock held. The write that follows
+/// is guarded in SQL: if another instance moved it on meanwhile, it fails as [`moved_on`].
 fn confirmed_claim(f: &FacilityLive, stored: &Reservation) -> Result<Reservation> {
     let claim = f.claims().get(&stored.id).cloned();
     match claim {
         Some(r) if r.status == Status::Confirmed => Ok(r),
         Some(r) => Err(Error::api(ErrorCode::Conflict, format!("the reservation is {}", r.status.as_str()))),
+        None if stored.status == Status::Confirmed => Ok(stored.clone()),
         None => {
             Err(Error::api(ErrorCode::Conflict, format!("the reservation is {}", stored.status.as_str())))
         }
+    }
+}
+
+/// A guarded write found the reservation no longer confirmed: memory takes the stored state, and the
+/// caller hears what it is now.
+async fn moved_on(app: &App, f: &FacilityLive, id: &str, e: parkline_store::Error) -> Error {
+    if !matches!(e, parkline_store::Error::Conflict) {
+        return e.into();
+    }
+    match app.store.reservation(id).await {
+        Ok(Some(now)) => {
+            let status = now.status;
+            reload_claim(f, now);
+            Error::api(ErrorCode::Conflict, format!("the reservation is {}", status.as_str()))
+        }
+        Ok(None) => unknown(),
+        Err(e) => e.into(),
+    }
+}
+
+/// Memory's claim set to a reservation as stored: held while confirmed or checked in, released after.
+pub fn reload_claim(f: &FacilityLive, r: Reservation) {
+    let mut claims = f.claims();
+    claims.remove(&r.id);
+    if matches!(r.status, Status::Confirmed | Status::CheckedIn) {
+        claims.insert(r);
     }
 }
 
@@ -231,7 +260,9 @@ pub async fn cancel(app: &App, id: &str, owner: Option<i64>) -> Result<Reservati
     r.fee_minor += fee_minor;
     r.status = Status::Cancelled;
     let fee = fee_charge(&f, &r, fee_minor, "late_cancellation", "fee", now);
-    store.update_reservation(&r, &fee).await?;
+    if let Err(e) = store.update_reservation(&r, Status::Confirmed, &fee).await {
+        return Err(moved_on(app, &f, &r.id, e).await);
+    }
     f.claims().remove(&r.id);
     Ok(r)
 }
@@ -268,8 +299,13 @@ pub async fn modify(
     r.start = window.start;
     r.end = window.end;
     r.quote_minor = quote(&f, r.vehicle, r.start, r.end)?;
-    store.update_reservation(&r, &fee).await.map_err(conflict)?;
-    f.claims().update(r.clone());
+    if let Err(e) = store.update_reservation(&r, Status::Confirmed, &fee).await {
+        // Refused: the new window overlaps a claim the database knows, or the booking moved on.
+        let overlaps = matches!(e, parkline_store::Error::Conflict)
+            && store.reservation(&r.id).await?.is_some_and(|s| s.status == Status::Confirmed);
+        return Err(if overlaps { conflict(e) } else { moved_on(app, &f, &r.id, e).await });
+    }
+    f.claims().insert(r.clone());
     Ok(r)
 }
 
@@ -300,9 +336,20 @@ async fn mark_no_shows(app: &App) -> Result<Vec<Reservation>> {
             r.status = Status::NoShow;
             let fee = r.no_show_fee();
             r.fee_minor += fee;
-            store.update_reservation(&r, &fee_charge(&f, &r, fee, "no_show", "fee", now)).await?;
-            f.claims().remove(&r.id);
-            released.push(r);
+            let charges = fee_charge(&f, &r, fee, "no_show", "fee", now);
+            match store.update_reservation(&r, Status::Confirmed, &charges).await {
+                Ok(()) => {
+                    f.claims().remove(&r.id);
+                    released.push(r);
+                }
+                // Checked in or cancelled through another instance first: no fee, and memory catches up.
+                Err(parkline_store::Error::Conflict) => {
+                    if let Some(now) = store.reservation(&r.id).await? {
+                        reload_claim(&f, now);
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
     }
     Ok(released)

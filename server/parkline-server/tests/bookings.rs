@@ -125,6 +125,71 @@ async fn a_late_move_costs_a_cancellation_and_a_debt_blocks_booking(backend: Bac
     lane.close().await;
 }
 
+/// Waits (up to 5 s) until `holds` says yes of `f`'s claims.
+async fn until_claims(
+    app: &parkline_server::app::App,
+    holds: impl Fn(&parkline_domain::claims::Claims) -> bool,
+) -> bool {
+    let f = app.live.get(LOT).unwrap();
+    for _ in 0..100 {
+        if holds(&f.claims()) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// Two instances on one PostgreSQL: a booking made through one is honoured at the other's gate, the
+/// check-in there is not overwritten by the first's no-show tick, and a booking can be cancelled through
+/// either instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_made_on_one_instance_holds_on_every_instance() {
+    let Some(db) = common::TestDb::new(Backend::Postgres).await else { return };
+    let one = common::TestServer::start(&db.config()).await;
+    let other = parkline_server::start_with_clock(&db.config(), one.clock.clone()).await.unwrap();
+    let kiosk = one.device_token(parkline_protocol::DeviceKind::Kiosk).await;
+    let driver = one.login(parkline_protocol::Role::Driver).await.access_token;
+    let book = async |plate: &str, from_now_min: i64| {
+        let start = one.server.app.now() + SignedDuration::from_mins(from_now_min);
+        let body = json!({"facility": LOT, "plate": plate, "vehicle_class": "sedan",
+            "start": start.to_string(), "end": (start + SignedDuration::from_hours(1)).to_string()});
+        let (status, booked) = one.post_as(Some(&driver), "/v1/reservations", &body).await;
+        assert_eq!(status, 201, "{booked}");
+        booked[0]["id"].as_str().unwrap().to_owned()
+    };
+
+    // Booked through the first; the second's gate knows it, and checks the car in.
+    let arriving = book("TWO 001", 5).await;
+    assert!(
+        until_claims(&other.app, |c| c.get(&arriving).is_some()).await,
+        "the booking reached the other instance"
+    );
+    one.clock.advance(SignedDuration::from_mins(5));
+    let event = json!({"event_id": "two-1", "plate": {"text": "TWO 001", "confidence": 0.95}});
+    let r = one.http.post(format!("{}/v1/gates/{}/events", other.url(), common::lane::IN));
+    let (status, d) = common::split(r.bearer_auth(&kiosk).json(&event).send().await.unwrap()).await;
+    assert_eq!((status, d["command"].as_str()), (200, Some("open")), "{d}");
+    let stored = one.server.app.store.reservation(&arriving).await.unwrap().unwrap();
+    assert_eq!(stored.status, parkline_domain::reservation::Status::CheckedIn);
+
+    // Long past its start: the first instance's no-show tick leaves the car that came alone.
+    one.clock.advance(SignedDuration::from_hours(2));
+    parkline_server::reservations::release_no_shows(&one.server.app).await.unwrap();
+    let stored = one.server.app.store.reservation(&arriving).await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.fee_minor), (parkline_domain::reservation::Status::CheckedIn, 0));
+
+    // Booked through the first, cancelled through the second; the first lets the spot go.
+    let later = book("TWO 002", 180).await;
+    let r = one.http.delete(format!("{}/v1/reservations/{later}", other.url())).bearer_auth(&driver);
+    let (status, body) = common::split(r.send().await.unwrap()).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("cancelled")), "{body}");
+    assert!(until_claims(&one.server.app, |c| c.get(&later).is_none()).await, "the first instance let it go");
+    other.stop().await;
+    one.stop().await;
+    db.cleanup().await;
+}
+
 on_both_backends!(
     one_free_account_cannot_hold_a_facility,
     a_late_move_costs_a_cancellation_and_a_debt_blocks_booking

@@ -189,7 +189,14 @@ pub trait Bookings: Send + Sync {
     async fn reservations_for_request(&self, request_key: &str) -> Result<Option<Vec<Reservation>>>;
     /// Saves a changed reservation (status, fee, window) with the fee it now owes, if any, in the ledger;
     /// an overlap is a [`Error::Conflict`].
-    async fn update_reservation(&self, reservation: &Reservation, charges: &[LedgerEntry]) -> Result<()>;
+    /// Writes a reservation's new state and its charges, if it is still `from` in the database; else
+    /// [`Error::Conflict`] and nothing is written (another instance moved it on first).
+    async fn update_reservation(
+        &self,
+        reservation: &Reservation,
+        from: parkline_domain::reservation::Status,
+        charges: &[LedgerEntry],
+    ) -> Result<()>;
     async fn reservation(&self, id: &str) -> Result<Option<Reservation>>;
     /// Reservations still claiming their spot (confirmed or checked in).
     async fn claiming_reservations(&self) -> Result<Vec<Reservation>>;

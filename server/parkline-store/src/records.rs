@@ -330,8 +330,8 @@ pub struct ApiKeyRecord {
     pub scopes: Vec<String>,
 }
 
-/// What another instance's commit changed, as it announced it: the spots and sessions of one facility
-/// to reload.
+/// What another instance's commit changed, as it announced it: the spots, sessions and reservations of
+/// one facility to reload.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Change {
     /// The instance that made the change ([`crate::Store::instance`]).
@@ -340,4 +340,7 @@ pub struct Change {
     pub spots: Vec<String>,
     #[serde(default)]
     pub sessions: Vec<String>,
+    /// Reservations made, changed or checked in.
+    #[serde(default)]
+    pub reservations: Vec<String>,
 }

@@ -247,9 +247,23 @@ async fn reservations_never_overlap_on_a_spot(store: &Arc<dyn Store>) {
 
     // Moving a reservation onto another's time is refused too; a cancelled one no longer claims the spot.
     let moved = Reservation { start: at(250), end: at(350), ..first.clone() };
-    assert!(matches!(store.update_reservation(&moved, &[]).await, Err(Error::Conflict)));
-    let cancelled = Reservation { status: ReservationStatus::Cancelled, fee_minor: 180, ..first };
-    store.update_reservation(&cancelled, &[]).await.unwrap();
+    let confirmed = ReservationStatus::Confirmed;
+    assert!(matches!(store.update_reservation(&moved, confirmed, &[]).await, Err(Error::Conflict)));
+    let cancelled = Reservation { status: ReservationStatus::Cancelled, fee_minor: 180, ..first.clone() };
+    store.update_reservation(&cancelled, confirmed, &[]).await.unwrap();
+    // A transition only from the state it starts from: once cancelled (on one instance), a no-show
+    // (from another that still thought it confirmed) changes nothing, its fee included.
+    let no_show = Reservation { status: ReservationStatus::NoShow, fee_minor: 999, ..first };
+    let fee = money("reservation:r1:no_show", LedgerKind::Charge, 999, None);
+    assert!(matches!(store.update_reservation(&no_show, confirmed, &[fee]).await, Err(Error::Conflict)));
+    assert_eq!(
+        store.reservation("r1").await.unwrap().map(|r| (r.status, r.fee_minor)),
+        Some((ReservationStatus::Cancelled, 180))
+    );
+    assert!(
+        store.ledger_entry("reservation:r1:no_show").await.unwrap().is_none(),
+        "no fee for a no-show that did not happen"
+    );
     store.insert_reservations(&[booking("r4", "GA-001", 150, 190)], at(0), None).await.unwrap();
     let claiming: Vec<String> =
         store.claiming_reservations().await.unwrap().into_iter().map(|r| r.id).collect();

@@ -3,12 +3,12 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 use parkline_domain::permit::Permit;
-use parkline_domain::reservation::Reservation;
+use parkline_domain::reservation::{Reservation, Status};
 use sqlx::AnyConnection;
 
 use super::rows::{ReservationRow, count};
 use super::{SqlStore, from_json, ms, to_json};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::{Bookings, LedgerEntry, PoolRecord};
 
 macro_rules! reservation_columns {
@@ -25,9 +25,16 @@ macro_rules! select_reservations {
     };
 }
 
-pub(super) async fn update_reservation(conn: &mut AnyConnection, r: &Reservation) -> Result<()> {
-    sqlx::query(
-        "UPDATE reservations SET spot = $2, start_ms = $3, end_ms = $4, status = $5, fee_minor = $6 WHERE id = $1",
+/// Writes a reservation's new state if it is still in state `from`, and says whether it was: the guard
+/// that keeps instances from overwriting each other's transitions (a no-show over a check-in, say).
+pub(super) async fn update_reservation(
+    conn: &mut AnyConnection,
+    r: &Reservation,
+    from: Status,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE reservations SET spot = $2, start_ms = $3, end_ms = $4, status = $5, fee_minor = $6 \
+         WHERE id = $1 AND status = $7",
     )
     .bind(&r.id)
     .bind(&r.spot)
@@ -35,14 +42,44 @@ pub(super) async fn update_reservation(conn: &mut AnyConnection, r: &Reservation
     .bind(ms(r.end))
     .bind(r.status.as_str())
     .bind(r.fee_minor)
+    .bind(from.as_str())
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 impl SqlStore {
     fn reservations(&self, rows: Vec<ReservationRow>) -> Result<Vec<Reservation>> {
         rows.into_iter().map(|row| row.record(&self.ctx)).collect()
+    }
+
+    /// On PostgreSQL, tells the other instances (when `tx` commits) which of a facility's reservations
+    /// changed, so their gates and bookings see them.
+    async fn announce_reservations(
+        &self,
+        tx: &mut AnyConnection,
+        facility: &str,
+        ids: &[&str],
+    ) -> Result<()> {
+        if self.listen_url.is_none() {
+            return Ok(());
+        }
+        for chunk in ids.chunks(100) {
+            let change = crate::Change {
+                origin: self.instance.clone(),
+                facility: facility.to_owned(),
+                spots: vec![],
+                sessions: vec![],
+                reservations: chunk.iter().map(|id| id.to_string()).collect(),
+            };
+            let payload = serde_json::to_string(&change).map_err(|e| Error::Corrupt(e.to_string()))?;
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(super::commit::CHANNEL)
+                .bind(payload)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
     }
 }
 
@@ -87,6 +124,13 @@ impl Bookings for SqlStore {
             .execute(&mut *tx)
             .await?;
         }
+        let mut by_facility: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for r in reservations {
+            by_facility.entry(r.facility.as_str()).or_default().push(r.id.as_str());
+        }
+        for (facility, ids) in by_facility {
+            self.announce_reservations(&mut tx, facility, &ids).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -106,10 +150,18 @@ impl Bookings for SqlStore {
         Ok(Some(out))
     }
 
-    async fn update_reservation(&self, reservation: &Reservation, charges: &[LedgerEntry]) -> Result<()> {
+    async fn update_reservation(
+        &self,
+        reservation: &Reservation,
+        from: Status,
+        charges: &[LedgerEntry],
+    ) -> Result<()> {
         let (_guard, mut tx) = self.begin().await?;
-        update_reservation(&mut tx, reservation).await?;
+        if !update_reservation(&mut tx, reservation, from).await? {
+            return Err(Error::Conflict);
+        }
         super::ledger::write_ledger(&mut tx, self.ctx.pg, &charges.iter().collect::<Vec<_>>()).await?;
+        self.announce_reservations(&mut tx, &reservation.facility, &[reservation.id.as_str()]).await?;
         tx.commit().await?;
         Ok(())
     }

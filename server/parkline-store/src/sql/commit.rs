@@ -22,7 +22,10 @@ pub const CHANNEL: &str = "parkline_spots";
 /// [`Change`] payloads naming every spot and session the jobs change, small enough for `NOTIFY` (under
 /// 8,000 bytes).
 fn announcements(origin: &str, jobs: &[&Job]) -> Vec<Change> {
-    type Changed<'a> = (std::collections::BTreeSet<&'a str>, std::collections::BTreeSet<&'a str>);
+    type Set<'a> = std::collections::BTreeSet<&'a str>;
+    /// Spots, sessions and reservations changed, of one facility.
+    #[derive(Default)]
+    struct Changed<'a>(Set<'a>, Set<'a>, Set<'a>);
     let mut by_facility: std::collections::BTreeMap<&str, Changed> = Default::default();
     for job in jobs {
         let (facility, spots, sessions): (&str, &[SpotRecord], Vec<&str>) = match job {
@@ -30,6 +33,8 @@ fn announcements(origin: &str, jobs: &[&Job]) -> Vec<Change> {
             Job::Gate(w) => {
                 let mut sessions: Vec<&str> = w.session.iter().map(|s| s.id.as_str()).collect();
                 sessions.extend(w.ledger.iter().filter_map(|e| e.session.as_deref()));
+                let entry = by_facility.entry(&w.event.facility).or_default();
+                entry.2.extend(w.reservation.iter().map(|r| r.id.as_str()));
                 (&w.event.facility, &w.spots, sessions)
             }
             Job::Override(w) => (&w.facility, &w.spots, w.session.iter().map(|s| s.id.as_str()).collect()),
@@ -47,20 +52,24 @@ fn announcements(origin: &str, jobs: &[&Job]) -> Vec<Change> {
         entry.1.extend(sessions);
     }
     let mut out = Vec::new();
-    for (facility, (spots, sessions)) in by_facility {
-        let spots: Vec<&str> = spots.into_iter().collect();
-        let sessions: Vec<&str> = sessions.into_iter().collect();
-        let change = |spots: &[&str], sessions: &[&str]| Change {
+    for (facility, Changed(spots, sessions, reservations)) in by_facility {
+        let list = |set: Set| set.into_iter().map(str::to_owned).collect::<Vec<String>>();
+        let (spots, sessions, reservations) = (list(spots), list(sessions), list(reservations));
+        let change = |spots: &[String], sessions: &[String], reservations: &[String]| Change {
             origin: origin.to_owned(),
             facility: facility.to_owned(),
-            spots: spots.iter().map(|s| s.to_string()).collect(),
-            sessions: sessions.iter().map(|s| s.to_string()).collect(),
+            spots: spots.to_vec(),
+            sessions: sessions.to_vec(),
+            reservations: reservations.to_vec(),
         };
         for chunk in spots.chunks(200) {
-            out.push(change(chunk, &[]));
+            out.push(change(chunk, &[], &[]));
         }
         for chunk in sessions.chunks(100) {
-            out.push(change(&[], chunk));
+            out.push(change(&[], chunk, &[]));
+        }
+        for chunk in reservations.chunks(100) {
+            out.push(change(&[], &[], chunk));
         }
     }
     out

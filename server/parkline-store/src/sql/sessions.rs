@@ -87,8 +87,11 @@ pub(super) async fn write_gate_events(
     let events: Vec<_> = writes.iter().flat_map(|w| crate::events::gate_events(w)).collect();
     super::outbox::enqueue(conn, &events).await?;
 
+    // A check-in applies only to a booking still confirmed: one another instance marked a no-show or
+    // cancelled stays so (the car enters all the same).
     for reservation in writes.iter().filter_map(|w| w.reservation.as_ref()) {
-        super::bookings::update_reservation(conn, reservation).await?;
+        let from = parkline_domain::reservation::Status::Confirmed;
+        super::bookings::update_reservation(conn, reservation, from).await?;
     }
 
     let spots = last_of(

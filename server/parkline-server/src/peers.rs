@@ -2,7 +2,8 @@
 //! spots, sessions and reservations it changed; every other instance reloads them: spots are applied
 //! (and streamed to its own WebSocket clients), sessions replace its copy (a vehicle that entered
 //! elsewhere can leave here; a payment made elsewhere opens this exit), reservations its claims (a
-//! booking made elsewhere is honoured at this gate and can be cancelled here). PostgreSQL delivers notifications in commit order,
+//! booking made elsewhere is honoured at this gate and can be cancelled here), and permits or pools
+//! changed elsewhere reload the permit book (a permit revoked elsewhere opens no gate here). PostgreSQL delivers notifications in commit order,
 //! so each facility's changes arrive in order.
 
 use parkline_store::Change;
@@ -27,6 +28,12 @@ pub async fn follow(app: App, mut stopped: watch::Receiver<bool>) {
 async fn apply(app: &App, a: Change) {
     if a.origin == app.store.instance() {
         return;
+    }
+    if a.permits {
+        match crate::permits::load(app).await {
+            Ok(()) => metrics::counter!("parkline_peer_permit_reloads_total").increment(1),
+            Err(e) => tracing::warn!(error = %e, "could not reload permits changed elsewhere"),
+        }
     }
     let Some(facility) = app.live.get(&a.facility) else { return };
     // Read under the writer lock, so a change of ours cannot slip in between and be overwritten.

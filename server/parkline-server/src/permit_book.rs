@@ -1,5 +1,5 @@
-//! The permits in force, in memory for the gates: by id, by plate, and each pool's size. Changed only
-//! after the store has saved the change (see `permits.rs`).
+//! The permits in force, in memory for the gates: by id, by plate, and each pool's size. Replaced whole
+//! from the store after every change, here or on another instance (see `permits.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -48,14 +48,6 @@ impl PermitBook {
         self.by_id.insert(permit.id.clone(), permit);
     }
 
-    pub(crate) fn remove(&mut self, id: &str) {
-        if let Some(p) = self.by_id.remove(id) {
-            for plate in &p.plates {
-                self.by_plate.remove(&(p.operator.clone(), plate.clone()));
-            }
-        }
-    }
-
     /// Why `permit` cannot be added: its id or one of its plates is taken, or its pool is unknown.
     pub(crate) fn conflict(&self, permit: &Permit) -> Option<Error> {
         if self.by_id.contains_key(&permit.id) {
@@ -74,9 +66,14 @@ impl PermitBook {
 
 /// The book, shared by every facility's gates.
 #[derive(Debug, Default)]
-pub struct Permits(std::sync::RwLock<PermitBook>);
+pub struct Permits(std::sync::RwLock<PermitBook>, tokio::sync::Mutex<()>);
 
 impl Permits {
+    /// Held while the book is read from the store and replaced, so two reloads never cross (an older
+    /// reading written over a newer one).
+    pub(crate) async fn reloading(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.1.lock().await
+    }
     pub fn read(&self) -> std::sync::RwLockReadGuard<'_, PermitBook> {
         self.0.read().unwrap_or_else(|p| p.into_inner())
     }

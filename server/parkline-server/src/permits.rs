@@ -9,16 +9,19 @@ use crate::app::App;
 use crate::auth::Reach;
 use crate::error::{Error, Result};
 
-/// Loads every active permit and pool, as the server starts.
+/// Loads every active permit and pool, as the server starts and whenever another instance changed
+/// them: the book is replaced whole, so a permit revoked elsewhere is gone here too.
 pub async fn load(app: &App) -> Result<()> {
+    let _one_at_a_time = app.permits.reloading().await;
     let (pools, permits) = (app.store.pools().await?, app.store.permits().await?);
-    let mut book = app.permits.write();
+    let mut book = crate::permit_book::PermitBook::default();
     for pool in pools {
         book.set_pool(pool.id, pool.limit);
     }
     for permit in permits {
         book.insert(permit);
     }
+    *app.permits.write() = book;
     Ok(())
 }
 
@@ -50,8 +53,8 @@ pub async fn add(app: &App, reach: &Reach, mut permit: Permit) -> Result<()> {
         }
         other => other.into(),
     })?;
-    app.permits.write().insert(permit);
-    Ok(())
+    // Read back whole, like another instance's change: whichever of two reloads runs last sees both.
+    load(app).await
 }
 
 /// An active permit by its id.
@@ -81,8 +84,7 @@ pub async fn revoke(app: &App, id: &str) -> Result<()> {
     if !app.store.revoke_permit(id, app.now()).await? {
         return Err(Error::api(ErrorCode::NotFound, format!("no active permit {id:?}")));
     }
-    app.permits.write().remove(id);
-    Ok(())
+    load(app).await
 }
 
 /// Creates a pool for the caller's operator (an admin names one) or changes its size.
@@ -98,6 +100,5 @@ pub async fn set_pool(app: &App, reach: &Reach, id: &str, limit: u32, operator: 
     if !app.store.save_pool(id, &operator, limit).await? {
         return Err(Error::api(ErrorCode::NotFound, format!("no permit pool {id:?}")));
     }
-    app.permits.write().set_pool(id.to_owned(), limit);
-    Ok(())
+    load(app).await
 }

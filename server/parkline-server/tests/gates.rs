@@ -543,6 +543,56 @@ async fn offline_passages_are_recorded_as_the_lane_decided(backend: Backend) {
     lane.close().await;
 }
 
+/// Two instances on one PostgreSQL: a permit issued through one opens the other's gate, and once its
+/// revocation is acknowledged by the first, the second stops honouring it within the propagation delay
+/// (here: before the next gate event after the other instance has heard, at most 5 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permit_revoked_on_one_instance_opens_no_gate_on_another() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else { return };
+    let one = TestServer::start(&db.config()).await;
+    let other = parkline_server::start_with_clock(&db.config(), one.clock.clone()).await.unwrap();
+    let kiosk = one.device_token(DeviceKind::Kiosk).await;
+    let manager = one.login(Role::Manager).await.access_token;
+    let heard = async |holds: bool| {
+        for _ in 0..100 {
+            if other.app.permits.read().get("acme-x").is_some() == holds {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        false
+    };
+    let at_other = async |gate: &str, id: &str| {
+        let body = json!({"event_id": id, "plate": {"text": "PRX 001", "confidence": 0.95}});
+        let r = one.http.post(format!("{}/v1/gates/{gate}/events", other.url())).bearer_auth(&kiosk);
+        let (status, d) = common::split(r.json(&body).send().await.unwrap()).await;
+        assert_eq!(status, 200, "{d}");
+        d
+    };
+    let permit = json!({"id": "acme-x", "holder": "Acme Corp", "kind": "monthly", "plates": ["PRX 001"],
+        "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2036-01-01T00:00:00Z"});
+    let (status, body) = one.post_as(Some(&manager), "/v1/permits", &permit).await;
+    assert_eq!(status, 201, "{body}");
+    assert!(heard(true).await, "the permit reached the other instance");
+    at_other(IN, "x-in-1").await;
+    one.clock.advance(SignedDuration::from_hours(2));
+    assert_eq!(reason(&at_other(OUT, "x-out-1").await), ("open", "permit_holder"));
+
+    let revoked = one.http.delete(one.url("/v1/permits/acme-x")).bearer_auth(&manager).send().await.unwrap();
+    assert_eq!(revoked.status(), 204);
+    assert!(heard(false).await, "the revocation reached the other instance");
+    at_other(IN, "x-in-2").await;
+    one.clock.advance(SignedDuration::from_hours(2));
+    assert_eq!(
+        reason(&at_other(OUT, "x-out-2").await),
+        ("deny", "payment_required"),
+        "no longer a permit holder"
+    );
+    other.stop().await;
+    one.stop().await;
+    db.cleanup().await;
+}
+
 on_both_backends!(
     walk_in_parks_pays_and_leaves,
     retried_events_get_the_same_decision_and_one_session,

@@ -343,4 +343,7 @@ pub struct Change {
     /// Reservations made, changed or checked in.
     #[serde(default)]
     pub reservations: Vec<String>,
+    /// Permits or permit pools changed (any operator's): reload them all.
+    #[serde(default)]
+    pub permits: bool,
 }

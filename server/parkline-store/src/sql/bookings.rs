@@ -61,24 +61,41 @@ impl SqlStore {
         facility: &str,
         ids: &[&str],
     ) -> Result<()> {
+        for chunk in ids.chunks(100) {
+            let reservations = chunk.iter().map(|id| id.to_string()).collect();
+            self.announce(tx, crate::Change { facility: facility.to_owned(), reservations, ..self.change() })
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// On PostgreSQL, tells the other instances (when `tx` commits) that permits or pools changed.
+    async fn announce_permits(&self, tx: &mut AnyConnection) -> Result<()> {
+        self.announce(tx, crate::Change { permits: true, ..self.change() }).await
+    }
+
+    /// A change of this instance's that names nothing yet.
+    fn change(&self) -> crate::Change {
+        crate::Change {
+            origin: self.instance.clone(),
+            facility: String::new(),
+            spots: vec![],
+            sessions: vec![],
+            reservations: vec![],
+            permits: false,
+        }
+    }
+
+    async fn announce(&self, tx: &mut AnyConnection, change: crate::Change) -> Result<()> {
         if self.listen_url.is_none() {
             return Ok(());
         }
-        for chunk in ids.chunks(100) {
-            let change = crate::Change {
-                origin: self.instance.clone(),
-                facility: facility.to_owned(),
-                spots: vec![],
-                sessions: vec![],
-                reservations: chunk.iter().map(|id| id.to_string()).collect(),
-            };
-            let payload = serde_json::to_string(&change).map_err(|e| Error::Corrupt(e.to_string()))?;
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(super::commit::CHANNEL)
-                .bind(payload)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let payload = serde_json::to_string(&change).map_err(|e| Error::Corrupt(e.to_string()))?;
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(super::commit::CHANNEL)
+            .bind(payload)
+            .execute(&mut *tx)
+            .await?;
         Ok(())
     }
 }
@@ -201,23 +218,27 @@ impl Bookings for SqlStore {
 
     async fn insert_permit(&self, permit: &Permit, now: Timestamp) -> Result<()> {
         let body = self.ctx.vault.seal("permits.body", &to_json(permit)?);
-        let _guard = self.write_guard().await;
+        let (_guard, mut tx) = self.begin().await?;
         sqlx::query("INSERT INTO permits (id, body, created_ms) VALUES ($1, $2, $3)")
             .bind(&permit.id)
             .bind(body)
             .bind(ms(now))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        self.announce_permits(&mut tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     async fn revoke_permit(&self, id: &str, now: Timestamp) -> Result<bool> {
-        let _guard = self.write_guard().await;
+        let (_guard, mut tx) = self.begin().await?;
         let done = sqlx::query("UPDATE permits SET revoked_ms = $2 WHERE id = $1 AND revoked_ms IS NULL")
             .bind(id)
             .bind(ms(now))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        self.announce_permits(&mut tx).await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -233,7 +254,7 @@ impl Bookings for SqlStore {
     }
 
     async fn save_pool(&self, id: &str, operator: &str, limit: u32) -> Result<bool> {
-        let _guard = self.write_guard().await;
+        let (_guard, mut tx) = self.begin().await?;
         let done = sqlx::query(
             "INSERT INTO permit_pools (id, operator_id, concurrent_limit) VALUES ($1, $2, $3) \
              ON CONFLICT (id) DO UPDATE SET concurrent_limit = excluded.concurrent_limit \
@@ -242,8 +263,10 @@ impl Bookings for SqlStore {
         .bind(id)
         .bind(operator)
         .bind(i64::from(limit))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        self.announce_permits(&mut tx).await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -61,6 +61,7 @@ fn announcements(origin: &str, jobs: &[&Job]) -> Vec<Change> {
             spots: spots.to_vec(),
             sessions: sessions.to_vec(),
             reservations: reservations.to_vec(),
+            permits: false,
         };
         for chunk in spots.chunks(200) {
             out.push(change(chunk, &[], &[]));

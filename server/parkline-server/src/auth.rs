@@ -337,8 +337,8 @@ impl Auth {
         cache.get(hash).filter(|(_, at)| at.elapsed() < CREDENTIAL_CACHE_TTL).map(|(p, _)| p.clone())
     }
 
-    /// Drops a revoked device from the credential cache: this instance refuses it at once, others within
-    /// the cache's 30 seconds.
+    /// Drops a revoked device from the credential cache: this instance refuses it at once, others when
+    /// they hear of the revocation (`peers.rs`), or at worst after the cache's 30 seconds.
     pub fn forget_device(&self, device: i64) {
         let mut cache = self.credentials.lock().unwrap_or_else(|p| p.into_inner());
         cache.retain(|_, (p, _)| !matches!(p, Some(Principal::Device { id, .. }) if *id == device));

@@ -3,7 +3,8 @@
 //! (and streamed to its own WebSocket clients), sessions replace its copy (a vehicle that entered
 //! elsewhere can leave here; a payment made elsewhere opens this exit), reservations its claims (a
 //! booking made elsewhere is honoured at this gate and can be cancelled here), and permits or pools
-//! changed elsewhere reload the permit book (a permit revoked elsewhere opens no gate here). PostgreSQL delivers notifications in commit order,
+//! changed elsewhere reload the permit book (a permit revoked elsewhere opens no gate here), and a device revoked elsewhere is refused here at once (its cached credential
+//! is forgotten). PostgreSQL delivers notifications in commit order,
 //! so each facility's changes arrive in order.
 
 use parkline_store::Change;
@@ -28,6 +29,9 @@ pub async fn follow(app: App, mut stopped: watch::Receiver<bool>) {
 async fn apply(app: &App, a: Change) {
     if a.origin == app.store.instance() {
         return;
+    }
+    for device in &a.devices {
+        app.auth.forget_device(*device);
     }
     if a.permits {
         match crate::permits::load(app).await {

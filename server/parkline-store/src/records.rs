@@ -346,4 +346,7 @@ pub struct Change {
     /// Permits or permit pools changed (any operator's): reload them all.
     #[serde(default)]
     pub permits: bool,
+    /// Devices revoked: forget any credential cached for them.
+    #[serde(default)]
+    pub devices: Vec<i64>,
 }

@@ -73,31 +73,6 @@ impl SqlStore {
     async fn announce_permits(&self, tx: &mut AnyConnection) -> Result<()> {
         self.announce(tx, crate::Change { permits: true, ..self.change() }).await
     }
-
-    /// A change of this instance's that names nothing yet.
-    fn change(&self) -> crate::Change {
-        crate::Change {
-            origin: self.instance.clone(),
-            facility: String::new(),
-            spots: vec![],
-            sessions: vec![],
-            reservations: vec![],
-            permits: false,
-        }
-    }
-
-    async fn announce(&self, tx: &mut AnyConnection, change: crate::Change) -> Result<()> {
-        if self.listen_url.is_none() {
-            return Ok(());
-        }
-        let payload = serde_json::to_string(&change).map_err(|e| Error::Corrupt(e.to_string()))?;
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(super::commit::CHANNEL)
-            .bind(payload)
-            .execute(&mut *tx)
-            .await?;
-        Ok(())
-    }
 }
 
 #[async_trait]

@@ -62,6 +62,7 @@ fn announcements(origin: &str, jobs: &[&Job]) -> Vec<Change> {
             sessions: sessions.to_vec(),
             reservations: reservations.to_vec(),
             permits: false,
+            devices: vec![],
         };
         for chunk in spots.chunks(200) {
             out.push(change(chunk, &[], &[]));

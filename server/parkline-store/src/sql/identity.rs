@@ -316,12 +316,14 @@ impl Identity for SqlStore {
     }
 
     async fn revoke_device(&self, id: i64, now: Timestamp) -> Result<bool> {
-        let _guard = self.write_guard().await;
+        let (_guard, mut tx) = self.begin().await?;
         let done = sqlx::query("UPDATE devices SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL")
             .bind(ms(now))
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        self.announce(&mut tx, crate::Change { devices: vec![id], ..self.change() }).await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -91,6 +91,28 @@ impl SqlStore {
         }
     }
 
+    /// A change of this instance's that names nothing yet.
+    pub(super) fn change(&self) -> crate::Change {
+        crate::Change {
+            origin: self.instance.clone(),
+            facility: String::new(),
+            spots: vec![],
+            sessions: vec![],
+            reservations: vec![],
+            permits: false,
+            devices: vec![],
+        }
+    }
+
+    pub(super) async fn announce(&self, tx: &mut sqlx::AnyConnection, change: crate::Change) -> Result<()> {
+        if self.listen_url.is_none() {
+            return Ok(());
+        }
+        let payload = serde_json::to_string(&change).map_err(|e| crate::Error::Corrupt(e.to_string()))?;
+        sqlx::query("SELECT pg_notify($1, $2)").bind(commit::CHANNEL).bind(payload).execute(&mut *tx).await?;
+        Ok(())
+    }
+
     /// A write transaction, with this store's writer lock held for as long as it is open.
     async fn begin(&self) -> Result<(Option<MutexGuard<'_, ()>>, sqlx::Transaction<'static, sqlx::Any>)> {
         let guard = self.write_guard().await;

@@ -1,11 +1,14 @@
-//! Instances sharing one PostgreSQL database stay in step: every commit announces, with `NOTIFY`, the
-//! spots, sessions and reservations it changed; every other instance reloads them: spots are applied
-//! (and streamed to its own WebSocket clients), sessions replace its copy (a vehicle that entered
-//! elsewhere can leave here; a payment made elsewhere opens this exit), reservations its claims (a
-//! booking made elsewhere is honoured at this gate and can be cancelled here), and permits or pools
-//! changed elsewhere reload the permit book (a permit revoked elsewhere opens no gate here), and a device revoked elsewhere is refused here at once (its cached credential
-//! is forgotten). PostgreSQL delivers notifications in commit order,
-//! so each facility's changes arrive in order.
+//! Instances sharing one PostgreSQL database stay in step: every commit announces, with `NOTIFY`, what
+//! it changed, and every other instance reloads it:
+//! - spots are applied (and streamed to its own WebSocket clients);
+//! - sessions replace its copy (a vehicle that entered elsewhere can leave here; a payment made
+//!   elsewhere opens this exit);
+//! - reservations replace its claims (a booking made elsewhere is honoured at this gate and can be
+//!   cancelled here);
+//! - a permit or pool change reloads the permit book (a permit revoked elsewhere opens no gate here);
+//! - a revoked device's cached credential is forgotten (it is refused here at once).
+//!
+//! PostgreSQL delivers notifications in commit order, so each facility's changes arrive in order.
 
 use parkline_store::Change;
 use tokio::sync::watch;

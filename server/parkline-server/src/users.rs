@@ -121,7 +121,7 @@ pub async fn login(app: &App, req: LoginRequest) -> Result<TokenResponse> {
 }
 
 /// The one answer to every well-formed sign-up.
-pub const SIGNUP_STARTED: &str =
+const SIGNUP_STARTED: &str =
     "Check your mail: a code to finish signing up is on its way, unless the address has an account already.";
 
 /// How long a sign-up code works.
@@ -129,7 +129,8 @@ const SIGNUP_CODE_LIFE: SignedDuration = SignedDuration::from_mins(30);
 
 /// Starts a driver's sign-up (staff accounts are made by admins): a new address gets a code by mail,
 /// which [`confirm_signup`] exchanges for the account; an address with an account gets a note saying
-/// so. Both answer the same, after the same work, so sign-up tells no one which addresses have accounts.
+/// so. Both answer the same, after the same password hashing (the slow part) and with the mail sent in
+/// the background, so sign-up tells no one which addresses have accounts.
 pub async fn start_signup(app: &App, req: LoginRequest) -> Result<SignupStarted> {
     if app.mailer.is_off() {
         return Err(Error::api(ErrorCode::Unavailable, "sign-up is closed: this server has no mail channel"));

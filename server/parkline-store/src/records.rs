@@ -332,7 +332,7 @@ pub struct ApiKeyRecord {
 
 /// What another instance's commit changed, as it announced it: the spots, sessions and reservations of
 /// one facility to reload.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Change {
     /// The instance that made the change ([`crate::Store::instance`]).
     pub origin: String,

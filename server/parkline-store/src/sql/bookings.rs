@@ -212,9 +212,12 @@ impl Bookings for SqlStore {
             .bind(ms(now))
             .execute(&mut *tx)
             .await?;
-        self.announce_permits(&mut tx).await?;
+        let revoked = done.rows_affected() == 1;
+        if revoked {
+            self.announce_permits(&mut tx).await?;
+        }
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(revoked)
     }
 
     async fn permits(&self) -> Result<Vec<Permit>> {
@@ -240,9 +243,12 @@ impl Bookings for SqlStore {
         .bind(i64::from(limit))
         .execute(&mut *tx)
         .await?;
-        self.announce_permits(&mut tx).await?;
+        let saved = done.rows_affected() == 1;
+        if saved {
+            self.announce_permits(&mut tx).await?;
+        }
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(saved)
     }
 
     async fn pools(&self) -> Result<Vec<PoolRecord>> {

@@ -61,8 +61,7 @@ fn announcements(origin: &str, jobs: &[&Job]) -> Vec<Change> {
             spots: spots.to_vec(),
             sessions: sessions.to_vec(),
             reservations: reservations.to_vec(),
-            permits: false,
-            devices: vec![],
+            ..Default::default()
         };
         for chunk in spots.chunks(200) {
             out.push(change(chunk, &[], &[]));
@@ -200,9 +199,7 @@ async fn commit(
     super::sessions::write_gate_events(&mut tx, ctx, &gates).await?;
     if let Some(origin) = announce {
         for change in announcements(origin, jobs) {
-            let payload = serde_json::to_string(&change).map_err(|e| Error::Corrupt(e.to_string()))?;
-            // Delivered to listeners only if and when this transaction commits, in commit order.
-            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(&mut *tx).await?;
+            super::notify(&mut tx, &change).await?;
         }
     }
     tx.commit().await?;

@@ -322,9 +322,12 @@ impl Identity for SqlStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        self.announce(&mut tx, crate::Change { devices: vec![id], ..self.change() }).await?;
+        let revoked = done.rows_affected() == 1;
+        if revoked {
+            self.announce(&mut tx, crate::Change { devices: vec![id], ..self.change() }).await?;
+        }
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(revoked)
     }
 
     async fn insert_api_key(

@@ -45,6 +45,14 @@ impl WriteCtx {
     }
 }
 
+/// `NOTIFY`s the other instances of `change`; delivered only if and when the transaction commits, in
+/// commit order.
+pub(crate) async fn notify(tx: &mut sqlx::AnyConnection, change: &crate::Change) -> Result<()> {
+    let payload = serde_json::to_string(change).map_err(|e| crate::Error::Corrupt(e.to_string()))?;
+    sqlx::query("SELECT pg_notify($1, $2)").bind(commit::CHANNEL).bind(payload).execute(&mut *tx).await?;
+    Ok(())
+}
+
 /// Rows per multi-row statement: keeps parameter counts well under both databases' limits.
 const CHUNK: usize = 500;
 
@@ -93,24 +101,15 @@ impl SqlStore {
 
     /// A change of this instance's that names nothing yet.
     pub(super) fn change(&self) -> crate::Change {
-        crate::Change {
-            origin: self.instance.clone(),
-            facility: String::new(),
-            spots: vec![],
-            sessions: vec![],
-            reservations: vec![],
-            permits: false,
-            devices: vec![],
-        }
+        crate::Change { origin: self.instance.clone(), ..Default::default() }
     }
 
+    /// Announces `change` to the other instances when `tx` commits (PostgreSQL only).
     pub(super) async fn announce(&self, tx: &mut sqlx::AnyConnection, change: crate::Change) -> Result<()> {
         if self.listen_url.is_none() {
             return Ok(());
         }
-        let payload = serde_json::to_string(&change).map_err(|e| crate::Error::Corrupt(e.to_string()))?;
-        sqlx::query("SELECT pg_notify($1, $2)").bind(commit::CHANNEL).bind(payload).execute(&mut *tx).await?;
-        Ok(())
+        notify(tx, &change).await
     }
 
     /// A write transaction, with this store's writer lock held for as long as it is open.

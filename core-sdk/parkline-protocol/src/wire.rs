@@ -187,6 +187,22 @@ pub struct DeviceView {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// A partner's API key as staff see it (the key itself is never shown again).
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyView {
+    pub id: i64,
+    pub name: String,
+    pub operator: String,
+    pub scopes: Vec<String>,
+    pub requests_per_minute: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    #[serde(default)]
+    pub revoked_at: Option<Timestamp>,
+}
+
 /// A staff or driver account as admins see it.
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -337,11 +337,17 @@ impl Auth {
         cache.get(hash).filter(|(_, at)| at.elapsed() < CREDENTIAL_CACHE_TTL).map(|(p, _)| p.clone())
     }
 
-    /// Drops a revoked device from the credential cache: this instance refuses it at once, others when
-    /// they hear of the revocation (`peers.rs`), or at worst after the cache's 30 seconds.
+    /// Drops a revoked device from the credential cache: this instance refuses it at once, others as
+    /// soon as the change feed tells them (`peers.rs`).
     pub fn forget_device(&self, device: i64) {
         let mut cache = self.credentials.lock().unwrap_or_else(|p| p.into_inner());
         cache.retain(|_, (p, _)| !matches!(p, Some(Principal::Device { id, .. }) if *id == device));
+    }
+
+    /// Drops a revoked API key from the credential cache, as [`Auth::forget_device`] does a device.
+    pub fn forget_api_key(&self, key: i64) {
+        let mut cache = self.credentials.lock().unwrap_or_else(|p| p.into_inner());
+        cache.retain(|_, (p, _)| !matches!(p, Some(Principal::ApiKey { id, .. }) if *id == key));
     }
 
     fn remember(&self, hash: String, principal: Option<Principal>) {

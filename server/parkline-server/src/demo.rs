@@ -65,13 +65,22 @@ pub async fn seed(app: &App) -> Result<BTreeMap<String, String>> {
     let known = app.store.operators().await?;
     for (id, name, _) in OPERATORS {
         if !known.iter().any(|o| o.id == id) {
-            app.store.insert_operator(id, name, app.now()).await?;
+            match app.store.insert_operator(id, name, app.now()).await {
+                // Another instance seeded it meanwhile.
+                Ok(()) | Err(parkline_store::Error::Duplicate) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
     }
     for (id, text) in LAYOUTS {
         if app.live.get(id).is_none() {
             let layout = facilities::parse_layout(text, false).map_err(Error::Other)?;
-            facilities::import(app, operator_of(id), layout).await?;
+            match facilities::import(app, operator_of(id), layout).await {
+                Ok(()) => {}
+                // Another instance seeded it meanwhile.
+                Err(Error::Api { code: ErrorCode::Conflict, .. }) => facilities::load(app, id).await?,
+                Err(e) => return Err(e),
+            }
         }
         let facility = app.live.get(id).ok_or_else(|| Error::unknown_facility(id))?;
         if facility.rates().is_none() {

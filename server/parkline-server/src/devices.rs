@@ -72,7 +72,8 @@ pub async fn bind_unplaced(app: &App) -> Result<()> {
     Ok(())
 }
 
-/// Revokes a device's token: refused at once by this instance, by others within 30 seconds.
+/// Revokes a device's token: refused at once by this instance, by others as soon as the change feed
+/// tells them.
 pub async fn revoke(app: &App, id: i64) -> Result<()> {
     if app.store.revoke_device(id, app.now()).await? {
         app.auth.forget_device(id);
@@ -102,6 +103,23 @@ pub async fn issue_api_key(app: &App, reach: &Reach, key: NewApiKey) -> Result<I
         .insert_api_key(name, &sha256_hex(&token), key.requests_per_minute, &operator, &scopes, app.now())
         .await?;
     Ok(IssuedSecret { id, token, mqtt_username: None })
+}
+
+/// The API keys within reach, newest first; keys are never shown again.
+pub async fn api_keys(app: &App, reach: &Reach) -> Result<Vec<parkline_protocol::ApiKeyView>> {
+    let mut keys = app.store.api_keys().await?;
+    keys.retain(|k| reach.holds_operator(&k.operator));
+    Ok(keys)
+}
+
+/// Revokes an API key: refused at once here, and by the other instances as soon as they hear of it.
+pub async fn revoke_api_key(app: &App, id: i64) -> Result<()> {
+    if app.store.revoke_api_key(id, app.now()).await? {
+        app.auth.forget_api_key(id);
+        Ok(())
+    } else {
+        Err(Error::api(ErrorCode::NotFound, format!("no active API key {id}")))
+    }
 }
 
 fn non_empty<'a>(s: &'a str, field: &str) -> Result<&'a str> {

@@ -67,6 +67,17 @@ pub fn parse_layout(text: &str, json: bool) -> anyhow::Result<LayoutFile> {
     Ok(if json { serde_json::from_str(text)? } else { toml::from_str(text)? })
 }
 
+/// Loads one stored facility, with its rates, into memory (one another instance added).
+pub async fn load(app: &App, id: &str) -> Result<()> {
+    let Some(stored) = app.store.facility(id).await? else { return Ok(()) };
+    let facility = FacilityLive::new(stored.layout, stored.operator, &stored.spots)?;
+    if let Some(plan) = app.store.rate_plan(id).await? {
+        facility.set_rates(plan);
+    }
+    app.live.insert(facility);
+    Ok(())
+}
+
 /// Loads every stored facility into memory, as the server starts.
 pub async fn load_all(app: &App) -> Result<usize> {
     let (live, store) = (&app.live, app.store.as_ref());

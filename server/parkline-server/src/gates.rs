@@ -52,7 +52,7 @@ async fn confirm_entry(app: &App, gate: &str, decision: &GateDecision) {
 
 /// Decides a gate event, makes it durable, and only then answers.
 async fn decide(app: &App, gate_id: &str, event: GateEvent) -> Result<GateDecision> {
-    let (live, permits, store, now) = (&app.live, &app.permits, &app.store, app.now());
+    let (live, now) = (&app.live, app.now());
     let key = event.event_id.trim();
     if key.is_empty() || key.len() > 128 || key.chars().any(char::is_control) {
         return Err(Error::validation("event_id must be 1-128 printable characters"));
@@ -89,7 +89,17 @@ async fn decide(app: &App, gate_id: &str, event: GateEvent) -> Result<GateDecisi
     };
 
     let slot = format!("{gate_id}\u{0}{key}");
-    let (decision, durable, undo, done) = {
+    let attempt = Attempt {
+        app: app.clone(),
+        facility: facility.clone(),
+        gate: gate_id.to_owned(),
+        direction: gate.direction,
+        key: key.to_owned(),
+        event,
+        plates,
+        now,
+    };
+    let (queued, done) = {
         let _writer = facility.writer.lock().await;
         // A retry of a recent event, or of one still being saved, waits for the first attempt's outcome.
         // An older retry is decided again, and the database refuses to save it twice (below): the
@@ -98,78 +108,182 @@ async fn decide(app: &App, gate_id: &str, event: GateEvent) -> Result<GateDecisi
             drop(_writer);
             return wait_for(first).await;
         }
-        let ctx = Ctx { facility: &facility, permits, gate: gate_id, key, now };
-        let (decision, session, spots, checked_in, ledger) = match gate.direction {
+        let queued = attempt.queue().await?;
+        let (done, first) = watch::channel(None);
+        facility.remember_gate_event(slot.clone(), first);
+        (queued, done)
+    };
+
+    // Finish in a task of its own, so a client that hangs up cannot leave memory half-updated.
+    let finish = tokio::spawn(async move {
+        let result = attempt.finish(queued).await;
+        if result.is_err() {
+            // Let a retry try afresh rather than repeat this failure.
+            attempt.facility.forget_gate_event(&slot);
+        }
+        done.send_replace(Some(result.as_ref().map(Clone::clone).map_err(ToString::to_string)));
+        // Live traffic (not a lane's offline backlog) feeds the gate's health: opens and read confidence.
+        if let Ok(decision) = &result
+            && attempt.event.offline.is_none()
+        {
+            let confidence = attempt.event.plate.as_ref().map(|p| p.confidence);
+            let open = decision.command == GateCommand::Open;
+            attempt.facility.note_gate(&attempt.gate, attempt.now, open, confidence);
+        }
+        result
+    });
+    let decision = finish.await.map_err(|e| anyhow::anyhow!("gate event task: {e}"))??;
+    metrics::counter!("parkline_gate_decisions_total", "reason" => format!("{:?}", decision.reason))
+        .increment(1);
+    Ok(decision)
+}
+
+/// Times a gate event is planned again after losing a race to another instance's commit.
+const REPLANS: u32 = 3;
+
+/// One gate event being decided, with what it takes to decide it again.
+struct Attempt {
+    app: App,
+    facility: Arc<FacilityLive>,
+    gate: String,
+    direction: Direction,
+    key: String,
+    event: GateEvent,
+    plates: Vec<Plate>,
+    now: Timestamp,
+}
+
+/// A decision applied to memory and on its way to disk, with what memory was before it.
+struct Queued {
+    decision: GateDecision,
+    durable: parkline_store::Durable,
+    undo: Undo,
+    /// The spots it changes.
+    spots: Vec<String>,
+}
+
+impl Attempt {
+    /// Decides against memory, applies the decision to memory (so the next event at this facility
+    /// plans on it) and queues it to be saved. Called with the facility's writer lock held. An exit
+    /// memory would refuse is first checked against the database: another instance may have let the
+    /// vehicle in, or taken its payment or validation, a moment ago.
+    async fn queue(&self) -> Result<Queued> {
+        let facility = &self.facility;
+        let ctx =
+            Ctx { facility, permits: &self.app.permits, gate: &self.gate, key: &self.key, now: self.now };
+        let (mut decision, mut session, mut spots, checked_in, mut ledger) = match self.direction {
             Direction::Entry => {
-                let (d, s, spots, r) = ctx.entry(&event, plates);
+                let (d, s, spots, r) = ctx.entry(&self.event, self.plates.clone());
                 (d, s, spots, r, Vec::new())
             }
             Direction::Exit => {
-                let (d, s, spots, ledger) = ctx.exit(&event, &plates)?;
+                let (d, s, spots, ledger) = ctx.exit(&self.event, &self.plates)?;
                 (d, s, spots, None, ledger)
             }
         };
+        if self.direction == Direction::Exit
+            && decision.command == GateCommand::Deny
+            && recheck_leaving(&self.app, facility, &self.event, &self.plates).await?
+        {
+            (decision, session, spots, ledger) = ctx.exit(&self.event, &self.plates)?;
+        }
         let write = GateWrite {
             event: GateEventRecord {
-                gate: gate_id.to_owned(),
-                key: key.to_owned(),
+                gate: self.gate.clone(),
+                key: self.key.clone(),
                 facility: facility.facility.id.clone(),
-                direction: gate.direction,
+                direction: self.direction,
                 session: decision.session.clone(),
                 decision: serde_json::to_string(&decision).map_err(anyhow::Error::from)?,
-                at: now,
+                at: self.now,
             },
             session: session.clone(),
             spots: spots.iter().map(|(_, r)| r.clone()).collect(),
             reservation: checked_in.clone(),
             ledger,
         };
-        // Memory changes now, so the next event at this facility plans on it; the answer waits for the
-        // disk. Should the save fail, `undo` puts memory back.
-        let undo = Undo::capture(&facility, session.as_ref(), &spots, checked_in.as_ref());
-        apply(&facility, session, spots, checked_in);
-        let durable = store.queue_gate_event(write);
-        let (done, first) = watch::channel(None);
-        facility.remember_gate_event(slot.clone(), first);
-        (decision, durable, undo, done)
-    };
-
-    // Live traffic (not a lane's offline backlog) feeds the gate's health: opens and read confidence.
-    let watch =
-        event.offline.is_none().then(|| (facility.clone(), event.plate.as_ref().map(|p| p.confidence)));
-    // Finish in a task of its own, so a client that hangs up cannot leave memory half-updated.
-    let (gate, key) = (gate_id.to_owned(), key.to_owned());
-    let store_ = store.clone();
-    let finish = tokio::spawn(async move {
-        let result = match durable.await {
-            Ok(()) => Ok(decision),
-            Err(e) => {
-                let _writer = facility.writer.lock().await;
-                undo.restore(&facility);
-                // This event was saved before (an older retry, or another instance got there first):
-                // the decision saved first stands.
-                match e {
-                    parkline_store::Error::Duplicate => {
-                        stored_decision(store_.as_ref(), &gate, &key).await?.ok_or(Error::from(e))
-                    }
-                    e => Err(e.into()),
-                }
-            }
-        };
-        if result.is_err() {
-            // Let a retry try afresh rather than repeat this failure.
-            facility.forget_gate_event(&slot);
-        }
-        done.send_replace(Some(result.as_ref().map(Clone::clone).map_err(ToString::to_string)));
-        result
-    });
-    let decision = finish.await.map_err(|e| anyhow::anyhow!("gate event task: {e}"))??;
-    if let Some((facility, confidence)) = watch {
-        facility.note_gate(gate_id, now, decision.command == GateCommand::Open, confidence);
+        let undo = Undo::capture(facility, session.as_ref(), &spots, checked_in.as_ref());
+        let codes = spots.iter().map(|(_, r)| r.spot.clone()).collect();
+        apply(facility, session, spots, checked_in);
+        Ok(Queued { decision, durable: self.app.store.queue_gate_event(write), undo, spots: codes })
     }
-    metrics::counter!("parkline_gate_decisions_total", "reason" => format!("{:?}", decision.reason))
-        .increment(1);
-    Ok(decision)
+
+    /// Waits for the decision to be saved; should the save fail, memory is put back. An event saved
+    /// before (an older retry) is answered with the decision saved first. One whose plan lost a race
+    /// to another instance's commit (it took the spot, or let the plate in, first) is planned again
+    /// on the facility as the database has it, so the driver gets another spot, not an error.
+    async fn finish(&self, mut queued: Queued) -> Result<GateDecision> {
+        let mut replans = 0;
+        loop {
+            let Queued { decision, durable, undo, spots } = queued;
+            let e = match durable.await {
+                Ok(()) => return Ok(decision),
+                Err(e) => e,
+            };
+            let _writer = self.facility.writer.lock().await;
+            undo.restore(&self.facility);
+            if !matches!(e, parkline_store::Error::Duplicate) {
+                return Err(e.into());
+            }
+            if let Some(first) = stored_decision(self.app.store.as_ref(), &self.gate, &self.key).await? {
+                return Ok(first);
+            }
+            if replans == REPLANS {
+                return Err(e.into());
+            }
+            replans += 1;
+            metrics::counter!("parkline_gate_replans_total").increment(1);
+            refresh(&self.app, &self.facility, &spots).await?;
+            queued = self.queue().await?;
+        }
+    }
+}
+
+/// Reloads from the database the stays an exit may be for (by its ticket and plates), where the
+/// database knows more than memory: a stay begun elsewhere, or paid or validated elsewhere. Whether
+/// anything changed, so the exit is worth deciding again. Called with the writer lock held.
+async fn recheck_leaving(app: &App, f: &FacilityLive, event: &GateEvent, plates: &[Plate]) -> Result<bool> {
+    let mut found = Vec::new();
+    if let Some(ticket) = event.ticket.as_deref() {
+        found.extend(app.store.find_sessions(None, Some(ticket.trim()), 1).await?);
+    }
+    for plate in plates.iter().take(3) {
+        found.extend(app.store.find_sessions(Some(plate), None, 1).await?);
+    }
+    let mut changed = false;
+    for stored in found.into_iter().filter(|s| s.exit.is_none() && s.facility == f.facility.id) {
+        let Some(session) = app.store.session(&stored.id).await? else { continue };
+        let mut inside = f.inside();
+        if inside.ended_lately(&session.id) {
+            continue;
+        }
+        let newer = inside.get(&session.id).is_none_or(|known| {
+            session.paid_minor > known.paid_minor || session.validations.len() > known.validations.len()
+        });
+        if newer {
+            inside.remove(&session.id);
+            inside.insert(session);
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
+/// Catches up with what another instance committed first, as the database has it: the spots a plan
+/// wanted, and the vehicles inside that this instance has not heard of yet. Only those: this
+/// instance's own changes still on their way to disk stay as memory has them. Called with the writer
+/// lock held; the change feed brings the same a moment later, harmlessly.
+async fn refresh(app: &App, f: &FacilityLive, spots: &[String]) -> Result<()> {
+    let records = app.store.spot_records(&f.facility.id, spots).await?;
+    f.apply(records.into_iter().filter_map(|r| f.facility.spot_by_code(&r.spot).map(|idx| (idx, r.status))));
+    let sessions = app.store.active_sessions_at(&f.facility.id).await?;
+    let mut inside = f.inside();
+    for session in sessions {
+        if inside.get(&session.id).is_none() && !inside.ended_lately(&session.id) {
+            inside.insert(session);
+        }
+    }
+    Ok(())
 }
 
 async fn stored_decision(store: &dyn Store, gate: &str, key: &str) -> Result<Option<GateDecision>> {
@@ -203,8 +317,9 @@ fn apply(
     if let Some(s) = session {
         let mut inside = facility.inside();
         inside.remove(&s.id);
-        if s.exit.is_none() {
-            inside.insert(s);
+        match s.exit {
+            None => inside.insert(s),
+            Some(_) => inside.end(&s.id),
         }
     }
 }

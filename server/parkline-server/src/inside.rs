@@ -1,7 +1,7 @@
 //! The vehicles inside a facility: its active sessions, indexed by ticket, by plate, and by the plate's
 //! OCR-confusion key, so an exit finds its session in constant time.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use parkline_domain::plate::{Plate, PlateMatch, match_plate};
 
@@ -13,7 +13,13 @@ pub struct Inside {
     by_ticket: HashMap<String, String>,
     by_plate: HashMap<Plate, String>,
     by_key: HashMap<String, Vec<String>>,
+    /// Sessions that ended lately, newest last: a stay looked up in the database before its end is
+    /// saved there is not brought back.
+    ended: VecDeque<String>,
 }
+
+/// Ended sessions remembered.
+const ENDED: usize = 1024;
 
 impl Inside {
     pub fn insert(&mut self, session: SessionRecord) {
@@ -39,6 +45,20 @@ impl Inside {
             }
         }
         Some(session)
+    }
+
+    /// Removes a session that ended.
+    pub fn end(&mut self, id: &str) {
+        self.remove(id);
+        if self.ended.len() == ENDED {
+            self.ended.pop_front();
+        }
+        self.ended.push_back(id.to_owned());
+    }
+
+    /// Whether `id` ended lately.
+    pub fn ended_lately(&self, id: &str) -> bool {
+        self.ended.iter().any(|e| e == id)
     }
 
     pub fn get(&self, id: &str) -> Option<&SessionRecord> {

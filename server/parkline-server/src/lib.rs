@@ -86,7 +86,7 @@ pub async fn start_with_clock(
     clock: std::sync::Arc<dyn clock::Clock>,
 ) -> anyhow::Result<Server> {
     setup::check_payments(config)?;
-    let app = setup::open(config, clock).await?;
+    let (app, changes) = setup::open_following(config, clock, true).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -114,7 +114,9 @@ pub async fn start_with_clock(
             .context("MQTT settings")?;
         tasks.push(tokio::spawn(mqtt::run(app.clone(), opts, stopped.clone())));
     }
-    tasks.push(tokio::spawn(peers::follow(app.clone(), stopped.clone())));
+    if let Some(changes) = changes {
+        tasks.push(tokio::spawn(peers::follow(app.clone(), changes, stopped.clone())));
+    }
     tasks.push(tokio::spawn(webhooks::run(app.clone(), stopped.clone())));
     tasks.push(tokio::spawn(background(app.clone(), stopped)));
     app.set_ready(true);

@@ -481,12 +481,17 @@ impl Live {
         self.facilities.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
     }
 
+    /// Makes a facility live, unless it already is (loaded meanwhile from another instance's
+    /// announcement): the one in place keeps its state.
     pub fn insert(&self, facility: FacilityLive) {
         let mut gates = self.gates.write().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.facilities.write().unwrap_or_else(|p| p.into_inner());
+        if map.contains_key(&facility.facility.id) {
+            return;
+        }
         for gate in &facility.facility.gates {
             gates.insert(gate.id.clone(), facility.facility.id.clone());
         }
-        let mut map = self.facilities.write().unwrap_or_else(|p| p.into_inner());
         map.insert(facility.facility.id.clone(), Arc::new(facility));
     }
 

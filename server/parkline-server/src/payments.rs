@@ -53,10 +53,7 @@ pub async fn pay(
     if req.card_token.is_empty() || req.card_token.len() > 256 {
         return Err(Error::validation("card_token must be a provider token (1-256 characters)"));
     }
-    let (facility, session) = app
-        .live
-        .by_ticket(ticket)
-        .ok_or_else(|| Error::api(ErrorCode::NotFound, "no active session has this ticket"))?;
+    let (facility, session) = stays::with_ticket(app, ticket).await?;
     let now = app.now();
     let due = stays::fee(&facility, &session, now)? - session.paid_minor;
     if due <= 0 {

@@ -84,36 +84,48 @@ pub async fn book(
             .check(booker, &ask)
             .map_err(|e| Error::api(ErrorCode::BookingLimit, e.to_string()))?;
     }
-    let spots = choose_spots(&f, vehicle, req.spot.as_deref(), count as usize, req.start, req.end)?;
     let group = (count > 1).then(|| crate::auth::random_token("grp_")[..20].to_owned());
-    let booked: Vec<Reservation> = spots
-        .into_iter()
-        .map(|spot| Reservation {
-            id: crate::auth::random_token("res_")[..24].to_owned(),
-            facility: f.facility.id.clone(),
-            spot: f.facility.spot(spot).code.clone(),
-            plate: plate.clone(),
-            vehicle,
-            start: req.start,
-            end: req.end,
-            status: Status::Confirmed,
-            quote_minor: quote,
-            fee_minor: 0,
-            owner,
-            group: group.clone(),
-        })
-        .collect();
-    match store.insert_reservations(&booked, now, key.as_deref()).await {
-        Ok(()) => {}
-        // The same request, racing itself: the attempt that got there first answers both.
-        Err(e @ parkline_store::Error::Duplicate) if key.is_some() => {
-            if let Some(done) = store.reservations_for_request(key.as_deref().unwrap_or_default()).await? {
-                return Ok(done);
+    let mut replans = 0;
+    let booked = loop {
+        let spots = choose_spots(&f, vehicle, req.spot.as_deref(), count as usize, req.start, req.end)?;
+        let booked: Vec<Reservation> = spots
+            .into_iter()
+            .map(|spot| Reservation {
+                id: crate::auth::random_token("res_")[..24].to_owned(),
+                facility: f.facility.id.clone(),
+                spot: f.facility.spot(spot).code.clone(),
+                plate: plate.clone(),
+                vehicle,
+                start: req.start,
+                end: req.end,
+                status: Status::Confirmed,
+                quote_minor: quote,
+                fee_minor: 0,
+                owner,
+                group: group.clone(),
+            })
+            .collect();
+        match store.insert_reservations(&booked, now, key.as_deref()).await {
+            Ok(()) => break booked,
+            // The same request, racing itself: the attempt that got there first answers both.
+            Err(e @ parkline_store::Error::Duplicate) if key.is_some() => {
+                if let Some(done) = store.reservations_for_request(key.as_deref().unwrap_or_default()).await?
+                {
+                    return Ok(done);
+                }
+                return Err(conflict(e));
             }
-            return Err(conflict(e));
+            // Another instance booked a spot chosen here first: catch up with its bookings and choose
+            // again, so the driver gets another spot rather than an error.
+            Err(parkline_store::Error::Conflict) if req.spot.is_none() && replans < 3 => {
+                replans += 1;
+                for r in store.claiming_reservations_at(&f.facility.id).await? {
+                    reload_claim(&f, r);
+                }
+            }
+            Err(e) => return Err(conflict(e)),
         }
-        Err(e) => return Err(conflict(e)),
-    }
+    };
     let mut claims = f.claims();
     for r in &booked {
         claims.insert(r.clone());

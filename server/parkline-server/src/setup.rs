@@ -36,6 +36,16 @@ pub fn check_payments(config: &Config) -> anyhow::Result<()> {
 /// Opens the database and loads every facility and permit into memory: the server's state, ready
 /// to serve (the command line's tools use it without serving).
 pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+    Ok(open_following(config, clock, false).await?.0)
+}
+
+/// [`open`], and with `follow`, the changes other instances commit from before the state was loaded
+/// on (PostgreSQL), for `peers::follow`: nothing committed while loading is missed.
+pub async fn open_following(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    follow: bool,
+) -> anyhow::Result<(App, Option<tokio::sync::mpsc::Receiver<parkline_store::Change>>)> {
     if config.database_url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
@@ -79,11 +89,12 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App>
         },
         ready: false.into(),
     });
+    let changes = if follow { app.store.changes().await.context("following the change feed")? } else { None };
     let loaded = facilities::load_all(&app).await?;
     permits::load(&app).await?;
     crate::devices::bind_unplaced(&app).await?;
     tracing::info!(facilities = loaded, backend = app.store.backend(), "state loaded");
-    Ok(app)
+    Ok((app, changes))
 }
 
 /// The process-wide metrics recorder (installed once, shared by every server in the process).

@@ -1,6 +1,8 @@
 //! Stays (sessions) as their holders and staff see them: what one costs if it ended now, whether it
 //! overstays, and the look-ups by ticket and by facility.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use parkline_domain::gate;
 use parkline_domain::{Currency, Money};
@@ -14,12 +16,42 @@ use crate::live::FacilityLive;
 /// An active stay by its ticket, with what it costs if the vehicle left now. Tickets are unguessable,
 /// so holding one is enough to see it; the plate is left out (a ticket found on the ground must not
 /// name a car; the driver's own app knows its plate).
-pub fn by_ticket(app: &App, ticket: &str) -> Result<SessionView> {
-    let (facility, session) = app
-        .live
-        .by_ticket(ticket)
-        .ok_or_else(|| Error::api(ErrorCode::NotFound, "no active session has this ticket"))?;
+pub async fn by_ticket(app: &App, ticket: &str) -> Result<SessionView> {
+    let (facility, session) = with_ticket(app, ticket).await?;
     view(&facility, &session, app.now()).map(public)
+}
+
+/// The vehicle inside holding `ticket`, and its facility. Memory answers; a ticket it does not know is
+/// looked up in the database, since another instance may have let the vehicle in a moment ago (the
+/// stay is then loaded here, as the change feed would a moment later).
+pub async fn with_ticket(app: &App, ticket: &str) -> Result<(Arc<FacilityLive>, SessionRecord)> {
+    let missing = || Error::api(ErrorCode::NotFound, "no active session has this ticket");
+    if let Some(found) = app.live.by_ticket(ticket) {
+        return Ok(found);
+    }
+    let ticket = ticket.trim();
+    if !(4..=32).contains(&ticket.len()) || !ticket.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(missing());
+    }
+    let stored = app.store.find_sessions(None, Some(ticket), 1).await?.into_iter().next();
+    let Some(facility) = stored.filter(|s| s.exit.is_none()).and_then(|s| app.live.get(&s.facility)) else {
+        return Err(missing());
+    };
+    // Read again under the writer lock, as the change feed applies changes: a departure applied
+    // meanwhile is then seen, and the stay is not brought back.
+    let _writer = facility.writer.lock().await;
+    let stored = app.store.find_sessions(None, Some(ticket), 1).await?.into_iter().next();
+    let Some(stored) = stored.filter(|s| s.exit.is_none()) else { return Err(missing()) };
+    let Some(session) = app.store.session(&stored.id).await?.filter(|s| s.exit.is_none()) else {
+        return Err(missing());
+    };
+    let mut inside = facility.inside();
+    if inside.get(&session.id).is_none() && !inside.ended_lately(&session.id) {
+        inside.insert(session.clone());
+    }
+    let session = inside.get(&session.id).cloned().ok_or_else(missing)?;
+    drop(inside);
+    Ok((facility.clone(), session))
 }
 
 /// A stay as anyone holding its ticket sees it: without the plate.

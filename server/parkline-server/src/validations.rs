@@ -68,10 +68,7 @@ pub async fn create(app: &App, reach: &Reach, req: ValidationRequest) -> Result<
 /// and returns the stay with its new fee.
 pub async fn apply(app: &App, ticket: &str, req: ApplyValidation) -> Result<SessionView> {
     let code = req.code.trim().to_ascii_uppercase();
-    let (facility, session) = app
-        .live
-        .by_ticket(ticket)
-        .ok_or_else(|| Error::api(ErrorCode::NotFound, "no active session has this ticket"))?;
+    let (facility, session) = crate::stays::with_ticket(app, ticket).await?;
     app.limits.validation_attempt(&session.id)?;
     let found = if valid_code(&code) { app.store.validation(&code).await? } else { None };
     let now = app.now();

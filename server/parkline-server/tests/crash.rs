@@ -12,67 +12,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use common::process::Process;
 use common::{Backend, TestDb};
 use parkline_store::testing::Disk;
 use serde_json::{Value, json};
-use tokio::process::{Child, Command};
 
 const LOT: &str = "waterfront-lot";
 const IN: &str = "waterfront-in-1";
 const OUT: &str = "waterfront-out-1";
 const WORKERS: usize = 4;
 const KILLS: usize = 5;
-
-struct Server {
-    db: TestDb,
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Server {
-    fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    async fn start(&mut self) {
-        let child = Command::new(env!("CARGO_BIN_EXE_parkline-server"))
-            .args(["demo", "--simulate-every-s", "0", "--database-url", &self.db.url])
-            .args(["--listen", &format!("127.0.0.1:{}", self.port), "--jwt-secret", common::JWT_SECRET])
-            .args([
-                "--public-rate-per-minute",
-                "0",
-                "--caller-rate-per-minute",
-                "0",
-                "--login-rate-per-minute",
-                "0",
-            ])
-            .arg("--data-dir")
-            .arg(self.db.dir.path())
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("server binary starts");
-        self.child = Some(child);
-        let http = common::http();
-        for _ in 0..300 {
-            if let Ok(r) = http.get(format!("{}/readyz", self.base())).send().await
-                && r.status().is_success()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server did not become ready");
-    }
-
-    /// SIGKILL: no shutdown, no flush.
-    async fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().await.unwrap();
-        }
-    }
-}
 
 /// Requests that found the server down (or dying) and were sent again.
 static RETRIED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -185,8 +134,7 @@ async fn drive(base: String, kiosk: String, driver: String, worker: usize, stop:
 
 async fn survives_sigkill_under_load(backend: Backend) {
     let Some(db) = TestDb::new(backend).await else { return };
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = Server { db, port, child: None };
+    let mut server = Process::new(&db);
     server.start().await;
     let base = server.base();
     let http = common::http();
@@ -266,7 +214,7 @@ async fn survives_sigkill_under_load(backend: Backend) {
     assert!(retried >= KILLS, "the kills interrupted the clients");
     server.kill().await;
 
-    let disk = Disk::open(&server.db.url).await;
+    let disk = Disk::open(&db.url).await;
     // Every acknowledged session exactly once, with its ticket, and completed; no others.
     let rows = disk.sessions().await;
     assert_eq!(rows.len(), acked.sessions.len(), "no session lost or added");
@@ -293,14 +241,9 @@ async fn survives_sigkill_under_load(backend: Backend) {
     assert_eq!(disk.overlapping_reservations().await, 0);
     disk.close().await;
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_parkline-server"))
-        .args(["verify-audit", "--database-url", &server.db.url, "--data-dir"])
-        .arg(server.db.dir.path())
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && report.contains("verified"), "{report}");
-    server.db.cleanup().await;
+    let (verified, report) = server.verify_audit();
+    assert!(verified, "{report}");
+    db.cleanup().await;
 }
 
 on_both_backends!(survives_sigkill_under_load);

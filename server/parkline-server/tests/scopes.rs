@@ -61,7 +61,7 @@ fn level(locate: Locate) -> Level {
     match locate {
         Locate::Facility | Locate::Gate | Locate::Permit | Locate::Device | Locate::Alert => Level::Facility,
         Locate::Payment | Locate::Reservation => Level::Owned,
-        Locate::Pool | Locate::Webhook | Locate::User => Level::Operator,
+        Locate::Pool | Locate::Webhook | Locate::User | Locate::ApiKey => Level::Operator,
     }
 }
 
@@ -317,6 +317,12 @@ impl World {
         created(&self.s, &self.admin, "/v1/admin/devices", body).await["id"].to_string()
     }
 
+    async fn api_key(&self, place: Place) -> String {
+        let body = json!({"name": format!("k{}", self.next()), "requests_per_minute": 60,
+            "operator": place.operator()});
+        created(&self.s, &self.admin, "/v1/admin/api-keys", body).await["id"].to_string()
+    }
+
     /// The key naming the `place` thing a route acts on; deleting routes get a fresh one each call.
     async fn key(&self, locate: Locate, place: Place, fresh: bool) -> String {
         match locate {
@@ -330,6 +336,7 @@ impl World {
             Locate::Pool => self.pools[&place].clone(),
             Locate::Webhook => self.webhook(place).await,
             Locate::Device => self.device(place).await,
+            Locate::ApiKey => self.api_key(place).await,
             Locate::Alert => self.alerts[&place].replace(':', "%3A"),
             Locate::User => self.staff[&place].clone(),
         }

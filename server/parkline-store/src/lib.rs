@@ -9,11 +9,12 @@
 //! Writes that belong together are one call, so each backend makes them one transaction. Plates are
 //! sealed by the [`Vault`] on their way in and opened on the way out; money rows extend the [`audit`]
 //! chain and queue partner [`events`] in the transaction that writes them; on PostgreSQL every commit
-//! announces what it changed to the other instances ([`Store::changes`]).
+//! appends what it changed to a change feed the other instances follow ([`Store::changes`]).
 
 pub mod audit;
 mod error;
 pub mod events;
+mod feed;
 mod postgres;
 pub mod records;
 mod sql;
@@ -64,9 +65,12 @@ pub trait Store:
     fn instance(&self) -> &str;
     /// Cheap round trip, for readiness checks.
     async fn ping(&self) -> Result<()>;
-    /// What other instances' commits change, as they commit, until the receiver is dropped; `None` where
-    /// no other instance can share the database (SQLite). The feed reconnects by itself.
-    fn changes(&self) -> Option<tokio::sync::mpsc::Receiver<Change>>;
+    /// Every change any instance commits from this call on (this instance's too), in commit order,
+    /// once each, until the receiver is dropped; `None` where no other instance can share the database
+    /// (SQLite). Call it before loading state, so nothing committed meanwhile is missed. Survives
+    /// dropped connections; closes only if the database is out of reach for longer than it keeps
+    /// changes (a day).
+    async fn changes(&self) -> Result<Option<tokio::sync::mpsc::Receiver<Change>>>;
 }
 
 /// Facilities, their spots' states and history, rate plans, occupancy samples.
@@ -83,6 +87,8 @@ pub trait Spots: Send + Sync {
     ) -> Result<()>;
     /// Every facility with its operator and the status of each of its spots.
     async fn load_facilities(&self) -> Result<Vec<StoredFacility>>;
+    /// One facility with its spots' states (one another instance added).
+    async fn facility(&self, id: &str) -> Result<Option<StoredFacility>>;
     /// The stored status of some spots of a facility (to catch up with another instance's changes).
     async fn spot_records(&self, facility: &str, spots: &[String]) -> Result<Vec<SpotRecord>>;
     /// Saves new spot states and appends their history, atomically.
@@ -91,6 +97,8 @@ pub trait Spots: Send + Sync {
     async fn history(&self, facility: &str, since: Timestamp, limit: u32) -> Result<Vec<HistoryEntry>>;
     /// Replaces a facility's rate plan.
     async fn save_rate_plan(&self, facility: &str, plan: &RatePlan, now: Timestamp) -> Result<()>;
+    /// A facility's rate plan, if it has one.
+    async fn rate_plan(&self, facility: &str) -> Result<Option<RatePlan>>;
     /// Every stored rate plan, by facility id.
     async fn rate_plans(&self) -> Result<Vec<(String, RatePlan)>>;
     /// Records occupancy samples `(facility, sample)`; a slot already sampled keeps its first sample.
@@ -125,6 +133,8 @@ pub trait Sessions: Send + Sync {
     async fn save_override(&self, write: &OverrideWrite) -> Result<()>;
     /// Sessions still active, oldest first.
     async fn active_sessions(&self) -> Result<Vec<SessionRecord>>;
+    /// One facility's active sessions.
+    async fn active_sessions_at(&self, facility: &str) -> Result<Vec<SessionRecord>>;
     /// Any session, by id.
     async fn session(&self, id: &str) -> Result<Option<SessionRecord>>;
     /// The newest `limit` stays (active or finished) of a plate or with a ticket, newest first.
@@ -200,6 +210,8 @@ pub trait Bookings: Send + Sync {
     async fn reservation(&self, id: &str) -> Result<Option<Reservation>>;
     /// Reservations still claiming their spot (confirmed or checked in).
     async fn claiming_reservations(&self) -> Result<Vec<Reservation>>;
+    /// One facility's reservations still claiming their spot.
+    async fn claiming_reservations_at(&self, facility: &str) -> Result<Vec<Reservation>>;
     /// Reservations marked no-shows whose start is at or after `since`.
     async fn no_shows_since(&self, since: Timestamp) -> Result<Vec<Reservation>>;
     /// A user's reservations, newest first.
@@ -283,6 +295,10 @@ pub trait Identity: Send + Sync {
         now: Timestamp,
     ) -> Result<i64>;
     async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>>;
+    /// Every API key, newest first.
+    async fn api_keys(&self) -> Result<Vec<parkline_protocol::ApiKeyView>>;
+    /// Revokes an API key; `false` if it is unknown or already revoked. Other instances hear of it.
+    async fn revoke_api_key(&self, id: i64, now: Timestamp) -> Result<bool>;
 }
 
 /// What goes out to people and partners: notices, webhook endpoints and their deliveries, and staff's
@@ -300,6 +316,8 @@ pub trait Outbox: Send + Sync {
     ) -> Result<Option<i64>>;
     /// A person's latest notices, newest first.
     async fn notices(&self, user: i64, limit: u32) -> Result<Vec<parkline_protocol::Notice>>;
+    /// One notice and whom it is for.
+    async fn notice(&self, id: i64) -> Result<Option<(i64, parkline_protocol::Notice)>>;
     /// Adds a webhook endpoint; its secret is stored sealed.
     async fn insert_webhook(&self, webhook: &WebhookRecord) -> Result<()>;
     /// Enabled endpoints, oldest first.

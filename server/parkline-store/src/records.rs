@@ -330,8 +330,9 @@ pub struct ApiKeyRecord {
     pub scopes: Vec<String>,
 }
 
-/// What another instance's commit changed, as it announced it: the spots, sessions and reservations of
-/// one facility to reload.
+/// What one commit changed that other instances hold in memory, as it appended it to the change feed:
+/// what to reload, of one facility (spots, sessions, reservations, its layout or rates) or of all
+/// (permits, devices, keys, notices).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Change {
     /// The instance that made the change ([`crate::Store::instance`]).
@@ -349,4 +350,16 @@ pub struct Change {
     /// Devices revoked: forget any credential cached for them.
     #[serde(default)]
     pub devices: Vec<i64>,
+    /// API keys revoked: forget any credential cached for them.
+    #[serde(default)]
+    pub api_keys: Vec<i64>,
+    /// The facility was added: load it.
+    #[serde(default)]
+    pub added: bool,
+    /// The facility's rate plan was replaced: load it.
+    #[serde(default)]
+    pub rates: bool,
+    /// Notices saved: push them to their person's connections, wherever those are.
+    #[serde(default)]
+    pub notices: Vec<i64>,
 }

@@ -74,6 +74,15 @@ impl TestDb {
         }
     }
 
+    /// Lets new connections to this PostgreSQL database in, or not (connections already open stay).
+    pub async fn allow_connections(&self, allow: bool) {
+        let (admin, name) = self.pg.as_ref().expect("a PostgreSQL test database");
+        let mut conn = sqlx::PgConnection::connect(admin).await.expect("connect to PostgreSQL");
+        let sql = format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allow}");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.expect("alter the database");
+        conn.close().await.ok();
+    }
+
     /// Drops a PostgreSQL test database (SQLite files go with the temp dir).
     pub async fn cleanup(self) {
         if let Some((admin, name)) = self.pg
@@ -255,5 +264,53 @@ impl Disk {
         .execute(&self.0)
         .await
         .unwrap();
+    }
+
+    /// Terminates, from the database side, the connection on which `instance` listens for the change
+    /// feed's wake-ups (PostgreSQL); how many connections that was.
+    pub async fn terminate_feed_listener(&self, instance: &str) -> i64 {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = $1) AS t",
+        )
+        .bind(format!("parkline-feed-{instance}"))
+        .fetch_one(&self.0)
+        .await
+        .unwrap()
+    }
+
+    /// Terminates one instance's change-feed listening connection (any one), from the database side;
+    /// how many connections that was (0 if none listens).
+    pub async fn terminate_any_feed_listener(&self) -> i64 {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name LIKE 'parkline-feed-%' ORDER BY pid LIMIT 1) AS t",
+        )
+        .fetch_one(&self.0)
+        .await
+        .unwrap()
+    }
+
+    /// Parks a vehicle in `spot` as another instance would (an active session and the spot held),
+    /// without telling anyone through the change feed: an instance that plans on its memory now
+    /// races a commit it has not heard of.
+    pub async fn park_unannounced(&self, facility: &str, spot: &str, ticket: &str) {
+        sqlx::query(
+            "INSERT INTO sessions (id, facility_id, ticket, vehicle_class, electric, spot, entry_gate, \
+             entry_ms, occupancy_permille, status) VALUES ($1, $2, $3, 'sedan', 0, $4, 'elsewhere', 0, 0, 'active')",
+        )
+        .bind(format!("ses_{ticket}"))
+        .bind(facility)
+        .bind(ticket)
+        .bind(spot)
+        .execute(&self.0)
+        .await
+        .unwrap();
+        sqlx::query("UPDATE spot_status SET held = 1 WHERE facility_id = $1 AND spot = $2")
+            .bind(facility)
+            .bind(spot)
+            .execute(&self.0)
+            .await
+            .unwrap();
     }
 }

@@ -67,6 +67,16 @@ enum Scenario {
         #[arg(long, default_value_t = 2000)]
         rate: usize,
     },
+    /// Propagation between instances: a second server on the same PostgreSQL (`--database-url`); sensors
+    /// report `rate` readings per second to the first, `subscribers` clients follow the second; measures
+    /// the time from a reading being acknowledged by the first to the change reaching a client of the
+    /// second.
+    Propagation {
+        #[arg(long, default_value_t = 20)]
+        subscribers: usize,
+        #[arg(long, default_value_t = 200)]
+        rate: usize,
+    },
     /// Idle real-time clients: opens `--connections` WebSocket connections, each following a facility,
     /// and holds them for `--seconds`. Point it at a separate server (`--url`, `--token`) and read that
     /// process's memory while they are held.
@@ -88,6 +98,11 @@ enum Scenario {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let _dir;
+    let two = matches!(cli.scenario, Scenario::Propagation { .. });
+    anyhow::ensure!(
+        !two || (cli.url.is_none() && cli.database_url.as_deref().is_some_and(|u| u.starts_with("postgres"))),
+        "propagation starts two servers on one PostgreSQL: give --database-url postgres://..., not --url"
+    );
     let (base, tokens, _server_rt) = match &cli.url {
         Some(url) => (url.trim_end_matches('/').to_owned(), Tokens::default(), None),
         None => {
@@ -107,7 +122,8 @@ fn main() -> anyhow::Result<()> {
             // The server gets its own runtime and threads, as it would in its own process.
             let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
             let (url, tokens) = rt.block_on(async {
-                let server = parkline_server::start(&settings.resolve()?).await?;
+                let config = settings.resolve()?;
+                let server = parkline_server::start(&config).await?;
                 let sensors = parkline_server::demo::seed(&server.app).await?;
                 // A kiosk at each facility, as lanes are.
                 let mut kiosks = BTreeMap::new();
@@ -133,13 +149,21 @@ fn main() -> anyhow::Result<()> {
                     .insert_api_key("loadgen", &hash, 0, operator, &scopes, Timestamp::now())
                     .await?;
                 let url = server.url();
+                // The second instance, for the propagation scenario: on the same database.
+                let peer = match two {
+                    true => Some(parkline_server::start(&config).await?),
+                    false => None,
+                };
+                let peer_url = peer.as_ref().map(parkline_server::Server::url);
                 std::mem::forget(server); // runs until the process exits
+                std::mem::forget(peer);
                 anyhow::Ok((
                     url,
                     Tokens {
                         sensors: PerFacility { one: None, by_facility: sensors },
                         kiosk: PerFacility { one: None, by_facility: kiosks },
                         partner: Some(partner),
+                        peer: peer_url,
                     },
                 ))
             })?;
@@ -156,6 +180,8 @@ struct Tokens {
     sensors: PerFacility,
     kiosk: PerFacility,
     partner: Option<String>,
+    /// The second in-process server (propagation scenario).
+    peer: Option<String>,
 }
 
 /// Device tokens: one given (`--token`), or the in-process server's, one per facility (a device acts at
@@ -188,8 +214,15 @@ async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
     }
     if let Scenario::Stream { subscribers, rate } = cli.scenario {
         let partner = tokens.partner.context("the stream scenario runs against its own server")?;
-        return stream::run(&addr, &facilities, &tokens.sensors, &partner, subscribers, rate, cli.seconds)
-            .await;
+        let run = stream::Run { post_to: &addr, follow: &addr, sensors: &tokens.sensors, token: &partner };
+        return run.measure(&facilities, subscribers, rate, cli.seconds).await;
+    }
+    if let Scenario::Propagation { subscribers, rate } = cli.scenario {
+        let partner = tokens.partner.context("the propagation scenario runs its own servers")?;
+        let peer =
+            tokens.peer.as_deref().and_then(|u| u.strip_prefix("http://")).context("no second server")?;
+        let run = stream::Run { post_to: &addr, follow: peer, sensors: &tokens.sensors, token: &partner };
+        return run.measure(&facilities, subscribers, rate, cli.seconds).await;
     }
     let deadline = Instant::now() + Duration::from_secs(cli.seconds);
     let counted = Arc::new(AtomicU64::new(0));
@@ -219,7 +252,9 @@ async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
                 }));
             }
         }
-        Scenario::Stream { .. } | Scenario::Idle { .. } => unreachable!("handled above"),
+        Scenario::Stream { .. } | Scenario::Idle { .. } | Scenario::Propagation { .. } => {
+            unreachable!("handled above")
+        }
         Scenario::Gates { token: given } => {
             let tokens = tokens.kiosk.or(given.clone());
             let gates = gate_pairs(&addr, &facilities).await?;
@@ -307,7 +342,9 @@ async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
         Scenario::Availability => "queries",
         Scenario::Gates { .. } => "gate events",
         Scenario::Ingest { .. } => "readings",
-        Scenario::Stream { .. } | Scenario::Idle { .. } => unreachable!("reported by the stream module"),
+        Scenario::Stream { .. } | Scenario::Idle { .. } | Scenario::Propagation { .. } => {
+            unreachable!("reported by the stream module")
+        }
     };
     println!("scenario      {:?}", cli.scenario);
     println!("connections   {}", cli.connections);

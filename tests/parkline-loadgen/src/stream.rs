@@ -1,5 +1,6 @@
-//! The real-time scenario: how long from a sensor reading being posted to each subscribed client
-//! receiving the change.
+//! The real-time scenarios: how long from a sensor reading being posted to each subscribed client
+//! receiving the change (`stream`); and, with two instances, from one instance acknowledging a reading
+//! to a client of the other receiving it (`propagation`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,20 +21,34 @@ struct Sent {
     start: Instant,
     index: HashMap<(String, String), usize>,
     posted: Vec<[AtomicU64; 2]>,
+    /// Across instances: when each change was acknowledged, counted from instead.
+    acked: Option<Vec<[AtomicU64; 2]>>,
 }
 
 impl Sent {
-    fn mark(&self, i: usize, occupied: bool) {
-        let micros = self.start.elapsed().as_micros() as u64 + 1;
-        self.posted[i][usize::from(occupied)].store(micros, Ordering::Relaxed);
+    fn now(&self) -> u64 {
+        self.start.elapsed().as_micros() as u64 + 1
     }
 
-    /// Microseconds since the change this message reports was posted.
+    fn mark(&self, i: usize, occupied: bool) {
+        self.posted[i][usize::from(occupied)].store(self.now(), Ordering::Relaxed);
+    }
+
+    fn ack(&self, i: usize, occupied: bool) {
+        if let Some(acked) = &self.acked {
+            acked[i][usize::from(occupied)].store(self.now(), Ordering::Relaxed);
+        }
+    }
+
+    /// Microseconds since the change this message reports was posted, or across instances since it
+    /// was acknowledged (since it was posted, if it arrived before its acknowledgement).
     fn latency(&self, facility: &str, spot: &str, occupied: bool) -> Option<u32> {
         let i = *self.index.get(&(facility.to_owned(), spot.to_owned()))?;
-        let at = self.posted[i][usize::from(occupied)].load(Ordering::Relaxed);
-        let now = self.start.elapsed().as_micros() as u64 + 1;
-        (at != 0).then(|| now.saturating_sub(at).min(u64::from(u32::MAX)) as u32)
+        let mut at = self.posted[i][usize::from(occupied)].load(Ordering::Relaxed);
+        if let Some(acked) = &self.acked {
+            at = at.max(acked[i][usize::from(occupied)].load(Ordering::Relaxed));
+        }
+        (at != 0).then(|| self.now().saturating_sub(at).min(u64::from(u32::MAX)) as u32)
     }
 }
 
@@ -50,9 +65,35 @@ struct SpotMessage<'a> {
     state: &'a str,
 }
 
+/// Where readings go and where subscribers follow: one server, or two instances.
+pub struct Run<'a> {
+    pub post_to: &'a str,
+    pub follow: &'a str,
+    pub sensors: &'a crate::PerFacility,
+    pub token: &'a str,
+}
+
+impl Run<'_> {
+    /// Latency is counted from posting a reading on one server, or, across instances, from its
+    /// acknowledgement (the other instance can only know what was committed).
+    pub async fn measure(
+        &self,
+        facilities: &[String],
+        subscribers: usize,
+        rate: usize,
+        seconds: u64,
+    ) -> anyhow::Result<()> {
+        let Run { post_to: addr, follow, sensors, token } = *self;
+        let across = addr != follow;
+        run(addr, follow, across, facilities, sensors, token, subscribers, rate, seconds).await
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
-pub async fn run(
+async fn run(
     addr: &str,
+    follow: &str,
+    across: bool,
     facilities: &[String],
     sensors: &crate::PerFacility,
     token: &str,
@@ -65,6 +106,7 @@ pub async fn run(
         start: Instant::now(),
         index: spots.iter().cloned().enumerate().map(|(i, key)| (key, i)).collect(),
         posted: spots.iter().map(|_| Default::default()).collect(),
+        acked: across.then(|| spots.iter().map(|_| Default::default()).collect()),
     });
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
 
@@ -73,7 +115,7 @@ pub async fn run(
     let mut ready = 0;
     for i in 0..subscribers {
         let facility = facilities[i % facilities.len()].clone();
-        let mut req = format!("ws://{addr}/v1/stream").into_client_request()?;
+        let mut req = format!("ws://{follow}/v1/stream").into_client_request()?;
         req.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
         let (mut ws, _) = tokio_tungstenite::connect_async(req).await.context("connecting a subscriber")?;
         let subscribe = serde_json::json!({"type": "subscribe", "facility": facility});
@@ -99,7 +141,7 @@ pub async fn run(
         }));
         ready += 1;
     }
-    println!("subscribers   {ready} connected");
+    println!("subscribers   {ready} connected{}", if across { " to the other instance" } else { "" });
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     // The sensors: every 10 ms, the next spots in turn flip.
@@ -117,6 +159,7 @@ pub async fn run(
         let now = Timestamp::now();
         // Each facility's gateway posts its own spots' readings.
         let mut readings: std::collections::BTreeMap<&str, Vec<serde_json::Value>> = Default::default();
+        let mut flipped = Vec::with_capacity(per_tick);
         for _ in 0..per_tick {
             let i = next % spots.len();
             next += 1;
@@ -124,6 +167,7 @@ pub async fn run(
             *state = !*state;
             let (facility, spot) = &spots[i];
             sent.mark(i, *state);
+            flipped.push((i, *state));
             readings
                 .entry(facility)
                 .or_default()
@@ -141,6 +185,9 @@ pub async fn run(
             let response = sender.send_request(req).await?;
             anyhow::ensure!(response.status().is_success(), "readings refused: {}", response.status());
             http_body_util::BodyExt::collect(response.into_body()).await?;
+        }
+        for (i, state) in flipped {
+            sent.ack(i, state);
         }
         posted += per_tick;
     }

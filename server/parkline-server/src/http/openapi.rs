@@ -38,6 +38,8 @@ use super::{ops, v1};
         v1::admin::set_staff_facilities,
         v1::admin::create_device,
         v1::admin::create_api_key,
+        v1::admin::api_keys,
+        v1::admin::revoke_api_key,
         v1::admin::alerts,
         v1::admin::acknowledge_alert,
         v1::admin::revenue,

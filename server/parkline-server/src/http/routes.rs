@@ -142,6 +142,14 @@ pub fn route_table() -> Vec<Route> {
         ),
         route("GET", "/v1/permits", Only(MANAGERS), Reach, get(v1::admin::permits)),
         route("POST", "/v1/admin/api-keys", Only(MANAGERS), Reach, post(v1::admin::create_api_key)),
+        route("GET", "/v1/admin/api-keys", Only(MANAGERS), Reach, get(v1::admin::api_keys)),
+        route(
+            "DELETE",
+            "/v1/admin/api-keys/{id}",
+            Only(MANAGERS),
+            At(ApiKey),
+            delete(v1::admin::revoke_api_key),
+        ),
         route("GET", "/v1/admin/alerts", Only(MANAGERS), Reach, get(v1::admin::alerts)),
         route(
             "POST",

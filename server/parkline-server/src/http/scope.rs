@@ -44,6 +44,8 @@ pub enum Locate {
     Webhook,
     /// `{id}`: a device's facility.
     Device,
+    /// `{id}`: a partner API key's operator.
+    ApiKey,
     /// `{id}`: a current alert's facility.
     Alert,
     /// `{id}`: a staff member's operator.
@@ -95,6 +97,7 @@ impl Locate {
             Locate::Pool => (ErrorCode::NotFound, "permit pool"),
             Locate::Webhook => (ErrorCode::NotFound, "webhook"),
             Locate::Device => (ErrorCode::NotFound, "device"),
+            Locate::ApiKey => (ErrorCode::NotFound, "API key"),
             Locate::Alert => (ErrorCode::NotFound, "current alert"),
             Locate::User => (ErrorCode::NotFound, "staff member"),
         };
@@ -146,6 +149,15 @@ impl Locate {
                     facilities: d.facility.into_iter().collect(),
                     owner: None,
                 })
+            }
+            Locate::ApiKey => {
+                let Ok(id) = key.parse::<i64>() else { return Ok(None) };
+                app.store
+                    .api_keys()
+                    .await?
+                    .into_iter()
+                    .find(|k| k.id == id)
+                    .map(|k| Target { operator: Some(k.operator), ..Target::default() })
             }
             Locate::Alert => crate::alerts::find(app, key).await?.and_then(|a| facility_of(&a.facility)),
             Locate::User => {

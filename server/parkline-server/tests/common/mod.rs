@@ -21,6 +21,7 @@ macro_rules! on_both_backends {
 }
 
 pub mod lane;
+pub mod process;
 
 use std::path::PathBuf;
 use std::sync::Arc;

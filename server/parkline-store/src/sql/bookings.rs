@@ -61,12 +61,9 @@ impl SqlStore {
         facility: &str,
         ids: &[&str],
     ) -> Result<()> {
-        for chunk in ids.chunks(100) {
-            let reservations = chunk.iter().map(|id| id.to_string()).collect();
-            self.announce(tx, crate::Change { facility: facility.to_owned(), reservations, ..self.change() })
-                .await?;
-        }
-        Ok(())
+        let reservations = ids.iter().map(|id| id.to_string()).collect();
+        self.announce(tx, crate::Change { facility: facility.to_owned(), reservations, ..self.change() })
+            .await
     }
 
     /// On PostgreSQL, tells the other instances (when `tx` commits) that permits or pools changed.
@@ -168,6 +165,16 @@ impl Bookings for SqlStore {
         let rows = sqlx::query_as(select_reservations!(
             "WHERE status IN ('confirmed', 'checked_in') ORDER BY start_ms"
         ))
+        .fetch_all(&self.pool)
+        .await?;
+        self.reservations(rows)
+    }
+
+    async fn claiming_reservations_at(&self, facility: &str) -> Result<Vec<Reservation>> {
+        let rows = sqlx::query_as(select_reservations!(
+            "WHERE facility_id = $1 AND status IN ('confirmed', 'checked_in') ORDER BY start_ms"
+        ))
+        .bind(facility)
         .fetch_all(&self.pool)
         .await?;
         self.reservations(rows)

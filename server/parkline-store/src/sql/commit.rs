@@ -16,11 +16,7 @@ use super::WriteCtx;
 use crate::error::{Error, Result};
 use crate::{Change, GateWrite, HistoryEntry, LedgerEntry, OverrideWrite, SpotRecord};
 
-/// The PostgreSQL channel on which instances announce the spots they changed.
-pub const CHANNEL: &str = "parkline_spots";
-
-/// [`Change`] payloads naming every spot and session the jobs change, small enough for `NOTIFY` (under
-/// 8,000 bytes).
+/// One [`Change`] per facility, naming every spot, session and reservation the jobs change.
 fn announcements(origin: &str, jobs: &[&Job]) -> Vec<Change> {
     type Set<'a> = std::collections::BTreeSet<&'a str>;
     /// Spots, sessions and reservations changed, of one facility.
@@ -51,29 +47,18 @@ fn announcements(origin: &str, jobs: &[&Job]) -> Vec<Change> {
         entry.0.extend(spots.iter().map(|s| s.spot.as_str()));
         entry.1.extend(sessions);
     }
-    let mut out = Vec::new();
-    for (facility, Changed(spots, sessions, reservations)) in by_facility {
-        let list = |set: Set| set.into_iter().map(str::to_owned).collect::<Vec<String>>();
-        let (spots, sessions, reservations) = (list(spots), list(sessions), list(reservations));
-        let change = |spots: &[String], sessions: &[String], reservations: &[String]| Change {
+    let list = |set: Set| set.into_iter().map(str::to_owned).collect::<Vec<String>>();
+    by_facility
+        .into_iter()
+        .map(|(facility, Changed(spots, sessions, reservations))| Change {
             origin: origin.to_owned(),
             facility: facility.to_owned(),
-            spots: spots.to_vec(),
-            sessions: sessions.to_vec(),
-            reservations: reservations.to_vec(),
+            spots: list(spots),
+            sessions: list(sessions),
+            reservations: list(reservations),
             ..Default::default()
-        };
-        for chunk in spots.chunks(200) {
-            out.push(change(chunk, &[], &[]));
-        }
-        for chunk in sessions.chunks(100) {
-            out.push(change(&[], chunk, &[]));
-        }
-        for chunk in reservations.chunks(100) {
-            out.push(change(&[], &[], chunk));
-        }
-    }
-    out
+        })
+        .collect()
 }
 
 /// Most jobs in one transaction; keeps any one commit short.
@@ -102,8 +87,8 @@ pub(crate) struct GroupCommit {
 impl GroupCommit {
     /// Starts the committer. `write_lock` (SQLite) is the store's writer lock, taken for each batch so
     /// that other writes never contend with it inside the database; `begin` opens a write transaction.
-    /// `announce` (PostgreSQL): this instance's id; each commit then tells other instances, through
-    /// `NOTIFY`, which spots it changed.
+    /// `announce` (PostgreSQL): this instance's id; each commit then appends to the change feed what
+    /// it changed.
     pub fn start(
         pool: AnyPool,
         write_lock: Option<Arc<Mutex<()>>>,
@@ -198,9 +183,7 @@ async fn commit(
     }
     super::sessions::write_gate_events(&mut tx, ctx, &gates).await?;
     if let Some(origin) = announce {
-        for change in announcements(origin, jobs) {
-            super::notify(&mut tx, &change).await?;
-        }
+        crate::feed::append(&mut tx, &announcements(origin, jobs)).await?;
     }
     tx.commit().await?;
     Ok(())

@@ -370,4 +370,41 @@ impl Identity for SqlStore {
             scopes: scope_list(&scopes),
         }))
     }
+
+    async fn api_keys(&self) -> Result<Vec<parkline_protocol::ApiKeyView>> {
+        let rows: Vec<(i64, String, String, String, i64, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT id, name, operator_id, scopes, requests_per_minute, created_ms, revoked_ms \
+             FROM api_keys ORDER BY id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, name, operator, scopes, rpm, created, revoked)| {
+                Ok(parkline_protocol::ApiKeyView {
+                    id,
+                    name,
+                    operator,
+                    scopes: scope_list(&scopes),
+                    requests_per_minute: count(rpm),
+                    created_at: ts(created)?,
+                    revoked_at: opt_ts(revoked)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_api_key(&self, id: i64, now: Timestamp) -> Result<bool> {
+        let (_guard, mut tx) = self.begin().await?;
+        let done = sqlx::query("UPDATE api_keys SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL")
+            .bind(ms(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let revoked = done.rows_affected() == 1;
+        if revoked {
+            self.announce(&mut tx, crate::Change { api_keys: vec![id], ..self.change() }).await?;
+        }
+        tx.commit().await?;
+        Ok(revoked)
+    }
 }

@@ -45,14 +45,6 @@ impl WriteCtx {
     }
 }
 
-/// `NOTIFY`s the other instances of `change`; delivered only if and when the transaction commits, in
-/// commit order.
-pub(crate) async fn notify(tx: &mut sqlx::AnyConnection, change: &crate::Change) -> Result<()> {
-    let payload = serde_json::to_string(change).map_err(|e| crate::Error::Corrupt(e.to_string()))?;
-    sqlx::query("SELECT pg_notify($1, $2)").bind(commit::CHANNEL).bind(payload).execute(&mut *tx).await?;
-    Ok(())
-}
-
 /// Rows per multi-row statement: keeps parameter counts well under both databases' limits.
 const CHUNK: usize = 500;
 
@@ -69,8 +61,8 @@ pub struct SqlStore {
     begin_write: &'static str,
     /// Tells this instance's change announcements from other instances'.
     instance: String,
-    /// PostgreSQL: where to listen for other instances' announcements.
-    listen_url: Option<String>,
+    /// PostgreSQL: the database, for following the change feed.
+    feed_url: Option<String>,
     ctx: Arc<WriteCtx>,
 }
 
@@ -80,16 +72,16 @@ impl SqlStore {
         backend: &'static str,
         serialize_writes: bool,
         begin_write: &'static str,
-        listen_url: Option<String>,
+        feed_url: Option<String>,
         vault: Arc<Vault>,
     ) -> Self {
         let write_lock = serialize_writes.then(|| Arc::new(Mutex::new(())));
         let instance = format!("{:016x}", rand::random::<u64>());
-        let announce = listen_url.is_some().then(|| instance.clone());
+        let announce = feed_url.is_some().then(|| instance.clone());
         let ctx = Arc::new(WriteCtx { vault, pg: backend == "postgres" });
         let committer =
             GroupCommit::start(pool.clone(), write_lock.clone(), begin_write, announce, ctx.clone());
-        SqlStore { pool, backend, write_lock, committer, begin_write, instance, listen_url, ctx }
+        SqlStore { pool, backend, write_lock, committer, begin_write, instance, feed_url, ctx }
     }
 
     async fn write_guard(&self) -> Option<MutexGuard<'_, ()>> {
@@ -104,12 +96,13 @@ impl SqlStore {
         crate::Change { origin: self.instance.clone(), ..Default::default() }
     }
 
-    /// Announces `change` to the other instances when `tx` commits (PostgreSQL only).
+    /// Announces `change` to the other instances when `tx` commits (PostgreSQL only). Call it last
+    /// before committing ([`crate::feed::append`]).
     pub(super) async fn announce(&self, tx: &mut sqlx::AnyConnection, change: crate::Change) -> Result<()> {
-        if self.listen_url.is_none() {
+        if self.feed_url.is_none() {
             return Ok(());
         }
-        notify(tx, &change).await
+        crate::feed::append(tx, &[change]).await
     }
 
     /// A write transaction, with this store's writer lock held for as long as it is open.
@@ -134,8 +127,11 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    fn changes(&self) -> Option<mpsc::Receiver<Change>> {
-        self.listen_url.as_deref().map(crate::postgres::follow)
+    async fn changes(&self) -> Result<Option<mpsc::Receiver<Change>>> {
+        match &self.feed_url {
+            Some(url) => Ok(Some(crate::feed::follow(self.pool.clone(), url, &self.instance).await?)),
+            None => Ok(None),
+        }
     }
 }
 

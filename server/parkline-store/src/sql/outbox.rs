@@ -83,8 +83,23 @@ impl Outbox for SqlStore {
                 enqueue(&mut tx, &[event]).await?;
             }
         }
+        if let Some(id) = id {
+            self.announce(&mut tx, crate::Change { notices: vec![id], ..self.change() }).await?;
+        }
         tx.commit().await?;
         Ok(id)
+    }
+
+    async fn notice(&self, id: i64) -> Result<Option<(i64, Notice)>> {
+        let row: Option<(i64, i64, String, String, String, i64)> =
+            sqlx::query_as("SELECT id, user_id, kind, subject, body, created_ms FROM notices WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|(id, user, kind, subject, text, at)| {
+            Ok((user, Notice { id, kind, subject, text, at: ts(at)? }))
+        })
+        .transpose()
     }
 
     async fn notices(&self, user: i64, limit: u32) -> Result<Vec<Notice>> {

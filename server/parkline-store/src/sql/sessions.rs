@@ -251,6 +251,23 @@ impl Sessions for SqlStore {
         Ok(sessions)
     }
 
+    async fn active_sessions_at(&self, facility: &str) -> Result<Vec<SessionRecord>> {
+        let rows = sqlx::query_as(concat!(
+            select_sessions!(),
+            " WHERE status = 'active' AND facility_id = $1 ORDER BY entry_ms"
+        ))
+        .bind(facility)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut sessions = self.sessions(rows)?;
+        let condition = "s.status = 'active' AND s.facility_id = $1";
+        let mut by_session = self.validations_where(condition, Some(facility)).await?;
+        for s in &mut sessions {
+            s.validations = by_session.remove(&s.id).unwrap_or_default();
+        }
+        Ok(sessions)
+    }
+
     async fn session(&self, id: &str) -> Result<Option<SessionRecord>> {
         let row: Option<SessionRow> = sqlx::query_as(concat!(select_sessions!(), " WHERE id = $1"))
             .bind(id)
@@ -372,6 +389,12 @@ impl Sessions for SqlStore {
             tx.rollback().await?;
             return Ok(Applied::Exhausted);
         }
+        let facility: String = sqlx::query_scalar("SELECT facility_id FROM sessions WHERE id = $1")
+            .bind(session)
+            .fetch_one(&mut *tx)
+            .await?;
+        let sessions = vec![session.to_owned()];
+        self.announce(&mut tx, crate::Change { facility, sessions, ..self.change() }).await?;
         tx.commit().await?;
         Ok(Applied::Now)
     }

@@ -83,6 +83,22 @@ fn source_name(stored: &str) -> &'static str {
         .unwrap_or("unknown")
 }
 
+impl SqlStore {
+    /// A facility's stored row with its spots' states.
+    async fn stored_facility(&self, id: String, json: String, operator: String) -> Result<StoredFacility> {
+        let layout: LayoutFile = from_json(&format!("the layout of {id}"), &json)?;
+        let sql = format!("SELECT {SPOT_COLUMNS} FROM spot_status WHERE facility_id = $1");
+        let spots = sqlx::query_as::<_, SpotRow>(AssertSqlSafe(sql))
+            .bind(&id)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(SpotRow::record)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(StoredFacility { layout, operator, spots })
+    }
+}
+
 #[async_trait]
 impl Spots for SqlStore {
     async fn insert_facility(
@@ -115,6 +131,8 @@ impl Spots for SqlStore {
             }
             q.execute(&mut *tx).await?;
         }
+        self.announce(&mut tx, crate::Change { facility: layout.id.clone(), added: true, ..self.change() })
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -124,20 +142,23 @@ impl Spots for SqlStore {
             sqlx::query_as("SELECT id, layout, operator_id FROM facilities ORDER BY id")
                 .fetch_all(&self.pool)
                 .await?;
-        let spots_sql = format!("SELECT {SPOT_COLUMNS} FROM spot_status WHERE facility_id = $1");
         let mut out = Vec::with_capacity(facilities.len());
         for (id, json, operator) in facilities {
-            let layout: LayoutFile = from_json(&format!("the layout of {id}"), &json)?;
-            let spots = sqlx::query_as::<_, SpotRow>(AssertSqlSafe(spots_sql.clone()))
-                .bind(&id)
-                .fetch_all(&self.pool)
-                .await?
-                .into_iter()
-                .map(SpotRow::record)
-                .collect::<Result<Vec<_>>>()?;
-            out.push(StoredFacility { layout, operator, spots });
+            out.push(self.stored_facility(id, json, operator).await?);
         }
         Ok(out)
+    }
+
+    async fn facility(&self, id: &str) -> Result<Option<StoredFacility>> {
+        let row: Option<(String, String, String)> =
+            sqlx::query_as("SELECT id, layout, operator_id FROM facilities WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        match row {
+            Some((id, json, operator)) => Ok(Some(self.stored_facility(id, json, operator).await?)),
+            None => Ok(None),
+        }
     }
 
     async fn spot_records(&self, facility: &str, spots: &[String]) -> Result<Vec<SpotRecord>> {
@@ -193,7 +214,7 @@ impl Spots for SqlStore {
 
     async fn save_rate_plan(&self, facility: &str, plan: &RatePlan, now: Timestamp) -> Result<()> {
         let json = to_json(plan)?;
-        let _guard = self.write_guard().await;
+        let (_guard, mut tx) = self.begin().await?;
         sqlx::query(
             "INSERT INTO rate_plans (facility_id, plan, updated_ms) VALUES ($1, $2, $3) \
              ON CONFLICT (facility_id) DO UPDATE SET plan = excluded.plan, updated_ms = excluded.updated_ms",
@@ -201,9 +222,20 @@ impl Spots for SqlStore {
         .bind(facility)
         .bind(json)
         .bind(ms(now))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        self.announce(&mut tx, crate::Change { facility: facility.to_owned(), rates: true, ..self.change() })
+            .await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    async fn rate_plan(&self, facility: &str) -> Result<Option<RatePlan>> {
+        let json: Option<String> = sqlx::query_scalar("SELECT plan FROM rate_plans WHERE facility_id = $1")
+            .bind(facility)
+            .fetch_optional(&self.pool)
+            .await?;
+        json.map(|json| from_json(&format!("the rate plan of {facility}"), &json)).transpose()
     }
 
     async fn rate_plans(&self) -> Result<Vec<(String, RatePlan)>> {

@@ -238,7 +238,25 @@ pub async fn devices(
     Ok(axum::Json(devices::list(&app, &reach).await?))
 }
 
-/// Revokes a device's token: refused at once by this instance, by others within 30 seconds.
+/// The partners' API keys within reach, newest first; keys are never shown again.
+#[utoipa::path(get, path = "/v1/admin/api-keys", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = [parkline_protocol::ApiKeyView])))]
+pub async fn api_keys(
+    State(app): State<App>,
+    Extension(reach): Extension<Reach>,
+) -> Result<axum::Json<Vec<parkline_protocol::ApiKeyView>>> {
+    Ok(axum::Json(devices::api_keys(&app, &reach).await?))
+}
+
+/// Revokes a partner's API key: refused at once, by every instance.
+#[utoipa::path(delete, path = "/v1/admin/api-keys/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 204), (status = 404, body = ApiError)))]
+pub async fn revoke_api_key(State(app): State<App>, Path(id): Path<i64>) -> Result<StatusCode> {
+    devices::revoke_api_key(&app, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes a device's token: refused at once, by every instance.
 #[utoipa::path(delete, path = "/v1/admin/devices/{id}", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 204), (status = 404, body = ApiError)))]
 pub async fn revoke_device(State(app): State<App>, Path(id): Path<i64>) -> Result<StatusCode> {

@@ -34,7 +34,7 @@ pub async fn event(
     params(("ticket" = String, Path, description = "ticket code")),
     responses((status = 200, body = SessionView), (status = 404, body = ApiError)))]
 pub async fn ticket(State(app): State<App>, Path(ticket): Path<String>) -> Result<axum::Json<SessionView>> {
-    Ok(axum::Json(stays::by_ticket(&app, &ticket)?))
+    Ok(axum::Json(stays::by_ticket(&app, &ticket).await?))
 }
 
 /// The vehicles inside a facility, oldest first, with their fees so far; `overstay=true` lists only

@@ -57,6 +57,10 @@ pub struct Settings {
     /// Most readings in one sensor batch [default: 1000].
     #[arg(long, env = "PARKLINE_MAX_BATCH")]
     pub max_batch: Option<usize>,
+    /// Stream updates kept for resuming clients, across all facilities: bounds that memory (about
+    /// 400 bytes each) however many facilities are busy [default: 200000].
+    #[arg(long, env = "PARKLINE_REPLAY_BUDGET")]
+    pub replay_budget: Option<usize>,
     /// Anonymous requests per minute per client address; 0 disables [default: 1200].
     #[arg(long, env = "PARKLINE_PUBLIC_RATE_PER_MINUTE")]
     pub public_rate_per_minute: Option<u32>,
@@ -127,6 +131,7 @@ impl Settings {
             min_confidence,
             debounce_ms,
             max_batch,
+            replay_budget,
             public_rate_per_minute,
             caller_rate_per_minute,
             mqtt_url,
@@ -171,6 +176,7 @@ impl Settings {
             min_confidence,
             debounce_ms: self.debounce_ms.unwrap_or(5_000),
             max_batch: self.max_batch.unwrap_or(1_000).max(1),
+            replay_budget: self.replay_budget.unwrap_or(200_000).max(1),
             public_rate_per_minute: self.public_rate_per_minute.unwrap_or(1_200),
             caller_rate_per_minute: self.caller_rate_per_minute.unwrap_or(12_000),
             login_rate_per_minute: self.login_rate_per_minute.unwrap_or(20),
@@ -204,6 +210,7 @@ pub struct Config {
     pub min_confidence: f64,
     pub debounce_ms: u32,
     pub max_batch: usize,
+    pub replay_budget: usize,
     pub public_rate_per_minute: u32,
     pub caller_rate_per_minute: u32,
     pub login_rate_per_minute: u32,

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use geo::{Distance, Haversine, Point};
 use parkline_domain::pricing::{self, Quote, RatePlan, Stay};
 use parkline_domain::{Charging, Preferences, SpotState, Vehicle};
 use parkline_protocol::{
@@ -47,16 +46,7 @@ pub fn find(app: &App, q: &FacilityQuery) -> Result<FacilityPage> {
             if q.after.is_some() {
                 return Err(Error::validation("nearby searches are not paged; raise limit instead"));
             }
-            let here = Point::new(lon, lat);
-            let mut near: Vec<(f64, &Arc<FacilityLive>)> = Vec::new();
-            let all = app.live.all();
-            for f in &all {
-                let at = f.facility.location;
-                let d = Haversine.distance(here, Point::new(at.lon, at.lat));
-                if d <= radius {
-                    near.push((d, f));
-                }
-            }
+            let mut near = app.live.within(lat, lon, radius);
             near.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.facility.id.cmp(&b.1.facility.id)));
             near.truncate(limit);
             let facilities =

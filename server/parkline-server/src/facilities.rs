@@ -12,27 +12,52 @@ use crate::live::FacilityLive;
 /// Validates a layout (structure and time zone), saves it for `operator` with every spot free, and
 /// makes it live.
 pub async fn import(app: &App, operator: &str, layout: LayoutFile) -> Result<()> {
+    import_all(app, operator, vec![layout]).await
+}
+
+/// [`import`] for many layouts at once (the command line's import, a generated city): all are checked
+/// first, then saved a few hundred per transaction, then made live.
+pub async fn import_all(app: &App, operator: &str, layouts: Vec<LayoutFile>) -> Result<()> {
     let (live, store, now) = (&app.live, app.store.as_ref(), app.now());
     if !store.operators().await?.iter().any(|o| o.id == operator) {
         return Err(Error::unknown_operator(operator));
     }
-    let facility = FacilityLive::new(layout, operator.to_owned(), &[])?;
-    let layout = &facility.layout;
-    if live.get(&layout.id).is_some() {
-        return Err(conflict(&layout.id));
+    let mut ids = std::collections::HashSet::new();
+    let mut gates = std::collections::HashSet::new();
+    let mut checked = Vec::with_capacity(layouts.len());
+    for layout in layouts {
+        let facility = FacilityLive::new(layout, operator.to_owned(), &[])?;
+        let id = &facility.layout.id;
+        if live.get(id).is_some() || !ids.insert(id.clone()) {
+            return Err(conflict(id));
+        }
+        for gate in &facility.facility.gates {
+            if live.gate(&gate.id).is_some() || !gates.insert(gate.id.clone()) {
+                return Err(Error::api(
+                    parkline_protocol::ErrorCode::Conflict,
+                    format!("gate id {:?} is used by another facility; gate ids are global", gate.id),
+                ));
+            }
+        }
+        let codes: Vec<String> = facility.facility.spots.iter().map(|s| s.code.clone()).collect();
+        checked.push((facility, codes));
     }
-    if let Some(gate) = facility.facility.gates.iter().find(|g| live.gate(&g.id).is_some()) {
-        return Err(Error::api(
-            parkline_protocol::ErrorCode::Conflict,
-            format!("gate id {:?} is used by another facility; gate ids are global", gate.id),
-        ));
+    for chunk in checked.chunks(500) {
+        let new: Vec<_> = chunk
+            .iter()
+            .map(|(f, codes)| parkline_store::NewFacility { layout: &f.layout, operator, spots: codes })
+            .collect();
+        store.insert_facilities(&new, now).await.map_err(|e| match e {
+            parkline_store::Error::Duplicate => Error::api(
+                parkline_protocol::ErrorCode::Conflict,
+                "a facility with one of these ids exists (added elsewhere meanwhile)",
+            ),
+            other => other.into(),
+        })?;
     }
-    let codes: Vec<String> = facility.facility.spots.iter().map(|s| s.code.clone()).collect();
-    store.insert_facility(layout, operator, &codes, now).await.map_err(|e| match e {
-        parkline_store::Error::Duplicate => conflict(&layout.id),
-        other => other.into(),
-    })?;
-    live.insert(facility);
+    for (facility, _) in checked {
+        live.insert(facility);
+    }
     Ok(())
 }
 

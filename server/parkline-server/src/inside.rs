@@ -2,6 +2,7 @@
 //! OCR-confusion key, so an exit finds its session in constant time.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use parkline_domain::plate::{Plate, PlateMatch, match_plate};
 
@@ -16,13 +17,40 @@ pub struct Inside {
     /// Sessions that ended lately, newest last: a stay looked up in the database before its end is
     /// saved there is not brought back.
     ended: VecDeque<String>,
+    /// The index of every live facility's tickets, and this facility's id in it.
+    tickets: Option<(Arc<Tickets>, String)>,
+}
+
+/// Which facility each ticket inside belongs to, across facilities: kept by each [`Inside`] as
+/// sessions come and go.
+#[derive(Debug, Default)]
+pub struct Tickets(Mutex<HashMap<String, String>>);
+
+impl Tickets {
+    pub fn facility(&self, ticket: &str) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(ticket).cloned()
+    }
 }
 
 /// Ended sessions remembered.
 const ENDED: usize = 1024;
 
 impl Inside {
+    /// Keeps `tickets` up to date with this facility's sessions, from now on and as they are.
+    pub fn index_tickets(&mut self, tickets: Arc<Tickets>, facility: &str) {
+        let mut index = tickets.0.lock().unwrap_or_else(|p| p.into_inner());
+        for ticket in self.by_ticket.keys() {
+            index.insert(ticket.clone(), facility.to_owned());
+        }
+        drop(index);
+        self.tickets = Some((tickets, facility.to_owned()));
+    }
+
     pub fn insert(&mut self, session: SessionRecord) {
+        if let Some((tickets, facility)) = &self.tickets {
+            let mut index = tickets.0.lock().unwrap_or_else(|p| p.into_inner());
+            index.insert(session.ticket.clone(), facility.clone());
+        }
         self.by_ticket.insert(session.ticket.clone(), session.id.clone());
         if let Some(plate) = &session.plate {
             self.by_plate.insert(plate.clone(), session.id.clone());
@@ -34,6 +62,12 @@ impl Inside {
     pub fn remove(&mut self, id: &str) -> Option<SessionRecord> {
         let session = self.sessions.remove(id)?;
         self.by_ticket.remove(&session.ticket);
+        if let Some((tickets, facility)) = &self.tickets {
+            let mut index = tickets.0.lock().unwrap_or_else(|p| p.into_inner());
+            if index.get(&session.ticket) == Some(facility) {
+                index.remove(&session.ticket);
+            }
+        }
         if let Some(plate) = &session.plate {
             self.by_plate.remove(plate);
             let key = plate.confusion_key();

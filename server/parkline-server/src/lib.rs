@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod billing;
 pub mod broker;
+pub mod city;
 pub mod clock;
 pub mod config;
 pub mod demo;

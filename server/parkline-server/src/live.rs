@@ -7,7 +7,8 @@
 
 use std::collections::HashMap;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard};
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -23,8 +24,20 @@ use tokio::sync::{broadcast, watch};
 use crate::inside::Inside;
 use parkline_store::SpotRecord;
 
-/// Updates kept for resuming clients, per facility.
+/// Updates kept for resuming clients, per facility at most.
 pub const REPLAY: usize = 4096;
+/// Updates a facility keeps whatever the others keep.
+const REPLAY_FLOOR: usize = 16;
+/// Updates kept for resuming clients across every facility of the process, and the most it may keep
+/// (`--replay-budget`): past it, the facility adding one drops its oldest (down to [`REPLAY_FLOOR`]),
+/// so memory is bounded however many facilities are busy. Process-wide, like the metrics recorder.
+static REPLAY_KEPT: AtomicUsize = AtomicUsize::new(0);
+static REPLAY_BUDGET: AtomicUsize = AtomicUsize::new(200_000);
+
+/// Sets the replay budget (the server's settings).
+pub fn set_replay_budget(updates: usize) {
+    REPLAY_BUDGET.store(updates.max(1), Ordering::Relaxed);
+}
 /// Updates a slow subscriber may fall behind by before it gets a snapshot instead.
 const LIVE_QUEUE: usize = 1024;
 
@@ -87,8 +100,9 @@ pub struct FacilityLive {
     gates: Mutex<HashMap<String, parkline_domain::gate_health::GateActivity>>,
     /// Held by whoever plans, saves and applies a change to this facility.
     pub writer: tokio::sync::Mutex<()>,
-    /// Streamed updates, for subscribers.
-    updates: broadcast::Sender<Arc<Update>>,
+    /// Streamed updates, for subscribers: made when the first one comes (most facilities of a large
+    /// city have none at a time, and a channel costs 40 KB).
+    updates: OnceLock<broadcast::Sender<Arc<Update>>>,
 }
 
 /// What changes as sensors and staff report.
@@ -175,7 +189,7 @@ impl FacilityLive {
             claims: Mutex::default(),
             state: RwLock::new(state),
             writer: Default::default(),
-            updates: broadcast::channel(LIVE_QUEUE).0,
+            updates: OnceLock::new(),
         })
     }
 
@@ -258,12 +272,17 @@ impl FacilityLive {
     fn emit(&self, state: &mut LiveState, message: impl FnOnce(u64) -> StreamMessage) {
         state.seq += 1;
         let update = Update::new(message(state.seq));
-        if state.recent.len() == REPLAY {
-            state.recent.pop_front();
-        }
         state.recent.push_back(update.clone());
+        let kept = REPLAY_KEPT.fetch_add(1, Ordering::Relaxed) + 1;
+        let over_budget = kept > REPLAY_BUDGET.load(Ordering::Relaxed);
+        if state.recent.len() > REPLAY || (over_budget && state.recent.len() > REPLAY_FLOOR) {
+            state.recent.pop_front();
+            REPLAY_KEPT.fetch_sub(1, Ordering::Relaxed);
+        }
         // Nobody listening is fine; slow listeners lag and get a snapshot instead.
-        let _ = self.updates.send(update);
+        if let Some(updates) = self.updates.get() {
+            let _ = updates.send(update);
+        }
     }
 
     /// Announces sensors that fell silent before `stale_before`, and those that report again. Returns how
@@ -318,7 +337,7 @@ impl FacilityLive {
     pub fn follow(&self, since: Option<u64>, stale_before: Timestamp) -> Follow {
         let state = self.read();
         // Subscribing under the read lock: no update can be sent between this and reading `seq`.
-        let live = self.updates.subscribe();
+        let live = self.updates.get_or_init(|| broadcast::channel(LIVE_QUEUE).0).subscribe();
         let oldest_kept = state.recent.front().and_then(|u| u.message.seq()).unwrap_or(state.seq + 1);
         let first = match since {
             Some(seen) if seen == state.seq => Vec::new(),
@@ -469,12 +488,21 @@ fn freshness(s: &LiveState, stale_before: Timestamp) -> Freshness {
     }
 }
 
-/// All facilities, by id, and which facility each gate belongs to.
+/// All facilities, by id; which facility each gate belongs to; where each facility is; and which
+/// facility each ticket inside is at: so no look-up walks every facility.
 #[derive(Debug, Default)]
 pub struct Live {
     facilities: RwLock<BTreeMap<String, Arc<FacilityLive>>>,
     gates: RwLock<HashMap<String, String>>,
+    places: RwLock<rstar::RTree<Place>>,
+    tickets: Arc<crate::inside::Tickets>,
 }
+
+/// A facility's location (longitude, latitude in degrees) in the spatial index.
+type Place = rstar::primitives::GeomWithData<[f64; 2], String>;
+
+/// Metres per degree of latitude (and of longitude at the equator).
+const M_PER_DEGREE: f64 = 111_320.0;
 
 impl Live {
     pub fn get(&self, id: &str) -> Option<Arc<FacilityLive>> {
@@ -492,7 +520,47 @@ impl Live {
         for gate in &facility.facility.gates {
             gates.insert(gate.id.clone(), facility.facility.id.clone());
         }
-        map.insert(facility.facility.id.clone(), Arc::new(facility));
+        let at = facility.facility.location;
+        let id = facility.facility.id.clone();
+        self.places
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(Place::new([at.lon, at.lat], id.clone()));
+        facility.inside().index_tickets(self.tickets.clone(), &id);
+        map.insert(id, Arc::new(facility));
+    }
+
+    /// Facilities within `radius_m` of (`lat`, `lon`), with their distance, in no order: the spatial
+    /// index finds those in a box around the circle, and the great-circle distance keeps those in it.
+    pub fn within(&self, lat: f64, lon: f64, radius_m: f64) -> Vec<(f64, Arc<FacilityLive>)> {
+        let here = geo::Point::new(lon, lat);
+        let dlat = radius_m / M_PER_DEGREE * 1.01;
+        let dlon = (radius_m / (M_PER_DEGREE * lat.to_radians().cos().max(0.01)) * 1.01).min(180.0);
+        // A box that crosses the antimeridian is searched as two.
+        let mut boxes = vec![(lon - dlon, lon + dlon)];
+        if lon - dlon < -180.0 {
+            boxes = vec![(-180.0, lon + dlon), (lon - dlon + 360.0, 180.0)];
+        } else if lon + dlon > 180.0 {
+            boxes = vec![(lon - dlon, 180.0), (-180.0, lon + dlon - 360.0)];
+        }
+        let ids: Vec<String> = {
+            let places = self.places.read().unwrap_or_else(|p| p.into_inner());
+            boxes
+                .into_iter()
+                .flat_map(|(west, east)| {
+                    let area = rstar::AABB::from_corners([west, lat - dlat], [east, lat + dlat]);
+                    places.locate_in_envelope(&area).map(|p| p.data.clone()).collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        ids.into_iter()
+            .filter_map(|id| self.get(&id))
+            .filter_map(|f| {
+                let at = f.facility.location;
+                let d = geo::Distance::distance(&geo::Haversine, here, geo::Point::new(at.lon, at.lat));
+                (d <= radius_m).then_some((d, f))
+            })
+            .collect()
     }
 
     /// The facility a gate belongs to.
@@ -503,10 +571,10 @@ impl Live {
 
     /// The vehicle inside holding `ticket`, and its facility.
     pub fn by_ticket(&self, ticket: &str) -> Option<(Arc<FacilityLive>, parkline_store::SessionRecord)> {
-        self.all().into_iter().find_map(|f| {
-            let session = f.inside().by_ticket(ticket.trim()).cloned();
-            session.map(|s| (f, s))
-        })
+        let ticket = ticket.trim();
+        let f = self.get(&self.tickets.facility(ticket)?)?;
+        let session = f.inside().by_ticket(ticket).cloned();
+        session.map(|s| (f, s))
     }
 
     /// Every facility, ordered by id.

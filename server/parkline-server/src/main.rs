@@ -34,16 +34,25 @@ enum Command {
         #[arg(long, default_value_t = 1.0)]
         simulate_every_s: f64,
     },
-    /// Validate layout files and add them as new facilities.
+    /// Validate layout files and add them as new facilities (all or none, a few hundred per
+    /// transaction).
     ImportLayout {
         #[command(flatten)]
         settings: Settings,
-        /// `.toml` or `.json` layout files.
+        /// `.toml` or `.json` layout files, or directories of them.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// The operator the facilities belong to.
         #[arg(long, default_value = parkline_store::DEFAULT_OPERATOR)]
         operator: String,
+    },
+    /// Write a generated city for measuring at scale: `facilities` layouts of about 50 spots each,
+    /// spread over ten real city centres and time zones, as JSON files in `out` (for `import-layout`).
+    GenerateCity {
+        #[arg(long)]
+        facilities: usize,
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Create an account; the password is read from PARKLINE_NEW_PASSWORD or standard input.
     CreateUser {
@@ -145,15 +154,27 @@ async fn main() -> anyhow::Result<()> {
         Command::ImportLayout { settings, files, operator } => {
             let config = config(&cli.config, settings)?;
             init_logs(config.json_logs);
+            let started = std::time::Instant::now();
             let app = setup::open(&config, Arc::new(SystemClock)).await?;
-            for file in files {
-                let layout = facilities::read_layout(&file)?;
-                let id = layout.id.clone();
-                facilities::import(&app, &operator, layout)
-                    .await
-                    .with_context(|| format!("importing {}", file.display()))?;
-                println!("imported {id} from {}", file.display());
+            let mut layouts = Vec::new();
+            for path in layout_files(&files)? {
+                layouts.push(facilities::read_layout(&path)?);
             }
+            let what = match layouts.len() {
+                n @ 0 | n @ 11.. => format!("{n} facilities"),
+                _ => layouts.iter().map(|l| l.id.as_str()).collect::<Vec<_>>().join(", "),
+            };
+            facilities::import_all(&app, &operator, layouts).await.context("importing")?;
+            println!("imported {what} in {:.1} s", started.elapsed().as_secs_f64());
+        }
+        Command::GenerateCity { facilities, out } => {
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            for layout in parkline_server::city::layouts(facilities) {
+                let path = out.join(format!("{}.json", layout.id));
+                std::fs::write(&path, serde_json::to_vec(&layout)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            println!("wrote {facilities} layouts to {}", out.display());
         }
         Command::CreateUser { settings, email, role, operator } => {
             let config = config(&cli.config, settings)?;
@@ -248,4 +269,23 @@ async fn shutdown_signal() {
         _ = ctrl_c => {}
         _ = term => {}
     }
+}
+
+/// The layout files named, with directories replaced by the `.toml` and `.json` files in them, sorted.
+fn layout_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("reading {}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "toml" || e == "json"))
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
 }

@@ -89,6 +89,7 @@ pub async fn open_following(
         },
         ready: false.into(),
     });
+    crate::live::set_replay_budget(config.replay_budget);
     let changes = if follow { app.store.changes().await.context("following the change feed")? } else { None };
     let loaded = facilities::load_all(&app).await?;
     permits::load(&app).await?;

@@ -38,9 +38,14 @@ pub(crate) async fn append(tx: &mut AnyConnection, changes: &[Change]) -> Result
         return Ok(());
     }
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(FEED_LOCK).execute(&mut *tx).await?;
-    for change in changes {
-        let text = serde_json::to_string(change).map_err(|e| Error::Corrupt(e.to_string()))?;
-        sqlx::query("INSERT INTO changes (change) VALUES ($1)").bind(text).execute(&mut *tx).await?;
+    for chunk in changes.chunks(500) {
+        let rows: Vec<String> = (1..=chunk.len()).map(|i| format!("(${i})")).collect();
+        let sql = format!("INSERT INTO changes (change) VALUES {}", rows.join(", "));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for change in chunk {
+            q = q.bind(serde_json::to_string(change).map_err(|e| Error::Corrupt(e.to_string()))?);
+        }
+        q.execute(&mut *tx).await?;
     }
     sqlx::query("SELECT pg_notify($1, '')").bind(CHANNEL).execute(&mut *tx).await?;
     Ok(())

@@ -84,7 +84,11 @@ pub trait Spots: Send + Sync {
         operator: &str,
         spot_codes: &[String],
         now: Timestamp,
-    ) -> Result<()>;
+    ) -> Result<()> {
+        self.insert_facilities(&[NewFacility { layout, operator, spots: spot_codes }], now).await
+    }
+    /// Stores new facilities, all or none, in one transaction (an import).
+    async fn insert_facilities(&self, facilities: &[NewFacility<'_>], now: Timestamp) -> Result<()>;
     /// Every facility with its operator and the status of each of its spots.
     async fn load_facilities(&self) -> Result<Vec<StoredFacility>>;
     /// One facility with its spots' states (one another instance added).
@@ -92,7 +96,12 @@ pub trait Spots: Send + Sync {
     /// The stored status of some spots of a facility (to catch up with another instance's changes).
     async fn spot_records(&self, facility: &str, spots: &[String]) -> Result<Vec<SpotRecord>>;
     /// Saves new spot states and appends their history, atomically.
-    async fn save_spots(&self, facility: &str, spots: &[SpotRecord], history: &[HistoryEntry]) -> Result<()>;
+    async fn save_spots(&self, facility: &str, spots: &[SpotRecord], history: &[HistoryEntry]) -> Result<()> {
+        self.queue_spots(facility, spots, history).await
+    }
+    /// [`Spots::save_spots`], queued now: spot changes of many facilities queued together are saved
+    /// in one commit. The returned future resolves once they are on disk.
+    fn queue_spots(&self, facility: &str, spots: &[SpotRecord], history: &[HistoryEntry]) -> Durable;
     /// History of a facility from `since`, oldest first.
     async fn history(&self, facility: &str, since: Timestamp, limit: u32) -> Result<Vec<HistoryEntry>>;
     /// Replaces a facility's rate plan.

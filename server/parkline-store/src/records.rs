@@ -303,6 +303,14 @@ pub struct OperatorRecord {
 /// The operator every facility, staff member, device and key made before operators belongs to.
 pub const DEFAULT_OPERATOR: &str = "default";
 
+/// A facility to add: its layout, its operator, its spots' codes (every spot starts free).
+#[derive(Debug, Clone, Copy)]
+pub struct NewFacility<'a> {
+    pub layout: &'a LayoutFile,
+    pub operator: &'a str,
+    pub spots: &'a [String],
+}
+
 /// A stored facility: its layout, its operator, and the status of each of its spots.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredFacility {

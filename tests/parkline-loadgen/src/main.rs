@@ -47,12 +47,28 @@ struct Cli {
     scenario: Scenario,
 }
 
+/// What the availability scenario asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Query {
+    Mixed,
+    Availability,
+    BestSpots,
+    /// Facilities within 3 km of a facility (in turn).
+    Nearby3km,
+    /// Facilities within 50 km of a facility (in turn).
+    Nearby50km,
+}
+
 #[derive(Debug, Subcommand)]
 enum Scenario {
-    /// Public reads: a facility's availability, nearby searches and best-spot queries, mixed.
-    Availability,
-    /// Kiosks at every demo facility: a vehicle enters, then leaves (within the grace period), repeatedly.
-    /// Each gate event is one durable transaction.
+    /// Public reads over every facility: a facility's availability, nearby searches and best-spot
+    /// queries, mixed, or one kind (`--query`).
+    Availability {
+        #[arg(long, value_enum, default_value_t = Query::Mixed)]
+        query: Query,
+    },
+    /// Lanes at every facility: a vehicle enters, then leaves (within the grace period), repeatedly.
+    /// Each gate event is one durable transaction. In-process, an admin drives every facility's lanes.
     Gates {
         /// Kiosk token (required with --url).
         #[arg(long)]
@@ -89,6 +105,9 @@ enum Scenario {
         /// Readings per request.
         #[arg(long, default_value_t = 500)]
         batch: usize,
+        /// Each batch spreads over every facility (posted by an admin) instead of one gateway's own.
+        #[arg(long)]
+        spread: bool,
         /// Sensor-gateway token (required with --url).
         #[arg(long)]
         token: Option<String>,
@@ -125,7 +144,12 @@ fn main() -> anyhow::Result<()> {
                 let config = settings.resolve()?;
                 let server = parkline_server::start(&config).await?;
                 let sensors = parkline_server::demo::seed(&server.app).await?;
-                // A kiosk at each facility, as lanes are.
+                // A kiosk at each demo facility, as lanes are; an admin's token for the others (a city
+                // of thousands of generated facilities has no devices).
+                let admin =
+                    server.app.store.user_by_email("admin@demo.parkline").await?.context("the demo admin")?;
+                let admin =
+                    server.app.auth.issue(server.app.store.as_ref(), &admin, Timestamp::now()).await?;
                 let mut kiosks = BTreeMap::new();
                 for id in sensors.keys() {
                     let lane = parkline_protocol::NewDevice {
@@ -160,8 +184,16 @@ fn main() -> anyhow::Result<()> {
                 anyhow::Ok((
                     url,
                     Tokens {
-                        sensors: PerFacility { one: None, by_facility: sensors },
-                        kiosk: PerFacility { one: None, by_facility: kiosks },
+                        sensors: PerFacility {
+                            one: None,
+                            by_facility: sensors,
+                            anywhere: Some(admin.access_token.clone()),
+                        },
+                        kiosk: PerFacility {
+                            one: None,
+                            by_facility: kiosks,
+                            anywhere: Some(admin.access_token),
+                        },
                         partner: Some(partner),
                         peer: peer_url,
                     },
@@ -190,6 +222,8 @@ struct Tokens {
 pub(crate) struct PerFacility {
     one: Option<String>,
     by_facility: BTreeMap<String, String>,
+    /// A token that acts anywhere (an admin's), for facilities without a device.
+    anywhere: Option<String>,
 }
 
 impl PerFacility {
@@ -201,6 +235,7 @@ impl PerFacility {
         self.one
             .clone()
             .or_else(|| self.by_facility.get(facility).cloned())
+            .or_else(|| self.anywhere.clone())
             .with_context(|| format!("no device token for {facility}; --token is required with --url"))
     }
 }
@@ -229,24 +264,35 @@ async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
     let mut workers = Vec::new();
     let started = Instant::now();
     match &cli.scenario {
-        Scenario::Availability => {
+        Scenario::Availability { query } => {
+            let connections = cli.connections.max(1);
+            let places: Vec<(f64, f64)> =
+                facility_places(&addr).await?.into_iter().map(|(_, at)| at).collect();
             for w in 0..cli.connections {
                 let (addr, facilities, counted) = (addr.clone(), facilities.clone(), counted.clone());
+                let places = places.clone();
+                let query = *query;
                 workers.push(tokio::spawn(async move {
-                    let paths: Vec<String> = facilities
-                        .iter()
-                        .flat_map(|id| {
-                            [
-                                format!("/v1/facilities/{id}/availability"),
-                                format!("/v1/facilities/{id}/best-spots?vehicle_class=sedan&n=3"),
-                            ]
-                        })
-                        .chain(["/v1/facilities?lat=47.6062&lon=-122.3321&radius_m=3000".to_owned()])
-                        .collect();
-                    let mut i = w;
-                    drive(&addr, deadline, counted, |_| {
+                    // Each connection walks every facility from its own starting point.
+                    let mut i = w * facilities.len() / connections;
+                    drive(&addr, deadline, counted, move |_| {
                         i += 1;
-                        (hyper::Method::GET, paths[i % paths.len()].clone(), None, 1)
+                        let id = &facilities[i % facilities.len()];
+                        let (lat, lon) = places[i % places.len()];
+                        let near = |radius: u32| {
+                            format!("/v1/facilities?lat={lat:.5}&lon={lon:.5}&radius_m={radius}&limit=50")
+                        };
+                        let path = match (query, i % 3) {
+                            (Query::Availability, _) | (Query::Mixed, 0) => {
+                                format!("/v1/facilities/{id}/availability")
+                            }
+                            (Query::BestSpots, _) | (Query::Mixed, 1) => {
+                                format!("/v1/facilities/{id}/best-spots?vehicle_class=sedan&n=3")
+                            }
+                            (Query::Nearby3km, _) | (Query::Mixed, _) => near(3_000),
+                            (Query::Nearby50km, _) => near(50_000),
+                        };
+                        (hyper::Method::GET, path, None, 1)
                     })
                     .await
                 }));
@@ -283,14 +329,23 @@ async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
                 }));
             }
         }
-        Scenario::Ingest { batch, token: given } => {
+        Scenario::Ingest { batch, spread, token: given } => {
             let tokens = tokens.sensors.or(given.clone());
-            let spots = spot_codes(&addr, &facilities).await?;
+            let spots = Arc::new(spot_codes(&addr, &facilities).await?);
             for w in 0..cli.connections {
-                // Each connection is one facility's gateway, reporting for its own spots.
+                // Each connection is one facility's gateway, reporting for its own spots, or an admin
+                // reporting for every facility's.
                 let facility = &facilities[w % facilities.len()];
-                let spots: Vec<_> = spots.iter().filter(|(f, _)| f == facility).cloned().collect();
-                let (addr, counted, token) = (addr.clone(), counted.clone(), tokens.at(facility)?);
+                let (spots, token) = match *spread {
+                    true => {
+                        (spots.clone(), tokens.anywhere.clone().context("--spread needs an admin's token")?)
+                    }
+                    false => {
+                        let own = spots.iter().filter(|(f, _)| f == facility).cloned().collect();
+                        (Arc::new(own), tokens.at(facility)?)
+                    }
+                };
+                let (addr, counted) = (addr.clone(), counted.clone());
                 let batch = *batch;
                 workers.push(tokio::spawn(async move {
                     let mut rng = rand::rngs::StdRng::seed_from_u64(w as u64);
@@ -339,7 +394,7 @@ async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
             .unwrap_or(0)
     };
     let unit = match cli.scenario {
-        Scenario::Availability => "queries",
+        Scenario::Availability { .. } => "queries",
         Scenario::Gates { .. } => "gate events",
         Scenario::Ingest { .. } => "readings",
         Scenario::Stream { .. } | Scenario::Idle { .. } | Scenario::Propagation { .. } => {
@@ -420,16 +475,28 @@ pub(crate) async fn get_json(addr: &str, path: &str) -> anyhow::Result<serde_jso
     Ok(serde_json::from_slice(&body)?)
 }
 
+/// Every facility's id, page by page.
 async fn facility_ids(addr: &str) -> anyhow::Result<Vec<String>> {
-    let page = get_json(addr, "/v1/facilities?limit=200").await?;
-    let ids: Vec<String> = page["facilities"]
-        .as_array()
-        .context("facility list")?
-        .iter()
-        .filter_map(|f| f["id"].as_str().map(str::to_owned))
-        .collect();
-    anyhow::ensure!(!ids.is_empty(), "the server has no facilities");
-    Ok(ids)
+    Ok(facility_places(addr).await?.into_iter().map(|(id, _)| id).collect())
+}
+
+/// Every facility's id and where it is, (lat, lon), page by page.
+async fn facility_places(addr: &str) -> anyhow::Result<Vec<(String, (f64, f64))>> {
+    let mut out: Vec<(String, (f64, f64))> = Vec::new();
+    loop {
+        let after = out.last().map(|(id, _)| format!("&after={id}")).unwrap_or_default();
+        let page = get_json(addr, &format!("/v1/facilities?limit=200{after}")).await?;
+        for f in page["facilities"].as_array().context("facility list")? {
+            let id = f["id"].as_str().context("id")?.to_owned();
+            let at = &f["location"];
+            out.push((id, (at["lat"].as_f64().context("lat")?, at["lon"].as_f64().context("lon")?)));
+        }
+        if page["next"].is_null() {
+            break;
+        }
+    }
+    anyhow::ensure!(!out.is_empty(), "the server has no facilities");
+    Ok(out)
 }
 
 /// (facility, entry gate, exit gate) of every facility that has both.

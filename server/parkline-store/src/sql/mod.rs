@@ -62,7 +62,7 @@ pub struct SqlStore {
     /// Tells this instance's change announcements from other instances'.
     instance: String,
     /// PostgreSQL: the database, for following the change feed.
-    feed_url: Option<String>,
+    pub(super) feed_url: Option<String>,
     ctx: Arc<WriteCtx>,
 }
 

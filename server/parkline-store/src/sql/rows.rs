@@ -27,6 +27,14 @@ pub(super) struct SpotRow {
     pending_since_ms: Option<i64>,
 }
 
+/// A spot's row with its facility, for loading every facility at once.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct FacilitySpotRow {
+    pub facility_id: String,
+    #[sqlx(flatten)]
+    pub spot: SpotRow,
+}
+
 impl SpotRow {
     pub(super) fn record(self) -> Result<SpotRecord> {
         let pending = match (self.pending_occupied, self.pending_since_ms) {

@@ -8,10 +8,10 @@ use parkline_protocol::OccupancySample;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
 use super::commit::Job;
-use super::rows::{SPOT_COLUMNS, SpotRow, count};
+use super::rows::{FacilitySpotRow, SPOT_COLUMNS, SpotRow, count};
 use super::{CHUNK, SqlStore, from_json, ms, placeholders, to_json, ts};
 use crate::error::Result;
-use crate::{HistoryEntry, SpotRecord, Spots, StoredFacility};
+use crate::{HistoryEntry, NewFacility, SpotRecord, Spots, StoredFacility};
 
 pub(super) async fn write_spots(
     conn: &mut AnyConnection,
@@ -101,52 +101,66 @@ impl SqlStore {
 
 #[async_trait]
 impl Spots for SqlStore {
-    async fn insert_facility(
-        &self,
-        layout: &LayoutFile,
-        operator: &str,
-        spot_codes: &[String],
-        now: Timestamp,
-    ) -> Result<()> {
-        let json = to_json(layout)?;
+    async fn insert_facilities(&self, facilities: &[NewFacility<'_>], now: Timestamp) -> Result<()> {
         let (_guard, mut tx) = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO facilities (id, name, layout, operator_id, created_ms) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&layout.id)
-        .bind(&layout.name)
-        .bind(json)
-        .bind(operator)
-        .bind(ms(now))
-        .execute(&mut *tx)
-        .await?;
-        for chunk in spot_codes.chunks(CHUNK) {
+        for chunk in facilities.chunks(CHUNK / 5) {
+            let sql = format!(
+                "INSERT INTO facilities (id, name, layout, operator_id, created_ms) VALUES {}",
+                placeholders(chunk.len(), 5)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for f in chunk {
+                q = q
+                    .bind(&f.layout.id)
+                    .bind(&f.layout.name)
+                    .bind(to_json(f.layout)?)
+                    .bind(f.operator)
+                    .bind(ms(now));
+            }
+            q.execute(&mut *tx).await?;
+        }
+        let spots: Vec<(&str, &String)> =
+            facilities.iter().flat_map(|f| f.spots.iter().map(|code| (f.layout.id.as_str(), code))).collect();
+        for chunk in spots.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO spot_status (facility_id, spot) VALUES {}",
                 placeholders(chunk.len(), 2)
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
-            for code in chunk {
-                q = q.bind(&layout.id).bind(code);
+            for (facility, code) in chunk {
+                q = q.bind(*facility).bind(*code);
             }
             q.execute(&mut *tx).await?;
         }
-        self.announce(&mut tx, crate::Change { facility: layout.id.clone(), added: true, ..self.change() })
-            .await?;
+        if self.feed_url.is_some() {
+            let added = facilities
+                .iter()
+                .map(|f| crate::Change { facility: f.layout.id.clone(), added: true, ..self.change() })
+                .collect::<Vec<_>>();
+            crate::feed::append(&mut tx, &added).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
 
     async fn load_facilities(&self) -> Result<Vec<StoredFacility>> {
+        // Two queries for all of them: facilities, then every spot ordered the same way.
         let facilities: Vec<(String, String, String)> =
             sqlx::query_as("SELECT id, layout, operator_id FROM facilities ORDER BY id")
                 .fetch_all(&self.pool)
                 .await?;
-        let mut out = Vec::with_capacity(facilities.len());
-        for (id, json, operator) in facilities {
-            out.push(self.stored_facility(id, json, operator).await?);
+        let sql = format!("SELECT facility_id, {SPOT_COLUMNS} FROM spot_status ORDER BY facility_id");
+        let mut spots: std::collections::HashMap<String, Vec<SpotRecord>> = Default::default();
+        for row in sqlx::query_as::<_, FacilitySpotRow>(AssertSqlSafe(sql)).fetch_all(&self.pool).await? {
+            spots.entry(row.facility_id).or_default().push(row.spot.record()?);
         }
-        Ok(out)
+        facilities
+            .into_iter()
+            .map(|(id, json, operator)| {
+                let layout = from_json(&format!("the layout of {id}"), &json)?;
+                Ok(StoredFacility { layout, operator, spots: spots.remove(&id).unwrap_or_default() })
+            })
+            .collect()
     }
 
     async fn facility(&self, id: &str) -> Result<Option<StoredFacility>> {
@@ -180,13 +194,13 @@ impl Spots for SqlStore {
         Ok(out)
     }
 
-    async fn save_spots(&self, facility: &str, spots: &[SpotRecord], history: &[HistoryEntry]) -> Result<()> {
+    fn queue_spots(&self, facility: &str, spots: &[SpotRecord], history: &[HistoryEntry]) -> crate::Durable {
         if spots.is_empty() && history.is_empty() {
-            return Ok(());
+            return Box::pin(async { Ok(()) });
         }
         let job =
             Job::Spots { facility: facility.to_owned(), spots: spots.to_vec(), history: history.to_vec() };
-        self.committer.queue(job).await
+        Box::pin(self.committer.queue(job))
     }
 
     async fn history(&self, facility: &str, since: Timestamp, limit: u32) -> Result<Vec<HistoryEntry>> {

@@ -874,6 +874,20 @@ pub struct SessionQuery {
     pub overstay: bool,
 }
 
+/// Query of `GET /v1/admin/alerts`: a page of the current alerts, unacknowledged first, then newest.
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertQuery {
+    /// Alerts in the page: 1 to 500 [default: 200].
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 500))]
+    pub limit: Option<u32>,
+    /// Alerts skipped before the page [default: 0].
+    #[serde(default)]
+    pub offset: Option<u32>,
+}
+
 /// Body of `PUT /v1/permit-pools/{id}`.
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

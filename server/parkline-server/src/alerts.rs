@@ -67,7 +67,12 @@ async fn current(app: &App, now: Timestamp) -> Result<Vec<Alert>> {
     }
     for f in app.live.all() {
         let id = &f.facility.id;
-        for (spot, last) in f.silent_sensors() {
+        let mut silent = f.silent_sensors();
+        if silent.len() > SILENT_ONE_BY_ONE {
+            alerts.push(silent_together(&f, &silent, now));
+            silent.clear();
+        }
+        for (spot, last) in silent {
             let last_ms = last.map_or(0, |t| t.as_millisecond());
             alerts.push(Alert {
                 id: format!("sensor_offline:{id}:{spot}:{last_ms}"),
@@ -146,6 +151,36 @@ async fn current(app: &App, now: Timestamp) -> Result<Vec<Alert>> {
         }
     }
     Ok(alerts)
+}
+
+/// A facility with more silent sensors than this has one alert for them all: a restart, a gateway or
+/// a network down silences many at once, and staff need one alert, not one per spot.
+const SILENT_ONE_BY_ONE: usize = 3;
+
+/// One alert for a facility's many silent sensors, named by the earliest of their last readings (so
+/// an acknowledgement holds while that silence lasts).
+fn silent_together(
+    f: &crate::live::FacilityLive,
+    silent: &[(String, Option<Timestamp>)],
+    now: Timestamp,
+) -> Alert {
+    let since = silent.iter().filter_map(|(_, last)| *last).min();
+    let spots: Vec<&str> = silent.iter().take(3).map(|(spot, _)| spot.as_str()).collect();
+    Alert {
+        id: format!("sensor_offline:{}:many:{}", f.facility.id, since.map_or(0, |t| t.as_millisecond())),
+        kind: AlertKind::SensorOffline,
+        facility: f.facility.id.clone(),
+        subject: format!("{} sensors", silent.len()),
+        text: format!(
+            "{} sensors have been silent since {} (spots {} and {} more).",
+            silent.len(),
+            local(&f.tz, since),
+            spots.join(", "),
+            silent.len() - spots.len()
+        ),
+        since: since.unwrap_or(now),
+        acknowledged: None,
+    }
 }
 
 fn local(tz: &jiff::tz::TimeZone, at: Option<Timestamp>) -> String {

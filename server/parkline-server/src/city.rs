@@ -83,8 +83,8 @@ mod tests {
         assert_eq!(zones.len(), 10, "ten cities, each in its own time zone");
     }
 
-    /// The spatial index finds exactly what measuring the distance to every facility finds, near the
-    /// antimeridian too.
+    /// The spatial index finds exactly what measuring the distance to every facility finds, nearest
+    /// first, across the antimeridian too.
     #[test]
     fn nearby_search_through_the_index_finds_what_a_full_scan_finds() {
         use geo::Distance;
@@ -116,23 +116,22 @@ mod tests {
             };
             let radius = [500.0, 3_000.0, 20_000.0, 50_000.0][probe % 4];
             let here = geo::Point::new(lon, lat);
-            let mut scan: Vec<&str> = city
-                .iter()
-                .filter(|l| {
-                    let at = geo::Point::new(l.location.lon, l.location.lat);
-                    geo::Haversine.distance(here, at) <= radius
-                })
-                .map(|l| l.id.as_str())
-                .collect();
-            let mut indexed: Vec<String> =
-                live.within(lat, lon, radius).into_iter().map(|(_, f)| f.facility.id.clone()).collect();
-            scan.sort_unstable();
-            indexed.sort_unstable();
-            assert_eq!(indexed, scan, "within {radius} m of ({lat}, {lon})");
+            let distance = |l: &LayoutFile| {
+                geo::Haversine.distance(here, geo::Point::new(l.location.lon, l.location.lat))
+            };
+            let mut scan: Vec<(f64, &str)> =
+                city.iter().map(|l| (distance(l), l.id.as_str())).filter(|(d, _)| *d <= radius).collect();
+            scan.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let limit = [3, 50, 1000][probe % 3];
+            scan.truncate(limit);
+            let indexed = live.nearest(lat, lon, radius, limit);
+            let indexed: Vec<(f64, &str)> =
+                indexed.iter().map(|(d, f)| (*d, f.facility.id.as_str())).collect();
+            assert_eq!(indexed, scan, "the {limit} nearest within {radius} m of ({lat}, {lon})");
             found += indexed.len();
         }
         assert!(found > 1000, "the probes found facilities: {found}");
-        let across = live.within(-17.7, 179.999, 6_000.0);
+        let across = live.nearest(-17.7, 179.999, 6_000.0, 10);
         assert_eq!(
             across.len(),
             3,

@@ -46,9 +46,7 @@ pub fn find(app: &App, q: &FacilityQuery) -> Result<FacilityPage> {
             if q.after.is_some() {
                 return Err(Error::validation("nearby searches are not paged; raise limit instead"));
             }
-            let mut near = app.live.within(lat, lon, radius);
-            near.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.facility.id.cmp(&b.1.facility.id)));
-            near.truncate(limit);
+            let near = app.live.nearest(lat, lon, radius, limit);
             let facilities =
                 near.into_iter().map(|(d, f)| f.summary(Some(d.round()), app.stale_before())).collect();
             Ok(FacilityPage { facilities, next: None })

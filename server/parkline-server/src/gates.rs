@@ -221,7 +221,23 @@ impl Attempt {
                 Err(e) => e,
             };
             let _writer = self.facility.writer.lock().await;
+            let session = undo.session.as_ref().map(|(id, _)| id.clone());
+            let reservation = undo.reservation.as_ref().map(|r| r.id.clone());
             undo.restore(&self.facility);
+            // What memory was before may be older than what the change feed applied meanwhile (the
+            // commit that won the race, say): read what was touched back from the database.
+            let reloaded = async {
+                refresh(&self.app, &self.facility, &spots, session.as_deref()).await?;
+                if let Some(r) = reservation.as_deref()
+                    && let Some(r) = self.app.store.reservation(r).await?
+                {
+                    reservations::reload_claim(&self.facility, r);
+                }
+                Ok::<(), Error>(())
+            };
+            if let Err(e) = reloaded.await {
+                tracing::warn!(error = %e, "could not reload what a failed gate event touched");
+            }
             if !matches!(e, parkline_store::Error::Duplicate) {
                 return Err(e.into());
             }
@@ -233,7 +249,6 @@ impl Attempt {
             }
             replans += 1;
             metrics::counter!("parkline_gate_replans_total").increment(1);
-            refresh(&self.app, &self.facility, &spots).await?;
             queued = self.queue().await?;
         }
     }
@@ -269,13 +284,25 @@ async fn recheck_leaving(app: &App, f: &FacilityLive, event: &GateEvent, plates:
     Ok(changed)
 }
 
-/// Catches up with what another instance committed first, as the database has it: the spots a plan
-/// wanted, and the vehicles inside that this instance has not heard of yet. Only those: this
-/// instance's own changes still on their way to disk stay as memory has them. Called with the writer
-/// lock held; the change feed brings the same a moment later, harmlessly.
-async fn refresh(app: &App, f: &FacilityLive, spots: &[String]) -> Result<()> {
+/// Catches up with what another instance committed first, as the database has it: the spots and the
+/// stay a failed plan touched, and the vehicles inside that this instance has not heard of yet. Only
+/// those: this instance's own changes still on their way to disk stay as memory has them. Called with
+/// the writer lock held; the change feed brings the same a moment later, harmlessly.
+async fn refresh(app: &App, f: &FacilityLive, spots: &[String], session: Option<&str>) -> Result<()> {
     let records = app.store.spot_records(&f.facility.id, spots).await?;
     f.apply(records.into_iter().filter_map(|r| f.facility.spot_by_code(&r.spot).map(|idx| (idx, r.status))));
+    if let Some(id) = session {
+        let stored = app.store.session(id).await?;
+        let mut inside = f.inside();
+        match stored {
+            Some(s) if s.exit.is_none() && !inside.ended_lately(id) => {
+                inside.remove(id);
+                inside.insert(s);
+            }
+            Some(s) if s.exit.is_some() => inside.end(id),
+            _ => {}
+        }
+    }
     let sessions = app.store.active_sessions_at(&f.facility.id).await?;
     let mut inside = f.inside();
     for session in sessions {

@@ -498,11 +498,18 @@ pub struct Live {
     tickets: Arc<crate::inside::Tickets>,
 }
 
-/// A facility's location (longitude, latitude in degrees) in the spatial index.
-type Place = rstar::primitives::GeomWithData<[f64; 2], String>;
+/// A facility in the spatial index, at its place on the Earth's surface in metres from the centre:
+/// the straight line between two such points grows with the distance along the surface, so the
+/// index's nearest neighbours are the nearest facilities, anywhere on the globe.
+type Place = rstar::primitives::GeomWithData<[f64; 3], Arc<FacilityLive>>;
 
-/// Metres per degree of latitude (and of longitude at the equator).
-const M_PER_DEGREE: f64 = 111_320.0;
+/// The mean Earth radius, as `geo::Haversine` uses it.
+const EARTH_RADIUS_M: f64 = 6_371_008.8;
+
+fn on_sphere(lat: f64, lon: f64) -> [f64; 3] {
+    let (lat, lon) = (lat.to_radians(), lon.to_radians());
+    [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()].map(|c| c * EARTH_RADIUS_M)
+}
 
 impl Live {
     pub fn get(&self, id: &str) -> Option<Arc<FacilityLive>> {
@@ -520,47 +527,35 @@ impl Live {
         for gate in &facility.facility.gates {
             gates.insert(gate.id.clone(), facility.facility.id.clone());
         }
-        let at = facility.facility.location;
         let id = facility.facility.id.clone();
-        self.places
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(Place::new([at.lon, at.lat], id.clone()));
         facility.inside().index_tickets(self.tickets.clone(), &id);
-        map.insert(id, Arc::new(facility));
+        let facility = Arc::new(facility);
+        let at = facility.facility.location;
+        let place = Place::new(on_sphere(at.lat, at.lon), facility.clone());
+        self.places.write().unwrap_or_else(|p| p.into_inner()).insert(place);
+        map.insert(id, facility);
     }
 
-    /// Facilities within `radius_m` of (`lat`, `lon`), with their distance, in no order: the spatial
-    /// index finds those in a box around the circle, and the great-circle distance keeps those in it.
-    pub fn within(&self, lat: f64, lon: f64, radius_m: f64) -> Vec<(f64, Arc<FacilityLive>)> {
+    /// The `limit` facilities nearest to (`lat`, `lon`) within `radius_m`, nearest first, with their
+    /// distance along the surface: read from the spatial index in order, so the cost follows what is
+    /// returned, not how many facilities there are or how many the circle holds.
+    pub fn nearest(&self, lat: f64, lon: f64, radius_m: f64, limit: usize) -> Vec<(f64, Arc<FacilityLive>)> {
         let here = geo::Point::new(lon, lat);
-        let dlat = radius_m / M_PER_DEGREE * 1.01;
-        let dlon = (radius_m / (M_PER_DEGREE * lat.to_radians().cos().max(0.01)) * 1.01).min(180.0);
-        // A box that crosses the antimeridian is searched as two.
-        let mut boxes = vec![(lon - dlon, lon + dlon)];
-        if lon - dlon < -180.0 {
-            boxes = vec![(-180.0, lon + dlon), (lon - dlon + 360.0, 180.0)];
-        } else if lon + dlon > 180.0 {
-            boxes = vec![(lon - dlon, 180.0), (-180.0, lon + dlon - 360.0)];
+        let places = self.places.read().unwrap_or_else(|p| p.into_inner());
+        let mut near = Vec::with_capacity(limit);
+        for (place, chord2) in places.nearest_neighbor_iter_with_distance_2(&on_sphere(lat, lon)) {
+            // The arc the straight line spans; a metre of slack for rounding, the exact measure below.
+            let arc = 2.0 * EARTH_RADIUS_M * (chord2.sqrt() / (2.0 * EARTH_RADIUS_M)).min(1.0).asin();
+            if near.len() == limit || arc > radius_m + 1.0 {
+                break;
+            }
+            let at = place.data.facility.location;
+            let d = geo::Distance::distance(&geo::Haversine, here, geo::Point::new(at.lon, at.lat));
+            if d <= radius_m {
+                near.push((d, place.data.clone()));
+            }
         }
-        let ids: Vec<String> = {
-            let places = self.places.read().unwrap_or_else(|p| p.into_inner());
-            boxes
-                .into_iter()
-                .flat_map(|(west, east)| {
-                    let area = rstar::AABB::from_corners([west, lat - dlat], [east, lat + dlat]);
-                    places.locate_in_envelope(&area).map(|p| p.data.clone()).collect::<Vec<_>>()
-                })
-                .collect()
-        };
-        ids.into_iter()
-            .filter_map(|id| self.get(&id))
-            .filter_map(|f| {
-                let at = f.facility.location;
-                let d = geo::Distance::distance(&geo::Haversine, here, geo::Point::new(at.lon, at.lat));
-                (d <= radius_m).then_some((d, f))
-            })
-            .collect()
+        near
     }
 
     /// The facility a gate belongs to.

@@ -25,9 +25,10 @@ const CHANNEL: &str = "parkline_changes";
 const FEED_LOCK: i64 = 7_265_722_001;
 /// Read even without a wake-up this often, in case one was lost.
 const POLL: Duration = Duration::from_secs(2);
-/// Changes are kept this long. An instance that has read nothing for longer may have missed some, so
-/// it stops following (and reports itself not ready) instead of serving stale state.
-pub const KEEP: Duration = Duration::from_secs(24 * 3600);
+/// Changes are kept this long (a busy city appends thousands a second). An instance that has read
+/// nothing for longer may have missed some, so it stops following (and reports itself not ready, to
+/// be restarted: a restart loads everything) instead of serving stale state.
+pub const KEEP: Duration = Duration::from_secs(15 * 60);
 /// Changes read per query.
 const PAGE: i64 = 1000;
 
@@ -164,9 +165,9 @@ impl Reader {
         }
     }
 
-    /// Forgets changes older than [`KEEP`], every ten minutes (any instance may; all do).
+    /// Forgets changes older than [`KEEP`], every minute (any instance may; all do).
     async fn prune(&mut self) {
-        if self.pruned_at.is_some_and(|at| at.elapsed() < Duration::from_secs(600)) {
+        if self.pruned_at.is_some_and(|at| at.elapsed() < Duration::from_secs(60)) {
             return;
         }
         self.pruned_at = Some(Instant::now());

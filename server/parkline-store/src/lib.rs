@@ -69,7 +69,7 @@ pub trait Store:
     /// once each, until the receiver is dropped; `None` where no other instance can share the database
     /// (SQLite). Call it before loading state, so nothing committed meanwhile is missed. Survives
     /// dropped connections; closes only if the database is out of reach for longer than it keeps
-    /// changes (a day).
+    /// changes (15 minutes).
     async fn changes(&self) -> Result<Option<tokio::sync::mpsc::Receiver<Change>>>;
 }
 

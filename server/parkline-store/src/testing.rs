@@ -279,12 +279,13 @@ impl Disk {
         .unwrap()
     }
 
-    /// Terminates one instance's change-feed listening connection (any one), from the database side;
-    /// how many connections that was (0 if none listens).
+    /// Terminates one instance's change-feed listening connection (any one on this database), from the
+    /// database side; how many connections that was (0 if none listens).
     pub async fn terminate_any_feed_listener(&self) -> i64 {
         sqlx::query_scalar(
             "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE application_name LIKE 'parkline-feed-%' ORDER BY pid LIMIT 1) AS t",
+             WHERE application_name LIKE 'parkline-feed-%' AND datname = current_database() \
+             ORDER BY pid LIMIT 1) AS t",
         )
         .fetch_one(&self.0)
         .await

@@ -66,6 +66,9 @@ enum Scenario {
     Availability {
         #[arg(long, value_enum, default_value_t = Query::Mixed)]
         query: Query,
+        /// Most facilities a nearby search returns.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
     },
     /// Lanes at every facility: a vehicle enters, then leaves (within the grace period), repeatedly.
     /// Each gate event is one durable transaction. In-process, an admin drives every facility's lanes.
@@ -264,14 +267,14 @@ async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
     let mut workers = Vec::new();
     let started = Instant::now();
     match &cli.scenario {
-        Scenario::Availability { query } => {
+        Scenario::Availability { query, limit } => {
             let connections = cli.connections.max(1);
             let places: Vec<(f64, f64)> =
                 facility_places(&addr).await?.into_iter().map(|(_, at)| at).collect();
             for w in 0..cli.connections {
                 let (addr, facilities, counted) = (addr.clone(), facilities.clone(), counted.clone());
                 let places = places.clone();
-                let query = *query;
+                let (query, limit) = (*query, *limit);
                 workers.push(tokio::spawn(async move {
                     // Each connection walks every facility from its own starting point.
                     let mut i = w * facilities.len() / connections;
@@ -280,7 +283,9 @@ async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
                         let id = &facilities[i % facilities.len()];
                         let (lat, lon) = places[i % places.len()];
                         let near = |radius: u32| {
-                            format!("/v1/facilities?lat={lat:.5}&lon={lon:.5}&radius_m={radius}&limit=50")
+                            format!(
+                                "/v1/facilities?lat={lat:.5}&lon={lon:.5}&radius_m={radius}&limit={limit}"
+                            )
                         };
                         let path = match (query, i % 3) {
                             (Query::Availability, _) | (Query::Mixed, 0) => {
@@ -338,7 +343,8 @@ async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
                 let facility = &facilities[w % facilities.len()];
                 let (spots, token) = match *spread {
                     true => {
-                        (spots.clone(), tokens.anywhere.clone().context("--spread needs an admin's token")?)
+                        let admin = tokens.one.clone().or(tokens.anywhere.clone());
+                        (spots.clone(), admin.context("--spread needs an admin's token (--token)")?)
                     }
                     false => {
                         let own = spots.iter().filter(|(f, _)| f == facility).cloned().collect();

@@ -139,14 +139,25 @@ pub async fn run_billing(State(app): State<App>) -> Result<axum::Json<parkline_p
     Ok(axum::Json(parkline_protocol::Billed { billed: crate::billing::bill_permits(&app).await? }))
 }
 
-/// Current alerts across facilities (sensors silent, nearly full, overstays), unacknowledged first.
+/// Current alerts across facilities (sensors silent, nearly full, overstays), unacknowledged first,
+/// then newest, a page at a time.
 #[utoipa::path(get, path = "/v1/admin/alerts", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = [parkline_protocol::Alert])))]
+    params(parkline_protocol::AlertQuery),
+    responses((status = 200, body = [parkline_protocol::Alert]), (status = 422, body = ApiError)))]
 pub async fn alerts(
     State(app): State<App>,
     Extension(reach): Extension<Reach>,
+    Query(q): Query<parkline_protocol::AlertQuery>,
 ) -> Result<axum::Json<Vec<parkline_protocol::Alert>>> {
-    Ok(axum::Json(crate::alerts::list(&app, &reach).await?))
+    let limit = q.limit.unwrap_or(200);
+    if !(1..=500).contains(&limit) {
+        return Err(Error::validation("limit must be within 1..=500"));
+    }
+    let mut alerts = crate::alerts::list(&app, &reach).await?;
+    let offset = (q.offset.unwrap_or(0) as usize).min(alerts.len());
+    alerts.drain(..offset);
+    alerts.truncate(limit as usize);
+    Ok(axum::Json(alerts))
 }
 
 /// Acknowledges a current alert with a note; the first acknowledgement stands.

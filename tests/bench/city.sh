@@ -53,8 +53,12 @@ token=$(curl -sf "http://127.0.0.1:$port/v1/auth/login" -H 'content-type: applic
 
 load() { "$bin/parkline-loadgen" --url "http://127.0.0.1:$port" --seconds "$seconds" "$@" | grep -E 'throughput|latency'; }
 for query in availability best-spots nearby3km nearby50km; do
-    echo "--- $query (32 connections)"
+    echo "--- $query (32 connections; nearby: up to 50 results)"
     load availability --query "$query"
+done
+for query in nearby3km nearby50km; do
+    echo "--- $query, up to 5 results (as many as the demo has)"
+    load availability --query "$query" --limit 5
 done
 echo "--- sensor ingest spread over every facility (4 connections, 500 readings a batch)"
 load --connections 4 ingest --spread --batch 500 --token "$token"

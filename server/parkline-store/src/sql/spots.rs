@@ -13,9 +13,11 @@ use super::{CHUNK, SqlStore, from_json, ms, placeholders, to_json, ts};
 use crate::error::Result;
 use crate::{HistoryEntry, NewFacility, SpotRecord, Spots, StoredFacility};
 
-/// Saves spot states, of any facilities, `(facility, spot)` rows; a spot named twice keeps its last.
-pub(super) async fn write_spots(conn: &mut AnyConnection, spots: &[(&str, &SpotRecord)]) -> Result<()> {
-    let spots = super::last_of(spots.iter().copied(), |(facility, s)| (*facility, s.spot.as_str()));
+pub(super) async fn write_spots(
+    conn: &mut AnyConnection,
+    facility: &str,
+    spots: &[SpotRecord],
+) -> Result<()> {
     for chunk in spots.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO spot_status (facility_id, spot, occupied, out_of_service, held, last_reading_ms, \
@@ -27,10 +29,10 @@ pub(super) async fn write_spots(conn: &mut AnyConnection, spots: &[(&str, &SpotR
             placeholders(chunk.len(), 9)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
-        for (facility, s) in chunk {
+        for s in chunk {
             let t = &s.status.sensor;
             q = q
-                .bind(*facility)
+                .bind(facility)
                 .bind(&s.spot)
                 .bind(i64::from(t.occupied))
                 .bind(i64::from(s.status.out_of_service))
@@ -45,22 +47,19 @@ pub(super) async fn write_spots(conn: &mut AnyConnection, spots: &[(&str, &SpotR
     Ok(())
 }
 
-/// Appends history, of any facilities, `(facility, entry)` rows in order.
-pub(super) async fn write_history(conn: &mut AnyConnection, history: &[(&str, &HistoryEntry)]) -> Result<()> {
+pub(super) async fn write_history(
+    conn: &mut AnyConnection,
+    facility: &str,
+    history: &[HistoryEntry],
+) -> Result<()> {
     for chunk in history.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO occupancy_history (facility_id, spot, state, at_ms, source, confidence) VALUES {}",
             placeholders(chunk.len(), 6)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
-        for (facility, h) in chunk {
-            q = q
-                .bind(*facility)
-                .bind(&h.spot)
-                .bind(h.state)
-                .bind(ms(h.at))
-                .bind(h.source)
-                .bind(h.confidence);
+        for h in chunk {
+            q = q.bind(facility).bind(&h.spot).bind(h.state).bind(ms(h.at)).bind(h.source).bind(h.confidence);
         }
         q.execute(&mut *conn).await?;
     }

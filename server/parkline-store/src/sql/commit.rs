@@ -162,25 +162,33 @@ async fn commit(
     jobs: &[&Job],
 ) -> Result<()> {
     let mut tx = pool.begin_with(begin).await?;
+    // Consecutive gate events are written together, and so are consecutive spot changes (of any
+    // facilities): a few statements for all of them. Each run is written before a different job.
     let mut gates: Vec<&GateWrite> = Vec::new();
+    let mut spots: Vec<(&str, &SpotRecord)> = Vec::new();
+    let mut history: Vec<(&str, &HistoryEntry)> = Vec::new();
     for job in jobs {
+        if !matches!(job, Job::Spots { .. }) && !spots.is_empty() {
+            super::spots::write_spots(&mut tx, &std::mem::take(&mut spots)).await?;
+            super::spots::write_history(&mut tx, &std::mem::take(&mut history)).await?;
+        }
+        if !matches!(job, Job::Gate(_)) {
+            super::sessions::write_gate_events(&mut tx, ctx, &std::mem::take(&mut gates)).await?;
+        }
         match job {
             Job::Gate(write) => gates.push(write),
-            Job::Override(write) => {
-                super::sessions::write_gate_events(&mut tx, ctx, &std::mem::take(&mut gates)).await?;
-                super::sessions::write_override(&mut tx, ctx, write).await?;
-            }
-            Job::Spots { facility, spots, history } => {
-                super::sessions::write_gate_events(&mut tx, ctx, &std::mem::take(&mut gates)).await?;
-                super::spots::write_spots(&mut tx, facility, spots).await?;
-                super::spots::write_history(&mut tx, facility, history).await?;
+            Job::Override(write) => super::sessions::write_override(&mut tx, ctx, write).await?,
+            Job::Spots { facility, spots: changed, history: entries } => {
+                spots.extend(changed.iter().map(|s| (facility.as_str(), s)));
+                history.extend(entries.iter().map(|h| (facility.as_str(), h)));
             }
             Job::Ledger(entries) => {
-                super::sessions::write_gate_events(&mut tx, ctx, &std::mem::take(&mut gates)).await?;
                 super::ledger::write_ledger(&mut tx, ctx.pg, &entries.iter().collect::<Vec<_>>()).await?;
             }
         }
     }
+    super::spots::write_spots(&mut tx, &spots).await?;
+    super::spots::write_history(&mut tx, &history).await?;
     super::sessions::write_gate_events(&mut tx, ctx, &gates).await?;
     if let Some(origin) = announce {
         crate::feed::append(&mut tx, &announcements(origin, jobs)).await?;

@@ -94,19 +94,9 @@ pub(super) async fn write_gate_events(
         super::bookings::update_reservation(conn, reservation, from).await?;
     }
 
-    let spots = last_of(
-        writes.iter().flat_map(|w| w.spots.iter().map(move |s| (w.event.facility.as_str(), s))),
-        |(facility, s)| (facility.to_string(), s.spot.clone()),
-    );
-    let mut facilities: Vec<&str> = spots.iter().map(|(f, _)| *f).collect();
-    facilities.sort_unstable();
-    facilities.dedup();
-    for facility in facilities {
-        let of_facility: Vec<SpotRecord> =
-            spots.iter().filter(|(f, _)| *f == facility).map(|(_, s)| (*s).clone()).collect();
-        super::spots::write_spots(conn, facility, &of_facility).await?;
-    }
-    Ok(())
+    let spots: Vec<(&str, &SpotRecord)> =
+        writes.iter().flat_map(|w| w.spots.iter().map(move |s| (w.event.facility.as_str(), s))).collect();
+    super::spots::write_spots(conn, &spots).await
 }
 
 /// Records an attendant's override with its session and spot changes, and its link in the audit chain.
@@ -149,7 +139,8 @@ pub(super) async fn write_override(
         at: w.at,
     };
     super::ledger::append_audit(conn, ctx.pg, &[record]).await?;
-    super::spots::write_spots(conn, &w.facility, &w.spots).await
+    let spots: Vec<(&str, &SpotRecord)> = w.spots.iter().map(|s| (w.facility.as_str(), s)).collect();
+    super::spots::write_spots(conn, &spots).await
 }
 
 /// Inserts sessions, or updates those that exist (an exit closing one, a corrected plate).

@@ -13,12 +13,10 @@ use super::{CHUNK, SqlStore, from_json, ms, placeholders, to_json, ts};
 use crate::error::Result;
 use crate::{HistoryEntry, NewFacility, SpotRecord, Spots, StoredFacility};
 
-pub(super) async fn write_spots(
-    conn: &mut AnyConnection,
-    facility: &str,
-    spots: &[SpotRecord],
-) -> Result<()> {
-    for chunk in spots.chunks(CHUNK) {
+/// Saves spot states, of any facilities, `(facility, spot)` rows; a spot named twice keeps its last.
+pub(super) async fn write_spots(conn: &mut AnyConnection, spots: &[(&str, &SpotRecord)]) -> Result<()> {
+    let spots = super::last_of(spots.iter().copied(), |(facility, s)| (*facility, s.spot.as_str()));
+    for chunk in steady_chunks(&spots) {
         let sql = format!(
             "INSERT INTO spot_status (facility_id, spot, occupied, out_of_service, held, last_reading_ms, \
              last_change_ms, pending_occupied, pending_since_ms) VALUES {} \
@@ -29,10 +27,10 @@ pub(super) async fn write_spots(
             placeholders(chunk.len(), 9)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
-        for s in chunk {
+        for (facility, s) in chunk {
             let t = &s.status.sensor;
             q = q
-                .bind(facility)
+                .bind(*facility)
                 .bind(&s.spot)
                 .bind(i64::from(t.occupied))
                 .bind(i64::from(s.status.out_of_service))
@@ -47,23 +45,35 @@ pub(super) async fn write_spots(
     Ok(())
 }
 
-pub(super) async fn write_history(
-    conn: &mut AnyConnection,
-    facility: &str,
-    history: &[HistoryEntry],
-) -> Result<()> {
-    for chunk in history.chunks(CHUNK) {
+/// Appends history, of any facilities, `(facility, entry)` rows in order.
+pub(super) async fn write_history(conn: &mut AnyConnection, history: &[(&str, &HistoryEntry)]) -> Result<()> {
+    for chunk in steady_chunks(history) {
         let sql = format!(
             "INSERT INTO occupancy_history (facility_id, spot, state, at_ms, source, confidence) VALUES {}",
             placeholders(chunk.len(), 6)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
-        for h in chunk {
-            q = q.bind(facility).bind(&h.spot).bind(h.state).bind(ms(h.at)).bind(h.source).bind(h.confidence);
+        for (facility, h) in chunk {
+            q = q
+                .bind(*facility)
+                .bind(&h.spot)
+                .bind(h.state)
+                .bind(ms(h.at))
+                .bind(h.source)
+                .bind(h.confidence);
         }
         q.execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// `rows` in chunks of 64, then 8, then 1 rows: few statements, and only three statement texts, so
+/// each is prepared once per connection and found in the statement cache after that (a statement
+/// of every other row count would be prepared anew, which costs more than it saves).
+fn steady_chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+    let big = rows.len() / 64 * 64;
+    let mid = big + (rows.len() - big) / 8 * 8;
+    rows[..big].chunks(64).chain(rows[big..mid].chunks(8)).chain(rows[mid..].chunks(1))
 }
 
 /// History names are a closed set; anything else stored reads as the nearest safe name.

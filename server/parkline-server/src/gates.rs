@@ -269,15 +269,12 @@ async fn recheck_leaving(app: &App, f: &FacilityLive, event: &GateEvent, plates:
     for stored in found.into_iter().filter(|s| s.exit.is_none() && s.facility == f.facility.id) {
         let Some(session) = app.store.session(&stored.id).await? else { continue };
         let mut inside = f.inside();
-        if inside.ended_lately(&session.id) {
-            continue;
-        }
-        let newer = inside.get(&session.id).is_none_or(|known| {
-            session.paid_minor > known.paid_minor || session.validations.len() > known.validations.len()
-        });
+        let newer = !inside.ended_lately(&session.id)
+            && inside.get(&session.id).is_none_or(|known| {
+                session.paid_minor > known.paid_minor || session.validations.len() > known.validations.len()
+            });
         if newer {
-            inside.remove(&session.id);
-            inside.insert(session);
+            inside.reload(session);
             changed = true;
         }
     }
@@ -291,24 +288,16 @@ async fn recheck_leaving(app: &App, f: &FacilityLive, event: &GateEvent, plates:
 async fn refresh(app: &App, f: &FacilityLive, spots: &[String], session: Option<&str>) -> Result<()> {
     let records = app.store.spot_records(&f.facility.id, spots).await?;
     f.apply(records.into_iter().filter_map(|r| f.facility.spot_by_code(&r.spot).map(|idx| (idx, r.status))));
-    if let Some(id) = session {
-        let stored = app.store.session(id).await?;
-        let mut inside = f.inside();
-        match stored {
-            Some(s) if s.exit.is_none() && !inside.ended_lately(id) => {
-                inside.remove(id);
-                inside.insert(s);
-            }
-            Some(s) if s.exit.is_some() => inside.end(id),
-            _ => {}
-        }
+    if let Some(s) = match session {
+        Some(id) => app.store.session(id).await?,
+        None => None,
+    } {
+        f.inside().reload(s);
     }
     let sessions = app.store.active_sessions_at(&f.facility.id).await?;
     let mut inside = f.inside();
     for session in sessions {
-        if inside.get(&session.id).is_none() && !inside.ended_lately(&session.id) {
-            inside.insert(session);
-        }
+        inside.learn(session);
     }
     Ok(())
 }

@@ -95,6 +95,27 @@ impl Inside {
         self.ended.iter().any(|e| e == id)
     }
 
+    /// Takes a stay as the database has it: an ended one leaves; an active one replaces this copy,
+    /// unless it ended here lately (its end still on its way to disk).
+    pub fn reload(&mut self, session: SessionRecord) {
+        let id = session.id.clone();
+        match session.exit {
+            Some(_) => self.end(&id),
+            None if !self.ended_lately(&id) => {
+                self.remove(&id);
+                self.insert(session);
+            }
+            None => {}
+        }
+    }
+
+    /// Adds an active stay memory does not know yet (one begun elsewhere), unless it ended here lately.
+    pub fn learn(&mut self, session: SessionRecord) {
+        if session.exit.is_none() && self.get(&session.id).is_none() && !self.ended_lately(&session.id) {
+            self.insert(session);
+        }
+    }
+
     pub fn get(&self, id: &str) -> Option<&SessionRecord> {
         self.sessions.get(id)
     }

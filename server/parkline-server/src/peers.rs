@@ -95,16 +95,7 @@ async fn apply(app: &App, a: Change) {
     }
     for id in &a.sessions {
         match app.store.session(id).await {
-            Ok(Some(session)) => {
-                let mut inside = facility.inside();
-                inside.remove(id);
-                match session.exit {
-                    // Unless it ended here, on its way to disk still.
-                    None if !inside.ended_lately(id) => inside.insert(session),
-                    None => {}
-                    Some(_) => inside.end(id),
-                }
-            }
+            Ok(Some(session)) => facility.inside().reload(session),
             Ok(None) => {}
             Err(e) => warn_on(Err(e.into()), "a session", id),
         }

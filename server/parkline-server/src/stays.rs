@@ -34,23 +34,20 @@ pub async fn with_ticket(app: &App, ticket: &str) -> Result<(Arc<FacilityLive>, 
         return Err(missing());
     }
     let stored = app.store.find_sessions(None, Some(ticket), 1).await?.into_iter().next();
-    let Some(facility) = stored.filter(|s| s.exit.is_none()).and_then(|s| app.live.get(&s.facility)) else {
+    let Some((stored, facility)) =
+        stored.filter(|s| s.exit.is_none()).and_then(|s| app.live.get(&s.facility).map(|f| (s, f)))
+    else {
         return Err(missing());
     };
-    // Read again under the writer lock, as the change feed applies changes: a departure applied
+    // Read it under the writer lock, as the change feed applies changes: a departure applied
     // meanwhile is then seen, and the stay is not brought back.
     let _writer = facility.writer.lock().await;
-    let stored = app.store.find_sessions(None, Some(ticket), 1).await?.into_iter().next();
-    let Some(stored) = stored.filter(|s| s.exit.is_none()) else { return Err(missing()) };
-    let Some(session) = app.store.session(&stored.id).await?.filter(|s| s.exit.is_none()) else {
-        return Err(missing());
-    };
+    let Some(session) = app.store.session(&stored.id).await? else { return Err(missing()) };
     let mut inside = facility.inside();
-    if inside.get(&session.id).is_none() && !inside.ended_lately(&session.id) {
-        inside.insert(session.clone());
-    }
-    let session = inside.get(&session.id).cloned().ok_or_else(missing)?;
+    inside.learn(session);
+    let found = inside.get(&stored.id).cloned().ok_or_else(missing);
     drop(inside);
+    let session = found?;
     Ok((facility.clone(), session))
 }
 

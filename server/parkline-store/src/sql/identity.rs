@@ -41,6 +41,28 @@ fn scope_list(stored: &str) -> Vec<String> {
     stored.split_whitespace().map(str::to_owned).collect()
 }
 
+impl SqlStore {
+    /// Revokes row `id` of `table` (a credential) unless it is revoked already, announcing `change`
+    /// if it was not; whether it was.
+    async fn revoke(
+        &self,
+        table: &'static str,
+        id: i64,
+        now: Timestamp,
+        change: crate::Change,
+    ) -> Result<bool> {
+        let (_guard, mut tx) = self.begin().await?;
+        let sql = format!("UPDATE {table} SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL");
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ms(now)).bind(id).execute(&mut *tx).await?;
+        let revoked = done.rows_affected() == 1;
+        if revoked {
+            self.announce(&mut tx, change).await?;
+        }
+        tx.commit().await?;
+        Ok(revoked)
+    }
+}
+
 #[async_trait]
 impl Identity for SqlStore {
     async fn insert_operator(&self, id: &str, name: &str, now: Timestamp) -> Result<()> {
@@ -316,18 +338,7 @@ impl Identity for SqlStore {
     }
 
     async fn revoke_device(&self, id: i64, now: Timestamp) -> Result<bool> {
-        let (_guard, mut tx) = self.begin().await?;
-        let done = sqlx::query("UPDATE devices SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL")
-            .bind(ms(now))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let revoked = done.rows_affected() == 1;
-        if revoked {
-            self.announce(&mut tx, crate::Change { devices: vec![id], ..self.change() }).await?;
-        }
-        tx.commit().await?;
-        Ok(revoked)
+        self.revoke("devices", id, now, crate::Change { devices: vec![id], ..self.change() }).await
     }
 
     async fn insert_api_key(
@@ -394,17 +405,6 @@ impl Identity for SqlStore {
     }
 
     async fn revoke_api_key(&self, id: i64, now: Timestamp) -> Result<bool> {
-        let (_guard, mut tx) = self.begin().await?;
-        let done = sqlx::query("UPDATE api_keys SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL")
-            .bind(ms(now))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let revoked = done.rows_affected() == 1;
-        if revoked {
-            self.announce(&mut tx, crate::Change { api_keys: vec![id], ..self.change() }).await?;
-        }
-        tx.commit().await?;
-        Ok(revoked)
+        self.revoke("api_keys", id, now, crate::Change { api_keys: vec![id], ..self.change() }).await
     }
 }

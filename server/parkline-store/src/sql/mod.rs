@@ -62,7 +62,7 @@ pub struct SqlStore {
     /// Tells this instance's change announcements from other instances'.
     instance: String,
     /// PostgreSQL: the database, for following the change feed.
-    pub(super) feed_url: Option<String>,
+    feed_url: Option<String>,
     ctx: Arc<WriteCtx>,
 }
 
@@ -99,10 +99,19 @@ impl SqlStore {
     /// Announces `change` to the other instances when `tx` commits (PostgreSQL only). Call it last
     /// before committing ([`crate::feed::append`]).
     pub(super) async fn announce(&self, tx: &mut sqlx::AnyConnection, change: crate::Change) -> Result<()> {
+        self.announce_all(tx, &[change]).await
+    }
+
+    /// [`SqlStore::announce`] for many changes.
+    pub(super) async fn announce_all(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        changes: &[crate::Change],
+    ) -> Result<()> {
         if self.feed_url.is_none() {
             return Ok(());
         }
-        crate::feed::append(tx, &[change]).await
+        crate::feed::append(tx, changes).await
     }
 
     /// A write transaction, with this store's writer lock held for as long as it is open.

@@ -142,13 +142,11 @@ impl Spots for SqlStore {
             }
             q.execute(&mut *tx).await?;
         }
-        if self.feed_url.is_some() {
-            let added = facilities
-                .iter()
-                .map(|f| crate::Change { facility: f.layout.id.clone(), added: true, ..self.change() })
-                .collect::<Vec<_>>();
-            crate::feed::append(&mut tx, &added).await?;
-        }
+        let added: Vec<_> = facilities
+            .iter()
+            .map(|f| crate::Change { facility: f.layout.id.clone(), added: true, ..self.change() })
+            .collect();
+        self.announce_all(&mut tx, &added).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -2,9 +2,10 @@
 //! full); a vehicle at an exit is found by ticket or plate, priced, and let out once settled.
 //!
 //! Every event carries an idempotency key. Under the facility's writer lock the server first looks for a
-//! decision already given to that key and returns it unchanged; otherwise it decides, saves the event,
-//! the session and the spot in one transaction, and only then updates memory and answers. So a retried
-//! event never opens a second session, and nothing is acknowledged before it is durable.
+//! decision already given to that key and returns it unchanged; otherwise it decides, applies the
+//! decision to memory (so the next event plans on it) and queues the event, the session and the spot for
+//! the group commit, one transaction. It answers once that is saved, and puts memory back if it cannot
+//! be. So a retried event never opens a second session, and nothing is acknowledged before it is durable.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -159,7 +160,7 @@ struct Queued {
     durable: parkline_store::Durable,
     undo: Undo,
     /// The spots it changes.
-    spots: Vec<String>,
+    spots: Vec<SpotIdx>,
 }
 
 impl Attempt {
@@ -203,9 +204,10 @@ impl Attempt {
             ledger,
         };
         let undo = Undo::capture(facility, session.as_ref(), &spots, checked_in.as_ref());
-        let codes = spots.iter().map(|(_, r)| r.spot.clone()).collect();
+        let changed: Vec<SpotIdx> = spots.iter().map(|(idx, _)| *idx).collect();
+        facility.take_off(&changed);
         apply(facility, session, spots, checked_in);
-        Ok(Queued { decision, durable: self.app.store.queue_gate_event(write), undo, spots: codes })
+        Ok(Queued { decision, durable: self.app.store.queue_gate_event(write), undo, spots: changed })
     }
 
     /// Waits for the decision to be saved; should the save fail, memory is put back. An event saved
@@ -216,18 +218,26 @@ impl Attempt {
         let mut replans = 0;
         loop {
             let Queued { decision, durable, undo, spots } = queued;
-            let e = match durable.await {
-                Ok(()) => return Ok(decision),
+            let saved = durable.await;
+            let _writer = self.facility.writer.lock().await;
+            let reread = self.facility.land(&spots, saved.is_err());
+            let e = match saved {
+                Ok(()) => {
+                    // Another instance changed these spots while this write was on its way.
+                    if let Err(e) = reload_spots(&self.app, &self.facility, &reread).await {
+                        tracing::warn!(error = %e, "could not reload spots another instance changed");
+                    }
+                    return Ok(decision);
+                }
                 Err(e) => e,
             };
-            let _writer = self.facility.writer.lock().await;
             let session = undo.session.as_ref().map(|(id, _)| id.clone());
             let reservation = undo.reservation.as_ref().map(|r| r.id.clone());
             undo.restore(&self.facility);
             // What memory was before may be older than what the change feed applied meanwhile (the
             // commit that won the race, say): read what was touched back from the database.
             let reloaded = async {
-                refresh(&self.app, &self.facility, &spots, session.as_deref()).await?;
+                refresh(&self.app, &self.facility, &reread, session.as_deref()).await?;
                 if let Some(r) = reservation.as_deref()
                     && let Some(r) = self.app.store.reservation(r).await?
                 {
@@ -285,9 +295,8 @@ async fn recheck_leaving(app: &App, f: &FacilityLive, event: &GateEvent, plates:
 /// stay a failed plan touched, and the vehicles inside that this instance has not heard of yet. Only
 /// those: this instance's own changes still on their way to disk stay as memory has them. Called with
 /// the writer lock held; the change feed brings the same a moment later, harmlessly.
-async fn refresh(app: &App, f: &FacilityLive, spots: &[String], session: Option<&str>) -> Result<()> {
-    let records = app.store.spot_records(&f.facility.id, spots).await?;
-    f.apply(records.into_iter().filter_map(|r| f.facility.spot_by_code(&r.spot).map(|idx| (idx, r.status))));
+async fn refresh(app: &App, f: &FacilityLive, spots: &[SpotIdx], session: Option<&str>) -> Result<()> {
+    reload_spots(app, f, spots).await?;
     if let Some(s) = match session {
         Some(id) => app.store.session(id).await?,
         None => None,
@@ -299,6 +308,18 @@ async fn refresh(app: &App, f: &FacilityLive, spots: &[String], session: Option<
     for session in sessions {
         inside.learn(session);
     }
+    Ok(())
+}
+
+/// Takes `spots` as the database has them. Call with the writer lock held, for spots with no write of
+/// this instance on its way ([`FacilityLive::settled`], [`FacilityLive::land`]).
+pub async fn reload_spots(app: &App, f: &FacilityLive, spots: &[SpotIdx]) -> Result<()> {
+    if spots.is_empty() {
+        return Ok(());
+    }
+    let codes: Vec<String> = spots.iter().map(|&idx| f.facility.spot(idx).code.clone()).collect();
+    let records = app.store.spot_records(&f.facility.id, &codes).await?;
+    f.apply(records.into_iter().filter_map(|r| f.facility.spot_by_code(&r.spot).map(|idx| (idx, r.status))));
     Ok(())
 }
 

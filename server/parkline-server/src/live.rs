@@ -1,9 +1,11 @@
 //! The in-memory picture of every facility that queries are answered from.
 //!
 //! Each facility holds its validated layout and a [`LiveState`] (occupancy, allocation index, each spot's
-//! sensor track). **Memory follows the database, never leads it**: every change is first saved by the
-//! store, then applied here, all under the facility's writer lock so plans are made on current state.
-//! Readers take a short read lock and never wait for the database.
+//! sensor track). **Memory follows the database**: a change is first saved by the store, then applied
+//! here, under the facility's writer lock so plans are made on current state. The exception is a gate
+//! event: applied at once, so the next event at the facility plans on it, answered only once saved, and
+//! put back if it cannot be; while it is on its way, the spots it changes are not taken from the
+//! database ([`FacilityLive::settled`]). Readers take a short read lock and never wait for the database.
 
 use std::collections::HashMap;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -75,6 +77,14 @@ pub struct Follow {
     pub seq: u64,
 }
 
+/// A spot's gate writes of this instance that memory shows but the database may not have yet.
+#[derive(Debug, Default)]
+struct Flight {
+    writes: u32,
+    /// Another instance changed the spot meanwhile: read it back once the writes have landed.
+    overtaken: bool,
+}
+
 /// Live state of one facility.
 #[derive(Debug)]
 pub struct FacilityLive {
@@ -98,6 +108,8 @@ pub struct FacilityLive {
     state: RwLock<LiveState>,
     /// What each gate did lately (this instance's traffic), for the idle-gate and read-confidence alerts.
     gates: Mutex<HashMap<String, parkline_domain::gate_health::GateActivity>>,
+    /// This instance's gate writes on their way to disk, by spot. Changed only with `writer` held.
+    flights: Mutex<HashMap<SpotIdx, Flight>>,
     /// Held by whoever plans, saves and applies a change to this facility.
     pub writer: tokio::sync::Mutex<()>,
     /// Streamed updates, for subscribers: made when the first one comes (most facilities of a large
@@ -187,6 +199,7 @@ impl FacilityLive {
             recent_events: Mutex::default(),
             gates: Mutex::default(),
             claims: Mutex::default(),
+            flights: Mutex::default(),
             state: RwLock::new(state),
             writer: Default::default(),
             updates: OnceLock::new(),
@@ -211,6 +224,51 @@ impl FacilityLive {
 
     pub fn claims(&self) -> MutexGuard<'_, Claims> {
         self.claims.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Notes gate writes to `spots` applied to memory ahead of the database. Call with `writer` held.
+    pub fn take_off(&self, spots: &[SpotIdx]) {
+        let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
+        for spot in spots {
+            flights.entry(*spot).or_default().writes += 1;
+        }
+    }
+
+    /// Notes that gate writes to `spots` were saved, or `failed`, and returns those to read back from
+    /// the database: the ones that failed, or that another instance changed meanwhile, once no write of
+    /// this instance to them is still on its way. Call with `writer` held.
+    pub fn land(&self, spots: &[SpotIdx], failed: bool) -> Vec<SpotIdx> {
+        let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
+        let mut reread = Vec::new();
+        for spot in spots {
+            let Some(flight) = flights.get_mut(spot) else { continue };
+            flight.writes = flight.writes.saturating_sub(1);
+            flight.overtaken |= failed;
+            if flight.writes == 0 {
+                if flight.overtaken {
+                    reread.push(*spot);
+                }
+                flights.remove(spot);
+            }
+        }
+        reread
+    }
+
+    /// Of the spots another instance changed, those whose stored status memory may take now. The
+    /// others have a write of this instance on its way that the database's answer predates; they are
+    /// read back when it lands. Call with `writer` held.
+    pub fn settled(&self, spots: impl IntoIterator<Item = SpotIdx>) -> Vec<SpotIdx> {
+        let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
+        spots
+            .into_iter()
+            .filter(|spot| match flights.get_mut(spot) {
+                Some(flight) => {
+                    flight.overtaken = true;
+                    false
+                }
+                None => true,
+            })
+            .collect()
     }
 
     pub fn forget_gate_event(&self, slot: &str) {

@@ -1,6 +1,7 @@
 //! Instances sharing one PostgreSQL database stay in step: every commit appends what it changed to the
 //! store's change feed, and every other instance reloads it:
-//! - spots are applied (and streamed to its own WebSocket clients);
+//! - spots are applied (and streamed to its own WebSocket clients), except those with a gate write of
+//!   this instance still on its way to disk: they are read back once it lands;
 //! - sessions replace its copy (a vehicle that entered elsewhere can leave here; a payment made
 //!   elsewhere opens this exit);
 //! - reservations replace its claims (a booking made elsewhere is honoured at this gate and can be
@@ -75,17 +76,8 @@ async fn apply(app: &App, a: Change) {
     }
     // Read under the writer lock, so a change of ours cannot slip in between and be overwritten.
     let _writer = facility.writer.lock().await;
-    if !a.spots.is_empty() {
-        match app.store.spot_records(&a.facility, &a.spots).await {
-            Ok(records) => {
-                let changes = records
-                    .into_iter()
-                    .filter_map(|r| facility.facility.spot_by_code(&r.spot).map(|idx| (idx, r.status)));
-                facility.apply(changes);
-            }
-            Err(e) => warn_on(Err(e.into()), "spots", &a.facility),
-        }
-    }
+    let spots = facility.settled(a.spots.iter().filter_map(|code| facility.facility.spot_by_code(code)));
+    warn_on(crate::gates::reload_spots(app, &facility, &spots).await, "spots", &a.facility);
     for id in &a.reservations {
         match app.store.reservation(id).await {
             Ok(Some(r)) => crate::reservations::reload_claim(&facility, r),

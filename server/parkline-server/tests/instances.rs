@@ -136,3 +136,44 @@ async fn an_entry_that_loses_a_race_for_a_spot_gets_another_spot() {
     s.stop().await;
     db.cleanup().await;
 }
+
+/// Cars enter through one instance and leave at once through another, before the other has heard of
+/// them: the exit finds each stay in the database and frees its spot, while the entry's change is still
+/// on its way. Reading the entry's spot back from the database while the exit is still being saved
+/// would put the spot back as held on the exit's instance for good. Afterwards both instances, and the
+/// database, agree on every count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spot_freed_while_its_entry_is_still_on_the_feed_stays_free() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else { return };
+    let one = TestServer::start(&db.config()).await;
+    let other = parkline_server::start_with_clock(&db.config(), one.clock.clone()).await.unwrap();
+    let http = common::http();
+    let kiosk = one.device_token(DeviceKind::Kiosk).await;
+    let disk = parkline_store::testing::Disk::open(&db.url).await;
+    let held = disk.held_spots().await;
+    let gate = async |server: &str, gate: &str, id: String, plate: &str| {
+        let event = json!({"event_id": id, "plate": {"text": plate, "confidence": 0.95}});
+        let r = http.post(format!("{server}/v1/gates/{gate}/events")).bearer_auth(&kiosk).json(&event);
+        let (status, d) = common::split(r.send().await.unwrap()).await;
+        assert_eq!((status, d["command"].as_str()), (200, Some("open")), "{d}");
+    };
+    for i in 0..20 {
+        let plate = format!("QUICK {i:02}");
+        gate(&one.url(""), IN, format!("quick-in-{i}"), &plate).await;
+        gate(&other.url(), common::lane::OUT, format!("quick-out-{i}"), &plate).await;
+    }
+    assert_eq!(disk.held_spots().await, held, "every spot given was freed on disk");
+    let counts = async |server: &str| {
+        let r = http.get(format!("{server}/v1/facilities/{LOT}/availability")).send().await.unwrap();
+        r.json::<Value>().await.unwrap()["counts"].clone()
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (first, second) = (counts(&one.url("")).await, counts(&other.url()).await);
+    assert_eq!(first, second, "both instances count the same");
+    assert_eq!(second["held"].as_i64(), Some(held), "and as the database does: {second}");
+
+    disk.close().await;
+    other.stop().await;
+    one.stop().await;
+    db.cleanup().await;
+}

@@ -2,7 +2,7 @@
 # The design's scale, measured: a city of N generated facilities (about 50 spots each, ten real city
 # centres) on one server, against the same figures at the demo's 5. Reports import time, start-up to
 # ready, memory (ready, and after sensor ingest has touched every facility), and req/s with latency
-# for each query kind, sensor ingest spread over every facility, and gate events.
+# for each query kind, ticket look-up, sensor ingest spread over every facility, and gate events.
 #
 #   tests/bench/city.sh [FACILITIES (default 10000; 5: the demo's layouts)] [SECONDS per scenario (10)]
 # Env: PARKLINE_BENCH_DATABASE (default: SQLite in a temporary directory; or an empty PostgreSQL
@@ -60,6 +60,8 @@ for query in nearby3km nearby50km; do
     echo "--- $query, up to 5 results (as many as the demo has)"
     load availability --query "$query" --limit 5
 done
+echo "--- ticket look-up (32 connections; 1,000 vehicles let in first, spread over every facility)"
+load tickets --token "$token"
 echo "--- sensor ingest spread over every facility (4 connections, 500 readings a batch)"
 load --connections 4 ingest --spread --batch 500 --token "$token"
 echo "RSS after ingest: $(rss)"

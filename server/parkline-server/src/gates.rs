@@ -24,6 +24,7 @@ use tokio::sync::watch;
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::live::{FacilityLive, InFlight};
+use crate::occupancy::reload_spots;
 use crate::permit_book::Permits;
 use crate::reservations;
 use parkline_store::{
@@ -224,7 +225,7 @@ impl Attempt {
             let e = match saved {
                 Ok(()) => {
                     // Another instance changed these spots while this write was on its way.
-                    if let Err(e) = reload_spots(&self.app, &self.facility, &reread).await {
+                    if let Err(e) = reload_spots(self.app.store.as_ref(), &self.facility, &reread).await {
                         tracing::warn!(error = %e, "could not reload spots another instance changed");
                     }
                     return Ok(decision);
@@ -296,7 +297,7 @@ async fn recheck_leaving(app: &App, f: &FacilityLive, event: &GateEvent, plates:
 /// those: this instance's own changes still on their way to disk stay as memory has them. Called with
 /// the writer lock held; the change feed brings the same a moment later, harmlessly.
 async fn refresh(app: &App, f: &FacilityLive, spots: &[SpotIdx], session: Option<&str>) -> Result<()> {
-    reload_spots(app, f, spots).await?;
+    reload_spots(app.store.as_ref(), f, spots).await?;
     if let Some(s) = match session {
         Some(id) => app.store.session(id).await?,
         None => None,
@@ -308,18 +309,6 @@ async fn refresh(app: &App, f: &FacilityLive, spots: &[SpotIdx], session: Option
     for session in sessions {
         inside.learn(session);
     }
-    Ok(())
-}
-
-/// Takes `spots` as the database has them. Call with the writer lock held, for spots with no write of
-/// this instance on its way ([`FacilityLive::settled`], [`FacilityLive::land`]).
-pub async fn reload_spots(app: &App, f: &FacilityLive, spots: &[SpotIdx]) -> Result<()> {
-    if spots.is_empty() {
-        return Ok(());
-    }
-    let codes: Vec<String> = spots.iter().map(|&idx| f.facility.spot(idx).code.clone()).collect();
-    let records = app.store.spot_records(&f.facility.id, &codes).await?;
-    f.apply(records.into_iter().filter_map(|r| f.facility.spot_by_code(&r.spot).map(|idx| (idx, r.status))));
     Ok(())
 }
 

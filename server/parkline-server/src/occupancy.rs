@@ -1,9 +1,11 @@
 //! Every way a spot's occupancy changes: sensor readings (HTTP today, MQTT later: one code path), held
 //! changes that the debounce releases, and staff closing or reopening a spot.
 //!
-//! Each change follows the same three steps under the facility's writer lock: plan on a copy of the
-//! current tracks (pure domain rules), save the plan, apply it to the live state. A failed save changes
-//! nothing in memory.
+//! Each change is planned under the facility's writer lock on a copy of the current tracks (pure domain
+//! rules), then saved and applied to the live state. Staff and the debounce save first and apply once
+//! saved, with the lock held. Sensor readings are applied at once and the locks let go while they are
+//! saved, so the next batch plans on them and the group commit saves several batches together; they
+//! are answered once saved, and a failed save is put back and the spots read again from the database.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,6 +39,8 @@ struct Plan {
     records: Vec<SpotRecord>,
     history: Vec<HistoryEntry>,
     apply: Vec<(SpotIdx, SpotStatus)>,
+    /// What the spots were before, to put back should saving fail.
+    undo: Vec<(SpotIdx, SpotStatus)>,
 }
 
 impl Plan {
@@ -54,6 +58,7 @@ impl Plan {
         }
         self.records.push(SpotRecord { spot: code.clone(), status: c.after });
         self.apply.push((c.spot, c.after));
+        self.undo.push((c.spot, c.before));
     }
 
     async fn commit(self, store: &dyn Store, live: &FacilityLive) -> Result<()> {
@@ -154,25 +159,49 @@ async fn apply(
     for (facility, _) in &by_facility {
         writers.push(facility.writer.lock().await);
     }
+    // Each plan is applied to memory at once, so a batch waiting for these locks plans on it, and the
+    // locks are let go while the plans are saved: the group commit then saves several batches in one
+    // transaction. The spots count as on their way (`take_off`) until then.
     let mut queued = Vec::new();
     for (facility, items) in &by_facility {
-        let plan = plan(facility, items, rules, outcomes, now);
+        let mut plan = plan(facility, items, rules, outcomes, now);
         if !plan.records.is_empty() {
             let durable = store.queue_spots(&facility.facility.id, &plan.records, &plan.history);
-            queued.push((facility, plan, durable));
-        }
-    }
-    // Memory follows the database: each plan applies once saved; one that could not be saved
-    // changes nothing.
-    let mut failed = None;
-    for (facility, plan, durable) in queued {
-        match durable.await {
-            Ok(()) => plan.applied(facility),
-            Err(e) => failed = Some(e),
+            let undo = std::mem::take(&mut plan.undo);
+            let spots: Vec<SpotIdx> = undo.iter().map(|(spot, _)| *spot).collect();
+            facility.take_off(&spots);
+            plan.applied(facility);
+            queued.push((facility, undo, spots, durable));
         }
     }
     drop(writers);
+    // Answered once saved. A plan that could not be saved is put back, and its spots read again.
+    let mut failed = None;
+    for (facility, undo, spots, durable) in queued {
+        let saved = durable.await;
+        let _writer = facility.writer.lock().await;
+        let reread = facility.land(&spots, saved.is_err());
+        if let Err(e) = saved {
+            facility.apply(undo.into_iter().filter(|(spot, _)| reread.contains(spot)));
+            failed = Some(e);
+        }
+        if let Err(e) = reload_spots(store, facility, &reread).await {
+            tracing::warn!(error = %e, facility = %facility.facility.id, "could not read spots back");
+        }
+    }
     failed.map_or(Ok(()), |e| Err(e.into()))
+}
+
+/// Takes `spots` as the database has them. Call with the writer lock held, for spots with no write of
+/// this instance on its way ([`FacilityLive::settled`], [`FacilityLive::land`]).
+pub async fn reload_spots(store: &dyn Store, f: &FacilityLive, spots: &[SpotIdx]) -> Result<()> {
+    if spots.is_empty() {
+        return Ok(());
+    }
+    let codes: Vec<String> = spots.iter().map(|&idx| f.facility.spot(idx).code.clone()).collect();
+    let records = store.spot_records(&f.facility.id, &codes).await?;
+    f.apply(records.into_iter().filter_map(|r| f.facility.spot_by_code(&r.spot).map(|idx| (idx, r.status))));
+    Ok(())
 }
 
 /// One facility's readings applied in order to working copies of its spots' statuses: what changes.

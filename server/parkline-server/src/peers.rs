@@ -77,7 +77,11 @@ async fn apply(app: &App, a: Change) {
     // Read under the writer lock, so a change of ours cannot slip in between and be overwritten.
     let _writer = facility.writer.lock().await;
     let spots = facility.settled(a.spots.iter().filter_map(|code| facility.facility.spot_by_code(code)));
-    warn_on(crate::gates::reload_spots(app, &facility, &spots).await, "spots", &a.facility);
+    warn_on(
+        crate::occupancy::reload_spots(app.store.as_ref(), &facility, &spots).await,
+        "spots",
+        &a.facility,
+    );
     for id in &a.reservations {
         match app.store.reservation(id).await {
             Ok(Some(r)) => crate::reservations::reload_claim(&facility, r),

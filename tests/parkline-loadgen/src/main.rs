@@ -103,6 +103,15 @@ enum Scenario {
         #[arg(long)]
         token: Option<String>,
     },
+    /// Ticket look-ups (`GET /v1/tickets/{ticket}`, as a pay station or the pay page asks): first lets
+    /// `vehicles` in, spread over every facility, then looks their tickets up in turn.
+    Tickets {
+        /// Kiosk or admin token (required with --url).
+        #[arg(long)]
+        token: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        vehicles: usize,
+    },
     /// Sensor batches as a gateway posts them; every reading flips a random spot.
     Ingest {
         /// Readings per request.
@@ -334,6 +343,20 @@ async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
                 }));
             }
         }
+        Scenario::Tickets { token: given, vehicles } => {
+            let tokens = tokens.kiosk.or(given.clone());
+            let tickets = Arc::new(let_in(&addr, &facilities, &tokens, *vehicles).await?);
+            for w in 0..cli.connections {
+                let (addr, counted, tickets) = (addr.clone(), counted.clone(), tickets.clone());
+                workers.push(tokio::spawn(async move {
+                    drive(&addr, deadline, counted, move |n| {
+                        let ticket = &tickets[(w * 7919 + n) % tickets.len()];
+                        (hyper::Method::GET, format!("/v1/tickets/{ticket}"), None, 1)
+                    })
+                    .await
+                }));
+            }
+        }
         Scenario::Ingest { batch, spread, token: given } => {
             let tokens = tokens.sensors.or(given.clone());
             let spots = Arc::new(spot_codes(&addr, &facilities).await?);
@@ -400,7 +423,7 @@ async fn run(cli: Cli, base: String, tokens: Tokens) -> anyhow::Result<()> {
             .unwrap_or(0)
     };
     let unit = match cli.scenario {
-        Scenario::Availability { .. } => "queries",
+        Scenario::Availability { .. } | Scenario::Tickets { .. } => "queries",
         Scenario::Gates { .. } => "gate events",
         Scenario::Ingest { .. } => "readings",
         Scenario::Stream { .. } | Scenario::Idle { .. } | Scenario::Propagation { .. } => {
@@ -524,6 +547,42 @@ async fn gate_pairs(addr: &str, facilities: &[String]) -> anyhow::Result<Vec<(St
     }
     anyhow::ensure!(!out.is_empty(), "no facility has an entry and an exit gate");
     Ok(out)
+}
+
+/// Lets `vehicles` in through the entry gates of facilities spread over the list; their tickets.
+async fn let_in(
+    addr: &str,
+    facilities: &[String],
+    tokens: &PerFacility,
+    vehicles: usize,
+) -> anyhow::Result<Vec<String>> {
+    let step = (facilities.len() / vehicles.max(1)).max(1);
+    let chosen: Vec<String> = facilities.iter().step_by(step).cloned().collect();
+    let gates = gate_pairs(addr, &chosen).await?;
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let (mut sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let mut tickets = Vec::with_capacity(vehicles);
+    for i in 0..vehicles {
+        let (facility, entry, _) = &gates[i % gates.len()];
+        let plate = format!("TKT{i:05}");
+        let body = serde_json::json!({"event_id": format!("{plate}-in"), "plate": {"text": plate, "confidence": 0.95}});
+        let req = Request::builder()
+            .method(hyper::Method::POST)
+            .uri(format!("/v1/gates/{entry}/events"))
+            .header("host", addr)
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {}", tokens.at(facility)?))
+            .body(Full::new(Bytes::from(serde_json::to_vec(&body)?)))?;
+        sender.ready().await?;
+        let bytes = sender.send_request(req).await?.into_body().collect().await?.to_bytes();
+        let decision: serde_json::Value = serde_json::from_slice(&bytes)?;
+        if let Some(ticket) = decision["ticket"]["id"].as_str() {
+            tickets.push(ticket.to_owned());
+        }
+    }
+    anyhow::ensure!(!tickets.is_empty(), "no vehicle was let in");
+    Ok(tickets)
 }
 
 pub(crate) async fn spot_codes(addr: &str, facilities: &[String]) -> anyhow::Result<Vec<(String, String)>> {

@@ -62,7 +62,7 @@ fn announcements(origin: &str, jobs: &[&Job]) -> Vec<Change> {
 }
 
 /// Most jobs in one transaction; keeps any one commit short.
-const MAX_BATCH: usize = 512;
+const MAX_BATCH: usize = 4096;
 
 /// A write the committer can batch.
 #[derive(Debug)]

@@ -16,64 +16,71 @@ use crate::{HistoryEntry, NewFacility, SpotRecord, Spots, StoredFacility};
 /// Saves spot states, of any facilities, `(facility, spot)` rows; a spot named twice keeps its last.
 pub(super) async fn write_spots(conn: &mut AnyConnection, spots: &[(&str, &SpotRecord)]) -> Result<()> {
     let spots = super::last_of(spots.iter().copied(), |(facility, s)| (*facility, s.spot.as_str()));
-    for chunk in steady_chunks(&spots) {
-        let sql = format!(
-            "INSERT INTO spot_status (facility_id, spot, occupied, out_of_service, held, last_reading_ms, \
-             last_change_ms, pending_occupied, pending_since_ms) VALUES {} \
-             ON CONFLICT (facility_id, spot) DO UPDATE SET occupied = excluded.occupied, \
-             out_of_service = excluded.out_of_service, held = excluded.held, \
-             last_reading_ms = excluded.last_reading_ms, last_change_ms = excluded.last_change_ms, \
-             pending_occupied = excluded.pending_occupied, pending_since_ms = excluded.pending_since_ms",
-            placeholders(chunk.len(), 9)
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for (facility, s) in chunk {
-            let t = &s.status.sensor;
-            q = q
-                .bind(*facility)
-                .bind(&s.spot)
-                .bind(i64::from(t.occupied))
-                .bind(i64::from(s.status.out_of_service))
-                .bind(i64::from(s.status.held))
-                .bind(t.last_reading.map(ms))
-                .bind(t.last_change.map(ms))
-                .bind(t.pending.map(|(v, _)| i64::from(v)))
-                .bind(t.pending.map(|(_, since)| ms(since)));
-        }
-        q.execute(&mut *conn).await?;
+    if spots.is_empty() {
+        return Ok(());
     }
+    let rows: Vec<serde_json::Value> = spots
+        .iter()
+        .map(|(facility, s)| {
+            let t = &s.status.sensor;
+            serde_json::json!([
+                facility,
+                s.spot,
+                i64::from(t.occupied),
+                i64::from(s.status.out_of_service),
+                i64::from(s.status.held),
+                t.last_reading.map(ms),
+                t.last_change.map(ms),
+                t.pending.map(|(v, _)| i64::from(v)),
+                t.pending.map(|(_, since)| ms(since)),
+            ])
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO spot_status (facility_id, spot, occupied, out_of_service, held, last_reading_ms, \
+         last_change_ms, pending_occupied, pending_since_ms) \
+         SELECT value->>0, value->>1, CAST(value->>2 AS BIGINT), CAST(value->>3 AS BIGINT), \
+         CAST(value->>4 AS BIGINT), CAST(value->>5 AS BIGINT), CAST(value->>6 AS BIGINT), \
+         CAST(value->>7 AS BIGINT), CAST(value->>8 AS BIGINT) FROM {} WHERE true \
+         ON CONFLICT (facility_id, spot) DO UPDATE SET occupied = excluded.occupied, \
+         out_of_service = excluded.out_of_service, held = excluded.held, \
+         last_reading_ms = excluded.last_reading_ms, last_change_ms = excluded.last_change_ms, \
+         pending_occupied = excluded.pending_occupied, pending_since_ms = excluded.pending_since_ms",
+        json_rows(conn)
+    );
+    sqlx::query(AssertSqlSafe(sql)).bind(to_json(&rows)?).execute(&mut *conn).await?;
     Ok(())
 }
 
 /// Appends history, of any facilities, `(facility, entry)` rows in order.
 pub(super) async fn write_history(conn: &mut AnyConnection, history: &[(&str, &HistoryEntry)]) -> Result<()> {
-    for chunk in steady_chunks(history) {
-        let sql = format!(
-            "INSERT INTO occupancy_history (facility_id, spot, state, at_ms, source, confidence) VALUES {}",
-            placeholders(chunk.len(), 6)
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for (facility, h) in chunk {
-            q = q
-                .bind(*facility)
-                .bind(&h.spot)
-                .bind(h.state)
-                .bind(ms(h.at))
-                .bind(h.source)
-                .bind(h.confidence);
-        }
-        q.execute(&mut *conn).await?;
+    if history.is_empty() {
+        return Ok(());
     }
+    let rows: Vec<serde_json::Value> = history
+        .iter()
+        .map(|(facility, h)| serde_json::json!([facility, h.spot, h.state, ms(h.at), h.source, h.confidence]))
+        .collect();
+    let sql = format!(
+        "INSERT INTO occupancy_history (facility_id, spot, state, at_ms, source, confidence) \
+         SELECT value->>0, value->>1, value->>2, CAST(value->>3 AS BIGINT), value->>4, \
+         CAST(value->>5 AS DOUBLE PRECISION) FROM {} ORDER BY key",
+        json_rows(conn)
+    );
+    sqlx::query(AssertSqlSafe(sql)).bind(to_json(&rows)?).execute(&mut *conn).await?;
     Ok(())
 }
 
-/// `rows` in chunks of 64, then 8, then 1 rows: few statements, and only three statement texts, so
-/// each is prepared once per connection and found in the statement cache after that (a statement
-/// of every other row count would be prepared anew, which costs more than it saves).
-fn steady_chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
-    let big = rows.len() / 64 * 64;
-    let mid = big + (rows.len() - big) / 8 * 8;
-    rows[..big].chunks(64).chain(rows[big..mid].chunks(8)).chain(rows[mid..].chunks(1))
+/// The rows of a JSON array of arrays, bound as the statement's only parameter, as `value` in the
+/// order of `key`. Many rows go in one statement with one parameter: binding a statement's
+/// parameters costs the square of their number in sqlx's SQLite driver (it looks each one's name up
+/// in a list), and a statement per few rows costs a round trip to the database each.
+fn json_rows(conn: &AnyConnection) -> &'static str {
+    if conn.backend_name() == "PostgreSQL" {
+        "jsonb_array_elements(CAST($1 AS jsonb)) WITH ORDINALITY AS j(value, key)"
+    } else {
+        "json_each($1)"
+    }
 }
 
 /// History names are a closed set; anything else stored reads as the nearest safe name.

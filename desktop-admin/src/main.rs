@@ -261,6 +261,12 @@ async fn follow(app: tauri::AppHandle, console: State<'_, Console>) -> Reply<()>
                     Some(Event::Disconnected { .. }) => {
                         let _ = app.emit("link", false);
                     }
+                    // Refused for good (the sign-in ended): the board stops; signing in again starts it.
+                    Some(Event::Refused { code, .. }) => {
+                        tracing::warn!(code, "the live stream was refused");
+                        let _ = app.emit("link", false);
+                        break;
+                    }
                 },
                 _ = floors.tick() => {
                     let changes: Vec<Change> = console.refresh_floors().await;

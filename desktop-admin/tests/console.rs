@@ -154,6 +154,7 @@ async fn the_overview_follows_a_sensor_reading_live() {
         match tokio::time::timeout(Duration::from_secs(5), events.recv()).await.unwrap().unwrap() {
             Event::Message(m) => changes.extend(c.apply(&m)),
             Event::Connected | Event::Disconnected { .. } => {}
+            Event::Refused { code, reason } => panic!("the stream was refused: {code}: {reason}"),
         }
     }
     assert!(changes.contains(&Change::Spot {

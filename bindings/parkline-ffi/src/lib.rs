@@ -174,25 +174,90 @@ fn counts(c: parkline_sdk::protocol::SpotCounts) -> Counts {
     }
 }
 
-/// What the app implements to hear live changes.
+/// What the app implements to hear live changes. Calls come one at a time, from a thread of the
+/// library's.
 #[uniffi::export(with_foreign)]
 pub trait UpdateListener: Send + Sync {
     /// A spot changed.
     fn on_update(&self, update: SpotUpdate);
-    /// Connected (`true`) or lost the connection and reconnecting (`false`).
-    fn on_connection(&self, connected: bool);
+    /// Connected (`true`), or lost the connection and reconnecting (`false`, with why).
+    fn on_connection(&self, connected: bool, reason: Option<String>);
+    /// The server refused the stream for good, with its stable error `code` (`unauthenticated`,
+    /// `token_expired`, `forbidden`, ...): no call follows. Sign in (again) and subscribe anew.
+    fn on_error(&self, code: String, reason: String);
 }
 
-/// Live updates for some facilities; cancelled by `cancel()` or when dropped.
+/// Live updates for some facilities; stopped by `cancel()` or when dropped. Once either returns, no
+/// call to the listener is running or will come: an app may exit at once.
 #[derive(Debug, uniffi::Object)]
 pub struct Subscription {
     realtime: Mutex<Option<Realtime>>,
+    calls: Arc<Calls>,
 }
 
 #[uniffi::export]
 impl Subscription {
     pub fn cancel(&self) {
+        self.calls.stop();
         self.realtime.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+/// Calls to a listener, one at a time, until stopped. Stopping waits for a call that is running and
+/// lets go of the listener on the stopping thread: no call, and no release of the listener (a call too),
+/// reaches a foreign runtime from a thread of ours once stopped (Python aborts a thread that calls
+/// into it while it shuts down).
+#[derive(Default)]
+struct Calls {
+    /// The listener, held during each call; `None` once stopped.
+    listener: Mutex<Option<Arc<dyn UpdateListener>>>,
+    /// Stopped by a listener call, from inside it (it cannot wait for itself).
+    stopped_inside: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for Calls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Calls")
+    }
+}
+
+thread_local! {
+    /// Whether this thread is inside a listener call.
+    static IN_CALL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+impl Calls {
+    fn new(listener: Arc<dyn UpdateListener>) -> Calls {
+        Calls { listener: Mutex::new(Some(listener)), ..Calls::default() }
+    }
+
+    /// Calls the listener unless stopped; `false` once stopped.
+    fn make(&self, call: impl FnOnce(&dyn UpdateListener)) -> bool {
+        let mut listener = self.listener.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(l) = listener.as_deref() else { return false };
+        IN_CALL.set(true);
+        call(l);
+        IN_CALL.set(false);
+        if self.stopped_inside.load(std::sync::atomic::Ordering::SeqCst) {
+            listener.take();
+            return false;
+        }
+        true
+    }
+
+    fn stop(&self) {
+        if IN_CALL.get() {
+            self.stopped_inside.store(true, std::sync::atomic::Ordering::SeqCst);
+            return;
+        }
+        let listener = self.listener.lock().unwrap_or_else(|p| p.into_inner()).take();
+        drop(listener);
     }
 }
 
@@ -332,26 +397,36 @@ impl ParklineClient {
     ) -> Arc<Subscription> {
         let _guard = runtime().enter();
         let (realtime, mut events) = Realtime::start(&self.client, &facility_ids);
-        runtime().spawn(async move {
-            while let Some(event) = events.recv().await {
-                match event {
-                    Event::Connected => listener.on_connection(true),
-                    Event::Disconnected { .. } => listener.on_connection(false),
-                    Event::Message(StreamMessage::Spot { facility, seq, spot, state, counts }) => {
-                        let (free, occupied) = (counts.free, counts.occupied);
-                        listener.on_update(SpotUpdate {
-                            facility,
-                            seq,
-                            spot,
-                            state: state.into(),
-                            free,
-                            occupied,
-                        });
+        let calls = Arc::new(Calls::new(listener));
+        let caller = calls.clone();
+        // Listener calls run on a thread of their own: a slow listener never holds up the runtime.
+        std::thread::Builder::new()
+            .name("parkline-listener".into())
+            .spawn(move || {
+                while let Some(event) = events.blocking_recv() {
+                    let go_on = match event {
+                        Event::Connected => caller.make(|l| l.on_connection(true, None)),
+                        Event::Disconnected { reason } => {
+                            caller.make(|l| l.on_connection(false, Some(reason)))
+                        }
+                        Event::Refused { code, reason } => {
+                            caller.make(|l| l.on_error(code, reason));
+                            false
+                        }
+                        Event::Message(StreamMessage::Spot { facility, seq, spot, state, counts }) => {
+                            let (free, occupied) = (counts.free, counts.occupied);
+                            let update =
+                                SpotUpdate { facility, seq, spot, state: state.into(), free, occupied };
+                            caller.make(|l| l.on_update(update))
+                        }
+                        Event::Message(_) => true,
+                    };
+                    if !go_on {
+                        return;
                     }
-                    Event::Message(_) => {}
                 }
-            }
-        });
-        Arc::new(Subscription { realtime: Mutex::new(Some(realtime)) })
+            })
+            .expect("a listener thread");
+        Arc::new(Subscription { realtime: Mutex::new(Some(realtime)), calls })
     }
 }

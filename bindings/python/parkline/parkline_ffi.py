@@ -547,7 +547,9 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_parkline_ffi_checksum_method_updatelistener_on_update() != 1758:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_parkline_ffi_checksum_method_updatelistener_on_connection() != 1790:
+    if lib.uniffi_parkline_ffi_checksum_method_updatelistener_on_connection() != 59846:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_parkline_ffi_checksum_method_updatelistener_on_error() != 2796:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
 
 # A ctypes library to expose the extern-C FFI definitions.
@@ -614,6 +616,9 @@ _UniffiLib.uniffi_parkline_ffi_checksum_method_updatelistener_on_update.restype 
 _UniffiLib.uniffi_parkline_ffi_checksum_method_updatelistener_on_connection.argtypes = (
 )
 _UniffiLib.uniffi_parkline_ffi_checksum_method_updatelistener_on_connection.restype = ctypes.c_uint16
+_UniffiLib.uniffi_parkline_ffi_checksum_method_updatelistener_on_error.argtypes = (
+)
+_UniffiLib.uniffi_parkline_ffi_checksum_method_updatelistener_on_error.restype = ctypes.c_uint16
 _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_availability.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -681,9 +686,17 @@ _UniffiLib.uniffi_parkline_ffi_fn_method_updatelistener_on_update.restype = None
 _UniffiLib.uniffi_parkline_ffi_fn_method_updatelistener_on_connection.argtypes = (
     ctypes.c_uint64,
     ctypes.c_int8,
+    _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_parkline_ffi_fn_method_updatelistener_on_connection.restype = None
+_UniffiLib.uniffi_parkline_ffi_fn_method_updatelistener_on_error.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_parkline_ffi_fn_method_updatelistener_on_error.restype = None
 _UniffiLib.uniffi_parkline_ffi_fn_clone_parklineclient.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -717,7 +730,10 @@ _UniffiLib.uniffi_parkline_ffi_fn_free_updatelistener.restype = None
 _UNIFFI_CALLBACK_INTERFACE_PARKLINE_FFI_UPDATE_LISTENER_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,ctypes.c_void_p,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
-_UNIFFI_CALLBACK_INTERFACE_PARKLINE_FFI_UPDATE_LISTENER_METHOD1 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,ctypes.c_int8,ctypes.c_void_p,
+_UNIFFI_CALLBACK_INTERFACE_PARKLINE_FFI_UPDATE_LISTENER_METHOD1 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,ctypes.c_int8,_UniffiRustBuffer,ctypes.c_void_p,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_PARKLINE_FFI_UPDATE_LISTENER_METHOD2 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,_UniffiRustBuffer,_UniffiRustBuffer,ctypes.c_void_p,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UNIFFI_CALLBACK_INTERFACE_CLONE_PARKLINE_FFI_UPDATE_LISTENER = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
@@ -730,6 +746,7 @@ class _UniffiVTableCallbackInterfaceParklineFfiUpdateListener(ctypes.Structure):
         ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_PARKLINE_FFI_UPDATE_LISTENER),
         ("on_update", _UNIFFI_CALLBACK_INTERFACE_PARKLINE_FFI_UPDATE_LISTENER_METHOD0),
         ("on_connection", _UNIFFI_CALLBACK_INTERFACE_PARKLINE_FFI_UPDATE_LISTENER_METHOD1),
+        ("on_error", _UNIFFI_CALLBACK_INTERFACE_PARKLINE_FFI_UPDATE_LISTENER_METHOD2),
     ]
 _UniffiLib.uniffi_parkline_ffi_fn_init_callback_vtable_updatelistener.argtypes = (
     ctypes.POINTER(_UniffiVTableCallbackInterfaceParklineFfiUpdateListener),
@@ -1919,7 +1936,8 @@ class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
 
 class UpdateListener():
     """
-    What the app implements to hear live changes.
+    What the app implements to hear live changes. Calls come one at a time, from a thread of the
+    library's.
 """
     
     def on_update(self, update: SpotUpdate) -> None:
@@ -1927,15 +1945,22 @@ class UpdateListener():
         A spot changed.
 """
         raise NotImplementedError
-    def on_connection(self, connected: bool) -> None:
+    def on_connection(self, connected: bool,reason: typing.Optional[str]) -> None:
         """
-        Connected (`true`) or lost the connection and reconnecting (`false`).
+        Connected (`true`), or lost the connection and reconnecting (`false`, with why).
+"""
+        raise NotImplementedError
+    def on_error(self, code: str,reason: str) -> None:
+        """
+        The server refused the stream for good, with its stable error `code` (`unauthenticated`,
+        `token_expired`, `forbidden`, ...): no call follows. Sign in (again) and subscribe anew.
 """
         raise NotImplementedError
 
 class UpdateListenerImpl(UpdateListener):
     """
-    What the app implements to hear live changes.
+    What the app implements to hear live changes. Calls come one at a time, from a thread of the
+    library's.
 """
     
     _handle: ctypes.c_uint64
@@ -1978,21 +2003,46 @@ class UpdateListenerImpl(UpdateListener):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
-    def on_connection(self, connected: bool) -> None:
+    def on_connection(self, connected: bool,reason: typing.Optional[str]) -> None:
         """
-        Connected (`true`) or lost the connection and reconnecting (`false`).
+        Connected (`true`), or lost the connection and reconnecting (`false`, with why).
 """
         
         _UniffiFfiConverterBoolean.check_lower(connected)
+
+        _UniffiFfiConverterOptionalString.check_lower(reason)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
             _UniffiFfiConverterBoolean.lower(connected),
+            _UniffiFfiConverterOptionalString.lower(reason),
         )
         _uniffi_lift_return = lambda val: None
         _uniffi_error_converter = None
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_parkline_ffi_fn_method_updatelistener_on_connection,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def on_error(self, code: str,reason: str) -> None:
+        """
+        The server refused the stream for good, with its stable error `code` (`unauthenticated`,
+        `token_expired`, `forbidden`, ...): no call follows. Sign in (again) and subscribe anew.
+"""
+        
+        _UniffiFfiConverterString.check_lower(code)
+
+        _UniffiFfiConverterString.check_lower(reason)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(code),
+            _UniffiFfiConverterString.lower(reason),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_parkline_ffi_fn_method_updatelistener_on_error,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2027,13 +2077,34 @@ class _UniffiTraitImplUpdateListenerImpl:
     def on_connection(
             uniffi_handle,
             connected,
+            reason,
             uniffi_out_return,
             uniffi_call_status_ptr,
         ):
         uniffi_obj = _UniffiFfiConverterTypeUpdateListener._handle_map.get(uniffi_handle)
         def make_call():
-            uniffi_args = (_UniffiFfiConverterBoolean.lift(connected), )
+            uniffi_args = (_UniffiFfiConverterBoolean.lift(connected), _UniffiFfiConverterOptionalString.lift(reason), )
             uniffi_method = uniffi_obj.on_connection
+            return uniffi_method(*uniffi_args)
+        write_return_value = lambda v: None
+        _uniffi_trait_interface_call(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_PARKLINE_FFI_UPDATE_LISTENER_METHOD2
+    def on_error(
+            uniffi_handle,
+            code,
+            reason,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeUpdateListener._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = (_UniffiFfiConverterString.lift(code), _UniffiFfiConverterString.lift(reason), )
+            uniffi_method = uniffi_obj.on_error
             return uniffi_method(*uniffi_args)
         write_return_value = lambda v: None
         _uniffi_trait_interface_call(
@@ -2056,6 +2127,7 @@ class _UniffiTraitImplUpdateListenerImpl:
         _uniffi_clone,
         on_update,
         on_connection,
+        on_error,
     )
     # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
     # or else bad things will happen when Rust tries to access it.
@@ -2102,7 +2174,8 @@ class _UniffiFfiConverterTypeUpdateListener:
 
 class SubscriptionProtocol(typing.Protocol):
     """
-    Live updates for some facilities; cancelled by `cancel()` or when dropped.
+    Live updates for some facilities; stopped by `cancel()` or when dropped. Once either returns, no
+    call to the listener is running or will come: an app may exit at once.
 """
     
     def cancel(self, ) -> None:
@@ -2110,7 +2183,8 @@ class SubscriptionProtocol(typing.Protocol):
 
 class Subscription(SubscriptionProtocol):
     """
-    Live updates for some facilities; cancelled by `cancel()` or when dropped.
+    Live updates for some facilities; stopped by `cancel()` or when dropped. Once either returns, no
+    call to the listener is running or will come: an app may exit at once.
 """
     
     _handle: ctypes.c_uint64

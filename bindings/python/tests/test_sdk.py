@@ -1,9 +1,12 @@
-"""The Python bindings against a live demo server: sign in, find facilities nearby, hear one live update."""
+"""The Python bindings against a live demo server: sign in, find facilities nearby, hear one live update;
+a refused stream says why and stops; a program that cancels its subscription and exits at once exits
+cleanly."""
 
 import asyncio
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -67,7 +70,10 @@ def test_sign_in_find_nearby_and_hear_a_live_update(server):
                 updates.append(update)
                 heard.set()
 
-            def on_connection(self, connected):
+            def on_connection(self, connected, reason):
+                pass
+
+            def on_error(self, code, reason):
                 pass
 
         target = near.facilities[0].id
@@ -98,3 +104,86 @@ def test_errors_carry_the_servers_stable_code(server):
         assert failure.value.code == "offline"
 
     asyncio.run(main())
+
+
+def test_a_refused_stream_says_why_and_stops(server):
+    """Without a token, and with a made-up one: the listener hears the stable code within 2 s, once."""
+    heard = []
+    done = threading.Event()
+
+    class Listener(UpdateListener):
+        def on_update(self, update):
+            heard.append(("update", update.spot))
+
+        def on_connection(self, connected, reason):
+            heard.append(("connection", connected))
+
+        def on_error(self, code, reason):
+            heard.append(("error", code))
+            done.set()
+
+    for token in (None, "made-up-token"):
+        heard.clear()
+        done.clear()
+        client = ParklineClient(server, None)
+        client.set_token(token)
+        started = time.monotonic()
+        subscription = client.subscribe(["pike-place-garage"], Listener())
+        assert done.wait(2), f"told within 2 s: {heard}"
+        assert time.monotonic() - started < 2
+        time.sleep(0.5)
+        assert heard == [("error", "unauthenticated")], heard
+        subscription.cancel()
+
+
+EXIT_AT_ONCE = """
+import asyncio, sys
+from parkline import ParklineClient, UpdateListener
+
+KEPT = []
+
+class Listener(UpdateListener):
+    def on_update(self, update): pass
+    def on_connection(self, connected, reason): pass
+    def on_error(self, code, reason): pass
+
+async def main():
+    client = ParklineClient(sys.argv[1], None)
+    await client.login("driver@demo.parkline", "parkline-demo")
+    subscription = client.subscribe(["pike-place-garage", "waterfront-lot"], Listener())
+    await asyncio.sleep(float(sys.argv[2]))
+    if sys.argv[3] == "cancel":
+        subscription.cancel()
+    else:
+        KEPT.append(subscription)  # live until the interpreter shuts down
+
+asyncio.run(main())
+"""
+
+
+def test_a_program_that_cancels_and_exits_at_once_exits_cleanly(server, tmp_path):
+    """50 runs that subscribe, cancel and exit at once (while updates arrive every 0.2 s): each exits 0
+    with nothing on stderr."""
+    script = tmp_path / "exit_at_once.py"
+    script.write_text(EXIT_AT_ONCE)
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=package)
+    for run in range(50):
+        # From cancelling before the stream is up to cancelling while updates flow.
+        wait = f"{(run % 10) * 0.03:.2f}"
+        done = subprocess.run([sys.executable, str(script), server, wait, "cancel"], env=env,
+                              capture_output=True, timeout=60)
+        assert (done.returncode, done.stderr) == (0, b""), f"run {run}: {done.returncode} {done.stderr!r}"
+
+
+def test_a_program_that_exits_without_cancelling_exits_cleanly(server, tmp_path):
+    """20 runs that subscribe and exit with the subscription live: it is cancelled at exit."""
+    script = tmp_path / "exit_at_once.py"
+    script.write_text(EXIT_AT_ONCE)
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=package)
+    for run in range(20):
+        wait = f"{(run % 10) * 0.03:.2f}"
+        done = subprocess.run([sys.executable, str(script), server, wait, "keep"], env=env,
+                              capture_output=True, timeout=60)
+        assert (done.returncode, done.stderr) == (0, b""), f"run {run}: {done.returncode} {done.stderr!r}"

@@ -1,7 +1,9 @@
 //! The live stream, kept up by a background task: it reconnects with exponential backoff and jitter,
 //! subscribes again, and resumes each facility from the last sequence number it delivered. The server
 //! replays what was missed (or sends a snapshot when the gap is too old); the task drops anything it
-//! has delivered already, so consumers see each change once, in order.
+//! has delivered already, so consumers see each change once, in order. A refusal that retrying cannot
+//! change (no or a revoked token, a caller the stream is not for, a person who signed out) ends it
+//! with [`Event::Refused`] instead.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -21,8 +23,11 @@ use crate::client::Client;
 pub enum Event {
     /// (Re)connected and subscribed.
     Connected,
-    /// The connection dropped; reconnecting.
+    /// The connection dropped, or could not be made; reconnecting.
     Disconnected { reason: String },
+    /// The server refused the stream for good; nothing follows. `code` is its stable error code
+    /// (`unauthenticated`, `token_expired`, `forbidden`, ...).
+    Refused { code: String, reason: String },
     /// A message from the server: a snapshot, a change, a notice.
     Message(StreamMessage),
 }
@@ -91,7 +96,7 @@ async fn run(
 ) {
     let mut attempt = 0;
     loop {
-        let reason = match connect(&url, &client).await {
+        let ended = match connect(&url, &client).await {
             Ok(mut ws) => {
                 attempt = 0;
                 let mut ok = true;
@@ -108,23 +113,64 @@ async fn run(
         if out.is_closed() {
             return;
         }
+        let reason = match ended {
+            Ended::Refused { code, reason } => {
+                let _ = out.send(Event::Refused { code, reason }).await;
+                return;
+            }
+            Ended::Dropped(reason) => reason,
+        };
         let _ = out.send(Event::Disconnected { reason }).await;
         tokio::time::sleep(backoff(attempt)).await;
         attempt += 1;
     }
 }
 
-async fn connect(url: &str, client: &Client) -> Result<Ws, String> {
-    let mut req = url.into_client_request().map_err(|e| e.to_string())?;
+/// Why a connection ended.
+enum Ended {
+    /// For good: retrying cannot change the answer.
+    Refused { code: String, reason: String },
+    /// For now: worth connecting again.
+    Dropped(String),
+}
+
+impl From<&str> for Ended {
+    fn from(reason: &str) -> Ended {
+        Ended::Dropped(reason.to_owned())
+    }
+}
+
+/// The close code with which the server ends a person's stream after they signed out (or were erased).
+const SIGNED_OUT: u16 = 4401;
+
+async fn connect(url: &str, client: &Client) -> Result<Ws, Ended> {
+    let mut req = url.into_client_request().map_err(|e| Ended::Dropped(e.to_string()))?;
     if let Some(token) = client.token() {
-        let value = format!("Bearer {token}").parse().map_err(|_| "bad token".to_owned())?;
+        let refused =
+            || Ended::Refused { code: "unauthenticated".into(), reason: "a malformed token".into() };
+        let value = format!("Bearer {token}").parse().map_err(|_| refused())?;
         req.headers_mut().insert("authorization", value);
     }
     let connecting = tokio_tungstenite::connect_async(req);
     match tokio::time::timeout(Duration::from_secs(5), connecting).await {
         Ok(Ok((ws, _))) => Ok(ws),
-        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Err(tokio_tungstenite::tungstenite::Error::Http(answer))) => Err(refusal(&answer)),
+        Ok(Err(e)) => Err(Ended::Dropped(e.to_string())),
         Err(_) => Err("timed out connecting".into()),
+    }
+}
+
+/// What an HTTP answer instead of a WebSocket means: 401 and 403 for good (with the server's code),
+/// anything else (a restarting server's 503, a proxy's 502) for now.
+fn refusal(answer: &tokio_tungstenite::tungstenite::http::Response<Option<Vec<u8>>>) -> Ended {
+    let status = answer.status().as_u16();
+    let said = answer.body().as_deref().and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok());
+    let said = said.and_then(|e| Some((e["code"].as_str()?.to_owned(), e["message"].as_str()?.to_owned())));
+    match (status, said) {
+        (401 | 403, Some((code, reason))) => Ended::Refused { code, reason },
+        (401, None) => Ended::Refused { code: "unauthenticated".into(), reason: "HTTP 401".into() },
+        (403, None) => Ended::Refused { code: "forbidden".into(), reason: "HTTP 403".into() },
+        (status, _) => Ended::Dropped(format!("HTTP {status}")),
     }
 }
 
@@ -139,14 +185,17 @@ async fn follow(
     subs: &mut BTreeMap<String, Option<u64>>,
     out: &mpsc::Sender<Event>,
     commands: &mut mpsc::UnboundedReceiver<Cmd>,
-) -> String {
+) -> Ended {
     loop {
         tokio::select! {
             message = ws.next() => {
                 let text = match message {
                     Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Close(Some(frame)))) if u16::from(frame.code) == SIGNED_OUT => {
+                        return Ended::Refused { code: "unauthenticated".into(), reason: frame.reason.to_string() };
+                    }
                     Some(Ok(Message::Close(_))) | None => return "closed by the server".into(),
-                    Some(Err(e)) => return e.to_string(),
+                    Some(Err(e)) => return Ended::Dropped(e.to_string()),
                     Some(Ok(_)) => continue,
                 };
                 let Ok(message) = serde_json::from_str::<StreamMessage>(&text) else { continue };

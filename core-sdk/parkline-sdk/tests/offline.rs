@@ -184,7 +184,8 @@ fn the_stream_resumes_after_the_server_dies_without_gaps_or_repeats() {
                     break (seq, availability);
                 }
                 Event::Message(m) => panic!("before the snapshot: {m:?}"),
-                _ => {}
+                Event::Refused { code, .. } => panic!("a restart is a reconnect, not a refusal: {code}"),
+                Event::Connected | Event::Disconnected { .. } => {}
             }
         };
         assert!(resumed > seqs[2], "numbers keep growing across the restart");
@@ -321,4 +322,54 @@ fn a_sealed_cache_keeps_no_plate_in_the_clear_and_forgets_by_age() {
         assert!(client.applied().unwrap().is_empty());
         assert_eq!(client.pending().unwrap().len(), 1, "nothing queued is lost");
     });
+}
+
+/// A stream the server refuses for good says why, with the stable code, and stops: no token, a made-up
+/// one, or a person who signed out (the open stream ends, and opening it again is refused too).
+#[test]
+fn a_refused_stream_says_why_and_stops() {
+    let server = Server::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let refused = async |client: &Client, within: Duration| {
+            let started = std::time::Instant::now();
+            let (_realtime, mut rx) = Realtime::start(client, &[LOT.to_owned()]);
+            let event = next(&mut rx).await;
+            assert!(started.elapsed() < within, "told within {within:?}: {event:?}");
+            let Event::Refused { code, .. } = event else { panic!("refused: {event:?}") };
+            assert_eq!(next_or_end(&mut rx).await, None, "nothing after a refusal");
+            code
+        };
+        let anonymous = Client::new(&server.url(), None).unwrap();
+        assert_eq!(refused(&anonymous, Duration::from_secs(2)).await, "unauthenticated");
+        anonymous.set_token(Some("made-up-token".into()));
+        assert_eq!(refused(&anonymous, Duration::from_secs(2)).await, "unauthenticated");
+
+        let driver = Client::new(&server.url(), None).unwrap();
+        driver.login("driver@demo.parkline", "parkline-demo").await.unwrap();
+        let (_realtime, mut rx) = Realtime::start(&driver, &[LOT.to_owned()]);
+        assert_eq!(next(&mut rx).await, Event::Connected);
+        let out = reqwest::Client::new()
+            .post(format!("{}/v1/auth/logout", server.url()))
+            .bearer_auth(driver.token().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert!(out.status().is_success(), "{}", out.status());
+        let code = loop {
+            match next(&mut rx).await {
+                Event::Refused { code, .. } => break code,
+                Event::Message(_) => {}
+                other => panic!("the open stream is refused, not dropped: {other:?}"),
+            }
+        };
+        assert_eq!(code, "unauthenticated");
+        assert_eq!(next_or_end(&mut rx).await, None, "nothing after a refusal");
+        assert_eq!(refused(&driver, Duration::from_secs(2)).await, "unauthenticated");
+    });
+}
+
+/// The next event, or `None` once the stream has stopped.
+async fn next_or_end(rx: &mut tokio::sync::mpsc::Receiver<Event>) -> Option<Event> {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("an event or the end in time")
 }

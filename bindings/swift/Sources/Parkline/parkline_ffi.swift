@@ -915,7 +915,8 @@ public func FfiConverterTypeParklineClient_lower(_ value: ParklineClient) -> UIn
 
 
 /**
- * Live updates for some facilities; cancelled by `cancel()` or when dropped.
+ * Live updates for some facilities; stopped by `cancel()` or when dropped. Once either returns, no
+ * call to the listener is running or will come: an app may exit at once.
  */
 public protocol SubscriptionProtocol: AnyObject, Sendable {
     
@@ -923,7 +924,8 @@ public protocol SubscriptionProtocol: AnyObject, Sendable {
     
 }
 /**
- * Live updates for some facilities; cancelled by `cancel()` or when dropped.
+ * Live updates for some facilities; stopped by `cancel()` or when dropped. Once either returns, no
+ * call to the listener is running or will come: an app may exit at once.
  */
 open class Subscription: SubscriptionProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1037,7 +1039,8 @@ public func FfiConverterTypeSubscription_lower(_ value: Subscription) -> UInt64 
 
 
 /**
- * What the app implements to hear live changes.
+ * What the app implements to hear live changes. Calls come one at a time, from a thread of the
+ * library's.
  */
 public protocol UpdateListener: AnyObject, Sendable {
     
@@ -1047,13 +1050,20 @@ public protocol UpdateListener: AnyObject, Sendable {
     func onUpdate(update: SpotUpdate) 
     
     /**
-     * Connected (`true`) or lost the connection and reconnecting (`false`).
+     * Connected (`true`), or lost the connection and reconnecting (`false`, with why).
      */
-    func onConnection(connected: Bool) 
+    func onConnection(connected: Bool, reason: String?) 
+    
+    /**
+     * The server refused the stream for good, with its stable error `code` (`unauthenticated`,
+     * `token_expired`, `forbidden`, ...): no call follows. Sign in (again) and subscribe anew.
+     */
+    func onError(code: String, reason: String) 
     
 }
 /**
- * What the app implements to hear live changes.
+ * What the app implements to hear live changes. Calls come one at a time, from a thread of the
+ * library's.
  */
 open class UpdateListenerImpl: UpdateListener, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1121,13 +1131,28 @@ open func onUpdate(update: SpotUpdate)  {try! rustCall() {
 }
     
     /**
-     * Connected (`true`) or lost the connection and reconnecting (`false`).
+     * Connected (`true`), or lost the connection and reconnecting (`false`, with why).
      */
-open func onConnection(connected: Bool)  {try! rustCall() {
+open func onConnection(connected: Bool, reason: String?)  {try! rustCall() {
         uniffiCallStatus in
     uniffi_parkline_ffi_fn_method_updatelistener_on_connection(
             self.uniffiCloneHandle(),
-        FfiConverterBool.lower(connected),uniffiCallStatus
+        FfiConverterBool.lower(connected),
+        FfiConverterOptionString.lower(reason),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The server refused the stream for good, with its stable error `code` (`unauthenticated`,
+     * `token_expired`, `forbidden`, ...): no call follows. Sign in (again) and subscribe anew.
+     */
+open func onError(code: String, reason: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_parkline_ffi_fn_method_updatelistener_on_error(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(code),
+        FfiConverterString.lower(reason),uniffiCallStatus
     )
 }
 }
@@ -1187,6 +1212,7 @@ fileprivate struct UniffiCallbackInterfaceUpdateListener {
         onConnection: { (
             uniffiHandle: UInt64,
             connected: Int8,
+            reason: RustBuffer,
             uniffiOutReturn: UnsafeMutableRawPointer,
             uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
         ) in
@@ -1196,7 +1222,34 @@ fileprivate struct UniffiCallbackInterfaceUpdateListener {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
                 return uniffiObj.onConnection(
-                     connected: try FfiConverterBool.lift(connected)
+                     connected: try FfiConverterBool.lift(connected),
+                     reason: try FfiConverterOptionString.lift(reason)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        },
+        onError: { (
+            uniffiHandle: UInt64,
+            code: RustBuffer,
+            reason: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeUpdateListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onError(
+                     code: try FfiConverterString.lift(code),
+                     reason: try FfiConverterString.lift(reason)
                 )
             }
 
@@ -2308,7 +2361,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_parkline_ffi_checksum_method_updatelistener_on_update() != 1758) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_parkline_ffi_checksum_method_updatelistener_on_connection() != 1790) {
+    if (uniffi_parkline_ffi_checksum_method_updatelistener_on_connection() != 59846) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_parkline_ffi_checksum_method_updatelistener_on_error() != 2796) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_parkline_ffi_checksum_constructor_parklineclient_new() != 1939) {

@@ -252,7 +252,14 @@ typedef void (*UniffiCallbackInterfaceUpdateListenerMethod0)(uint64_t, RustBuffe
 #endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_UPDATE_LISTENER_METHOD1
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_UPDATE_LISTENER_METHOD1
-typedef void (*UniffiCallbackInterfaceUpdateListenerMethod1)(uint64_t, int8_t, void* _Nonnull, 
+typedef void (*UniffiCallbackInterfaceUpdateListenerMethod1)(uint64_t, int8_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_UPDATE_LISTENER_METHOD2
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_UPDATE_LISTENER_METHOD2
+typedef void (*UniffiCallbackInterfaceUpdateListenerMethod2)(uint64_t, RustBuffer, RustBuffer, void* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
 
@@ -264,6 +271,7 @@ typedef struct UniffiVTableCallbackInterfaceUpdateListener {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceUpdateListenerMethod0 _Nonnull onUpdate;
     UniffiCallbackInterfaceUpdateListenerMethod1 _Nonnull onConnection;
+    UniffiCallbackInterfaceUpdateListenerMethod2 _Nonnull onError;
 } UniffiVTableCallbackInterfaceUpdateListener;
 
 #endif
@@ -359,7 +367,12 @@ void uniffi_parkline_ffi_fn_method_updatelistener_on_update(uint64_t ptr, RustBu
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_UPDATELISTENER_ON_CONNECTION
 #define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_UPDATELISTENER_ON_CONNECTION
-void uniffi_parkline_ffi_fn_method_updatelistener_on_connection(uint64_t ptr, int8_t connected, RustCallStatus *_Nonnull out_status
+void uniffi_parkline_ffi_fn_method_updatelistener_on_connection(uint64_t ptr, int8_t connected, RustBuffer reason, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_UPDATELISTENER_ON_ERROR
+#define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_UPDATELISTENER_ON_ERROR
+void uniffi_parkline_ffi_fn_method_updatelistener_on_error(uint64_t ptr, RustBuffer code, RustBuffer reason, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_PARKLINE_FFI_RUSTBUFFER_ALLOC
@@ -685,6 +698,12 @@ uint16_t uniffi_parkline_ffi_checksum_method_updatelistener_on_update(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_UPDATELISTENER_ON_CONNECTION
 #define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_UPDATELISTENER_ON_CONNECTION
 uint16_t uniffi_parkline_ffi_checksum_method_updatelistener_on_connection(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_UPDATELISTENER_ON_ERROR
+#define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_UPDATELISTENER_ON_ERROR
+uint16_t uniffi_parkline_ffi_checksum_method_updatelistener_on_error(void
     
 );
 #endif

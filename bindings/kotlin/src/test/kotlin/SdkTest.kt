@@ -35,7 +35,8 @@ fun main(args: Array<String>) = runBlocking {
             if (first == null) first = update
             heard.countDown()
         }
-        override fun onConnection(connected: Boolean) {}
+        override fun onConnection(connected: Boolean, reason: String?) {}
+        override fun onError(code: String, reason: String) {}
     })
     check(heard.await(20, TimeUnit.SECONDS), "a live update arrives")
     subscription.cancel()

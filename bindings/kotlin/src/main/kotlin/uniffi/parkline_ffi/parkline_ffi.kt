@@ -661,27 +661,33 @@ internal interface UniffiCallbackInterfaceUpdateListenerMethod0 : com.sun.jna.Ca
     fun callback(`uniffiHandle`: Long,`update`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
 internal interface UniffiCallbackInterfaceUpdateListenerMethod1 : com.sun.jna.Callback {
-    fun callback(`uniffiHandle`: Long,`connected`: Byte,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+    fun callback(`uniffiHandle`: Long,`connected`: Byte,`reason`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
-@Structure.FieldOrder("uniffiFree", "uniffiClone", "onUpdate", "onConnection")
+internal interface UniffiCallbackInterfaceUpdateListenerMethod2 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`code`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onUpdate", "onConnection", "onError")
 internal open class UniffiVTableCallbackInterfaceUpdateListener(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
     @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
     @JvmField internal var `onUpdate`: UniffiCallbackInterfaceUpdateListenerMethod0? = null,
     @JvmField internal var `onConnection`: UniffiCallbackInterfaceUpdateListenerMethod1? = null,
+    @JvmField internal var `onError`: UniffiCallbackInterfaceUpdateListenerMethod2? = null,
 ) : Structure() {
     class UniffiByValue(
         `uniffiFree`: UniffiCallbackInterfaceFree? = null,
         `uniffiClone`: UniffiCallbackInterfaceClone? = null,
         `onUpdate`: UniffiCallbackInterfaceUpdateListenerMethod0? = null,
         `onConnection`: UniffiCallbackInterfaceUpdateListenerMethod1? = null,
-    ): UniffiVTableCallbackInterfaceUpdateListener(`uniffiFree`,`uniffiClone`,`onUpdate`,`onConnection`,), Structure.ByValue
+        `onError`: UniffiCallbackInterfaceUpdateListenerMethod2? = null,
+    ): UniffiVTableCallbackInterfaceUpdateListener(`uniffiFree`,`uniffiClone`,`onUpdate`,`onConnection`,`onError`,), Structure.ByValue
 
    internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceUpdateListener) {
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `onUpdate` = other.`onUpdate`
         `onConnection` = other.`onConnection`
+        `onError` = other.`onError`
     }
 
 }
@@ -731,6 +737,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_parkline_ffi_checksum_method_updatelistener_on_update(
     ): Int
     external fun uniffi_parkline_ffi_checksum_method_updatelistener_on_connection(
+    ): Int
+    external fun uniffi_parkline_ffi_checksum_method_updatelistener_on_error(
     ): Int
     external fun uniffi_parkline_ffi_checksum_constructor_parklineclient_new(
     ): Int
@@ -791,7 +799,9 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_parkline_ffi_fn_method_updatelistener_on_update(`ptr`: Long,`update`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_parkline_ffi_fn_method_updatelistener_on_connection(`ptr`: Long,`connected`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_parkline_ffi_fn_method_updatelistener_on_connection(`ptr`: Long,`connected`: Byte,`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_parkline_ffi_fn_method_updatelistener_on_error(`ptr`: Long,`code`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun ffi_parkline_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -942,7 +952,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_parkline_ffi_checksum_method_updatelistener_on_update() and 0xFFFF) != 1758) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_parkline_ffi_checksum_method_updatelistener_on_connection() and 0xFFFF) != 1790) {
+    if ((lib.uniffi_parkline_ffi_checksum_method_updatelistener_on_connection() and 0xFFFF) != 59846) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_parkline_ffi_checksum_method_updatelistener_on_error() and 0xFFFF) != 2796) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_parkline_ffi_checksum_constructor_parklineclient_new() and 0xFFFF) != 1939) {
@@ -1937,7 +1950,8 @@ public object FfiConverterTypeParklineClient: FfiConverter<ParklineClient, Long>
 
 
 /**
- * Live updates for some facilities; cancelled by `cancel()` or when dropped.
+ * Live updates for some facilities; stopped by `cancel()` or when dropped. Once either returns, no
+ * call to the listener is running or will come: an app may exit at once.
  */
 public interface SubscriptionInterface {
     
@@ -1947,7 +1961,8 @@ public interface SubscriptionInterface {
 }
 
 /**
- * Live updates for some facilities; cancelled by `cancel()` or when dropped.
+ * Live updates for some facilities; stopped by `cancel()` or when dropped. Once either returns, no
+ * call to the listener is running or will come: an app may exit at once.
  */
 open class Subscription: Disposable, AutoCloseable, SubscriptionInterface
 {
@@ -2197,7 +2212,8 @@ public object FfiConverterTypeSubscription: FfiConverter<Subscription, Long> {
 
 
 /**
- * What the app implements to hear live changes.
+ * What the app implements to hear live changes. Calls come one at a time, from a thread of the
+ * library's.
  */
 public interface UpdateListener {
     
@@ -2207,15 +2223,22 @@ public interface UpdateListener {
     fun `onUpdate`(`update`: SpotUpdate)
     
     /**
-     * Connected (`true`) or lost the connection and reconnecting (`false`).
+     * Connected (`true`), or lost the connection and reconnecting (`false`, with why).
      */
-    fun `onConnection`(`connected`: kotlin.Boolean)
+    fun `onConnection`(`connected`: kotlin.Boolean, `reason`: kotlin.String?)
+    
+    /**
+     * The server refused the stream for good, with its stable error `code` (`unauthenticated`,
+     * `token_expired`, `forbidden`, ...): no call follows. Sign in (again) and subscribe anew.
+     */
+    fun `onError`(`code`: kotlin.String, `reason`: kotlin.String)
     
     companion object
 }
 
 /**
- * What the app implements to hear live changes.
+ * What the app implements to hear live changes. Calls come one at a time, from a thread of the
+ * library's.
  */
 open class UpdateListenerImpl: Disposable, AutoCloseable, UpdateListener
 {
@@ -2336,15 +2359,34 @@ open class UpdateListenerImpl: Disposable, AutoCloseable, UpdateListener
 
     
     /**
-     * Connected (`true`) or lost the connection and reconnecting (`false`).
-     */override fun `onConnection`(`connected`: kotlin.Boolean)
+     * Connected (`true`), or lost the connection and reconnecting (`false`, with why).
+     */override fun `onConnection`(`connected`: kotlin.Boolean, `reason`: kotlin.String?)
         = 
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_parkline_ffi_fn_method_updatelistener_on_connection(
         it,
         
-        FfiConverterBoolean.lower(`connected`),_status)
+        FfiConverterBoolean.lower(`connected`),
+        FfiConverterOptionalString.lower(`reason`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The server refused the stream for good, with its stable error `code` (`unauthenticated`,
+     * `token_expired`, `forbidden`, ...): no call follows. Sign in (again) and subscribe anew.
+     */override fun `onError`(`code`: kotlin.String, `reason`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_parkline_ffi_fn_method_updatelistener_on_error(
+        it,
+        
+        FfiConverterString.lower(`code`),
+        FfiConverterString.lower(`reason`),_status)
 }
     }
     
@@ -2381,11 +2423,25 @@ internal object uniffiCallbackInterfaceUpdateListener {
         }
     }
     internal object `onConnection`: UniffiCallbackInterfaceUpdateListenerMethod1 {
-        override fun callback(`uniffiHandle`: Long,`connected`: Byte,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+        override fun callback(`uniffiHandle`: Long,`connected`: Byte,`reason`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
             val uniffiObj = FfiConverterTypeUpdateListener.handleMap.get(uniffiHandle)
             val makeCall = { ->
                 uniffiObj.`onConnection`(
                     FfiConverterBoolean.lift(`connected`),
+                    FfiConverterOptionalString.lift(`reason`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+    internal object `onError`: UniffiCallbackInterfaceUpdateListenerMethod2 {
+        override fun callback(`uniffiHandle`: Long,`code`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeUpdateListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onError`(
+                    FfiConverterString.lift(`code`),
+                    FfiConverterString.lift(`reason`),
                 )
             }
             val writeReturn = { _: Unit -> Unit }
@@ -2410,6 +2466,7 @@ internal object uniffiCallbackInterfaceUpdateListener {
         uniffiClone,
         `onUpdate`,
         `onConnection`,
+        `onError`,
     )
 
     // Registers the foreign callback with the Rust side.

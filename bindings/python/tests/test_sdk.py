@@ -161,29 +161,24 @@ asyncio.run(main())
 """
 
 
-def test_a_program_that_cancels_and_exits_at_once_exits_cleanly(server, tmp_path):
-    """50 runs that subscribe, cancel and exit at once (while updates arrive every 0.2 s): each exits 0
-    with nothing on stderr."""
+def exit_at_once(server, tmp_path, runs, subscription):
+    """Runs EXIT_AT_ONCE `runs` times, the subscription cancelled or kept: each must exit 0 with nothing
+    on stderr. The waits go from before the stream is up to while updates (every 0.2 s) flow."""
     script = tmp_path / "exit_at_once.py"
     script.write_text(EXIT_AT_ONCE)
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PYTHONPATH=package)
-    for run in range(50):
-        # From cancelling before the stream is up to cancelling while updates flow.
+    for run in range(runs):
         wait = f"{(run % 10) * 0.03:.2f}"
-        done = subprocess.run([sys.executable, str(script), server, wait, "cancel"], env=env,
+        done = subprocess.run([sys.executable, str(script), server, wait, subscription], env=env,
                               capture_output=True, timeout=60)
         assert (done.returncode, done.stderr) == (0, b""), f"run {run}: {done.returncode} {done.stderr!r}"
+
+
+def test_a_program_that_cancels_and_exits_at_once_exits_cleanly(server, tmp_path):
+    exit_at_once(server, tmp_path, 50, "cancel")
 
 
 def test_a_program_that_exits_without_cancelling_exits_cleanly(server, tmp_path):
-    """20 runs that subscribe and exit with the subscription live: it is cancelled at exit."""
-    script = tmp_path / "exit_at_once.py"
-    script.write_text(EXIT_AT_ONCE)
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, PYTHONPATH=package)
-    for run in range(20):
-        wait = f"{(run % 10) * 0.03:.2f}"
-        done = subprocess.run([sys.executable, str(script), server, wait, "keep"], env=env,
-                              capture_output=True, timeout=60)
-        assert (done.returncode, done.stderr) == (0, b""), f"run {run}: {done.returncode} {done.stderr!r}"
+    """The subscription is live when the program ends: it is cancelled at exit."""
+    exit_at_once(server, tmp_path, 20, "keep")

@@ -107,7 +107,8 @@ def test_errors_carry_the_servers_stable_code(server):
 
 
 def test_a_refused_stream_says_why_and_stops(server):
-    """Without a token, and with a made-up one: the listener hears the stable code within 2 s, once."""
+    """Without a token, with a made-up one, and for a facility that does not exist: the listener hears
+    the stable code within 2 s, once, and nothing after it."""
     heard = []
     done = threading.Event()
 
@@ -134,6 +135,20 @@ def test_a_refused_stream_says_why_and_stops(server):
         time.sleep(0.5)
         assert heard == [("error", "unauthenticated")], heard
         subscription.cancel()
+
+    async def unknown():
+        client = ParklineClient(server, None)
+        await client.login("driver@demo.parkline", "parkline-demo")
+        return client
+
+    heard.clear()
+    done.clear()
+    client = asyncio.run(unknown())
+    subscription = client.subscribe(["no-such-facility"], Listener())
+    assert done.wait(2), f"told within 2 s: {heard}"
+    time.sleep(0.5)
+    assert heard == [("connection", True), ("error", "unknown_facility")], heard
+    subscription.cancel()
 
 
 EXIT_AT_ONCE = """

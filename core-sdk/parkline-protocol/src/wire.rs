@@ -1035,8 +1035,13 @@ pub enum StreamMessage {
     SensorSilent { facility: String, seq: u64, spot: String, silent: bool },
     /// A notice for the signed-in person (sent to people's connections without subscribing).
     Notice { notice: Notice },
-    /// A request could not be served.
-    Error { code: crate::ErrorCode, message: String },
+    /// A request could not be served; `facility`, the one a refused subscription named.
+    Error {
+        code: crate::ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        facility: Option<String>,
+    },
 }
 
 /// Something a person should know now.

@@ -2,14 +2,14 @@
 //! subscribes again, and resumes each facility from the last sequence number it delivered. The server
 //! replays what was missed (or sends a snapshot when the gap is too old); the task drops anything it
 //! has delivered already, so consumers see each change once, in order. A refusal that retrying cannot
-//! change (no or a revoked token, a caller the stream is not for, a person who signed out) ends it
-//! with [`Event::Refused`] instead.
+//! change (no or a revoked token, a caller the stream is not for, a person who signed out, a facility
+//! that does not exist) ends it with [`Event::Refused`] instead.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use parkline_protocol::StreamMessage;
+use parkline_protocol::{ErrorCode, StreamMessage};
 use serde_json::json;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -199,6 +199,12 @@ async fn follow(
                     Some(Ok(_)) => continue,
                 };
                 let Ok(message) = serde_json::from_str::<StreamMessage>(&text) else { continue };
+                // A facility asked for that does not exist will not exist on a retry either.
+                if let StreamMessage::Error { code: ErrorCode::UnknownFacility, message, facility: Some(f) } = &message
+                    && subs.contains_key(f)
+                {
+                    return Ended::Refused { code: "unknown_facility".into(), reason: message.clone() };
+                }
                 if let Some(deliver) = sequence(subs, message, ws).await
                     && out.send(Event::Message(deliver)).await.is_err()
                 {

@@ -366,6 +366,15 @@ fn a_refused_stream_says_why_and_stops() {
         assert_eq!(code, "unauthenticated");
         assert_eq!(next_or_end(&mut rx).await, None, "nothing after a refusal");
         assert_eq!(refused(&driver, Duration::from_secs(2)).await, "unauthenticated");
+
+        // A facility that does not exist.
+        let driver = Client::new(&server.url(), None).unwrap();
+        driver.login("driver@demo.parkline", "parkline-demo").await.unwrap();
+        let (_realtime, mut rx) = Realtime::start(&driver, &["no-such-facility".to_owned()]);
+        assert_eq!(next(&mut rx).await, Event::Connected);
+        let event = next(&mut rx).await;
+        assert!(matches!(&event, Event::Refused { code, .. } if code == "unknown_facility"), "{event:?}");
+        assert_eq!(next_or_end(&mut rx).await, None, "nothing after a refusal");
     });
 }
 

@@ -85,10 +85,11 @@ async fn connection(app: App, socket: WebSocket, person: Option<(i64, i64)>) {
                 heard = Instant::now();
                 match message {
                     Some(Ok(Message::Text(text))) => {
-                        if let Err((code, message)) = request(&app, &text, &outbox, &mut subscriptions) {
+                        if let Err((code, message, facility)) = request(&app, &text, &outbox, &mut subscriptions) {
                             metrics::counter!("parkline_stream_refused_total").increment(1);
                             tracing::debug!(?code, message, "stream request refused");
-                            let _ = outbox.try_send(Update::new(StreamMessage::Error { code, message }));
+                            let refused = StreamMessage::Error { code, message, facility };
+                            let _ = outbox.try_send(Update::new(refused));
                         }
                     }
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
@@ -159,11 +160,11 @@ async fn next_notice(notices: &mut Option<broadcast::Receiver<Arc<Update>>>) -> 
     }
 }
 
-/// Why a request was refused; sent back as an error message.
-type Refusal = (ErrorCode, String);
+/// Why a request was refused, and the facility it named; sent back as an error message.
+type Refusal = (ErrorCode, String, Option<String>);
 
 fn error(code: ErrorCode, message: impl Into<String>) -> Refusal {
-    (code, message.into())
+    (code, message.into(), None)
 }
 
 fn request(
@@ -176,15 +177,15 @@ fn request(
         .map_err(|e| error(ErrorCode::MalformedRequest, format!("bad request: {e}")))?;
     match req {
         StreamRequest::Subscribe { facility, since, level, zone, watch } => {
-            let live = app
-                .live
-                .get(&facility)
-                .ok_or_else(|| error(ErrorCode::UnknownFacility, format!("no facility {facility:?}")))?;
+            let named = |(code, message, _): Refusal| (code, message, Some(facility.clone()));
+            let live = app.live.get(&facility).ok_or_else(|| {
+                named(error(ErrorCode::UnknownFacility, format!("no facility {facility:?}")))
+            })?;
             if !subscriptions.contains_key(&facility) && subscriptions.len() >= MAX_SUBSCRIPTIONS {
-                return Err(error(
+                return Err(named(error(
                     ErrorCode::ValidationFailed,
                     format!("at most {MAX_SUBSCRIPTIONS} subscriptions"),
-                ));
+                )));
             }
             if let Some(old) = subscriptions.remove(&facility) {
                 old.abort();

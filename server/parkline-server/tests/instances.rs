@@ -43,6 +43,8 @@ async fn what_one_instance_commits_reaches_another_whose_connection_dropped() {
     let http = common::http();
     let admin = one.login(Role::Admin).await.access_token;
     let driver = one.login(Role::Driver).await.access_token;
+    // Signed in before the database stops taking connections: a sign-in may need a new one.
+    let manager = one.login(Role::Manager).await.access_token;
     let (_, me) = one.get_as(&driver, "/v1/me").await;
     let driver_id = me["user_id"].as_i64().unwrap();
     let key = json!({"name": "partner", "requests_per_minute": 600, "operator": "seattle-city"});
@@ -67,7 +69,6 @@ async fn what_one_instance_commits_reaches_another_whose_connection_dropped() {
     layout["id"] = json!("feed-annex");
     layout["gates"][0]["id"] = json!("feed-in-1");
     layout["gates"][1]["id"] = json!("feed-out-1");
-    let manager = one.login(Role::Manager).await.access_token;
     let (status, body) = one.post_as(Some(&manager), "/v1/facilities", &layout).await;
     assert_eq!(status, 201, "{body}");
     let revoke = one.http.delete(one.url(&format!("/v1/admin/api-keys/{key_id}"))).bearer_auth(&admin);

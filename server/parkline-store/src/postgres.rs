@@ -11,7 +11,9 @@ static MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
 pub(crate) async fn open(url: &str, vault: std::sync::Arc<crate::Vault>) -> Result<SqlStore> {
     sqlx::any::install_default_drivers();
-    let pool = AnyPoolOptions::new().max_connections(16).connect(url).await?;
+    // A few connections stay open: a burst of requests, or a moment when the database takes no new
+    // connections (a failover, a connection limit reached), is served without waiting to connect.
+    let pool = AnyPoolOptions::new().min_connections(4).max_connections(16).connect(url).await?;
     // Migrations take an advisory lock, so instances starting together migrate once.
     MIGRATIONS.run(&pool).await?;
     Ok(SqlStore::new(pool, "postgres", false, "BEGIN", Some(url.to_owned()), vault))

@@ -256,6 +256,7 @@ impl Calls {
             self.stopped_inside.store(true, std::sync::atomic::Ordering::SeqCst);
             return;
         }
+        // Taken under the lock (after any running call), released after it.
         let listener = self.listener.lock().unwrap_or_else(|p| p.into_inner()).take();
         drop(listener);
     }

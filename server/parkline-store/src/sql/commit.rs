@@ -61,7 +61,8 @@ fn announcements(origin: &str, jobs: &[&Job]) -> Vec<Change> {
         .collect()
 }
 
-/// Most jobs in one transaction; keeps any one commit short.
+/// Most jobs in one transaction; keeps any one commit short. A sensor batch spread over a large city
+/// is a job per facility (about 490 for 500 readings), so several such batches fit in one commit.
 const MAX_BATCH: usize = 4096;
 
 /// A write the committer can batch.

@@ -61,6 +61,7 @@ fn garage(spots: usize) -> Facility {
         ramp_m_per_level: 40.0,
         floors,
         gates: vec![],
+        cameras: vec![],
     })
     .unwrap()
 }

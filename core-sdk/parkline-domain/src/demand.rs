@@ -52,7 +52,46 @@ pub fn hourly(samples: &[Sample], from: Timestamp, hours: u32) -> Vec<(Timestamp
         .collect()
 }
 
+/// Which days a "usually full by" sentence speaks of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Days {
+    Weekdays,
+    Weekends,
+}
+
+impl Days {
+    const fn range(self) -> std::ops::Range<usize> {
+        match self {
+            Days::Weekdays => 0..5,
+            Days::Weekends => 5..7,
+        }
+    }
+}
+
+/// Free spots left when a facility with `in_service` spots is `permille` full (rounded down, so a
+/// forecast never promises a spot that half exists).
+pub fn free_at(permille: u16, in_service: u32) -> u32 {
+    let taken = (u64::from(in_service) * u64::from(permille.min(1000))).div_ceil(1000);
+    in_service - taken as u32
+}
+
 impl WeekProfile {
+    /// The first local hour at which the facility is usually at least `full` per mille taken on
+    /// `days`: the mean over those days that have data for the hour, counted only where most of the
+    /// days do, so one busy Monday does not make every weekday "usually full".
+    pub fn usually_full_by(&self, days: Days, full: u16) -> Option<u8> {
+        let range = days.range();
+        let needed = range.len() / 2 + 1;
+        (0..24u8).find(|&hour| {
+            let known: Vec<u32> = self.cells[range.clone()]
+                .iter()
+                .filter_map(|d| d[usize::from(hour)])
+                .map(u32::from)
+                .collect();
+            known.len() >= needed && known.iter().sum::<u32>() / known.len() as u32 >= u32::from(full)
+        })
+    }
+
     /// The forecast for each hour from `from`: the same weekday and hour of past weeks, or else the same
     /// hour on any day.
     pub fn forecast(&self, tz: &TimeZone, from: Timestamp, hours: u32) -> Vec<(Timestamp, Option<u16>)> {
@@ -73,6 +112,34 @@ impl WeekProfile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usually_full_by_is_the_first_hour_most_such_days_are_full() {
+        let mut p = WeekProfile { cells: [[None; 24]; 7] };
+        for day in 0..5 {
+            for hour in 0..24 {
+                p.cells[day][hour] = Some(if (9..17).contains(&hour) { 970 } else { 400 });
+            }
+        }
+        // Mondays alone are full from 08:00: the mean of the weekdays at 08:00 is not.
+        p.cells[0][8] = Some(1000);
+        assert_eq!(p.usually_full_by(Days::Weekdays, 950), Some(9));
+        assert_eq!(p.usually_full_by(Days::Weekdays, 980), None);
+        // One full Saturday is not "usually" (half the weekend days is not most of them).
+        p.cells[5][10] = Some(990);
+        assert_eq!(p.usually_full_by(Days::Weekends, 950), None);
+        p.cells[6][10] = Some(960);
+        assert_eq!(p.usually_full_by(Days::Weekends, 950), Some(10));
+    }
+
+    #[test]
+    fn free_counts_round_towards_fewer_spots() {
+        assert_eq!(free_at(0, 120), 120);
+        assert_eq!(free_at(1000, 120), 0);
+        assert_eq!(free_at(950, 120), 6);
+        assert_eq!(free_at(951, 120), 5);
+        assert_eq!(free_at(1200, 120), 0);
+    }
 
     fn tz() -> TimeZone {
         TimeZone::get("America/Los_Angeles").unwrap()

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::fusion::MAX_SENSORS;
 use crate::{Error, VehicleClass};
 
 /// Upper bound on spots in one facility; larger layouts are rejected rather than slowly accepted.
@@ -123,6 +124,9 @@ pub struct LayoutFile {
     pub floors: Vec<FloorDef>,
     #[serde(default)]
     pub gates: Vec<GateDef>,
+    /// Cameras that watch several spots each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cameras: Vec<CameraDef>,
 }
 
 fn default_currency() -> String {
@@ -194,6 +198,32 @@ pub struct SpotDef {
     /// Sensor reporting this spot; defaults to the spot code.
     #[serde(default)]
     pub sensor: Option<String>,
+    /// Further sensors watching this spot; their readings are fused with the first one's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensors: Vec<String>,
+}
+
+/// A camera and the spots it sees: each spot's outline in the camera's image, in pixels. A camera
+/// counts as one of each spot's sensors ([`crate::fusion::MAX_SENSORS`] at most per spot).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraDef {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub spots: Vec<CameraSpotDef>,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraSpotDef {
+    /// Spot code (`2A-015`).
+    pub spot: String,
+    /// The spot's outline in the image, pixel corners in order; at least three.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<f64>>))]
+    pub polygon: Vec<[f64; 2]>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -250,6 +280,21 @@ pub struct Spot {
     pub sensor: String,
 }
 
+/// A camera watching several spots.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Camera {
+    pub id: String,
+    pub name: String,
+    /// The spots it sees with their outlines in its image.
+    pub views: Vec<CameraView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CameraView {
+    pub spot: SpotIdx,
+    pub polygon: Vec<[f64; 2]>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Gate {
     pub id: String,
@@ -271,8 +316,11 @@ pub struct Facility {
     pub zones: Vec<Zone>,
     pub spots: Vec<Spot>,
     pub gates: Vec<Gate>,
+    pub cameras: Vec<Camera>,
     by_code: HashMap<String, SpotIdx>,
     by_sensor: HashMap<String, SpotIdx>,
+    /// Sensors after a spot's first, and cameras: the spots each watches, with its slot there.
+    more_sensors: HashMap<String, Vec<(SpotIdx, u8)>>,
 }
 
 impl Facility {
@@ -326,9 +374,13 @@ impl Facility {
             zones: Vec::new(),
             spots: Vec::new(),
             gates: Vec::new(),
+            cameras: Vec::new(),
             by_code: HashMap::new(),
             by_sensor: HashMap::new(),
+            more_sensors: HashMap::new(),
         };
+        // Sensors each spot has so far (its first is slot 0).
+        let mut slots: Vec<u8> = Vec::new();
 
         for (floor_idx, floor) in floor_defs.iter().enumerate() {
             let label = floor.label.clone().unwrap_or_else(|| default_floor_label(floor.level));
@@ -369,6 +421,8 @@ impl Facility {
                     let walk_m = (def.x - floor.entrance[0]).abs() + (def.y - floor.entrance[1]).abs();
                     let distance_cm = ((ramp_m + walk_m) * 100.0).round().min(f64::from(u32::MAX)) as u32;
                     let sensor = def.sensor.unwrap_or_else(|| code.clone());
+                    let more = def.sensors;
+                    let idx = facility.spots.len() as SpotIdx;
                     facility.push_spot(Spot {
                         code,
                         floor: floor_idx as u16,
@@ -379,7 +433,12 @@ impl Facility {
                         y: def.y,
                         distance_cm,
                         sensor,
-                    })
+                    })?;
+                    slots.push(1);
+                    for sensor in more {
+                        facility.add_sensor(&mut slots, sensor, idx)?;
+                    }
+                    Ok(())
                 };
                 for row in &zone.rows {
                     if row.count == 0 {
@@ -395,6 +454,7 @@ impl Facility {
                             y: at(1),
                             features: row.features,
                             sensor: None,
+                            sensors: Vec::new(),
                         };
                         place(number, def)?;
                     }
@@ -424,7 +484,65 @@ impl Facility {
                 level: gate.level,
             });
         }
+
+        for camera in &file.cameras {
+            if !is_slug(&camera.id) {
+                return bad(format!("camera id {:?} must be lowercase letters, digits or dashes", camera.id));
+            }
+            if facility.has_sensor(&camera.id) {
+                return bad(format!("camera {} is listed twice or is also a sensor", camera.id));
+            }
+            let mut views = Vec::with_capacity(camera.spots.len());
+            for view in &camera.spots {
+                let Some(spot) = facility.spot_by_code(&view.spot) else {
+                    return bad(format!(
+                        "camera {} sees spot {}, which is not in the layout",
+                        camera.id, view.spot
+                    ));
+                };
+                if view.polygon.len() < 3 || view.polygon.iter().flatten().any(|v| !v.is_finite() || *v < 0.0)
+                {
+                    return bad(format!(
+                        "camera {}: spot {} needs an outline of at least three corners in image pixels",
+                        camera.id, view.spot
+                    ));
+                }
+                if views.iter().any(|v: &CameraView| v.spot == spot) {
+                    return bad(format!("camera {} lists spot {} twice", camera.id, view.spot));
+                }
+                facility.add_sensor(&mut slots, camera.id.clone(), spot)?;
+                views.push(CameraView { spot, polygon: view.polygon.clone() });
+            }
+            facility.cameras.push(Camera {
+                id: camera.id.clone(),
+                name: camera.name.clone().unwrap_or_else(|| camera.id.clone()),
+                views,
+            });
+        }
         Ok(facility)
+    }
+
+    /// Gives `spot` one more sensor, in its next slot.
+    fn add_sensor(&mut self, slots: &mut [u8], sensor: String, spot: SpotIdx) -> Result<(), Error> {
+        let used = &mut slots[spot as usize];
+        let code = &self.spots[spot as usize].code;
+        if usize::from(*used) >= MAX_SENSORS {
+            return Err(Error::InvalidLayout(format!(
+                "{}: spot {code} has more than {MAX_SENSORS} sensors and cameras",
+                self.id
+            )));
+        }
+        let taken = self.by_sensor.contains_key(&sensor)
+            || self.more_sensors.get(&sensor).is_some_and(|spots| spots.iter().any(|(s, _)| *s == spot));
+        if taken {
+            return Err(Error::InvalidLayout(format!(
+                "{}: sensor {sensor} is listed twice on spot {code}",
+                self.id
+            )));
+        }
+        self.more_sensors.entry(sensor).or_default().push((spot, *used));
+        *used += 1;
+        Ok(())
     }
 
     fn push_spot(&mut self, spot: Spot) -> Result<(), Error> {
@@ -438,7 +556,9 @@ impl Facility {
         if self.by_code.insert(spot.code.clone(), idx).is_some() {
             return Err(Error::InvalidLayout(format!("{}: spot {} is listed twice", self.id, spot.code)));
         }
-        if self.by_sensor.insert(spot.sensor.clone(), idx).is_some() {
+        if self.more_sensors.contains_key(&spot.sensor)
+            || self.by_sensor.insert(spot.sensor.clone(), idx).is_some()
+        {
             return Err(Error::InvalidLayout(format!(
                 "{}: sensor {} is assigned to two spots",
                 self.id, spot.sensor
@@ -454,8 +574,26 @@ impl Facility {
     pub fn spot_by_code(&self, code: &str) -> Option<SpotIdx> {
         self.by_code.get(code).copied()
     }
+    /// The spot this sensor watches, if it watches one (a camera watches several).
     pub fn spot_by_sensor(&self, sensor: &str) -> Option<SpotIdx> {
-        self.by_sensor.get(sensor).copied()
+        self.by_sensor.get(sensor).copied().or_else(|| match self.more_sensors.get(sensor)?.as_slice() {
+            [(spot, _)] => Some(*spot),
+            _ => None,
+        })
+    }
+    /// Which of `spot`'s sensors `sensor` is (its slot), if it watches that spot.
+    pub fn sensor_slot(&self, spot: SpotIdx, sensor: &str) -> Option<u8> {
+        if self.by_sensor.get(sensor) == Some(&spot) {
+            return Some(0);
+        }
+        self.more_sensors.get(sensor)?.iter().find(|(s, _)| *s == spot).map(|(_, slot)| *slot)
+    }
+    /// Whether `sensor` names any sensor or camera here.
+    pub fn has_sensor(&self, sensor: &str) -> bool {
+        self.by_sensor.contains_key(sensor) || self.more_sensors.contains_key(sensor)
+    }
+    pub fn camera(&self, id: &str) -> Option<&Camera> {
+        self.cameras.iter().find(|c| c.id == id)
     }
     pub fn spot(&self, idx: SpotIdx) -> &Spot {
         &self.spots[idx as usize]
@@ -544,5 +682,71 @@ mod tests {
         check(|f| f.floors[0].zones[0].spots[0].x = f64::NAN, "coordinates");
         check(|f| f.floors.clear(), "at least one floor");
         check(|f| f.gates.push(f.gates[0].clone()), "gate north-in");
+        fn view(spot: &str) -> CameraSpotDef {
+            CameraSpotDef { spot: spot.into(), polygon: vec![[0.0, 0.0], [9.0, 0.0], [9.0, 9.0]] }
+        }
+        fn camera(id: &str, spots: Vec<CameraSpotDef>) -> CameraDef {
+            CameraDef { id: id.into(), name: None, spots }
+        }
+        check(|f| f.cameras.push(camera("cam", vec![view("9Z-001")])), "not in the layout");
+        check(|f| f.cameras.push(camera("Cam 1", vec![view("2A-001")])), "camera id");
+        check(
+            |f| {
+                f.floors[0].zones[0].spots[0].sensor = Some("s-10".into());
+                f.cameras.push(camera("s-10", vec![view("2A-001")]));
+            },
+            "also a sensor",
+        );
+        check(|f| f.cameras.push(camera("cam", vec![view("2A-001"), view("2A-001")])), "twice");
+        check(
+            |f| {
+                f.cameras.push(camera("cam", vec![view("2A-001")]));
+                f.cameras.push(camera("cam", vec![view("2A-002")]));
+            },
+            "camera cam is listed twice",
+        );
+        check(
+            |f| {
+                let mut bad = view("2A-001");
+                bad.polygon.pop();
+                f.cameras.push(camera("cam", vec![bad]));
+            },
+            "three corners",
+        );
+        check(
+            |f| {
+                f.floors[0].zones[0].spots[0].sensors = vec!["m-1".into(), "m-2".into()];
+                f.cameras.push(camera("cam", vec![view("B1A-010")]));
+            },
+            "more than 3 sensors",
+        );
+    }
+
+    #[test]
+    fn a_spot_may_have_more_sensors_and_cameras_each_in_its_own_slot() {
+        let mut file = small_layout();
+        file.floors[0].zones[0].spots[0].sensors = vec!["mag-10".into()];
+        file.cameras = toml::from_str::<LayoutFile>(
+            &(toml::to_string(&small_layout()).unwrap()
+                + r#"
+                [[cameras]]
+                id = "cam-b1"
+                spots = [
+                  { spot = "B1A-001", polygon = [[0, 0], [100, 0], [100, 80], [0, 80]] },
+                  { spot = "B1A-010", polygon = [[100, 0], [200, 0], [200, 80], [100, 80]] },
+                ]
+                "#),
+        )
+        .unwrap()
+        .cameras;
+        let f = Facility::from_layout(&file).unwrap();
+        let (a1, a10) = (f.spot_by_code("B1A-001").unwrap(), f.spot_by_code("B1A-010").unwrap());
+        assert_eq!(f.sensor_slot(a10, "B1A-010"), Some(0));
+        assert_eq!(f.sensor_slot(a10, "mag-10"), Some(1));
+        assert_eq!(f.sensor_slot(a10, "cam-b1"), Some(2));
+        assert_eq!(f.sensor_slot(a1, "cam-b1"), Some(1));
+        assert_eq!(f.sensor_slot(a1, "mag-10"), None);
+        assert_eq!(f.camera("cam-b1").unwrap().views.len(), 2);
+        assert!(f.has_sensor("cam-b1") && !f.has_sensor("cam-x"));
     }
 }

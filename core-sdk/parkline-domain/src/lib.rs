@@ -8,6 +8,7 @@
 pub mod allocation;
 pub mod claims;
 pub mod demand;
+pub mod fusion;
 pub mod gate;
 pub mod gate_health;
 pub mod layout;

@@ -47,9 +47,9 @@ impl std::str::FromStr for SpotState {
     }
 }
 
-/// What is known of one spot: its sensor's belief, and whether staff closed it. Its [`SpotState`]
+/// What is known of one spot: its sensors' belief, and whether staff closed it. Its [`SpotState`]
 /// follows from these two.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct SpotStatus {
     pub sensor: SensorTrack,
     pub out_of_service: bool,

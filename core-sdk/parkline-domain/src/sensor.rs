@@ -1,12 +1,16 @@
 //! Rules for turning raw occupancy-sensor readings into spot changes.
 //!
 //! Sensors lie a little: they report low-confidence guesses, resend readings, deliver them out of order
-//! through gateways, and flap while a car manoeuvres. [`SensorTrack::observe`] decides, per spot, what a
-//! reading means; [`SensorTrack::settle`] applies a held change once the spot has been still long enough.
-//! Both are pure: the caller supplies the clock.
+//! through gateways, and flap while a car manoeuvres. A spot may be watched by several sensors (a
+//! ground sensor and a camera, say): each keeps its latest reading as evidence, and [`crate::fusion`]
+//! turns the evidence into one belief. [`SensorTrack::observe`] decides, per spot, what a reading
+//! means; [`SensorTrack::settle`] applies a held change once the spot has been still long enough. Both
+//! are pure: the caller supplies the clock.
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
+
+use crate::fusion::{self, Evidence, MAX_SENSORS};
 
 /// The kind of device that produced a reading; kept in the history for analysis.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -28,6 +32,17 @@ impl SensorKind {
             SensorKind::Infrared => "infrared",
         }
     }
+
+    /// How often a reading of this kind is right: the design's figures for ultrasonic (95%),
+    /// magnetic (85%) and camera (98%) sensors; infrared beam sensors are taken as 90%.
+    pub const fn accuracy(self) -> f64 {
+        match self {
+            SensorKind::Ultrasonic => 0.95,
+            SensorKind::Magnetic => 0.85,
+            SensorKind::Camera => 0.98,
+            SensorKind::Infrared => 0.90,
+        }
+    }
 }
 
 /// Tunables, with the defaults the design calls for.
@@ -41,6 +56,10 @@ pub struct SensorRules {
     pub max_clock_skew: SignedDuration,
     /// How old a reading may be: older ones (a gateway whose clock says 1970) are rejected, not applied.
     pub max_age: SignedDuration,
+    /// A sensor heard from less recently than this, when another of the spot's sensors reports,
+    /// no longer counts (it fades out over the second half of the window). Sensors send a
+    /// heartbeat well within it.
+    pub silence: SignedDuration,
 }
 
 impl Default for SensorRules {
@@ -50,16 +69,20 @@ impl Default for SensorRules {
             debounce: SignedDuration::from_secs(5),
             max_clock_skew: SignedDuration::from_secs(30),
             max_age: SignedDuration::from_hours(1),
+            silence: SignedDuration::from_mins(15),
         }
     }
 }
 
-/// One reading, already tied to a spot.
+/// One reading, already tied to a spot and to which of the spot's sensors made it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Reading {
     pub occupied: bool,
     pub confidence: f64,
     pub at: Timestamp,
+    pub kind: SensorKind,
+    /// The sensor's place among the spot's sensors (0 for its first), below [`MAX_SENSORS`].
+    pub slot: u8,
 }
 
 /// Why a reading cannot be accepted at all (the batch is rejected).
@@ -114,22 +137,32 @@ impl Outcome {
     }
 }
 
-/// What is known from one spot's sensor.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What is known from one spot's sensors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct SensorTrack {
     /// The spot is believed occupied. Spots with no readings yet are taken as free.
     pub occupied: bool,
-    /// Timestamp of the last accepted reading: older ones are out of order.
+    /// Timestamp of the last accepted reading of any of the spot's sensors.
     pub last_reading: Option<Timestamp>,
     /// When `occupied` last changed.
     pub last_change: Option<Timestamp>,
     /// A change held by the debounce: the new value and when it was first seen.
     pub pending: Option<(bool, Timestamp)>,
+    /// Each sensor's latest accepted reading, by its slot: what the belief is fused from.
+    pub evidence: [Option<Evidence>; MAX_SENSORS],
 }
 
 impl SensorTrack {
     pub fn observe(&mut self, reading: &Reading, rules: &SensorRules) -> Outcome {
-        match self.last_reading {
+        let slot = usize::from(reading.slot).min(MAX_SENSORS - 1);
+        // Order is per sensor: two sensors' readings interleave. A spot saved before sensors kept
+        // evidence has only its one sensor's last reading.
+        let last = match self.evidence[slot] {
+            Some(e) => Some(e.at),
+            None if self.evidence.iter().all(Option::is_none) => self.last_reading,
+            None => None,
+        };
+        match last {
             Some(last) if reading.at < last => return Outcome::OutOfOrder,
             Some(last) if reading.at == last => return Outcome::Duplicate,
             _ => {}
@@ -137,7 +170,16 @@ impl SensorTrack {
         if reading.confidence < rules.min_confidence {
             return Outcome::LowConfidence;
         }
-        self.last_reading = Some(reading.at);
+        self.last_reading = self.last_reading.max(Some(reading.at));
+        self.evidence[slot] = Some(Evidence {
+            kind: reading.kind,
+            occupied: reading.occupied,
+            confidence: reading.confidence as f32,
+            at: reading.at,
+        });
+        // A tie between sensors keeps what was believed.
+        let occupied = self.belief(reading.at, rules).map_or(self.occupied, |b| b.occupied);
+        let reading = Reading { occupied, ..*reading };
         if reading.occupied == self.occupied {
             self.pending = None;
             return Outcome::Unchanged;
@@ -156,6 +198,11 @@ impl SensorTrack {
         self.last_change = Some(reading.at);
         self.pending = None;
         Outcome::Changed
+    }
+
+    /// What the spot's sensors say together at `at`, if any of them still counts.
+    pub fn belief(&self, at: Timestamp, rules: &SensorRules) -> Option<fusion::Belief> {
+        fusion::fuse(&self.evidence, at, rules.silence)
     }
 
     /// When a held change becomes due, if one is held.
@@ -187,7 +234,7 @@ mod tests {
         Timestamp::from_second(1_800_000_000 + s).unwrap()
     }
     fn reading(occupied: bool, s: i64) -> Reading {
-        Reading { occupied, confidence: 0.95, at: at(s) }
+        Reading { occupied, confidence: 0.95, at: at(s), kind: SensorKind::Ultrasonic, slot: 0 }
     }
 
     /// Feeds `(occupied, second)` readings and returns each outcome and the final belief.
@@ -214,7 +261,7 @@ mod tests {
     fn low_confidence_readings_are_ignored_and_do_not_advance_the_clock() {
         let rules = SensorRules::default();
         let mut track = SensorTrack::default();
-        let weak = Reading { occupied: true, confidence: 0.84, at: at(10) };
+        let weak = Reading { confidence: 0.84, ..reading(true, 10) };
         assert_eq!(track.observe(&weak, &rules), Outcome::LowConfidence);
         assert_eq!(track, SensorTrack::default());
         // A confident reading older than the weak one still counts.
@@ -254,11 +301,32 @@ mod tests {
     }
 
     #[test]
+    fn several_sensors_of_a_spot_are_fused() {
+        use Outcome::*;
+        let rules = SensorRules::default();
+        let mut track = SensorTrack::default();
+        let camera = |occupied, s| Reading { kind: SensorKind::Camera, slot: 1, ..reading(occupied, s) };
+        let magnetic = |occupied, s| Reading { kind: SensorKind::Magnetic, slot: 0, ..reading(occupied, s) };
+        assert_eq!(track.observe(&camera(true, 0), &rules), Changed);
+        // The magnetic sensor disagrees: the camera is more accurate, the spot stays occupied.
+        assert_eq!(track.observe(&magnetic(false, 60), &rules), Unchanged);
+        assert!(track.occupied);
+        // Each sensor's readings are ordered on their own: older than the magnetic sensor's last is
+        // fine, older than the camera's own is not.
+        assert_eq!(track.observe(&camera(true, 30), &rules), Unchanged);
+        assert_eq!(track.observe(&camera(true, 20), &rules), OutOfOrder);
+        assert_eq!(track.observe(&camera(true, 60), &rules), Unchanged);
+        assert!(track.belief(at(60), &rules).unwrap().confidence < 0.98);
+        // The camera falls silent; fifteen minutes on, the magnetic sensor alone decides.
+        assert_eq!(track.observe(&magnetic(false, 60 + 15 * 60), &rules), Changed);
+        assert!(!track.occupied);
+    }
+
+    #[test]
     fn validation_rejects_bad_confidence_and_future_timestamps() {
         let rules = SensorRules::default();
         let now = at(0);
-        let bad =
-            |confidence: f64, s: i64| Reading { occupied: true, confidence, at: at(s) }.validate(now, &rules);
+        let bad = |confidence: f64, s: i64| Reading { confidence, ..reading(true, s) }.validate(now, &rules);
         assert!(bad(0.9, 0).is_ok());
         assert!(bad(0.9, 30).is_ok());
         assert!(matches!(bad(1.5, 0), Err(ReadingError::ConfidenceOutOfRange(_))));
@@ -267,7 +335,7 @@ mod tests {
         assert!(matches!(bad(0.9, 31), Err(ReadingError::FromTheFuture { .. })));
         assert!(bad(0.9, -3600).is_ok());
         assert!(matches!(bad(0.9, -3601), Err(ReadingError::TooOld { .. })));
-        let epoch = Reading { occupied: true, confidence: 0.9, at: Timestamp::UNIX_EPOCH };
+        let epoch = Reading { at: Timestamp::UNIX_EPOCH, ..reading(true, 0) };
         assert!(matches!(epoch.validate(at(1_800_000_000), &rules), Err(ReadingError::TooOld { .. })));
     }
 }

@@ -36,6 +36,7 @@ fn facility(spots: &[(i16, VehicleClass, Features, f64)]) -> Facility {
                         y: 0.0,
                         features,
                         sensor: None,
+                        sensors: Vec::new(),
                     })
                     .collect(),
             }],
@@ -52,6 +53,7 @@ fn facility(spots: &[(i16, VehicleClass, Features, f64)]) -> Facility {
         ramp_m_per_level: 40.0,
         floors,
         gates: vec![],
+        cameras: vec![],
     };
     Facility::from_layout(&file).unwrap()
 }

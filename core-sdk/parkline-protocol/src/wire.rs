@@ -254,7 +254,7 @@ pub struct SensorReading {
     pub facility: String,
     /// Spot code, e.g. `2A-015`.
     pub spot: String,
-    /// Sensor id; when given it must be the spot's sensor.
+    /// Sensor or camera id; when given it must watch the spot. Without it, the spot's first sensor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sensor: Option<String>,
     pub occupied: bool,
@@ -271,6 +271,50 @@ pub struct SensorReading {
 #[serde(deny_unknown_fields)]
 pub struct SensorBatch {
     pub readings: Vec<SensorReading>,
+}
+
+/// Per-spot occupancy from a camera's own analytics, over HTTP
+/// (`POST /v1/facilities/{facility}/cameras/{camera}/occupancy`) or MQTT
+/// (`parkline/<facility>/gateway-<id>/cameras/<camera>`). Name the regions configured in the camera
+/// after the spot codes (the layout's `[[cameras]]` gives each spot's outline in the image). Each spot
+/// becomes a reading of kind `camera`, fused with the spot's other sensors.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraReport {
+    /// When the frame was taken (RFC 3339).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub observed_at: Timestamp,
+    pub spots: Vec<CameraSpot>,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraSpot {
+    /// Spot code, e.g. `2A-015`.
+    pub spot: String,
+    pub occupied: bool,
+    /// 0..=1, the camera's own confidence.
+    pub confidence: f64,
+}
+
+impl CameraReport {
+    /// The report as one reading per spot, from `camera` at `facility`.
+    pub fn readings(&self, facility: &str, camera: &str) -> Vec<SensorReading> {
+        self.spots
+            .iter()
+            .map(|s| SensorReading {
+                facility: facility.to_owned(),
+                spot: s.spot.clone(),
+                sensor: Some(camera.to_owned()),
+                occupied: s.occupied,
+                confidence: s.confidence,
+                kind: SensorKind::Camera,
+                observed_at: self.observed_at,
+            })
+            .collect()
+    }
 }
 
 /// What each reading of a batch did, in the batch's order, and totals.
@@ -523,6 +567,68 @@ pub struct SpotServiceChange {
 }
 
 // ----- pricing ------------------------------------------------------------------------------------
+
+/// `GET /v1/facilities/{id}`: the facility as the list shows it, with what its history says about
+/// the hours ahead.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FacilityDetail {
+    pub facility: FacilitySummary,
+    pub forecast: Forecast,
+}
+
+/// Predicted availability, from the occupancy the server samples every five minutes (the last four
+/// weeks, by local weekday and hour). Empty where there is no history yet.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Forecast {
+    /// When the facility usually fills up (95% taken), on weekdays and at weekends, where it does.
+    pub usually_full: Vec<UsuallyFull>,
+    /// The next twelve hours, from the start of the current one.
+    pub hours: Vec<ForecastHour>,
+    /// The hour of the `arrival` asked for, if one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_arrival: Option<ForecastHour>,
+    /// Days of history the forecast stands on.
+    pub history_days: u32,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsuallyFull {
+    /// `weekdays` or `weekends`.
+    pub days: String,
+    /// Local time, `HH:MM`.
+    pub by: String,
+    /// "Usually full by 09:00 on weekdays".
+    pub text: String,
+}
+
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastHour {
+    /// Start of the hour.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+    /// Forecast free spots; absent without history for that hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free: Option<u32>,
+    /// Forecast share taken, per mille.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occupancy_permille: Option<u16>,
+}
+
+/// Query of `GET /v1/facilities/{id}`.
+#[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FacilityDetailQuery {
+    /// Planned arrival (RFC 3339), within the next seven days: the forecast for its hour.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<String>, format = DateTime))]
+    #[serde(default)]
+    pub arrival: Option<Timestamp>,
+}
 
 /// Query of `GET /v1/facilities/{id}/quote`: what a planned stay would cost, line by line.
 #[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]

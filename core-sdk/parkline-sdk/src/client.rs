@@ -9,11 +9,11 @@ use parkline_domain::permit::Permit;
 use parkline_domain::pricing::{Quote, RatePlan};
 use parkline_domain::reservation::Reservation;
 use parkline_protocol::{
-    AccountView, ApiError, ApplyValidation, Availability, BestSpots, ConfirmSignup, FacilityPage,
-    FacilitySummary, GateDecision, GateEvent, IssuedSecret, LayoutView, LoginRequest, Me, MyData, NewDevice,
-    Notice, OverrideOutcome, OverrideRequest, PaymentRequest, Receipt, RefreshRequest, RefundRequest,
-    ReservationRequest, ReservationWindow, SessionView, SignupStarted, TokenResponse, TopUpRequest,
-    ValidationRequest, WebhookRequest, WebhookView,
+    AccountView, ApiError, ApplyValidation, Availability, BestSpots, ConfirmSignup, FacilityDetail,
+    FacilityPage, FacilitySummary, GateDecision, GateEvent, IssuedSecret, LayoutView, LoginRequest, Me,
+    MyData, NewDevice, Notice, OverrideOutcome, OverrideRequest, PaymentRequest, Receipt, RefreshRequest,
+    RefundRequest, ReservationRequest, ReservationWindow, SessionView, SignupStarted, TokenResponse,
+    TopUpRequest, ValidationRequest, WebhookRequest, WebhookView,
 };
 use reqwest::Method;
 use serde::Serialize;
@@ -193,6 +193,20 @@ impl Client {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// A facility with its live counts and predicted availability (when it usually fills up, the free
+    /// spots forecast for the next hours and at `arrival`), or the cached one when offline.
+    pub async fn facility(
+        &self,
+        facility: &str,
+        arrival: Option<Timestamp>,
+    ) -> Result<Cached<FacilityDetail>> {
+        let path = match arrival {
+            Some(at) => format!("/v1/facilities/{facility}?arrival={at}"),
+            None => format!("/v1/facilities/{facility}"),
+        };
+        self.cached(&format!("facility:{facility}"), &path).await
     }
 
     /// A facility's live availability per floor and zone, or the cached one when offline.

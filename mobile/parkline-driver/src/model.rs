@@ -5,7 +5,7 @@ use jiff::{SignedDuration, Timestamp};
 use parkline_domain::pricing::Quote;
 use parkline_domain::{LatLon, Money, VehicleClass};
 use parkline_protocol::{
-    Availability, FacilitySummary, PaymentRequest, Receipt, ReservationRequest, SessionView,
+    Availability, FacilitySummary, Forecast, PaymentRequest, Receipt, ReservationRequest, SessionView,
 };
 use parkline_protocol::{Notice, StreamMessage};
 use parkline_sdk::{Client, Command, Event, Outcome, Realtime};
@@ -80,6 +80,8 @@ pub enum Payment {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Detail {
     pub summary: FacilitySummary,
+    /// When it usually fills up and what to expect at the planned arrival.
+    pub forecast: Forecast,
     pub availability: Availability,
     pub quote: Option<Quote>,
     pub fetched_at: Timestamp,
@@ -159,12 +161,10 @@ impl Driver {
     }
 
     pub async fn detail(&self, facility: &str, plan: Plan) -> Result<Detail, parkline_sdk::Error> {
-        let all = self.client.facilities().await?;
-        let summary = all
-            .value
-            .into_iter()
-            .find(|f| f.id == facility)
-            .ok_or_else(|| parkline_sdk::Error::Protocol(format!("no facility {facility}")))?;
+        // The server forecasts up to a week ahead.
+        let week = Timestamp::now() + SignedDuration::from_hours(24 * 7);
+        let arrival = (plan.from < week).then_some(plan.from);
+        let detail = self.client.facility(facility, arrival).await?.value;
         let availability = self.client.availability(facility).await?;
         let quote = if availability.offline {
             None
@@ -172,7 +172,8 @@ impl Driver {
             self.client.quote(facility, self.vehicle.class, plan.from, plan.to).await.ok()
         };
         Ok(Detail {
-            summary,
+            summary: detail.facility,
+            forecast: detail.forecast,
             quote,
             fetched_at: availability.fetched_at,
             offline: availability.offline,

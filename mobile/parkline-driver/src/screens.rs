@@ -199,6 +199,7 @@ pub fn DetailScreen(state: Load<Detail>) -> Element {
                             div { class: "chip", "EV {a.free_ev_charger}" }
                             div { class: "chip", "Accessible {a.free_accessible}" }
                         }
+                        Outlook { forecast: d.forecast.clone(), time_zone: d.summary.time_zone.clone() }
                         h2 { "Floors" }
                         table { class: "floors",
                             for f in a.floors.iter() {
@@ -231,6 +232,29 @@ pub fn DetailScreen(state: Load<Detail>) -> Element {
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// What the facility's history says: when it usually fills up, and the free spots to expect at the
+/// planned arrival. Nothing without history.
+#[component]
+fn Outlook(forecast: parkline_protocol::Forecast, time_zone: String) -> Element {
+    let arrival = forecast.at_arrival.as_ref().and_then(|h| {
+        let local = jiff::tz::TimeZone::get(&time_zone).map(|tz| h.at.to_zoned_datetime(tz)).ok()?;
+        Some((local.strftime("%a %H:%M").to_string(), h.free?))
+    });
+    if forecast.usually_full.is_empty() && arrival.is_none() {
+        return rsx! {};
+    }
+    rsx! {
+        div { class: "outlook",
+            for full in forecast.usually_full.iter() {
+                div { class: "usually-full", "{full.text}" }
+            }
+            if let Some((when, free)) = arrival {
+                div { class: "at-arrival", "About {free} free at your arrival ({when}), from past weeks" }
             }
         }
     }

@@ -143,8 +143,15 @@ fn facility_detail_shows_floors_quote_and_reserve() {
         "time_zone": "America/Los_Angeles", "counts": counts(30, 100), "free_by_class": by_class,
         "free_ev_charger": 4, "free_accessible": 2, "freshness": fresh
     });
+    // Monday 1 December 2036, 10:00 in Seattle: about 4 free then, from past weeks.
+    let forecast = serde_json::json!({
+        "usually_full": [{"days": "weekdays", "by": "09:00", "text": "Usually full by 09:00 on weekdays"}],
+        "hours": [], "at_arrival": {"at": "2036-12-01T18:00:00Z", "free": 4, "occupancy_permille": 960},
+        "history_days": 28
+    });
     let ready = |offline: bool, quoted: Option<Quote>| Detail {
         summary: serde_json::from_value(summary.clone()).unwrap(),
+        forecast: serde_json::from_value(forecast.clone()).unwrap(),
         availability: serde_json::from_value(availability.clone()).unwrap(),
         quote: quoted,
         fetched_at: Timestamp::now(),
@@ -163,9 +170,14 @@ fn facility_detail_shows_floors_quote_and_reserve() {
         "Reserve",
         "cancellation",
         "Notify me when a spot",
+        "Usually full by 09:00 on weekdays",
+        "About 4 free at your arrival (Mon 10:00)",
     ] {
         assert!(html.contains(text), "{text} in {html}");
     }
+    // Without history there is nothing to say, and nothing is said.
+    let unknown = Detail { forecast: Default::default(), ..ready(false, None) };
+    assert!(!detail(Load::Ready(unknown)).contains("outlook"));
     assert!(html.contains("width: 20%") && html.contains("width: 40%"), "floor bars in proportion");
     let offline = detail(Load::Ready(ready(true, None)));
     assert!(offline.contains("Offline") && offline.contains("No price while offline"));

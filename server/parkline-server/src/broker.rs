@@ -1,8 +1,8 @@
 //! The MQTT broker's password and ACL files, in Mosquitto's formats, written by the server so the broker
 //! knows each sensor gateway: it signs in as `gateway-<id>` with its device token and may publish only
-//! to `parkline/<its facility>/gateway-<id>/sensors/+`; the server itself may only read readings. The
-//! server checks the same on every message (`mqtt.rs`), so a gateway revoked before the broker
-//! reloads its files is refused all the same.
+//! to `parkline/<its facility>/gateway-<id>/sensors/+` and `.../cameras/+`; the server itself may only
+//! read readings. The server checks the same on every message (`mqtt.rs`), so a gateway revoked before
+//! the broker reloads its files is refused all the same.
 //!
 //! Written at start and whenever a gateway is issued or revoked, each file replaced whole (written
 //! aside, then renamed); the broker reads them again on `SIGHUP` (`systemctl reload mosquitto`).
@@ -42,6 +42,11 @@ pub fn topic(facility: &str, device: i64, sensor: &str) -> String {
     format!("parkline/{facility}/{}/sensors/{sensor}", username(device))
 }
 
+/// The topic a gateway publishes a camera's per-spot reports to.
+pub fn camera_topic(facility: &str, device: i64, camera: &str) -> String {
+    format!("parkline/{facility}/{}/cameras/{camera}", username(device))
+}
+
 /// `secret` hashed as a line of Mosquitto's password file expects: `$7$iterations$salt$hash`.
 pub fn password_hash(secret: &str) -> String {
     let mut salt = [0u8; 12];
@@ -59,13 +64,18 @@ pub async fn write(files: Option<&BrokerFiles>, store: &dyn Store) -> crate::err
     let mut acl = String::from("# Written by parkline-server; changes are overwritten.\n");
     if let Some((user, password)) = &files.server {
         passwords.push_str(&format!("{user}:{}\n", password_hash(password)));
-        acl.push_str(&format!("\nuser {user}\ntopic read parkline/+/+/sensors/+\n"));
+        acl.push_str(&format!(
+            "\nuser {user}\ntopic read parkline/+/+/sensors/+\ntopic read parkline/+/+/cameras/+\n"
+        ));
     }
     for (id, facility, hash) in &gateways {
         let Some(hash) = hash else { continue };
         let user = username(*id);
         passwords.push_str(&format!("{user}:{hash}\n"));
-        acl.push_str(&format!("\nuser {user}\ntopic write parkline/{facility}/{user}/sensors/+\n"));
+        acl.push_str(&format!(
+            "\nuser {user}\ntopic write parkline/{facility}/{user}/sensors/+\n\
+             topic write parkline/{facility}/{user}/cameras/+\n"
+        ));
     }
     let dir = files.dir.clone();
     tokio::task::spawn_blocking(move || -> std::io::Result<()> {

@@ -35,7 +35,7 @@ pub struct Settings {
     /// Days to keep plates and plate images of finished stays [default: 90].
     #[arg(long, env = "PARKLINE_PII_RETENTION_DAYS")]
     pub pii_retention_days: Option<u32>,
-    /// `stripe`, or `simulated` (accepts test cards, moves no money: demos and tests only). Required to
+    /// `stripe`, `paypal`, or `simulated` (accepts test cards, moves no money: demos and tests only). Required to
     /// serve: a server never takes fake payments unless told to; `demo` uses `simulated`.
     #[arg(long, env = "PARKLINE_PAYMENT_PROVIDER")]
     pub payment_provider: Option<String>,
@@ -45,6 +45,15 @@ pub struct Settings {
     /// Stripe's API address [default: https://api.stripe.com].
     #[arg(long, env = "PARKLINE_STRIPE_API_BASE")]
     pub stripe_api_base: Option<String>,
+    /// PayPal REST app's client id, with `payment_provider = paypal`.
+    #[arg(long, env = "PARKLINE_PAYPAL_CLIENT_ID")]
+    pub paypal_client_id: Option<String>,
+    /// PayPal REST app's secret, with `payment_provider = paypal`.
+    #[arg(long, env = "PARKLINE_PAYPAL_SECRET", hide_env_values = true)]
+    pub paypal_secret: Option<Secret>,
+    /// PayPal's API address [default: https://api-m.paypal.com; the sandbox is https://api-m.sandbox.paypal.com].
+    #[arg(long, env = "PARKLINE_PAYPAL_API_BASE")]
+    pub paypal_api_base: Option<String>,
     /// Lifetime of access tokens in seconds [default: 900].
     #[arg(long, env = "PARKLINE_ACCESS_TOKEN_TTL_S")]
     pub access_token_ttl_s: Option<u32>,
@@ -127,6 +136,9 @@ impl Settings {
             payment_provider,
             stripe_secret_key,
             stripe_api_base,
+            paypal_client_id,
+            paypal_secret,
+            paypal_api_base,
             access_token_ttl_s,
             min_confidence,
             debounce_ms,
@@ -172,6 +184,9 @@ impl Settings {
             payment_provider: self.payment_provider,
             stripe_secret_key: self.stripe_secret_key,
             stripe_api_base: self.stripe_api_base,
+            paypal_client_id: self.paypal_client_id,
+            paypal_secret: self.paypal_secret,
+            paypal_api_base: self.paypal_api_base,
             access_token_ttl_s: self.access_token_ttl_s.unwrap_or(900),
             min_confidence,
             debounce_ms: self.debounce_ms.unwrap_or(5_000),
@@ -206,6 +221,9 @@ pub struct Config {
     pub payment_provider: Option<String>,
     pub stripe_secret_key: Option<Secret>,
     pub stripe_api_base: Option<String>,
+    pub paypal_client_id: Option<String>,
+    pub paypal_secret: Option<Secret>,
+    pub paypal_api_base: Option<String>,
     pub access_token_ttl_s: u32,
     pub min_confidence: f64,
     pub debounce_ms: u32,
@@ -260,12 +278,15 @@ mod tests {
         let settings = Settings {
             jwt_secret: Some("jwt-secret-jwt-secret-jwt-secret-42".into()),
             stripe_secret_key: Some("sk_live_secret_key".into()),
+            paypal_secret: Some("paypal-app-secret".into()),
             mqtt_url: Some("mqtt://server:broker-password@broker".into()),
             mail_url: Some("smtp://parkline:mail-password@mail.example.com".into()),
             ..Settings::default()
         };
         let shown = format!("{settings:?} {:?}", settings.clone().resolve().unwrap());
-        for secret in ["jwt-secret-jwt", "sk_live_secret", "broker-password", "mail-password"] {
+        for secret in
+            ["jwt-secret-jwt", "sk_live_secret", "paypal-app-secret", "broker-password", "mail-password"]
+        {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
     }

@@ -112,10 +112,16 @@ pub struct FacilityLive {
     flights: Mutex<HashMap<SpotIdx, Flight>>,
     /// Held by whoever plans, saves and applies a change to this facility.
     pub writer: tokio::sync::Mutex<()>,
+    /// Its demand profile by local weekday and hour with the days of history behind it, and when it
+    /// was made: drivers' forecasts (`forecast.rs`) make it again once it is an hour old.
+    pub demand: Mutex<Option<(Timestamp, Arc<Demand>)>>,
     /// Streamed updates, for subscribers: made when the first one comes (most facilities of a large
     /// city have none at a time, and a channel costs 40 KB).
     updates: OnceLock<broadcast::Sender<Arc<Update>>>,
 }
+
+/// A facility's demand profile by local weekday and hour, and the days of history it was made from.
+pub type Demand = (parkline_domain::demand::WeekProfile, u32);
 
 /// What changes as sensors and staff report.
 #[derive(Debug, Clone)]
@@ -197,6 +203,7 @@ impl FacilityLive {
             rates: RwLock::new(None),
             inside: Mutex::default(),
             recent_events: Mutex::default(),
+            demand: Mutex::default(),
             gates: Mutex::default(),
             claims: Mutex::default(),
             flights: Mutex::default(),

@@ -1,5 +1,6 @@
 //! Sensor readings over MQTT: `parkline/<facility>/gateway-<id>/sensors/<sensor>`, the same JSON as a
-//! reading of the HTTP ingest, through the same rules. Each gateway signs in to the broker as itself
+//! reading of the HTTP ingest, and cameras' per-spot reports on
+//! `parkline/<facility>/gateway-<id>/cameras/<camera>` (a [`CameraReport`]), through the same rules. Each gateway signs in to the broker as itself
 //! and the broker's ACL lets it publish under its own name and facility only ([`crate::broker`]); the
 //! server checks the same again, from its own list of active gateways, so a reading counts only if the
 //! gateway in its topic is an active gateway of the facility in its topic.
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use parkline_domain::sensor::SensorKind;
-use parkline_protocol::SensorReading;
+use parkline_protocol::{CameraReport, SensorReading};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
@@ -22,7 +23,7 @@ use tokio::sync::{mpsc, watch};
 use crate::app::App;
 use crate::occupancy;
 
-pub const TOPIC_FILTER: &str = "parkline/+/+/sensors/+";
+pub const TOPIC_FILTERS: [&str; 2] = ["parkline/+/+/sensors/+", "parkline/+/+/cameras/+"];
 
 /// Most messages applied as one batch.
 const BATCH: usize = 500;
@@ -159,16 +160,21 @@ impl Gateways {
     }
 }
 
-/// Turns a message into a reading, or says why it cannot be one.
-fn reading(app: &App, gateways: &Gateways, publish: &Publish) -> Result<SensorReading, String> {
+/// Turns a message into readings (one, or a camera's per spot), or says why it cannot.
+fn readings(app: &App, gateways: &Gateways, publish: &Publish) -> Result<Vec<SensorReading>, String> {
     let parts: Vec<&str> = publish.topic.split('/').collect();
-    let ["parkline", facility, gateway, "sensors", sensor] = parts[..] else {
+    let ["parkline", facility, gateway, what @ ("sensors" | "cameras"), sensor] = parts[..] else {
         return Err(format!("unexpected topic {:?}", publish.topic));
     };
     let id = gateway.strip_prefix("gateway-").and_then(|id| id.parse::<i64>().ok());
     match id.and_then(|id| gateways.by_id.get(&id)) {
         Some(own) if own == facility => {}
         _ => return Err(format!("{gateway:?} is not an active sensor gateway of {facility:?}")),
+    }
+    if what == "cameras" {
+        let report: CameraReport =
+            serde_json::from_slice(&publish.payload).map_err(|e| format!("bad camera report: {e}"))?;
+        return Ok(report.readings(facility, sensor));
     }
     let p: Payload = serde_json::from_slice(&publish.payload).map_err(|e| format!("bad payload: {e}"))?;
     if p.facility.as_deref().is_some_and(|f| f != facility)
@@ -184,7 +190,7 @@ fn reading(app: &App, gateways: &Gateways, publish: &Publish) -> Result<SensorRe
             live.facility.spot(idx).code.clone()
         }
     };
-    Ok(SensorReading {
+    Ok(vec![SensorReading {
         facility: facility.to_owned(),
         spot,
         sensor: Some(sensor.to_owned()),
@@ -192,7 +198,7 @@ fn reading(app: &App, gateways: &Gateways, publish: &Publish) -> Result<SensorRe
         confidence: p.confidence,
         kind: p.kind,
         observed_at: p.observed_at,
-    })
+    }])
 }
 
 /// Subscribes and applies readings until `stopped`.
@@ -214,10 +220,10 @@ pub async fn run(app: App, opts: MqttOptions, mut stopped: watch::Receiver<bool>
                     Err(_) => break,
                 }
             }
-            let parsed: Vec<Result<SensorReading, String>> =
-                batch.iter().map(|p| reading(&app_, &gateways, p)).collect();
+            let parsed: Vec<Result<Vec<SensorReading>, String>> =
+                batch.iter().map(|p| readings(&app_, &gateways, p)).collect();
             let readings: Vec<SensorReading> =
-                parsed.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
+                parsed.iter().filter_map(|r| r.as_ref().ok()).flatten().cloned().collect();
             for e in parsed.iter().filter_map(|r| r.as_ref().err()) {
                 metrics::counter!("parkline_mqtt_refused_total", "stage" => "parse").increment(1);
                 tracing::warn!(error = %e, "MQTT message refused");
@@ -250,8 +256,10 @@ pub async fn run(app: App, opts: MqttOptions, mut stopped: watch::Receiver<bool>
         match event {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                 tracing::info!(session_present = ack.session_present, "connected to the MQTT broker");
-                if let Err(e) = client.subscribe(TOPIC_FILTER, QoS::AtLeastOnce).await {
-                    tracing::warn!(error = %e, "MQTT subscribe failed");
+                for filter in TOPIC_FILTERS {
+                    if let Err(e) = client.subscribe(filter, QoS::AtLeastOnce).await {
+                        tracing::warn!(error = %e, filter, "MQTT subscribe failed");
+                    }
                 }
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {

@@ -233,8 +233,10 @@ fn plan(
             let change = &mut work[i];
             let outcome = change.after.sensor.observe(&item.reading, rules);
             if outcome == Outcome::Changed {
+                // The history keeps what the spot's sensors say together, and how sure that is.
+                let belief = change.after.sensor.belief(item.reading.at, rules);
                 change.source = item.source;
-                change.confidence = Some(item.reading.confidence);
+                change.confidence = Some(belief.map_or(item.reading.confidence, |b| b.confidence));
                 change.at = item.reading.at;
             }
             outcomes[item.index] = outcome;
@@ -273,10 +275,12 @@ fn resolve(
     let spot = facility.facility.spot_by_code(&r.spot).ok_or_else(|| {
         Error::api(ErrorCode::UnknownSpot, format!("no spot {:?} in {}", r.spot, r.facility))
     })?;
-    if let Some(sensor) = &r.sensor {
-        match facility.facility.spot_by_sensor(sensor) {
-            Some(s) if s == spot => {}
-            Some(_) => {
+    // Without a sensor id, a reading is the spot's first sensor's.
+    let slot = match &r.sensor {
+        None => 0,
+        Some(sensor) => match facility.facility.sensor_slot(spot, sensor) {
+            Some(slot) => slot,
+            None if facility.facility.has_sensor(sensor) => {
                 return Err(Error::api(
                     ErrorCode::UnknownSensor,
                     format!("sensor {sensor:?} does not watch spot {}", r.spot),
@@ -288,12 +292,12 @@ fn resolve(
                     format!("no sensor {sensor:?} in {}", r.facility),
                 ));
             }
-        }
-    }
+        },
+    };
     // Stored times are milliseconds; truncating here keeps memory and database in exact agreement, so a
     // resent reading is still a duplicate after a restart.
     let at = Timestamp::from_millisecond(r.observed_at.as_millisecond()).unwrap_or(r.observed_at);
-    let reading = Reading { occupied: r.occupied, confidence: r.confidence, at };
+    let reading = Reading { occupied: r.occupied, confidence: r.confidence, at, kind: r.kind, slot };
     reading.validate(now, rules).map_err(|e| Error::validation(e.to_string()))?;
     Ok((facility, Resolved { index, spot, reading, source: r.kind.as_str() }))
 }

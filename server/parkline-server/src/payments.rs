@@ -146,7 +146,10 @@ pub async fn refund(
     }
     let reference = match &payment.provider_ref {
         Some(reference) => {
-            Some(settled(app, app.payments.refund(reference, req.amount_minor, &entry_key).await)?)
+            let currency = Currency::new(&payment.currency)
+                .map_err(|e| anyhow::anyhow!("payment {payment_key}: {e}"))?;
+            let amount = Money::new(req.amount_minor, currency);
+            Some(settled(app, app.payments.refund(reference, amount, &entry_key).await)?)
         }
         // Cash taken at a lane is given back in cash.
         None => None,

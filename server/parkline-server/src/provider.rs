@@ -1,8 +1,9 @@
 //! The card processor port: a charge, what the processor answered, and the simulated processor used
-//! by the demo and tests. Stripe's adapter is in `stripe.rs`; the settings choose one in `app.rs`.
+//! by the demo and tests. Stripe's adapter is in `stripe.rs`, PayPal's in `paypal.rs`; the settings
+//! choose one in `setup.rs`.
 
 use async_trait::async_trait;
-use parkline_domain::Currency;
+use parkline_domain::{Currency, Money};
 
 /// A charge to make at the provider.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,12 +30,8 @@ pub enum Outcome {
 pub trait Provider: Send + Sync + std::fmt::Debug {
     fn name(&self) -> &'static str;
     async fn charge(&self, charge: &Charge) -> anyhow::Result<Outcome>;
-    async fn refund(
-        &self,
-        reference: &str,
-        amount_minor: i64,
-        idempotency_key: &str,
-    ) -> anyhow::Result<Outcome>;
+    /// Gives `amount` of the payment `reference` back to where it came from.
+    async fn refund(&self, reference: &str, amount: Money, idempotency_key: &str) -> anyhow::Result<Outcome>;
 }
 
 /// No provider named (the command-line tools): every charge and refund fails as a provider error.
@@ -51,7 +48,7 @@ impl Provider for Unconfigured {
         anyhow::bail!("no payment provider is configured")
     }
 
-    async fn refund(&self, _: &str, _: i64, _: &str) -> anyhow::Result<Outcome> {
+    async fn refund(&self, _: &str, _: Money, _: &str) -> anyhow::Result<Outcome> {
         anyhow::bail!("no payment provider is configured")
     }
 }
@@ -85,7 +82,12 @@ impl Provider for Simulated {
         })
     }
 
-    async fn refund(&self, _reference: &str, _amount: i64, idempotency_key: &str) -> anyhow::Result<Outcome> {
+    async fn refund(
+        &self,
+        _reference: &str,
+        _amount: Money,
+        idempotency_key: &str,
+    ) -> anyhow::Result<Outcome> {
         Ok(Outcome::Succeeded {
             reference: format!("sim_re_{}", &crate::auth::sha256_hex(idempotency_key)[..20]),
         })

@@ -27,7 +27,7 @@ pub fn check_payments(config: &Config) -> anyhow::Result<()> {
     if config.payment_provider.is_none() {
         anyhow::bail!(
             "no payment provider is set: set payment_provider (PARKLINE_PAYMENT_PROVIDER, --payment-provider) \
-             to `stripe`, or to `simulated` to accept test cards that move no money (demos and tests only)"
+             to `stripe` or `paypal`, or to `simulated` to accept test cards that move no money (demos and tests only)"
         );
     }
     Ok(())
@@ -111,7 +111,7 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// The provider the settings name: `stripe` or `simulated`. With none, payments fail as a provider
+/// The provider the settings name: `stripe`, `paypal` or `simulated`. With none, payments fail as a provider
 /// error (the command-line tools take none); serving needs one named ([`check_payments`]).
 fn provider(config: &Config) -> anyhow::Result<Arc<dyn Provider>> {
     let Some(name) = config.payment_provider.as_deref() else { return Ok(Arc::new(Unconfigured)) };
@@ -129,7 +129,19 @@ fn provider(config: &Config) -> anyhow::Result<Arc<dyn Provider>> {
             let base = config.stripe_api_base.as_deref().unwrap_or("https://api.stripe.com");
             Ok(Arc::new(crate::stripe::Stripe::new(base, key)?))
         }
-        other => anyhow::bail!("unknown payment_provider {other:?}: use simulated or stripe"),
+        "paypal" => {
+            let (Some(id), Some(secret)) =
+                (config.paypal_client_id.as_deref(), config.paypal_secret.as_deref())
+            else {
+                anyhow::bail!(
+                    "payment_provider = paypal needs paypal_client_id and paypal_secret \
+                     (PARKLINE_PAYPAL_CLIENT_ID, PARKLINE_PAYPAL_SECRET)"
+                )
+            };
+            let base = config.paypal_api_base.as_deref().unwrap_or("https://api-m.paypal.com");
+            Ok(Arc::new(crate::paypal::PayPal::new(base, id, secret)?))
+        }
+        other => anyhow::bail!("unknown payment_provider {other:?}: use simulated, stripe or paypal"),
     }
 }
 

@@ -6,6 +6,7 @@
 //! provider error, retried by the caller with the same key.
 
 use async_trait::async_trait;
+use parkline_domain::Money;
 use serde::Deserialize;
 
 use crate::provider::{Charge, Outcome, Provider};
@@ -98,8 +99,8 @@ impl Provider for Stripe {
         self.post("/v1/payment_intents", &c.idempotency_key, &form).await
     }
 
-    async fn refund(&self, reference: &str, amount_minor: i64, key: &str) -> anyhow::Result<Outcome> {
-        let form = [("payment_intent", reference.to_owned()), ("amount", amount_minor.to_string())];
+    async fn refund(&self, reference: &str, amount: Money, key: &str) -> anyhow::Result<Outcome> {
+        let form = [("payment_intent", reference.to_owned()), ("amount", amount.minor.to_string())];
         self.post("/v1/refunds", key, &form).await
     }
 }

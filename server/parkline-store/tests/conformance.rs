@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use jiff::Timestamp;
+use parkline_domain::fusion::Evidence;
 use parkline_domain::permit::Permit;
 use parkline_domain::plate::Plate;
 use parkline_domain::pricing::RatePlan;
 use parkline_domain::reservation::{Reservation, Status as ReservationStatus};
-use parkline_domain::sensor::SensorTrack;
+use parkline_domain::sensor::{SensorKind, SensorTrack};
 use parkline_domain::{Direction, Facility, LayoutFile, SpotStatus, Vehicle, VehicleClass};
 use parkline_protocol::{DeviceKind, Role};
 use parkline_store::testing::{Backend, TestDb};
@@ -62,6 +63,15 @@ async fn spot_states_and_history_persist(store: &Arc<dyn Store>) {
                     last_reading: Some(at(i as i64)),
                     last_change: (i % 3 == 0).then(|| at(i as i64 - 1)),
                     pending: (i % 5 == 0).then(|| (i % 2 != 0, at(i as i64))),
+                    // Each sensor's evidence, some slots empty, confidences that are not round.
+                    evidence: std::array::from_fn(|slot| {
+                        ((i + slot) % 3 != 0).then(|| Evidence {
+                            kind: [SensorKind::Camera, SensorKind::Magnetic][(i + slot) % 2],
+                            occupied: (i + slot) % 4 == 0,
+                            confidence: 0.853 + slot as f32 / 7.0 * 0.1,
+                            at: at(i as i64 - slot as i64),
+                        })
+                    }),
                 },
             },
         })

@@ -63,6 +63,7 @@ pub fn route_table() -> Vec<Route> {
         route("POST", "/v1/admin/operators", Only(ADMINS), Open, post(v1::admin::create_operator)),
         route("GET", "/v1/facilities", Public, Open, get(v1::facilities::list)),
         route("POST", "/v1/facilities", Only(MANAGERS), Reach, post(v1::admin::import_facility)),
+        route("GET", "/v1/facilities/{id}", Public, Open, get(v1::facilities::detail)),
         route("GET", "/v1/facilities/{id}/availability", Public, Open, get(v1::facilities::availability)),
         route("GET", "/v1/facilities/{id}/best-spots", Public, Open, get(v1::facilities::best_spots)),
         route("GET", "/v1/facilities/{id}/layout", Public, Open, get(v1::facilities::layout)),
@@ -77,6 +78,13 @@ pub fn route_table() -> Vec<Route> {
             put(v1::admin::set_spot_service),
         ),
         route("POST", "/v1/sensors/events", Only(&[SensorGateway, Admin]), Reach, post(v1::sensors::ingest)),
+        route(
+            "POST",
+            "/v1/facilities/{id}/cameras/{camera}/occupancy",
+            Only(&[SensorGateway, Admin]),
+            At(Facility),
+            post(v1::sensors::camera),
+        ),
         // Spot changes are public data; a person also hears their own notices.
         route("GET", "/v1/stream", Only(&Actor::ALL), Open, get(v1::stream::stream))
             .for_keys_with("occupancy"),

@@ -13,7 +13,7 @@ use crate::{AuditRow, Delivery, LedgerEntry, LedgerKind, SessionExit, SessionRec
 
 /// The columns [`SpotRow`] reads.
 pub(super) const SPOT_COLUMNS: &str = "spot, occupied, out_of_service, held, last_reading_ms, last_change_ms, \
-     pending_occupied, pending_since_ms";
+     pending_occupied, pending_since_ms, evidence";
 
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct SpotRow {
@@ -25,6 +25,7 @@ pub(super) struct SpotRow {
     last_change_ms: Option<i64>,
     pending_occupied: Option<i64>,
     pending_since_ms: Option<i64>,
+    evidence: Option<String>,
 }
 
 /// A spot's row with its facility, for loading every facility at once.
@@ -51,6 +52,10 @@ impl SpotRow {
                     last_reading: opt_ts(self.last_reading_ms)?,
                     last_change: opt_ts(self.last_change_ms)?,
                     pending,
+                    evidence: match self.evidence {
+                        Some(json) => from_json("a spot's sensor evidence", &json)?,
+                        None => Default::default(),
+                    },
                 },
             },
         })

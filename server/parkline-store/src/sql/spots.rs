@@ -23,7 +23,7 @@ pub(super) async fn write_spots(conn: &mut AnyConnection, spots: &[(&str, &SpotR
         .iter()
         .map(|(facility, s)| {
             let t = &s.status.sensor;
-            serde_json::json!([
+            Ok(serde_json::json!([
                 facility,
                 s.spot,
                 i64::from(t.occupied),
@@ -33,19 +33,21 @@ pub(super) async fn write_spots(conn: &mut AnyConnection, spots: &[(&str, &SpotR
                 t.last_change.map(ms),
                 t.pending.map(|(v, _)| i64::from(v)),
                 t.pending.map(|(_, since)| ms(since)),
-            ])
+                t.evidence.iter().any(Option::is_some).then(|| to_json(&t.evidence)).transpose()?,
+            ]))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let sql = format!(
         "INSERT INTO spot_status (facility_id, spot, occupied, out_of_service, held, last_reading_ms, \
-         last_change_ms, pending_occupied, pending_since_ms) \
+         last_change_ms, pending_occupied, pending_since_ms, evidence) \
          SELECT value->>0, value->>1, CAST(value->>2 AS BIGINT), CAST(value->>3 AS BIGINT), \
          CAST(value->>4 AS BIGINT), CAST(value->>5 AS BIGINT), CAST(value->>6 AS BIGINT), \
-         CAST(value->>7 AS BIGINT), CAST(value->>8 AS BIGINT) FROM {} WHERE true \
+         CAST(value->>7 AS BIGINT), CAST(value->>8 AS BIGINT), value->>9 FROM {} WHERE true \
          ON CONFLICT (facility_id, spot) DO UPDATE SET occupied = excluded.occupied, \
          out_of_service = excluded.out_of_service, held = excluded.held, \
          last_reading_ms = excluded.last_reading_ms, last_change_ms = excluded.last_change_ms, \
-         pending_occupied = excluded.pending_occupied, pending_since_ms = excluded.pending_since_ms",
+         pending_occupied = excluded.pending_occupied, pending_since_ms = excluded.pending_since_ms, \
+         evidence = excluded.evidence",
         json_rows(conn)
     );
     sqlx::query(AssertSqlSafe(sql)).bind(to_json(&rows)?).execute(&mut *conn).await?;

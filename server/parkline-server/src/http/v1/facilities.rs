@@ -2,7 +2,8 @@
 
 use axum::extract::{Path, State};
 use parkline_protocol::{
-    ApiError, Availability, BestSpots, BestSpotsQuery, FacilityPage, FacilityQuery, LayoutView,
+    ApiError, Availability, BestSpots, BestSpotsQuery, FacilityDetail, FacilityDetailQuery, FacilityPage,
+    FacilityQuery, LayoutView,
 };
 
 use crate::app::App;
@@ -21,6 +22,19 @@ pub async fn list(
     Query(q): Query<FacilityQuery>,
 ) -> Result<axum::Json<FacilityPage>> {
     Ok(axum::Json(directory::find(&app, &q)?))
+}
+
+/// One facility with its live counts and predicted availability: when it usually fills up, the free
+/// spots to expect over the next twelve hours and at a planned `arrival`.
+#[utoipa::path(get, path = "/v1/facilities/{id}", tag = "facilities",
+    params(("id" = String, Path, description = "facility id"), FacilityDetailQuery),
+    responses((status = 200, body = FacilityDetail), (status = 404, body = ApiError), (status = 422, body = ApiError)))]
+pub async fn detail(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Query(q): Query<FacilityDetailQuery>,
+) -> Result<axum::Json<FacilityDetail>> {
+    Ok(axum::Json(crate::forecast::detail(&app, &id, &q).await?))
 }
 
 /// Free and occupied spots of one facility, per floor and zone.

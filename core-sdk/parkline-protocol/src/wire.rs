@@ -1117,9 +1117,14 @@ pub enum StreamRequest {
         #[serde(default)]
         zone: Option<String>,
         /// Only spots becoming free that a plain vehicle of this class may use: "tell me when a spot
-        /// for my car frees up". Sequence numbers then skip the changes left out.
+        /// for my car frees up". Sequence numbers then skip the changes left out. A signed-in person
+        /// watching is also told, with nearby alternatives, when the facility is nearly full.
         #[serde(default)]
         watch: Option<VehicleClass>,
+        /// The signed-in person is driving here in a vehicle of this class: they are told, with nearby
+        /// alternatives that fit it, if the facility becomes nearly full (95%).
+        #[serde(default)]
+        navigating: Option<VehicleClass>,
     },
     Unsubscribe {
         facility: String,
@@ -1155,7 +1160,8 @@ pub enum StreamMessage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notice {
     pub id: i64,
-    /// `entry_confirmed`, `reservation_reminder`, `payment_reminder`, `overstay` or `no_show`.
+    /// `entry_confirmed`, `reservation_reminder`, `payment_reminder`, `overstay`, `no_show` or
+    /// `nearly_full`.
     pub kind: String,
     /// The reservation or session it is about.
     pub subject: String,
@@ -1163,6 +1169,21 @@ pub struct Notice {
     pub text: String,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
+    /// For `nearly_full`: nearby places with room for the person's vehicle, nearest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<Alternative>,
+}
+
+/// A place to go instead.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alternative {
+    pub facility: String,
+    pub name: String,
+    /// From the full facility, straight line.
+    pub distance_m: u32,
+    /// Free spots the vehicle fits, when the notice was sent.
+    pub free: u32,
 }
 
 impl StreamMessage {
@@ -1196,6 +1217,12 @@ pub enum AlertKind {
     LprConfidence,
     /// A reservation whose driver did not come (last 24 hours).
     NoShow,
+    /// More than 2% of a facility's card charges through one provider failed (declined or the provider
+    /// erred) in the last hour, of at least ten.
+    PaymentFailures,
+    /// Fewer than 95% of a gate's plate reads stood in the last seven days (staff corrected the rest),
+    /// of at least twenty.
+    LprAccuracy,
 }
 
 /// Something staff should look at, computed from the live state. `id` names one occurrence, so an

@@ -1,10 +1,12 @@
 //! Alerts for staff, computed from the live state when asked: sensors silent, facilities near full,
-//! vehicles overstaying, busy gates gone idle, plate reads losing confidence, reservations not kept. An alert's id names one occurrence (the silence after a given reading, a
+//! vehicles overstaying, busy gates gone idle, plate reads losing confidence, reservations not kept;
+//! and from the database: card charges failing (over 2% in the last hour, per facility and provider),
+//! plate reads that staff had to correct (under 95% right at a gate over seven days). An alert's id names one occurrence (the silence after a given reading, a
 //! session, a local day), so an acknowledgement covers that occurrence and a recurrence is new.
 
 use std::collections::HashMap;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use parkline_protocol::{Acknowledgement, Alert, AlertKind, ErrorCode};
 
 use crate::app::App;
@@ -14,6 +16,16 @@ use crate::live::demand_permille;
 
 /// A facility this full (taken per thousand spots in service) raises an alert.
 pub const CAPACITY_ALERT_PERMILLE: u16 = 950;
+/// Card charges looked at for the failure rate, and how many at least before it means anything.
+pub const PAYMENT_WINDOW: SignedDuration = SignedDuration::from_hours(1);
+pub const PAYMENT_MIN_TRIED: u32 = 10;
+/// Failed charges above this share (per mille) raise an alert.
+pub const PAYMENT_FAILURE_PERMILLE: u32 = 20;
+/// Plate reads looked at per gate for accuracy, and how many at least.
+pub const LPR_WINDOW: SignedDuration = SignedDuration::from_hours(24 * 7);
+pub const LPR_MIN_READS: u32 = 20;
+/// Reads standing below this share (per mille) raise an alert.
+pub const LPR_ACCURACY_PERMILLE: u32 = 950;
 
 /// The current alerts of facilities within reach, with their acknowledgements; unacknowledged first,
 /// then newest.
@@ -65,6 +77,8 @@ async fn current(app: &App, now: Timestamp) -> Result<Vec<Alert>> {
             acknowledged: None,
         });
     }
+    alerts.extend(payment_failures(app, now).await?);
+    alerts.extend(plate_accuracy(app, now).await?);
     for f in app.live.all() {
         let id = &f.facility.id;
         let mut silent = f.silent_sensors();
@@ -149,6 +163,60 @@ async fn current(app: &App, now: Timestamp) -> Result<Vec<Alert>> {
                 });
             }
         }
+    }
+    Ok(alerts)
+}
+
+/// Facilities whose card charges through a provider failed more than 2% of the time in the last hour.
+/// One occurrence per local day and provider.
+async fn payment_failures(app: &App, now: Timestamp) -> Result<Vec<Alert>> {
+    let mut alerts = Vec::new();
+    for (facility, provider, tried, failed) in app.store.payment_attempts_since(now - PAYMENT_WINDOW).await? {
+        if tried < PAYMENT_MIN_TRIED || failed * 1000 <= tried * PAYMENT_FAILURE_PERMILLE {
+            continue;
+        }
+        let Some(f) = app.live.get(&facility) else { continue };
+        let day = now.to_zoned_datetime(f.tz.clone()).date();
+        alerts.push(Alert {
+            id: format!("payment_failures:{facility}:{provider}:{day}"),
+            kind: AlertKind::PaymentFailures,
+            facility: facility.clone(),
+            subject: provider.clone(),
+            text: format!(
+                "{failed} of {tried} card payments at {} through {provider} failed in the last hour ({:.1}%).",
+                f.facility.name,
+                f64::from(failed) * 100.0 / f64::from(tried)
+            ),
+            since: now,
+            acknowledged: None,
+        });
+    }
+    Ok(alerts)
+}
+
+/// Entry gates whose plate reads staff corrected more than 5% of the time over seven days (an
+/// attendant's `set_plate`). One occurrence per local day and gate.
+async fn plate_accuracy(app: &App, now: Timestamp) -> Result<Vec<Alert>> {
+    let mut alerts = Vec::new();
+    for (facility, gate, read, corrected) in app.store.plate_corrections_since(now - LPR_WINDOW).await? {
+        let right = read - corrected.min(read);
+        if read < LPR_MIN_READS || right * 1000 >= read * LPR_ACCURACY_PERMILLE {
+            continue;
+        }
+        let Some(f) = app.live.get(&facility) else { continue };
+        let day = now.to_zoned_datetime(f.tz.clone()).date();
+        alerts.push(Alert {
+            id: format!("lpr_accuracy:{gate}:{day}"),
+            kind: AlertKind::LprAccuracy,
+            facility: facility.clone(),
+            subject: gate.clone(),
+            text: format!(
+                "Gate {gate} read {:.1}% of plates right in the last 7 days: staff corrected {corrected} of {read}.",
+                f64::from(right) * 100.0 / f64::from(read)
+            ),
+            since: now,
+            acknowledged: None,
+        });
     }
     Ok(alerts)
 }

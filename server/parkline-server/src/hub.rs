@@ -2,8 +2,10 @@
 //! push. The notices themselves (what to tell whom, once) are in `notices.rs`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use parkline_domain::VehicleClass;
 use parkline_protocol::{Notice, StreamMessage};
 use tokio::sync::broadcast;
 
@@ -24,10 +26,36 @@ impl Sender for LogSender {
     }
 }
 
-/// The stream connections of each signed-in person, by user id.
+/// The stream connections of each signed-in person, by user id, and who is watching or driving to
+/// which facility (for the nearly-full notice).
 #[derive(Debug, Default)]
 pub struct Hub {
     people: Mutex<HashMap<i64, broadcast::Sender<Arc<Update>>>>,
+    coming: Arc<Mutex<ComingTo>>,
+    next: AtomicU64,
+}
+
+/// By facility, each watching or driving subscription's person and vehicle class, by subscription.
+type ComingTo = HashMap<String, HashMap<u64, (i64, VehicleClass)>>;
+
+/// A person watching a facility or driving to it, for as long as this lives (their subscription).
+#[derive(Debug)]
+pub struct Coming {
+    coming: Arc<Mutex<ComingTo>>,
+    facility: String,
+    id: u64,
+}
+
+impl Drop for Coming {
+    fn drop(&mut self) {
+        let mut coming = self.coming.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(here) = coming.get_mut(&self.facility) {
+            here.remove(&self.id);
+            if here.is_empty() {
+                coming.remove(&self.facility);
+            }
+        }
+    }
 }
 
 impl Hub {
@@ -35,6 +63,24 @@ impl Hub {
         let mut people = self.people.lock().unwrap_or_else(|p| p.into_inner());
         people.retain(|_, tx| tx.receiver_count() > 0);
         people.entry(user).or_insert_with(|| broadcast::channel(16).0).subscribe()
+    }
+
+    /// Notes that `user` wants a spot at `facility` for a vehicle of `class`, until the guard is dropped.
+    pub fn coming(&self, facility: &str, user: i64, class: VehicleClass) -> Coming {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut coming = self.coming.lock().unwrap_or_else(|p| p.into_inner());
+        coming.entry(facility.to_owned()).or_default().insert(id, (user, class));
+        Coming { coming: self.coming.clone(), facility: facility.to_owned(), id }
+    }
+
+    /// The people watching or driving to `facility` on this instance, with their vehicle class.
+    pub fn coming_to(&self, facility: &str) -> Vec<(i64, VehicleClass)> {
+        let coming = self.coming.lock().unwrap_or_else(|p| p.into_inner());
+        let mut people: Vec<_> =
+            coming.get(facility).map(|h| h.values().copied().collect()).unwrap_or_default();
+        people.sort_by_key(|(user, class)| (*user, class.index()));
+        people.dedup();
+        people
     }
 
     pub fn publish(&self, user: i64, notice: Notice) {

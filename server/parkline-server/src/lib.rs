@@ -148,6 +148,7 @@ async fn background(app: App, mut stopped: watch::Receiver<bool>) {
                 tracing::warn!(error = %e, "releasing no-shows failed; will retry");
             }
             notices::check(&app).await;
+            notices::nearly_full(&app).await;
             for facility in app.live.all() {
                 let flips = facility.check_silent_sensors(app.stale_before());
                 metrics::counter!("parkline_sensor_silence_changes_total").increment(flips as u64);

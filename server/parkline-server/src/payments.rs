@@ -25,6 +25,19 @@ pub(crate) fn settled(app: &App, outcome: anyhow::Result<Outcome>) -> Result<Str
     }
 }
 
+/// Notes how a card charge ended, for the payment-failure alert; a note that cannot be saved is logged,
+/// not allowed to fail the payment.
+async fn record_attempt(app: &App, facility: &str, outcome: &anyhow::Result<Outcome>, at: jiff::Timestamp) {
+    let how = match outcome {
+        Ok(Outcome::Succeeded { .. }) => "succeeded",
+        Ok(Outcome::Declined { .. }) => "declined",
+        Err(_) => "error",
+    };
+    if let Err(e) = app.store.record_payment_attempt(facility, app.payments.name(), how, at).await {
+        tracing::warn!(error = %e, facility, "a payment attempt could not be noted");
+    }
+}
+
 /// Checks a client's idempotency key.
 pub fn idempotency_key(header: Option<&str>) -> Result<String> {
     let key = header.map(str::trim).unwrap_or_default();
@@ -76,7 +89,13 @@ pub async fn pay(
         idempotency_key: entry_key.clone(),
         description: format!("Parking at {} (ticket {ticket})", facility.facility.name),
     };
-    let reference = if from_account { None } else { Some(settled(app, app.payments.charge(&charge).await)?) };
+    let reference = if from_account {
+        None
+    } else {
+        let outcome = app.payments.charge(&charge).await;
+        record_attempt(app, &facility.facility.id, &outcome, now).await;
+        Some(settled(app, outcome)?)
+    };
     let entry = LedgerEntry {
         key: entry_key.clone(),
         kind: LedgerKind::Payment,

@@ -225,6 +225,8 @@ async fn occupancy_is_sampled_every_five_minutes_and_queried_by_range(backend: B
 }
 
 on_both_backends!(
+    card_payments_failing_above_two_percent_raise_an_alert_that_clears,
+    plate_reads_staff_correct_too_often_raise_an_alert_that_clears,
     a_reservation_nobody_came_for_is_a_no_show_alert,
     a_car_let_out_offline_without_paying_is_an_open_balance,
     a_busy_gate_gone_quiet_and_plate_reads_losing_confidence_raise_alerts,
@@ -380,5 +382,86 @@ async fn a_reservation_nobody_came_for_is_a_no_show_alert(backend: Backend) {
     let alert = now.iter().find(|a| a["kind"] == "no_show").expect("a no-show alert");
     assert_eq!((alert["subject"].as_str(), alert["facility"].as_str()), (Some(id.as_str()), Some(LOT)));
     assert_eq!(alert["id"], format!("no_show:{id}"));
+    lane.close().await;
+}
+
+async fn card_payments_failing_above_two_percent_raise_an_alert_that_clears(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let s = &lane.s;
+    let manager = s.login(Role::Manager).await.access_token;
+    let d = lane.enter("pf-in", "PAYF01").await;
+    let ticket = d["ticket"]["id"].as_str().unwrap().to_owned();
+    s.clock.advance(SignedDuration::from_hours(3));
+    // One cent at a time: each is a charge through the (simulated) provider.
+    let pay = async |key: String, token: &str| {
+        let r = s
+            .http
+            .post(s.url(&format!("/v1/tickets/{ticket}/payments")))
+            .header("idempotency-key", key)
+            .json(&json!({"card_token": token, "amount_minor": 1}))
+            .send()
+            .await
+            .unwrap();
+        common::split(r).await.0
+    };
+    let failing =
+        |all: &[Value]| all.iter().filter(|a| a["kind"] == "payment_failures").cloned().collect::<Vec<_>>();
+    assert_eq!(pay("d".into(), "tok_chargeDeclined").await, 402);
+    for n in 0..8 {
+        assert_eq!(pay(format!("ok-{n}"), "tok_visa").await, 201);
+    }
+    // Nine tries are too few to judge; the tenth makes one failure in ten.
+    assert!(failing(&alerts(s, &manager).await).is_empty());
+    assert_eq!(pay("ok-8".into(), "tok_visa").await, 201);
+    let raised = failing(&alerts(s, &manager).await);
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(
+        (raised[0]["facility"].as_str(), raised[0]["subject"].as_str()),
+        (Some(LOT), Some("simulated"))
+    );
+    assert!(raised[0]["text"].as_str().unwrap().contains("1 of 10 card payments"), "{}", raised[0]);
+    // Forty more go through: one in fifty is 2%, not above it.
+    for n in 9..49 {
+        assert_eq!(pay(format!("ok-{n}"), "tok_visa").await, 201);
+    }
+    assert!(failing(&alerts(s, &manager).await).is_empty(), "cleared at 2%");
+    // A provider error counts as a failure too; an hour later the window has moved on.
+    assert_eq!(pay("e".into(), "tok_processingError").await, 502);
+    assert_eq!(failing(&alerts(s, &manager).await).len(), 1);
+    s.clock.advance(SignedDuration::from_mins(61));
+    assert!(failing(&alerts(s, &manager).await).is_empty(), "cleared as the hour passed");
+    lane.close().await;
+}
+
+async fn plate_reads_staff_correct_too_often_raise_an_alert_that_clears(backend: Backend) {
+    let Some(lane) = Lane::open(backend).await else { return };
+    let s = &lane.s;
+    let (manager, attendant) =
+        (s.login(Role::Manager).await.access_token, s.login(Role::Attendant).await.access_token);
+    let accuracy =
+        |all: &[Value]| all.iter().filter(|a| a["kind"] == "lpr_accuracy").cloned().collect::<Vec<_>>();
+    // Twenty cars in; the attendant corrects two plates the camera misread (90% right).
+    let mut tickets = Vec::new();
+    for n in 0..20 {
+        let d = lane.enter(&format!("acc-{n}"), &format!("ACC{n:03}")).await;
+        tickets.push(d["ticket"]["id"].as_str().unwrap().to_owned());
+    }
+    assert!(accuracy(&alerts(s, &manager).await).is_empty());
+    for (n, ticket) in tickets.iter().take(2).enumerate() {
+        let fix = json!({"action": "set_plate", "reason": "misread at entry", "session": ticket, "plate": format!("ACX{n:03}")});
+        let (status, body) =
+            s.post_as(Some(&attendant), &format!("/v1/gates/{}/overrides", common::lane::OUT), &fix).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let raised = accuracy(&alerts(s, &manager).await);
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(raised[0]["subject"], common::lane::IN, "the gate that read them");
+    assert!(raised[0]["text"].as_str().unwrap().contains("90.0% of plates right"), "{}", raised[0]);
+    assert!(raised[0]["text"].as_str().unwrap().contains("corrected 2 of 20"), "{}", raised[0]);
+    // Twenty more read right: 38 of 40 is 95%, which is not below it.
+    for n in 20..40 {
+        lane.enter(&format!("acc-{n}"), &format!("ACC{n:03}")).await;
+    }
+    assert!(accuracy(&alerts(s, &manager).await).is_empty(), "cleared at 95%");
     lane.close().await;
 }

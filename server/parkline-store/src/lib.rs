@@ -163,6 +163,9 @@ pub trait Sessions: Send + Sync {
     async fn validation(&self, code: &str) -> Result<Option<ValidationRecord>>;
     /// Applies a code to a session, counting the use, atomically.
     async fn apply_validation(&self, session: &str, code: &str, now: Timestamp) -> Result<Applied>;
+    /// Plates read at each entry gate since `since`, and how many of those stays staff corrected the
+    /// plate of (`set_plate`): `(facility, gate, read, corrected)`.
+    async fn plate_corrections_since(&self, since: Timestamp) -> Result<Vec<(String, String, u32, u32)>>;
 }
 
 /// The append-only ledger, balances derived from it, and the audit chain over it.
@@ -190,6 +193,17 @@ pub trait Ledger: Send + Sync {
     async fn audit_page(&self, after: i64, limit: u32) -> Result<Vec<AuditRow>>;
     /// The last `limit` rows of the audit chain, newest first.
     async fn audit_tail(&self, limit: u32) -> Result<Vec<AuditRow>>;
+    /// Records how a card charge at `facility` through `provider` ended: `succeeded`, `declined` or
+    /// `error`.
+    async fn record_payment_attempt(
+        &self,
+        facility: &str,
+        provider: &str,
+        outcome: &str,
+        at: Timestamp,
+    ) -> Result<()>;
+    /// Card charges since `since` per facility and provider: `(facility, provider, tried, failed)`.
+    async fn payment_attempts_since(&self, since: Timestamp) -> Result<Vec<(String, String, u32, u32)>>;
 }
 
 /// Reservations, permits and permit pools.
@@ -314,13 +328,15 @@ pub trait Identity: Send + Sync {
 /// acknowledgements of alerts.
 #[async_trait]
 pub trait Outbox: Send + Sync {
-    /// Records a notice for a person; `None` when they had this kind of notice about this subject already.
+    /// Records a notice for a person, with any places it suggests instead; `None` when they had this
+    /// kind of notice about this subject already.
     async fn insert_notice(
         &self,
         user: i64,
         kind: &str,
         subject: &str,
         text: &str,
+        alternatives: &[parkline_protocol::Alternative],
         now: Timestamp,
     ) -> Result<Option<i64>>;
     /// A person's latest notices, newest first.

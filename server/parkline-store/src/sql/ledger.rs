@@ -8,7 +8,7 @@ use parkline_protocol::OpenBalance;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
 use super::commit::Job;
-use super::rows::{AuditLinkRow, LEDGER_COLUMNS, LedgerRow};
+use super::rows::{AuditLinkRow, LEDGER_COLUMNS, LedgerRow, count};
 use super::{SqlStore, ms, ts};
 use crate::error::{Error, Result, corrupt};
 use crate::{ACCOUNT_METHOD, AuditRow, Durable, Ledger, LedgerEntry, LedgerKind, audit};
@@ -133,6 +133,37 @@ impl SqlStore {
 
 #[async_trait]
 impl Ledger for SqlStore {
+    async fn record_payment_attempt(
+        &self,
+        facility: &str,
+        provider: &str,
+        outcome: &str,
+        at: Timestamp,
+    ) -> Result<()> {
+        let _guard = self.write_guard().await;
+        sqlx::query(
+            "INSERT INTO payment_attempts (facility_id, provider, outcome, at_ms) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(facility)
+        .bind(provider)
+        .bind(outcome)
+        .bind(ms(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn payment_attempts_since(&self, since: Timestamp) -> Result<Vec<(String, String, u32, u32)>> {
+        let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+            "SELECT facility_id, provider, COUNT(*), SUM(CASE WHEN outcome = 'succeeded' THEN 0 ELSE 1 END) \
+             FROM payment_attempts WHERE at_ms >= $1 GROUP BY facility_id, provider ORDER BY facility_id, provider",
+        )
+        .bind(ms(since))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(f, p, tried, failed)| (f, p, count(tried), count(failed))).collect())
+    }
+
     fn queue_ledger(&self, entries: Vec<LedgerEntry>) -> Durable {
         Box::pin(self.committer.queue(Job::Ledger(entries)))
     }

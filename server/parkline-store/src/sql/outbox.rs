@@ -4,11 +4,11 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use parkline_protocol::{Acknowledgement, Notice};
+use parkline_protocol::{Acknowledgement, Alternative, Notice};
 use sqlx::{AnyConnection, AssertSqlSafe};
 
 use super::rows::DeliveryRow;
-use super::{SqlStore, ms, ts};
+use super::{SqlStore, from_json, ms, to_json, ts};
 use crate::error::Result;
 use crate::{Delivery, Outbox, OutboxEvent, WebhookRecord};
 
@@ -56,18 +56,20 @@ impl Outbox for SqlStore {
         kind: &str,
         subject: &str,
         text: &str,
+        alternatives: &[Alternative],
         now: Timestamp,
     ) -> Result<Option<i64>> {
         let (_guard, mut tx) = self.begin().await?;
         let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO notices (user_id, kind, subject, body, created_ms) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (user_id, kind, subject) DO NOTHING RETURNING id",
+            "INSERT INTO notices (user_id, kind, subject, body, created_ms, alternatives) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, kind, subject) DO NOTHING RETURNING id",
         )
         .bind(user)
         .bind(kind)
         .bind(subject)
         .bind(text)
         .bind(ms(now))
+        .bind((!alternatives.is_empty()).then(|| to_json(&alternatives)).transpose()?)
         .fetch_optional(&mut *tx)
         .await?;
         if id.is_some() {
@@ -91,27 +93,31 @@ impl Outbox for SqlStore {
     }
 
     async fn notice(&self, id: i64) -> Result<Option<(i64, Notice)>> {
-        let row: Option<(i64, i64, String, String, String, i64)> =
-            sqlx::query_as("SELECT id, user_id, kind, subject, body, created_ms FROM notices WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        row.map(|(id, user, kind, subject, text, at)| {
-            Ok((user, Notice { id, kind, subject, text, at: ts(at)? }))
+        let row: Option<(i64, i64, String, String, String, i64, Option<String>)> = sqlx::query_as(
+            "SELECT id, user_id, kind, subject, body, created_ms, alternatives FROM notices WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(id, user, kind, subject, text, at, alternatives)| {
+            Ok((user, notice(id, kind, subject, text, at, alternatives)?))
         })
         .transpose()
     }
 
     async fn notices(&self, user: i64, limit: u32) -> Result<Vec<Notice>> {
-        let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
-            "SELECT id, kind, subject, body, created_ms FROM notices WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+        let rows: Vec<(i64, String, String, String, i64, Option<String>)> = sqlx::query_as(
+            "SELECT id, kind, subject, body, created_ms, alternatives FROM notices WHERE user_id = $1 \
+             ORDER BY id DESC LIMIT $2",
         )
         .bind(user)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(id, kind, subject, text, at)| Ok(Notice { id, kind, subject, text, at: ts(at)? }))
+            .map(|(id, kind, subject, text, at, alternatives)| {
+                notice(id, kind, subject, text, at, alternatives)
+            })
             .collect()
     }
 
@@ -256,4 +262,19 @@ impl Outbox for SqlStore {
         .await?;
         rows.into_iter().map(|(id, note, by, at)| Ok((id, acknowledgement((note, by, at))?))).collect()
     }
+}
+
+fn notice(
+    id: i64,
+    kind: String,
+    subject: String,
+    text: String,
+    at: i64,
+    alternatives: Option<String>,
+) -> Result<Notice> {
+    let alternatives = match alternatives {
+        Some(json) => from_json("a notice's alternatives", &json)?,
+        None => Vec::new(),
+    };
+    Ok(Notice { id, kind, subject, text, at: ts(at)?, alternatives })
 }

@@ -214,6 +214,19 @@ impl SqlStore {
 
 #[async_trait]
 impl Sessions for SqlStore {
+    async fn plate_corrections_since(&self, since: Timestamp) -> Result<Vec<(String, String, u32, u32)>> {
+        let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+            "SELECT s.facility_id, s.entry_gate, COUNT(DISTINCT s.id), COUNT(DISTINCT o.session_id) \
+             FROM sessions s LEFT JOIN gate_overrides o ON o.session_id = s.id AND o.action = 'set_plate' \
+             WHERE s.entry_ms >= $1 AND s.plate_index IS NOT NULL \
+             GROUP BY s.facility_id, s.entry_gate ORDER BY s.facility_id, s.entry_gate",
+        )
+        .bind(ms(since))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(f, g, read, corrected)| (f, g, count(read), count(corrected))).collect())
+    }
+
     fn queue_gate_event(&self, write: GateWrite) -> Durable {
         Box::pin(self.committer.queue(Job::Gate(Box::new(write))))
     }

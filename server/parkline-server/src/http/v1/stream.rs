@@ -85,7 +85,8 @@ async fn connection(app: App, socket: WebSocket, person: Option<(i64, i64)>) {
                 heard = Instant::now();
                 match message {
                     Some(Ok(Message::Text(text))) => {
-                        if let Err((code, message, facility)) = request(&app, &text, &outbox, &mut subscriptions) {
+                        let who = person.map(|(id, _)| id);
+                        if let Err((code, message, facility)) = request(&app, &text, who, &outbox, &mut subscriptions) {
                             metrics::counter!("parkline_stream_refused_total").increment(1);
                             tracing::debug!(?code, message, "stream request refused");
                             let refused = StreamMessage::Error { code, message, facility };
@@ -170,13 +171,14 @@ fn error(code: ErrorCode, message: impl Into<String>) -> Refusal {
 fn request(
     app: &App,
     text: &str,
+    person: Option<i64>,
     outbox: &mpsc::Sender<Arc<Update>>,
     subscriptions: &mut HashMap<String, JoinHandle<()>>,
 ) -> Result<(), Refusal> {
     let req: StreamRequest = serde_json::from_str(text)
         .map_err(|e| error(ErrorCode::MalformedRequest, format!("bad request: {e}")))?;
     match req {
-        StreamRequest::Subscribe { facility, since, level, zone, watch } => {
+        StreamRequest::Subscribe { facility, since, level, zone, watch, navigating } => {
             let named = |(code, message, _): Refusal| (code, message, Some(facility.clone()));
             let live = app.live.get(&facility).ok_or_else(|| {
                 named(error(ErrorCode::UnknownFacility, format!("no facility {facility:?}")))
@@ -192,7 +194,11 @@ fn request(
             }
             let (app, outbox) = (app.clone(), outbox.clone());
             let filter = Filter { level, zone, watch };
+            // A signed-in person watching or driving here hears if it becomes nearly full.
+            let coming =
+                person.zip(navigating.or(watch)).map(|(user, class)| app.hub.coming(&facility, user, class));
             let task = tokio::spawn(async move {
+                let _coming = coming;
                 let follow = live.follow(since, app.stale_before());
                 forward(&app, &live, follow, &filter, &outbox).await;
             });

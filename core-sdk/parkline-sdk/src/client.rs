@@ -31,12 +31,21 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+/// Headers added to every request, computed at the time of the request (a trace context, say).
+pub type HeadersHook = Arc<dyn Fn() -> Vec<(String, String)> + Send + Sync>;
+
 struct Inner {
     http: reqwest::Client,
     base: String,
     token: RwLock<Option<String>>,
     cache: Option<Cache>,
+    headers: RwLock<Option<HeadersHook>>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("base", &self.base).finish_non_exhaustive()
+    }
 }
 
 impl Client {
@@ -50,7 +59,8 @@ impl Client {
             .build()
             .map_err(|e| Error::Protocol(e.to_string()))?;
         let base = base_url.trim_end_matches('/').to_owned();
-        Ok(Client { inner: Arc::new(Inner { http, base, token: RwLock::new(None), cache }) })
+        let (token, headers) = (RwLock::new(None), RwLock::new(None));
+        Ok(Client { inner: Arc::new(Inner { http, base, token, cache, headers }) })
     }
 
     pub fn base_url(&self) -> &str {
@@ -60,6 +70,12 @@ impl Client {
     /// Uses this bearer token (a person's access token, a device token or an API key) from now on.
     pub fn set_token(&self, token: Option<String>) {
         *self.inner.token.write().unwrap_or_else(|p| p.into_inner()) = token;
+    }
+
+    /// Adds the headers `hook` gives, asked afresh for each request: the kiosk sends its span's W3C
+    /// trace context this way, so the server's spans join the lane's trace.
+    pub fn set_headers_hook(&self, hook: Option<HeadersHook>) {
+        *self.inner.headers.write().unwrap_or_else(|p| p.into_inner()) = hook;
     }
 
     pub fn token(&self) -> Option<String> {
@@ -112,6 +128,10 @@ impl Client {
         }
         if let Some(key) = key {
             req = req.header("idempotency-key", key);
+        }
+        let hook = self.inner.headers.read().unwrap_or_else(|p| p.into_inner()).clone();
+        for (name, value) in hook.map(|hook| hook()).unwrap_or_default() {
+            req = req.header(name, value);
         }
         if let Some(body) = body {
             req = req.json(body);

@@ -46,6 +46,10 @@ pub struct Config {
     /// How long a lane waits for the server before deciding on its own.
     #[serde(default = "default_deadline_ms")]
     pub deadline_ms: u64,
+    /// An OTLP/HTTP collector for the lanes' spans (`http://collector:4318`); the server's spans of a
+    /// passage join the lane's trace. None are sent without it.
+    #[serde(default)]
+    pub otlp_endpoint: Option<String>,
     pub lanes: Vec<LaneConfig>,
 }
 

@@ -21,6 +21,7 @@ use parkline_protocol::{
 use parkline_sdk::{Client, Command, Outcome};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
 
 use crate::book::{Book, Stay};
 use crate::camera::{Camera, Frame};
@@ -163,6 +164,8 @@ impl Kiosk {
         deadline: Duration,
     ) -> Arc<Kiosk> {
         let queued = client.pending().map(|p| p.len()).unwrap_or(0);
+        // Each request carries the lane's trace context, so the server's spans join its passage.
+        client.set_headers_hook(Some(Arc::new(parkline_telemetry::outgoing)));
         Arc::new(Kiosk {
             client,
             facility: facility.to_owned(),
@@ -375,6 +378,8 @@ struct Passage {
     image: Option<String>,
     settle_by: Instant,
     frames: u32,
+    /// The passage's trace: its reads, the server's decision, the barrier.
+    span: tracing::Span,
 }
 
 /// A vehicle at an exit that must pay first (or at an entry the server refused).
@@ -385,6 +390,8 @@ struct Waiting {
     /// The stay the server found for it, if it found one.
     session: Option<String>,
     next_check: Instant,
+    /// Its passage's trace, which asking again (after paying at the lane, say) continues.
+    span: tracing::Span,
 }
 
 struct Lane {
@@ -442,8 +449,9 @@ impl Lane {
             Input::Frame(frame) => self.frame(frame).await,
             Input::Plate(read) => {
                 let now = Instant::now();
+                let span = self.passage_span();
                 let passage =
-                    Passage { arrived: now, image: read.image_ref.clone(), settle_by: now, frames: 1 };
+                    Passage { arrived: now, image: read.image_ref.clone(), settle_by: now, frames: 1, span };
                 self.observe(&read.text, read.confidence);
                 self.passage = Some(passage);
                 self.finish_passage().await;
@@ -458,12 +466,18 @@ impl Lane {
                 self.passage = None;
                 self.tracker = PlateTracker::default();
                 let event = GateEvent { ticket, ..self.event(read) };
-                self.decide(event, Instant::now()).await;
+                let span = self.passage_span();
+                self.decide(event, Instant::now()).instrument(span).await;
             }
             Input::PaidAtLane { amount_minor } => self.recheck(Some(amount_minor)).await,
             Input::Retry => self.recheck(None).await,
             Input::Override { reason, attendant } => self.override_gate(reason, attendant).await,
         }
+    }
+
+    /// A new passage's span: the root of its trace, which the server's spans join.
+    fn passage_span(&self) -> tracing::Span {
+        tracing::info_span!(parent: None, "lane.passage", gate = %self.gate, direction = ?self.direction)
     }
 
     fn event(&self, plate: Option<PlateRead>) -> GateEvent {
@@ -491,11 +505,20 @@ impl Lane {
         let busy =
             self.passage.is_some() || self.view.borrow().gate_status.is_some_and(|s| s.vehicle_on_loop);
         let last = self.scene.take();
+        // A frame of a vehicle belongs to its passage's trace from the first read on.
+        let span = match &self.passage {
+            Some(p) => p.span.clone(),
+            None if !continuous || busy => self.passage_span(),
+            None => tracing::Span::none(),
+        };
+        let parent = span.clone();
         let read = tokio::task::spawn_blocking(move || {
             let image = parkline_lpr::decode(&bytes)?;
             let scene = Scene::of(&image);
             let worth = !continuous || busy || last.as_ref().is_none_or(|l| l.differs(&scene));
-            let reading = if worth { Some(reader.read(&image)?) } else { None };
+            let read =
+                |image| tracing::info_span!(parent: &parent, "lane.read").in_scope(|| reader.read(image));
+            let reading = if worth { Some(read(&image)?) } else { None };
             Ok::<_, parkline_lpr::Error>((scene, reading))
         })
         .await;
@@ -516,6 +539,7 @@ impl Lane {
             image: Some(frame.source.clone()),
             settle_by: frame.arrived + SETTLE,
             frames: 0,
+            span,
         });
         passage.image.get_or_insert(frame.source);
         passage.frames += 1;
@@ -568,7 +592,7 @@ impl Lane {
                     image_ref: passage.image,
                 };
                 let event = self.event(Some(read));
-                self.decide(event, passage.arrived).await;
+                self.decide(event, passage.arrived).instrument(passage.span).await;
             }
             // The vehicle just let through, still in view.
             None if read_any => {}
@@ -586,6 +610,7 @@ impl Lane {
                 }
                 self.kiosk.client.gate_event(&self.gate, &event).await
             };
+            let ask = ask.instrument(tracing::info_span!("lane.ask_server", event = %event.event_id));
             match tokio::time::timeout(self.kiosk.deadline, ask).await {
                 Ok(Ok(decision)) => {
                     self.kiosk.set_online(true);
@@ -611,7 +636,8 @@ impl Lane {
                 None => return,
             },
         };
-        self.act(&event, decision, offline, arrived).await;
+        let barrier = tracing::info_span!("lane.act", command = ?decision.command, offline);
+        self.act(&event, decision, offline, arrived).instrument(barrier).await;
     }
 
     /// The lane's own decision, by the server's rules as far as the kiosk knows them. A passage that
@@ -690,6 +716,7 @@ impl Lane {
                     ticket: event.ticket.clone(),
                     session: decision.session.clone(),
                     next_check: Instant::now() + RECHECK,
+                    span: tracing::Span::current(),
                 })
             }
             _ => None,
@@ -766,7 +793,7 @@ impl Lane {
             ..self.event(waiting.plate.clone())
         };
         // Still refused: `act` keeps the vehicle waiting and schedules the next check.
-        self.decide(event, Instant::now()).await;
+        self.decide(event, Instant::now()).instrument(waiting.span).await;
     }
 
     /// The attendant lifts the barrier with their name and a reason. The server records it (with the

@@ -22,9 +22,21 @@ struct Cli {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let cli = Cli::parse();
     let config = parkline_kiosk::Config::load(&cli.config)?;
+    // Spans go to the collector from a thread of their own; kept until the kiosk stops.
+    let telemetry = config
+        .otlp_endpoint
+        .as_deref()
+        .map(|url| parkline_telemetry::Telemetry::otlp("parkline-kiosk", url))
+        .transpose()?;
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::EnvFilter::from_default_env())
+        .with(tracing_subscriber::fmt::layer())
+        .with(telemetry.as_ref().map(|t| t.layer()))
+        .init();
     if let Some(image) = cli.open_image {
         use std::io::Write;
         let bytes = parkline_kiosk::camera::open_image(&image, &config.seal()?)?;

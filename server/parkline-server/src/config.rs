@@ -100,6 +100,9 @@ pub struct Settings {
     /// `pretty` or `json` [default: pretty].
     #[arg(long, env = "PARKLINE_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// OTLP/HTTP collector to send spans to (`http://collector:4318`); none are sent without it.
+    #[arg(long, env = "PARKLINE_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
     /// Where mail goes (sign-up codes): `smtp://[user:password@]host[:port]` (add `?tls=required` for
     /// STARTTLS), `smtps://...` for TLS, or `log` (into the server's log: demos and tests only). Unset,
     /// drivers cannot sign up by themselves [default: none; `demo` uses `log`].
@@ -153,6 +156,7 @@ impl Settings {
             max_reading_age_s,
             login_rate_per_minute,
             log_format,
+            otlp_endpoint,
             mail_url,
             mail_from,
             webhook_allow_private
@@ -201,6 +205,7 @@ impl Settings {
             sensor_stale_after_s: self.sensor_stale_after_s.unwrap_or(60),
             max_reading_age_s: self.max_reading_age_s.unwrap_or(3600).max(1),
             json_logs: self.log_format.as_deref() == Some("json"),
+            otlp_endpoint: self.otlp_endpoint,
             mail_url: self.mail_url,
             mail_from: self.mail_from.unwrap_or_else(|| "Parkline <no-reply@parkline.localhost>".into()),
             outbound: crate::outbound::Outbound::parse(self.webhook_allow_private.as_deref())?,
@@ -238,6 +243,7 @@ pub struct Config {
     pub sensor_stale_after_s: u32,
     pub max_reading_age_s: u32,
     pub json_logs: bool,
+    pub otlp_endpoint: Option<String>,
     pub mail_url: Option<Secret>,
     pub mail_from: String,
     /// Where webhooks may be sent.

@@ -32,8 +32,17 @@ use parkline_store::{
 };
 
 /// Handles one gate event end to end; a reservation's holder hears that their vehicle is in.
+/// Decides a vehicle at a gate. Traced as `gate.event` (with `gate.decide`, `allocate`, `exit.price`,
+/// `payment` and `commit` inside), continuing the lane's trace when the kiosk sent one.
+#[tracing::instrument(name = "gate.event", skip_all,
+    fields(gate = gate_id, event = %event.event_id, command = tracing::field::Empty, session = tracing::field::Empty))]
 pub async fn handle(app: &App, gate_id: &str, event: GateEvent) -> Result<GateDecision> {
     let decision = decide(app, gate_id, event).await?;
+    let span = tracing::Span::current();
+    span.record("command", tracing::field::debug(decision.command));
+    if let Some(session) = &decision.session {
+        span.record("session", session.as_str());
+    }
     confirm_entry(app, gate_id, &decision).await;
     Ok(decision)
 }
@@ -117,23 +126,27 @@ async fn decide(app: &App, gate_id: &str, event: GateEvent) -> Result<GateDecisi
     };
 
     // Finish in a task of its own, so a client that hangs up cannot leave memory half-updated.
-    let finish = tokio::spawn(async move {
-        let result = attempt.finish(queued).await;
-        if result.is_err() {
-            // Let a retry try afresh rather than repeat this failure.
-            attempt.facility.forget_gate_event(&slot);
-        }
-        done.send_replace(Some(result.as_ref().map(Clone::clone).map_err(ToString::to_string)));
-        // Live traffic (not a lane's offline backlog) feeds the gate's health: opens and read confidence.
-        if let Ok(decision) = &result
-            && attempt.event.offline.is_none()
-        {
-            let confidence = attempt.event.plate.as_ref().map(|p| p.confidence);
-            let open = decision.command == GateCommand::Open;
-            attempt.facility.note_gate(&attempt.gate, attempt.now, open, confidence);
-        }
-        result
-    });
+    let span = tracing::Span::current();
+    let finish = tokio::spawn(tracing::Instrument::instrument(
+        async move {
+            let result = attempt.finish(queued).await;
+            if result.is_err() {
+                // Let a retry try afresh rather than repeat this failure.
+                attempt.facility.forget_gate_event(&slot);
+            }
+            done.send_replace(Some(result.as_ref().map(Clone::clone).map_err(ToString::to_string)));
+            // Live traffic (not a lane's offline backlog) feeds the gate's health: opens and read confidence.
+            if let Ok(decision) = &result
+                && attempt.event.offline.is_none()
+            {
+                let confidence = attempt.event.plate.as_ref().map(|p| p.confidence);
+                let open = decision.command == GateCommand::Open;
+                attempt.facility.note_gate(&attempt.gate, attempt.now, open, confidence);
+            }
+            result
+        },
+        span,
+    ));
     let decision = finish.await.map_err(|e| anyhow::anyhow!("gate event task: {e}"))??;
     metrics::counter!("parkline_gate_decisions_total", "reason" => format!("{:?}", decision.reason))
         .increment(1);
@@ -173,16 +186,18 @@ impl Attempt {
         let facility = &self.facility;
         let ctx =
             Ctx { facility, permits: &self.app.permits, gate: &self.gate, key: &self.key, now: self.now };
-        let (mut decision, mut session, mut spots, checked_in, mut ledger) = match self.direction {
-            Direction::Entry => {
-                let (d, s, spots, r) = ctx.entry(&self.event, self.plates.clone());
-                (d, s, spots, r, Vec::new())
-            }
-            Direction::Exit => {
-                let (d, s, spots, ledger) = ctx.exit(&self.event, &self.plates)?;
-                (d, s, spots, None, ledger)
-            }
-        };
+        let decide = tracing::info_span!("gate.decide", direction = ?self.direction);
+        let (mut decision, mut session, mut spots, checked_in, mut ledger) =
+            decide.in_scope(|| match self.direction {
+                Direction::Entry => {
+                    let (d, s, spots, r) = ctx.entry(&self.event, self.plates.clone());
+                    Ok::<_, Error>((d, s, spots, r, Vec::new()))
+                }
+                Direction::Exit => {
+                    let (d, s, spots, ledger) = ctx.exit(&self.event, &self.plates)?;
+                    Ok((d, s, spots, None, ledger))
+                }
+            })?;
         if self.direction == Direction::Exit
             && decision.command == GateCommand::Deny
             && recheck_leaving(&self.app, facility, &self.event, &self.plates).await?
@@ -219,7 +234,7 @@ impl Attempt {
         let mut replans = 0;
         loop {
             let Queued { decision, durable, undo, spots } = queued;
-            let saved = durable.await;
+            let saved = tracing::Instrument::instrument(durable, tracing::info_span!("commit")).await;
             let _writer = self.facility.writer.lock().await;
             let reread = self.facility.land(&spots, saved.is_err());
             let e = match saved {
@@ -482,6 +497,7 @@ impl Ctx<'_> {
                 zones.contains(&key)
             };
             let best = reserved.or_else(|| {
+                let _allocate = tracing::info_span!("allocate", class = ?vehicle.class).entered();
                 // Enough candidates to step over kept spots and, for a zoned permit, to find its zone.
                 let wanted = kept.len() + if zones.is_empty() { 1 } else { 64 };
                 let candidates: Vec<SpotIdx> = state
@@ -618,6 +634,7 @@ impl Ctx<'_> {
             }
         };
 
+        let _price = tracing::info_span!("exit.price", session = %session.id).entered();
         // A vehicle that entered on a permit has paid already.
         let (full, validated) = crate::stays::fee_parts(self.facility, &session, self.now)?;
         let fee = full - validated.iter().sum::<i64>();
@@ -625,6 +642,7 @@ impl Ctx<'_> {
         let ExitPlan { verdict, taken } = gate::exit(&departure(leaving));
         let mut ledger = Vec::new();
         if taken > 0 {
+            let _payment = tracing::info_span!("payment", method = "lane", amount_minor = taken).entered();
             ledger.push(self.entry_for("lane", LedgerKind::Payment, taken, Some(&session.id)));
             session.paid_minor += taken;
             session.last_paid = Some(self.now);

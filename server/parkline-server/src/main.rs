@@ -92,15 +92,24 @@ fn config(file: &Option<PathBuf>, flags: Settings) -> anyhow::Result<Config> {
     flags.or(from_file).resolve()
 }
 
-fn init_logs(json: bool) {
+/// Logs to standard output (JSON lines if `json`), and spans to an OTLP collector if `otlp` names one.
+/// Keep the returned telemetry alive: dropping it sends what is left.
+fn init_logs(json: bool, otlp: Option<&str>) -> anyhow::Result<Option<parkline_telemetry::Telemetry>> {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if json {
-        builder.json().init();
+    let fmt = if json {
+        tracing_subscriber::fmt::layer().json().boxed()
     } else {
-        builder.init();
-    }
+        tracing_subscriber::fmt::layer().boxed()
+    };
+    let telemetry =
+        otlp.map(|url| parkline_telemetry::Telemetry::otlp("parkline-server", url)).transpose()?;
+    let spans = telemetry.as_ref().map(|t| t.layer());
+    tracing_subscriber::registry().with(filter).with(fmt).with(spans).init();
+    Ok(telemetry)
 }
 
 #[tokio::main]
@@ -109,7 +118,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(flags) => {
             let config = config(&cli.config, flags)?;
-            init_logs(config.json_logs);
+            let _telemetry = init_logs(config.json_logs, config.otlp_endpoint.as_deref())?;
             let server = start(&config).await?;
             shutdown_signal().await;
             server.stop().await;
@@ -124,7 +133,7 @@ async fn main() -> anyhow::Result<()> {
             config.payment_provider.get_or_insert_with(|| "simulated".into());
             // And its mail (sign-up codes) goes into the log.
             config.mail_url.get_or_insert_with(|| "log".into());
-            init_logs(config.json_logs);
+            let _telemetry = init_logs(config.json_logs, config.otlp_endpoint.as_deref())?;
             let server = start(&config).await?;
             let tokens = demo::seed(&server.app).await?;
             demo::seed_history(&server.app, 4).await?;
@@ -153,7 +162,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::ImportLayout { settings, files, operator } => {
             let config = config(&cli.config, settings)?;
-            init_logs(config.json_logs);
+            init_logs(config.json_logs, None)?;
             let started = std::time::Instant::now();
             let app = setup::open(&config, Arc::new(SystemClock)).await?;
             let mut layouts = Vec::new();
@@ -178,7 +187,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::CreateUser { settings, email, role, operator } => {
             let config = config(&cli.config, settings)?;
-            init_logs(config.json_logs);
+            init_logs(config.json_logs, None)?;
             let password = match std::env::var("PARKLINE_NEW_PASSWORD") {
                 Ok(p) => p,
                 Err(_) => {

@@ -48,6 +48,7 @@ pub fn idempotency_key(header: Option<&str>) -> Result<String> {
 }
 
 /// Pays (part of) what an active session owes.
+#[tracing::instrument(name = "payment", skip_all, fields(provider = app.payments.name()))]
 pub async fn pay(
     app: &App,
     ticket: &str,

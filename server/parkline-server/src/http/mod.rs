@@ -54,11 +54,20 @@ pub fn router(app: App) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(record_metrics))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             Error::api(ErrorCode::Internal, "internal error; see the server log").into_response()
         }))
         .with_state(app)
+}
+
+/// A request's span, named by its route, continuing the trace the caller's `traceparent` names (a
+/// kiosk's passage, say).
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let route = req.extensions().get::<axum::extract::MatchedPath>().map_or(req.uri().path(), |p| p.as_str());
+    let span = tracing::info_span!("http.request", method = %req.method(), route = %route, status = tracing::field::Empty);
+    parkline_telemetry::incoming(req.headers(), &span);
+    span
 }
 
 /// Authenticates the caller (if credentials are sent), checks the route admits them, applies rate

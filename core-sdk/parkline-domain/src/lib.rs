@@ -6,6 +6,7 @@
 //! be tested at any instant and shared by the server and the clients.
 
 pub mod allocation;
+pub mod camera;
 pub mod claims;
 pub mod demand;
 pub mod fusion;

@@ -153,6 +153,8 @@ pub struct Kiosk {
     conflicts: Mutex<Vec<String>>,
     /// Bumped when something every lane shows changes (link, queue, conflicts).
     shared: watch::Sender<u64>,
+    /// The traces of the vehicles this kiosk let in, so each one's exit continues its entry's trace.
+    journeys: parkline_telemetry::Journeys,
 }
 
 impl Kiosk {
@@ -177,6 +179,7 @@ impl Kiosk {
             queued: AtomicUsize::new(queued),
             conflicts: Mutex::new(Vec::new()),
             shared: watch::channel(0).0,
+            journeys: Default::default(),
         })
     }
 
@@ -591,8 +594,13 @@ impl Lane {
                     alternatives: fused.alternatives.iter().map(|p| p.as_str().to_owned()).collect(),
                     image_ref: passage.image,
                 };
+                // A vehicle this kiosk let in: its exit continues the trace of its entry.
+                let resumed = match self.direction {
+                    Direction::Exit => self.kiosk.journeys.resume(&[read.text.as_str()], &passage.span),
+                    Direction::Entry => None,
+                };
                 let event = self.event(Some(read));
-                self.decide(event, passage.arrived).instrument(passage.span).await;
+                self.decide(event, passage.arrived).instrument(resumed.unwrap_or(passage.span)).await;
             }
             // The vehicle just let through, still in view.
             None if read_any => {}
@@ -636,6 +644,12 @@ impl Lane {
                 None => return,
             },
         };
+        if self.direction == Direction::Entry && decision.command == GateCommand::Open {
+            let plate = event.plate.as_ref().map(|p| p.text.as_str());
+            let ticket = decision.ticket.as_ref().map(|t| t.id.as_str());
+            let keys: Vec<&str> = plate.into_iter().chain(ticket).collect();
+            self.kiosk.journeys.remember(&keys);
+        }
         let barrier = tracing::info_span!("lane.act", command = ?decision.command, offline);
         self.act(&event, decision, offline, arrived).instrument(barrier).await;
     }

@@ -1,8 +1,9 @@
-//! One car's entry and exit traced end to end: each passage is one trace from the lane's plate read to
-//! the barrier, and the server's spans (request, gate decision, allocation, pricing, payment, commit)
-//! join it through the W3C `traceparent` the kiosk sends. An OTLP/HTTP receiver in the test decodes the
-//! exported protobuf. Both processes' spans share this test's exporter (the server runs in-process),
-//! so what ties them together is only the header on the wire.
+//! One car's stay traced end to end, entry and exit under one trace id: the entry passage's trace runs
+//! from the lane's plate read to the barrier, with the server's spans (request, gate decision,
+//! allocation, commit) joined through the W3C `traceparent` the kiosk sends; the exit continues it
+//! (`lane.exit`, linked to the exit passage's own read) with the server's pricing, payment and commit.
+//! An OTLP/HTTP receiver in the test decodes the exported protobuf. Both processes' spans share this
+//! test's exporter (the server runs in-process), so what ties them together is only the header.
 
 mod common;
 
@@ -81,13 +82,10 @@ async fn a_car_s_entry_and_exit_are_traced_from_the_lane_through_the_server() {
     };
     let passages: Vec<&ReceivedSpan> = spans.iter().filter(|s| s.name == "lane.passage").collect();
     let gate_of = |s: &ReceivedSpan| s.attribute("gate").unwrap_or_default().to_owned();
-    let entry_trace = passages.iter().find(|p| gate_of(p) == IN).expect("the entry passage").trace.clone();
-    let exit_trace = passages.iter().find(|p| gate_of(p) == OUT).expect("the exit passage").trace.clone();
-    assert_ne!(entry_trace, exit_trace);
-    let names = |trace: &str| -> Vec<String> {
-        spans.iter().filter(|s| s.trace == trace).map(|s| s.name.clone()).collect()
-    };
-    let (entered, left) = (names(&entry_trace), names(&exit_trace));
+    let entry = *passages.iter().find(|p| gate_of(p) == IN).expect("the entry passage");
+    let exit_read = *passages.iter().find(|p| gate_of(p) == OUT).expect("the exit passage");
+    let stay: Vec<&ReceivedSpan> = spans.iter().filter(|s| s.trace == entry.trace).collect();
+    let names: Vec<&str> = stay.iter().map(|s| s.name.as_str()).collect();
     for name in [
         "lane.passage",
         "lane.read",
@@ -98,37 +96,26 @@ async fn a_car_s_entry_and_exit_are_traced_from_the_lane_through_the_server() {
         "allocate",
         "commit",
         "lane.act",
-    ] {
-        assert!(entered.iter().any(|n| n == name), "{name} in the entry's trace: {entered:?}");
-    }
-    for name in [
-        "lane.passage",
-        "lane.read",
-        "lane.ask_server",
-        "http.request",
-        "gate.event",
+        "lane.exit",
         "exit.price",
         "payment",
-        "commit",
-        "lane.act",
     ] {
-        assert!(left.iter().any(|n| n == name), "{name} in the exit's trace: {left:?}");
+        assert!(names.contains(&name), "{name} in the stay's trace: {names:?}");
     }
-    // The server's request span is the child of the lane's call: the header carried it.
-    for trace in [&entry_trace, &exit_trace] {
-        let by_id = |id: &str| spans.iter().find(|s| s.id == id);
-        for request in spans.iter().filter(|s| &s.trace == trace && s.name == "http.request") {
-            let parent = by_id(&request.parent).expect("the request's parent was exported");
-            assert_eq!(parent.name, "lane.ask_server", "{request:?}");
-        }
+    // The exit's plate was read in a passage of its own, which the exit's part of the stay links to.
+    assert_ne!(exit_read.trace, entry.trace);
+    assert!(spans.iter().any(|s| s.trace == exit_read.trace && s.name == "lane.read"));
+    let resumed = stay.iter().find(|s| s.name == "lane.exit").unwrap();
+    assert_eq!(resumed.links, [(exit_read.trace.clone(), exit_read.id.clone())]);
+    // Every server request span is the child of the lane's call: the header carried it.
+    for request in stay.iter().filter(|s| s.name == "http.request") {
+        let parent =
+            spans.iter().find(|s| s.id == request.parent).expect("the request's parent was exported");
+        assert_eq!(parent.name, "lane.ask_server", "{request:?}");
     }
-    // Both gate events name the same stay.
-    let session = |trace: &str| {
-        spans
-            .iter()
-            .find(|s| s.trace == trace && s.name == "gate.event")
-            .and_then(|s| s.attribute("session").map(str::to_owned))
-    };
-    assert!(session(&entry_trace).is_some());
-    assert_eq!(session(&entry_trace), session(&exit_trace), "one car");
+    // The entry, the refused exit and the paid exit: three gate events of one stay.
+    let events: Vec<&&ReceivedSpan> = stay.iter().filter(|s| s.name == "gate.event").collect();
+    assert_eq!(events.len(), 3, "{events:?}");
+    let session = events[0].attribute("session").expect("the stay");
+    assert!(events.iter().all(|e| e.attribute("session") == Some(session)), "{events:?}");
 }

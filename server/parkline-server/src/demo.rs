@@ -114,7 +114,8 @@ pub async fn seed_history(app: &App, weeks: i64) -> Result<()> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     for (n, (id, _)) in LAYOUTS.iter().enumerate() {
         let Some(f) = app.live.get(id) else { continue };
-        if !app.store.occupancy_samples(id, start, now).await?.is_empty() {
+        // Samples from before the last hour: the server samples every facility as it starts.
+        if !app.store.occupancy_samples(id, start, now - SignedDuration::from_hours(1)).await?.is_empty() {
             continue;
         }
         let in_service = f.facility.capacity() as u32;

@@ -21,6 +21,8 @@ const HISTORY: SignedDuration = SignedDuration::from_hours(24 * 28);
 const KEEP: SignedDuration = SignedDuration::from_hours(1);
 /// Hours ahead in every answer.
 const AHEAD: u32 = 12;
+/// History a forecast needs: a week, so every weekday has been seen at least once.
+const MIN_HISTORY_DAYS: u32 = 7;
 
 /// The facility with its forecast; `arrival`, if given, must be within the next seven days.
 pub async fn detail(app: &App, id: &str, q: &FacilityDetailQuery) -> Result<FacilityDetail> {
@@ -33,6 +35,9 @@ pub async fn detail(app: &App, id: &str, q: &FacilityDetailQuery) -> Result<Faci
         return Err(Error::validation("arrival must be within the next seven days"));
     }
     let (profile, history_days) = &*profile(app, &live, now).await?;
+    // Too little history says nothing about a weekday's hours: no forecast rather than a guess.
+    let empty = demand::WeekProfile { cells: [[None; 24]; 7] };
+    let profile = if *history_days >= MIN_HISTORY_DAYS { profile } else { &empty };
     let in_service = {
         let t = live.read().occupancy.totals();
         t.free + t.occupied + t.held

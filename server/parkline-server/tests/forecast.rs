@@ -17,13 +17,15 @@ async fn a_facility_shows_when_it_is_usually_full_and_what_to_expect_at_arrival(
     let tz = jiff::tz::TimeZone::get("America/Los_Angeles").unwrap();
     let in_service = s.availability(LOT).await["counts"]["capacity"].as_u64().unwrap();
 
-    // Without history (the server has sampled only now) nobody is told the lot is usually full.
+    // Without history (the server has sampled only now) there is no forecast, only the live counts.
     let (status, body) = s.get(&format!("/v1/facilities/{LOT}")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["facility"]["id"], LOT);
     assert_eq!(body["forecast"]["usually_full"], serde_json::json!([]));
     assert_eq!(body["forecast"]["history_days"], 0);
-    assert_eq!(body["forecast"]["hours"].as_array().unwrap().len(), 12);
+    let hours = body["forecast"]["hours"].as_array().unwrap();
+    assert_eq!(hours.len(), 12);
+    assert!(hours.iter().all(|h| h.get("free").is_none()), "{body}");
 
     // Four weeks: weekdays 97% taken from 09:00 to 17:00 local time, 30% otherwise; weekends 60% at most.
     let mut samples = Vec::new();

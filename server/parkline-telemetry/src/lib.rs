@@ -87,6 +87,69 @@ pub fn incoming(headers: &http::HeaderMap, span: &tracing::Span) {
     }
 }
 
+/// The traces of vehicles inside, by what identifies them at the exit (plate, ticket): a car's exit
+/// continues the trace its entry began, so one trace holds its whole stay. Bounded: the oldest are
+/// forgotten first (an exit with no remembered entry is a trace of its own).
+#[derive(Debug, Default)]
+pub struct Journeys(std::sync::Mutex<Remembered>);
+
+#[derive(Debug, Default)]
+struct Remembered {
+    /// Key -> (when remembered, the trace).
+    traces: std::collections::HashMap<String, (u64, opentelemetry::Context)>,
+    /// Keys in the order remembered, with when: a key remembered again is not forgotten early.
+    order: std::collections::VecDeque<(String, u64)>,
+    next: u64,
+}
+
+/// Journeys remembered at most.
+const JOURNEYS: usize = 4096;
+
+impl Journeys {
+    /// Remembers the current span's trace under each of `keys`.
+    pub fn remember(&self, keys: &[&str]) {
+        let context = tracing::Span::current().context();
+        if !opentelemetry::trace::TraceContextExt::span(&context).span_context().is_valid() {
+            return;
+        }
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for key in keys {
+            let at = kept.next;
+            kept.next += 1;
+            kept.traces.insert((*key).to_owned(), (at, context.clone()));
+            kept.order.push_back(((*key).to_owned(), at));
+        }
+        while kept.traces.len() > JOURNEYS {
+            let Some((old, at)) = kept.order.pop_front() else { break };
+            if kept.traces.get(&old).is_some_and(|(when, _)| *when == at) {
+                kept.traces.remove(&old);
+            }
+        }
+    }
+
+    /// A `lane.exit` span continuing the journey one of `keys` names (forgotten from then on), linked
+    /// to `from` (the exit passage's own span, where its plate was read); `None` when none is known.
+    pub fn resume(&self, keys: &[&str], from: &tracing::Span) -> Option<tracing::Span> {
+        let context = {
+            let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            let (_, found) = keys.iter().find_map(|key| kept.traces.get(*key).cloned())?;
+            for key in keys {
+                kept.traces.remove(*key);
+            }
+            let Remembered { traces, order, .. } = &mut *kept;
+            order.retain(|(key, _)| traces.contains_key(key));
+            found
+        };
+        let span = tracing::info_span!(parent: None, "lane.exit");
+        let _ = span.set_parent(context);
+        let here = opentelemetry::trace::TraceContextExt::span(&from.context()).span_context().clone();
+        if here.is_valid() {
+            span.add_link(here);
+        }
+        Some(span)
+    }
+}
+
 /// OTLP over reqwest's blocking client, made on the exporting thread when first used.
 #[derive(Debug, Default)]
 struct Blocking(OnceLock<reqwest::blocking::Client>);

@@ -17,6 +17,8 @@ pub struct ReceivedSpan {
     pub id: String,
     pub parent: String,
     pub attributes: Vec<(String, String)>,
+    /// Spans it follows from in other traces: `(trace, span)`.
+    pub links: Vec<(String, String)>,
 }
 
 impl ReceivedSpan {
@@ -62,6 +64,7 @@ pub async fn receiver() -> (String, Received) {
                             .iter()
                             .map(|a| (a.key.clone(), text(a.value.as_ref())))
                             .collect(),
+                        links: span.links.iter().map(|l| (hex(&l.trace_id), hex(&l.span_id))).collect(),
                     });
                 }
             }

@@ -73,6 +73,30 @@ fn to_letter(c: char) -> Option<char> {
     })
 }
 
+/// The European countries with formats here.
+const EU_COUNTRIES: [&str; 8] = ["de", "fr", "gb", "it", "nl", "pl", "es", "hr"];
+
+/// A country's passenger-car plate shapes, without spaces and dashes (the reader drops them).
+fn eu_formats(country: &str) -> Option<&'static [&'static str]> {
+    Some(match country {
+        // District (1-3 letters), 1-2 letters, 1-4 digits; 8 characters at most.
+        "de" => &[
+            "LLDDDD", "LLDDD", "LLLDDD", "LLLLDDD", "LLLDDDD", "LLLLDDDD", "LLLLDD", "LLDDDDD", "LDDDD",
+            "LLDD",
+        ],
+        "fr" | "it" => &["LLDDDLL"],
+        "gb" => &["LLDDLLL"],
+        // The sidecodes in use since 1999.
+        "nl" => &["DDLLLD", "DLLLDD", "LLDDDL", "LDDDLL", "LLLDDL", "DLLDDD"],
+        // Voivodeship and county letters, then the vehicle's.
+        "pl" => &["LLDDDDD", "LLLDDDD", "LLLDDLL", "LLDDDLL", "LLLDLLL", "LLDLLDD"],
+        "es" => &["DDDDLLL"],
+        // Town, then 3-4 digits and 1-2 letters.
+        "hr" => &["LLDDDL", "LLDDDLL", "LLDDDDL", "LLDDDDLL"],
+        _ => return None,
+    })
+}
+
 /// A region's plate formats, most specific first, and whether it writes the letter O as zero.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Region {
@@ -126,26 +150,46 @@ impl Region {
         Some(Region::new(&format!("us-{state}"), formats, 2, true))
     }
 
-    /// Common European formats: Germany and Austria (letters then digits), France (`AB123CD`), the
-    /// Netherlands (`12ABC3`), the UK (`AB12CDE`), Italy (`AB123CD`), Spain (`1234ABC`), Poland.
+    /// Europe as a whole: the national formats below together. A union of many countries' shapes
+    /// cannot say which country a read is from, so it corrects nothing (a swap that fits some other
+    /// country's shape is as likely wrong as right: on the shared `eu` photos coercing into the union
+    /// made 3 good reads of 54 bad); the formats still say what is plate-shaped. Use a country's region
+    /// where the lane's country is known.
     pub fn eu() -> Region {
-        Region::new(
-            "eu",
-            &[
-                "LLDDDLL", "LLDDLLL", "DDDDLLL", "DDLLLD", "LLLDDDD", "LLDDDDD", "LLLLDDD", "LDDDDLL",
-                "LLLDDLL", "LLLDLL", "LLDLLDDD",
-            ],
-            2,
-            false,
-        )
+        let mut formats: Vec<&str> = Vec::new();
+        for country in EU_COUNTRIES {
+            for f in eu_formats(country).unwrap_or_default() {
+                if !formats.contains(f) {
+                    formats.push(f);
+                }
+            }
+        }
+        Region::new("eu", &formats, 0, false)
     }
 
-    /// A region by name: `us`, `us-<state>` (`us-ca`, `us-wa`, ...) or `eu`.
+    /// One European country's current formats (`de`, `fr`, `gb`, `it`, `nl`, `pl`, `es`, `hr`): few and
+    /// distinct enough that one look-alike swap into them is likely right.
+    pub fn eu_country(country: &str) -> Option<Region> {
+        Some(Region::new(&format!("eu-{country}"), eu_formats(country)?, 1, false))
+    }
+
+    /// Brazil: the old grey plates (`ABC1234`) and Mercosul's (`ABC1D23`). Brazilian plates print the
+    /// letter O and the digit 0 alike, and records write both as 0, as US ones do.
+    pub fn br() -> Region {
+        Region::new("br", &["LLLDDDD", "LLLDLDD"], 2, true)
+    }
+
+    /// A region by name: `us`, `us-<state>` (`us-ca`, `us-wa`, ...), `eu`, `eu-<country>` or `br`.
     pub fn by_name(name: &str) -> Option<Region> {
         match name {
             "us" => Some(Region::us()),
             "eu" => Some(Region::eu()),
-            _ => Region::us_state(name.strip_prefix("us-")?),
+            "br" => Some(Region::br()),
+            _ => match name.split_once('-')? {
+                ("us", state) => Region::us_state(state),
+                ("eu", country) => Region::eu_country(country),
+                _ => None,
+            },
         }
     }
 
@@ -209,11 +253,31 @@ mod tests {
         let ca = Region::us_state("ca").unwrap();
         // Would need three swaps to be DLLLDDD: left as read.
         assert_eq!(ca.correct("Z8S5XYZ").swaps, 0);
+        let fr = Region::by_name("eu-fr").unwrap();
+        // French AB-123-CD read with a 0 for an O in the letters: fixed, one swap at most.
+        assert_eq!(fr.correct("AB123C0").text, "AB123CO");
+        assert_eq!(fr.correct("AB1Z3CD").text, "AB123CD");
+        assert_eq!(fr.correct("A81Z3CD").text, "A81Z3CD");
+        // Europe as a whole corrects nothing: `1B80338` is a good read another country's shape
+        // (`LLDDDDD`) would have turned into `IB80338`.
         let eu = Region::eu();
-        // French AB-123-CD read with a 0 for an O in the letters: fixed.
-        assert_eq!(eu.correct("AB123C0").text, "AB123CO");
-        assert_eq!(eu.correct("AB1Z3CD").text, "AB123CD");
-        assert!(eu.fits("12ABC3") && !eu.fits("12AB"));
-        assert!(Region::by_name("mars").is_none() && Region::by_name("us-zz").is_none());
+        assert_eq!(eu.correct("1B80338").text, "1B80338");
+        assert_eq!(eu.correct("AB123C0").text, "AB123C0");
+        assert!(eu.fits("12ABC3") && eu.fits("AB12CDE") && !eu.fits("12AB"));
+        for name in ["mars", "us-zz", "eu-xx", "br-sp"] {
+            assert!(Region::by_name(name).is_none(), "{name}");
+        }
+    }
+
+    #[test]
+    fn brazil_reads_old_and_mercosul_plates() {
+        let br = Region::by_name("br").unwrap();
+        assert_eq!(br.correct("ABC1234").text, "ABC1234");
+        assert_eq!(br.correct("ABC1D23").text, "ABC1D23");
+        // A 2 read for a Z in the letters, an I for a 1 in the digits.
+        assert_eq!(br.correct("N2J6581").text, "NZJ6581");
+        assert_eq!(br.correct("0UPI442").text, "0UP1442");
+        // The letter O is written as 0, as the records write it.
+        assert_eq!(br.correct("OUP1442").text, "0UP1442");
     }
 }

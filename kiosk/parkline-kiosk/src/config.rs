@@ -21,7 +21,7 @@ pub struct Config {
     /// Where the offline cache, outbox and kept images live.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
-    /// Plate formats to read: `us`, `us-<state>`, `eu`.
+    /// Plate formats to read: `us`, `us-<state>`, `eu`, `eu-<country>` (`eu-de`, `eu-gb`, ...), `br`.
     #[serde(default = "default_region")]
     pub region: String,
     /// Where the kiosk's own HTTP API listens (plate-reading cameras push to it; attendant actions for

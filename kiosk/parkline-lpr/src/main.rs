@@ -12,7 +12,7 @@ use parkline_lpr::PlateRecognizer;
 #[derive(Debug, Parser)]
 #[command(name = "parkline-lpr", version, about = "Read licence plates in photos, offline")]
 struct Cli {
-    /// Plate formats: `us`, `us-<state>` (us-ca, us-wa, ...) or `eu`.
+    /// Plate formats: `us`, `us-<state>` (us-ca, us-wa, ...), `eu`, `eu-<country>` (eu-de, eu-fr, ...) or `br`.
     #[arg(long, default_value = "us", global = true)]
     region: String,
     #[command(subcommand)]

@@ -259,17 +259,25 @@ fn has_letter(text: &str) -> bool {
 /// The text the reads agree on most, weighing each by its confidence, with its weight's share of all
 /// `reads_made` (reads that were no plate count against every text).
 fn vote(plates: &[(String, f32)], reads_made: usize) -> Option<(String, f32)> {
-    let mut tally: Vec<(&str, f32)> = Vec::new();
+    // O and 0 are one glyph on most plates: reads that differ only there agree. Each group is told
+    // by its most confident spelling.
+    let key = |text: &str| text.replace('O', "0");
+    let mut tally: Vec<(String, &str, f32, f32)> = Vec::new();
     for (text, confidence) in plates {
-        match tally.iter_mut().find(|(t, _)| t == text) {
-            Some((_, sum)) => *sum += confidence,
-            None => tally.push((text, *confidence)),
+        match tally.iter_mut().find(|(k, ..)| *k == key(text)) {
+            Some((_, spelling, best, sum)) => {
+                *sum += confidence;
+                if *confidence > *best {
+                    (*spelling, *best) = (text, *confidence);
+                }
+            }
+            None => tally.push((key(text), text, *confidence, *confidence)),
         }
     }
     tally
         .into_iter()
-        .max_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal))
-        .map(|(text, sum)| (text.to_owned(), sum / reads_made.max(1) as f32))
+        .max_by(|a, b| a.3.partial_cmp(&b.3).unwrap_or(std::cmp::Ordering::Equal))
+        .map(|(_, text, _, sum)| (text.to_owned(), sum / reads_made.max(1) as f32))
 }
 
 #[cfg(test)]
@@ -278,6 +286,14 @@ mod tests {
 
     fn plates(reads: &[(&str, f32)]) -> Vec<(String, f32)> {
         reads.iter().map(|(t, c)| (t.to_string(), *c)).collect()
+    }
+
+    #[test]
+    fn reads_differing_only_in_o_and_zero_agree() {
+        let reads = plates(&[("Y09FEU", 0.8), ("OY09FEU", 0.45), ("0Y09FEU", 0.5)]);
+        let (text, share) = vote(&reads, 3).unwrap();
+        assert_eq!(text, "0Y09FEU", "the group's most confident spelling");
+        assert!((share - 0.95 / 3.0).abs() < 1e-6);
     }
 
     #[test]

@@ -46,6 +46,7 @@ pub struct Scores {
     pub plate_found: f64,
     pub p50_ms: f64,
     pub p95_ms: f64,
+    pub p99_ms: f64,
     /// `(image, expected, candidates)` of every top-1 miss.
     #[serde(skip)]
     pub misses: Vec<(String, String, Vec<String>)>,
@@ -89,6 +90,53 @@ pub fn evaluate(
         plate_found: found as f64 / n,
         p50_ms: at(0.5).unwrap_or(0.0),
         p95_ms: at(0.95).unwrap_or(0.0),
+        p99_ms: at(0.99).unwrap_or(0.0),
         misses,
     })
+}
+
+/// `(expected, read)` characters and how often the one was read for the other.
+pub type Confusion = ((char, char), usize);
+
+/// Which characters the misses read as which, most frequent first, from misses whose best read has the
+/// plate's length; and how many misses had another length (a character lost or added) or no read.
+pub fn confusions(misses: &[(String, String, Vec<String>)]) -> (Vec<Confusion>, usize) {
+    let mut counts: Vec<Confusion> = Vec::new();
+    let mut other_length = 0;
+    for (_, expected, got) in misses {
+        let Some(read) = got.first().filter(|r| r.chars().count() == expected.chars().count()) else {
+            other_length += 1;
+            continue;
+        };
+        for pair in expected.chars().zip(read.chars()).filter(|(e, r)| e != r) {
+            match counts.iter_mut().find(|(p, _)| *p == pair) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((pair, 1)),
+            }
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    (counts, other_length)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confusions_count_substituted_characters_and_length_errors() {
+        let miss = |expected: &str, got: &[&str]| {
+            (String::new(), expected.to_owned(), got.iter().map(|g| g.to_string()).collect::<Vec<_>>())
+        };
+        let misses = [
+            miss("NZJ6581", &["N2J6581"]),
+            miss("ABZ1234", &["AB21234", "ABZ1234"]),
+            miss("ABC1238", &["A8C123B"]),
+            miss("0UQ6314", &["UQ6314"]),
+            miss("FWE50", &[]),
+        ];
+        let (counts, other) = confusions(&misses);
+        assert_eq!(counts, [(('Z', '2'), 2), (('8', 'B'), 1), (('B', '8'), 1)]);
+        assert_eq!(other, 2);
+    }
 }

@@ -69,8 +69,19 @@ fn main() -> anyhow::Result<()> {
             println!("top-1 exact   {:.1}%", scores.top1 * 100.0);
             println!("top-5         {:.1}%", scores.top5 * 100.0);
             println!("plate found   {:.1}%", scores.plate_found * 100.0);
-            println!("latency       p50 {:.0} ms  p95 {:.0} ms", scores.p50_ms, scores.p95_ms);
+            println!(
+                "latency       p50 {:.0} ms  p95 {:.0} ms  p99 {:.0} ms",
+                scores.p50_ms, scores.p95_ms, scores.p99_ms
+            );
             println!("misses        {} in {}", scores.misses.len(), misses.display());
+            let (confused, other_length) = parkline_lpr::eval::confusions(&scores.misses);
+            let pairs: Vec<String> =
+                confused.iter().take(12).map(|((e, r), n)| format!("{e}->{r} x{n}")).collect();
+            println!(
+                "confusions    {} (read for expected)",
+                if pairs.is_empty() { "none".into() } else { pairs.join(", ") }
+            );
+            println!("other length  {other_length} (a character lost or added, or nothing read)");
         }
     }
     Ok(())

@@ -30,12 +30,13 @@ fn top1(set: &str, region: Region, photos_in_set: usize) -> Option<f64> {
     assert_eq!(photos.len(), photos_in_set);
     let scores = parkline_lpr::eval::evaluate(&reader, &photos, || {}).unwrap();
     println!(
-        "{set} photos ({name}): top-1 {:.1}%, top-5 {:.1}%, plate found {:.1}%; p50 {:.0} ms, p95 {:.0} ms",
+        "{set} photos ({name}): top-1 {:.1}%, top-5 {:.1}%, plate found {:.1}%; p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms",
         scores.top1 * 100.0,
         scores.top5 * 100.0,
         scores.plate_found * 100.0,
         scores.p50_ms,
-        scores.p95_ms
+        scores.p95_ms,
+        scores.p99_ms
     );
     Some(scores.top1)
 }

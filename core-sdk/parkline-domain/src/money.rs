@@ -76,20 +76,25 @@ impl Money {
     pub const fn new(minor: i64, currency: Currency) -> Money {
         Money { minor, currency }
     }
+
+    /// The amount as a decimal with as many places as the currency has: `12.50`, `1250` (JPY).
+    pub fn decimal(&self) -> String {
+        let sign = if self.minor < 0 { "-" } else { "" };
+        let abs = self.minor.unsigned_abs();
+        match self.currency.exponent() {
+            0 => format!("{sign}{abs}"),
+            e => {
+                let unit = 10u64.pow(e);
+                format!("{sign}{}.{:0w$}", abs / unit, abs % unit, w = e as usize)
+            }
+        }
+    }
 }
 
 impl std::fmt::Display for Money {
     /// `12.50 USD`, `1250 JPY`: as many decimals as the currency has.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let sign = if self.minor < 0 { "-" } else { "" };
-        let abs = self.minor.unsigned_abs();
-        match self.currency.exponent() {
-            0 => write!(f, "{sign}{abs} {}", self.currency),
-            e => {
-                let unit = 10u64.pow(e);
-                write!(f, "{sign}{}.{:0w$} {}", abs / unit, abs % unit, self.currency, w = e as usize)
-            }
-        }
+        write!(f, "{} {}", self.decimal(), self.currency)
     }
 }
 

@@ -595,10 +595,15 @@ impl Lane {
                     image_ref: passage.image,
                 };
                 // A vehicle this kiosk let in: its exit continues the trace of its entry.
-                let resumed = match self.direction {
-                    Direction::Exit => self.kiosk.journeys.resume(&[read.text.as_str()], &passage.span),
+                let journey = match self.direction {
+                    Direction::Exit => self.kiosk.journeys.take(&[read.text.as_str()]),
                     Direction::Entry => None,
                 };
+                let resumed = journey.map(|journey| {
+                    let exit = tracing::info_span!(parent: None, "lane.exit", gate = %self.gate);
+                    journey.adopt(&exit, &passage.span);
+                    exit
+                });
                 let event = self.event(Some(read));
                 self.decide(event, passage.arrived).instrument(resumed.unwrap_or(passage.span)).await;
             }

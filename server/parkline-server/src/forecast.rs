@@ -35,9 +35,6 @@ pub async fn detail(app: &App, id: &str, q: &FacilityDetailQuery) -> Result<Faci
         return Err(Error::validation("arrival must be within the next seven days"));
     }
     let (profile, history_days) = &*profile(app, &live, now).await?;
-    // Too little history says nothing about a weekday's hours: no forecast rather than a guess.
-    let empty = demand::WeekProfile { cells: [[None; 24]; 7] };
-    let profile = if *history_days >= MIN_HISTORY_DAYS { profile } else { &empty };
     let in_service = {
         let t = live.read().occupancy.totals();
         t.free + t.occupied + t.held
@@ -80,7 +77,9 @@ async fn profile(app: &App, live: &FacilityLive, now: Timestamp) -> Result<Arc<D
     let samples = app.store.occupancy_samples(&live.facility.id, now - HISTORY, now).await?;
     let days = samples.first().map_or(0, |first| (now.duration_since(first.at).as_hours() / 24) as u32);
     let samples: Vec<Sample> = samples.iter().map(|s| Sample { at: s.at, permille: s.permille() }).collect();
-    let profile = Arc::new((demand::profile(&samples, &live.tz), days));
+    // Too little history says nothing about a weekday's hours: no forecast rather than a guess.
+    let samples = if days >= MIN_HISTORY_DAYS { samples.as_slice() } else { &[] };
+    let profile = Arc::new((demand::profile(samples, &live.tz), days));
     *live.demand.lock().unwrap_or_else(|p| p.into_inner()) = Some((now, profile.clone()));
     Ok(profile)
 }

@@ -33,7 +33,14 @@ pub struct Hub {
     people: Mutex<HashMap<i64, broadcast::Sender<Arc<Update>>>>,
     coming: Arc<Mutex<ComingTo>>,
     next: AtomicU64,
+    /// `(person, subject)` of the notices this instance has stored or found stored: not asked of the
+    /// database again (a facility stays nearly full for hours, checked every second).
+    told: Mutex<std::collections::HashSet<(i64, String)>>,
 }
+
+/// Notices remembered as told at most; beyond, the memory starts again (the database still refuses
+/// a second notice).
+const TOLD: usize = 100_000;
 
 /// By facility, each watching or driving subscription's person and vehicle class, by subscription.
 type ComingTo = HashMap<String, HashMap<u64, (i64, VehicleClass)>>;
@@ -73,14 +80,25 @@ impl Hub {
         Coming { coming: self.coming.clone(), facility: facility.to_owned(), id }
     }
 
-    /// The people watching or driving to `facility` on this instance, with their vehicle class.
+    /// The people watching or driving to `facility` on this instance, with their vehicle class (a
+    /// person with several subscriptions appears once for each).
     pub fn coming_to(&self, facility: &str) -> Vec<(i64, VehicleClass)> {
         let coming = self.coming.lock().unwrap_or_else(|p| p.into_inner());
-        let mut people: Vec<_> =
-            coming.get(facility).map(|h| h.values().copied().collect()).unwrap_or_default();
-        people.sort_by_key(|(user, class)| (*user, class.index()));
-        people.dedup();
-        people
+        coming.get(facility).map(|h| h.values().copied().collect()).unwrap_or_default()
+    }
+
+    /// Whether `user` is known to have had the notice about `subject`.
+    pub fn told(&self, user: i64, subject: &str) -> bool {
+        self.told.lock().unwrap_or_else(|p| p.into_inner()).contains(&(user, subject.to_owned()))
+    }
+
+    /// Notes that `user` has had the notice about `subject`.
+    pub fn mark_told(&self, user: i64, subject: &str) {
+        let mut told = self.told.lock().unwrap_or_else(|p| p.into_inner());
+        if told.len() >= TOLD {
+            told.clear();
+        }
+        told.insert((user, subject.to_owned()));
     }
 
     pub fn publish(&self, user: i64, notice: Notice) {

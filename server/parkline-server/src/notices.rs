@@ -30,10 +30,11 @@ pub const ALTERNATIVES_WITHIN_M: f64 = 3_000.0;
 
 /// Tells `user` once about `subject`.
 pub async fn notify(app: &App, user: i64, kind: &str, subject: &str, text: String) {
-    notify_with(app, user, kind, subject, text, Vec::new()).await
+    notify_with(app, user, kind, subject, text, Vec::new()).await;
 }
 
-/// Tells `user` once about `subject`, naming places to go instead.
+/// Tells `user` once about `subject`, naming places to go instead. Whether the person has had it now
+/// (told now, or before); `false` when it could not be saved, to be tried again.
 pub async fn notify_with(
     app: &App,
     user: i64,
@@ -41,7 +42,7 @@ pub async fn notify_with(
     subject: &str,
     text: String,
     alternatives: Vec<Alternative>,
-) {
+) -> bool {
     let now = app.now();
     match app.store.insert_notice(user, kind, subject, &text, &alternatives, now).await {
         Ok(Some(id)) => {
@@ -50,9 +51,13 @@ pub async fn notify_with(
             app.notify_sender.send(user, &notice);
             app.hub.publish(user, notice.clone());
             metrics::counter!("parkline_notices_total", "kind" => notice.kind.clone()).increment(1);
+            true
         }
-        Ok(None) => {}
-        Err(e) => tracing::warn!(error = %e, kind, "a notice could not be saved; it will be tried again"),
+        Ok(None) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, kind, "a notice could not be saved; it will be tried again");
+            false
+        }
     }
 }
 
@@ -119,12 +124,13 @@ pub async fn nearly_full(app: &App) {
             .collect();
         let booked_users: Vec<i64> = booked.iter().map(|(user, _)| *user).collect();
         people.extend(booked);
-        people.sort_by_key(|(user, class)| (*user, class.index()));
+        // One notice a person, for the largest vehicle they named: its alternatives fit the others.
+        people.sort_by_key(|(user, class)| (*user, std::cmp::Reverse(class.index())));
         people.dedup_by_key(|(user, _)| *user);
         // One occurrence per local hour: told again if it is still full an hour later.
         let hour = now.to_zoned_datetime(f.tz.clone()).strftime("%Y-%m-%dT%H").to_string();
         let subject = format!("{}@{hour}", f.facility.id);
-        for (user, class) in people {
+        for (user, class) in people.into_iter().filter(|(user, _)| !app.hub.told(*user, &subject)) {
             let alternatives = alternatives(app, &f, class);
             let kept = if booked_users.contains(&user) { " Your booked spot is kept for you." } else { "" };
             let text = match alternatives.first() {
@@ -146,7 +152,9 @@ pub async fn nearly_full(app: &App) {
         }
     }
     for (user, subject, text, alternatives) in due {
-        notify_with(app, user, "nearly_full", &subject, text, alternatives).await;
+        if notify_with(app, user, "nearly_full", &subject, text, alternatives).await {
+            app.hub.mark_told(user, &subject);
+        }
     }
 }
 

@@ -99,9 +99,7 @@ const DECLINES: [&str; 5] = [
 
 /// `1250` cents as `"12.50"`: PayPal's amounts are decimal strings in the currency's minor digits.
 pub fn amount(money: Money) -> serde_json::Value {
-    let text = money.to_string();
-    let value = text.split_once(' ').map_or(text.as_str(), |(v, _)| v);
-    json!({"currency_code": money.currency.as_str(), "value": value})
+    json!({"currency_code": money.currency.as_str(), "value": money.decimal()})
 }
 
 impl PayPal {

@@ -394,15 +394,7 @@ async fn card_payments_failing_above_two_percent_raise_an_alert_that_clears(back
     s.clock.advance(SignedDuration::from_hours(3));
     // One cent at a time: each is a charge through the (simulated) provider.
     let pay = async |key: String, token: &str| {
-        let r = s
-            .http
-            .post(s.url(&format!("/v1/tickets/{ticket}/payments")))
-            .header("idempotency-key", key)
-            .json(&json!({"card_token": token, "amount_minor": 1}))
-            .send()
-            .await
-            .unwrap();
-        common::split(r).await.0
+        s.pay_as(None, &ticket, &key, &json!({"card_token": token, "amount_minor": 1})).await.0
     };
     let failing =
         |all: &[Value]| all.iter().filter(|a| a["kind"] == "payment_failures").cloned().collect::<Vec<_>>();

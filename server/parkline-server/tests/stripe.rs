@@ -113,15 +113,7 @@ async fn stand_in() -> (String, Shared) {
 }
 
 async fn pay(s: &TestServer, ticket: &str, key: &str, token: &str) -> (u16, Value) {
-    let r = s
-        .http
-        .post(s.url(&format!("/v1/tickets/{ticket}/payments")))
-        .header("idempotency-key", key)
-        .json(&json!({"card_token": token}))
-        .send()
-        .await
-        .unwrap();
-    common::split(r).await
+    s.pay_as(None, ticket, key, &json!({"card_token": token})).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

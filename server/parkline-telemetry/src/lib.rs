@@ -119,7 +119,8 @@ impl Journeys {
             kept.traces.insert((*key).to_owned(), (at, context.clone()));
             kept.order.push_back(((*key).to_owned(), at));
         }
-        while kept.traces.len() > JOURNEYS {
+        // Keys remembered again leave stale entries in `order`: those go first.
+        while kept.traces.len() > JOURNEYS || kept.order.len() > 2 * JOURNEYS {
             let Some((old, at)) = kept.order.pop_front() else { break };
             if kept.traces.get(&old).is_some_and(|(when, _)| *when == at) {
                 kept.traces.remove(&old);
@@ -127,26 +128,32 @@ impl Journeys {
         }
     }
 
-    /// A `lane.exit` span continuing the journey one of `keys` names (forgotten from then on), linked
-    /// to `from` (the exit passage's own span, where its plate was read); `None` when none is known.
-    pub fn resume(&self, keys: &[&str], from: &tracing::Span) -> Option<tracing::Span> {
-        let context = {
-            let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
-            let (_, found) = keys.iter().find_map(|key| kept.traces.get(*key).cloned())?;
-            for key in keys {
-                kept.traces.remove(*key);
-            }
-            let Remembered { traces, order, .. } = &mut *kept;
-            order.retain(|(key, _)| traces.contains_key(key));
-            found
-        };
-        let span = tracing::info_span!(parent: None, "lane.exit");
-        let _ = span.set_parent(context);
+    /// The journey one of `keys` names, forgotten from then on; `None` when none is known.
+    pub fn take(&self, keys: &[&str]) -> Option<Journey> {
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let (_, found) = keys.iter().find_map(|key| kept.traces.get(*key).cloned())?;
+        let Remembered { traces, order, .. } = &mut *kept;
+        for key in keys {
+            traces.remove(*key);
+        }
+        order.retain(|(key, _)| traces.contains_key(key));
+        Some(Journey(found))
+    }
+}
+
+/// A remembered trace, to be continued.
+#[derive(Debug)]
+pub struct Journey(opentelemetry::Context);
+
+impl Journey {
+    /// Makes `span` (not yet entered) continue this trace, linked to `from`: the span it follows on
+    /// from where it is (the exit passage's own, where its plate was read).
+    pub fn adopt(self, span: &tracing::Span, from: &tracing::Span) {
+        let _ = span.set_parent(self.0);
         let here = opentelemetry::trace::TraceContextExt::span(&from.context()).span_context().clone();
         if here.is_valid() {
             span.add_link(here);
         }
-        Some(span)
     }
 }
 

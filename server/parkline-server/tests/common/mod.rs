@@ -212,14 +212,18 @@ impl TestServer {
 
     /// Pays what `ticket` owes by card (as `payer`, if signed in); returns the receipt.
     pub async fn pay_by_card(&self, ticket: &str, key: &str, payer: Option<&str>) -> Value {
+        let (status, receipt) = self.pay_as(payer, ticket, key, &json!({"card_token": "tok_visa"})).await;
+        assert_eq!(status, 201, "{receipt}");
+        receipt
+    }
+
+    /// Posts a payment `body` for `ticket` with the idempotency `key` (as `payer`, if signed in).
+    pub async fn pay_as(&self, payer: Option<&str>, ticket: &str, key: &str, body: &Value) -> (u16, Value) {
         let mut req = self.http.post(self.url(&format!("/v1/tickets/{ticket}/payments")));
         if let Some(t) = payer {
             req = req.bearer_auth(t);
         }
-        let r = req.header("idempotency-key", key).json(&json!({"card_token": "tok_visa"})).send();
-        let (status, receipt) = split(r.await.expect("request")).await;
-        assert_eq!(status, 201, "{receipt}");
-        receipt
+        split(req.header("idempotency-key", key).json(body).send().await.expect("request")).await
     }
 
     pub async fn availability(&self, facility: &str) -> Value {

@@ -132,6 +132,7 @@ mod tests {
     fn each_spot_of_the_floor_is_drawn_in_its_state_and_counted() {
         let layout = LayoutView {
             facility: "lot".into(),
+            country: None,
             spots: vec![
                 spot("A-1", 0, 4.0, SpotState::Free, false),
                 spot("A-2", 0, 6.6, SpotState::Occupied, true),
@@ -160,6 +161,7 @@ mod tests {
     fn spot_codes_cannot_inject_markup() {
         let layout = LayoutView {
             facility: "lot".into(),
+            country: None,
             spots: vec![spot("<script>", 0, 4.0, SpotState::Free, false)],
             gates: vec![],
             floors: vec![],

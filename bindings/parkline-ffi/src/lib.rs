@@ -64,6 +64,45 @@ pub struct Facility {
     pub distance_m: Option<f64>,
 }
 
+/// A place near a point: the facility with its live counts and the price of the stay asked about
+/// (Parkline's shapes, not APDS's).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Place {
+    pub facility: Facility,
+    /// What the stay costs there, in minor units of `currency`; none where it has no rates.
+    pub price_minor: Option<i64>,
+    pub currency: Option<String>,
+}
+
+/// A partner's grant: one plate let in at one facility for a window (instants in RFC 3339).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Grant {
+    pub id: String,
+    pub plate: String,
+    pub facility: String,
+    pub zone: Option<String>,
+    pub valid_from: String,
+    pub valid_until: String,
+}
+
+fn grant(g: parkline_sdk::protocol::GrantView) -> Grant {
+    Grant {
+        id: g.id,
+        plate: g.plate,
+        facility: g.facility,
+        zone: g.zone,
+        valid_from: g.valid_from.to_string(),
+        valid_until: g.valid_until.to_string(),
+    }
+}
+
+fn instant(name: &str, value: &str) -> Result<jiff::Timestamp, ParklineError> {
+    value.parse().map_err(|e| ParklineError::Failed {
+        code: "validation_failed".into(),
+        reason: format!("{name} is not an RFC 3339 instant: {e}"),
+    })
+}
+
 /// A list read from the server, or from the cache when offline.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct Facilities {
@@ -321,6 +360,83 @@ impl ParklineClient {
     pub async fn nearby(&self, lat: f64, lon: f64, radius_m: f64) -> Result<Facilities, ParklineError> {
         let client = self.client.clone();
         on_runtime(async move { Ok(facilities(client.nearby(lat, lon, radius_m).await?)) }).await
+    }
+
+    /// Places within `radius_m` metres of a point, nearest first, each with its live counts and what a
+    /// car's stay of `hours` from now costs there.
+    pub async fn places_nearby(
+        &self,
+        lat: f64,
+        lon: f64,
+        radius_m: f64,
+        hours: u32,
+    ) -> Result<Vec<Place>, ParklineError> {
+        let client = self.client.clone();
+        on_runtime(async move {
+            let stay = jiff::SignedDuration::from_hours(i64::from(hours));
+            let places = client.places_nearby(lat, lon, radius_m, stay).await?;
+            Ok(places
+                .into_iter()
+                .map(|p| Place {
+                    price_minor: p.quote.as_ref().map(|q| q.total.minor),
+                    currency: p.quote.as_ref().map(|q| q.total.currency.as_str().to_owned()),
+                    facility: facility(p.facility),
+                })
+                .collect())
+        })
+        .await
+    }
+
+    /// Signs a partner in with OAuth 2.0 client credentials: its API key's id, the key, and optionally
+    /// the scopes wanted (`grants`). Later calls act as the partner.
+    pub async fn partner_sign_in(
+        &self,
+        client_id: String,
+        client_secret: String,
+        scope: Option<String>,
+    ) -> Result<(), ParklineError> {
+        let client = self.client.clone();
+        on_runtime(async move {
+            client.partner_sign_in(&client_id, &client_secret, scope.as_deref()).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Grants `plate` entry at `facility` (optionally to `zone`, `2A`) from `valid_from` to
+    /// `valid_until` (RFC 3339); the stay is billed to the partner.
+    pub async fn grant(
+        &self,
+        plate: String,
+        facility: String,
+        zone: Option<String>,
+        valid_from: String,
+        valid_until: String,
+    ) -> Result<Grant, ParklineError> {
+        let client = self.client.clone();
+        on_runtime(async move {
+            let request = parkline_sdk::protocol::GrantRequest {
+                plate,
+                facility,
+                zone,
+                valid_from: instant("valid_from", &valid_from)?,
+                valid_until: instant("valid_until", &valid_until)?,
+            };
+            Ok(grant(client.grant(&request).await?))
+        })
+        .await
+    }
+
+    /// The partner's grants in force.
+    pub async fn grants(&self) -> Result<Vec<Grant>, ParklineError> {
+        let client = self.client.clone();
+        on_runtime(async move { Ok(client.grants().await?.into_iter().map(grant).collect()) }).await
+    }
+
+    /// Revokes one of the partner's grants: its plate is no longer let in on it.
+    pub async fn revoke_grant(&self, id: String) -> Result<(), ParklineError> {
+        let client = self.client.clone();
+        on_runtime(async move { Ok(client.revoke_grant(&id).await?) }).await
     }
 
     /// A facility's live availability per floor (from the cache when offline, if the client has one).

@@ -529,11 +529,21 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_parkline_ffi_checksum_method_parklineclient_facilities() != 34897:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_parkline_ffi_checksum_method_parklineclient_grant() != 52251:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_parkline_ffi_checksum_method_parklineclient_grants() != 23438:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_parkline_ffi_checksum_method_parklineclient_login() != 65484:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_parkline_ffi_checksum_method_parklineclient_nearby() != 642:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_parkline_ffi_checksum_method_parklineclient_partner_sign_in() != 1340:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_parkline_ffi_checksum_method_parklineclient_pay() != 14209:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_parkline_ffi_checksum_method_parklineclient_places_nearby() != 54764:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_parkline_ffi_checksum_method_parklineclient_revoke_grant() != 36175:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_parkline_ffi_checksum_method_parklineclient_set_token() != 39716:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -586,15 +596,30 @@ _UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_availability.resty
 _UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_facilities.argtypes = (
 )
 _UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_facilities.restype = ctypes.c_uint16
+_UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_grant.argtypes = (
+)
+_UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_grant.restype = ctypes.c_uint16
+_UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_grants.argtypes = (
+)
+_UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_grants.restype = ctypes.c_uint16
 _UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_login.argtypes = (
 )
 _UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_login.restype = ctypes.c_uint16
 _UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_nearby.argtypes = (
 )
 _UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_nearby.restype = ctypes.c_uint16
+_UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_partner_sign_in.argtypes = (
+)
+_UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_partner_sign_in.restype = ctypes.c_uint16
 _UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_pay.argtypes = (
 )
 _UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_pay.restype = ctypes.c_uint16
+_UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_places_nearby.argtypes = (
+)
+_UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_places_nearby.restype = ctypes.c_uint16
+_UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_revoke_grant.argtypes = (
+)
+_UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_revoke_grant.restype = ctypes.c_uint16
 _UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_set_token.argtypes = (
 )
 _UniffiLib.uniffi_parkline_ffi_checksum_method_parklineclient_set_token.restype = ctypes.c_uint16
@@ -628,6 +653,19 @@ _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_facilities.argtypes = (
     ctypes.c_uint64,
 )
 _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_facilities.restype = ctypes.c_uint64
+_UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_grant.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_grant.restype = ctypes.c_uint64
+_UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_grants.argtypes = (
+    ctypes.c_uint64,
+)
+_UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_grants.restype = ctypes.c_uint64
 _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_login.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -641,6 +679,13 @@ _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_nearby.argtypes = (
     ctypes.c_double,
 )
 _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_nearby.restype = ctypes.c_uint64
+_UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_partner_sign_in.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_partner_sign_in.restype = ctypes.c_uint64
 _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_pay.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -648,6 +693,19 @@ _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_pay.argtypes = (
     _UniffiRustBuffer,
 )
 _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_pay.restype = ctypes.c_uint64
+_UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_places_nearby.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_double,
+    ctypes.c_double,
+    ctypes.c_double,
+    ctypes.c_uint32,
+)
+_UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_places_nearby.restype = ctypes.c_uint64
+_UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_revoke_grant.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+)
+_UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_revoke_grant.restype = ctypes.c_uint64
 _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_set_token.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1521,6 +1579,94 @@ class _UniffiFfiConverterTypeFacilities(_UniffiConverterRustBuffer):
         _UniffiFfiConverterInt64.write(value.age_s, buf)
         _UniffiFfiConverterBoolean.write(value.offline, buf)
 
+class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterString.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterString.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterString.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class Grant:
+    """
+    A partner's grant: one plate let in at one facility for a window (instants in RFC 3339).
+"""
+    def __init__(self, *, id:str, plate:str, facility:str, zone:typing.Optional[str], valid_from:str, valid_until:str):
+        self.id = id
+        self.plate = plate
+        self.facility = facility
+        self.zone = zone
+        self.valid_from = valid_from
+        self.valid_until = valid_until
+        
+        
+
+    
+    def __str__(self):
+        return "Grant(id={}, plate={}, facility={}, zone={}, valid_from={}, valid_until={})".format(self.id, self.plate, self.facility, self.zone, self.valid_from, self.valid_until)
+    def __eq__(self, other):
+        if self.id != other.id:
+            return False
+        if self.plate != other.plate:
+            return False
+        if self.facility != other.facility:
+            return False
+        if self.zone != other.zone:
+            return False
+        if self.valid_from != other.valid_from:
+            return False
+        if self.valid_until != other.valid_until:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeGrant(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Grant(
+            id=_UniffiFfiConverterString.read(buf),
+            plate=_UniffiFfiConverterString.read(buf),
+            facility=_UniffiFfiConverterString.read(buf),
+            zone=_UniffiFfiConverterOptionalString.read(buf),
+            valid_from=_UniffiFfiConverterString.read(buf),
+            valid_until=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.id)
+        _UniffiFfiConverterString.check_lower(value.plate)
+        _UniffiFfiConverterString.check_lower(value.facility)
+        _UniffiFfiConverterOptionalString.check_lower(value.zone)
+        _UniffiFfiConverterString.check_lower(value.valid_from)
+        _UniffiFfiConverterString.check_lower(value.valid_until)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.id, buf)
+        _UniffiFfiConverterString.write(value.plate, buf)
+        _UniffiFfiConverterString.write(value.facility, buf)
+        _UniffiFfiConverterOptionalString.write(value.zone, buf)
+        _UniffiFfiConverterString.write(value.valid_from, buf)
+        _UniffiFfiConverterString.write(value.valid_until, buf)
+
 class _UniffiFfiConverterOptionalInt64(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -1546,30 +1692,51 @@ class _UniffiFfiConverterOptionalInt64(_UniffiConverterRustBuffer):
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
-class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterString.check_lower(value)
+@dataclass
+class Place:
+    """
+    A place near a point: the facility with its live counts and the price of the stay asked about
+    (Parkline's shapes, not APDS's).
+"""
+    def __init__(self, *, facility:Facility, price_minor:typing.Optional[int], currency:typing.Optional[str]):
+        self.facility = facility
+        self.price_minor = price_minor
+        self.currency = currency
+        
+        
 
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
+    
+    def __str__(self):
+        return "Place(facility={}, price_minor={}, currency={})".format(self.facility, self.price_minor, self.currency)
+    def __eq__(self, other):
+        if self.facility != other.facility:
+            return False
+        if self.price_minor != other.price_minor:
+            return False
+        if self.currency != other.currency:
+            return False
+        return True
 
-        buf.write_u8(1)
-        _UniffiFfiConverterString.write(value, buf)
+class _UniffiFfiConverterTypePlace(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Place(
+            facility=_UniffiFfiConverterTypeFacility.read(buf),
+            price_minor=_UniffiFfiConverterOptionalInt64.read(buf),
+            currency=_UniffiFfiConverterOptionalString.read(buf),
+        )
 
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterString.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeFacility.check_lower(value.facility)
+        _UniffiFfiConverterOptionalInt64.check_lower(value.price_minor)
+        _UniffiFfiConverterOptionalString.check_lower(value.currency)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeFacility.write(value.facility, buf)
+        _UniffiFfiConverterOptionalInt64.write(value.price_minor, buf)
+        _UniffiFfiConverterOptionalString.write(value.currency, buf)
 
 @dataclass
 class Receipt:
@@ -1909,6 +2076,52 @@ class _UniffiFfiConverterTypeParklineError(_UniffiConverterRustBuffer):
             buf.write_i32(1)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.reason, buf)
+
+class _UniffiFfiConverterSequenceTypeGrant(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeGrant.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeGrant.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeGrant.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterSequenceTypePlace(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypePlace.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypePlace.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypePlace.read(buf) for i in range(count)
+        ]
 
 class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
     @classmethod
@@ -2267,6 +2480,17 @@ class ParklineClientProtocol(typing.Protocol):
         Every facility with live counts.
 """
         raise NotImplementedError
+    async def grant(self, plate: str,facility: str,zone: typing.Optional[str],valid_from: str,valid_until: str) -> Grant:
+        """
+        Grants `plate` entry at `facility` (optionally to `zone`, `2A`) from `valid_from` to
+        `valid_until` (RFC 3339); the stay is billed to the partner.
+"""
+        raise NotImplementedError
+    async def grants(self, ) -> typing.List[Grant]:
+        """
+        The partner's grants in force.
+"""
+        raise NotImplementedError
     async def login(self, email: str,password: str) -> None:
         """
         Signs a person in; later calls act as them.
@@ -2277,10 +2501,27 @@ class ParklineClientProtocol(typing.Protocol):
         Facilities within `radius_m` metres of a point, nearest first.
 """
         raise NotImplementedError
+    async def partner_sign_in(self, client_id: str,client_secret: str,scope: typing.Optional[str]) -> None:
+        """
+        Signs a partner in with OAuth 2.0 client credentials: its API key's id, the key, and optionally
+        the scopes wanted (`grants`). Later calls act as the partner.
+"""
+        raise NotImplementedError
     async def pay(self, ticket: str,card_token: str,idempotency_key: str) -> Receipt:
         """
         Pays what a ticket owes now with a card token from the payment provider; `idempotency_key`
         (make one per payment, keep it across retries) makes retrying safe.
+"""
+        raise NotImplementedError
+    async def places_nearby(self, lat: float,lon: float,radius_m: float,hours: int) -> typing.List[Place]:
+        """
+        Places within `radius_m` metres of a point, nearest first, each with its live counts and what a
+        car's stay of `hours` from now costs there.
+"""
+        raise NotImplementedError
+    async def revoke_grant(self, id: str) -> None:
+        """
+        Revokes one of the partner's grants: its plate is no longer let in on it.
 """
         raise NotImplementedError
     def set_token(self, token: typing.Optional[str]) -> None:
@@ -2381,6 +2622,56 @@ class ParklineClient(ParklineClientProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    async def grant(self, plate: str,facility: str,zone: typing.Optional[str],valid_from: str,valid_until: str) -> Grant:
+        """
+        Grants `plate` entry at `facility` (optionally to `zone`, `2A`) from `valid_from` to
+        `valid_until` (RFC 3339); the stay is billed to the partner.
+"""
+        
+        _UniffiFfiConverterString.check_lower(plate)
+
+        _UniffiFfiConverterString.check_lower(facility)
+
+        _UniffiFfiConverterOptionalString.check_lower(zone)
+
+        _UniffiFfiConverterString.check_lower(valid_from)
+
+        _UniffiFfiConverterString.check_lower(valid_until)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(plate),
+            _UniffiFfiConverterString.lower(facility),
+            _UniffiFfiConverterOptionalString.lower(zone),
+            _UniffiFfiConverterString.lower(valid_from),
+            _UniffiFfiConverterString.lower(valid_until),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeGrant.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeParklineError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_grant(*_uniffi_lowered_args),
+            _UniffiLib.ffi_parkline_ffi_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_parkline_ffi_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_parkline_ffi_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    async def grants(self, ) -> typing.List[Grant]:
+        """
+        The partner's grants in force.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeGrant.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeParklineError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_grants(*_uniffi_lowered_args),
+            _UniffiLib.ffi_parkline_ffi_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_parkline_ffi_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_parkline_ffi_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     async def login(self, email: str,password: str) -> None:
         """
         Signs a person in; later calls act as them.
@@ -2430,6 +2721,33 @@ class ParklineClient(ParklineClientProtocol):
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
+    async def partner_sign_in(self, client_id: str,client_secret: str,scope: typing.Optional[str]) -> None:
+        """
+        Signs a partner in with OAuth 2.0 client credentials: its API key's id, the key, and optionally
+        the scopes wanted (`grants`). Later calls act as the partner.
+"""
+        
+        _UniffiFfiConverterString.check_lower(client_id)
+
+        _UniffiFfiConverterString.check_lower(client_secret)
+
+        _UniffiFfiConverterOptionalString.check_lower(scope)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(client_id),
+            _UniffiFfiConverterString.lower(client_secret),
+            _UniffiFfiConverterOptionalString.lower(scope),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeParklineError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_partner_sign_in(*_uniffi_lowered_args),
+            _UniffiLib.ffi_parkline_ffi_rust_future_poll_void,
+            _UniffiLib.ffi_parkline_ffi_rust_future_complete_void,
+            _UniffiLib.ffi_parkline_ffi_rust_future_free_void,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
     async def pay(self, ticket: str,card_token: str,idempotency_key: str) -> Receipt:
         """
         Pays what a ticket owes now with a card token from the payment provider; `idempotency_key`
@@ -2454,6 +2772,56 @@ class ParklineClient(ParklineClientProtocol):
             _UniffiLib.ffi_parkline_ffi_rust_future_poll_rust_buffer,
             _UniffiLib.ffi_parkline_ffi_rust_future_complete_rust_buffer,
             _UniffiLib.ffi_parkline_ffi_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    async def places_nearby(self, lat: float,lon: float,radius_m: float,hours: int) -> typing.List[Place]:
+        """
+        Places within `radius_m` metres of a point, nearest first, each with its live counts and what a
+        car's stay of `hours` from now costs there.
+"""
+        
+        _UniffiFfiConverterFloat64.check_lower(lat)
+
+        _UniffiFfiConverterFloat64.check_lower(lon)
+
+        _UniffiFfiConverterFloat64.check_lower(radius_m)
+
+        _UniffiFfiConverterUInt32.check_lower(hours)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterFloat64.lower(lat),
+            _UniffiFfiConverterFloat64.lower(lon),
+            _UniffiFfiConverterFloat64.lower(radius_m),
+            _UniffiFfiConverterUInt32.lower(hours),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypePlace.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeParklineError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_places_nearby(*_uniffi_lowered_args),
+            _UniffiLib.ffi_parkline_ffi_rust_future_poll_rust_buffer,
+            _UniffiLib.ffi_parkline_ffi_rust_future_complete_rust_buffer,
+            _UniffiLib.ffi_parkline_ffi_rust_future_free_rust_buffer,
+            _uniffi_lift_return,
+            _uniffi_error_converter,
+        )
+    async def revoke_grant(self, id: str) -> None:
+        """
+        Revokes one of the partner's grants: its plate is no longer let in on it.
+"""
+        
+        _UniffiFfiConverterString.check_lower(id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(id),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeParklineError
+        return await _uniffi_rust_call_async(
+            _UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_revoke_grant(*_uniffi_lowered_args),
+            _UniffiLib.ffi_parkline_ffi_rust_future_poll_void,
+            _UniffiLib.ffi_parkline_ffi_rust_future_complete_void,
+            _UniffiLib.ffi_parkline_ffi_rust_future_free_void,
             _uniffi_lift_return,
             _uniffi_error_converter,
         )
@@ -2556,6 +2924,8 @@ __all__ = [
     "Availability",
     "Facility",
     "Facilities",
+    "Grant",
+    "Place",
     "Receipt",
     "SpotUpdate",
     "Stay",

@@ -92,6 +92,23 @@ def test_sign_in_find_nearby_and_hear_a_live_update(server):
     asyncio.run(main())
 
 
+def test_places_nearby_come_with_occupancy_and_a_price(server):
+    async def main():
+        client = ParklineClient(server, None)
+        places = await client.places_nearby(*DOWNTOWN, 3000.0, 2)
+        near = await client.nearby(*DOWNTOWN, 3000.0)
+        assert [p.facility.id for p in places] == [f.id for f in near.facilities]
+        assert len(places) >= 2
+        for place in places:
+            f = place.facility
+            assert 0 <= f.free <= f.capacity and f.capacity > 0
+            # Every demo facility has rates: two hours cost something, in dollars.
+            assert place.price_minor is not None and place.price_minor > 0, f.id
+            assert place.currency == "USD"
+
+    asyncio.run(main())
+
+
 def test_errors_carry_the_servers_stable_code(server):
     async def main():
         client = ParklineClient(server, None)

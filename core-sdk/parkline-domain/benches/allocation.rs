@@ -57,6 +57,8 @@ fn garage(spots: usize) -> Facility {
         location: LatLon { lat: 0.0, lon: 0.0 },
         time_zone: "UTC".into(),
         currency: "USD".into(),
+        country: None,
+        language: None,
         entry_level: 0,
         ramp_m_per_level: 40.0,
         floors,

@@ -115,6 +115,13 @@ pub struct LayoutFile {
     /// ISO 4217 code for this facility's prices.
     #[serde(default = "default_currency")]
     pub currency: String,
+    /// ISO 3166-1 alpha-2 code of the country it is in (`DE`): the plate formats its lanes read, and
+    /// the country open-data feeds name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// ISO 639-1 code of the language its name and address are written in (`de`) [default: `en`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     /// Level where vehicles enter; spots on other levels are a ramp away.
     #[serde(default)]
     pub entry_level: i16,
@@ -346,6 +353,15 @@ impl Facility {
         }
         if file.currency.len() != 3 || !file.currency.bytes().all(|b| b.is_ascii_uppercase()) {
             return bad(format!("currency {:?} is not an ISO 4217 code", file.currency));
+        }
+        let code = |c: &Option<String>, ok: fn(&u8) -> bool| {
+            c.as_deref().is_none_or(|c| c.len() == 2 && c.as_bytes().iter().all(ok))
+        };
+        if !code(&file.country, u8::is_ascii_uppercase) {
+            return bad(format!("country {:?} is not an ISO 3166-1 alpha-2 code", file.country));
+        }
+        if !code(&file.language, u8::is_ascii_lowercase) {
+            return bad(format!("language {:?} is not an ISO 639-1 code", file.language));
         }
         if file.time_zone.is_empty() {
             return bad("time_zone is empty".into());
@@ -675,6 +691,9 @@ mod tests {
         check(|f| f.id = "Bad Id".into(), "facility id");
         check(|f| f.location.lat = 91.0, "latitude");
         check(|f| f.currency = "usd".into(), "ISO 4217");
+        check(|f| f.country = Some("de".into()), "ISO 3166-1");
+        check(|f| f.country = Some("DEU".into()), "ISO 3166-1");
+        check(|f| f.language = Some("DE".into()), "ISO 639-1");
         check(|f| f.floors[1].level = -1, "listed twice");
         check(|f| f.floors[0].zones[0].spots[0].number = 2, "spot B1A-002 is listed twice");
         check(|f| f.floors[0].zones[0].spots[0].sensor = Some("2A-001".into()), "sensor 2A-001");

@@ -17,6 +17,9 @@ pub const MAX_PLATES: usize = 10;
 pub enum PermitKind {
     Monthly,
     Vip,
+    /// A partner's grant (an event venue, a hotel, a fleet): one plate for a window, billed to the
+    /// partner.
+    Grant,
 }
 
 /// Local hours on some days (`from` < `to`).
@@ -72,6 +75,10 @@ pub struct Permit {
     /// The person whose account is billed.
     #[serde(default)]
     pub account: Option<i64>,
+    /// The partner (its API key) that granted it: the gate admits its plate like a permit's, and the
+    /// stay is billed to the partner. Set by the server from who creates it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner: Option<i64>,
 }
 
 /// Why a permit does not apply to an entry; the vehicle may still enter as a paying visitor.
@@ -105,6 +112,11 @@ impl Permit {
         out
     }
 
+    /// Whether the two are valid at some common instant.
+    pub fn overlaps(&self, other: &Permit) -> bool {
+        self.valid_from < other.valid_until && other.valid_from < self.valid_until
+    }
+
     pub fn validate(&self) -> Result<(), Error> {
         let bad = |why: &str| Err(Error::InvalidPermit(format!("{}: {why}", self.id)));
         if !crate::layout::is_slug(&self.id) {
@@ -126,6 +138,9 @@ impl Permit {
         }
         if self.hours.iter().any(|h| h.days.is_empty() || h.from >= h.to) {
             return bad("hours need days and from < to");
+        }
+        if (self.kind == PermitKind::Grant) != self.partner.is_some() {
+            return bad("grants, and only grants, are made by partners");
         }
         Ok(())
     }

@@ -179,6 +179,17 @@ impl Region {
         Region::new("br", &["LLLDDDD", "LLLDLDD"], 2, true)
     }
 
+    /// The region of a facility's country (ISO 3166-1 alpha-2, `DE`): the United States, Brazil, a
+    /// European country whose formats are known; elsewhere a region without formats, where every read
+    /// stands as read (rules of another country would only turn good reads bad).
+    pub fn for_country(country: &str) -> Region {
+        match country.to_ascii_lowercase().as_str() {
+            "us" => Region::us(),
+            "br" => Region::br(),
+            c => Region::eu_country(c).unwrap_or_else(|| Region::new(c, &[], 0, false)),
+        }
+    }
+
     /// A region by name: `us`, `us-<state>` (`us-ca`, `us-wa`, ...), `eu`, `eu-<country>` or `br`.
     pub fn by_name(name: &str) -> Option<Region> {
         match name {
@@ -279,5 +290,16 @@ mod tests {
         assert_eq!(br.correct("0UPI442").text, "0UP1442");
         // The letter O is written as 0, as the records write it.
         assert_eq!(br.correct("OUP1442").text, "0UP1442");
+    }
+
+    #[test]
+    fn a_facility_s_country_chooses_its_region() {
+        assert_eq!(Region::for_country("US").name, "us");
+        assert_eq!(Region::for_country("BR").name, "br");
+        assert_eq!(Region::for_country("DE").name, "eu-de");
+        // A country without known formats reads plates as they are.
+        let jp = Region::for_country("JP");
+        assert_eq!(jp.correct("5O0").text, "5O0");
+        assert!(!jp.fits("ABC123"));
     }
 }

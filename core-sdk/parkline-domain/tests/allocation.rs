@@ -49,6 +49,8 @@ fn facility(spots: &[(i16, VehicleClass, Features, f64)]) -> Facility {
         location: LatLon { lat: 0.0, lon: 0.0 },
         time_zone: "UTC".into(),
         currency: "USD".into(),
+        country: None,
+        language: None,
         entry_level: 0,
         ramp_m_per_level: 40.0,
         floors,

@@ -228,9 +228,102 @@ pub struct NewApiKey {
     /// The operator whose data it reads: a manager's own (the default), or any, named by an admin.
     #[serde(default)]
     pub operator: Option<String>,
-    /// What it may do: `occupancy`, `rates`, `partner`; all three when left out.
+    /// What it may do: `occupancy`, `rates`, `partner`, `grants` (entries it grants are billed to it);
+    /// the first three when left out.
     #[serde(default)]
     pub scopes: Option<Vec<String>>,
+}
+
+/// `POST /v1/oauth/token` (RFC 6749 client credentials): an API key's id is its `client_id` and the
+/// key its `client_secret`, sent as HTTP Basic or in the form.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OAuthTokenRequest {
+    /// `client_credentials`.
+    pub grant_type: String,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// Space-separated scopes wanted, some of the key's; all of the key's when left out.
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// An OAuth 2.0 access token for a partner.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OAuthToken {
+    pub access_token: String,
+    /// `Bearer`.
+    pub token_type: String,
+    /// Seconds it is valid for.
+    pub expires_in: u64,
+    /// The scopes it carries, space-separated.
+    pub scope: String,
+}
+
+/// An OAuth 2.0 error (RFC 6749 section 5.2): `error` is the stable code (`invalid_request`,
+/// `invalid_client`, `invalid_scope`, `unsupported_grant_type`).
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OAuthError {
+    pub error: String,
+    pub error_description: String,
+}
+
+/// `POST /v1/partner/grants`: a partner lets one plate in at one of the operator's facilities for a
+/// window, optionally to one zone; the stay is billed to the partner.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantRequest {
+    pub plate: String,
+    pub facility: String,
+    /// Floor label and zone code (`2A`) its holder parks in while there is room.
+    #[serde(default)]
+    pub zone: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub valid_from: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub valid_until: Timestamp,
+}
+
+/// A partner's grant.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrantView {
+    pub id: String,
+    pub plate: String,
+    pub facility: String,
+    #[serde(default)]
+    pub zone: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub valid_from: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub valid_until: Timestamp,
+}
+
+/// One stay a partner paid for on account.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartnerCharge {
+    pub session: String,
+    pub facility: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+}
+
+/// `POST /v1/partner/webhooks`: an endpoint of the partner's own, hearing `session.started` and
+/// `session.ended` of the stays its grants let in (and nothing else).
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerWebhookRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 2048))]
+    pub url: String,
 }
 
 /// A secret shown once, at creation; the server keeps only its hash.
@@ -552,6 +645,9 @@ pub struct FloorPlan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LayoutView {
     pub facility: String,
+    /// ISO 3166-1 alpha-2 code of its country, where its layout names one: kiosks read its plates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
     pub spots: Vec<SpotView>,
     pub gates: Vec<GateView>,
     /// Each floor, with where cars arrive on it (for directions).

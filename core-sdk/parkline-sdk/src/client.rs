@@ -10,10 +10,11 @@ use parkline_domain::pricing::{Quote, RatePlan};
 use parkline_domain::reservation::Reservation;
 use parkline_protocol::{
     AccountView, ApiError, ApplyValidation, Availability, BestSpots, ConfirmSignup, FacilityDetail,
-    FacilityPage, FacilitySummary, GateDecision, GateEvent, IssuedSecret, LayoutView, LoginRequest, Me,
-    MyData, NewDevice, Notice, OverrideOutcome, OverrideRequest, PaymentRequest, Receipt, RefreshRequest,
-    RefundRequest, ReservationRequest, ReservationWindow, SessionView, SignupStarted, TokenResponse,
-    TopUpRequest, ValidationRequest, WebhookRequest, WebhookView,
+    FacilityPage, FacilitySummary, GateDecision, GateEvent, GrantRequest, GrantView, IssuedSecret,
+    LayoutView, LoginRequest, Me, MyData, NewDevice, Notice, OAuthError, OAuthToken, OverrideOutcome,
+    OverrideRequest, PartnerCharge, PaymentRequest, Receipt, RefreshRequest, RefundRequest,
+    ReservationRequest, ReservationWindow, SessionView, SignupStarted, TokenResponse, TopUpRequest,
+    ValidationRequest, WebhookRequest, WebhookView,
 };
 use reqwest::Method;
 use serde::Serialize;
@@ -21,6 +22,15 @@ use serde::de::DeserializeOwned;
 
 use crate::cache::{Cache, Cached};
 use crate::error::{Error, Result};
+
+/// A place near a point as a map or navigation app shows it: the facility with its live counts, and what
+/// a stay there would cost. Parkline's own shapes (`FacilitySummary`, `Quote`), not APDS's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Place {
+    pub facility: FacilitySummary,
+    /// The price of the stay asked about; none where the facility has no rates or the quote failed.
+    pub quote: Option<Quote>,
+}
 
 /// Attempts for a call that is safe to repeat.
 const ATTEMPTS: u32 = 3;
@@ -293,6 +303,80 @@ impl Client {
             class.as_str()
         );
         self.call(Method::GET, &path, None::<&()>, None, true).await
+    }
+
+    /// Places within `radius_m` of a point, nearest first, each with what a car's (a sedan's) stay of
+    /// `stay` from now costs there: one call for the places, then their quotes side by side.
+    pub async fn places_nearby(
+        &self,
+        lat: f64,
+        lon: f64,
+        radius_m: f64,
+        stay: jiff::SignedDuration,
+    ) -> Result<Vec<Place>> {
+        let near = self.nearby(lat, lon, radius_m).await?.value;
+        let from = Timestamp::now();
+        let to = from + stay;
+        let quotes = near.iter().map(|f| self.quote(&f.id, VehicleClass::Sedan, from, to));
+        let quotes = futures_util::future::join_all(quotes).await;
+        Ok(near
+            .into_iter()
+            .zip(quotes)
+            .map(|(facility, quote)| Place { facility, quote: quote.ok() })
+            .collect())
+    }
+
+    /// Signs a partner in with OAuth 2.0 client credentials (its API key's id and the key, optionally
+    /// narrowed to `scope`); the client uses the access token from now on.
+    pub async fn partner_sign_in(
+        &self,
+        client_id: &str,
+        secret: &str,
+        scope: Option<&str>,
+    ) -> Result<OAuthToken> {
+        let mut form = vec![("grant_type", "client_credentials")];
+        form.extend(scope.map(|s| ("scope", s)));
+        let url = format!("{}/v1/oauth/token", self.inner.base);
+        let req = self.inner.http.post(url).basic_auth(client_id, Some(secret)).form(&form);
+        let response = req.send().await.map_err(|e| Error::Offline(e.to_string()))?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.map_err(|e| Error::Offline(e.to_string()))?;
+        if !(200..300).contains(&status) {
+            let e = serde_json::from_slice::<OAuthError>(&bytes)
+                .map_err(|_| Error::Protocol(format!("HTTP {status}")))?;
+            let code = match e.error.as_str() {
+                "invalid_client" => parkline_protocol::ErrorCode::Unauthenticated,
+                _ => parkline_protocol::ErrorCode::ValidationFailed,
+            };
+            return Err(Error::Server {
+                status,
+                code,
+                message: format!("{}: {}", e.error, e.error_description),
+            });
+        }
+        let token: OAuthToken = serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(e.to_string()))?;
+        self.set_token(Some(token.access_token.clone()));
+        Ok(token)
+    }
+
+    /// Grants a plate entry (partners with the `grants` scope): the stay is billed to the partner.
+    pub async fn grant(&self, request: &GrantRequest) -> Result<GrantView> {
+        self.call(Method::POST, "/v1/partner/grants", Some(request), None, false).await
+    }
+
+    /// The partner's grants in force.
+    pub async fn grants(&self) -> Result<Vec<GrantView>> {
+        self.call(Method::GET, "/v1/partner/grants", None::<&()>, None, true).await
+    }
+
+    /// Revokes one of the partner's grants.
+    pub async fn revoke_grant(&self, id: &str) -> Result<()> {
+        self.call(Method::DELETE, &format!("/v1/partner/grants/{id}"), None::<&()>, None, true).await
+    }
+
+    /// The stays the partner's grants let in, as billed to it.
+    pub async fn partner_charges(&self) -> Result<Vec<PartnerCharge>> {
+        self.call(Method::GET, "/v1/partner/charges", None::<&()>, None, true).await
     }
 
     /// An itemised price for a planned stay.

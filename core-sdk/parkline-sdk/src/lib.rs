@@ -19,7 +19,7 @@ mod realtime;
 mod seal;
 
 pub use cache::{Cache, Cached};
-pub use client::Client;
+pub use client::{Client, Place};
 pub use credentials::Credentials;
 pub use error::{Error, Result};
 pub use outbox::{Command, Outcome, Queued};

@@ -21,9 +21,11 @@ pub struct Config {
     /// Where the offline cache, outbox and kept images live.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
-    /// Plate formats to read: `us`, `us-<state>`, `eu`, `eu-<country>` (`eu-de`, `eu-gb`, ...), `br`.
-    #[serde(default = "default_region")]
-    pub region: String,
+    /// Plate formats to read: `us`, `us-<state>`, `eu`, `eu-<country>` (`eu-de`, `eu-gb`, ...), `br`;
+    /// without it, those of the facility's country (its layout's `country`, asked of the server or
+    /// its cached answer), and none (plates as read) where no country is known.
+    #[serde(default)]
+    pub region: Option<String>,
     /// Where the kiosk's own HTTP API listens (plate-reading cameras push to it; attendant actions for
     /// headless lanes), e.g. `127.0.0.1:8090`; none without it.
     #[serde(default)]
@@ -131,8 +133,10 @@ impl Config {
         if config.lanes.is_empty() {
             return Err(Error::Config("at least one [[lanes]] is needed".into()));
         }
-        parkline_domain::plate_format::Region::by_name(&config.region)
-            .ok_or_else(|| Error::Config(format!("unknown plate region {:?}", config.region)))?;
+        if let Some(region) = &config.region {
+            parkline_domain::plate_format::Region::by_name(region)
+                .ok_or_else(|| Error::Config(format!("unknown plate region {region:?}")))?;
+        }
         config.secrets()?;
         Ok(config)
     }
@@ -182,9 +186,6 @@ impl Config {
 
 fn default_data_dir() -> PathBuf {
     PathBuf::from("kiosk-data")
-}
-fn default_region() -> String {
-    "us".into()
 }
 fn default_retention_days() -> u32 {
     90

@@ -51,6 +51,34 @@ pub struct Running {
     pub api: Option<std::net::SocketAddr>,
 }
 
+/// The plate formats of the facility's country, from its layout (the server's answer, or the one cached
+/// when it was last reachable); none where no country is known.
+async fn facility_region(
+    client: &parkline_sdk::Client,
+    facility: &str,
+) -> parkline_domain::plate_format::Region {
+    use parkline_domain::plate_format::Region;
+    let layout = tokio::time::timeout(Duration::from_secs(5), client.layout(facility)).await;
+    let country = match layout {
+        Ok(Ok(layout)) => layout.value.country,
+        Ok(Err(e)) => {
+            tracing::warn!(
+                "the facility's country is unknown ({e}): plates are read without a region's formats"
+            );
+            None
+        }
+        Err(_) => {
+            tracing::warn!(
+                "the server did not say the facility's country in 5 s: plates are read without a region's formats"
+            );
+            None
+        }
+    };
+    let region = country.as_deref().map_or_else(|| Region::new("none", &[], 0, false), Region::for_country);
+    tracing::info!(region = %region.name, "plate formats from the facility's country");
+    region
+}
+
 /// Starts every lane of `config`: its gate controller, its camera, the upkeep that replays queued
 /// passages, and the API. Lanes run without a plate reader (attendant entry only) if the models are
 /// missing; the lane's health says so.
@@ -61,8 +89,11 @@ pub async fn start(config: &Config) -> Result<Running, Error> {
     let cache = parkline_sdk::Cache::open_sealed(config.data_dir.join("kiosk.db"), seal.clone())?;
     let client = parkline_sdk::Client::new(&config.server, Some(cache.clone()))?;
     client.set_token(Some(config.device_token.to_string()));
-    let region = parkline_domain::plate_format::Region::by_name(&config.region)
-        .ok_or_else(|| Error::Config(format!("unknown plate region {:?}", config.region)))?;
+    let region = match &config.region {
+        Some(name) => parkline_domain::plate_format::Region::by_name(name)
+            .ok_or_else(|| Error::Config(format!("unknown plate region {name:?}")))?,
+        None => facility_region(&client, &config.facility).await,
+    };
     let cores = std::thread::available_parallelism().map_or(1, usize::from).min(4);
     let threads = config.reader_threads.unwrap_or(cores);
     let reader = match parkline_lpr::PlateRecognizer::load_with_threads(

@@ -3,7 +3,9 @@
 //! Three kinds of credentials arrive as `Authorization: Bearer <token>`:
 //! - people: a short-lived JWT (HS256) from `/v1/auth/login`, renewed with a single-use refresh token;
 //! - devices (sensor gateways, kiosks): opaque tokens starting `pld_`;
-//! - third parties: API keys starting `plk_`, each with its own rate limit.
+//! - third parties: API keys starting `plk_`, each with its own rate limit, or the short-lived tokens
+//!   (`plt_`, a JWT) an API key gets from `/v1/oauth/token` (OAuth 2.0 client credentials) with some of
+//!   its scopes.
 //!
 //! Passwords are hashed with argon2id; refresh tokens, device tokens and API keys are stored only as
 //! SHA-256 hashes, so a database leak does not leak credentials.
@@ -21,6 +23,7 @@ use parkline_store::{Store, UserRecord};
 
 pub const DEVICE_TOKEN_PREFIX: &str = "pld_";
 pub const API_KEY_PREFIX: &str = "plk_";
+pub const PARTNER_TOKEN_PREFIX: &str = "plt_";
 
 /// Every kind of caller a route can admit. Each authenticated principal is exactly one of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -218,6 +221,21 @@ struct Claims {
     ep: i64,
 }
 
+/// A partner's access token: its API key (`sub`) and the scopes granted, space-separated.
+#[derive(Debug, Serialize, Deserialize)]
+struct PartnerClaims {
+    sub: i64,
+    scope: String,
+    exp: i64,
+    iat: i64,
+    /// Tells partner tokens from people's: a person's token never verifies as a partner's.
+    aud: String,
+}
+
+const PARTNER_AUDIENCE: &str = "parkline-partner";
+/// How long a partner's access token lives; the key behind it is checked on every use.
+pub const PARTNER_TOKEN_TTL: SignedDuration = SignedDuration::from_secs(3600);
+
 /// How long a device token or API key, once looked up, is trusted without asking the database again.
 /// Bounds how long a revoked credential keeps working.
 const CREDENTIAL_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
@@ -278,6 +296,20 @@ impl Auth {
         })
     }
 
+    /// An access token for the API key `key`, carrying `scopes` (some of the key's).
+    pub fn issue_partner(&self, key: i64, scopes: &[String], now: Timestamp) -> Result<String> {
+        let claims = PartnerClaims {
+            sub: key,
+            scope: scopes.join(" "),
+            iat: now.as_second(),
+            exp: (now + PARTNER_TOKEN_TTL).as_second(),
+            aud: PARTNER_AUDIENCE.into(),
+        };
+        let jwt = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| anyhow::anyhow!("signing a token: {e}"))?;
+        Ok(format!("{PARTNER_TOKEN_PREFIX}{jwt}"))
+    }
+
     /// Resolves a bearer token to a principal.
     /// The caller a token names. A device token or API key not in the cache is looked up in the
     /// store only once `may_look_up` allows it (the caller's rate limit).
@@ -313,14 +345,38 @@ impl Auth {
             self.remember(hash, principal.clone());
             return principal.ok_or_else(unknown);
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
-            match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                    Error::api(ErrorCode::TokenExpired, "the access token has expired; refresh it")
+        if let Some(jwt) = token.strip_prefix(PARTNER_TOKEN_PREFIX) {
+            let mut validation = self.validation.clone();
+            validation.set_audience(&[PARTNER_AUDIENCE]);
+            let claims = jsonwebtoken::decode::<PartnerClaims>(jwt, &self.decoding, &validation)
+                .map_err(token_error)?
+                .claims;
+            // The key behind the token is checked (through the cache) on every use: revoking it ends
+            // its tokens within the cache's lifetime, at once on this instance.
+            let key_id = format!("key-id:{}", claims.sub);
+            let key = match self.cached(&key_id) {
+                Some(known) => known,
+                None => {
+                    may_look_up()?;
+                    let key = store.api_key(claims.sub).await?.map(|k| Principal::ApiKey {
+                        id: k.id,
+                        requests_per_minute: k.requests_per_minute,
+                        operator: k.operator,
+                        scopes: k.scopes,
+                    });
+                    self.remember(key_id, key.clone());
+                    key
                 }
-                _ => Error::api(ErrorCode::Unauthenticated, "the access token is not valid"),
-            }
-        })?;
+            };
+            let Some(Principal::ApiKey { id, requests_per_minute, operator, scopes }) = key else {
+                return Err(unknown());
+            };
+            let granted: Vec<&str> = claims.scope.split_whitespace().collect();
+            let scopes = scopes.into_iter().filter(|s| granted.contains(&s.as_str())).collect();
+            return Ok(Principal::ApiKey { id, requests_per_minute, operator, scopes });
+        }
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(token_error)?;
         let claims = data.claims;
         // Asked of the store on every request, so a sign-out or erasure ends the token at once on every
         // instance. Only a token with a valid signature gets this far.
@@ -356,6 +412,15 @@ impl Auth {
             cache.retain(|_, (_, at)| at.elapsed() < CREDENTIAL_CACHE_TTL);
         }
         cache.insert(hash, (principal, std::time::Instant::now()));
+    }
+}
+
+fn token_error(e: jsonwebtoken::errors::Error) -> Error {
+    match e.kind() {
+        jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+            Error::api(ErrorCode::TokenExpired, "the access token has expired; get a new one")
+        }
+        _ => Error::api(ErrorCode::Unauthenticated, "the access token is not valid"),
     }
 }
 

@@ -5,18 +5,18 @@
 use parkline_domain::LayoutFile;
 use rand::{Rng, SeedableRng};
 
-/// (name, latitude, longitude, IANA time zone, currency).
-const CENTRES: [(&str, f64, f64, &str, &str); 10] = [
-    ("seattle", 47.6062, -122.3321, "America/Los_Angeles", "USD"),
-    ("new-york", 40.7128, -74.0060, "America/New_York", "USD"),
-    ("chicago", 41.8781, -87.6298, "America/Chicago", "USD"),
-    ("toronto", 43.6532, -79.3832, "America/Toronto", "CAD"),
-    ("sao-paulo", -23.5505, -46.6333, "America/Sao_Paulo", "BRL"),
-    ("london", 51.5074, -0.1278, "Europe/London", "GBP"),
-    ("paris", 48.8566, 2.3522, "Europe/Paris", "EUR"),
-    ("berlin", 52.5200, 13.4050, "Europe/Berlin", "EUR"),
-    ("tokyo", 35.6762, 139.6503, "Asia/Tokyo", "JPY"),
-    ("sydney", -33.8688, 151.2093, "Australia/Sydney", "AUD"),
+/// (name, latitude, longitude, IANA time zone, currency, country).
+const CENTRES: [(&str, f64, f64, &str, &str, &str); 10] = [
+    ("seattle", 47.6062, -122.3321, "America/Los_Angeles", "USD", "US"),
+    ("new-york", 40.7128, -74.0060, "America/New_York", "USD", "US"),
+    ("chicago", 41.8781, -87.6298, "America/Chicago", "USD", "US"),
+    ("toronto", 43.6532, -79.3832, "America/Toronto", "CAD", "CA"),
+    ("sao-paulo", -23.5505, -46.6333, "America/Sao_Paulo", "BRL", "BR"),
+    ("london", 51.5074, -0.1278, "Europe/London", "GBP", "GB"),
+    ("paris", 48.8566, 2.3522, "Europe/Paris", "EUR", "FR"),
+    ("berlin", 52.5200, 13.4050, "Europe/Berlin", "EUR", "DE"),
+    ("tokyo", 35.6762, 139.6503, "Asia/Tokyo", "JPY", "JP"),
+    ("sydney", -33.8688, 151.2093, "Australia/Sydney", "AUD", "AU"),
 ];
 
 /// Facilities are placed within this many metres of their city's centre.
@@ -29,7 +29,7 @@ pub fn layouts(n: usize) -> Vec<LayoutFile> {
 }
 
 fn layout(i: usize, rng: &mut impl Rng) -> LayoutFile {
-    let (city, lat, lon, time_zone, currency) = CENTRES[i % CENTRES.len()];
+    let (city, lat, lon, time_zone, currency, country) = CENTRES[i % CENTRES.len()];
     let id = format!("gen-{city}-{:05}", i / CENTRES.len());
     // A uniform point in a disc around the centre.
     let (r, angle) = (SPREAD_M * rng.random::<f64>().sqrt(), rng.random_range(0.0..std::f64::consts::TAU));
@@ -45,6 +45,7 @@ fn layout(i: usize, rng: &mut impl Rng) -> LayoutFile {
         "location": {"lat": lat, "lon": lon},
         "time_zone": time_zone,
         "currency": currency,
+        "country": country,
         "floors": [{"level": 0, "zones": [
             {"code": "A", "rows": [
                 {"count": 2, "size": "sedan", "origin": [0.0, 0.0], "step": [3.6, 0.0], "features": ["accessible"]},
@@ -100,7 +101,10 @@ mod tests {
         }
         let live = crate::live::Live::default();
         for l in &city {
-            live.insert(crate::live::FacilityLive::new(l.clone(), "op".into(), &[]).unwrap());
+            live.insert(
+                crate::live::FacilityLive::new(l.clone(), "op".into(), jiff::Timestamp::UNIX_EPOCH, &[])
+                    .unwrap(),
+            );
         }
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         let mut found = 0;

@@ -7,8 +7,11 @@ use crate::app::App;
 use crate::auth::{API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, Reach, random_token, sha256_hex};
 use crate::error::{Error, Result};
 
-/// What an API key may do: read live occupancy, read rates and quotes, partner actions.
-pub const API_KEY_SCOPES: [&str; 3] = ["occupancy", "rates", "partner"];
+/// What an API key may do: read live occupancy, read rates and quotes, partner actions, grant entries
+/// billed to it.
+pub const API_KEY_SCOPES: [&str; 4] = ["occupancy", "rates", "partner", "grants"];
+/// A key's scopes when none are asked for: granting entries the key pays for is asked for by name.
+const DEFAULT_API_KEY_SCOPES: [&str; 3] = ["occupancy", "rates", "partner"];
 
 /// Issues a device token for a sensor gateway or kiosk at one facility within the caller's reach; the
 /// device belongs to that facility's operator.
@@ -91,7 +94,7 @@ pub async fn issue_api_key(app: &App, reach: &Reach, key: NewApiKey) -> Result<I
         return Err(Error::validation("requests_per_minute must be at least 1"));
     }
     let operator = app.home_operator(reach, key.operator.as_deref()).await?;
-    let mut scopes = key.scopes.unwrap_or_else(|| API_KEY_SCOPES.map(str::to_owned).to_vec());
+    let mut scopes = key.scopes.unwrap_or_else(|| DEFAULT_API_KEY_SCOPES.map(str::to_owned).to_vec());
     scopes.sort();
     scopes.dedup();
     if scopes.is_empty() || !scopes.iter().all(|s| API_KEY_SCOPES.contains(&s.as_str())) {

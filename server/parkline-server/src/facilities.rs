@@ -26,7 +26,7 @@ pub async fn import_all(app: &App, operator: &str, layouts: Vec<LayoutFile>) -> 
     let mut gates = std::collections::HashSet::new();
     let mut checked = Vec::with_capacity(layouts.len());
     for layout in layouts {
-        let facility = FacilityLive::new(layout, operator.to_owned(), &[])?;
+        let facility = FacilityLive::new(layout, operator.to_owned(), now, &[])?;
         let id = &facility.layout.id;
         if live.get(id).is_some() || !ids.insert(id.clone()) {
             return Err(conflict(id));
@@ -95,7 +95,7 @@ pub fn parse_layout(text: &str, json: bool) -> anyhow::Result<LayoutFile> {
 /// Loads one stored facility, with its rates, into memory (one another instance added).
 pub async fn load(app: &App, id: &str) -> Result<()> {
     let Some(stored) = app.store.facility(id).await? else { return Ok(()) };
-    let facility = FacilityLive::new(stored.layout, stored.operator, &stored.spots)?;
+    let facility = FacilityLive::new(stored.layout, stored.operator, stored.created, &stored.spots)?;
     if let Some(plan) = app.store.rate_plan(id).await? {
         facility.set_rates(plan);
     }
@@ -109,7 +109,7 @@ pub async fn load_all(app: &App) -> Result<usize> {
     let all = store.load_facilities().await?;
     let n = all.len();
     for stored in all {
-        live.insert(FacilityLive::new(stored.layout, stored.operator, &stored.spots)?);
+        live.insert(FacilityLive::new(stored.layout, stored.operator, stored.created, &stored.spots)?);
     }
     for session in store.active_sessions().await? {
         if let Some(facility) = live.get(&session.facility) {

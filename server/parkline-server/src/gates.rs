@@ -547,6 +547,7 @@ impl Ctx<'_> {
             entry: self.now,
             occupancy_permille,
             permit: permit.as_ref().map(|p| p.id.clone()),
+            partner: permit.as_ref().and_then(|p| p.partner),
             reservation: reservation.as_ref().map(|r| r.id.clone()),
             entry_image: event.plate.as_ref().and_then(|p| p.image_ref.clone()),
             exit: None,
@@ -635,12 +636,25 @@ impl Ctx<'_> {
         };
 
         let _price = tracing::info_span!("exit.price", session = %session.id).entered();
-        // A vehicle that entered on a permit has paid already.
         let (full, validated) = crate::stays::fee_parts(self.facility, &session, self.now)?;
         let fee = full - validated.iter().sum::<i64>();
-        let leaving = Leaving::Stay { fee, paid_minor: session.paid_minor, permit: session.permit.is_some() };
-        let ExitPlan { verdict, taken } = gate::exit(&departure(leaving));
         let mut ledger = Vec::new();
+        // A partner's grant let the vehicle in: the partner pays what is left, on account.
+        if let Some(partner) = session.partner
+            && fee > session.paid_minor
+        {
+            let owed = fee - session.paid_minor;
+            let mut entry = self.entry_for("partner", LedgerKind::Payment, owed, Some(&session.id));
+            entry.method = Some("partner".into());
+            entry.provider_ref = Some(format!("partner:{partner}"));
+            ledger.push(entry);
+            session.paid_minor += owed;
+            session.last_paid = Some(self.now);
+        }
+        // A vehicle that entered on a permit has paid already.
+        let permit = session.permit.is_some() && session.partner.is_none();
+        let leaving = Leaving::Stay { fee, paid_minor: session.paid_minor, permit };
+        let ExitPlan { verdict, taken } = gate::exit(&departure(leaving));
         if taken > 0 {
             let _payment = tracing::info_span!("payment", method = "lane", amount_minor = taken).entered();
             ledger.push(self.entry_for("lane", LedgerKind::Payment, taken, Some(&session.id)));
@@ -686,10 +700,12 @@ impl Ctx<'_> {
     /// pool. Without one the vehicle enters as a paying visitor.
     fn permit_for(&self, plate: &Plate) -> Option<Arc<Permit>> {
         let book = self.permits.read();
-        let permit = book.by_plate(&self.facility.operator, plate)?;
-        permit
-            .admits(&self.facility.operator, &self.facility.facility.id, self.now, &self.facility.tz)
-            .ok()?;
+        let f = self.facility;
+        let permit = book
+            .by_plate(&f.operator, plate)
+            .iter()
+            .find(|p| p.admits(&f.operator, &f.facility.id, self.now, &f.tz).is_ok())?
+            .clone();
         if let Some(pool) = &permit.pool {
             let limit = book.pool_limit(pool).unwrap_or(0);
             let inside = self.facility.inside();

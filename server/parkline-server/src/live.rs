@@ -92,6 +92,8 @@ pub struct FacilityLive {
     pub layout: LayoutFile,
     /// The operator that owns the facility.
     pub operator: String,
+    /// When it was added: the version of its layout.
+    pub created: Timestamp,
     /// Level number of each floor index, as the allocator wants it.
     pub levels: Vec<i16>,
     /// The facility's time zone, for local rules such as time-of-day prices.
@@ -167,6 +169,7 @@ impl FacilityLive {
     pub fn new(
         layout: LayoutFile,
         operator: String,
+        created: Timestamp,
         records: &[SpotRecord],
     ) -> crate::error::Result<FacilityLive> {
         let facility =
@@ -198,6 +201,7 @@ impl FacilityLive {
             facility,
             layout,
             operator,
+            created,
             levels,
             tz,
             rates: RwLock::new(None),
@@ -503,6 +507,7 @@ impl FacilityLive {
         };
         LayoutView {
             facility: self.facility.id.clone(),
+            country: self.layout.country.clone(),
             spots: states
                 .into_iter()
                 .enumerate()

@@ -14,15 +14,17 @@ use crate::error::Error;
 #[derive(Debug, Default)]
 pub struct PermitBook {
     by_id: HashMap<String, Arc<Permit>>,
-    /// By operator and plate: each operator's permits are its own (two may cover one vehicle).
-    by_plate: HashMap<(String, Plate), Arc<Permit>>,
+    /// By operator and plate: each operator's permits are its own (two may cover one vehicle), and one
+    /// operator's may cover a vehicle at different times (a venue's grant for Saturday, a hotel's for
+    /// Sunday).
+    by_plate: HashMap<(String, Plate), Vec<Arc<Permit>>>,
     pools: HashMap<String, u32>,
 }
 
 impl PermitBook {
-    /// The operator's active permit covering `plate`.
-    pub fn by_plate(&self, operator: &str, plate: &Plate) -> Option<Arc<Permit>> {
-        self.by_plate.get(&(operator.to_owned(), plate.clone())).cloned()
+    /// The operator's active permits covering `plate`, at different times.
+    pub fn by_plate(&self, operator: &str, plate: &Plate) -> &[Arc<Permit>] {
+        self.by_plate.get(&(operator.to_owned(), plate.clone())).map_or(&[], Vec::as_slice)
     }
     pub fn get(&self, id: &str) -> Option<Arc<Permit>> {
         self.by_id.get(id).cloned()
@@ -43,19 +45,24 @@ impl PermitBook {
     pub(crate) fn insert(&mut self, permit: Permit) {
         let permit = Arc::new(permit);
         for plate in &permit.plates {
-            self.by_plate.insert((permit.operator.clone(), plate.clone()), permit.clone());
+            self.by_plate.entry((permit.operator.clone(), plate.clone())).or_default().push(permit.clone());
         }
         self.by_id.insert(permit.id.clone(), permit);
     }
 
-    /// Why `permit` cannot be added: its id or one of its plates is taken, or its pool is unknown.
+    /// Why `permit` cannot be added: its id is taken, one of its plates is on another permit of its
+    /// operator at some time it covers, or its pool is unknown.
     pub(crate) fn conflict(&self, permit: &Permit) -> Option<Error> {
         if self.by_id.contains_key(&permit.id) {
             return Some(Error::api(ErrorCode::Conflict, format!("permit {} already exists", permit.id)));
         }
-        let taken = |p: &&Plate| self.by_plate.contains_key(&(permit.operator.clone(), (*p).clone()));
+        let taken =
+            |p: &&Plate| self.by_plate(&permit.operator, p).iter().any(|other| other.overlaps(permit));
         if let Some(p) = permit.plates.iter().find(taken) {
-            return Some(Error::api(ErrorCode::Conflict, format!("{p} is already on another active permit")));
+            return Some(Error::api(
+                ErrorCode::Conflict,
+                format!("{p} is already on another active permit for some of that time"),
+            ));
         }
         if let Some(pool) = permit.pool.as_deref().filter(|pool| !self.pools.contains_key(*pool)) {
             return Some(Error::validation(format!("no permit pool {pool:?}; create it first")));

@@ -29,6 +29,8 @@ pub async fn load(app: &App) -> Result<()> {
 /// caller's operator (an admin's permit, to the one it names); the facilities it lists and its pool
 /// must be that operator's.
 pub async fn add(app: &App, reach: &Reach, mut permit: Permit) -> Result<()> {
+    // Grants are partners' (`grants.rs`): staff cannot bill a partner.
+    permit.partner = None;
     permit.operator = match reach {
         Reach::Everywhere => permit.operator,
         _ => reach.home(None)?,

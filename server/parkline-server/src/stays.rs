@@ -92,7 +92,8 @@ fn stay(s: &SessionRecord) -> gate::Stay {
     gate::Stay {
         class: s.vehicle.class,
         entered_at: s.entry,
-        permit: s.permit.is_some(),
+        // A partner's grant is paid for by the partner, at the price of any stay.
+        permit: s.permit.is_some() && s.partner.is_none(),
         last_paid: s.last_paid,
         occupancy_permille: Some(s.occupancy_permille),
         discounts: s.validations.iter().map(|(_, d)| *d).collect(),

@@ -30,13 +30,7 @@ const LEASE: SignedDuration = SignedDuration::from_secs(60);
 /// the signing secret, once.
 pub async fn register(app: &App, reach: &Reach, req: WebhookRequest) -> Result<WebhookView> {
     let operator = app.home_operator(reach, req.operator.as_deref()).await?;
-    let url = reqwest::Url::parse(req.url.trim())
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some() && req.url.len() <= 2048)
-        .ok_or_else(|| Error::validation("url must be an http(s) URL of at most 2048 characters"))?;
-    if let Some(why) = app.outbound.refuses(&url).await {
-        return Err(Error::validation(format!("url must reach a public address: {why}")));
-    }
+    let url = checked_url(app, &req.url).await?;
     let mut topics = req.topics;
     topics.sort();
     topics.dedup();
@@ -47,9 +41,43 @@ pub async fn register(app: &App, reach: &Reach, req: WebhookRequest) -> Result<W
     if topics.len() > 1 && topics.iter().any(|t| t == "*") {
         topics = vec!["*".into()];
     }
+    save(app, operator, None, url, topics).await
+}
+
+/// Registers a partner's own endpoint: it hears the start and end of the stays its grants let in, and
+/// nothing else of the operator.
+pub async fn register_for_partner(
+    app: &App,
+    partner: i64,
+    operator: String,
+    url: &str,
+) -> Result<WebhookView> {
+    let url = checked_url(app, url).await?;
+    save(app, operator, Some(partner), url, vec!["session.ended".into(), "session.started".into()]).await
+}
+
+async fn checked_url(app: &App, url: &str) -> Result<reqwest::Url> {
+    let parsed = reqwest::Url::parse(url.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some() && url.len() <= 2048)
+        .ok_or_else(|| Error::validation("url must be an http(s) URL of at most 2048 characters"))?;
+    if let Some(why) = app.outbound.refuses(&parsed).await {
+        return Err(Error::validation(format!("url must reach a public address: {why}")));
+    }
+    Ok(parsed)
+}
+
+async fn save(
+    app: &App,
+    operator: String,
+    partner: Option<i64>,
+    url: reqwest::Url,
+    topics: Vec<String>,
+) -> Result<WebhookView> {
     let record = WebhookRecord {
         id: crate::auth::random_token("whk_")[..20].to_owned(),
         operator,
+        partner,
         url: url.to_string(),
         secret: crate::auth::random_token("whsec_"),
         topics,

@@ -55,6 +55,8 @@ enum Level {
     Facility,
     Owned,
     Operator,
+    /// A partner's own: no one else of its operator reaches it.
+    Partners,
 }
 
 fn level(locate: Locate) -> Level {
@@ -62,6 +64,7 @@ fn level(locate: Locate) -> Level {
         Locate::Facility | Locate::Gate | Locate::Permit | Locate::Device | Locate::Alert => Level::Facility,
         Locate::Payment | Locate::Reservation => Level::Owned,
         Locate::Pool | Locate::Webhook | Locate::User | Locate::ApiKey => Level::Operator,
+        Locate::Grant => Level::Partners,
     }
 }
 
@@ -93,9 +96,10 @@ fn may(who: Who, place: Place, level: Level) -> bool {
         Who::Admin => true,
         Who::Driver => level == Level::Owned && place == Own,
         Who::LimitedAttendant | Who::LimitedManager | Who::Kiosk | Who::Gateway => {
-            place == Own && level != Level::Operator
+            place == Own && level != Level::Operator && level != Level::Partners
         }
-        Who::Manager | Who::Partner => place != Other,
+        Who::Partner if level == Level::Partners => place == Own,
+        Who::Manager | Who::Partner => place != Other && level != Level::Partners,
         Who::Manager2 => place == Other,
     }
 }
@@ -139,6 +143,8 @@ struct World {
     pools: HashMap<Place, String>,
     alerts: HashMap<Place, String>,
     staff: HashMap<Place, String>,
+    /// A partner's key (with every scope) of each place's operator; the own one is the walk's partner.
+    partners: HashMap<Place, String>,
     made: std::sync::atomic::AtomicU32,
 }
 
@@ -239,8 +245,15 @@ impl World {
             pools: HashMap::new(),
             alerts: HashMap::new(),
             staff: HashMap::new(),
+            partners: HashMap::new(),
             made: Default::default(),
         };
+        for place in Place::ALL {
+            let body = json!({"name": format!("partner {place:?}"), "requests_per_minute": 100000,
+                "operator": place.operator(), "scopes": ["occupancy", "rates", "partner", "grants"]});
+            let key = created(&world.s, &world.admin, "/v1/admin/api-keys", body).await;
+            world.partners.insert(place, key["token"].as_str().unwrap().to_owned());
+        }
         for place in Place::ALL {
             let r = world.reservation(place).await;
             world.reservations.insert(place, r);
@@ -306,6 +319,17 @@ impl World {
         id
     }
 
+    /// A grant by the place's partner at the place's facility.
+    async fn grant(&self, place: Place) -> String {
+        let now = self.s.server.app.now();
+        let body = json!({"plate": format!("GRT {:03}", self.next()), "facility": place.facility(),
+            "valid_from": now.to_string(), "valid_until": (now + SignedDuration::from_hours(1)).to_string()});
+        created(&self.s, &self.partners[&place], "/v1/partner/grants", body).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     async fn webhook(&self, place: Place) -> String {
         let body = json!({"url": "http://127.0.0.1:9/hook", "topics": ["*"], "operator": place.operator()});
         created(&self.s, &self.admin, "/v1/webhooks", body).await["id"].as_str().unwrap().to_owned()
@@ -339,6 +363,7 @@ impl World {
             Locate::ApiKey => self.api_key(place).await,
             Locate::Alert => self.alerts[&place].replace(':', "%3A"),
             Locate::User => self.staff[&place].clone(),
+            Locate::Grant => self.grant(place).await,
         }
     }
 }
@@ -363,13 +388,6 @@ async fn every_route_admits_its_roles_within_their_reach(backend: Backend) {
     let kiosk =
         created(s, &w.admin, "/v1/admin/devices", json!({"name": "lane", "kind": "kiosk", "facility": OWN}))
             .await;
-    let key = created(
-        s,
-        &w.admin,
-        "/v1/admin/api-keys",
-        json!({"name": "partner", "requests_per_minute": 100000, "operator": "seattle-city"}),
-    )
-    .await;
     let mut callers: Vec<(Who, Option<String>)> = vec![
         (Who::Anonymous, None),
         (Who::Driver, Some(w.driver.clone())),
@@ -380,7 +398,7 @@ async fn every_route_admits_its_roles_within_their_reach(backend: Backend) {
         (Who::Admin, Some(w.admin.clone())),
         (Who::Kiosk, Some(kiosk["token"].as_str().unwrap().to_owned())),
         (Who::Gateway, Some(s.sensors.clone())),
-        (Who::Partner, Some(key["token"].as_str().unwrap().to_owned())),
+        (Who::Partner, Some(w.partners[&Place::Own].clone())),
     ];
     let actors: std::collections::HashSet<_> = callers.iter().filter_map(|(who, _)| actor(*who)).collect();
     assert_eq!(actors.len(), Actor::ALL.len(), "every kind of caller is exercised");
@@ -420,7 +438,7 @@ async fn every_route_admits_its_roles_within_their_reach(backend: Backend) {
                     let key = w.key(locate, place, route.method == "DELETE").await;
                     path = path.replace(&format!("{{{}}}", locate.param()), &key);
                 } else {
-                    path = path.replace("{id}", OWN);
+                    path = path.replace("{id}", OWN).replace("{operator}", Place::Own.operator());
                 }
                 let method = reqwest::Method::from_bytes(route.method.as_bytes()).unwrap();
                 let mut req = s.http.request(method.clone(), s.url(&path));

@@ -22,7 +22,7 @@ fn event(
 ) -> OutboxEvent {
     let id = format!("evt_{}", &sha256_hex(&format!("{topic}\u{0}{source}"))[..24]);
     let body = json!({"id": id, "type": topic, "created": at, "data": data}).to_string();
-    OutboxEvent { id, topic, body, at, facility: facility.map(str::to_owned) }
+    OutboxEvent { id, topic, body, at, facility: facility.map(str::to_owned), partner: None }
 }
 
 /// Events a gate event announces: a session started or ended. Plates are personal data and are not
@@ -35,17 +35,18 @@ pub fn gate_events(w: &GateWrite) -> Vec<OutboxEvent> {
         "vehicle_class": s.vehicle.class.as_str(), "entered_at": s.entry,
         "permit": s.permit, "reservation": s.reservation,
     });
-    match &s.exit {
+    let announced = match &s.exit {
         Some(exit) => {
             data["exited_at"] = json!(exit.at);
             data["amount_minor"] = json!(exit.amount_minor);
-            vec![event("session.ended", &source, Some(&s.facility), w.event.at, data)]
+            event("session.ended", &source, Some(&s.facility), w.event.at, data)
         }
         None if w.event.direction == parkline_domain::Direction::Entry => {
-            vec![event("session.started", &source, Some(&s.facility), w.event.at, data)]
+            event("session.started", &source, Some(&s.facility), w.event.at, data)
         }
-        None => Vec::new(),
-    }
+        None => return Vec::new(),
+    };
+    vec![OutboxEvent { partner: s.partner, ..announced }]
 }
 
 /// The event a ledger entry announces, for payments and refunds.

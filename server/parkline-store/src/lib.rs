@@ -181,6 +181,9 @@ pub trait Ledger: Send + Sync {
     async fn session_ledger(&self, session: &str) -> Result<Vec<LedgerEntry>>;
     /// Every entry billed to or paid by one user, oldest first.
     async fn user_ledger(&self, user: i64) -> Result<Vec<LedgerEntry>>;
+    /// Stays a partner paid for on account (`method` `partner`, `provider_ref` `partner:<key id>`),
+    /// oldest first.
+    async fn partner_ledger(&self, partner: i64) -> Result<Vec<LedgerEntry>>;
     /// Refunds made against one payment.
     async fn refunds_of(&self, payment_key: &str) -> Result<Vec<LedgerEntry>>;
     /// Ledger rows written in `[from, to)`, oldest first.
@@ -318,6 +321,8 @@ pub trait Identity: Send + Sync {
         now: Timestamp,
     ) -> Result<i64>;
     async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>>;
+    /// An active API key by its id (a partner's OAuth client id).
+    async fn api_key(&self, id: i64) -> Result<Option<ApiKeyRecord>>;
     /// Every API key, newest first.
     async fn api_keys(&self) -> Result<Vec<parkline_protocol::ApiKeyView>>;
     /// Revokes an API key; `false` if it is unknown or already revoked. Other instances hear of it.

@@ -38,8 +38,11 @@ pub struct SessionRecord {
     pub entry_gate: String,
     pub entry: Timestamp,
     pub occupancy_permille: u16,
-    /// The permit the vehicle entered on: its stay is already paid for.
+    /// The permit the vehicle entered on: its stay is already paid for (unless the permit is a
+    /// partner's grant: see `partner`).
     pub permit: Option<String>,
+    /// The partner (its API key) whose grant let the vehicle in: the stay is billed to it.
+    pub partner: Option<i64>,
     /// The reservation the vehicle checked in on.
     pub reservation: Option<String>,
     /// Where the lane keeps the plate image taken at entry.
@@ -194,6 +197,9 @@ pub struct OutboxEvent {
     pub at: Timestamp,
     /// The facility it happened at: only endpoints of that facility's operator hear it.
     pub facility: Option<String>,
+    /// The partner whose grant it concerns: besides the operator's endpoints, that partner's own hear it
+    /// (a partner's endpoints hear nothing else).
+    pub partner: Option<i64>,
 }
 
 /// A webhook endpoint as stored.
@@ -202,6 +208,8 @@ pub struct WebhookRecord {
     pub id: String,
     /// Whose facilities' events it hears.
     pub operator: String,
+    /// A partner's own endpoint (its API key): it hears only the events of that partner's grants.
+    pub partner: Option<i64>,
     pub url: String,
     /// The signing secret.
     pub secret: String,
@@ -316,6 +324,8 @@ pub struct NewFacility<'a> {
 pub struct StoredFacility {
     pub layout: LayoutFile,
     pub operator: String,
+    /// When it was added (layouts are never changed in place, so this dates the layout too).
+    pub created: Timestamp,
     pub spots: Vec<SpotRecord>,
 }
 

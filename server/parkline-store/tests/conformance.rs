@@ -35,8 +35,9 @@ async fn facility_roundtrip(store: &Arc<dyn Store>) {
     store.insert_facility(&layout, DEFAULT_OPERATOR, &codes, at(0)).await.unwrap();
     let loaded = store.load_facilities().await.unwrap();
     assert_eq!(loaded.len(), 1);
-    let StoredFacility { layout: back, operator, spots } = &loaded[0];
+    let StoredFacility { layout: back, operator, created, spots } = &loaded[0];
     assert_eq!(back, &layout);
+    assert_eq!(*created, at(0));
     assert_eq!(operator, DEFAULT_OPERATOR);
     assert_eq!(spots.len(), codes.len());
     assert!(spots.iter().all(|s| s.status == SpotStatus::default()));
@@ -122,6 +123,7 @@ fn session(id: &str, spot: &str, plate: &str) -> SessionRecord {
         entry: at(10),
         occupancy_permille: 420,
         permit: (id == "s6").then(|| "acme-01".to_owned()),
+        partner: (id == "s6").then_some(7),
         reservation: None,
         entry_image: Some(format!("cam://in/{id}.jpg")),
         exit: None,

@@ -621,6 +621,17 @@ public protocol ParklineClientProtocol: AnyObject, Sendable {
     func facilities() async throws  -> Facilities
     
     /**
+     * Grants `plate` entry at `facility` (optionally to `zone`, `2A`) from `valid_from` to
+     * `valid_until` (RFC 3339); the stay is billed to the partner.
+     */
+    func grant(plate: String, facility: String, zone: String?, validFrom: String, validUntil: String) async throws  -> Grant
+    
+    /**
+     * The partner's grants in force.
+     */
+    func grants() async throws  -> [Grant]
+    
+    /**
      * Signs a person in; later calls act as them.
      */
     func login(email: String, password: String) async throws 
@@ -631,10 +642,27 @@ public protocol ParklineClientProtocol: AnyObject, Sendable {
     func nearby(lat: Double, lon: Double, radiusM: Double) async throws  -> Facilities
     
     /**
+     * Signs a partner in with OAuth 2.0 client credentials: its API key's id, the key, and optionally
+     * the scopes wanted (`grants`). Later calls act as the partner.
+     */
+    func partnerSignIn(clientId: String, clientSecret: String, scope: String?) async throws 
+    
+    /**
      * Pays what a ticket owes now with a card token from the payment provider; `idempotency_key`
      * (make one per payment, keep it across retries) makes retrying safe.
      */
     func pay(ticket: String, cardToken: String, idempotencyKey: String) async throws  -> Receipt
+    
+    /**
+     * Places within `radius_m` metres of a point, nearest first, each with its live counts and what a
+     * car's stay of `hours` from now costs there.
+     */
+    func placesNearby(lat: Double, lon: Double, radiusM: Double, hours: UInt32) async throws  -> [Place]
+    
+    /**
+     * Revokes one of the partner's grants: its plate is no longer let in on it.
+     */
+    func revokeGrant(id: String) async throws 
     
     /**
      * Uses a device token or API key instead of a person's sign-in.
@@ -761,6 +789,45 @@ open func facilities()async throws  -> Facilities  {
 }
     
     /**
+     * Grants `plate` entry at `facility` (optionally to `zone`, `2A`) from `valid_from` to
+     * `valid_until` (RFC 3339); the stay is billed to the partner.
+     */
+open func grant(plate: String, facility: String, zone: String?, validFrom: String, validUntil: String)async throws  -> Grant  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_parkline_ffi_fn_method_parklineclient_grant(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(plate),FfiConverterString.lower(facility),FfiConverterOptionString.lower(zone),FfiConverterString.lower(validFrom),FfiConverterString.lower(validUntil)
+                )
+            },
+            pollFunc: ffi_parkline_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_parkline_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_parkline_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeGrant_lift,
+            errorHandler: FfiConverterTypeParklineError_lift
+        )
+}
+    
+    /**
+     * The partner's grants in force.
+     */
+open func grants()async throws  -> [Grant]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_parkline_ffi_fn_method_parklineclient_grants(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_parkline_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_parkline_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_parkline_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeGrant.lift,
+            errorHandler: FfiConverterTypeParklineError_lift
+        )
+}
+    
+    /**
      * Signs a person in; later calls act as them.
      */
 open func login(email: String, password: String)async throws   {
@@ -799,6 +866,26 @@ open func nearby(lat: Double, lon: Double, radiusM: Double)async throws  -> Faci
 }
     
     /**
+     * Signs a partner in with OAuth 2.0 client credentials: its API key's id, the key, and optionally
+     * the scopes wanted (`grants`). Later calls act as the partner.
+     */
+open func partnerSignIn(clientId: String, clientSecret: String, scope: String?)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_parkline_ffi_fn_method_parklineclient_partner_sign_in(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(clientId),FfiConverterString.lower(clientSecret),FfiConverterOptionString.lower(scope)
+                )
+            },
+            pollFunc: ffi_parkline_ffi_rust_future_poll_void,
+            completeFunc: ffi_parkline_ffi_rust_future_complete_void,
+            freeFunc: ffi_parkline_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeParklineError_lift
+        )
+}
+    
+    /**
      * Pays what a ticket owes now with a card token from the payment provider; `idempotency_key`
      * (make one per payment, keep it across retries) makes retrying safe.
      */
@@ -814,6 +901,45 @@ open func pay(ticket: String, cardToken: String, idempotencyKey: String)async th
             completeFunc: ffi_parkline_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_parkline_ffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterTypeReceipt_lift,
+            errorHandler: FfiConverterTypeParklineError_lift
+        )
+}
+    
+    /**
+     * Places within `radius_m` metres of a point, nearest first, each with its live counts and what a
+     * car's stay of `hours` from now costs there.
+     */
+open func placesNearby(lat: Double, lon: Double, radiusM: Double, hours: UInt32)async throws  -> [Place]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_parkline_ffi_fn_method_parklineclient_places_nearby(
+                        self.uniffiCloneHandle(),FfiConverterDouble.lower(lat),FfiConverterDouble.lower(lon),FfiConverterDouble.lower(radiusM),FfiConverterUInt32.lower(hours)
+                )
+            },
+            pollFunc: ffi_parkline_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_parkline_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_parkline_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypePlace.lift,
+            errorHandler: FfiConverterTypeParklineError_lift
+        )
+}
+    
+    /**
+     * Revokes one of the partner's grants: its plate is no longer let in on it.
+     */
+open func revokeGrant(id: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_parkline_ffi_fn_method_parklineclient_revoke_grant(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(id)
+                )
+            },
+            pollFunc: ffi_parkline_ffi_rust_future_poll_void,
+            completeFunc: ffi_parkline_ffi_rust_future_complete_void,
+            freeFunc: ffi_parkline_ffi_rust_future_free_void,
+            liftFunc: { $0 },
             errorHandler: FfiConverterTypeParklineError_lift
         )
 }
@@ -1712,6 +1838,147 @@ public func FfiConverterTypeFloorCounts_lower(_ value: FloorCounts) -> RustBuffe
 
 
 /**
+ * A partner's grant: one plate let in at one facility for a window (instants in RFC 3339).
+ */
+public struct Grant: Equatable, Hashable {
+    public var id: String
+    public var plate: String
+    public var facility: String
+    public var zone: String?
+    public var validFrom: String
+    public var validUntil: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, plate: String, facility: String, zone: String?, validFrom: String, validUntil: String) {
+        self.id = id
+        self.plate = plate
+        self.facility = facility
+        self.zone = zone
+        self.validFrom = validFrom
+        self.validUntil = validUntil
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Grant: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGrant: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Grant {
+        return
+            try Grant(
+                id: FfiConverterString.read(from: &buf), 
+                plate: FfiConverterString.read(from: &buf), 
+                facility: FfiConverterString.read(from: &buf), 
+                zone: FfiConverterOptionString.read(from: &buf), 
+                validFrom: FfiConverterString.read(from: &buf), 
+                validUntil: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Grant, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.plate, into: &buf)
+        FfiConverterString.write(value.facility, into: &buf)
+        FfiConverterOptionString.write(value.zone, into: &buf)
+        FfiConverterString.write(value.validFrom, into: &buf)
+        FfiConverterString.write(value.validUntil, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGrant_lift(_ buf: RustBuffer) throws -> Grant {
+    return try FfiConverterTypeGrant.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGrant_lower(_ value: Grant) -> RustBuffer {
+    return FfiConverterTypeGrant.lower(value)
+}
+
+
+/**
+ * A place near a point: the facility with its live counts and the price of the stay asked about
+ * (Parkline's shapes, not APDS's).
+ */
+public struct Place: Equatable, Hashable {
+    public var facility: Facility
+    /**
+     * What the stay costs there, in minor units of `currency`; none where it has no rates.
+     */
+    public var priceMinor: Int64?
+    public var currency: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(facility: Facility, 
+        /**
+         * What the stay costs there, in minor units of `currency`; none where it has no rates.
+         */priceMinor: Int64?, currency: String?) {
+        self.facility = facility
+        self.priceMinor = priceMinor
+        self.currency = currency
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Place: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePlace: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Place {
+        return
+            try Place(
+                facility: FfiConverterTypeFacility.read(from: &buf), 
+                priceMinor: FfiConverterOptionInt64.read(from: &buf), 
+                currency: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Place, into buf: inout [UInt8]) {
+        FfiConverterTypeFacility.write(value.facility, into: &buf)
+        FfiConverterOptionInt64.write(value.priceMinor, into: &buf)
+        FfiConverterOptionString.write(value.currency, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePlace_lift(_ buf: RustBuffer) throws -> Place {
+    return try FfiConverterTypePlace.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePlace_lower(_ value: Place) -> RustBuffer {
+    return FfiConverterTypePlace.lower(value)
+}
+
+
+/**
  * Proof of a payment.
  */
 public struct Receipt: Equatable, Hashable {
@@ -2267,6 +2534,56 @@ fileprivate struct FfiConverterSequenceTypeFloorCounts: FfiConverterRustBuffer {
         return seq
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeGrant: FfiConverterRustBuffer {
+    typealias SwiftType = [Grant]
+
+    public static func write(_ value: [Grant], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeGrant.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Grant] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Grant]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeGrant.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePlace: FfiConverterRustBuffer {
+    typealias SwiftType = [Place]
+
+    public static func write(_ value: [Place], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePlace.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Place] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Place]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePlace.read(from: &buf))
+        }
+        return seq
+    }
+}
 private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
 private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
 
@@ -2337,13 +2654,28 @@ private let initializationResult: InitializationResult = {
     if (uniffi_parkline_ffi_checksum_method_parklineclient_facilities() != 34897) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_parkline_ffi_checksum_method_parklineclient_grant() != 52251) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_parkline_ffi_checksum_method_parklineclient_grants() != 23438) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_parkline_ffi_checksum_method_parklineclient_login() != 65484) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_parkline_ffi_checksum_method_parklineclient_nearby() != 642) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_parkline_ffi_checksum_method_parklineclient_partner_sign_in() != 1340) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_parkline_ffi_checksum_method_parklineclient_pay() != 14209) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_parkline_ffi_checksum_method_parklineclient_places_nearby() != 54764) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_parkline_ffi_checksum_method_parklineclient_revoke_grant() != 36175) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_parkline_ffi_checksum_method_parklineclient_set_token() != 39716) {

@@ -300,6 +300,16 @@ uint64_t uniffi_parkline_ffi_fn_method_parklineclient_availability(uint64_t ptr,
 uint64_t uniffi_parkline_ffi_fn_method_parklineclient_facilities(uint64_t ptr
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_GRANT
+#define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_GRANT
+uint64_t uniffi_parkline_ffi_fn_method_parklineclient_grant(uint64_t ptr, RustBuffer plate, RustBuffer facility, RustBuffer zone, RustBuffer valid_from, RustBuffer valid_until
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_GRANTS
+#define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_GRANTS
+uint64_t uniffi_parkline_ffi_fn_method_parklineclient_grants(uint64_t ptr
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_LOGIN
 #define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_LOGIN
 uint64_t uniffi_parkline_ffi_fn_method_parklineclient_login(uint64_t ptr, RustBuffer email, RustBuffer password
@@ -310,9 +320,24 @@ uint64_t uniffi_parkline_ffi_fn_method_parklineclient_login(uint64_t ptr, RustBu
 uint64_t uniffi_parkline_ffi_fn_method_parklineclient_nearby(uint64_t ptr, double lat, double lon, double radius_m
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_PARTNER_SIGN_IN
+#define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_PARTNER_SIGN_IN
+uint64_t uniffi_parkline_ffi_fn_method_parklineclient_partner_sign_in(uint64_t ptr, RustBuffer client_id, RustBuffer client_secret, RustBuffer scope
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_PAY
 #define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_PAY
 uint64_t uniffi_parkline_ffi_fn_method_parklineclient_pay(uint64_t ptr, RustBuffer ticket, RustBuffer card_token, RustBuffer idempotency_key
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_PLACES_NEARBY
+#define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_PLACES_NEARBY
+uint64_t uniffi_parkline_ffi_fn_method_parklineclient_places_nearby(uint64_t ptr, double lat, double lon, double radius_m, uint32_t hours
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_REVOKE_GRANT
+#define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_REVOKE_GRANT
+uint64_t uniffi_parkline_ffi_fn_method_parklineclient_revoke_grant(uint64_t ptr, RustBuffer id
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_FN_METHOD_PARKLINECLIENT_SET_TOKEN
@@ -647,6 +672,18 @@ uint16_t uniffi_parkline_ffi_checksum_method_parklineclient_facilities(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_GRANT
+#define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_GRANT
+uint16_t uniffi_parkline_ffi_checksum_method_parklineclient_grant(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_GRANTS
+#define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_GRANTS
+uint16_t uniffi_parkline_ffi_checksum_method_parklineclient_grants(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_LOGIN
 #define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_LOGIN
 uint16_t uniffi_parkline_ffi_checksum_method_parklineclient_login(void
@@ -659,9 +696,27 @@ uint16_t uniffi_parkline_ffi_checksum_method_parklineclient_nearby(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_PARTNER_SIGN_IN
+#define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_PARTNER_SIGN_IN
+uint16_t uniffi_parkline_ffi_checksum_method_parklineclient_partner_sign_in(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_PAY
 #define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_PAY
 uint16_t uniffi_parkline_ffi_checksum_method_parklineclient_pay(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_PLACES_NEARBY
+#define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_PLACES_NEARBY
+uint16_t uniffi_parkline_ffi_checksum_method_parklineclient_places_nearby(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_REVOKE_GRANT
+#define UNIFFI_FFIDEF_UNIFFI_PARKLINE_FFI_CHECKSUM_METHOD_PARKLINECLIENT_REVOKE_GRANT
+uint16_t uniffi_parkline_ffi_checksum_method_parklineclient_revoke_grant(void
     
 );
 #endif

@@ -108,7 +108,10 @@ async fn admit(
     authorization: Option<HeaderValue>,
     client: Option<IpAddr>,
 ) -> Result<Option<Principal>, Error> {
-    let principal = match authorization {
+    // HTTP Basic is how OAuth clients authenticate at the token endpoint, which reads it itself; it
+    // is no API credential.
+    let basic = authorization.as_ref().and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("Basic "));
+    let principal = match authorization.filter(|_| !basic) {
         None => None,
         Some(value) => {
             let token = value

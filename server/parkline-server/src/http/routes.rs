@@ -64,6 +64,21 @@ pub fn route_table() -> Vec<Route> {
         route("GET", "/v1/facilities", Public, Open, get(v1::facilities::list)),
         route("POST", "/v1/facilities", Only(MANAGERS), Reach, post(v1::admin::import_facility)),
         route("GET", "/v1/facilities/{id}", Public, Open, get(v1::facilities::detail)),
+        route(
+            "GET",
+            "/v1/open-data/{operator}/datex2/parking-table",
+            Public,
+            Open,
+            get(v1::open_data::datex2_table),
+        ),
+        route(
+            "GET",
+            "/v1/open-data/{operator}/datex2/parking-status",
+            Public,
+            Open,
+            get(v1::open_data::datex2_status),
+        ),
+        route("GET", "/v1/open-data/{operator}/parkapi", Public, Open, get(v1::open_data::parkapi)),
         route("GET", "/v1/facilities/{id}/availability", Public, Open, get(v1::facilities::availability)),
         route("GET", "/v1/facilities/{id}/best-spots", Public, Open, get(v1::facilities::best_spots)),
         route("GET", "/v1/facilities/{id}/layout", Public, Open, get(v1::facilities::layout)),
@@ -102,6 +117,17 @@ pub fn route_table() -> Vec<Route> {
             At(Gate),
             post(v1::gates::overrides),
         ),
+        route("POST", "/v1/oauth/token", Public, Open, post(v1::partners::token)),
+        route("POST", "/v1/partner/grants", Only(&[Partner]), Reach, post(v1::partners::grant))
+            .for_keys_with("grants"),
+        route("GET", "/v1/partner/grants", Only(&[Partner]), Own, get(v1::partners::grants_list))
+            .for_keys_with("grants"),
+        route("DELETE", "/v1/partner/grants/{id}", Only(&[Partner]), At(Grant), delete(v1::partners::revoke))
+            .for_keys_with("grants"),
+        route("GET", "/v1/partner/charges", Only(&[Partner]), Own, get(v1::partners::charges))
+            .for_keys_with("grants"),
+        route("POST", "/v1/partner/webhooks", Only(&[Partner]), Own, post(v1::partners::webhook))
+            .for_keys_with("grants"),
         route("GET", "/v1/tickets/{ticket}", Public, Open, get(v1::gates::ticket)),
         route("POST", "/v1/tickets/{ticket}/payments", Public, Open, post(v1::payments::pay)),
         route("POST", "/v1/tickets/{ticket}/validations", Public, Open, post(v1::validations::apply)),

@@ -50,6 +50,8 @@ pub enum Locate {
     Alert,
     /// `{id}`: a staff member's operator.
     User,
+    /// `{id}`: a partner's grant, reached by that partner alone.
+    Grant,
 }
 
 /// Whose a thing is: its operator (none: a driver's account, reached by its owner and admins), the
@@ -59,11 +61,18 @@ pub struct Target {
     pub operator: Option<String>,
     pub facilities: Vec<String>,
     pub owner: Option<i64>,
+    /// The partner (API key) it belongs to: no one else of its operator reaches it.
+    pub partner: Option<i64>,
 }
 
 impl Target {
     fn at(operator: &str, facility: &str) -> Target {
-        Target { operator: Some(operator.to_owned()), facilities: vec![facility.to_owned()], owner: None }
+        Target {
+            operator: Some(operator.to_owned()),
+            facilities: vec![facility.to_owned()],
+            owner: None,
+            partner: None,
+        }
     }
 
     /// Whether `principal` may act on it: its owner may, and so may whoever reaches all it concerns.
@@ -72,6 +81,10 @@ impl Target {
             return true;
         }
         let reach = principal.reach();
+        if let Some(partner) = self.partner {
+            return reach == Reach::Everywhere
+                || matches!(principal, Principal::ApiKey { id, .. } if *id == partner);
+        }
         match &self.operator {
             None => reach == Reach::Everywhere,
             Some(op) if self.facilities.is_empty() => reach.holds_operator(op),
@@ -100,6 +113,7 @@ impl Locate {
             Locate::ApiKey => (ErrorCode::NotFound, "API key"),
             Locate::Alert => (ErrorCode::NotFound, "current alert"),
             Locate::User => (ErrorCode::NotFound, "staff member"),
+            Locate::Grant => (ErrorCode::NotFound, "grant"),
         };
         Error::api(code, format!("no {what} {key:?}"))
     }
@@ -126,7 +140,13 @@ impl Locate {
             Locate::Permit => app.permits.read().get(key).map(|p| Target {
                 operator: Some(p.operator.clone()),
                 facilities: p.facilities.clone(),
+                ..Target::default()
+            }),
+            Locate::Grant => app.permits.read().get(key).filter(|p| p.partner.is_some()).map(|p| Target {
+                operator: Some(p.operator.clone()),
+                facilities: p.facilities.clone(),
                 owner: None,
+                partner: p.partner,
             }),
             Locate::Pool => app
                 .store
@@ -147,7 +167,7 @@ impl Locate {
                 app.store.devices().await?.into_iter().find(|d| d.id == id).map(|d| Target {
                     operator: Some(d.operator),
                     facilities: d.facility.into_iter().collect(),
-                    owner: None,
+                    ..Target::default()
                 })
             }
             Locate::ApiKey => {
@@ -164,7 +184,7 @@ impl Locate {
                 let Ok(id) = key.parse::<i64>() else { return Ok(None) };
                 app.store.user_by_id(id).await?.and_then(|u| {
                     let operator = u.operator?;
-                    Some(Target { operator: Some(operator), facilities: Vec::new(), owner: None })
+                    Some(Target { operator: Some(operator), ..Target::default() })
                 })
             }
         })

@@ -366,20 +366,11 @@ impl Identity for SqlStore {
     }
 
     async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>> {
-        let row: Option<(i64, String, i64, String, String)> = sqlx::query_as(
-            "SELECT id, name, requests_per_minute, operator_id, scopes FROM api_keys \
-             WHERE key_hash = $1 AND revoked_ms IS NULL",
-        )
-        .bind(key_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(id, name, rpm, operator, scopes)| ApiKeyRecord {
-            id,
-            name,
-            requests_per_minute: count(rpm),
-            operator,
-            scopes: scope_list(&scopes),
-        }))
+        self.api_key_where("key_hash = $1", key_hash.to_owned()).await
+    }
+
+    async fn api_key(&self, id: i64) -> Result<Option<ApiKeyRecord>> {
+        self.api_key_where("id = $1", id).await
     }
 
     async fn api_keys(&self) -> Result<Vec<parkline_protocol::ApiKeyView>> {
@@ -406,5 +397,27 @@ impl Identity for SqlStore {
 
     async fn revoke_api_key(&self, id: i64, now: Timestamp) -> Result<bool> {
         self.revoke("api_keys", id, now, crate::Change { api_keys: vec![id], ..self.change() }).await
+    }
+}
+
+impl SqlStore {
+    /// The active API key matching `condition` on `$1`.
+    async fn api_key_where<T>(&self, condition: &str, bind: T) -> Result<Option<ApiKeyRecord>>
+    where
+        T: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send,
+    {
+        let sql = format!(
+            "SELECT id, name, requests_per_minute, operator_id, scopes FROM api_keys \
+             WHERE {condition} AND revoked_ms IS NULL"
+        );
+        let row: Option<(i64, String, i64, String, String)> =
+            sqlx::query_as(AssertSqlSafe(sql)).bind(bind).fetch_optional(&self.pool).await?;
+        Ok(row.map(|(id, name, rpm, operator, scopes)| ApiKeyRecord {
+            id,
+            name,
+            requests_per_minute: count(rpm),
+            operator,
+            scopes: scope_list(&scopes),
+        }))
     }
 }

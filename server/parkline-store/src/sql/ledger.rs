@@ -183,6 +183,10 @@ impl Ledger for SqlStore {
         rows.into_iter().map(LedgerRow::entry).collect()
     }
 
+    async fn partner_ledger(&self, partner: i64) -> Result<Vec<LedgerEntry>> {
+        self.ledger_where("method = 'partner' AND provider_ref = $1", &format!("partner:{partner}")).await
+    }
+
     async fn refunds_of(&self, payment_key: &str) -> Result<Vec<LedgerEntry>> {
         self.ledger_where("refund_of = (SELECT id FROM ledger WHERE entry_key = $1)", payment_key).await
     }

@@ -19,23 +19,32 @@ pub(super) async fn enqueue(conn: &mut AnyConnection, events: &[OutboxEvent]) ->
     for chunk in events.chunks(100) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let n = 5 * i;
-                format!("(${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5)
+                let n = 6 * i;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, CAST(${} AS BIGINT))",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6
+                )
             })
             .collect();
         let sql = format!(
-            "WITH e (event_id, topic, body, at_ms, facility_id) AS (VALUES {}) \
+            "WITH e (event_id, topic, body, at_ms, facility_id, partner_key_id) AS (VALUES {}) \
              INSERT INTO outbox (event_id, endpoint_id, topic, body, next_attempt_ms, created_ms) \
              SELECT e.event_id, w.id, e.topic, e.body, e.at_ms, e.at_ms FROM e \
              JOIN facilities f ON f.id = e.facility_id \
              JOIN webhook_endpoints w ON w.operator_id = f.operator_id AND w.disabled_ms IS NULL \
+             AND (w.partner_key_id IS NULL OR w.partner_key_id = e.partner_key_id) \
              AND (w.topics = '*' OR (' ' || w.topics || ' ') LIKE ('% ' || e.topic || ' %')) \
              ON CONFLICT (event_id, endpoint_id) DO NOTHING",
             values.join(", ")
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for e in chunk {
-            q = q.bind(&e.id).bind(e.topic).bind(&e.body).bind(ms(e.at)).bind(&e.facility);
+            q = q.bind(&e.id).bind(e.topic).bind(&e.body).bind(ms(e.at)).bind(&e.facility).bind(e.partner);
         }
         q.execute(&mut *conn).await?;
     }
@@ -124,8 +133,8 @@ impl Outbox for SqlStore {
     async fn insert_webhook(&self, w: &WebhookRecord) -> Result<()> {
         let _guard = self.write_guard().await;
         sqlx::query(
-            "INSERT INTO webhook_endpoints (id, operator_id, url, secret_sealed, topics, created_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO webhook_endpoints (id, operator_id, url, secret_sealed, topics, created_ms, partner_key_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&w.id)
         .bind(&w.operator)
@@ -133,23 +142,26 @@ impl Outbox for SqlStore {
         .bind(self.ctx.vault.seal("webhook_endpoints.secret", &w.secret))
         .bind(w.topics.join(" "))
         .bind(ms(w.created))
+        .bind(w.partner)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
     async fn webhooks(&self) -> Result<Vec<WebhookRecord>> {
-        let rows: Vec<(String, String, String, String, String, i64)> = sqlx::query_as(
-            "SELECT id, operator_id, url, secret_sealed, topics, created_ms FROM webhook_endpoints \
+        type Row = (String, String, String, String, String, i64, Option<i64>);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, operator_id, url, secret_sealed, topics, created_ms, partner_key_id FROM webhook_endpoints \
              WHERE disabled_ms IS NULL ORDER BY created_ms, id",
         )
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(id, operator, url, sealed, topics, created)| {
+            .map(|(id, operator, url, sealed, topics, created, partner)| {
                 Ok(WebhookRecord {
                     id,
                     operator,
+                    partner,
                     url,
                     secret: self.open_secret(&sealed)?,
                     topics: topics.split_whitespace().map(str::to_owned).collect(),

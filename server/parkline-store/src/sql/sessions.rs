@@ -22,7 +22,7 @@ use crate::{
 macro_rules! session_columns {
     () => {
         "id, facility_id, ticket, plate_sealed, plate_index, vehicle_class, electric, spot, entry_gate, entry_ms, \
-         occupancy_permille, status, exit_gate, exit_ms, permit_id, reservation_id, entry_image, exit_image"
+         occupancy_permille, status, exit_gate, exit_ms, permit_id, reservation_id, entry_image, exit_image, partner_key_id"
     };
 }
 
@@ -152,7 +152,7 @@ async fn write_sessions(conn: &mut AnyConnection, ctx: &WriteCtx, sessions: &[&S
              exit_ms = excluded.exit_ms, plate_sealed = excluded.plate_sealed, \
              plate_index = excluded.plate_index, exit_image = excluded.exit_image",
             session_columns!(),
-            placeholders(chunk.len(), 18)
+            placeholders(chunk.len(), 19)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for s in chunk {
@@ -176,7 +176,8 @@ async fn write_sessions(conn: &mut AnyConnection, ctx: &WriteCtx, sessions: &[&S
                 .bind(s.permit.as_deref())
                 .bind(s.reservation.as_deref())
                 .bind(s.entry_image.as_deref())
-                .bind(exit.and_then(|e| e.image.as_deref()));
+                .bind(exit.and_then(|e| e.image.as_deref()))
+                .bind(s.partner);
         }
         q.execute(&mut *conn).await?;
     }

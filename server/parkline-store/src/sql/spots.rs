@@ -104,7 +104,10 @@ fn source_name(stored: &str) -> &'static str {
 
 impl SqlStore {
     /// A facility's stored row with its spots' states.
-    async fn stored_facility(&self, id: String, json: String, operator: String) -> Result<StoredFacility> {
+    async fn stored_facility(
+        &self,
+        (id, json, operator, created): (String, String, String, i64),
+    ) -> Result<StoredFacility> {
         let layout: LayoutFile = from_json(&format!("the layout of {id}"), &json)?;
         let sql = format!("SELECT {SPOT_COLUMNS} FROM spot_status WHERE facility_id = $1");
         let spots = sqlx::query_as::<_, SpotRow>(AssertSqlSafe(sql))
@@ -114,7 +117,7 @@ impl SqlStore {
             .into_iter()
             .map(SpotRow::record)
             .collect::<Result<Vec<_>>>()?;
-        Ok(StoredFacility { layout, operator, spots })
+        Ok(StoredFacility { layout, operator, created: ts(created)?, spots })
     }
 }
 
@@ -162,8 +165,8 @@ impl Spots for SqlStore {
 
     async fn load_facilities(&self) -> Result<Vec<StoredFacility>> {
         // Two queries for all of them: facilities, then every spot ordered the same way.
-        let facilities: Vec<(String, String, String)> =
-            sqlx::query_as("SELECT id, layout, operator_id FROM facilities ORDER BY id")
+        let facilities: Vec<(String, String, String, i64)> =
+            sqlx::query_as("SELECT id, layout, operator_id, created_ms FROM facilities ORDER BY id")
                 .fetch_all(&self.pool)
                 .await?;
         let sql = format!("SELECT facility_id, {SPOT_COLUMNS} FROM spot_status ORDER BY facility_id");
@@ -173,21 +176,22 @@ impl Spots for SqlStore {
         }
         facilities
             .into_iter()
-            .map(|(id, json, operator)| {
+            .map(|(id, json, operator, created)| {
                 let layout = from_json(&format!("the layout of {id}"), &json)?;
-                Ok(StoredFacility { layout, operator, spots: spots.remove(&id).unwrap_or_default() })
+                let spots = spots.remove(&id).unwrap_or_default();
+                Ok(StoredFacility { layout, operator, created: ts(created)?, spots })
             })
             .collect()
     }
 
     async fn facility(&self, id: &str) -> Result<Option<StoredFacility>> {
-        let row: Option<(String, String, String)> =
-            sqlx::query_as("SELECT id, layout, operator_id FROM facilities WHERE id = $1")
+        let row: Option<(String, String, String, i64)> =
+            sqlx::query_as("SELECT id, layout, operator_id, created_ms FROM facilities WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
         match row {
-            Some((id, json, operator)) => Ok(Some(self.stored_facility(id, json, operator).await?)),
+            Some(row) => Ok(Some(self.stored_facility(row).await?)),
             None => Ok(None),
         }
     }

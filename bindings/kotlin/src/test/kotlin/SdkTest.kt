@@ -24,6 +24,13 @@ fun main(args: Array<String>) = runBlocking {
     val distances = near.facilities.map { it.distanceM ?: Double.MAX_VALUE }
     check(distances == distances.sorted(), "nearest first: $distances")
 
+    val places = client.placesNearby(47.6062, -122.3321, 3000.0, 2u)
+    check(places.map { it.facility.id } == near.facilities.map { it.id }, "the same places, nearest first")
+    for (place in places) {
+        check(place.facility.free <= place.facility.capacity, "occupancy of ${place.facility.id}")
+        check((place.priceMinor ?: 0L) > 0L && place.currency == "USD", "a price for ${place.facility.id}: ${place.priceMinor}")
+    }
+
     val heard = CountDownLatch(1)
     var first: SpotUpdate? = null
     val target = near.facilities[0].id
@@ -48,5 +55,5 @@ fun main(args: Array<String>) = runBlocking {
     } catch (e: ParklineException.Failed) {
         check(e.code == "invalid_credentials", "stable code: ${e.code}")
     }
-    println("kotlin: signed in, ${near.facilities.size} facilities nearby, live update ${first!!.spot} ${first!!.state}")
+    println("kotlin: signed in, ${near.facilities.size} facilities nearby (${places.size} priced), live update ${first!!.spot} ${first!!.state}")
 }

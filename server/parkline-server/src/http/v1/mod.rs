@@ -4,6 +4,8 @@ pub mod admin;
 pub mod auth;
 pub mod facilities;
 pub mod gates;
+pub mod open_data;
+pub mod partners;
 pub mod payments;
 pub mod permits;
 pub mod pricing;

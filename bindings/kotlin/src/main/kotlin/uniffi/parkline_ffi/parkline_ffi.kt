@@ -720,11 +720,21 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_parkline_ffi_checksum_method_parklineclient_facilities(
     ): Int
+    external fun uniffi_parkline_ffi_checksum_method_parklineclient_grant(
+    ): Int
+    external fun uniffi_parkline_ffi_checksum_method_parklineclient_grants(
+    ): Int
     external fun uniffi_parkline_ffi_checksum_method_parklineclient_login(
     ): Int
     external fun uniffi_parkline_ffi_checksum_method_parklineclient_nearby(
     ): Int
+    external fun uniffi_parkline_ffi_checksum_method_parklineclient_partner_sign_in(
+    ): Int
     external fun uniffi_parkline_ffi_checksum_method_parklineclient_pay(
+    ): Int
+    external fun uniffi_parkline_ffi_checksum_method_parklineclient_places_nearby(
+    ): Int
+    external fun uniffi_parkline_ffi_checksum_method_parklineclient_revoke_grant(
     ): Int
     external fun uniffi_parkline_ffi_checksum_method_parklineclient_set_token(
     ): Int
@@ -773,11 +783,21 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_parkline_ffi_fn_method_parklineclient_facilities(`ptr`: Long,
     ): Long
+    external fun uniffi_parkline_ffi_fn_method_parklineclient_grant(`ptr`: Long,`plate`: RustBuffer.ByValue,`facility`: RustBuffer.ByValue,`zone`: RustBuffer.ByValue,`validFrom`: RustBuffer.ByValue,`validUntil`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_parkline_ffi_fn_method_parklineclient_grants(`ptr`: Long,
+    ): Long
     external fun uniffi_parkline_ffi_fn_method_parklineclient_login(`ptr`: Long,`email`: RustBuffer.ByValue,`password`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_parkline_ffi_fn_method_parklineclient_nearby(`ptr`: Long,`lat`: Double,`lon`: Double,`radiusM`: Double,
     ): Long
+    external fun uniffi_parkline_ffi_fn_method_parklineclient_partner_sign_in(`ptr`: Long,`clientId`: RustBuffer.ByValue,`clientSecret`: RustBuffer.ByValue,`scope`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_parkline_ffi_fn_method_parklineclient_pay(`ptr`: Long,`ticket`: RustBuffer.ByValue,`cardToken`: RustBuffer.ByValue,`idempotencyKey`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_parkline_ffi_fn_method_parklineclient_places_nearby(`ptr`: Long,`lat`: Double,`lon`: Double,`radiusM`: Double,`hours`: Int,
+    ): Long
+    external fun uniffi_parkline_ffi_fn_method_parklineclient_revoke_grant(`ptr`: Long,`id`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_parkline_ffi_fn_method_parklineclient_set_token(`ptr`: Long,`token`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -928,13 +948,28 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_parkline_ffi_checksum_method_parklineclient_facilities() and 0xFFFF) != 34897) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_parkline_ffi_checksum_method_parklineclient_grant() and 0xFFFF) != 52251) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_parkline_ffi_checksum_method_parklineclient_grants() and 0xFFFF) != 23438) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_parkline_ffi_checksum_method_parklineclient_login() and 0xFFFF) != 65484) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_parkline_ffi_checksum_method_parklineclient_nearby() and 0xFFFF) != 642) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_parkline_ffi_checksum_method_parklineclient_partner_sign_in() and 0xFFFF) != 1340) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_parkline_ffi_checksum_method_parklineclient_pay() and 0xFFFF) != 14209) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_parkline_ffi_checksum_method_parklineclient_places_nearby() and 0xFFFF) != 54764) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_parkline_ffi_checksum_method_parklineclient_revoke_grant() and 0xFFFF) != 36175) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_parkline_ffi_checksum_method_parklineclient_set_token() and 0xFFFF) != 39716) {
@@ -1473,6 +1508,17 @@ public interface ParklineClientInterface {
     suspend fun `facilities`(): Facilities
     
     /**
+     * Grants `plate` entry at `facility` (optionally to `zone`, `2A`) from `valid_from` to
+     * `valid_until` (RFC 3339); the stay is billed to the partner.
+     */
+    suspend fun `grant`(`plate`: kotlin.String, `facility`: kotlin.String, `zone`: kotlin.String?, `validFrom`: kotlin.String, `validUntil`: kotlin.String): Grant
+    
+    /**
+     * The partner's grants in force.
+     */
+    suspend fun `grants`(): List<Grant>
+    
+    /**
      * Signs a person in; later calls act as them.
      */
     suspend fun `login`(`email`: kotlin.String, `password`: kotlin.String)
@@ -1483,10 +1529,27 @@ public interface ParklineClientInterface {
     suspend fun `nearby`(`lat`: kotlin.Double, `lon`: kotlin.Double, `radiusM`: kotlin.Double): Facilities
     
     /**
+     * Signs a partner in with OAuth 2.0 client credentials: its API key's id, the key, and optionally
+     * the scopes wanted (`grants`). Later calls act as the partner.
+     */
+    suspend fun `partnerSignIn`(`clientId`: kotlin.String, `clientSecret`: kotlin.String, `scope`: kotlin.String?)
+    
+    /**
      * Pays what a ticket owes now with a card token from the payment provider; `idempotency_key`
      * (make one per payment, keep it across retries) makes retrying safe.
      */
     suspend fun `pay`(`ticket`: kotlin.String, `cardToken`: kotlin.String, `idempotencyKey`: kotlin.String): Receipt
+    
+    /**
+     * Places within `radius_m` metres of a point, nearest first, each with its live counts and what a
+     * car's stay of `hours` from now costs there.
+     */
+    suspend fun `placesNearby`(`lat`: kotlin.Double, `lon`: kotlin.Double, `radiusM`: kotlin.Double, `hours`: kotlin.UInt): List<Place>
+    
+    /**
+     * Revokes one of the partner's grants: its plate is no longer let in on it.
+     */
+    suspend fun `revokeGrant`(`id`: kotlin.String)
     
     /**
      * Uses a device token or API key instead of a person's sign-in.
@@ -1675,6 +1738,60 @@ open class ParklineClient: Disposable, AutoCloseable, ParklineClientInterface
 
     
     /**
+     * Grants `plate` entry at `facility` (optionally to `zone`, `2A`) from `valid_from` to
+     * `valid_until` (RFC 3339); the stay is billed to the partner.
+     */
+    @Throws(ParklineException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `grant`(`plate`: kotlin.String, `facility`: kotlin.String, `zone`: kotlin.String?, `validFrom`: kotlin.String, `validUntil`: kotlin.String) : Grant {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_grant(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`plate`),
+        FfiConverterString.lower(`facility`),
+        FfiConverterOptionalString.lower(`zone`),
+        FfiConverterString.lower(`validFrom`),
+        FfiConverterString.lower(`validUntil`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_parkline_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_parkline_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_parkline_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeGrant.lift(it) },
+        // Error FFI converter
+        ParklineException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The partner's grants in force.
+     */
+    @Throws(ParklineException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `grants`() : List<Grant> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_grants(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_parkline_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_parkline_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_parkline_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeGrant.lift(it) },
+        // Error FFI converter
+        ParklineException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Signs a person in; later calls act as them.
      */
     @Throws(ParklineException::class)
@@ -1729,6 +1846,35 @@ open class ParklineClient: Disposable, AutoCloseable, ParklineClientInterface
 
     
     /**
+     * Signs a partner in with OAuth 2.0 client credentials: its API key's id, the key, and optionally
+     * the scopes wanted (`grants`). Later calls act as the partner.
+     */
+    @Throws(ParklineException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `partnerSignIn`(`clientId`: kotlin.String, `clientSecret`: kotlin.String, `scope`: kotlin.String?) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_partner_sign_in(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`clientId`),
+        FfiConverterString.lower(`clientSecret`),
+        FfiConverterOptionalString.lower(`scope`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_parkline_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_parkline_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_parkline_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        ParklineException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Pays what a ticket owes now with a card token from the payment provider; `idempotency_key`
      * (make one per payment, keep it across retries) makes retrying safe.
      */
@@ -1750,6 +1896,61 @@ open class ParklineClient: Disposable, AutoCloseable, ParklineClientInterface
         { future -> UniffiLib.ffi_parkline_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeReceipt.lift(it) },
+        // Error FFI converter
+        ParklineException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Places within `radius_m` metres of a point, nearest first, each with its live counts and what a
+     * car's stay of `hours` from now costs there.
+     */
+    @Throws(ParklineException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `placesNearby`(`lat`: kotlin.Double, `lon`: kotlin.Double, `radiusM`: kotlin.Double, `hours`: kotlin.UInt) : List<Place> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_places_nearby(
+                uniffiHandle,
+                
+        FfiConverterDouble.lower(`lat`),
+        FfiConverterDouble.lower(`lon`),
+        FfiConverterDouble.lower(`radiusM`),
+        FfiConverterUInt.lower(`hours`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_parkline_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_parkline_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_parkline_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypePlace.lift(it) },
+        // Error FFI converter
+        ParklineException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Revokes one of the partner's grants: its plate is no longer let in on it.
+     */
+    @Throws(ParklineException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `revokeGrant`(`id`: kotlin.String) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_parkline_ffi_fn_method_parklineclient_revoke_grant(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`id`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_parkline_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_parkline_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_parkline_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
         // Error FFI converter
         ParklineException.ErrorHandler,
     )
@@ -2823,6 +3024,117 @@ public object FfiConverterTypeFloorCounts: FfiConverterRustBuffer<FloorCounts> {
 
 
 /**
+ * A partner's grant: one plate let in at one facility for a window (instants in RFC 3339).
+ */
+data class Grant (
+    var `id`: kotlin.String
+    , 
+    var `plate`: kotlin.String
+    , 
+    var `facility`: kotlin.String
+    , 
+    var `zone`: kotlin.String?
+    , 
+    var `validFrom`: kotlin.String
+    , 
+    var `validUntil`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGrant: FfiConverterRustBuffer<Grant> {
+    override fun read(buf: ByteBuffer): Grant {
+        return Grant(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Grant) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`plate`) +
+            FfiConverterString.allocationSize(value.`facility`) +
+            FfiConverterOptionalString.allocationSize(value.`zone`) +
+            FfiConverterString.allocationSize(value.`validFrom`) +
+            FfiConverterString.allocationSize(value.`validUntil`)
+    )
+
+    override fun write(value: Grant, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`plate`, buf)
+            FfiConverterString.write(value.`facility`, buf)
+            FfiConverterOptionalString.write(value.`zone`, buf)
+            FfiConverterString.write(value.`validFrom`, buf)
+            FfiConverterString.write(value.`validUntil`, buf)
+    }
+}
+
+
+
+/**
+ * A place near a point: the facility with its live counts and the price of the stay asked about
+ * (Parkline's shapes, not APDS's).
+ */
+data class Place (
+    var `facility`: Facility
+    , 
+    /**
+     * What the stay costs there, in minor units of `currency`; none where it has no rates.
+     */
+    var `priceMinor`: kotlin.Long?
+    , 
+    var `currency`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePlace: FfiConverterRustBuffer<Place> {
+    override fun read(buf: ByteBuffer): Place {
+        return Place(
+            FfiConverterTypeFacility.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Place) = (
+            FfiConverterTypeFacility.allocationSize(value.`facility`) +
+            FfiConverterOptionalLong.allocationSize(value.`priceMinor`) +
+            FfiConverterOptionalString.allocationSize(value.`currency`)
+    )
+
+    override fun write(value: Place, buf: ByteBuffer) {
+            FfiConverterTypeFacility.write(value.`facility`, buf)
+            FfiConverterOptionalLong.write(value.`priceMinor`, buf)
+            FfiConverterOptionalString.write(value.`currency`, buf)
+    }
+}
+
+
+
+/**
  * Proof of a payment.
  */
 data class Receipt (
@@ -3309,6 +3621,62 @@ public object FfiConverterSequenceTypeFloorCounts: FfiConverterRustBuffer<List<F
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeFloorCounts.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeGrant: FfiConverterRustBuffer<List<Grant>> {
+    override fun read(buf: ByteBuffer): List<Grant> {
+        val len = buf.getInt()
+        return List<Grant>(len) {
+            FfiConverterTypeGrant.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Grant>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeGrant.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Grant>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeGrant.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypePlace: FfiConverterRustBuffer<List<Place>> {
+    override fun read(buf: ByteBuffer): List<Place> {
+        val len = buf.getInt()
+        return List<Place>(len) {
+            FfiConverterTypePlace.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Place>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypePlace.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Place>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypePlace.write(it, buf)
         }
     }
 }

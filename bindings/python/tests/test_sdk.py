@@ -3,6 +3,8 @@ a refused stream says why and stops; a program that cancels its subscription and
 cleanly."""
 
 import asyncio
+import datetime
+import json
 import os
 import socket
 import subprocess
@@ -105,6 +107,41 @@ def test_places_nearby_come_with_occupancy_and_a_price(server):
             # Every demo facility has rates: two hours cost something, in dollars.
             assert place.price_minor is not None and place.price_minor > 0, f.id
             assert place.currency == "USD"
+
+    asyncio.run(main())
+
+
+def _post_json(url, body, token):
+    req = urllib.request.Request(url, json.dumps(body).encode(), {"content-type": "application/json",
+                                                                  "authorization": f"Bearer {token}"})
+    return json.loads(urllib.request.urlopen(req, timeout=5).read())
+
+
+def test_a_partner_signs_in_with_client_credentials_and_grants_an_entry(server):
+    async def main():
+        # The venue's key, issued by the city's manager (over plain HTTP: the SDK is for partners).
+        body = json.dumps({"email": "manager@demo.parkline", "password": "parkline-demo"}).encode()
+        req = urllib.request.Request(f"{server}/v1/auth/login", body, {"content-type": "application/json"})
+        manager = json.loads(urllib.request.urlopen(req, timeout=5).read())["access_token"]
+        key = _post_json(f"{server}/v1/admin/api-keys",
+                         {"name": "Arena", "requests_per_minute": 600, "scopes": ["grants"]}, manager)
+
+        client = ParklineClient(server, None)
+        with pytest.raises(ParklineError.Failed) as failure:
+            await client.partner_sign_in(str(key["id"]), "plk_wrong", None)
+        assert failure.value.code == "unauthenticated"
+        await client.partner_sign_in(str(key["id"]), key["token"], "grants")
+        now = datetime.datetime.now(datetime.timezone.utc)
+        grant = await client.grant("ARN 042", "waterfront-lot", None, now.isoformat(),
+                                   (now + datetime.timedelta(hours=4)).isoformat())
+        assert (grant.plate, grant.facility) == ("ARN042", "waterfront-lot")
+        assert [g.id for g in await client.grants()] == [grant.id]
+        await client.revoke_grant(grant.id)
+        assert await client.grants() == []
+        with pytest.raises(ParklineError.Failed) as failure:
+            await client.grant("ARN 043", "capitol-hill-station", None, now.isoformat(),
+                               (now + datetime.timedelta(hours=1)).isoformat())
+        assert failure.value.code == "unknown_facility", "another operator's facility"
 
     asyncio.run(main())
 

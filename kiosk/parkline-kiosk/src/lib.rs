@@ -52,8 +52,8 @@ pub struct Running {
 }
 
 /// The plate formats of the facility's country, from its layout (the server's answer, or the one cached
-/// when it was last reachable); none where no country is known.
-async fn facility_region(
+/// when it was last reachable); none where no country is known. What a lane reads without a `region`.
+pub async fn plate_region(
     client: &parkline_sdk::Client,
     facility: &str,
 ) -> parkline_domain::plate_format::Region {
@@ -92,7 +92,7 @@ pub async fn start(config: &Config) -> Result<Running, Error> {
     let region = match &config.region {
         Some(name) => parkline_domain::plate_format::Region::by_name(name)
             .ok_or_else(|| Error::Config(format!("unknown plate region {name:?}")))?,
-        None => facility_region(&client, &config.facility).await,
+        None => plate_region(&client, &config.facility).await,
     };
     let cores = std::thread::available_parallelism().map_or(1, usize::from).min(4);
     let threads = config.reader_threads.unwrap_or(cores);

@@ -95,6 +95,27 @@ pub fn evaluate(
     })
 }
 
+/// For each set, the candidate (by index) that scores best on the other sets together (photos of both
+/// counted alike; ties to the earlier candidate), and what it scores on the held-out set: `top1[c][s]`
+/// is candidate `c`'s top-1 on set `s` and `photos[s]` the set's size. Returns `(chosen, held-out top-1)`
+/// per set.
+pub fn leave_one_out(top1: &[Vec<f64>], photos: &[usize]) -> Vec<(usize, f64)> {
+    (0..photos.len())
+        .map(|held| {
+            let others = |c: &Vec<f64>| -> f64 {
+                (0..photos.len()).filter(|&s| s != held).map(|s| c[s] * photos[s] as f64).sum()
+            };
+            let mut best = 0;
+            for (i, c) in top1.iter().enumerate() {
+                if others(c) > others(&top1[best]) + 1e-9 {
+                    best = i;
+                }
+            }
+            (best, top1[best][held])
+        })
+        .collect()
+}
+
 /// `(expected, read)` characters and how often the one was read for the other.
 pub type Confusion = ((char, char), usize);
 
@@ -138,5 +159,15 @@ mod tests {
         let (counts, other) = confusions(&misses);
         assert_eq!(counts, [(('Z', '2'), 2), (('8', 'B'), 1), (('B', '8'), 1)]);
         assert_eq!(other, 2);
+    }
+
+    #[test]
+    fn leave_one_out_chooses_on_the_other_sets_and_scores_the_held_out_one() {
+        // Candidate 0 is best on set 0 alone, candidate 1 on sets 1 and 2.
+        let top1 = vec![vec![0.9, 0.5, 0.5], vec![0.6, 0.8, 0.9]];
+        let photos = [100, 50, 50];
+        // Holding out 0: 1 wins on 1 and 2 and scores 0.6 on 0. Holding out 1: on sets 0 and 2 candidate 0
+        // has 90 + 25 = 115 right, candidate 1 has 60 + 45 = 105: 0 is chosen, scoring 0.5 on set 1.
+        assert_eq!(leave_one_out(&top1, &photos), [(1, 0.6), (0, 0.5), (0, 0.5)]);
     }
 }

@@ -15,7 +15,7 @@ mod recognize;
 
 pub use decode::{MAX_SIDE, decode};
 pub use detect::{Detector, TextBox};
-pub use plates::{Candidate, PlateRecognizer, Reading};
+pub use plates::{Candidate, PlateRecognizer, Reading, Tuning};
 pub use recognize::{Read, Recognizer};
 
 use std::path::PathBuf;

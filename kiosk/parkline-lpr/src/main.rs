@@ -1,5 +1,7 @@
 //! `parkline-lpr read IMAGE...` prints each photo's plate candidates as JSON; `parkline-lpr eval DIR`
-//! scores a labelled folder (the shared benchmark's format) and writes the misses to a TSV.
+//! scores a labelled folder (the shared benchmark's format) and writes the misses to a TSV;
+//! `parkline-lpr leave-one-out DIR...` chooses the reader's thresholds on all sets but one and scores
+//! the one left out, for each.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -30,13 +32,33 @@ enum Command {
         #[arg(long, default_value = "lpr-misses.tsv")]
         misses: PathBuf,
     },
+    /// Leave one set out: each threshold candidate scored on every set (each read with the region its
+    /// folder is named after: `us`, `eu`, `br`), then for each set the candidate best on the others,
+    /// and its score on the set it never saw.
+    LeaveOneOut { sets: Vec<PathBuf> },
+}
+
+/// The thresholds the leave-one-out check chooses among: the reader's own first.
+fn tuning_candidates() -> Vec<parkline_lpr::Tuning> {
+    let own = parkline_lpr::Tuning::default();
+    let mut out = vec![own];
+    for clear in [0.85, 0.9, 0.95] {
+        for weak in [0.2, 0.4] {
+            let t = parkline_lpr::Tuning { clear, weak, ..own };
+            if t != own {
+                out.push(t);
+            }
+        }
+    }
+    out
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let region = Region::by_name(&cli.region).with_context(|| format!("unknown region {:?}", cli.region))?;
-    let reader = PlateRecognizer::load(&parkline_lpr::models_dir(), region)?;
+    let mut reader = PlateRecognizer::load(&parkline_lpr::models_dir(), region)?;
     match cli.command {
+        Command::LeaveOneOut { sets } => leave_one_out(&mut reader, &sets)?,
         Command::Read { images } => {
             for path in images {
                 let bytes = std::fs::read(&path).with_context(|| path.display().to_string())?;
@@ -83,6 +105,45 @@ fn main() -> anyhow::Result<()> {
             );
             println!("other length  {other_length} (a character lost or added, or nothing read)");
         }
+    }
+    Ok(())
+}
+
+fn leave_one_out(reader: &mut PlateRecognizer, sets: &[PathBuf]) -> anyhow::Result<()> {
+    let names: Vec<String> =
+        sets.iter().map(|d| d.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
+    let photos: Vec<_> = sets.iter().map(|d| parkline_lpr::eval::labelled(d)).collect::<Result<_, _>>()?;
+    let candidates = tuning_candidates();
+    let mut top1 = Vec::new();
+    for t in &candidates {
+        reader.set_tuning(*t);
+        let mut row = Vec::new();
+        for (name, set) in names.iter().zip(&photos) {
+            reader.set_region(Region::by_name(name).unwrap_or_else(|| Region::new("none", &[], 0, false)));
+            let scores = parkline_lpr::eval::evaluate(reader, set, || {})?;
+            println!(
+                "clear {:.2} sure {:.2} weak {:.2}  {name:>4}  top-1 {:5.1}%  p50 {:4.0} ms  p95 {:4.0} ms",
+                t.clear,
+                t.sure,
+                t.weak,
+                scores.top1 * 100.0,
+                scores.p50_ms,
+                scores.p95_ms
+            );
+            row.push(scores.top1);
+        }
+        top1.push(row);
+    }
+    let sizes: Vec<usize> = photos.iter().map(Vec::len).collect();
+    for (held, (chosen, score)) in parkline_lpr::eval::leave_one_out(&top1, &sizes).into_iter().enumerate() {
+        let (t, name) = (candidates[chosen], &names[held]);
+        println!(
+            "held out {name:>4}: chosen on the others clear {:.2} weak {:.2}: {:.1}% on {name} (the reader's own: {:.1}%)",
+            t.clear,
+            t.weak,
+            score * 100.0,
+            top1[0][held] * 100.0
+        );
     }
     Ok(())
 }

@@ -87,11 +87,31 @@ fn crop(photo: &RgbImage, b: TextBox, (horizontal, vertical): (f32, f32)) -> Opt
         .then(|| image::imageops::crop_imm(photo, x0, y0, x1 - x0, y1 - y0).to_image())
 }
 
+/// The thresholds that trade reading again for time: fixed on the US photos, and open to the eval's
+/// leave-one-set-out check (`parkline-lpr leave-one-out`), which chooses them on two sets and scores
+/// the third.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tuning {
+    /// A first read this confident stands ([`CLEAR`]).
+    pub clear: f32,
+    /// A plate-length read this confident ends the search ([`SURE`]).
+    pub sure: f32,
+    /// A best candidate below this sends the photo to a second look ([`WEAK`]).
+    pub weak: f32,
+}
+
+impl Default for Tuning {
+    fn default() -> Tuning {
+        Tuning { clear: CLEAR, sure: SURE, weak: WEAK }
+    }
+}
+
 #[derive(Debug)]
 pub struct PlateRecognizer {
     detector: Detector,
     recognizer: Recognizer,
     region: Region,
+    tuning: Tuning,
 }
 
 impl PlateRecognizer {
@@ -104,7 +124,17 @@ impl PlateRecognizer {
     /// answer sooner (on two cores, detection takes 74 ms instead of 128).
     pub fn load_with_threads(dir: &Path, region: Region, threads: usize) -> Result<PlateRecognizer, Error> {
         let (detector, recognizer) = (Detector::load(dir, threads)?, Recognizer::load(dir, threads)?);
-        Ok(PlateRecognizer { detector, recognizer, region })
+        Ok(PlateRecognizer { detector, recognizer, region, tuning: Tuning::default() })
+    }
+
+    /// The same models with other plate formats.
+    pub fn set_region(&mut self, region: Region) {
+        self.region = region;
+    }
+
+    /// The same models with other thresholds.
+    pub fn set_tuning(&mut self, tuning: Tuning) {
+        self.tuning = tuning;
     }
 
     /// The plates `photo` may show, most likely first.
@@ -116,7 +146,7 @@ impl PlateRecognizer {
         self.read_lines(photo, &lines, &mut candidates)?;
         let (w, h) = photo.dimensions();
         let closer = (CLOSER_SHORT_SIDE / w.min(h) as f32).min(1.0);
-        let weak = candidates.iter().all(|c| c.confidence < WEAK);
+        let weak = candidates.iter().all(|c| c.confidence < self.tuning.weak);
         if weak && closer * w.min(h) as f32 >= 1.2 * crate::detect::SHORT_SIDE as f32 {
             // Nothing plate-like, or only a doubtful read: a small plate's characters vanish at the
             // detector's usual scale (and some larger ones too: a plate line ~25 px high in the
@@ -151,7 +181,7 @@ impl PlateRecognizer {
         for &b in lines.iter().take(LINES) {
             let Some((text, votes)) = self.read_line(photo, b)? else { continue };
             let confidence = votes * b.score;
-            let sure = confidence >= SURE && (5..=8).contains(&text.len()) && has_digit(&text);
+            let sure = confidence >= self.tuning.sure && (5..=8).contains(&text.len()) && has_digit(&text);
             if candidates.iter().all(|c| c.text != text) {
                 candidates.push(Candidate { text, confidence, plate_box: b });
             }
@@ -174,7 +204,7 @@ impl PlateRecognizer {
         // characters are read again: most plates print six or seven, and a read that lost one is as
         // confident as any (`UHN2A` for UH1N2A).
         if let Some((text, confidence)) = self.plate_like(&first)
-            && first.confidence >= CLEAR
+            && first.confidence >= self.tuning.clear
             && confidence >= first.confidence
             && CLEAR_LENGTH.contains(&text.len())
         {

@@ -5,6 +5,7 @@
 
 #[allow(unused_imports)]
 pub use parkline_kiosk::relay::Relay;
+#[allow(unused_imports)]
 pub use parkline_testkit::{IN, LOT, OUT, Server};
 
 use std::time::{Duration, Instant};

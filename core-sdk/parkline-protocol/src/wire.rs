@@ -304,12 +304,15 @@ pub struct GrantView {
     pub valid_until: Timestamp,
 }
 
-/// One stay a partner paid for on account.
+/// One stay a partner paid for on account, or a refund of one to its account.
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PartnerCharge {
+    /// The ledger entry (a payment's id refunds name).
+    pub payment: String,
     pub session: String,
     pub facility: String,
+    /// Negative for a refund to the partner's account.
     pub amount_minor: i64,
     pub currency: String,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]

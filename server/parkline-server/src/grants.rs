@@ -7,6 +7,8 @@ use parkline_domain::permit::{Permit, PermitKind};
 use parkline_domain::plate::Plate;
 use parkline_protocol::{ErrorCode, GrantRequest, GrantView, PartnerCharge};
 
+use parkline_store::LedgerKind;
+
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::{Error, Result};
@@ -84,16 +86,17 @@ pub async fn revoke(app: &App, principal: &Principal, id: &str) -> Result<()> {
     crate::permits::load(app).await
 }
 
-/// The stays the partner paid for on account, oldest first.
+/// The stays the partner paid for on account and the refunds to it, oldest first.
 pub async fn statement(app: &App, principal: &Principal) -> Result<Vec<PartnerCharge>> {
     let (key, _) = partner(principal)?;
     let entries = app.store.partner_ledger(key).await?;
     Ok(entries
         .into_iter()
         .map(|e| PartnerCharge {
+            amount_minor: if e.kind == LedgerKind::Refund { -e.amount_minor } else { e.amount_minor },
+            payment: e.key,
             session: e.session.unwrap_or_default(),
             facility: e.facility.unwrap_or_default(),
-            amount_minor: e.amount_minor,
             currency: e.currency,
             at: e.at,
         })

@@ -165,6 +165,8 @@ pub async fn refund(
         ));
     }
     let reference = match &payment.provider_ref {
+        // A stay a partner paid for on account is credited back to that account.
+        Some(account) if payment.method.as_deref() == Some("partner") => Some(account.clone()),
         Some(reference) => {
             let currency = Currency::new(&payment.currency)
                 .map_err(|e| anyhow::anyhow!("payment {payment_key}: {e}"))?;

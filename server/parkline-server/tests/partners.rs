@@ -147,6 +147,20 @@ async fn a_partner_grants_an_entry_and_pays_for_the_stay(backend: Backend) {
         (charges[0]["session"].as_str(), charges[0]["amount_minor"].as_i64()),
         (Some(session.as_str()), Some(fee))
     );
+    // A refund goes back to the venue's account, where the money came from.
+    let payment = charges[0]["payment"].as_str().unwrap().to_owned();
+    let refund = json!({"amount_minor": 100, "reason": "late start"});
+    let req = lane.s.http.post(lane.s.url(&format!("/v1/payments/{payment}/refunds"))).bearer_auth(&manager);
+    let (status, body) =
+        split(req.header("idempotency-key", "venue-refund").json(&refund).send().await.unwrap()).await;
+    assert_eq!(status, 201, "{body}");
+    let (_, charges) = send(&lane, &access, reqwest::Method::GET, "/v1/partner/charges", None).await;
+    let amounts: Vec<i64> =
+        charges.as_array().unwrap().iter().map(|c| c["amount_minor"].as_i64().unwrap()).collect();
+    assert_eq!(amounts, [fee, -100]);
+    let admin = lane.s.login(Role::Admin).await.access_token;
+    let (status, check) = lane.s.get_as(&admin, "/v1/admin/balances/check").await;
+    assert_eq!((status, &check["problems"]), (200, &json!([])), "{check}");
 
     // Revoked: the plate comes in as any visitor and pays at the exit.
     let (_, second) =
@@ -165,7 +179,7 @@ async fn a_partner_grants_an_entry_and_pays_for_the_stay(backend: Backend) {
     let refused = lane.leave("rev-out", "VIP888", None).await;
     assert_eq!(reason(&refused), ("deny", "payment_required"), "{refused}");
     let (_, charges) = send(&lane, &access, reqwest::Method::GET, "/v1/partner/charges", None).await;
-    assert_eq!(charges.as_array().unwrap().len(), 1, "nothing more billed to the venue");
+    assert_eq!(charges.as_array().unwrap().len(), 2, "nothing more billed to the venue");
 
     // A key without the grants scope, and a person, grant nothing.
     let reader = key(&lane, &manager, "Map app", json!(["occupancy"])).await;

@@ -181,8 +181,8 @@ pub trait Ledger: Send + Sync {
     async fn session_ledger(&self, session: &str) -> Result<Vec<LedgerEntry>>;
     /// Every entry billed to or paid by one user, oldest first.
     async fn user_ledger(&self, user: i64) -> Result<Vec<LedgerEntry>>;
-    /// Stays a partner paid for on account (`method` `partner`, `provider_ref` `partner:<key id>`),
-    /// oldest first.
+    /// Stays a partner paid for on account (`method` `partner`, `provider_ref` `partner:<key id>`) and
+    /// refunds to that account, oldest first.
     async fn partner_ledger(&self, partner: i64) -> Result<Vec<LedgerEntry>>;
     /// Refunds made against one payment.
     async fn refunds_of(&self, payment_key: &str) -> Result<Vec<LedgerEntry>>;

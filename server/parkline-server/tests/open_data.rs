@@ -72,7 +72,7 @@ fn header<'a>(headers: &'a reqwest::header::HeaderMap, name: &str) -> &'a str {
 
 /// parkapi-sources' reading of the three feeds, or `None` (loudly) where it is not installed and the
 /// run does not require it.
-fn read_with_parkapi_sources(table: &str, status: &str, parkapi: &str) -> Option<Value> {
+fn read_with_parkapi_sources(documents: [&str; 5]) -> Option<Value> {
     let Some(python) = std::env::var_os("PARKLINE_PARKAPI_PYTHON") else {
         let msg = "PARKLINE_PARKAPI_PYTHON is not set: the feeds are not checked by parkapi-sources \
                    (tests/run installs it)";
@@ -82,7 +82,8 @@ fn read_with_parkapi_sources(table: &str, status: &str, parkapi: &str) -> Option
     };
     let dir = tempfile::tempdir().unwrap();
     let mut paths = Vec::new();
-    for (name, body) in [("table.xml", table), ("status.xml", status), ("parkapi.json", parkapi)] {
+    let names = ["table.xml", "status.xml", "parkapi.json", "table-2.3.xml", "status-2.3.xml"];
+    for (name, body) in names.into_iter().zip(documents) {
         let path = dir.path().join(name);
         std::fs::write(&path, body).unwrap();
         paths.push(path);
@@ -157,6 +158,11 @@ async fn feeds_read_by_parkapi_sources(backend: Backend) {
     let (status_status, status_headers, status_doc) =
         fetch(&s, &format!("{base}/datex2/parking-status"), &[]).await;
     let (parkapi_status, _, parkapi) = fetch(&s, &format!("{base}/parkapi"), &[]).await;
+    let (_, _, table23) = fetch(&s, &format!("{base}/datex2/parking-table?version=2.3"), &[]).await;
+    let (_, _, status23) = fetch(&s, &format!("{base}/datex2/parking-status?version=2.3"), &[]).await;
+    assert!(table23.contains("<genericPublicationName>ParkingTablePublication<"), "{table23}");
+    let (code, _, body) = fetch(&s, &format!("{base}/datex2/parking-status?version=4"), &[]).await;
+    assert_eq!(code, 422, "{body}");
     assert_eq!(
         (table_status, status_status, parkapi_status),
         (200, 200, 200),
@@ -168,10 +174,11 @@ async fn feeds_read_by_parkapi_sources(backend: Backend) {
     let expected = listed(&s).await;
     assert_eq!(expected.len(), 2);
     assert_eq!(expected["parkhaus-am-dom"], (30, 27), "three cars in thirty spaces");
-    if let Some(read) = read_with_parkapi_sources(&table, &status_doc, &parkapi) {
+    if let Some(read) = read_with_parkapi_sources([&table, &status_doc, &parkapi, &table23, &status23]) {
         assert_eq!(read["errors"], json!([]), "parkapi-sources refused part of the feeds");
         assert_eq!(found(&read, "datex2_static", "datex2_realtime"), expected, "{read:#}");
         assert_eq!(found(&read, "parkapi_static", "parkapi_realtime"), expected, "{read:#}");
+        assert_eq!(found(&read, "datex23_static", "datex23_realtime"), expected, "{read:#}");
         let dom =
             read["datex2_static"].as_array().unwrap().iter().find(|s| s["uid"] == "parkhaus-am-dom").unwrap();
         assert_eq!((dom["name"].as_str(), dom["type"].as_str()), (Some("Parkhaus am Dom"), Some("CAR_PARK")));

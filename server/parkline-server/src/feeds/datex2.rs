@@ -1,6 +1,9 @@
-//! DATEX II version 3, parking: a `ParkingTablePublication` (each facility as an `UrbanParkingSite`:
-//! name, location, spaces, structure) and a `ParkingStatusPublication` (each one's vacant and occupied
-//! spaces, status and opening status), each a `d2:payload` document.
+//! DATEX II parking: a `ParkingTablePublication` (each facility as an `UrbanParkingSite`: name,
+//! location, spaces, structure) and a `ParkingStatusPublication` (each one's vacant and occupied spaces,
+//! status and opening status). Version 3 is a `d2:payload` document; version 2.3 (what Germany's access
+//! point, Mobilithek, and its consumers still take) carries the same records, unprefixed, in a
+//! `d2LogicalModel`'s `genericPublicationExtension`. The records are written once, with version 3's
+//! prefixes, which version 2.3 drops.
 
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
@@ -15,14 +18,21 @@ const NAMESPACES: [(&str, &str); 5] = [
     ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance"),
 ];
 
+/// Which DATEX II.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    V3,
+    V2_3,
+}
+
 /// Occupancy at or above which a site is published as `almostFull` (drivers' nearly-full notices use
 /// the same line).
 const ALMOST_FULL_PERCENT: u32 = 95;
 
 /// The static table: what each facility is and where.
-pub fn table(feed: &Feed) -> String {
+pub fn table(feed: &Feed, version: Version) -> String {
     let time = feed.table_time();
-    payload(feed, "prk:ParkingTablePublication", time, |d| {
+    payload(feed, version, "ParkingTablePublication", time, |d| {
         let version = time.as_second().to_string();
         d.el("prk:parkingTable", &[("id", &feed.operator), ("version", &version)], |d| {
             d.leaf("prk:parkingTableVersionTime", &instant(time));
@@ -34,8 +44,8 @@ pub fn table(feed: &Feed) -> String {
 }
 
 /// The dynamic status: each facility's counts now.
-pub fn status(feed: &Feed) -> String {
-    payload(feed, "prk:ParkingStatusPublication", feed.status_time(), |d| {
+pub fn status(feed: &Feed, version: Version) -> String {
+    payload(feed, version, "ParkingStatusPublication", feed.status_time(), |d| {
         let table_version = feed.table_time().as_second().to_string();
         let table = [
             ("targetClass", "prk:ParkingTable"),
@@ -105,33 +115,88 @@ fn layout(structure: Structure) -> &'static str {
     }
 }
 
-/// A `d2:payload` of `kind`, published at `time` by the operator, its country that of its facilities.
-fn payload(feed: &Feed, kind: &str, time: jiff::Timestamp, body: impl FnOnce(&mut Doc)) -> String {
-    let mut d = Doc(Writer::new_with_indent(Vec::new(), b' ', 2));
+/// A publication of `kind` (`ParkingTablePublication`, `ParkingStatusPublication`), published at `time`
+/// by the operator, its country that of its facilities.
+fn payload(
+    feed: &Feed,
+    version: Version,
+    kind: &str,
+    time: jiff::Timestamp,
+    body: impl FnOnce(&mut Doc),
+) -> String {
+    let mut d = Doc { w: Writer::new_with_indent(Vec::new(), b' ', 2), version };
     d.event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
     let language = feed.sites.first().map_or("en", |s| s.language.as_str());
-    let mut attrs = NAMESPACES.to_vec();
-    attrs.extend([("xsi:type", kind), ("lang", language), ("modelBaseVersion", "3")]);
-    d.el("d2:payload", &attrs, |d| {
-        d.leaf("com:publicationTime", &instant(time));
-        d.el("com:publicationCreator", &[], |d| {
-            let country = feed.sites.iter().find_map(|s| s.country.as_deref()).unwrap_or("ZZ");
-            d.leaf("com:country", country);
-            d.leaf("com:nationalIdentifier", &feed.operator);
-        });
-        body(d);
-    });
-    String::from_utf8(d.0.into_inner()).expect("the writer wrote only the UTF-8 it was given")
+    let country = feed.sites.iter().find_map(|s| s.country.as_deref());
+    let creator = |d: &mut Doc, country: &str| {
+        d.leaf("com:country", country);
+        d.leaf("com:nationalIdentifier", &feed.operator);
+    };
+    match version {
+        Version::V3 => {
+            let mut attrs = NAMESPACES.to_vec();
+            let kind = format!("prk:{kind}");
+            attrs.extend([("xsi:type", kind.as_str()), ("lang", language), ("modelBaseVersion", "3")]);
+            d.el("d2:payload", &attrs, |d| {
+                d.leaf("com:publicationTime", &instant(time));
+                d.el("com:publicationCreator", &[], |d| creator(d, country.unwrap_or("ZZ")));
+                body(d);
+            });
+        }
+        Version::V2_3 => {
+            // Version 2's countries are lower case, `other` for none.
+            let country = country.map_or("other".to_owned(), str::to_ascii_lowercase);
+            let attrs = [
+                ("xmlns", "http://datex2.eu/schema/2/2_0"),
+                ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance"),
+                ("modelBaseVersion", "2"),
+            ];
+            d.el("d2LogicalModel", &attrs, |d| {
+                d.el("exchange", &[], |d| d.el("supplierIdentification", &[], |d| creator(d, &country)));
+                let attrs = [("xsi:type", "GenericPublication"), ("lang", language)];
+                d.el("payloadPublication", &attrs, |d| {
+                    d.leaf("publicationTime", &instant(time));
+                    d.el("publicationCreator", &[], |d| creator(d, &country));
+                    d.leaf("genericPublicationName", kind);
+                    d.el("genericPublicationExtension", &[], |d| {
+                        let (first, rest) = kind.split_at(1);
+                        d.el(&format!("{}{rest}", first.to_ascii_lowercase()), &[], body);
+                    });
+                });
+            });
+        }
+    }
+    String::from_utf8(d.w.into_inner()).expect("the writer wrote only the UTF-8 it was given")
 }
 
-/// Elements written in document order.
-struct Doc(Writer<Vec<u8>>);
+/// Elements written in document order, named as version 3 names them (`prk:parkingRecord`): version
+/// 2.3 has one namespace, so its names and types drop the prefix, and a point location is a `Point`.
+struct Doc {
+    w: Writer<Vec<u8>>,
+    version: Version,
+}
 
 impl Doc {
+    fn name<'a>(&self, name: &'a str) -> &'a str {
+        match self.version {
+            Version::V3 => name,
+            Version::V2_3 => match name {
+                "loc:PointLocation" => "Point",
+                _ => name.split_once(':').map_or(name, |(_, local)| local),
+            },
+        }
+    }
+    fn start<'a>(&self, name: &'a str, attrs: &[(&'a str, &'a str)]) -> BytesStart<'a> {
+        let attrs = attrs.iter().map(|&(k, v)| {
+            let typed = matches!(k, "xsi:type" | "targetClass");
+            (k, if typed { self.name(v) } else { v })
+        });
+        BytesStart::new(self.name(name)).with_attributes(attrs)
+    }
     fn el(&mut self, name: &str, attrs: &[(&str, &str)], inner: impl FnOnce(&mut Doc)) {
-        self.event(Event::Start(BytesStart::new(name).with_attributes(attrs.iter().copied())));
+        self.event(Event::Start(self.start(name, attrs)));
         inner(self);
-        self.event(Event::End(BytesEnd::new(name)));
+        self.event(Event::End(BytesEnd::new(self.name(name))));
     }
     fn leaf(&mut self, name: &str, text: &str) {
         self.leaf_with(name, &[], text);
@@ -140,9 +205,9 @@ impl Doc {
         self.el(name, attrs, |d| d.event(Event::Text(BytesText::new(text))));
     }
     fn empty(&mut self, name: &str, attrs: &[(&str, &str)]) {
-        self.event(Event::Empty(BytesStart::new(name).with_attributes(attrs.iter().copied())));
+        self.event(Event::Empty(self.start(name, attrs)));
     }
     fn event(&mut self, event: Event<'_>) {
-        self.0.write_event(event).expect("writing to memory does not fail");
+        self.w.write_event(event).expect("writing to memory does not fail");
     }
 }

@@ -1,6 +1,6 @@
 """Reads Parkline's open-data feeds with parkapi-sources (PyPI), a consumer nobody here wrote.
 
-Usage: read_with_parkapi_sources.py TABLE.xml STATUS.xml PARKAPI.json
+Usage: read_with_parkapi_sources.py TABLE.xml STATUS.xml PARKAPI.json TABLE-2.3.xml STATUS-2.3.xml
 Prints what parkapi-sources made of them, as JSON: the static and realtime parking sites of the DATEX II
 feeds and of the ParkAPI JSON, and every validation error it reported.
 """
@@ -42,6 +42,13 @@ class ParklineDatex2(UrbanParkingSiteMixin, ParkingRecordStatusMixin):
         return data['payload']['parkingRecordStatus']
 
 
+class ParklineDatex23(UrbanParkingSiteMixin, ParkingRecordStatusMixin):
+    """parkapi-sources' DATEX II mixins exactly as shipped: DATEX II 2.3's envelope is the one they read."""
+
+    source_info = SOURCE
+    xml_helper = XMLHelper()
+
+
 class ParklineParkApi(ParkApiConverter):
     source_info = SOURCE
 
@@ -60,19 +67,25 @@ def errors(found):
     return [e.message for e in found]
 
 
-def main(table_path, status_path, parkapi_path):
+def main(table_path, status_path, parkapi_path, table23_path, status23_path):
     datex = ParklineDatex2()
     read = lambda path: XMLHelper.string_to_xml_etree(open(path, 'rb').read())
     static, static_errors = datex._handle_static_xml_data(read(table_path))
     realtime, realtime_errors = datex._handle_realtime_xml_data(read(status_path))
+    datex23 = ParklineDatex23()
+    static23, static23_errors = datex23._handle_static_xml_data(read(table23_path))
+    realtime23, realtime23_errors = datex23._handle_realtime_xml_data(read(status23_path))
     parkapi, parkapi_errors = ParklineParkApi(None, None).handle_json(json.load(open(parkapi_path)))
     json.dump(
         {
             'datex2_static': [plain(s) for s in static],
             'datex2_realtime': [plain(s) for s in realtime],
+            'datex23_static': [plain(s) for s in static23],
+            'datex23_realtime': [plain(s) for s in realtime23],
             'parkapi_static': [plain(s) for s in parkapi if isinstance(s, StaticParkingSiteInput)],
             'parkapi_realtime': [plain(s) for s in parkapi if not isinstance(s, StaticParkingSiteInput)],
-            'errors': errors(static_errors) + errors(realtime_errors) + errors(parkapi_errors),
+            'errors': errors(static_errors) + errors(realtime_errors) + errors(parkapi_errors)
+            + errors(static23_errors) + errors(realtime23_errors),
         },
         sys.stdout,
         indent=1,
@@ -80,4 +93,4 @@ def main(table_path, status_path, parkapi_path):
 
 
 if __name__ == '__main__':
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:6])

@@ -14,43 +14,68 @@ use parkline_protocol::ApiError;
 use sha2::{Digest, Sha256};
 
 use crate::app::App;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::feeds;
+use crate::http::extract::Query;
 
 /// How long a cache may serve an answer without asking again. Sensors change counts within seconds;
 /// half a minute keeps a city's traffic centre polling cheaply and its counts current.
 const MAX_AGE: &str = "public, max-age=30";
 
-/// The operator's facilities as a DATEX II 3 `ParkingTablePublication` (`UrbanParkingSite` records).
+/// Which DATEX II a feed is written in.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct Datex2Query {
+    /// `3` (the default) or `2.3` (with the parking extension, as Germany's Mobilithek takes it).
+    pub version: Option<String>,
+}
+
+impl Datex2Query {
+    fn version(&self) -> Result<feeds::datex2::Version> {
+        match self.version.as_deref() {
+            None | Some("3") => Ok(feeds::datex2::Version::V3),
+            Some("2.3") => Ok(feeds::datex2::Version::V2_3),
+            Some(other) => Err(Error::validation(format!("DATEX II version {other:?}: use 3 or 2.3"))),
+        }
+    }
+}
+
+/// The operator's facilities as a DATEX II `ParkingTablePublication` (`UrbanParkingSite` records).
 #[utoipa::path(get, path = "/v1/open-data/{operator}/datex2/parking-table", tag = "open data",
-    params(("operator" = String, Path, description = "operator id")),
+    params(("operator" = String, Path, description = "operator id"), Datex2Query),
     responses(
         (status = 200, content_type = "application/xml", body = String, description = "d2:payload"),
         (status = 304, description = "unchanged since the ETag or date the request named"),
-        (status = 404, body = ApiError)))]
+        (status = 404, body = ApiError),
+        (status = 422, body = ApiError, description = "an unknown version")))]
 pub async fn datex2_table(
     State(app): State<App>,
     Path(operator): Path<String>,
+    Query(q): Query<Datex2Query>,
     headers: HeaderMap,
 ) -> Result<Response> {
+    let version = q.version()?;
     let feed = feeds::of(&app, &operator)?;
-    Ok(cacheable(&headers, "application/xml", feed.table_time(), feeds::datex2::table(&feed)))
+    Ok(cacheable(&headers, "application/xml", feed.table_time(), feeds::datex2::table(&feed, version)))
 }
 
-/// The operator's facilities' counts as a DATEX II 3 `ParkingStatusPublication`.
+/// The operator's facilities' counts as a DATEX II `ParkingStatusPublication`.
 #[utoipa::path(get, path = "/v1/open-data/{operator}/datex2/parking-status", tag = "open data",
-    params(("operator" = String, Path, description = "operator id")),
+    params(("operator" = String, Path, description = "operator id"), Datex2Query),
     responses(
         (status = 200, content_type = "application/xml", body = String, description = "d2:payload"),
         (status = 304, description = "unchanged since the ETag or date the request named"),
-        (status = 404, body = ApiError)))]
+        (status = 404, body = ApiError),
+        (status = 422, body = ApiError, description = "an unknown version")))]
 pub async fn datex2_status(
     State(app): State<App>,
     Path(operator): Path<String>,
+    Query(q): Query<Datex2Query>,
     headers: HeaderMap,
 ) -> Result<Response> {
+    let version = q.version()?;
     let feed = feeds::of(&app, &operator)?;
-    Ok(cacheable(&headers, "application/xml", feed.status_time(), feeds::datex2::status(&feed)))
+    Ok(cacheable(&headers, "application/xml", feed.status_time(), feeds::datex2::status(&feed, version)))
 }
 
 /// The operator's facilities with capacities and realtime free counts, as ParkAPI's JSON `items`.

@@ -162,6 +162,22 @@ async fn a_partner_grants_an_entry_and_pays_for_the_stay(backend: Backend) {
     let (status, check) = lane.s.get_as(&admin, "/v1/admin/balances/check").await;
     assert_eq!((status, &check["problems"]), (200, &json!([])), "{check}");
 
+    // A grant to one zone: its car is sent there (the lot gives a plain car a nearer zone), and a zone
+    // the lot does not have is refused.
+    let mut zoned = grant_for(&lane, "VIP 999");
+    zoned["zone"] = json!("GD");
+    let (status, body) =
+        send(&lane, &access, reqwest::Method::POST, "/v1/partner/grants", Some(zoned.clone())).await;
+    assert_eq!(status, 201, "{body}");
+    let plain = lane.enter("plain-in", "PLN 100").await;
+    let inside = lane.enter("zoned-in", "VIP999").await;
+    assert_ne!(plain["spot"]["zone"], "D", "{plain}");
+    assert_eq!(inside["spot"]["zone"], "D", "{inside}");
+    zoned["plate"] = json!("VIP 998");
+    zoned["zone"] = json!("GZ");
+    let (status, body) = send(&lane, &access, reqwest::Method::POST, "/v1/partner/grants", Some(zoned)).await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")), "{body}");
+
     // Revoked: the plate comes in as any visitor and pays at the exit.
     let (_, second) =
         send(&lane, &access, reqwest::Method::POST, "/v1/partner/grants", Some(grant_for(&lane, "VIP 888")))

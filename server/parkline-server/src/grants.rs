@@ -59,12 +59,7 @@ pub async fn create(app: &App, principal: &Principal, req: GrantRequest) -> Resu
         account: None,
         partner: Some(key),
     };
-    permit.validate().map_err(|e| Error::validation(e.to_string()))?;
-    if let Some(e) = app.permits.read().conflict(&permit) {
-        return Err(e);
-    }
-    app.store.insert_permit(&permit, app.now()).await?;
-    crate::permits::load(app).await?;
+    crate::permits::save(app, &permit).await?;
     Ok(view(&permit))
 }
 

@@ -45,11 +45,17 @@ pub async fn add(app: &App, reach: &Reach, mut permit: Permit) -> Result<()> {
     {
         return Err(Error::api(ErrorCode::NotFound, format!("no permit pool {pool:?}")));
     }
+    save(app, &permit).await
+}
+
+/// Checks a permit of a known operator (valid, no plate taken for its time), saves it and puts it in
+/// force at the gates: staff's permits and partners' grants alike.
+pub async fn save(app: &App, permit: &Permit) -> Result<()> {
     permit.validate().map_err(|e| Error::validation(e.to_string()))?;
-    if let Some(e) = app.permits.read().conflict(&permit) {
+    if let Some(e) = app.permits.read().conflict(permit) {
         return Err(e);
     }
-    app.store.insert_permit(&permit, app.now()).await.map_err(|e| match e {
+    app.store.insert_permit(permit, app.now()).await.map_err(|e| match e {
         parkline_store::Error::Duplicate => {
             Error::api(ErrorCode::Conflict, format!("permit {} already exists", permit.id))
         }

@@ -128,7 +128,9 @@ async fn a_partner_grants_an_entry_and_pays_for_the_stay(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await; // anything else would have come by now
-    let events = heard.lock().unwrap().clone();
+    // Deliveries may arrive in any order; each event says when it happened.
+    let mut events = heard.lock().unwrap().clone();
+    events.sort_by_key(|e| e["created"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap());
     let topics: Vec<(&str, &str)> = events
         .iter()
         .map(|e| (e["type"].as_str().unwrap(), e["data"]["session"].as_str().unwrap()))

@@ -186,8 +186,13 @@ impl Region {
         match country.to_ascii_lowercase().as_str() {
             "us" => Region::us(),
             "br" => Region::br(),
-            c => Region::eu_country(c).unwrap_or_else(|| Region::new(c, &[], 0, false)),
+            c => Region::eu_country(c).unwrap_or_else(Region::none),
         }
+    }
+
+    /// No formats: every read stands as read.
+    pub fn none() -> Region {
+        Region::new("none", &[], 0, false)
     }
 
     /// A region by name: `us`, `us-<state>` (`us-ca`, `us-wa`, ...), `eu`, `eu-<country>` or `br`.

@@ -74,7 +74,7 @@ pub async fn plate_region(
             None
         }
     };
-    let region = country.as_deref().map_or_else(|| Region::new("none", &[], 0, false), Region::for_country);
+    let region = country.as_deref().map_or_else(Region::none, Region::for_country);
     tracing::info!(region = %region.name, "plate formats from the facility's country");
     region
 }

@@ -119,7 +119,7 @@ fn leave_one_out(reader: &mut PlateRecognizer, sets: &[PathBuf]) -> anyhow::Resu
         reader.set_tuning(*t);
         let mut row = Vec::new();
         for (name, set) in names.iter().zip(&photos) {
-            reader.set_region(Region::by_name(name).unwrap_or_else(|| Region::new("none", &[], 0, false)));
+            reader.set_region(Region::by_name(name).unwrap_or_else(Region::none));
             let scores = parkline_lpr::eval::evaluate(reader, set, || {})?;
             println!(
                 "clear {:.2} sure {:.2} weak {:.2}  {name:>4}  top-1 {:5.1}%  p50 {:4.0} ms  p95 {:4.0} ms",

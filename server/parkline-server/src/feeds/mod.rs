@@ -1,5 +1,5 @@
 //! Open data: one operator's facilities and their live availability in the shapes third parties
-//! already read, DATEX II 3 (`datex2`, what European access points and traffic centres take) and
+//! already read, DATEX II 3 and 2.3 (`datex2`, what European access points and traffic centres take) and
 //! ParkAPI's JSON (`parkapi`, what ParkAPI and its aggregators take). Both are made from one
 //! [`Feed`], a snapshot of memory; a feed is a pure function of the state it shows (its times are
 //! the data's own, never the request's), so every instance answers byte for byte the same and the

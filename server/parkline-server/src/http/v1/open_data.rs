@@ -1,4 +1,4 @@
-//! Open data: an operator's facilities and live availability as DATEX II 3 and ParkAPI JSON. Public
+//! Open data: an operator's facilities and live availability as DATEX II (3, or 2.3) and ParkAPI JSON. Public
 //! (what they show, `/v1/facilities` shows too) and cacheable: each answer carries an ETag (the body's
 //! hash) and a Last-Modified date, and a request naming either gets 304 while nothing has changed.
 

@@ -276,7 +276,14 @@ async fn three_instances_agree_through_a_kill_and_a_dropped_connection() {
     let disk = Disk::open(&db.url).await;
     tokio::time::sleep(Duration::from_secs(6)).await;
     nodes[1].kill().await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Down for two seconds, and until some client has run into it (on a busy machine the clients can
+    // spend two seconds between requests and never meet the dead instance).
+    let (down, resent) = (std::time::Instant::now(), RESENT.load(Ordering::Relaxed));
+    while down.elapsed() < Duration::from_secs(2)
+        || (RESENT.load(Ordering::Relaxed) == resent && down.elapsed() < Duration::from_secs(20))
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     nodes[1].start().await;
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(disk.terminate_any_feed_listener().await, 1, "a listening connection to cut");
